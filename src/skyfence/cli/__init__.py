@@ -1,0 +1,39 @@
+"""The ``skyfence`` command line: one sub-command group per layer.
+
+Every command turns a :class:`~skyfence.errors.SkyfenceError` (and a missing
+or unreadable file) into one line on stderr and a non-zero exit code; a
+traceback means a bug.
+"""
+
+from __future__ import annotations
+
+import typer
+from rich.markup import escape
+
+from skyfence.cli import catalog, data, propagate, region
+from skyfence.cli._common import fail
+from skyfence.errors import SkyfenceError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="skyfence",
+    help="Digital twin of a LEO satellite-internet system and of the political control of its service.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(data.app, name="data")
+app.add_typer(catalog.app, name="catalog")
+app.add_typer(region.app, name="region")
+app.command("propagate")(propagate.propagate)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except SkyfenceError as error:
+        fail(escape(str(error)))
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as error:
+        fail(escape(f"{error.filename}: {error.strerror}"))

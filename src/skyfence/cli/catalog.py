@@ -1,0 +1,73 @@
+"""``skyfence catalog``: what is in a constellation source."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from skyfence.cli._common import console, print_json
+from skyfence.orbits.sources import load_constellation
+
+app = typer.Typer(help="Inspect constellations: element files, presets, CelesTrak groups.", no_args_is_help=True)
+
+
+def catalog_summary(source: str) -> dict:
+    """Counts, shells, epoch range and invalid records of ``source`` (invalid records are skipped, not fatal)."""
+    constellation = load_constellation(source, skip_invalid=True)
+    epochs = constellation.epoch_range
+    shells = constellation.shells
+    unassigned = int((constellation.satellites["shell"] < 0).sum())
+    return {
+        "source": constellation.source or source,
+        "name": constellation.name,
+        "satellites": len(constellation),
+        "epoch_min": None if epochs is None else str(epochs[0])[:23] + "Z",
+        "epoch_max": None if epochs is None else str(epochs[1])[:23] + "Z",
+        "shells": [
+            {
+                "shell": int(row.shell),
+                "name": str(row.name),
+                "alt_km": round(float(row.alt_km), 1),
+                "inclination_deg": round(float(row.inclination_deg), 2),
+                "n_planes": int(row.n_planes),
+                "sats_per_plane": int(row.sats_per_plane),
+                "count": int(row.count),
+            }
+            for row in shells.itertuples()
+        ],
+        "not_in_a_shell": unassigned,
+        "invalid_records": [str(s) for s in constellation.skipped],
+    }
+
+
+@app.command("info")
+def info(
+    source: str = typer.Argument(..., help="TLE/OMM file, preset name (e.g. starlink-gen1) or celestrak:GROUP."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Satellite count, shells, epoch range and invalid records of SOURCE."""
+    summary = catalog_summary(source)
+    if json_out:
+        print_json(summary)
+        return
+    console.print(f"[bold]{summary['name']}[/] — {summary['source']}")
+    console.print(f"satellites: {summary['satellites']:,}   epochs: {summary['epoch_min']} … {summary['epoch_max']}")
+    table = Table("shell", "name", "alt km", "incl °", "planes", "per plane", "count", title="shells")
+    for s in summary["shells"]:
+        table.add_row(
+            str(s["shell"]),
+            s["name"],
+            f"{s['alt_km']:.1f}",
+            f"{s['inclination_deg']:.2f}",
+            "?" if s["n_planes"] < 0 else str(s["n_planes"]),
+            "?" if s["sats_per_plane"] < 0 else str(s["sats_per_plane"]),
+            f"{s['count']:,}",
+        )
+    console.print(table)
+    console.print(f"not in a shell (raising, lowering or too few): {summary['not_in_a_shell']:,}")
+    invalid = summary["invalid_records"]
+    console.print(f"invalid records: {len(invalid)}")
+    for line in invalid[:20]:
+        console.print(f"  {line}", markup=False)
+    if len(invalid) > 20:
+        console.print(f"  … and {len(invalid) - 20} more (use --json for all)")

@@ -1,0 +1,84 @@
+"""``skyfence propagate``: positions of a constellation over a time span, to NetCDF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from skyfence._io import atomic_path
+from skyfence.cli._common import console, print_json
+from skyfence.errors import InputError
+from skyfence.orbits.propagate import propagate as propagate_positions
+from skyfence.orbits.sources import load_constellation
+from skyfence.orbits.time import time_grid
+
+
+def default_start(epochs: tuple[np.datetime64, np.datetime64] | None) -> np.datetime64:
+    """The newest element epoch rounded down to the minute (so a catalog is used near its epochs)."""
+    if epochs is None:
+        raise InputError("the constellation is empty", field="SOURCE")
+    return epochs[1].astype("datetime64[m]").astype("datetime64[ns]")
+
+
+def propagate(
+    source: str = typer.Argument(..., help="TLE/OMM file, preset name or celestrak:GROUP."),
+    start: str = typer.Option(None, help="Start time, ISO 8601 UTC. Default: newest element epoch."),
+    duration: str = typer.Option("6h", help="Span: 90m, 6h, 1d ..."),
+    step: str = typer.Option("60s", help="Step: 15s, 60s, 5m ..."),
+    out: Path = typer.Option(None, help="Write the dataset to this NetCDF file (.nc)."),
+    geodetic: bool = typer.Option(True, help="Also store WGS-84 latitude, longitude and height."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Leave out invalid element records."),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Propagate SOURCE with SGP4 to ITRF positions (and geodetic coordinates)."""
+    if out is not None and out.suffix != ".nc":
+        raise InputError(f"cannot write {out.name}", field="--out", hint="use a .nc (NetCDF-4) file name")
+    constellation = load_constellation(source, skip_invalid=skip_invalid)
+    t0 = default_start(constellation.epoch_range) if start is None else start
+    times = time_grid(t0, duration, step)
+    with Progress(
+        TextColumn("propagating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("steps"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=json_out,
+    ) as bar:
+        task = bar.add_task("propagate", total=len(times))
+        ds = propagate_positions(constellation, times, geodetic=geodetic, progress=lambda n: bar.advance(task, n))
+    failed = ds["error"].values != 0
+    summary = {
+        "source": constellation.source or source,
+        "satellites": len(constellation),
+        "steps": len(times),
+        "start": str(times[0])[:19] + "Z",
+        "end": str(times[-1])[:19] + "Z",
+        "failed_pairs": int(failed.sum()),
+        "satellites_with_failures": int(failed.any(axis=1).sum()),
+        "out": None,
+    }
+    if geodetic and len(constellation):
+        alt = ds["alt"].values
+        summary["alt_km_min"] = round(float(np.nanmin(alt)), 1) if np.isfinite(alt).any() else None
+        summary["alt_km_max"] = round(float(np.nanmax(alt)), 1) if np.isfinite(alt).any() else None
+    if out is not None:
+        with atomic_path(out) as tmp:
+            ds.to_netcdf(tmp, engine="h5netcdf")
+        summary["out"] = str(out)
+    if json_out:
+        print_json(summary)
+        return
+    console.print(
+        f"{summary['satellites']:,} satellites × {summary['steps']:,} steps, "
+        f"{summary['start']} → {summary['end']}; SGP4 failures: {summary['failed_pairs']:,} pairs "
+        f"({summary['satellites_with_failures']:,} satellites)"
+    )
+    if "alt_km_min" in summary:
+        console.print(f"altitude range: {summary['alt_km_min']} … {summary['alt_km_max']} km")
+    if out is not None:
+        console.print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")

@@ -1,0 +1,135 @@
+"""Time: UTC ``datetime64[ns]`` grids, Julian dates for SGP4, skyfield's timescale.
+
+Times are UTC ``datetime64[ns]`` arrays everywhere in skyfence.  UT1-UTC,
+leap seconds and polar motion come from skyfield's built-in timescale (the
+IERS ``finals2000A`` table shipped inside skyfield, no download), never from an
+approximation.
+
+Beware: skyfield's bundled IERS table ends some months after the skyfield
+release; for later dates skyfield extrapolates UT1-UTC, which is good to a few
+milliseconds over a year (about a metre of Earth rotation at the equator).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from functools import lru_cache
+
+import numpy as np
+
+from skyfence.errors import InputError
+
+__all__ = [
+    "julian_date_utc",
+    "parse_duration",
+    "parse_time",
+    "skyfield_time",
+    "time_grid",
+    "timescale",
+]
+
+_UNIX_EPOCH_JD = 2440587.5
+_NS_PER_DAY = 86_400 * 10**9
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|sec|m|min|h|hr|d|day|days)?\s*$", re.IGNORECASE)
+_UNIT_NS = {
+    "ms": 10**6,
+    "s": 10**9,
+    "sec": 10**9,
+    "m": 60 * 10**9,
+    "min": 60 * 10**9,
+    "h": 3600 * 10**9,
+    "hr": 3600 * 10**9,
+    "d": _NS_PER_DAY,
+    "day": _NS_PER_DAY,
+    "days": _NS_PER_DAY,
+}
+
+
+@lru_cache(maxsize=1)
+def timescale():
+    """skyfield's timescale with its bundled IERS data (``builtin=True``: never downloads)."""
+    from skyfield.api import load
+
+    return load.timescale(builtin=True)
+
+
+def parse_time(value: str | datetime | np.datetime64, *, field: str = "start") -> np.datetime64:
+    """An ISO 8601 UTC time (``2025-09-23T12:00``, ``...Z``, ``+00:00``) as ``datetime64[ns]``.
+
+    A timezone offset other than UTC is converted; a naive time is taken as UTC.
+    """
+    if isinstance(value, np.datetime64):
+        return value.astype("datetime64[ns]")
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        text = str(value).strip()
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise InputError(
+                f"cannot read time {text!r}", field=field, hint="use ISO 8601 UTC, e.g. 2025-09-23T12:00:00Z"
+            ) from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return np.datetime64(moment, "ns")
+
+
+def parse_duration(value: str | float | int | np.timedelta64, *, field: str = "duration") -> np.timedelta64:
+    """``"6h"``, ``"90m"``, ``"15s"``, ``"1d"``, ``"250ms"`` or seconds as a number -> ``timedelta64[ns]``."""
+    if isinstance(value, np.timedelta64):
+        return value.astype("timedelta64[ns]")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return np.timedelta64(round(float(value) * 1e9), "ns")
+    match = _DURATION.match(str(value))
+    if not match:
+        raise InputError(f"cannot read duration {value!r}", field=field, hint="use a number and a unit: 250ms, 15s, 90m, 6h, 1d")
+    number, unit = match.groups()
+    return np.timedelta64(round(float(number) * _UNIT_NS[(unit or "s").lower()]), "ns")
+
+
+def time_grid(
+    start: str | datetime | np.datetime64,
+    duration: str | float | np.timedelta64,
+    step: str | float | np.timedelta64,
+) -> np.ndarray:
+    """Times ``start, start+step, ...`` up to and including ``start+duration`` [UTC ``datetime64[ns]``].
+
+    A zero duration gives the single time ``start``.
+    """
+    t0 = parse_time(start)
+    span = parse_duration(duration, field="duration")
+    dt = parse_duration(step, field="step")
+    if dt <= np.timedelta64(0, "ns"):
+        raise InputError(f"step must be positive, got {step!r}", field="step", hint="e.g. --step 60s")
+    if span < np.timedelta64(0, "ns"):
+        raise InputError(f"duration must not be negative, got {duration!r}", field="duration")
+    n = int(span // dt) + 1
+    if n > 50_000_000:
+        raise InputError(f"{n:,} time steps is too many", field="step", hint="use a longer step or a shorter span")
+    return t0 + np.arange(n, dtype=np.int64) * dt
+
+
+def julian_date_utc(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """UTC Julian date of ``times`` split into (whole, fraction) as SGP4 expects.
+
+    The split keeps nanosecond precision: ``whole`` is the JD of the preceding
+    midnight (``xxx.5``), ``fraction`` the day fraction since then.  This is
+    the same number skyfield passes to SGP4 (``t.whole`` and the UTC part of
+    ``t.tai_fraction``), since SGP4 epochs are UTC (AIAA 2006-6753).
+    """
+    ns = np.asarray(times, dtype="datetime64[ns]").astype(np.int64)
+    days, rem = np.divmod(ns, _NS_PER_DAY)
+    return days + _UNIX_EPOCH_JD, rem / _NS_PER_DAY
+
+
+def skyfield_time(times: np.ndarray):
+    """skyfield ``Time`` for UTC ``datetime64`` times (scalar or vector), exact to the nanosecond.
+
+    Built as ``ts.utc(1970, 1, 1 + days, 0, 0, seconds)`` so that skyfield
+    applies its own leap-second table.
+    """
+    ns = np.asarray(times, dtype="datetime64[ns]").astype(np.int64)
+    days, rem = np.divmod(ns, _NS_PER_DAY)
+    return timescale().utc(1970, 1, 1 + days, 0, 0, rem / 1e9)

@@ -1,0 +1,44 @@
+"""Shared fixtures: where the real public data lives.
+
+Tests that need ``../shared/data`` find it through ``SKYFENCE_DATA_DIR``.  On a
+user's machine without it they skip; in CI (``CI=true``) a missing mirror is a
+failure, so a green CI run always means the real-data tests ran.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+def _require(reason: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (required when CI=true)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """Root of the real-data mirror (``SKYFENCE_DATA_DIR``)."""
+    value = os.environ.get("SKYFENCE_DATA_DIR")
+    if not value:
+        _require("SKYFENCE_DATA_DIR is not set")
+    root = Path(value)
+    if not root.is_dir():
+        _require(f"SKYFENCE_DATA_DIR={value} is not a directory")
+    return root
+
+
+@pytest.fixture(scope="session")
+def data_file(data_dir: Path):
+    """``data_file("tle/starlink_20250923.tle")`` -> Path, skipping (or failing in CI) when absent."""
+
+    def resolve(relative: str) -> Path:
+        path = data_dir / relative
+        if not path.exists():
+            _require(f"{path} is missing from the data mirror")
+        return path
+
+    return resolve
