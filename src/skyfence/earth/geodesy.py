@@ -73,8 +73,9 @@ def ecef_to_geodetic(xyz_km: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
         s = np.cbrt(1.0 + c + np.sqrt(c * c + 2.0 * c))
         p = f / (3.0 * (s + 1.0 / s + 1.0) ** 2 * g * g)
         q = np.sqrt(1.0 + 2.0 * e2 * e2 * p)
+        # Clamp at zero: on the polar axis the radicand is 0 up to rounding.
         r0 = -(p * e2 * r) / (1.0 + q) + np.sqrt(
-            0.5 * a * a * (1.0 + 1.0 / q) - p * (1.0 - e2) * z2 / (q * (1.0 + q)) - 0.5 * p * r2
+            np.maximum(0.5 * a * a * (1.0 + 1.0 / q) - p * (1.0 - e2) * z2 / (q * (1.0 + q)) - 0.5 * p * r2, 0.0)
         )
         u = np.sqrt((r - e2 * r0) ** 2 + z2)
         v = np.sqrt((r - e2 * r0) ** 2 + (1.0 - e2) * z2)
