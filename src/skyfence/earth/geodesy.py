@@ -17,6 +17,7 @@ Earth's core region.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 __all__ = [
@@ -58,12 +59,24 @@ def geodetic_to_ecef(lat_deg, lon_deg, alt_km=0.0) -> np.ndarray:
 def ecef_to_geodetic(xyz_km: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """ECEF ``(..., 3)`` [km] -> WGS-84 geodetic latitude [deg], longitude [deg] in (-180, 180], height [km].
 
-    Heikkinen's closed form (no iteration).  NaN in gives NaN out.
+    Heikkinen's closed form (no iteration), compiled with numba.  NaN in gives NaN out.
     """
-    xyz = np.asarray(xyz_km, dtype=float)
-    x, y, z = xyz[..., 0], xyz[..., 1], xyz[..., 2]
-    a, b, e2 = WGS84_A_KM, WGS84_B_KM, WGS84_E2
-    with np.errstate(invalid="ignore", divide="ignore"):
+    xyz = np.ascontiguousarray(xyz_km, dtype=float)
+    shape = xyz.shape[:-1]
+    lat, lon, alt = _ecef_to_geodetic_kernel(xyz.reshape(-1, 3))
+    return lat.reshape(shape), lon.reshape(shape), alt.reshape(shape)
+
+
+@numba.njit(cache=True, nogil=True)
+def _ecef_to_geodetic_kernel(xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    a, b, e2, ep2 = WGS84_A_KM, WGS84_B_KM, WGS84_E2, _EP2
+    n = xyz.shape[0]
+    lat = np.empty(n)
+    lon = np.empty(n)
+    alt = np.empty(n)
+    to_deg = 180.0 / np.pi
+    for i in range(n):
+        x, y, z = xyz[i, 0], xyz[i, 1], xyz[i, 2]
         r2 = x * x + y * y
         r = np.sqrt(r2)
         z2 = z * z
@@ -73,17 +86,16 @@ def ecef_to_geodetic(xyz_km: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
         s = np.cbrt(1.0 + c + np.sqrt(c * c + 2.0 * c))
         p = f / (3.0 * (s + 1.0 / s + 1.0) ** 2 * g * g)
         q = np.sqrt(1.0 + 2.0 * e2 * e2 * p)
-        # Clamp at zero: on the polar axis the radicand is 0 up to rounding.
-        r0 = -(p * e2 * r) / (1.0 + q) + np.sqrt(
-            np.maximum(0.5 * a * a * (1.0 + 1.0 / q) - p * (1.0 - e2) * z2 / (q * (1.0 + q)) - 0.5 * p * r2, 0.0)
-        )
+        # On the polar axis the radicand is 0 up to rounding: clamp it.
+        radicand = 0.5 * a * a * (1.0 + 1.0 / q) - p * (1.0 - e2) * z2 / (q * (1.0 + q)) - 0.5 * p * r2
+        r0 = -(p * e2 * r) / (1.0 + q) + np.sqrt(max(radicand, 0.0))
         u = np.sqrt((r - e2 * r0) ** 2 + z2)
         v = np.sqrt((r - e2 * r0) ** 2 + (1.0 - e2) * z2)
         z0 = b * b * z / (a * v)
-        alt = u * (1.0 - b * b / (a * v))
-        lat = np.arctan2(z + _EP2 * z0, r)
-    lon = np.arctan2(y, x)
-    return np.degrees(lat), np.degrees(lon), alt
+        alt[i] = u * (1.0 - b * b / (a * v))
+        lat[i] = np.arctan2(z + ep2 * z0, r) * to_deg
+        lon[i] = np.arctan2(y, x) * to_deg
+    return lat, lon, alt
 
 
 def enu_basis(lat_deg, lon_deg) -> np.ndarray:
