@@ -43,7 +43,7 @@ def test_geodetic_round_trip(lat, lon, h_km):
 
 
 def test_nan_in_nan_out():
-    lat, lon, h = ecef_to_geodetic(np.array([[np.nan, 0.0, 0.0]]))
+    lat, _, h = ecef_to_geodetic(np.array([[np.nan, 0.0, 0.0]]))
     assert np.isnan(lat).all() and np.isnan(h).all()
 
 
@@ -83,5 +83,5 @@ def test_look_angles_simple_geometry():
     assert rng == pytest.approx(550.0, abs=1e-9)
     # Broadcasting: 2 observers x 3 targets.
     targets = geodetic_to_ecef(np.array([0.0, 10.0, 20.0]), 0.0, 550.0)[:, None, :]
-    el, az, rng = look_angles(np.array([0.0, 10.0]), np.array([0.0, 0.0]), 0.0, targets)
+    el, _, rng = look_angles(np.array([0.0, 10.0]), np.array([0.0, 0.0]), 0.0, targets)
     assert el.shape == (3, 2)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Any, NoReturn
 
+import numpy as np
 from rich.console import Console
 
-__all__ = ["console", "err_console", "fail", "print_json"]
+__all__ = ["console", "default_start", "err_console", "fail", "jsonable", "print_json"]
 
 console = Console()
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -20,6 +22,28 @@ def fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
+def jsonable(value: Any) -> Any:
+    """``value`` with numpy scalars made plain and NaN/inf made ``None`` (strict JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def print_json(payload: Any) -> None:
-    """Print ``payload`` as JSON on stdout (plain, machine-readable; no colour)."""
-    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+    """Print ``payload`` as strict JSON on stdout (NaN as null; no colour)."""
+    sys.stdout.write(json.dumps(jsonable(payload), indent=2, default=str, allow_nan=False) + "\n")
+
+
+def default_start(epochs: tuple[np.datetime64, np.datetime64] | None) -> np.datetime64:
+    """The newest element epoch rounded down to the minute, so a catalog is used near its epochs."""
+    from skyfence.errors import InputError
+
+    if epochs is None:
+        raise InputError("the constellation is empty", field="SOURCE")
+    return epochs[1].astype("datetime64[m]").astype("datetime64[ns]")

@@ -9,18 +9,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from skyfence._io import atomic_path
-from skyfence.cli._common import console, print_json
+from skyfence.cli._common import console, default_start, print_json
 from skyfence.errors import InputError
 from skyfence.orbits.propagate import propagate as propagate_positions
 from skyfence.orbits.sources import load_constellation
 from skyfence.orbits.time import time_grid
-
-
-def default_start(epochs: tuple[np.datetime64, np.datetime64] | None) -> np.datetime64:
-    """The newest element epoch rounded down to the minute (so a catalog is used near its epochs)."""
-    if epochs is None:
-        raise InputError("the constellation is empty", field="SOURCE")
-    return epochs[1].astype("datetime64[m]").astype("datetime64[ns]")
 
 
 def propagate(
@@ -68,7 +61,7 @@ def propagate(
         summary["alt_km_max"] = round(float(np.nanmax(alt)), 1) if np.isfinite(alt).any() else None
     if out is not None:
         with atomic_path(out) as tmp:
-            ds.to_netcdf(tmp, engine="h5netcdf")
+            ds.to_netcdf(tmp, engine="netcdf4")
         summary["out"] = str(out)
     if json_out:
         print_json(summary)

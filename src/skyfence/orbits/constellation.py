@@ -11,9 +11,9 @@ inclination and mean altitude (:func:`find_shells`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,8 @@ from sgp4.api import Satrec, SatrecArray
 
 __all__ = ["Constellation", "SkippedRecord", "find_shells", "mean_altitude_km"]
 
-#: WGS-72 gravitational parameter [km^3 s^-2], the one SGP4 element sets are fitted with (Vallado et al. 2006, AIAA 2006-6753).
+#: WGS-72 gravitational parameter [km^3 s^-2], the one SGP4 element sets are fitted with
+#: (Vallado et al. 2006, AIAA 2006-6753).
 MU_WGS72_KM3_S2 = 398600.8
 #: WGS-84 equatorial radius [km] (NIMA TR8350.2).
 EARTH_EQUATORIAL_RADIUS_KM = 6378.137
@@ -143,13 +144,12 @@ def find_shells(
 
 
 def _epochs(satrecs: Sequence[Satrec]) -> np.ndarray:
+    """Element epochs as UTC ``datetime64[ns]`` from SGP4's two-part Julian date (whole part exact)."""
     jd = np.array([s.jdsatepoch for s in satrecs], dtype=float)
     fr = np.array([s.jdsatepochF for s in satrecs], dtype=float)
-    # JD 2440587.5 is 1970-01-01T00:00 UTC; split whole and fraction to keep ns precision.
-    days = (jd - 2440587.5) + fr
-    whole = np.floor(days)
-    ns = np.round((days - whole) * 86400e9).astype("int64")
-    return (whole.astype("int64") * 86400 * 10**9 + ns).astype("datetime64[ns]")
+    # JD 2440587.5 is 1970-01-01T00:00 UTC.  Convert the parts separately so the day count stays exact.
+    ns = np.round((jd - 2440587.5) * 86400e9).astype("int64") + np.round(fr * 86400e9).astype("int64")
+    return ns.astype("datetime64[ns]")
 
 
 @dataclass(frozen=True, eq=False)
@@ -295,7 +295,9 @@ def _shell_table(table: pd.DataFrame, info: pd.DataFrame | None) -> pd.DataFrame
         }
     ).reset_index()
     derived["sats_per_plane"] = -1
-    derived["name"] = [f"{a:.0f} km / {i:.1f} deg" for a, i in zip(derived["alt_km"], derived["inclination_deg"])]
+    derived["name"] = [
+        f"{a:.0f} km / {i:.1f} deg" for a, i in zip(derived["alt_km"], derived["inclination_deg"], strict=True)
+    ]
     if info is not None and len(info):
         meta = info.drop(columns=[c for c in ("count",) if c in info.columns]).set_index("shell")
         derived = derived.set_index("shell")

@@ -84,7 +84,9 @@ def parse_duration(value: str | float | int | np.timedelta64, *, field: str = "d
         return np.timedelta64(round(float(value) * 1e9), "ns")
     match = _DURATION.match(str(value))
     if not match:
-        raise InputError(f"cannot read duration {value!r}", field=field, hint="use a number and a unit: 250ms, 15s, 90m, 6h, 1d")
+        raise InputError(
+            f"cannot read duration {value!r}", field=field, hint="use a number and a unit: 250ms, 15s, 90m, 6h, 1d"
+        )
     number, unit = match.groups()
     return np.timedelta64(round(float(number) * _UNIT_NS[(unit or "s").lower()]), "ns")
 
