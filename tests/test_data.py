@@ -12,7 +12,6 @@ import hashlib
 import importlib
 import json
 import os
-import sys
 import threading
 import types
 import zipfile
@@ -521,32 +520,13 @@ def test_cache_dir_defaults_to_pooch_os_cache(monkeypatch: pytest.MonkeyPatch) -
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# CLI (the sub-app directly: the top-level app imports modules other engineers are still writing)
+# CLI (the ``data`` sub-app)
 # ---------------------------------------------------------------------------------------------------------------
-
-
-def _import_cli_data() -> types.ModuleType:
-    try:
-        return importlib.import_module("skyfence.cli.data")
-    except ImportError:
-        # skyfence/cli/__init__.py imports sibling command modules that may not exist yet; load ours without it.
-        package = types.ModuleType("skyfence.cli")
-        package.__path__ = [str(Path(data.__file__).parent / "cli")]
-        saved = sys.modules.get("skyfence.cli")
-        sys.modules["skyfence.cli"] = package
-        try:
-            sys.modules.pop("skyfence.cli.data", None)
-            return importlib.import_module("skyfence.cli.data")
-        finally:
-            if saved is None:
-                sys.modules.pop("skyfence.cli", None)
-            else:
-                sys.modules["skyfence.cli"] = saved
 
 
 @pytest.fixture
 def cli() -> types.ModuleType:
-    return _import_cli_data()
+    return importlib.import_module("skyfence.cli.data")
 
 
 def test_cli_list_json(cli: types.ModuleType) -> None:

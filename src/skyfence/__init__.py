@@ -1,1 +1,67 @@
-"""skyfence: digital twin of a LEO satellite-internet system and of the political control of its service."""
+"""skyfence: digital twin of a LEO satellite-internet system and of the political control of its service.
+
+The front door.  Everything a user needs from Python is importable from here::
+
+    import skyfence as sf
+
+    starlink = sf.load_constellation("celestrak:starlink")      # file, preset or CelesTrak group
+    ds = sf.propagate(starlink, sf.time_grid("2026-08-18T12:00Z", "1h", "60s"))
+    taiwan = sf.get_region("TW")
+    result = sf.run_coverage(starlink, taiwan.cells(5), sf.time_grid("2026-08-18T12:00Z", "6h", "60s"))
+
+Modules are organised by physical domain (``orbits``, ``earth``, ``coverage``,
+``network`` ...); see ``DESIGN.md`` for the layering.
+"""
+
+from skyfence.coverage.engine import CoverageResult, run_coverage
+from skyfence.coverage.visibility import GroundGrid, footprint_radius_km, iter_visibility
+from skyfence.earth.cells import cell_area_km2, cell_centers, cells_to_polygons, points_to_cells, polygon_to_cells
+from skyfence.earth.geodesy import ecef_to_geodetic, geodetic_to_ecef, look_angles
+from skyfence.earth.regions import Region, countries, get_region, lookup_country
+from skyfence.errors import DatasetError, ElementsError, InputError, PolicyError, RegionError, SkyfenceError
+from skyfence.orbits.constellation import Constellation
+from skyfence.orbits.elements import read_elements, write_omm, write_tle
+from skyfence.orbits.propagate import iter_positions, propagate
+from skyfence.orbits.sources import load_constellation
+from skyfence.orbits.time import time_grid
+from skyfence.orbits.walker import PRESETS, Shell, preset, walker
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PRESETS",
+    "Constellation",
+    "CoverageResult",
+    "DatasetError",
+    "ElementsError",
+    "GroundGrid",
+    "InputError",
+    "PolicyError",
+    "Region",
+    "RegionError",
+    "Shell",
+    "SkyfenceError",
+    "cell_area_km2",
+    "cell_centers",
+    "cells_to_polygons",
+    "countries",
+    "ecef_to_geodetic",
+    "footprint_radius_km",
+    "geodetic_to_ecef",
+    "get_region",
+    "iter_positions",
+    "iter_visibility",
+    "load_constellation",
+    "look_angles",
+    "lookup_country",
+    "points_to_cells",
+    "polygon_to_cells",
+    "preset",
+    "propagate",
+    "read_elements",
+    "run_coverage",
+    "time_grid",
+    "walker",
+    "write_omm",
+    "write_tle",
+]

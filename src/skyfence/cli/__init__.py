@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from skyfence.cli import catalog, data, propagate, region
+from skyfence.cli import catalog, coverage, data, propagate, region
 from skyfence.cli._common import fail
 from skyfence.errors import SkyfenceError
 
@@ -27,6 +27,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(region.app, name="region")
 app.command("propagate")(propagate.propagate)
+app.command("coverage")(coverage.coverage)
 
 
 def main() -> None:

@@ -2,14 +2,10 @@
 
 ``sgp4``'s ``SatrecArray`` evaluates all element sets at all times in C++.
 Its TEME output is rotated to ITRF with one 3x3 matrix per time step,
-computed once for the whole constellation from skyfield's frames (UT1 and
-polar motion from skyfield's bundled IERS table):
-
-    R_itrf<-teme(t) = ITRS.rotation_at(t) @ TEME.rotation_at(t).T
-
-which is exactly the chain skyfield applies in
-``EarthSatellite.at(t).frame_xyz(itrs)``, so positions agree with skyfield to
-floating-point precision (tests check < 1 m on a whole real catalog).
+computed once for the whole constellation (:func:`teme_to_itrf_matrices`;
+UT1 from skyfield's timescale).  The matrix equals the chain skyfield applies
+in ``EarthSatellite.at(t).frame_xyz(itrs)``, so positions agree with skyfield
+to floating-point precision (tests check < 1 m on a whole real catalog).
 
 Per-element failures are data: SGP4 error codes (1-6, see
 :data:`SGP4_ERROR_MEANINGS`) come back in an ``error`` variable and the
@@ -27,8 +23,10 @@ planets and Earth satellites generator. ASCL 1907.024.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import xarray as xr
 
@@ -56,25 +54,34 @@ SGP4_ERROR_MEANINGS = {
     6: "satellite has decayed",
 }
 
-#: Satellite x time pairs evaluated per chunk by default (~50 MB of float64 positions).
-DEFAULT_CHUNK_PAIRS = 2_000_000
+#: Satellite x time pairs per chunk by default (~12 MB of float64 positions): small enough that SGP4 of one
+#: chunk overlaps the rotation of the previous one, large enough that per-chunk overhead stays negligible.
+DEFAULT_CHUNK_PAIRS = 500_000
 
 
 def teme_to_itrf_matrices(times: np.ndarray) -> np.ndarray:
-    """Rotation matrices TEME -> ITRF, shape ``(n_times, 3, 3)``, from skyfield's frames.
+    """Rotation matrices TEME -> ITRF, shape ``(n_times, 3, 3)``.
 
-    Includes GMST-1982 (TEME's equinox), the equation of the equinoxes,
-    precession-nutation cancelling out, Earth rotation on UT1 and polar
-    motion -- whatever skyfield's ``itrs`` frame includes for that time.
+    ``R = W(t) @ Rz(-theta_GMST1982(UT1))``: TEME -> pseudo-Earth-fixed by the
+    1982 sidereal angle on UT1, then polar motion ``W`` (Vallado et al. 2006,
+    sec. "TEME" and Appendix C).  This is algebraically the chain skyfield
+    applies, ``itrs.rotation_at(t) @ TEME.rotation_at(t).T`` -- the
+    precession-nutation matrix and GAST cancel -- so it matches skyfield to
+    1e-15 without evaluating the 1,365-term nutation series.  UT1 comes from
+    skyfield's timescale; polar motion from its table when one is installed
+    (:func:`skyfence.orbits.time.install_polar_motion`), else it is zero, as
+    in skyfield's built-in timescale.
     """
-    from skyfield.framelib import itrs
-    from skyfield.sgp4lib import TEME
+    from skyfield.functions import rot_z
+    from skyfield.sgp4lib import theta_GMST1982
 
     t = skyfield_time(np.atleast_1d(times))
-    gcrs_to_itrs = np.asarray(itrs.rotation_at(t))  # (3, 3, n)
-    gcrs_to_teme = np.asarray(TEME.rotation_at(t))  # (3, 3, n)
-    # R = A @ B.T for every time: einsum over skyfield's trailing time axis.
-    return np.einsum("ikn,jkn->nij", gcrs_to_itrs, gcrs_to_teme)
+    theta, _ = theta_GMST1982(t.whole, t.ut1_fraction)
+    earth_rotation = np.asarray(rot_z(-theta)).reshape(3, 3, -1)  # (3, 3, n)
+    polar = np.asarray(t.polar_motion_matrix())
+    if polar.ndim == 2:
+        return np.einsum("ij,jkn->nik", polar, earth_rotation)
+    return np.einsum("ijn,jkn->nik", polar, earth_rotation)
 
 
 @dataclass(frozen=True)
@@ -100,13 +107,38 @@ def _check_times(times: np.ndarray) -> np.ndarray:
     return times
 
 
+@numba.njit(nogil=True, cache=True)
+def _rotate(r_teme, error, rotation, out):  # pragma: no cover - compiled
+    """``out[s, t] = rotation[t] @ r_teme[s, t]``; NaN where SGP4 failed."""
+    n_sat, n_time = r_teme.shape[0], r_teme.shape[1]
+    for s in range(n_sat):
+        for t in range(n_time):
+            if error[s, t] != 0:
+                out[s, t, 0] = out[s, t, 1] = out[s, t, 2] = np.nan
+                continue
+            x, y, z = r_teme[s, t, 0], r_teme[s, t, 1], r_teme[s, t, 2]
+            for i in range(3):
+                out[s, t, i] = rotation[t, i, 0] * x + rotation[t, i, 1] * y + rotation[t, i, 2] * z
+
+
+def _to_itrf(chunk: slice, times: np.ndarray, error: np.ndarray, r_teme: np.ndarray) -> PositionChunk:
+    r_itrf = np.empty_like(r_teme)
+    _rotate(r_teme, error, teme_to_itrf_matrices(times), r_itrf)
+    return PositionChunk(chunk, times, r_itrf, error.astype(np.uint8, copy=False))
+
+
 def iter_positions(
     constellation: Constellation,
     times: np.ndarray,
     *,
     chunk_steps: int | None = None,
 ) -> Iterator[PositionChunk]:
-    """Stream ITRF positions over time chunks (never more than one chunk in memory).
+    """Stream ITRF positions over time chunks.
+
+    SGP4 (which holds the GIL) runs on the calling thread; the frame
+    rotation of the previous chunk runs meanwhile in a worker thread in
+    compiled code that releases the GIL, so the two overlap on two cores.
+    At most two chunks of positions are in memory.
 
     Parameters
     ----------
@@ -124,22 +156,27 @@ def iter_positions(
         chunk_steps = max(1, DEFAULT_CHUNK_PAIRS // max(n_sat, 1))
     if chunk_steps < 1:
         raise InputError(f"chunk_steps must be >= 1, got {chunk_steps}", field="chunk_steps")
-    satrecs = constellation.satrec_array if n_sat else None
-    for start in range(0, len(times), chunk_steps):
-        chunk = slice(start, min(start + chunk_steps, len(times)))
-        t = times[chunk]
-        if satrecs is None:
-            yield PositionChunk(chunk, t, np.empty((0, len(t), 3)), np.empty((0, len(t)), np.uint8))
-            continue
-        jd, fr = julian_date_utc(t)
-        error, r_teme, _ = satrecs.sgp4(jd, fr)
-        rotation = teme_to_itrf_matrices(t)
-        # (sat, time, 3) x (time, 3, 3): matmul broadcasts over time with sats as rows.
-        r_itrf = np.matmul(r_teme.transpose(1, 0, 2), rotation.transpose(0, 2, 1)).transpose(1, 0, 2)
-        failed = error != 0
-        if failed.any():
-            r_itrf[failed] = np.nan
-        yield PositionChunk(chunk, t, r_itrf, error.astype(np.uint8, copy=False))
+    if n_sat == 0:
+        for start in range(0, len(times), chunk_steps):
+            t = times[start : start + chunk_steps]
+            yield PositionChunk(
+                slice(start, start + len(t)), t, np.empty((0, len(t), 3)), np.empty((0, len(t)), np.uint8)
+            )
+        return
+    satrecs = constellation.satrec_array
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="skyfence-itrf") as pool:
+        pending: Future[PositionChunk] | None = None
+        for start in range(0, len(times), chunk_steps):
+            chunk = slice(start, min(start + chunk_steps, len(times)))
+            t = times[chunk]
+            jd, fr = julian_date_utc(t)
+            error, r_teme, _ = satrecs.sgp4(jd, fr)
+            future = pool.submit(_to_itrf, chunk, t, error, r_teme)
+            if pending is not None:
+                yield pending.result()
+            pending = future
+        if pending is not None:
+            yield pending.result()
 
 
 def propagate(

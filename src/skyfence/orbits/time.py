@@ -1,13 +1,18 @@
 """Time: UTC ``datetime64[ns]`` grids, Julian dates for SGP4, skyfield's timescale.
 
-Times are UTC ``datetime64[ns]`` arrays everywhere in skyfence.  UT1-UTC,
-leap seconds and polar motion come from skyfield's built-in timescale (the
-IERS ``finals2000A`` table shipped inside skyfield, no download), never from an
-approximation.
+Times are UTC ``datetime64[ns]`` arrays everywhere in skyfence.  UT1-UTC and
+leap seconds come from skyfield's built-in timescale (IERS data shipped inside
+skyfield, no download), never from an approximation.
 
-Beware: skyfield's bundled IERS table ends some months after the skyfield
-release; for later dates skyfield extrapolates UT1-UTC, which is good to a few
-milliseconds over a year (about a metre of Earth rotation at the equator).
+Beware of these limitations:
+
+- skyfield's bundled table ends some months after the skyfield release; for
+  later dates skyfield extrapolates UT1-UTC, which is good to a few
+  milliseconds over a year (a few metres of Earth rotation at orbit radius).
+- skyfield bundles no polar-motion table, so by default the pole is taken
+  at the CIP (polar motion zero): Earth-fixed positions then differ from a
+  full IERS ITRF by up to ~0.5 arcsec of rotation, about 15 m at LEO radius.
+  :func:`install_polar_motion` adds IERS ``finals2000A.all`` polar motion.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import numpy as np
 from skyfence.errors import InputError
 
 __all__ = [
+    "install_polar_motion",
     "julian_date_utc",
     "parse_duration",
     "parse_time",
@@ -52,6 +58,20 @@ def timescale():
     from skyfield.api import load
 
     return load.timescale(builtin=True)
+
+
+def install_polar_motion(finals_path) -> None:
+    """Install IERS polar motion from a ``finals2000A.all`` file on skyfence's timescale.
+
+    From then on :func:`skyfence.orbits.propagate.teme_to_itrf_matrices` (and
+    skyfield's own ``itrs`` frame) include it.  The file is the IERS Rapid
+    Service product (https://datacenter.iers.org/, or ``maia.usno.navy.mil/ser7/finals2000A.all``).
+    """
+    from skyfield.data import iers
+
+    with open(finals_path, "rb") as handle:
+        mjd, x_arcsec, y_arcsec, _ = iers.parse_x_y_dut1_from_finals_all(handle)
+    iers.install_polar_motion_table(timescale(), mjd + 2400000.5, x_arcsec, y_arcsec)
 
 
 def parse_time(value: str | datetime | np.datetime64, *, field: str = "start") -> np.datetime64:

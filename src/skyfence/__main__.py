@@ -1,0 +1,5 @@
+"""``python -m skyfence`` runs the CLI."""
+
+from skyfence.cli import main
+
+main()

@@ -1,0 +1,184 @@
+"""``skyfence coverage``: satellites in view and figures of merit over a region, compared across sources."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from skyfence._io import atomic_outputs
+from skyfence.cli._common import console, default_start, jsonable, print_json
+from skyfence.coverage.engine import CoverageResult, run_coverage
+from skyfence.earth.regions import countries, get_region
+from skyfence.errors import InputError
+from skyfence.orbits.sources import load_constellation
+from skyfence.orbits.time import parse_time, time_grid
+
+_SUMMARY_COLUMNS = (
+    ("coverage_fraction", "coverage", "{:.1%}"),
+    ("coverage_fraction_worst_cell", "worst cell", "{:.1%}"),
+    ("sats_in_view_mean", "sats mean", "{:.1f}"),
+    ("sats_in_view_min", "min", "{:.0f}"),
+    ("sats_in_view_max", "max", "{:.0f}"),
+    ("n_gaps_mean", "gaps/cell", "{:.1f}"),
+    ("max_gap_s", "max gap s", "{:.0f}"),
+    ("mean_gap_s", "mean gap s", "{:.0f}"),
+)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "source"
+
+
+def _write_outputs(folder: Path, label: str, result: CoverageResult, region, borders) -> dict[str, str]:
+    from skyfence.report.geo import write_cells_geojson, write_cells_geoparquet
+    from skyfence.report.maps import plot_cells
+
+    files = {}
+    if result.counts is not None:
+        path = folder / f"{label}_sats_in_view.nc"
+        result.counts.to_netcdf(path, engine="netcdf4")
+        files["dataset"] = path.name
+    files["cells_parquet"] = write_cells_geoparquet(
+        folder / f"{label}_cells.parquet", result.cells, result.per_cell
+    ).name
+    files["cells_geojson"] = write_cells_geojson(folder / f"{label}_cells.geojson", result.cells, result.per_cell).name
+    mask = result.settings["min_elevation_deg"]
+    files["map_coverage"] = plot_cells(
+        folder / f"{label}_coverage.png",
+        result.cells,
+        result.per_cell["coverage_fraction"].to_numpy(),
+        title=f"{label}: time with >= {result.settings['min_sats']} satellite(s) above {mask:g} deg — {region.name}",
+        label="coverage fraction",
+        borders=borders,
+        vmin=0.0,
+        vmax=1.0,
+        cmap="magma",
+    ).name
+    files["map_sats_in_view"] = plot_cells(
+        folder / f"{label}_sats_in_view.png",
+        result.cells,
+        result.per_cell["sats_in_view_mean"].to_numpy(),
+        title=f"{label}: mean satellites above {mask:g} deg — {region.name}",
+        label="satellites in view (mean)",
+        borders=borders,
+        vmin=0.0,
+    ).name
+    return files
+
+
+def coverage(
+    source: str = typer.Argument(..., help="TLE/OMM file, preset name or celestrak:GROUP."),
+    region: str = typer.Option(
+        "world", "--region", help="TW, Ukraine, world, disputed:NAME, occupied:ua:DATE or FILE.geojson."
+    ),
+    res: int = typer.Option(5, "--res", help="H3 resolution of the cells (0-15)."),
+    min_elevation: float = typer.Option(25.0, "--min-elevation", help="Elevation mask [deg]."),
+    start: str = typer.Option(None, help="Start, ISO 8601 UTC. Default: newest element epoch of SOURCE."),
+    duration: str = typer.Option("24h", help="Span: 90m, 6h, 24h ... (ignored when --end is given)."),
+    end: str = typer.Option(None, help="End, ISO 8601 UTC, instead of --duration."),
+    step: str = typer.Option("60s", help="Time step: 15s, 60s ..."),
+    min_sats: int = typer.Option(1, "--min-sats", help="Satellites needed for a cell to count as covered."),
+    compare: list[str] = typer.Option(None, "--compare", help="Another SOURCE to run on the same cells and times."),
+    pov: str = typer.Option("default", "--pov", help="Border point of view for countries: default or DEU."),
+    out: Path = typer.Option(None, "--out", help="Write dataset, per-cell tables and maps into this folder."),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Satellites in view per H3 cell over time and figures of merit per region (STK Coverage names)."""
+    area = get_region(region, pov=pov)
+    cells = area.cells(res)
+    sources = [source, *(compare or [])]
+    constellations = [load_constellation(s) for s in sources]
+    t0 = default_start(constellations[0].epoch_range) if start is None else parse_time(start, field="--start")
+    if end is not None:
+        t1 = parse_time(end, field="--end")
+        if t1 < t0:
+            raise InputError(f"end {end} is before start {str(t0)[:19]}Z", field="--end", hint="swap them")
+        duration = t1 - t0
+    times = time_grid(t0, duration, step)
+    results: list[tuple[str, CoverageResult]] = []
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("steps"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=json_out,
+    ) as bar:
+        for constellation in constellations:
+            task = bar.add_task(f"coverage {constellation.name}", total=len(times))
+            result = run_coverage(
+                constellation,
+                cells,
+                times,
+                min_elevation_deg=min_elevation,
+                min_sats=min_sats,
+                keep_counts=out is not None,
+                progress=lambda n, task=task: bar.advance(task, n),
+            )
+            results.append((constellation.name, result))
+    summary = {
+        "region": {
+            "spec": region,
+            "name": area.name,
+            "code": area.code,
+            "kind": area.kind,
+            "area_km2": area.area_km2(),
+            "pov": area.pov,
+        },
+        "res": res,
+        "cells": len(cells),
+        "min_elevation_deg": min_elevation,
+        "min_sats": min_sats,
+        "start": str(times[0])[:19] + "Z",
+        "end": str(times[-1])[:19] + "Z",
+        "step": step,
+        "steps": len(times),
+        "sources": [
+            {"source": src, "name": name, "satellites": r.settings["satellites"], **r.statistics}
+            for src, (name, r) in zip(sources, results, strict=True)
+        ],
+    }
+    if out is not None:
+        if area.kind == "world":
+            borders = countries(scale="110m")["geometry"].to_numpy()
+        else:
+            borders = np.concatenate([countries(pov=pov)["geometry"].to_numpy(), [area.geometry]])
+        with atomic_outputs(out) as staging:
+            labels = []
+            for name, result in results:
+                label = _slug(name)
+                while label in labels:
+                    label += "_b"
+                labels.append(label)
+                files = _write_outputs(staging, label, result, area, borders)
+                summary["sources"][len(labels) - 1]["files"] = files
+            (staging / "summary.json").write_text(json.dumps(jsonable(summary), indent=2, allow_nan=False))
+        summary["out"] = str(out)
+    if json_out:
+        print_json(summary)
+        return
+    console.print(
+        f"[bold]{area.name}[/] ({area.kind}, {summary['region']['area_km2']:,.0f} km², "
+        f"{len(cells):,} cells at res {res}); "
+        f"{summary['start']} → {summary['end']} every {step}; mask {min_elevation:g}°, ≥{min_sats} satellite(s)"
+    )
+    table = Table("source", "satellites", *(title for _, title, _ in _SUMMARY_COLUMNS))
+    for entry in summary["sources"]:
+        row = []
+        for key, _, fmt in _SUMMARY_COLUMNS:
+            value = entry.get(key)
+            row.append(
+                "–" if value is None or (isinstance(value, float) and not np.isfinite(value)) else fmt.format(value)
+            )
+        table.add_row(entry["name"], f"{entry['satellites']:,}", *row)
+    console.print(table)
+    if out is not None:
+        console.print(f"wrote {out}/ (summary.json, per-source .nc, .parquet, .geojson, .png)")

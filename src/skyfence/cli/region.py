@@ -1,0 +1,167 @@
+"""``skyfence region``: what a region is (area, H3 cells) and which regions hold a point.
+
+Regions are countries (Natural Earth, default or German point of view), Natural Earth disputed areas
+(``disputed:Crimea``), occupied Ukraine on a date (``occupied:ua:2026-08-22``), ``world`` or a GeoJSON file;
+see :mod:`skyfence.earth.regions`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+import h3
+import shapely
+import typer
+from rich.table import Table
+
+from skyfence.cli._common import console, print_json
+from skyfence.earth import cells as cells_mod
+from skyfence.earth import regions
+from skyfence.errors import InputError
+
+__all__ = ["app", "region_info", "region_lookup"]
+
+app = typer.Typer(
+    help="Regions (countries, disputed and occupied areas, GeoJSON files): area and H3 cells, point look-up.",
+    no_args_is_help=True,
+)
+
+_JSON = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+_POV = Annotated[str, typer.Option("--pov", help="Point of view of country borders: default or DEU (Crimea in UA).")]
+_SCALE = Annotated[
+    str | None, typer.Option("--scale", help="Natural Earth scale: 50m or 110m (default view), 10m (DEU).")
+]
+# negative coordinates ("-33.9") must reach the arguments instead of being read as unknown options
+_NUMBERS_OK = {"ignore_unknown_options": True}
+
+
+def region_info(
+    spec: str, *, res: int = 5, pov: str = "default", scale: str | None = None, containment: str = "center"
+) -> dict[str, Any]:
+    """Name, code, kind, source, geodesic area [km²] and H3 cells at ``res`` of the region ``spec``."""
+    res = cells_mod.validate_resolution(res)
+    region = regions.get_region(spec, pov=pov, scale=scale)
+    cells = region.cells(res, containment=containment)
+    cells_area = float(cells_mod.cell_area_km2(cells).sum()) if region.kind != "world" else region.area_km2()
+    minx, miny, maxx, maxy = region.geometry.bounds
+    return {
+        "name": region.name,
+        "code": region.code,
+        "kind": region.kind,
+        "source": region.source,
+        "pov": region.pov,
+        "note": region.note,
+        "area_km2": round(region.area_km2(), 1),
+        "bounds_deg": {"lon_min": minx, "lat_min": miny, "lon_max": maxx, "lat_max": maxy},
+        "res": res,
+        "containment": containment,
+        "cells": len(cells),
+        "cells_area_km2": round(cells_area, 1),
+        "mean_cell_area_km2": round(float(h3.average_hexagon_area(res, unit="km^2")), 4),
+    }
+
+
+def _parse_coordinate(text: str, name: str, limit: float) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"{name} must be a number in degrees, got {text!r}", field=name) from None
+    if not math.isfinite(value) or abs(value) > limit:
+        raise InputError(f"{name} must be within ±{limit:g} degrees, got {text}", field=name)
+    return value
+
+
+def region_lookup(
+    lat_deg: float, lon_deg: float, *, pov: str = "default", scale: str | None = None, occupied: str = "latest"
+) -> dict[str, Any]:
+    """Country (ISO alpha-2 and name), Natural Earth disputed areas and occupied-Ukraine status of one point."""
+    code = str(regions.lookup_country(lat_deg, lon_deg, pov=pov, scale=scale)[()])
+    country_name = regions.get_region(code, pov=pov, scale=scale).name if code else ""
+    disputed = regions.disputed_areas()
+    wrapped_lon = (lon_deg + 180.0) % 360.0 - 180.0
+    hit = shapely.intersects_xy(disputed["geometry"].to_numpy(), wrapped_lon, lat_deg)
+    areas = [{"name": row.name, "code": row.code, "note": row.note} for row in disputed[hit].itertuples(index=False)]
+    occupied_region = regions.get_region(f"occupied:ua:{occupied}")
+    return {
+        "lat_deg": lat_deg,
+        "lon_deg": lon_deg,
+        "pov": pov,
+        "country": {"iso_a2": code, "name": country_name},
+        "disputed": areas,
+        "occupied": {
+            "region": occupied_region.name,
+            "source": occupied_region.source,
+            "inside": bool(occupied_region.contains(lat_deg, lon_deg)[()]),
+        },
+    }
+
+
+@app.command("info")
+def info(
+    spec: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME|FILE",
+            help="ISO code (TW, UKR), country name, world, disputed:NAME, occupied:ua:YYYY-MM-DD or a GeoJSON file.",
+        ),
+    ],
+    res: Annotated[int, typer.Option("--res", help="H3 resolution 0..15 for the cell count.")] = 5,
+    containment: Annotated[
+        str, typer.Option("--containment", help="Cell rule: center, overlap, full or bbox_overlap.")
+    ] = "center",
+    pov: _POV = "default",
+    scale: _SCALE = None,
+    as_json: _JSON = False,
+) -> None:
+    """Name, code, kind, source, geodesic area and H3 cell count of a region."""
+    summary = region_info(spec, res=res, pov=pov, scale=scale, containment=containment)
+    if as_json:
+        print_json(summary)
+        return
+    table = Table(show_header=False, title=summary["name"])
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    b = summary["bounds_deg"]
+    rows = [
+        ("code", summary["code"]),
+        ("kind", summary["kind"]),
+        ("source", summary["source"] or "-"),
+        ("point of view", summary["pov"] or "-"),
+        ("note", summary["note"] or "-"),
+        ("area (geodesic, WGS-84)", f"{summary['area_km2']:,.1f} km²"),
+        ("bounds", f"lon {b['lon_min']:.3f} … {b['lon_max']:.3f}, lat {b['lat_min']:.3f} … {b['lat_max']:.3f}"),
+        (f"H3 cells at res {summary['res']} ({summary['containment']})", f"{summary['cells']:,}"),
+        ("area of those cells", f"{summary['cells_area_km2']:,.1f} km²"),
+        ("mean cell area at this res", f"{summary['mean_cell_area_km2']:,.4f} km²"),
+    ]
+    for key, value in rows:
+        table.add_row(key, str(value))
+    console.print(table)
+
+
+@app.command("lookup", context_settings=_NUMBERS_OK)
+def lookup(
+    lat: Annotated[str, typer.Argument(metavar="LAT", help="Latitude in degrees, -90..90.")],
+    lon: Annotated[str, typer.Argument(metavar="LON", help="Longitude in degrees, east positive.")],
+    pov: _POV = "default",
+    scale: _SCALE = None,
+    occupied: Annotated[
+        str, typer.Option("--date", help="Date of the occupied-Ukraine polygon (YYYY-MM-DD or latest).")
+    ] = "latest",
+    as_json: _JSON = False,
+) -> None:
+    """Country, disputed areas and occupied-territory status at LAT LON."""
+    lat_deg = _parse_coordinate(lat, "lat", 90.0)
+    lon_deg = _parse_coordinate(lon, "lon", 360.0)
+    result = region_lookup(lat_deg, lon_deg, pov=pov, scale=scale, occupied=occupied)
+    if as_json:
+        print_json(result)
+        return
+    country = result["country"]
+    where = f"{country['iso_a2']} ({country['name']})" if country["iso_a2"] else "no country (sea or indeterminate)"
+    console.print(f"[bold]{lat_deg:.5f}, {lon_deg:.5f}[/]: {where} — point of view {result['pov']}")
+    for area in result["disputed"]:
+        console.print(f"  disputed: {area['name']} ({area['code']}) — {area['note']}", markup=False)
+    occ = result["occupied"]
+    console.print(f"  {'inside' if occ['inside'] else 'outside'} {occ['region']} ({occ['source']})", markup=False)

@@ -1,0 +1,1 @@
+"""Outputs: GeoJSON/GeoParquet tables of cells, PNG maps (and the HTML report later)."""
