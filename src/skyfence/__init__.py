@@ -13,18 +13,76 @@ Modules are organised by physical domain (``orbits``, ``earth``, ``coverage``,
 ``network`` ...); see ``DESIGN.md`` for the layering.
 """
 
-from skyfence.coverage.engine import CoverageResult, run_coverage
-from skyfence.coverage.visibility import GroundGrid, footprint_radius_km, iter_visibility
-from skyfence.earth.cells import cell_area_km2, cell_centers, cells_to_polygons, points_to_cells, polygon_to_cells
-from skyfence.earth.geodesy import ecef_to_geodetic, geodetic_to_ecef, look_angles
-from skyfence.earth.regions import Region, countries, get_region, lookup_country
-from skyfence.errors import DatasetError, ElementsError, InputError, PolicyError, RegionError, SkyfenceError
-from skyfence.orbits.constellation import Constellation
-from skyfence.orbits.elements import read_elements, write_omm, write_tle
-from skyfence.orbits.propagate import iter_positions, propagate
-from skyfence.orbits.sources import load_constellation
-from skyfence.orbits.time import time_grid
-from skyfence.orbits.walker import PRESETS, Shell, preset, walker
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Names resolve on first use, so `import skyfence` (and tools built on one layer, such as the Hypatia state
+# generator) do not pay for importing every layer.
+_LAZY = {
+    "Constellation": "skyfence.orbits.constellation",
+    "CoverageResult": "skyfence.coverage.engine",
+    "DatasetError": "skyfence.errors",
+    "ElementsError": "skyfence.errors",
+    "GroundGrid": "skyfence.coverage.visibility",
+    "InputError": "skyfence.errors",
+    "PRESETS": "skyfence.orbits.walker",
+    "PolicyError": "skyfence.errors",
+    "Region": "skyfence.earth.regions",
+    "RegionError": "skyfence.errors",
+    "Shell": "skyfence.orbits.walker",
+    "SkyfenceError": "skyfence.errors",
+    "cell_area_km2": "skyfence.earth.cells",
+    "cell_centers": "skyfence.earth.cells",
+    "cells_to_polygons": "skyfence.earth.cells",
+    "countries": "skyfence.earth.regions",
+    "ecef_to_geodetic": "skyfence.earth.geodesy",
+    "footprint_radius_km": "skyfence.coverage.visibility",
+    "geodetic_to_ecef": "skyfence.earth.geodesy",
+    "get_region": "skyfence.earth.regions",
+    "iter_positions": "skyfence.orbits.propagate",
+    "iter_visibility": "skyfence.coverage.visibility",
+    "load_constellation": "skyfence.orbits.sources",
+    "look_angles": "skyfence.earth.geodesy",
+    "lookup_country": "skyfence.earth.regions",
+    "points_to_cells": "skyfence.earth.cells",
+    "polygon_to_cells": "skyfence.earth.cells",
+    "preset": "skyfence.orbits.walker",
+    "propagate": "skyfence.orbits.propagate",
+    "read_elements": "skyfence.orbits.elements",
+    "run_coverage": "skyfence.coverage.engine",
+    "time_grid": "skyfence.orbits.time",
+    "walker": "skyfence.orbits.walker",
+    "write_omm": "skyfence.orbits.elements",
+    "write_tle": "skyfence.orbits.elements",
+}
+
+if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
+    from skyfence.coverage.engine import CoverageResult, run_coverage
+    from skyfence.coverage.visibility import GroundGrid, footprint_radius_km, iter_visibility
+    from skyfence.earth.cells import cell_area_km2, cell_centers, cells_to_polygons, points_to_cells, polygon_to_cells
+    from skyfence.earth.geodesy import ecef_to_geodetic, geodetic_to_ecef, look_angles
+    from skyfence.earth.regions import Region, countries, get_region, lookup_country
+    from skyfence.errors import DatasetError, ElementsError, InputError, PolicyError, RegionError, SkyfenceError
+    from skyfence.orbits.constellation import Constellation
+    from skyfence.orbits.elements import read_elements, write_omm, write_tle
+    from skyfence.orbits.propagate import iter_positions, propagate
+    from skyfence.orbits.sources import load_constellation
+    from skyfence.orbits.time import time_grid
+    from skyfence.orbits.walker import PRESETS, Shell, preset, walker
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'skyfence' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __version__ = "0.1.0"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from skyfence.cli import catalog, coverage, data, propagate, region
+from skyfence.cli import catalog, coverage, data, network, propagate, region
 from skyfence.cli._common import fail
 from skyfence.errors import SkyfenceError
 
@@ -28,6 +28,8 @@ app.add_typer(catalog.app, name="catalog")
 app.add_typer(region.app, name="region")
 app.command("propagate")(propagate.propagate)
 app.command("coverage")(coverage.coverage)
+app.add_typer(network.app, name="network")
+app.command("latency")(network.latency)
 
 
 def main() -> None:

@@ -1,0 +1,220 @@
+"""``skyfence network ...`` and ``skyfence latency``: routes, RTT, Hypatia state, validation.
+
+Heavy modules are imported inside the commands so ``skyfence --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import typer
+
+from skyfence.cli._common import console, print_json
+from skyfence.errors import InputError
+
+__all__ = ["app", "latency"]
+
+app = typer.Typer(help="Network: routes, latency, Hypatia-compatible routing state.", no_args_is_help=True)
+
+_ISL_HELP = "ISL topology: +grid (4 lasers: in-plane and adjacent planes) or none (bent pipe)."
+
+
+def _ground(ground: str, status: str, exclude: list[str], add_gateway: list[str], add_pop: list[str],
+            remove_site: list[str]):
+    from skyfence.network.ground import load_ground_segment
+
+    wanted = ["operational", "planned"] if status == "all" else [s.strip() for s in status.split(",")]
+    segment = load_ground_segment(ground, status=wanted)
+    for kind, specs in (("gateway", add_gateway), ("pop", add_pop)):
+        for spec in specs:
+            name, lat, lon = _site_spec(spec, kind)
+            segment = segment.add_site(name, lat, lon, kind=kind)
+    if remove_site:
+        segment = segment.remove_sites(remove_site)
+    if exclude:
+        segment = segment.exclude_gateways_in([c for item in exclude for c in item.split(",")])
+    return segment
+
+
+def _site_spec(spec: str, kind: str) -> tuple[str, float, float]:
+    """``"NAME=LAT,LON"``, ``"LAT,LON"`` or a city name -> (name, lat, lon)."""
+    from skyfence.network.places import resolve_place
+
+    name, sep, where = spec.partition("=")
+    place = resolve_place(where if sep else spec, field=f"--add-{kind}")
+    label = name.strip() if sep else f"{place.name} (hypothetical {kind})"
+    return label, place.lat_deg, place.lon_deg
+
+
+def _times(constellation, start: str | None, duration: str, step: str):
+    from skyfence.cli._common import default_start
+    from skyfence.orbits.time import time_grid
+
+    t0 = default_start(constellation.epoch_range) if start is None else start
+    return time_grid(t0, duration, step)
+
+
+def _destination(spec: str):
+    from skyfence.network.places import resolve_place
+
+    return None if spec.strip().lower() == "pop" else resolve_place(spec, field="--to")
+
+
+def _print_summary(summary: dict) -> None:
+    dst = summary["destination"]
+    dst_text = "the PoP" if dst == "pop" else f"{dst['name']} ({dst['lat_deg']:.3f}, {dst['lon_deg']:.3f})"
+    src = summary["source"]
+    console.print(f"{src['name']} ({src['lat_deg']:.3f}, {src['lon_deg']:.3f}) -> {dst_text}: "
+                  f"{summary['steps']} steps, ISLs {summary['isl']}, reachable {summary['reachable_share']:.0%}")
+    if summary["median_rtt_ms"] is None:
+        console.print("  unreachable at every step")
+        return
+    console.print(f"  RTT min {summary['min_rtt_ms']:.1f} / median {summary['median_rtt_ms']:.1f} / "
+                  f"p95 {summary['p95_rtt_ms']:.1f} ms (propagation only), median hops {summary['median_hops']}, "
+                  f"path changes {summary['path_changes']}")
+    for what in ("gateways", "pops"):
+        used = ", ".join(f"{u['name']} [{u['country'] or '?'}] {u['share']:.0%}" for u in summary[what])
+        console.print(f"  {what}: {used}")
+
+
+def latency(
+    source: str = typer.Argument(..., help="TLE/OMM file, preset name or celestrak:GROUP."),
+    from_: str = typer.Option(..., "--from", help="Terminal: city name (Taipei) or LAT,LON."),
+    to: str = typer.Option("pop", "--to", help="pop (where traffic leaves the network), a city or LAT,LON."),
+    start: str = typer.Option(None, help="Start, ISO 8601 UTC. Default: newest element epoch."),
+    duration: str = typer.Option("1h", help="Span: 10m, 1h, 1d ..."),
+    step: str = typer.Option("15s", help="Step (Starlink reconfigures every 15 s)."),
+    isl: str = typer.Option("+grid", "--isl", help=_ISL_HELP),
+    exclude_gateways_in: list[str] = typer.Option([], "--exclude-gateways-in", help="Country codes, e.g. TW."),
+    ground: str = typer.Option("starlink_ground_stations", help="Gateway/PoP dataset name or file."),
+    status: str = typer.Option("operational", help="Site status: operational, planned or all."),
+    add_gateway: list[str] = typer.Option([], "--add-gateway", help="Hypothetical gateway: NAME=LAT,LON or city."),
+    add_pop: list[str] = typer.Option([], "--add-pop", help="Hypothetical PoP: NAME=LAT,LON or city."),
+    remove_site: list[str] = typer.Option([], "--remove-site", help="Remove a gateway/PoP by name."),
+    min_elevation: float = typer.Option(25.0, help="Elevation mask of terminal and gateways [deg]."),
+    max_range_km: float = typer.Option(None, help="Maximum ground-link slant range [km]."),
+    max_isl_km: float = typer.Option(None, help="Maximum ISL length [km]."),
+    fibre_factor: float = typer.Option(1.5, help="Fibre route length / great circle (gateway->PoP->destination)."),
+    json_out: bool = typer.Option(False, "--json", help="Print summary and per-step routes as JSON."),
+) -> None:
+    """RTT from a terminal to its PoP (or a destination) over time: gateways, PoPs, path changes."""
+    from skyfence.network.places import resolve_place
+    from skyfence.network.routing import route_pairs
+    from skyfence.orbits.sources import load_constellation
+
+    constellation = load_constellation(source)
+    times = _times(constellation, start, duration, step)
+    segment = _ground(ground, status, exclude_gateways_in, add_gateway, add_pop, remove_site)
+    result = route_pairs(
+        constellation, [resolve_place(from_, field="--from")], [_destination(to)], times, segment, isl=isl,
+        min_elevation_deg=min_elevation, gateway_min_elevation_deg=min_elevation, max_range_km=max_range_km,
+        max_isl_km=max_isl_km, fibre_factor=fibre_factor,
+    )[0]
+    if json_out:
+        print_json(result.to_dict())
+    else:
+        _print_summary(result.summary())
+
+
+def _read_pairs(path: Path) -> list[tuple[str, str]]:
+    """CSV with columns ``from,to`` (places) or ``from_lat,from_lon,to_lat,to_lon``; ``to`` may be ``pop``."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        columns = set(reader.fieldnames or [])
+        pairs = []
+        for number, row in enumerate(reader, start=2):
+            if {"from_lat", "from_lon", "to_lat", "to_lon"} <= columns:
+                pairs.append((f"{row['from_lat']},{row['from_lon']}", f"{row['to_lat']},{row['to_lon']}"))
+            elif {"from", "to"} <= columns:
+                pairs.append((row["from"], row["to"] or "pop"))
+            else:
+                raise InputError("pairs file needs columns from,to or from_lat,from_lon,to_lat,to_lon",
+                                 source=str(path), line=1)
+            if not all(pairs[-1]):
+                raise InputError("empty place", source=str(path), line=number)
+    if not pairs:
+        raise InputError("no pairs", source=str(path), hint="one pair per row after the header")
+    return pairs
+
+
+@app.command("routes")
+def routes(
+    source: str = typer.Argument(..., help="TLE/OMM file, preset name or celestrak:GROUP."),
+    pairs: Path = typer.Option(..., "--pairs", help="CSV: from,to (city, LAT,LON or pop) per row."),
+    start: str = typer.Option(None, help="Start, ISO 8601 UTC. Default: newest element epoch."),
+    duration: str = typer.Option("0s", help="Span (0s: one time step)."),
+    step: str = typer.Option("15s", help="Step."),
+    isl: str = typer.Option("+grid", "--isl", help=_ISL_HELP),
+    exclude_gateways_in: list[str] = typer.Option([], "--exclude-gateways-in", help="Country codes, e.g. TW."),
+    ground: str = typer.Option("starlink_ground_stations", help="Gateway/PoP dataset name or file."),
+    status: str = typer.Option("operational", help="Site status: operational, planned or all."),
+    min_elevation: float = typer.Option(25.0, help="Elevation mask [deg]."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Routes and RTT for every pair in a CSV file, at every time step."""
+    from skyfence.network.places import resolve_place
+    from skyfence.network.routing import route_pairs
+    from skyfence.orbits.sources import load_constellation
+
+    specs = _read_pairs(pairs)
+    constellation = load_constellation(source)
+    times = _times(constellation, start, duration, step)
+    segment = _ground(ground, status, exclude_gateways_in, [], [], [])
+    results = route_pairs(
+        constellation, [resolve_place(a, field="from") for a, _ in specs], [_destination(b) for _, b in specs],
+        times, segment, isl=isl, min_elevation_deg=min_elevation, gateway_min_elevation_deg=min_elevation,
+    )
+    if json_out:
+        print_json([r.to_dict() for r in results])
+        return
+    for result in results:
+        _print_summary(result.summary())
+
+
+@app.command("hypatia-state")
+def hypatia_state(
+    input_dir: Path = typer.Argument(..., help="satgenpy inputs: tles.txt, isls.txt, ground_stations.txt, ..."),
+    duration: str = typer.Option(..., help="Span; steps are 0, step, ... below it (satgenpy's rule)."),
+    step: str = typer.Option(..., help="Step: 100ms, 1s ..."),
+    out: Path = typer.Option(..., help="Output folder for fstate_<t_ns>.txt and gsl_if_bandwidth_<t_ns>.txt."),
+    frame: str = typer.Option("hypatia", help="hypatia (GMST from UTC, as satgenpy) or itrf (UT1, polar motion)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the per-step summary as JSON."),
+) -> None:
+    """Write Hypatia's dynamic state (algorithm_free_one_only_over_isls) for satgenpy inputs."""
+    from skyfence.network.hypatia import generate_dynamic_state, read_hypatia_inputs
+    from skyfence.orbits.time import parse_duration
+
+    if frame not in ("hypatia", "itrf"):
+        raise InputError(f"unknown frame {frame!r}", field="--frame", hint="use hypatia or itrf")
+    inputs = read_hypatia_inputs(input_dir)
+    duration_ns = int(parse_duration(duration).astype("int64"))
+    step_ns = int(parse_duration(step, field="step").astype("int64"))
+    summary = generate_dynamic_state(inputs, out, duration_ns=duration_ns, step_ns=step_ns, frame=frame)  # type: ignore[arg-type]
+    if json_out:
+        print_json({"input_dir": str(input_dir), "out": str(out), "satellites": inputs.n_satellites,
+                    "ground_stations": inputs.n_ground_stations, "steps": summary})
+        return
+    console.print(f"{inputs.n_satellites:,} satellites, {inputs.n_ground_stations} ground stations, "
+                  f"{len(inputs.isls):,} ISLs -> {out}")
+    for s in summary:
+        console.print(f"  t = {s['time_ns']} ns: {s['fstate_entries']:,} fstate entries written, "
+                      f"{s['gsl_pairs_in_range']:,} GSL pairs in range, {s['unreachable_gs_pairs']} unreachable pairs")
+
+
+@app.command("validate-ripe")
+def validate_ripe(
+    isl: str = typer.Option("+grid", "--isl", help=_ISL_HELP),
+    json_out: bool = typer.Option(False, "--json", help="Print the table as JSON."),
+    markdown: bool = typer.Option(False, "--markdown", help="Print the table as Markdown."),
+) -> None:
+    """Simulated against measured median RTT for the RIPE Atlas Starlink probes (msm 52764390)."""
+    from skyfence.network.validation import markdown_table, ripe_validation
+
+    table = ripe_validation(isl=isl)
+    if json_out:
+        print_json(table.to_dict(orient="records"))
+    elif markdown:
+        print(markdown_table(table))
+    else:
+        console.print(table.to_string(index=False))

