@@ -25,13 +25,9 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: install
-	$(BIN)/skyfence catalog info starlink-gen1
-	$(BIN)/skyfence propagate starlink-550 --start 2026-01-01T00:00:00Z --duration 1h --step 60s --out $(DEMO_OUT)/starlink-550.nc
-	@if [ -n "$$SKYFENCE_DATA_DIR" ]; then \
-		$(BIN)/skyfence catalog info celestrak:starlink && \
-		$(BIN)/skyfence region info TW --res 6; \
-	else echo "(set SKYFENCE_DATA_DIR to a data mirror, or run 'skyfence data fetch', for real catalogs and regions)"; fi
-	@echo "demo output: $(abspath $(DEMO_OUT))"
+	@if [ -n "$$SKYFENCE_DATA_DIR" ]; then echo "data mirror: $$SKYFENCE_DATA_DIR"; \
+	else echo "no SKYFENCE_DATA_DIR: datasets are downloaded into the cache on first use"; fi
+	$(BIN)/skyfence assess examples/taiwan.toml --out $(DEMO_OUT)/taiwan
 
 test: install
 	$(BIN)/python -m pytest

@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from skyfence.cli import catalog, coverage, data, network, propagate, region
+from skyfence.cli import assess, catalog, coverage, data, network, propagate, region
 from skyfence.cli._common import fail
 from skyfence.errors import SkyfenceError
 
@@ -30,6 +30,7 @@ app.command("propagate")(propagate.propagate)
 app.command("coverage")(coverage.coverage)
 app.add_typer(network.app, name="network")
 app.command("latency")(network.latency)
+app.command("assess")(assess.assess)
 
 
 def main() -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 import sys
 from typing import Any, NoReturn
 
 import numpy as np
 from rich.console import Console
+
+from skyfence._json import jsonable
 
 __all__ = ["console", "default_start", "err_console", "fail", "jsonable", "print_json"]
 
@@ -20,19 +21,6 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print one line to stderr and exit non-zero (no traceback)."""
     err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
     sys.exit(code)
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` with numpy scalars made plain and NaN/inf made ``None`` (strict JSON has no NaN)."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def print_json(payload: Any) -> None:

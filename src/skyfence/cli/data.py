@@ -98,6 +98,7 @@ def where(
     if as_json:
         print_json(info)
         return
+
     def plain(text: str) -> None:
         console.print(text, markup=False, highlight=False, soft_wrap=True)
 
@@ -163,8 +164,9 @@ def fetch(
     if all_ and names:
         raise InputError("give dataset names or --all, not both", field="NAMES")
     if not all_ and not names:
-        raise InputError("give one or more dataset names, or --all", field="NAMES",
-                         hint="`skyfence data list` shows the names")
+        raise InputError(
+            "give one or more dataset names, or --all", field="NAMES", hint="`skyfence data list` shows the names"
+        )
     selected = [ds.name for ds in data.list_datasets()] if all_ else [data.get(n).name for n in names or []]
     failures: list[tuple[str, DatasetError]] = []
     fetched: list[tuple[str, str]] = []

@@ -20,8 +20,9 @@ app = typer.Typer(help="Network: routes, latency, Hypatia-compatible routing sta
 _ISL_HELP = "ISL topology: +grid (4 lasers: in-plane and adjacent planes) or none (bent pipe)."
 
 
-def _ground(ground: str, status: str, exclude: list[str], add_gateway: list[str], add_pop: list[str],
-            remove_site: list[str]):
+def _ground(
+    ground: str, status: str, exclude: list[str], add_gateway: list[str], add_pop: list[str], remove_site: list[str]
+):
     from skyfence.network.ground import load_ground_segment
 
     wanted = ["operational", "planned"] if status == "all" else [s.strip() for s in status.split(",")]
@@ -65,14 +66,18 @@ def _print_summary(summary: dict) -> None:
     dst = summary["destination"]
     dst_text = "the PoP" if dst == "pop" else f"{dst['name']} ({dst['lat_deg']:.3f}, {dst['lon_deg']:.3f})"
     src = summary["source"]
-    console.print(f"{src['name']} ({src['lat_deg']:.3f}, {src['lon_deg']:.3f}) -> {dst_text}: "
-                  f"{summary['steps']} steps, ISLs {summary['isl']}, reachable {summary['reachable_share']:.0%}")
+    console.print(
+        f"{src['name']} ({src['lat_deg']:.3f}, {src['lon_deg']:.3f}) -> {dst_text}: "
+        f"{summary['steps']} steps, ISLs {summary['isl']}, reachable {summary['reachable_share']:.0%}"
+    )
     if summary["median_rtt_ms"] is None:
         console.print("  unreachable at every step")
         return
-    console.print(f"  RTT min {summary['min_rtt_ms']:.1f} / median {summary['median_rtt_ms']:.1f} / "
-                  f"p95 {summary['p95_rtt_ms']:.1f} ms (propagation only), median hops {summary['median_hops']}, "
-                  f"path changes {summary['path_changes']}")
+    console.print(
+        f"  RTT min {summary['min_rtt_ms']:.1f} / median {summary['median_rtt_ms']:.1f} / "
+        f"p95 {summary['p95_rtt_ms']:.1f} ms (propagation only), median hops {summary['median_hops']}, "
+        f"path changes {summary['path_changes']}"
+    )
     for what in ("gateways", "pops"):
         used = ", ".join(f"{u['name']} [{u['country'] or '?'}] {u['share']:.0%}" for u in summary[what])
         console.print(f"  {what}: {used}")
@@ -107,9 +112,17 @@ def latency(
     times = _times(constellation, start, duration, step)
     segment = _ground(ground, status, exclude_gateways_in, add_gateway, add_pop, remove_site)
     result = route_pairs(
-        constellation, [resolve_place(from_, field="--from")], [_destination(to)], times, segment, isl=isl,
-        min_elevation_deg=min_elevation, gateway_min_elevation_deg=min_elevation, max_range_km=max_range_km,
-        max_isl_km=max_isl_km, fibre_factor=fibre_factor,
+        constellation,
+        [resolve_place(from_, field="--from")],
+        [_destination(to)],
+        times,
+        segment,
+        isl=isl,
+        min_elevation_deg=min_elevation,
+        gateway_min_elevation_deg=min_elevation,
+        max_range_km=max_range_km,
+        max_isl_km=max_isl_km,
+        fibre_factor=fibre_factor,
     )[0]
     if json_out:
         print_json(result.to_dict())
@@ -129,8 +142,9 @@ def _read_pairs(path: Path) -> list[tuple[str, str]]:
             elif {"from", "to"} <= columns:
                 pairs.append((row["from"], row["to"] or "pop"))
             else:
-                raise InputError("pairs file needs columns from,to or from_lat,from_lon,to_lat,to_lon",
-                                 source=str(path), line=1)
+                raise InputError(
+                    "pairs file needs columns from,to or from_lat,from_lon,to_lat,to_lon", source=str(path), line=1
+                )
             if not all(pairs[-1]):
                 raise InputError("empty place", source=str(path), line=number)
     if not pairs:
@@ -162,8 +176,14 @@ def routes(
     times = _times(constellation, start, duration, step)
     segment = _ground(ground, status, exclude_gateways_in, [], [], [])
     results = route_pairs(
-        constellation, [resolve_place(a, field="from") for a, _ in specs], [_destination(b) for _, b in specs],
-        times, segment, isl=isl, min_elevation_deg=min_elevation, gateway_min_elevation_deg=min_elevation,
+        constellation,
+        [resolve_place(a, field="from") for a, _ in specs],
+        [_destination(b) for _, b in specs],
+        times,
+        segment,
+        isl=isl,
+        min_elevation_deg=min_elevation,
+        gateway_min_elevation_deg=min_elevation,
     )
     if json_out:
         print_json([r.to_dict() for r in results])
@@ -192,14 +212,25 @@ def hypatia_state(
     step_ns = int(parse_duration(step, field="step").astype("int64"))
     summary = generate_dynamic_state(inputs, out, duration_ns=duration_ns, step_ns=step_ns, frame=frame)  # type: ignore[arg-type]
     if json_out:
-        print_json({"input_dir": str(input_dir), "out": str(out), "satellites": inputs.n_satellites,
-                    "ground_stations": inputs.n_ground_stations, "steps": summary})
+        print_json(
+            {
+                "input_dir": str(input_dir),
+                "out": str(out),
+                "satellites": inputs.n_satellites,
+                "ground_stations": inputs.n_ground_stations,
+                "steps": summary,
+            }
+        )
         return
-    console.print(f"{inputs.n_satellites:,} satellites, {inputs.n_ground_stations} ground stations, "
-                  f"{len(inputs.isls):,} ISLs -> {out}")
+    console.print(
+        f"{inputs.n_satellites:,} satellites, {inputs.n_ground_stations} ground stations, "
+        f"{len(inputs.isls):,} ISLs -> {out}"
+    )
     for s in summary:
-        console.print(f"  t = {s['time_ns']} ns: {s['fstate_entries']:,} fstate entries written, "
-                      f"{s['gsl_pairs_in_range']:,} GSL pairs in range, {s['unreachable_gs_pairs']} unreachable pairs")
+        console.print(
+            f"  t = {s['time_ns']} ns: {s['fstate_entries']:,} fstate entries written, "
+            f"{s['gsl_pairs_in_range']:,} GSL pairs in range, {s['unreachable_gs_pairs']} unreachable pairs"
+        )
 
 
 @app.command("validate-ripe")

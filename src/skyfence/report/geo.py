@@ -10,7 +10,6 @@ GDAL and DuckDB read it.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -18,18 +17,10 @@ import pandas as pd
 import shapely
 
 from skyfence._io import atomic_path
+from skyfence._json import jsonable
 from skyfence.earth.cells import cells_to_polygons
 
 __all__ = ["write_cells_geojson", "write_cells_geoparquet"]
-
-
-def _plain(value):
-    """JSON-safe scalar: numpy types to Python, NaN/inf to null."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def write_cells_geojson(path: str | Path, cells: np.ndarray, table: pd.DataFrame) -> Path:
@@ -40,7 +31,7 @@ def write_cells_geojson(path: str | Path, cells: np.ndarray, table: pd.DataFrame
         {
             "type": "Feature",
             "geometry": shapely.geometry.mapping(poly),
-            "properties": {k: _plain(v) for k, v in row.items()},
+            "properties": jsonable(row),
         }
         for poly, row in zip(polygons, records, strict=True)
     ]

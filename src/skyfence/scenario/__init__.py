@@ -1,0 +1,1 @@
+"""Scenario files (TOML) and the runner behind ``skyfence assess``."""

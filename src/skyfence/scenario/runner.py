@@ -1,0 +1,449 @@
+"""Run a scenario: every variant through coverage, latency and policy; cache each unit of work by its inputs.
+
+A *unit* is one computation with a content key: coverage of one constellation
+over one region, latency of one constellation from the scenario's terminals
+under one ground segment, or a policy's availability summary.  Its key is the
+sha256 of everything it depends on (input file hashes, preset parameters,
+region, settings, the skyfence version), so a re-run after changing only the
+report -- or adding a variant that shares units with others -- recomputes
+nothing that is already known.  Units are stored under
+``<cache>/results/<key>/`` (``skyfence.data.cache_dir()``), written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from skyfence import __version__
+from skyfence._io import atomic_outputs
+from skyfence.scenario.schema import ConstellationSpec, GroundSpec, RegionSpec, Scenario, VariantSpec
+
+__all__ = ["AssessResult", "run_scenario"]
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class AssessResult:
+    """Everything the report shows: ``summary`` (JSON-ready) and per-unit tables and map files."""
+
+    summary: dict[str, Any]
+    maps: dict[str, bytes] = field(default_factory=dict)
+    cache_hits: int = 0
+    cache_misses: int = 0
+
+
+def _sha256(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _file_hash(path: Path) -> str:
+    from skyfence.data import sha256_file
+
+    return sha256_file(path)
+
+
+class _Cache:
+    """Content-addressed store of unit results: ``<root>/<key>/{result.json, *.parquet, *.png}``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: str) -> Path | None:
+        folder = self.root / key
+        if (folder / "result.json").is_file():
+            self.hits += 1
+            return folder
+        self.misses += 1
+        return None
+
+    def put(self, key: str, files: dict[str, bytes | str]) -> Path:
+        folder = self.root / key
+        with atomic_outputs(folder) as staging:
+            for name, content in files.items():
+                target = staging / name
+                if isinstance(content, str):
+                    target.write_text(content)
+                else:
+                    target.write_bytes(content)
+        return folder
+
+
+class _Runner:
+    def __init__(self, scenario: Scenario, base: Path, cache_root: Path, progress: Progress) -> None:
+        self.scenario = scenario
+        self.base = base
+        self.cache = _Cache(cache_root)
+        self.progress = progress
+        self.times = scenario.time.grid()
+        self._constellations: dict[str, Any] = {}
+        self._regions: dict[str, Any] = {}
+        self.maps: dict[str, bytes] = {}
+        self.datasets_used: set[str] = set()
+
+    # ------------------------------------------------------------------ inputs and their fingerprints
+
+    def _source_path(self, spec: ConstellationSpec) -> Path | None:
+        from skyfence import data
+        from skyfence.orbits.walker import PRESETS
+
+        if spec.source.lower().startswith("celestrak:"):
+            self.datasets_used.add(spec.source.lower())
+            return data.path(spec.source.lower())
+        if spec.source in PRESETS:
+            return None
+        return (self.base / spec.source).expanduser()
+
+    def constellation_key(self, spec: ConstellationSpec) -> dict:
+        path = self._source_path(spec)
+        if path is None:
+            from skyfence.orbits.walker import get_preset
+
+            preset = get_preset(spec.source)
+            return {"preset": spec.source, "shells": [repr(s) for s in preset.shells], "subset": spec.shells}
+        return {"file_sha256": _file_hash(path), "subset": spec.shells}
+
+    def constellation(self, spec: ConstellationSpec):
+        if spec.name not in self._constellations:
+            from skyfence.orbits.elements import read_elements
+            from skyfence.orbits.walker import preset
+
+            path = self._source_path(spec)
+            c = preset(spec.source) if path is None else read_elements(path, name=spec.name)
+            if spec.shells is not None:
+                c = c.subset(c.satellites["shell"].isin(spec.shells).to_numpy(), name=spec.name)
+            self._constellations[spec.name] = c
+        return self._constellations[spec.name]
+
+    def region(self, spec: RegionSpec):
+        from skyfence.earth.regions import get_region
+
+        key = f"{spec.spec}|{spec.pov}"
+        if key not in self._regions:
+            text = spec.spec
+            if text.lower().endswith((".json", ".geojson")):
+                text = str(self.base / text)
+            self._regions[key] = get_region(text, pov=spec.pov)
+            if self._regions[key].source:
+                self.datasets_used.add(self._regions[key].source)
+        return self._regions[key]
+
+    def region_key(self, spec: RegionSpec) -> dict:
+        region = self.region(spec)
+        source = Path(region.source)
+        digest = _file_hash(source) if source.suffix.lower() in (".json", ".geojson") and source.exists() else None
+        return {"spec": spec.spec, "pov": spec.pov, "source": region.source, "file_sha256": digest}
+
+    def _time_key(self) -> dict:
+        t = self.times
+        return {"start": str(t[0]), "n": len(t), "step_ns": int((t[1] - t[0]).astype(np.int64)) if len(t) > 1 else 0}
+
+    # ------------------------------------------------------------------ units
+
+    def coverage_unit(self, c_spec: ConstellationSpec, r_spec: RegionSpec) -> dict:
+        settings = self.scenario.coverage
+        key = _sha256(
+            {
+                "unit": "coverage",
+                "version": __version__,
+                "constellation": self.constellation_key(c_spec),
+                "region": self.region_key(r_spec),
+                "time": self._time_key(),
+                "settings": settings.model_dump(),
+            }
+        )
+        folder = self.cache.get(key)
+        if folder is None:
+            folder = self._compute_coverage(key, c_spec, r_spec)
+        result = json.loads((folder / "result.json").read_text())
+        for png in sorted(folder.glob("*.png")):
+            self.maps[f"{c_spec.name}__{_slug(r_spec.spec)}__{png.stem}"] = png.read_bytes()
+        return result
+
+    def _compute_coverage(self, key: str, c_spec: ConstellationSpec, r_spec: RegionSpec) -> Path:
+        import io
+
+        from skyfence.coverage.engine import run_coverage
+        from skyfence.earth.regions import countries
+        from skyfence.report.maps import plot_cells
+
+        settings = self.scenario.coverage
+        region = self.region(r_spec)
+        constellation = self.constellation(c_spec)
+        self.progress(f"coverage: {c_spec.name} over {region.name} ({len(self.times)} steps)")
+        cells = region.cells(settings.res)
+        result = run_coverage(
+            constellation,
+            cells,
+            self.times,
+            min_elevation_deg=settings.min_elevation_deg,
+            min_sats=settings.min_sats,
+            keep_counts=False,
+        )
+        files: dict[str, bytes | str] = {}
+        buffer = io.BytesIO()
+        result.per_cell.to_parquet(buffer, index=False)
+        files["per_cell.parquet"] = buffer.getvalue()
+        if self.scenario.outputs.maps:
+            borders = countries(scale="110m" if region.kind == "world" else None)["geometry"].to_numpy()
+            if region.kind != "world":
+                borders = np.concatenate([borders, [region.geometry]])
+            label = c_spec.label or c_spec.name
+            for column, title, kwargs in (
+                (
+                    "coverage_fraction",
+                    f"time with >= {settings.min_sats} satellite(s) above {settings.min_elevation_deg:g} deg",
+                    {"vmin": 0.0, "vmax": 1.0, "cmap": "magma"},
+                ),
+                ("sats_in_view_mean", f"mean satellites above {settings.min_elevation_deg:g} deg", {"vmin": 0.0}),
+            ):
+                png = Path(self.cache.root) / f".{key}.{column}.png"
+                plot_cells(
+                    png,
+                    result.cells,
+                    result.per_cell[column].to_numpy(),
+                    title=f"{label} over {region.name}: {title}",
+                    label=column,
+                    borders=borders,
+                    **kwargs,
+                )
+                files[f"{column}.png"] = png.read_bytes()
+                png.unlink()
+        files["result.json"] = json.dumps(
+            {
+                "constellation": c_spec.name,
+                "satellites": len(constellation),
+                "region": region.name,
+                "region_code": region.code,
+                "region_kind": region.kind,
+                "region_area_km2": region.area_km2(),
+                "res": settings.res,
+                **{k: v for k, v in result.statistics.items()},
+            },
+            default=_plain,
+            allow_nan=True,
+        )
+        return self.cache.put(key, files)
+
+    def ground(self, spec: GroundSpec):
+        from skyfence.network.ground import load_ground_segment
+
+        segment = load_ground_segment(spec.sites)
+        if not Path(spec.sites).exists():
+            self.datasets_used.add(spec.sites)
+        if spec.exclude_gateways_in:
+            segment = segment.exclude_gateways_in(spec.exclude_gateways_in)
+        for site in spec.add_sites:
+            segment = segment.add_site(site.name, site.lat, site.lon, kind=site.kind, country=site.country)
+        return segment
+
+    def latency_unit(self, c_spec: ConstellationSpec, ground: GroundSpec) -> dict:
+        latency = self.scenario.latency
+        assert latency is not None
+        sites_key = {
+            "sites": ground.sites,
+            "file_sha256": _file_hash(Path(ground.sites)) if Path(ground.sites).exists() else None,
+        }
+        key = _sha256(
+            {
+                "unit": "latency",
+                "version": __version__,
+                "constellation": self.constellation_key(c_spec),
+                "ground": ground.model_dump(),
+                "sites": sites_key,
+                "latency": latency.model_dump(),
+                "start": str(self.times[0]),
+            }
+        )
+        folder = self.cache.get(key)
+        if folder is None:
+            folder = self._compute_latency(key, c_spec, ground)
+        return json.loads((folder / "result.json").read_text())
+
+    def _compute_latency(self, key: str, c_spec: ConstellationSpec, ground: GroundSpec) -> Path:
+        from skyfence.network.places import resolve_place
+        from skyfence.network.routing import route_pairs
+        from skyfence.orbits.time import time_grid
+
+        latency = self.scenario.latency
+        assert latency is not None
+        constellation = self.constellation(c_spec)
+        places = [resolve_place(t, field="latency.terminals") for t in latency.terminals]
+        self.progress(f"latency: {c_spec.name} from {', '.join(p.name for p in places)}")
+        times = time_grid(self.times[0], latency.duration, latency.step)
+        routes = route_pairs(constellation, places, [None] * len(places), times, self.ground(ground), isl=latency.isl)
+        out = {"constellation": c_spec.name, "terminals": []}
+        for place, route in zip(places, routes, strict=True):
+            summary = route.summary()
+            ok = np.isfinite(route.rtt_ms)
+            summary["rtt_ms_quartiles"] = (
+                np.percentile(route.rtt_ms[ok], [25, 50, 75]).round(3).tolist() if ok.any() else None
+            )
+            summary["terminal"] = place.name
+            summary["rtt_ms_series"] = [round(float(r), 3) if np.isfinite(r) else None for r in route.rtt_ms]
+            out["terminals"].append(summary)
+        return self.cache.put(key, {"result.json": json.dumps(out, default=_plain)})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pd.Timestamp | np.datetime64):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value)}")
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "x"
+
+
+def _variant_constellations(scenario: Scenario, variant: VariantSpec) -> list[ConstellationSpec]:
+    wanted = variant.constellations
+    return [c for c in scenario.constellations if wanted is None or c.name in wanted]
+
+
+def run_scenario(
+    scenario: Scenario, base: Path, *, cache_root: Path | None = None, progress: Progress | None = None
+) -> AssessResult:
+    """Run every variant of ``scenario`` (paths relative to ``base``); returns the summary for the report."""
+    from skyfence import data
+
+    started = time.perf_counter()
+    root = cache_root or (data.cache_dir() / "results")
+    runner = _Runner(scenario, base, root, progress or (lambda message: None))
+    variants_out = []
+    for variant in scenario.resolved_variants():
+        ground = variant.ground or scenario.ground
+        entry: dict[str, Any] = {
+            "name": variant.name,
+            "description": variant.description,
+            "coverage": [],
+            "latency": [],
+        }
+        for c_spec in _variant_constellations(scenario, variant):
+            for r_spec in scenario.regions:
+                entry["coverage"].append(runner.coverage_unit(c_spec, r_spec))
+            if (
+                scenario.latency is not None
+                and scenario.latency.terminals
+                and (scenario.latency.constellations is None or c_spec.name in scenario.latency.constellations)
+            ):
+                entry["latency"].append(runner.latency_unit(c_spec, ground))
+        entry["ground"] = ground.model_dump()
+        variants_out.append(entry)
+    summary = {
+        "scenario": {
+            "name": scenario.name,
+            "title": scenario.title,
+            "description": scenario.description,
+            "seed": scenario.seed,
+        },
+        "skyfence_version": __version__,
+        "time": {
+            "start": str(runner.times[0])[:19] + "Z",
+            "end": str(runner.times[-1])[:19] + "Z",
+            "step": scenario.time.step,
+            "steps": len(runner.times),
+        },
+        "coverage_settings": scenario.coverage.model_dump(),
+        "constellations": [c.model_dump() for c in scenario.constellations],
+        "regions": [r.model_dump() for r in scenario.regions],
+        "variants": variants_out,
+        "diff": _diff(variants_out),
+        "datasets": _datasets(runner.datasets_used),
+        "run": {
+            "cache_hits": runner.cache.hits,
+            "cache_misses": runner.cache.misses,
+            "seconds": round(time.perf_counter() - started, 3),
+        },
+    }
+    return AssessResult(summary, runner.maps, runner.cache.hits, runner.cache.misses)
+
+
+_DIFF_KEYS = ("coverage_fraction", "sats_in_view_mean", "max_gap_s")
+_LATENCY_DIFF_KEYS = ("median_rtt_ms", "p95_rtt_ms")
+_EMPTY_DIFF = {f"delta_{k}": None for k in _DIFF_KEYS + _LATENCY_DIFF_KEYS}
+
+
+def _diff(variants: list[dict]) -> list[dict]:
+    """Each variant against the first: differences of the headline numbers for matching units."""
+    if len(variants) < 2:
+        return []
+    base = variants[0]
+    base_cov = {(u["constellation"], u["region"]): u for u in base["coverage"]}
+    base_lat = {(u["constellation"], t["terminal"]): t for u in base["latency"] for t in u["terminals"]}
+    rows = []
+    for variant in variants[1:]:
+        for unit in variant["coverage"]:
+            ref = base_cov.get((unit["constellation"], unit["region"]))
+            if ref is None:
+                continue
+            rows.append(
+                {
+                    "variant": variant["name"],
+                    "against": base["name"],
+                    "kind": "coverage",
+                    "constellation": unit["constellation"],
+                    "where": unit["region"],
+                    **_EMPTY_DIFF,
+                    **{f"delta_{k}": _delta(unit.get(k), ref.get(k)) for k in _DIFF_KEYS},
+                }
+            )
+        for unit in variant["latency"]:
+            for terminal in unit["terminals"]:
+                ref = base_lat.get((unit["constellation"], terminal["terminal"]))
+                if ref is None:
+                    continue
+                rows.append(
+                    {
+                        "variant": variant["name"],
+                        "against": base["name"],
+                        "kind": "latency",
+                        "constellation": unit["constellation"],
+                        "where": terminal["terminal"],
+                        **_EMPTY_DIFF,
+                        **{f"delta_{k}": _delta(terminal.get(k), ref.get(k)) for k in _LATENCY_DIFF_KEYS},
+                    }
+                )
+    return rows
+
+
+def _delta(a: Any, b: Any) -> float | None:
+    if a is None or b is None:
+        return None
+    value = float(a) - float(b)
+    return value if np.isfinite(value) else None
+
+
+def _datasets(names: set[str]) -> list[dict]:
+    from skyfence import data
+
+    out = []
+    for name in sorted(names):
+        if name not in data.REGISTRY:
+            continue
+        ds = data.get(name)
+        out.append(
+            {
+                "name": ds.name,
+                "title": ds.title,
+                "licence": ds.licence,
+                "data_date": ds.data_date,
+                "url": ds.url,
+                "source": ds.source,
+            }
+        )
+    return out

@@ -1,0 +1,261 @@
+"""The scenario file: one TOML document stating a question, validated with pydantic.
+
+A scenario names constellations (preset, file or ``celestrak:GROUP``, optionally
+a subset of shells), regions, a time span and step, the elevation mask, the
+ground segment, a policy file, and *variants* -- named changes to compare
+(``baseline`` against ``taiwan_gateway``, policy A against policy B).  Every
+key is checked: an unknown key, a wrong type, an unknown preset or region, or
+an end before the start fails with one line naming the key path, e.g.
+``taiwan.toml: time.step: step must be positive``.
+
+Paths inside the file are relative to the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from skyfence.errors import InputError, SkyfenceError
+
+__all__ = ["Scenario", "load_scenario"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ConstellationSpec(_Strict):
+    """One constellation: ``source`` is a preset name, a TLE/OMM path or ``celestrak:GROUP``."""
+
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+    source: Annotated[str, Field(min_length=1)]
+    shells: list[int] | None = Field(default=None, description="Keep only these shell numbers (see catalog info).")
+    label: str | None = None
+
+
+class RegionSpec(_Strict):
+    """A region: ISO code, country name, ``world``, ``disputed:NAME``, ``occupied:ua:DATE`` or a GeoJSON path."""
+
+    spec: Annotated[str, Field(min_length=1)]
+    name: str | None = None
+    pov: str = "default"
+
+
+class TimeSpec(_Strict):
+    """Span and step.  Give ``duration`` or ``end``; times are UTC (ISO 8601)."""
+
+    start: str
+    duration: str | None = None
+    end: str | None = None
+    step: str = "60s"
+
+    @model_validator(mode="after")
+    def _span(self) -> TimeSpec:
+        from skyfence.orbits.time import parse_duration, parse_time
+
+        start = parse_time(self.start, field="start")
+        if (self.duration is None) == (self.end is None):
+            raise ValueError("give exactly one of duration and end")
+        if self.end is not None and parse_time(self.end, field="end") < start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        if self.duration is not None and parse_duration(self.duration) < np.timedelta64(0, "ns"):
+            raise ValueError(f"duration {self.duration} is negative")
+        if parse_duration(self.step, field="step") <= np.timedelta64(0, "ns"):
+            raise ValueError(f"step {self.step} must be positive")
+        return self
+
+    def grid(self) -> np.ndarray:
+        from skyfence.orbits.time import parse_time, time_grid
+
+        if self.end is not None:
+            return time_grid(self.start, parse_time(self.end) - parse_time(self.start), self.step)
+        return time_grid(self.start, self.duration, self.step)
+
+
+class CoverageSpec(_Strict):
+    """Coverage settings: H3 resolution, elevation mask [deg], satellites needed."""
+
+    res: Annotated[int, Field(ge=0, le=15)] = 5
+    min_elevation_deg: Annotated[float, Field(ge=0.0, lt=90.0)] = 25.0
+    min_sats: Annotated[int, Field(ge=1)] = 1
+
+
+class SiteSpec(_Strict):
+    """A hypothetical ground site: a gateway or a PoP."""
+
+    name: Annotated[str, Field(min_length=1)]
+    kind: Literal["gateway", "pop"] = "gateway"
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+    country: str | None = None
+
+
+class GroundSpec(_Strict):
+    """Ground segment: the gateway/PoP list (dataset name or file), countries whose gateways are left out,
+    hypothetical sites to add."""
+
+    sites: str = "starlink_ground_stations"
+    exclude_gateways_in: list[str] = Field(default_factory=list)
+    add_sites: list[SiteSpec] = Field(default_factory=list)
+
+
+class LatencySpec(_Strict):
+    """Latency study: terminals at these cities or points (``"Taipei"`` or ``"25.03,121.56"``), for the named
+    constellations (default: all) -- the ground segment is one operator's, so list only that operator's."""
+
+    terminals: list[str] = Field(default_factory=list)
+    constellations: list[str] | None = None
+    step: str = "15s"
+    duration: str = "1h"
+    isl: str = "+grid"
+
+
+class PolicySpec(_Strict):
+    file: str
+    operator: str = "starlink"
+
+
+class VariantSpec(_Strict):
+    """A named variant; anything left out is taken from the scenario's top level."""
+
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+    description: str = ""
+    constellations: list[str] | None = None
+    ground: GroundSpec | None = None
+    policy: PolicySpec | None = None
+
+
+class OutputSpec(_Strict):
+    dir: str = "out"
+    maps: bool = True
+
+
+class Scenario(_Strict):
+    """A whole scenario file (see the module docstring)."""
+
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+    title: str = ""
+    description: str = ""
+    seed: int = 0
+    time: TimeSpec
+    coverage: CoverageSpec = CoverageSpec()
+    constellations: Annotated[list[ConstellationSpec], Field(min_length=1)]
+    regions: Annotated[list[RegionSpec], Field(min_length=1)]
+    ground: GroundSpec = GroundSpec()
+    latency: LatencySpec | None = None
+    policy: PolicySpec | None = None
+    variants: list[VariantSpec] = Field(default_factory=list)
+    outputs: OutputSpec = OutputSpec()
+
+    @field_validator("constellations")
+    @classmethod
+    def _unique_constellations(cls, value: list[ConstellationSpec]) -> list[ConstellationSpec]:
+        names = [c.name for c in value]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"constellation names must be unique, repeated: {', '.join(duplicates)}")
+        return value
+
+    @model_validator(mode="after")
+    def _references_to_known_constellations(self) -> Scenario:
+        known = [c.name for c in self.constellations]
+        names = [v.name for v in self.variants]
+        if len(set(names)) != len(names):
+            raise ValueError("variant names must be unique")
+        wanted = [("latency", n) for n in (self.latency.constellations or [])] if self.latency else []
+        wanted += [(f"variant {v.name!r}", n) for v in self.variants for n in v.constellations or []]
+        for where, name in wanted:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(known)})"
+                raise ValueError(f"{where} names unknown constellation {name!r}{hint}")
+        return self
+
+    def resolved_variants(self) -> list[VariantSpec]:
+        """The variants to run; a scenario without variants has one called ``baseline``."""
+        return self.variants or [VariantSpec(name="baseline")]
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def load_scenario(path: str | Path) -> tuple[Scenario, Path]:
+    """Read and validate a scenario file; returns the scenario and the folder its relative paths start from.
+
+    Checks beyond the schema (so that a run never starts on a bad file):
+    every constellation source is a preset, an existing file or
+    ``celestrak:GROUP``; every region resolves; policy files exist.
+
+    Raises
+    ------
+    InputError
+        One line: ``file: key.path: what is wrong``.
+    """
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("scenario file not found", source=str(path), hint="check the path") from None
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(f"not valid TOML: {error}", source=str(path)) from None
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = _key_path(first["loc"]) or "(top level)"
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif first["type"] == "missing":
+            message = "required key is missing"
+        more = f" (+{error.error_count() - 1} more)" if error.error_count() > 1 else ""
+        raise InputError(f"{message}{more}", source=str(path), field=where) from None
+    base = path.parent
+    _check_references(scenario, base, str(path))
+    return scenario, base
+
+
+def _check_references(scenario: Scenario, base: Path, source: str) -> None:
+    from skyfence.earth.regions import get_region
+    from skyfence.orbits.walker import PRESETS
+
+    for i, spec in enumerate(scenario.constellations):
+        text = spec.source
+        if text.lower().startswith("celestrak:") or text in PRESETS:
+            continue
+        if not (base / text).expanduser().exists():
+            close = difflib.get_close_matches(text, list(PRESETS), n=1)
+            hint = f"did you mean {close[0]}?" if close else "use a preset name, a TLE/OMM file or celestrak:GROUP"
+            raise InputError(
+                f"{text!r} is not a preset, a file or celestrak:GROUP",
+                source=source,
+                field=f"constellations[{i}].source",
+                hint=hint,
+            )
+    for i, region in enumerate(scenario.regions):
+        spec = region.spec
+        if spec.lower().endswith((".json", ".geojson")):
+            spec = str(base / spec)
+        try:
+            get_region(spec, pov=region.pov)
+        except SkyfenceError as error:
+            raise InputError(error.message, source=source, field=f"regions[{i}].spec", hint=error.hint) from None
+    policies = [("policy.file", scenario.policy)] + [
+        (f"variants[{i}].policy.file", v.policy) for i, v in enumerate(scenario.variants)
+    ]
+    for where, policy in policies:
+        if policy is not None and not (base / policy.file).exists():
+            raise InputError(f"policy file {policy.file!r} not found", source=source, field=where)
