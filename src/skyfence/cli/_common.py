@@ -11,7 +11,7 @@ from rich.console import Console
 
 from skyfence._json import jsonable
 
-__all__ = ["console", "default_start", "err_console", "fail", "jsonable", "print_json"]
+__all__ = ["console", "default_start", "err_console", "fail", "jsonable", "print_json", "steps_progress"]
 
 console = Console()
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -35,3 +35,19 @@ def default_start(epochs: tuple[np.datetime64, np.datetime64] | None) -> np.date
     if epochs is None:
         raise InputError("the constellation is empty", field="SOURCE")
     return epochs[1].astype("datetime64[m]").astype("datetime64[ns]")
+
+
+def steps_progress(*, disable: bool = False):
+    """A transient rich progress bar counting time steps (``with steps_progress() as bar: ...``)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("steps"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=disable,
+    )

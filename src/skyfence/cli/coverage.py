@@ -8,11 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from skyfence._io import atomic_outputs
-from skyfence.cli._common import console, default_start, jsonable, print_json
+from skyfence.cli._common import console, default_start, jsonable, print_json, steps_progress
 from skyfence.coverage.engine import CoverageResult, run_coverage
 from skyfence.earth.regions import countries, get_region
 from skyfence.errors import InputError
@@ -102,16 +101,7 @@ def coverage(
         duration = t1 - t0
     times = time_grid(t0, duration, step)
     results: list[tuple[str, CoverageResult]] = []
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("steps"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=json_out,
-    ) as bar:
+    with steps_progress(disable=json_out) as bar:
         for constellation in constellations:
             task = bar.add_task(f"coverage {constellation.name}", total=len(times))
             result = run_coverage(

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from skyfence._io import atomic_path
-from skyfence.cli._common import console, default_start, print_json
+from skyfence.cli._common import console, default_start, print_json, steps_progress
 from skyfence.errors import InputError
 from skyfence.orbits.propagate import propagate as propagate_positions
 from skyfence.orbits.sources import load_constellation
@@ -32,17 +31,8 @@ def propagate(
     constellation = load_constellation(source, skip_invalid=skip_invalid)
     t0 = default_start(constellation.epoch_range) if start is None else start
     times = time_grid(t0, duration, step)
-    with Progress(
-        TextColumn("propagating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("steps"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=json_out,
-    ) as bar:
-        task = bar.add_task("propagate", total=len(times))
+    with steps_progress(disable=json_out) as bar:
+        task = bar.add_task("propagating", total=len(times))
         ds = propagate_positions(constellation, times, geodetic=geodetic, progress=lambda n: bar.advance(task, n))
     failed = ds["error"].values != 0
     summary = {

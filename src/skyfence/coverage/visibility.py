@@ -160,13 +160,18 @@ class VisibilityChunk:
 
 
 @numba.njit(inline="always")
+def _up_and_range2(m, px, py, pz, pts):  # pragma: no cover - compiled
+    """Height of the satellite above point ``m``'s horizon plane [km] and squared slant range [km^2]."""
+    dx = px - pts[m, 0]
+    dy = py - pts[m, 1]
+    dz = pz - pts[m, 2]
+    return dx * pts[m, 3] + dy * pts[m, 4] + dz * pts[m, 5], dx * dx + dy * dy + dz * dz
+
+
+@numba.njit(inline="always")
 def _count_run(t, lo, hi, px, py, pz, pts, sin2, count):  # pragma: no cover - compiled
     for m in range(lo, hi):
-        dx = px - pts[m, 0]
-        dy = py - pts[m, 1]
-        dz = pz - pts[m, 2]
-        up = dx * pts[m, 3] + dy * pts[m, 4] + dz * pts[m, 5]
-        d2 = dx * dx + dy * dy + dz * dz
+        up, d2 = _up_and_range2(m, px, py, pz, pts)
         count[t, m] += (up >= 0.0) & (up * up >= sin2 * d2)
 
 
@@ -174,11 +179,7 @@ def _count_run(t, lo, hi, px, py, pz, pts, sin2, count):  # pragma: no cover - c
 def _topk_run(t, s, lo, hi, px, py, pz, pts, sin2, count, best_sat, best_el):  # pragma: no cover - compiled
     k = best_sat.shape[2]
     for m in range(lo, hi):
-        dx = px - pts[m, 0]
-        dy = py - pts[m, 1]
-        dz = pz - pts[m, 2]
-        up = dx * pts[m, 3] + dy * pts[m, 4] + dz * pts[m, 5]
-        d2 = dx * dx + dy * dy + dz * dz
+        up, d2 = _up_and_range2(m, px, py, pz, pts)
         if up < 0.0 or up * up < sin2 * d2:
             continue
         count[t, m] += 1
@@ -192,6 +193,14 @@ def _topk_run(t, s, lo, hi, px, py, pz, pts, sin2, count, best_sat, best_el):  #
                 best_el[t, m, q] = best_el[t, m, q - 1]
             best_sat[t, m, slot] = s
             best_el[t, m, slot] = el
+
+
+@numba.njit(inline="always")
+def _scan(t, s, lo, hi, px, py, pz, pts, sin2, top_k, count, best_sat, best_el):  # pragma: no cover - compiled
+    if top_k:
+        _topk_run(t, s, lo, hi, px, py, pz, pts, sin2, count, best_sat, best_el)
+    else:
+        _count_run(t, lo, hi, px, py, pz, pts, sin2, count)
 
 
 @numba.njit(parallel=True, nogil=True, cache=True)
@@ -250,19 +259,25 @@ def _visibility_kernel(
                 j_lo = 0
                 j_hi = last
             for i in range(i0, i1 + 1):
-                lo = lon_index[i, j_lo]
-                hi = lon_index[i, j_hi]
-                if top_k:
-                    _topk_run(t, s, lo, hi, px, py, pz, pts, sin2, count, best_sat, best_el)
-                else:
-                    _count_run(t, lo, hi, px, py, pz, pts, sin2, count)
+                _scan(
+                    t, s, lon_index[i, j_lo], lon_index[i, j_hi], px, py, pz, pts, sin2, top_k, count, best_sat, best_el
+                )
                 if wrap_lo >= 0:
-                    lo = lon_index[i, wrap_lo]
-                    hi = lon_index[i, wrap_hi]
-                    if top_k:
-                        _topk_run(t, s, lo, hi, px, py, pz, pts, sin2, count, best_sat, best_el)
-                    else:
-                        _count_run(t, lo, hi, px, py, pz, pts, sin2, count)
+                    _scan(
+                        t,
+                        s,
+                        lon_index[i, wrap_lo],
+                        lon_index[i, wrap_hi],
+                        px,
+                        py,
+                        pz,
+                        pts,
+                        sin2,
+                        top_k,
+                        count,
+                        best_sat,
+                        best_el,
+                    )
 
 
 def _run_kernel(grid: GroundGrid, pos: np.ndarray, mask_deg: float, k: int):
