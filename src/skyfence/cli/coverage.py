@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import typer
@@ -94,12 +96,13 @@ def coverage(
     sources = [source, *(compare or [])]
     constellations = [load_constellation(s) for s in sources]
     t0 = default_start(constellations[0].epoch_range) if start is None else parse_time(start, field="--start")
+    span: str | np.timedelta64 = duration
     if end is not None:
         t1 = parse_time(end, field="--end")
         if t1 < t0:
             raise InputError(f"end {end} is before start {str(t0)[:19]}Z", field="--end", hint="swap them")
-        duration = t1 - t0
-    times = time_grid(t0, duration, step)
+        span = t1 - t0
+    times = time_grid(t0, span, step)
     results: list[tuple[str, CoverageResult]] = []
     with steps_progress(disable=json_out) as bar:
         for constellation in constellations:
@@ -111,10 +114,10 @@ def coverage(
                 min_elevation_deg=min_elevation,
                 min_sats=min_sats,
                 keep_counts=out is not None,
-                progress=lambda n, task=task: bar.advance(task, n),
+                progress=partial(bar.advance, task),
             )
             results.append((constellation.name, result))
-    summary = {
+    summary: dict[str, Any] = {
         "region": {
             "spec": region,
             "name": area.name,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -213,7 +214,7 @@ class Constellation:
         satrecs = tuple(satrecs)
         n = len(satrecs)
 
-        def column(values: Iterable | None, default: object, dtype: object) -> np.ndarray:
+        def column(values: Iterable | None, default: Any, dtype: Any) -> np.ndarray:
             if values is None:
                 return np.full(n, default, dtype=dtype)
             arr = np.asarray(list(values), dtype=dtype)

@@ -283,7 +283,7 @@ class _Runner:
         self.progress(f"latency: {c_spec.name} from {', '.join(p.name for p in places)}")
         times = time_grid(self.times[0], latency.duration, latency.step)
         routes = route_pairs(constellation, places, [None] * len(places), times, self.ground(ground), isl=latency.isl)
-        out = {"constellation": c_spec.name, "terminals": []}
+        out: dict[str, Any] = {"constellation": c_spec.name, "terminals": []}
         for place, route in zip(places, routes, strict=True):
             summary = route.summary()
             ok = np.isfinite(route.rtt_ms)

@@ -75,6 +75,7 @@ class TimeSpec(_Strict):
 
         if self.end is not None:
             return time_grid(self.start, parse_time(self.end) - parse_time(self.start), self.step)
+        assert self.duration is not None  # the validator requires one of the two
         return time_grid(self.start, self.duration, self.step)
 
 
@@ -246,11 +247,11 @@ def _check_references(scenario: Scenario, base: Path, source: str) -> None:
                 hint=hint,
             )
     for i, region in enumerate(scenario.regions):
-        spec = region.spec
-        if spec.lower().endswith((".json", ".geojson")):
-            spec = str(base / spec)
+        region_spec = region.spec
+        if region_spec.lower().endswith((".json", ".geojson")):
+            region_spec = str(base / region_spec)
         try:
-            get_region(spec, pov=region.pov)
+            get_region(region_spec, pov=region.pov)
         except SkyfenceError as error:
             raise InputError(error.message, source=source, field=f"regions[{i}].spec", hint=error.hint) from None
     policies = [("policy.file", scenario.policy)] + [
