@@ -61,7 +61,12 @@ class SkippedRecord:
     reason: str
 
     def __str__(self) -> str:
-        where = f"{self.source}: {self.location}"
+        # Same shape as SkyfenceError: "file:12: field f: reason" or "file record 3: field f: reason".
+        where = (
+            f"{self.source}:{self.location.removeprefix('line ')}"
+            if self.location.startswith("line ")
+            else (f"{self.source} {self.location}")
+        )
         if self.field:
             where += f": field {self.field}"
         return f"{where}: {self.reason}"

@@ -1,0 +1,86 @@
+"""The foundation commands end to end: catalog info, propagate; errors are one line without a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import xarray as xr
+
+
+def _skyfence(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "skyfence", *args], capture_output=True, text=True)
+
+
+def test_catalog_info_real_tle_counts_shells_and_epochs(data_file):
+    proc = _skyfence("catalog", "info", str(data_file("tle/starlink_20250923.tle")), "--json")
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)
+    assert info["satellites"] == 8325
+    assert info["invalid_records"] == []
+    assert info["epoch_min"] < info["epoch_max"] and info["epoch_max"].startswith("2025-09-2")
+    shells = {(round(s["inclination_deg"]), round(s["alt_km"], -1)) for s in info["shells"] if s["count"] > 500}
+    assert (53, 550.0) in shells and (43, 560.0) in shells and (70, 570.0) in shells
+
+
+def test_catalog_info_preset_and_celestrak_mirror(data_dir):
+    preset = json.loads(_skyfence("catalog", "info", "starlink-gen1", "--json").stdout)
+    assert preset["satellites"] == 4408
+    assert [s["count"] for s in preset["shells"]] == [1584, 1584, 720, 348, 172]
+    live = _skyfence("catalog", "info", "celestrak:oneweb", "--json")
+    assert live.returncode == 0, live.stderr
+    assert json.loads(live.stdout)["satellites"] == 651
+
+
+def test_catalog_info_lists_invalid_records(tmp_path, data_file):
+    lines = data_file("tle/oneweb_20250923.tle").read_text().splitlines()
+    broken = lines[:6]
+    broken[2] = broken[2][:-1] + str((int(broken[2][-1]) + 1) % 10)  # wrong checksum on line 3
+    path = tmp_path / "two.tle"
+    path.write_text("\n".join(broken) + "\n")
+    info = json.loads(_skyfence("catalog", "info", str(path), "--json").stdout)
+    assert info["satellites"] == 1
+    assert len(info["invalid_records"]) == 1 and "two.tle:3" in info["invalid_records"][0]
+    assert "checksum" in info["invalid_records"][0]
+
+
+def test_propagate_writes_netcdf(tmp_path):
+    out = tmp_path / "p.nc"
+    proc = _skyfence(
+        "propagate",
+        "oneweb",
+        "--start",
+        "2026-01-01T00:00Z",
+        "--duration",
+        "30m",
+        "--step",
+        "5m",
+        "--out",
+        str(out),
+        "--json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["satellites"] == 588 and summary["steps"] == 7 and summary["failed_pairs"] == 0
+    with xr.open_dataset(out) as ds:
+        assert ds["position_itrf"].shape == (588, 7, 3)
+        radius = np.linalg.norm(ds["position_itrf"].values, axis=-1)
+        assert np.all((radius > 6378 + 1100) & (radius < 6378 + 1300))
+        assert ds["lat"].attrs["units"] == "degrees_north"
+
+
+def test_errors_are_one_line(tmp_path):
+    for args, needle in (
+        (["propagate", "oneweb", "--out", str(tmp_path / "x.zarr")], "--out"),
+        (["propagate", "starlnk-gen1"], "did you mean starlink-gen1"),
+        (["propagate", "oneweb", "--step", "fast"], "cannot read duration"),
+        (["catalog", "info", str(tmp_path / "missing.tle")], "missing.tle"),
+    ):
+        proc = _skyfence(*args)
+        assert proc.returncode != 0
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert needle in lines[0], lines[0]
+    assert not (tmp_path / "x.zarr").exists()
