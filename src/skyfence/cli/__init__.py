@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from skyfence.cli import assess, catalog, coverage, data, network, propagate, region
+from skyfence.cli import assess, catalog, coverage, data, network, policy, propagate, region
 from skyfence.cli._common import fail
 from skyfence.errors import SkyfenceError
 
@@ -31,6 +31,7 @@ app.command("coverage")(coverage.coverage)
 app.add_typer(network.app, name="network")
 app.command("latency")(network.latency)
 app.command("assess")(assess.assess)
+app.add_typer(policy.app, name="policy")
 
 
 def main() -> None:

@@ -1,0 +1,288 @@
+"""``skyfence policy``: validate policies, decide fixes (one or millions), map availability, diff policies."""
+
+from __future__ import annotations
+
+import json
+import time as _time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from skyfence._io import atomic_outputs, atomic_path
+from skyfence.cli._common import console, jsonable, print_json
+from skyfence.errors import InputError
+
+app = typer.Typer(
+    help="Policies: licences, statuses, geofences, whitelists, in-motion limits → decisions with reasons.",
+    no_args_is_help=True,
+)
+
+_POLICY = typer.Argument(..., help="Policy file (TOML).")
+_OPERATOR = typer.Option(None, "--operator", help="Operator to decide for (default: the policy's).")
+_JSON = typer.Option(False, "--json", help="Print JSON.")
+
+
+def _load(path: Path):
+    from skyfence.policy import load_policy
+
+    return load_policy(path)
+
+
+def _policy_summary(policy) -> dict:
+    spec = policy.spec
+    return {"name": policy.name, "id": policy.id, "source": policy.source, "operator": policy.operator,
+            "default": policy.default, "pov": spec.policy.pov,
+            "as_of": spec.policy.as_of.isoformat() if spec.policy.as_of is not None else None}
+
+
+@app.command("validate")
+def validate(file: Path = _POLICY, json_out: bool = _JSON) -> None:
+    """Check a policy file completely (schema, references, zones, polygons, feed, conflicts) and print its id."""
+    policy = _load(file)
+    rules = policy.spec.rules
+    summary = {
+        "policy": _policy_summary(policy),
+        "included": policy.included,
+        "zones": sorted(policy.spec.zones),
+        "licences": len(policy.spec.licences),
+        "statuses": {"source": policy.status_source, "countries": len(policy.statuses),
+                     "without_polygon": list(policy._compiled.unmapped_status_codes)},
+        "rules": [
+            {"precedence": rank, "index": i, "id": policy.rule_id(i), "kind": rules[i].kind,
+             "priority": rules[i].priority, "action": rules[i].action}
+            for rank, i in enumerate(policy._compiled.order)
+        ],
+        "valid": True,
+    }
+    if json_out:
+        print_json(summary)
+        return
+    console.print(f"[bold green]valid[/] {escape(policy.name)}  id {policy.short_id}  operator {policy.operator}  "
+                  f"default {policy.default}  pov {summary['policy']['pov']}")
+    table = Table("order", "rule", "kind", "priority", "action")
+    for entry in summary["rules"]:
+        table.add_row(str(entry["precedence"]), escape(entry["id"]), entry["kind"], str(entry["priority"]),
+                      entry["action"])
+    console.print(table)
+    status = summary["statuses"]
+    if status["countries"]:
+        console.print(f"statuses: {status['countries']} countries from {escape(str(status['source']))}; "
+                      f"without a polygon at this scale: {', '.join(status['without_polygon']) or 'none'}")
+
+
+@app.command("check")
+def check(
+    file: Path = _POLICY,
+    lat: float = typer.Option(..., "--lat", help="Latitude [deg]."),
+    lon: float = typer.Option(..., "--lon", help="Longitude [deg]."),
+    speed_kmh: float = typer.Option(0.0, "--speed-kmh", help="Ground speed [km/h]."),
+    alt_m: float = typer.Option(0.0, "--alt-m", help="Altitude [m]."),
+    terminal: str = typer.Option(None, "--terminal", help="Terminal id."),
+    registered_in: str = typer.Option(None, "--registered-in", help="Registration country (ISO alpha-2)."),
+    plan: str = typer.Option("residential", "--plan", help="residential, roam, maritime, aviation ..."),
+    whitelisted: bool = typer.Option(False, "--whitelisted", help="The terminal is whitelisted (registered)."),
+    time: str = typer.Option(None, "--time", help="UTC time, ISO 8601 (default: the policy's as_of, else now)."),
+    end_use: str = typer.Option(None, "--end-use", help="Declared end use (e.g. military_aircraft)."),
+    days_abroad: float = typer.Option(0.0, "--days-abroad", help="Days spent outside the registration country."),
+    operator: str = _OPERATOR,
+    explain: bool = typer.Option(False, "--explain", help="List every rule considered."),
+    json_out: bool = _JSON,
+) -> None:
+    """Decide one fix: decision, deciding rule and reason (--explain: every rule, matched or not, and why)."""
+    policy = _load(file)
+    fix = {"speed_kmh": speed_kmh, "alt_m": alt_m, "plan": plan, "whitelisted": whitelisted,
+           "days_abroad": days_abroad}
+    if terminal is not None:
+        fix["terminal"] = terminal
+    if registered_in is not None:
+        fix["registered_in"] = registered_in
+    if end_use is not None:
+        fix["end_use"] = end_use
+    if time is not None:
+        fix["time"] = time
+    result = policy.engine(operator).explain(lat, lon, **fix)
+    payload = result.to_dict()
+    payload["policy"] = _policy_summary(policy)
+    if not explain:
+        payload.pop("rules")
+    if json_out:
+        print_json(payload)
+        return
+    colour = {"allow": "green", "deny": "red", "degrade": "yellow"}[result.decision]
+    console.print(f"[bold {colour}]{result.decision.upper()}[/]  rule {escape(result.rule_id)}  "
+                  f"({result.country or 'sea'}; policy {policy.short_id})")
+    console.print(escape(result.reason))
+    if explain:
+        table = Table("rule", "kind", "priority", "action", "matched", "why")
+        for trace in result.traces:
+            mark = "[bold]decided[/]" if trace.decided else ("yes" if trace.matched else "no")
+            table.add_row(escape(trace.id), trace.kind, str(trace.priority), trace.action, mark, escape(trace.why))
+        console.print(table)
+
+
+def _read_fixes(path: Path) -> pd.DataFrame:
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise InputError("no such fixes file", source=str(path), hint="give a .parquet or .csv file")
+    if suffix == ".parquet":
+        return pd.read_parquet(path)
+    if suffix == ".csv":
+        text_columns = {"terminal": str, "registered_in": str, "plan": str, "end_use": str, "time": str}
+        try:
+            return pd.read_csv(path, dtype=text_columns, keep_default_na=False, na_values={"lat": [""], "lon": [""]})
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
+            raise InputError(f"cannot read CSV: {error}", source=str(path)) from None
+    raise InputError(f"unknown fixes format {suffix!r}", source=str(path), hint="use .parquet or .csv")
+
+
+@app.command("evaluate")
+def evaluate(
+    file: Path = _POLICY,
+    fixes: Path = typer.Argument(..., help="Fixes table (.parquet or .csv): lat, lon, [alt_m, speed_kmh, time, ...]."),
+    out: Path = typer.Option(..., "--out", help="Decisions table to write (.parquet), atomically."),
+    operator: str = _OPERATOR,
+    json_out: bool = _JSON,
+) -> None:
+    """Decide every fix of a table; write it back with decision, rule, rule_id, reason and country columns."""
+    if out.suffix.lower() != ".parquet":
+        raise InputError("the decisions file must be .parquet", field="--out")
+    policy = _load(file)
+    frame = _read_fixes(fixes)
+    t0 = _time.perf_counter()
+    decisions = policy.engine(operator).evaluate(frame, source=str(fixes))
+    seconds = _time.perf_counter() - t0
+    result = frame.copy()
+    for column, values in decisions.to_frame().items():
+        result[column] = values.array
+    with atomic_path(out) as tmp:
+        result.to_parquet(tmp, index=False)
+    summary = {"policy": _policy_summary(policy), "fixes": len(decisions), "decisions": decisions.counts(),
+               "assumptions": decisions.assumptions, "seconds": round(seconds, 3), "out": str(out)}
+    if json_out:
+        print_json(summary)
+        return
+    counts = ", ".join(f"{k} {v:,}" for k, v in summary["decisions"].items())
+    console.print(f"{len(decisions):,} fixes in {seconds:.2f} s: {counts} → {escape(str(out))}")
+    for note in decisions.assumptions:
+        console.print(f"  assumed {escape(note)}")
+
+
+@app.command("map")
+def map_(
+    file: Path = _POLICY,
+    operator: str = _OPERATOR,
+    out: Path = typer.Option(..., "--out", help="Folder for cells/countries GeoJSON, GeoParquet, CSV and PNG."),
+    res: int = typer.Option(3, "--res", help="H3 resolution of the cells (3: ~41,000 world cells)."),
+    region: str = typer.Option("world", "--region", help="world, an ISO code, a country name, occupied:ua:DATE ..."),
+    time: str = typer.Option(None, "--time", help="UTC time (default: the policy's as_of, else now)."),
+    plan: str = typer.Option("residential", "--plan", help="Plan of the reference terminal."),
+    json_out: bool = _JSON,
+) -> None:
+    """Availability per country and per H3 cell of an operator under a policy (GeoJSON, GeoParquet, PNG)."""
+    from skyfence.policy import availability_map
+
+    policy = _load(file)
+    amap = availability_map(policy, operator=operator, res=res, region=region, time=time, plan=plan)
+    summary = amap.summary()
+    with atomic_outputs(out) as staging:
+        summary["files"] = amap.write(staging)
+        (staging / "summary.json").write_text(json.dumps(jsonable(summary), indent=2, allow_nan=False))
+    summary["out"] = str(out)
+    if json_out:
+        print_json(summary)
+        return
+    console.print(f"{summary['operator']} under '{escape(policy.name)}' ({policy.short_id}) at {summary['time']}: "
+                  f"{summary['cells']:,} cells at res {res} over {escape(summary['region'])}")
+    table = Table("availability", "cells", "countries")
+    for name, cells in summary["cells_by_availability"].items():
+        table.add_row(name, f"{cells:,}", str(summary["countries_by_availability"].get(name, 0)))
+    console.print(table)
+    console.print(f"wrote {escape(str(out))}/ ({', '.join(summary['files'].values())}, summary.json)")
+
+
+@app.command("import-availability")
+def import_availability(
+    feed: str = typer.Argument(..., help="availability.json feed file, or a dataset (starlink_availability_20260723)."),
+    out: Path = typer.Option(None, "--out", help="Write the statuses as a [statuses.countries] TOML table."),
+    json_out: bool = _JSON,
+) -> None:
+    """Import an operator availability feed into statuses (canonical status, raw status, expected date)."""
+    from skyfence.policy import read_feed, statuses_toml
+
+    imported = read_feed(feed, base_dir=Path.cwd())
+    summary: dict[str, Any] = {
+        "source": imported.source,
+        "countries": len(imported.admin0),
+        "by_status": imported.counts(),
+        "by_feed_status": imported.raw_counts(),
+        "admin1_entries": len(imported.admin1),
+        "statuses": {code: e.model_dump(exclude_none=True) for code, e in sorted(imported.admin0.items())},
+    }
+    if out is not None:
+        text = statuses_toml(imported.admin0, comment=f"imported by skyfence from {imported.source}")
+        with atomic_path(out) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+        summary["out"] = str(out)
+    if json_out:
+        print_json(summary)
+        return
+    console.print(f"{summary['countries']} countries from {escape(imported.source)} "
+                  f"({summary['admin1_entries']} sub-national entries kept, not mapped)")
+    table = Table("status", "countries", "examples")
+    for status, count in summary["by_status"].items():
+        examples = [c for c, e in sorted(imported.admin0.items()) if e.status == status][:8]
+        table.add_row(status, str(count), ", ".join(examples))
+    console.print(table)
+    if out is not None:
+        console.print(f"wrote {escape(str(out))}")
+
+
+@app.command("diff")
+def diff(
+    a: Path = typer.Argument(..., help="First policy file."),
+    b: Path = typer.Argument(..., help="Second policy file."),
+    operator: str = _OPERATOR,
+    res: int = typer.Option(3, "--res", help="H3 resolution of the compared cells."),
+    region: str = typer.Option("world", "--region", help="world, an ISO code, occupied:ua:DATE ..."),
+    time: str = typer.Option(None, "--time", help="UTC time for both (default: each policy's as_of)."),
+    plan: str = typer.Option("residential", "--plan", help="Plan of the reference terminal."),
+    out: Path = typer.Option(None, "--out", help="Folder for the changed cells (GeoJSON, GeoParquet) and summary."),
+    json_out: bool = _JSON,
+) -> None:
+    """Countries and cells whose availability changes from policy A to policy B, and the population affected."""
+    from skyfence.policy import diff_policies
+
+    result = diff_policies(_load(a), _load(b), operator=operator, res=res, region=region, time=time, plan=plan)
+    summary = result.summary()
+    if out is not None:
+        import h3
+
+        from skyfence.report.geo import write_cells_geojson, write_cells_geoparquet
+
+        cells = np.array([h3.str_to_int(c) for c in result.cells["cell"]], dtype=np.uint64)
+        with atomic_outputs(out) as staging:
+            write_cells_geojson(staging / "changed_cells.geojson", cells, result.cells)
+            write_cells_geoparquet(staging / "changed_cells.parquet", cells, result.cells)
+            result.countries.to_csv(staging / "changed_countries.csv", index=False)
+            (staging / "summary.json").write_text(json.dumps(jsonable(summary), indent=2, allow_nan=False))
+        summary["out"] = str(out)
+    if json_out:
+        print_json(summary)
+        return
+    console.print(f"{escape(summary['a']['name'])} → {escape(summary['b']['name'])}: "
+                  f"{summary['cells']['changed']:,} of {summary['cells']['total']:,} cells change at res {res}")
+    table = Table("country", "from", "to", "served share", "people (cities ≥15k)")
+    for row in summary["countries"]:
+        share = f"{row['served_fraction_from']:.0%} → {row['served_fraction_to']:.0%}"
+        table.add_row(f"{row['iso_a2']} {escape(str(row['name']))}", row["from"], row["to"], share,
+                      f"{row.get('population', 0):,}")
+    console.print(table)
+    people = summary["population"]
+    if people.get("people") is not None:
+        console.print(f"population affected: {people['people']:,} people in {people['cities']:,} cities "
+                      f"({escape(people['note'])})")

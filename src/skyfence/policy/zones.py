@@ -1,0 +1,429 @@
+"""Zones → geometry: countries of a point of view, regions, strict polygon files, H3 cell sets, geodesic buffers.
+
+A compiled policy sees the Earth as a list of *parts* -- polygonal geometries in lon/lat WGS-84, each cut at the
+antimeridian: first every admin-0 unit of the policy's Natural Earth layer (``pov``, ``scale``), then the other
+geometries its zones need (a disputed or occupied area, a GeoJSON file, a cell set, a buffered zone).  A zone is a
+set of parts plus two flags: ``world`` (everywhere) and ``sea`` (outside every country polygon: oceans, and
+anything Natural Earth leaves unclaimed).  A point is in a zone when it intersects one of its parts
+(``shapely.intersects_xy``: a point on an edge is inside, so a point on a denied polygon's edge is denied).
+
+Policy polygons are never repaired: a GeoJSON file with an invalid (e.g. self-intersecting) polygon is a
+:class:`~skyfence.errors.PolicyError` naming the file and the feature.  Country and region layers come from
+:mod:`skyfence.earth.regions` as they are.
+
+**Buffers** (:func:`buffer_km`) are computed in local azimuthal-equidistant projections (pyproj, WGS-84), one per
+tile of at most 5° x 5° of the geometry, and unioned back (a buffer of a union is the union of the buffers).
+Distances from a tile's centre are exact in its projection; across the tile the scale error is at most about
+ρ²/(6R²) with ρ ≤ 400 km plus the buffer, i.e. < 0.1 % of the buffer for buffers up to a few hundred km.  Edges
+are densified (0.05° before projecting, 2 km after buffering) so that straight lon/lat edges stay faithful.
+Beware: a buffer that reaches a pole is closed through it by :func:`~skyfence.earth.cells.split_antimeridian`'s
+rule (the pole nearer to the ring's mean latitude).
+
+References
+----------
+Snyder, J. P. (1987). *Map Projections -- A Working Manual*, USGS Professional Paper 1395, pp. 191-202
+(azimuthal equidistant projection and its scale error).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h3
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from shapely.geometry import MultiPolygon, Polygon, box, shape
+from shapely.geometry.base import BaseGeometry
+
+from skyfence.earth import cells as _cells
+from skyfence.earth import regions as _regions
+from skyfence.errors import InputError, PolicyError, RegionError
+
+__all__ = ["Geography", "Part", "ZoneGeometry", "buffer_km", "country_table", "read_policy_polygon"]
+
+_TILE_DEG = 5.0
+_DENSIFY_DEG = 0.05
+_DENSIFY_M = 2000.0
+
+
+@dataclass(frozen=True, eq=False)
+class Part:
+    """One polygonal piece of the policy's world."""
+
+    key: str
+    name: str
+    geometry: Polygon | MultiPolygon = field(repr=False)
+    country: str | None  # ISO alpha-2 for a country unit ("" if Natural Earth gives none); None otherwise
+    area_deg2: float
+
+
+@dataclass(frozen=True, eq=False)
+class ZoneGeometry:
+    """A zone: a set of parts (indices into :attr:`Geography.parts`) and the ``world`` / ``sea`` flags."""
+
+    name: str
+    parts: frozenset[int]
+    world: bool = False
+    sea: bool = False
+    countries: tuple[str, ...] = ()  # ISO codes the zone was built from (licence conditions, explanations)
+    description: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.parts or self.world or self.sea)
+
+
+@functools.lru_cache(maxsize=4)
+def country_table(pov: str, scale: str | None) -> pd.DataFrame:
+    """The Natural Earth admin-0 layer of a point of view (``regions.countries``), read once per process."""
+    try:
+        return _regions.countries(pov=pov, scale=scale)
+    except (RegionError, InputError) as error:
+        raise PolicyError(error.message, field="policy.scale" if error.field == "scale" else "policy.pov",
+                          hint=error.hint) from None
+
+
+def _suggest(code: str, table: pd.DataFrame) -> str:
+    """Close ISO codes for an unknown one: same first letter for two letters, else the closest codes and names."""
+    text = code.strip().upper()
+    names = {str(r.iso_a2): str(r.name) for r in table.itertuples() if r.iso_a2}
+    if len(text) == 2:
+        picks = [c for c in sorted(names) if c[0] == text[0]][:8]
+    else:
+        choices = {}
+        for row in table.itertuples():
+            if row.iso_a2:
+                choices[str(row.name).upper()] = str(row.iso_a2)
+                choices[str(row.iso_a3).upper()] = str(row.iso_a2)
+        close = difflib.get_close_matches(text, list(choices), n=4, cutoff=0.5)
+        picks = list(dict.fromkeys(choices[c] for c in close))
+    if picks:
+        return "did you mean " + ", ".join(f"{c} ({names[c]})" for c in picks) + "?"
+    return "use ISO 3166 alpha-2 codes as in Natural Earth (UA, TW, RU ...)"
+
+
+class Geography:
+    """The parts and zones of one policy (see the module notes).  Build with :meth:`from_policy`."""
+
+    def __init__(self, pov: str, scale: str | None) -> None:
+        self.pov = pov
+        self.scale = scale
+        table = country_table(pov, scale)
+        self.countries = table
+        self.parts: list[Part] = []
+        self._part_index: dict[str, int] = {}
+        self.code_rows: dict[str, list[int]] = {}
+        for number, row in enumerate(table.itertuples()):
+            geometry = row.geometry
+            self._add_part(Part(f"country:{row.adm0_a3}:{number}", str(row.name), geometry, str(row.iso_a2),
+                                float(shapely.area(geometry))))
+            if row.iso_a2:
+                self.code_rows.setdefault(str(row.iso_a2), []).append(number)
+        self.n_countries = len(self.parts)
+        self.alpha3: dict[str, str] = {}
+        for row in table.itertuples():
+            for code in (row.iso_a3, row.adm0_a3):
+                if code and row.iso_a2:
+                    self.alpha3.setdefault(str(code), str(row.iso_a2))
+        self.zones: dict[str, ZoneGeometry] = {}
+        self.zone_index: dict[str, int] = {}
+        self.zone_list: list[ZoneGeometry] = []
+        self._tree: shapely.STRtree | None = None
+        self._tree_size = 0
+
+    # ----------------------------------------------------------------- parts and zones
+
+    def _add_part(self, part: Part) -> int:
+        if part.key in self._part_index:
+            return self._part_index[part.key]
+        shapely.prepare(part.geometry)
+        self.parts.append(part)
+        self._part_index[part.key] = len(self.parts) - 1
+        return len(self.parts) - 1
+
+    def add_geometry(self, key: str, name: str, geometry: BaseGeometry) -> int:
+        """Register a non-country part (deduplicated by ``key``) and return its index."""
+        if key in self._part_index:
+            return self._part_index[key]
+        return self._add_part(Part(key, name, geometry, None, float(shapely.area(geometry))))
+
+    def register(self, zone: ZoneGeometry) -> int:
+        """Add ``zone`` (or find an identical one) and return its index."""
+        signature = (zone.parts, zone.world, zone.sea)
+        for index, known in enumerate(self.zone_list):
+            if (known.parts, known.world, known.sea) == signature:
+                if zone.name not in self.zones:
+                    self.zones[zone.name] = known
+                    self.zone_index[zone.name] = index
+                return index
+        self.zone_list.append(zone)
+        self.zones[zone.name] = zone
+        self.zone_index[zone.name] = len(self.zone_list) - 1
+        return len(self.zone_list) - 1
+
+    def country_parts(self, codes, *, field_path: str) -> tuple[frozenset[int], tuple[str, ...]]:
+        """Parts of ISO codes (alpha-2 or alpha-3); an unknown code is a PolicyError with close matches."""
+        parts: set[int] = set()
+        resolved = []
+        for i, raw in enumerate(codes):
+            code = str(raw).strip().upper()
+            if len(code) == 3 and code in self.alpha3:
+                code = self.alpha3[code]
+            rows = self.code_rows.get(code)
+            if not rows:
+                raise PolicyError(
+                    f"unknown ISO code {raw!r}",
+                    field=f"{field_path}[{i}]",
+                    hint=_suggest(str(raw), self.countries),
+                )
+            parts.update(rows)
+            resolved.append(code)
+        return frozenset(parts), tuple(resolved)
+
+    def union_geometry(self, zone: ZoneGeometry) -> BaseGeometry:
+        """The zone as one geometry (``world`` → the whole lon/lat box; ``sea`` is not representable)."""
+        if zone.world:
+            return box(-180.0, -90.0, 180.0, 90.0)
+        if zone.sea:
+            raise PolicyError(f"zone {zone.name!r} includes 'sea', which has no polygon to buffer or draw")
+        geometries = [self.parts[p].geometry for p in sorted(zone.parts)]
+        return geometries[0] if len(geometries) == 1 else shapely.union_all(geometries)
+
+    def buffered(self, zone: ZoneGeometry, km: float, *, name: str, field_path: str) -> ZoneGeometry:
+        """``zone`` grown by ``km`` (one new part)."""
+        if km <= 0.0:
+            return zone
+        if zone.world or zone.sea:
+            raise PolicyError("cannot buffer 'world' or 'sea'", field=field_path, hint="buffer a country or polygon")
+        key = f"buffer:{km!r}:" + ",".join(self.parts[p].key for p in sorted(zone.parts))
+        if key in self._part_index:
+            index = self._part_index[key]
+        else:
+            geometry = buffer_km(self.union_geometry(zone), km)
+            index = self.add_geometry(key, f"{zone.name} + {km:g} km", geometry)
+        return ZoneGeometry(name, frozenset({index}), countries=zone.countries,
+                            description=f"{zone.description or zone.name}, grown by {km:g} km")
+
+    # ----------------------------------------------------------------- zone specs
+
+    def resolve_zone(self, name: str, spec, base_dir: Path, *, field_path: str) -> ZoneGeometry:
+        """A ``[zones.NAME]`` table → :class:`ZoneGeometry` (registered under ``name``)."""
+        parts: set[int] = set()
+        world = sea = False
+        countries: list[str] = []
+        if spec.countries:
+            found, codes = self.country_parts(spec.countries, field_path=f"{field_path}.countries")
+            parts |= found
+            countries.extend(codes)
+        for i, region_spec in enumerate(spec.regions):
+            where = f"{field_path}.regions[{i}]"
+            lowered = region_spec.strip().lower()
+            if lowered == "world":
+                world = True
+                continue
+            if lowered == "sea":
+                sea = True
+                continue
+            try:
+                region = _regions.get_region(region_spec, pov=self.pov, scale=self.scale)
+            except RegionError as error:
+                raise PolicyError(error.message, field=where, hint=error.hint) from None
+            if region.kind == "country":
+                found, codes = self.country_parts([region.code], field_path=where)
+                parts |= found
+                countries.extend(codes)
+            elif region.kind == "world":
+                world = True
+            else:
+                parts.add(self.add_geometry(f"region:{region.kind}:{region.source}:{region.name}", region.name,
+                                            region.geometry))
+        for i, file_name in enumerate(spec.files):
+            path = (base_dir / file_name).resolve()
+            geometry, digest = read_policy_polygon(path, field=f"{field_path}.files[{i}]")
+            parts.add(self.add_geometry(f"file:{digest}", path.stem, geometry))
+        if spec.cells:
+            geometry, digest = _cells_geometry(spec.cells, field=f"{field_path}.cells")
+            parts.add(self.add_geometry(f"cells:{digest}", f"{name} cells", geometry))
+        zone = ZoneGeometry(name, frozenset(parts), world, sea, tuple(dict.fromkeys(countries)), spec.description)
+        if spec.buffer_km > 0.0:
+            zone = self.buffered(zone, spec.buffer_km, name=name, field_path=f"{field_path}.buffer_km")
+        self.register(zone)
+        return zone
+
+    def union_zone(self, name: str, zones: list[ZoneGeometry]) -> ZoneGeometry:
+        """The union of zones as a new registered zone."""
+        if len(zones) == 1:
+            return zones[0]
+        merged = ZoneGeometry(
+            name,
+            frozenset().union(*(z.parts for z in zones)),
+            any(z.world for z in zones),
+            any(z.sea for z in zones),
+            tuple(dict.fromkeys(c for z in zones for c in z.countries)),
+            " + ".join(z.name for z in zones),
+        )
+        self.register(merged)
+        return merged
+
+    # ----------------------------------------------------------------- geometry questions
+
+    def zones_may_overlap(self, a: ZoneGeometry | None, b: ZoneGeometry | None, neg_a=False, neg_b=False) -> bool:
+        """Whether two zones (None = everywhere; ``neg`` = outside the zone) can share an interior point."""
+        if a is None or b is None:
+            other = b if a is None else a
+            return other is None or not other.empty or (neg_a or neg_b)
+        if neg_a and neg_b:
+            return True
+        if neg_a or neg_b:
+            fence, other = (a, b) if neg_a else (b, a)
+            if fence.world:
+                return False
+            if fence.sea or other.sea or other.world:
+                return True
+            return not shapely.covers(self.union_geometry(fence), self.union_geometry(other))
+        if a.empty or b.empty:
+            return False
+        if a.world or b.world:
+            return True
+        if a.sea and b.sea:
+            return True
+        if (a.sea and any(self.parts[p].country is None for p in b.parts)) or (
+            b.sea and any(self.parts[p].country is None for p in a.parts)
+        ):
+            return True
+        if a.parts & b.parts:
+            return True
+        for p in a.parts:
+            gp = self.parts[p].geometry
+            for q in b.parts:
+                if self.parts[p].country is not None and self.parts[q].country is not None:
+                    continue  # admin-0 units do not overlap
+                gq = self.parts[q].geometry
+                if shapely.intersects(shapely.envelope(gp), shapely.envelope(gq)) and shapely.relate_pattern(
+                    gp, gq, "T********"
+                ):
+                    return True
+        return False
+
+    def parts_at(self, lat: float, lon: float) -> list[int]:
+        """Indices of the parts containing one point (exact; for explanations)."""
+        return [i for i, part in enumerate(self.parts) if shapely.intersects_xy(part.geometry, lon, lat)]
+
+    def tree(self) -> shapely.STRtree:
+        """An STR-tree of all parts (the exact point-in-polygon path)."""
+        if self._tree is None or self._tree_size != len(self.parts):
+            self._tree = shapely.STRtree(np.array([p.geometry for p in self.parts], dtype=object))
+            self._tree_size = len(self.parts)
+        return self._tree
+
+
+# --------------------------------------------------------------------------- policy polygons
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_policy_polygon(path: Path, *, field: str) -> tuple[BaseGeometry, str]:
+    """A GeoJSON polygon file of a policy: (normalised geometry, sha256 of the file); invalid → PolicyError.
+
+    Unlike :func:`skyfence.earth.regions.region_from_geojson`, an invalid polygon is not repaired: a geofence
+    must be exactly what its author drew, so a self-intersection is an error naming the file and feature.
+    """
+    if not path.is_file():
+        raise PolicyError("polygon file not found", source=str(path), field=field,
+                          hint="paths are relative to the TOML file that names them")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise PolicyError(f"not valid GeoJSON: {error}", source=str(path), field=field) from None
+    if not isinstance(document, dict):
+        raise PolicyError("not a GeoJSON object", source=str(path), field=field)
+    if document.get("type") == "FeatureCollection":
+        entries = [(f"features[{i}]", (f or {}).get("geometry")) for i, f in enumerate(document.get("features") or [])]
+    elif document.get("type") == "Feature":
+        entries = [("feature", document.get("geometry"))]
+    else:
+        entries = [("geometry", document)]
+    for where, geometry in entries:
+        if geometry is None:
+            continue
+        try:
+            raw = shape(geometry)
+        except Exception as error:
+            raise PolicyError(f"{where}: malformed geometry ({error})", source=str(path), field=field) from None
+        if raw.geom_type not in ("Polygon", "MultiPolygon"):
+            raise PolicyError(f"{where}: a {raw.geom_type}; a zone needs Polygon or MultiPolygon",
+                              source=str(path), field=field)
+        if not raw.is_valid:
+            raise PolicyError(
+                f"{where}: invalid polygon ({shapely.is_valid_reason(raw)})",
+                source=str(path),
+                field=field,
+                hint="fix the polygon; skyfence does not repair policy polygons",
+            )
+    try:
+        region = _regions.region_from_geojson(path)
+    except RegionError as error:
+        raise PolicyError(error.message, source=str(path), field=field, hint=error.hint) from None
+    return region.geometry, _file_digest(path)
+
+
+def _cells_geometry(cells: list[str], *, field: str) -> tuple[BaseGeometry, str]:
+    for i, cell in enumerate(cells):
+        if not h3.is_valid_cell(str(cell)):
+            raise PolicyError(f"not an H3 cell: {cell!r}", field=f"{field}[{i}]",
+                              hint="give hex ids like 85283473fffffff")
+    ids = np.array([h3.str_to_int(str(c)) for c in cells], dtype=np.uint64)
+    polygons = _cells.cells_to_polygons(np.unique(ids))
+    merged = shapely.union_all(polygons)
+    digest = hashlib.sha256(np.unique(ids).tobytes()).hexdigest()
+    return _cells.split_antimeridian(merged), digest
+
+
+# --------------------------------------------------------------------------- geodesic buffer
+
+
+def _tiles(geometry: BaseGeometry) -> list[BaseGeometry]:
+    pieces = []
+    for part in _cells._polygonal_parts(geometry):
+        minx, miny, maxx, maxy = part.bounds
+        if maxx - minx <= _TILE_DEG and maxy - miny <= _TILE_DEG:
+            pieces.append(part)
+            continue
+        xs = np.arange(math.floor(minx / _TILE_DEG) * _TILE_DEG, maxx, _TILE_DEG)
+        ys = np.arange(math.floor(miny / _TILE_DEG) * _TILE_DEG, maxy, _TILE_DEG)
+        grid = shapely.box(*np.meshgrid(xs, ys), *np.meshgrid(xs + _TILE_DEG, ys + _TILE_DEG)).ravel()
+        shapely.prepare(part)
+        grid = grid[shapely.intersects(part, grid)]
+        for piece in shapely.intersection(part, grid):
+            pieces.extend(_cells._polygonal_parts(piece))
+    return pieces
+
+
+def buffer_km(geometry: BaseGeometry, km: float) -> Polygon | MultiPolygon:
+    """``geometry`` (lon/lat) grown by ``km`` [km] on the WGS-84 ellipsoid (see the module notes)."""
+    if km <= 0.0:
+        return geometry
+    out = []
+    for piece in _tiles(geometry):
+        centre = piece.centroid
+        aeqd = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={centre.y} +lon_0={centre.x} +datum=WGS84 +units=m")
+        forward = pyproj.Transformer.from_crs("EPSG:4326", aeqd, always_xy=True)
+        inverse = pyproj.Transformer.from_crs(aeqd, "EPSG:4326", always_xy=True)
+        dense = shapely.segmentize(piece, _DENSIFY_DEG)
+        projected = shapely.transform(dense, lambda xy, t=forward: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+        grown = shapely.segmentize(shapely.buffer(projected, km * 1000.0, quad_segs=16), _DENSIFY_M)
+        back = shapely.transform(grown, lambda xy, t=inverse: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+        out.extend(_cells._polygonal_parts(_cells.split_antimeridian(back)))
+    merged = shapely.union_all(out)
+    parts = _cells._polygonal_parts(merged)
+    return parts[0] if len(parts) == 1 else MultiPolygon(parts)
