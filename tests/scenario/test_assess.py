@@ -108,6 +108,11 @@ def test_report_content(report):
     latency_diff = [d for d in summary["diff"] if d["kind"] == "latency"]
     assert latency_diff and latency_diff[0]["delta_median_rtt_ms"] < 0
     assert {d["name"] for d in summary["datasets"]} >= {"ne_admin0_50m", "starlink_ground_stations"}
+    assert baseline["policy"][0]["area_share"]["coming_soon"] == 1.0  # Taiwan: "coming soon" on the 2026 map
+    assert gateway["policy"][0]["served_share"] == 1.0
+    (change,) = summary["policy_diff"]
+    assert change["cells_changed"] == change["cells_total"] > 0
+    assert change["countries"][0]["iso_a2"] == "TW" and change["people_gaining_service"] > 1_000_000
     maps = sorted(p.name for p in (report["dir"] / "maps").iterdir())
     assert "starlink-550__TW__coverage_fraction.png" in maps and "latency_distribution.png" in maps
 
@@ -150,7 +155,7 @@ def test_page_renders_in_headless_chromium(report):
             ),
         )
         page.goto((report["dir"] / "report.html").as_uri())
-        for section in ("summary", "maps", "latency", "diff", "appendix"):
+        for section in ("summary", "maps", "latency", "policy", "diff", "appendix"):
             assert page.locator(f"section#{section}").is_visible(), section
         assert page.locator("section#summary table tbody tr").count() == 3
         images = page.locator("img")

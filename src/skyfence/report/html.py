@@ -109,10 +109,11 @@ def render_report(summary: dict, maps: dict[str, bytes]) -> tuple[str, dict[str,
     env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     template = env.from_string(template_text)
     pngs = {f"{name}.png": data for name, data in sorted(maps.items())}
-    figures = [
-        {"src": _data_uri(data), "caption": name.removesuffix(".png").replace("__", " · ").replace("_", " ")}
-        for name, data in pngs.items()
-    ]
+    def figure(name: str, data: bytes) -> dict:
+        return {"src": _data_uri(data), "caption": name.removesuffix(".png").replace("__", " · ").replace("_", " ")}
+
+    figures = [figure(n, d) for n, d in pngs.items() if not n.startswith("availability__")]
+    policy_maps = [figure(n, d) for n, d in pngs.items() if n.startswith("availability__")]
     latency_png = _latency_plot(summary)
     latency_plots = []
     if latency_png is not None:
@@ -123,6 +124,8 @@ def render_report(summary: dict, maps: dict[str, bytes]) -> tuple[str, dict[str,
         maps=figures,
         latency_plots=latency_plots,
         has_latency=any(v["latency"] for v in summary["variants"]),
+        has_policy=any(v.get("policy") for v in summary["variants"]),
+        policy_maps=policy_maps,
         assumptions=ASSUMPTIONS,
         num=_cell,
     )

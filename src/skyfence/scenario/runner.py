@@ -25,7 +25,7 @@ import pandas as pd
 
 from skyfence import __version__
 from skyfence._io import atomic_outputs
-from skyfence.scenario.schema import ConstellationSpec, GroundSpec, RegionSpec, Scenario, VariantSpec
+from skyfence.scenario.schema import ConstellationSpec, GroundSpec, PolicySpec, RegionSpec, Scenario, VariantSpec
 
 __all__ = ["AssessResult", "run_scenario"]
 
@@ -91,6 +91,7 @@ class _Runner:
         self._regions: dict[str, Any] = {}
         self.maps: dict[str, bytes] = {}
         self.datasets_used: set[str] = set()
+        self._policies: dict[Path, Any] = {}
 
     # ------------------------------------------------------------------ inputs and their fingerprints
 
@@ -295,6 +296,145 @@ class _Runner:
             out["terminals"].append(summary)
         return self.cache.put(key, {"result.json": json.dumps(out, default=_plain)})
 
+    # ------------------------------------------------------------------ policy
+
+    def policy(self, spec: PolicySpec):
+        from skyfence.policy import load_policy
+
+        path = (self.base / spec.file).resolve()
+        if path not in self._policies:
+            policy = load_policy(path)
+            self._policies[path] = policy
+            if policy.status_source and policy.status_source in _registry_names():
+                self.datasets_used.add(policy.status_source)
+        return self._policies[path]
+
+    def availability_unit(self, spec: PolicySpec, r_spec: RegionSpec) -> dict:
+        policy = self.policy(spec)
+        res = self.scenario.coverage.res
+        key = _sha256(
+            {
+                "unit": "availability",
+                "version": __version__,
+                "policy": policy.id,
+                "operator": spec.operator,
+                "region": self.region_key(r_spec),
+                "res": res,
+            }
+        )
+        folder = self.cache.get(key)
+        if folder is None:
+            folder = self._compute_availability(key, spec, r_spec)
+        result = json.loads((folder / "result.json").read_text())
+        png = folder / "availability.png"
+        if png.exists():
+            self.maps[f"availability__{_slug(policy.name)}__{_slug(r_spec.spec)}"] = png.read_bytes()
+        return result
+
+    def _compute_availability(self, key: str, spec: PolicySpec, r_spec: RegionSpec) -> Path:
+        import tempfile
+
+        from skyfence.earth.cells import cell_area_km2
+        from skyfence.policy import availability_map
+
+        policy = self.policy(spec)
+        region = self.region(r_spec)
+        self.progress(f"policy: {policy.name} over {region.name}")
+        amap = availability_map(
+            policy, operator=spec.operator, res=self.scenario.coverage.res, region=self._region_text(r_spec)
+        )
+        area = cell_area_km2(amap.cells)
+        shares = (
+            pd.Series(area).groupby(amap.table["availability"].to_numpy()).sum() / area.sum()
+            if len(area)
+            else pd.Series(dtype=float)
+        )
+        countries = amap.countries[amap.countries["cells"] > 0]
+        result = {
+            "policy": policy.name,
+            "policy_id": policy.id,
+            "policy_file": spec.file,
+            "operator": amap.operator,
+            "time": amap.time.isoformat(),
+            "plan": amap.plan,
+            "region": region.name,
+            "cells": len(amap.cells),
+            "area_share": {name: float(shares.get(name, 0.0)) for name in _AVAILABILITY_ORDER},
+            "served_share": float(sum(shares.get(n, 0.0) for n in ("served", "degraded", "registered_only"))),
+            "countries": countries[["iso_a2", "name", "status", "availability", "served_fraction"]].to_dict(
+                orient="records"
+            ),
+        }
+        files: dict[str, bytes | str] = {"result.json": json.dumps(result, default=_plain)}
+        if self.scenario.outputs.maps:
+            with tempfile.TemporaryDirectory() as tmp:
+                amap.write(tmp)
+                files["availability.png"] = (Path(tmp) / "map.png").read_bytes()
+        return self.cache.put(key, files)
+
+    def policy_diff_unit(self, a: PolicySpec, b: PolicySpec, r_spec: RegionSpec) -> dict:
+        pa, pb = self.policy(a), self.policy(b)
+        res = self.scenario.coverage.res
+        key = _sha256(
+            {
+                "unit": "policy_diff",
+                "version": __version__,
+                "a": pa.id,
+                "b": pb.id,
+                "operator": a.operator,
+                "region": self.region_key(r_spec),
+                "res": res,
+            }
+        )
+        folder = self.cache.get(key)
+        if folder is None:
+            from skyfence.policy import diff_policies
+
+            self.progress(f"policy diff: {pa.name} -> {pb.name}")
+            diff = diff_policies(pa, pb, operator=a.operator, res=res, region=self._region_text(r_spec))
+            summary = diff.summary()
+            result = {
+                "a": pa.name,
+                "b": pb.name,
+                "region": diff.a.region.name,
+                "cells_total": summary["cells"]["total"],
+                "cells_changed": summary["cells"]["changed"],
+                "transitions": summary["cells"]["transitions"],
+                "countries": [
+                    {k: c.get(k) for k in ("iso_a2", "name", "from", "to", "population")} for c in summary["countries"]
+                ],
+                "people": summary["population"].get("people"),
+                "people_gaining_service": summary["population"].get("people_gaining_service"),
+                "people_losing_service": summary["population"].get("people_losing_service"),
+                "population_note": summary["population"].get("note"),
+            }
+            folder = self.cache.put(key, {"result.json": json.dumps(result, default=_plain)})
+        return json.loads((folder / "result.json").read_text())
+
+    def _region_text(self, spec: RegionSpec) -> str:
+        text = spec.spec
+        return str(self.base / text) if text.lower().endswith((".json", ".geojson")) else text
+
+
+def _registry_names() -> set[str]:
+    from skyfence.data import REGISTRY
+
+    return set(REGISTRY)
+
+
+_AVAILABILITY_ORDER = (
+    "served",
+    "degraded",
+    "registered_only",
+    "coming_soon",
+    "pending_regulatory",
+    "unknown",
+    "exclude",
+    "blacklisted",
+    "denied",
+    "no_rule",
+)
+
 
 def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
@@ -342,6 +482,10 @@ def run_scenario(
                 and (scenario.latency.constellations is None or c_spec.name in scenario.latency.constellations)
             ):
                 entry["latency"].append(runner.latency_unit(c_spec, ground))
+        policy = variant.policy or scenario.policy
+        entry["policy"] = []
+        if policy is not None:
+            entry["policy"] = [runner.availability_unit(policy, r_spec) for r_spec in scenario.regions]
         entry["ground"] = ground.model_dump()
         variants_out.append(entry)
     summary = {
@@ -363,7 +507,13 @@ def run_scenario(
         "regions": [r.model_dump() for r in scenario.regions],
         "variants": variants_out,
         "diff": _diff(variants_out),
+        "policy_diff": _policy_diffs(runner, scenario),
         "datasets": _datasets(runner.datasets_used),
+        "policies": [
+            {"name": p.name, "id": p.id, "file": str(path), "operator": p.operator, "default": p.default,
+             "statuses_from": p.status_source}
+            for path, p in sorted(runner._policies.items())
+        ],
         "run": {
             "cache_hits": runner.cache.hits,
             "cache_misses": runner.cache.misses,
@@ -418,6 +568,22 @@ def _diff(variants: list[dict]) -> list[dict]:
                         **{f"delta_{k}": _delta(terminal.get(k), ref.get(k)) for k in _LATENCY_DIFF_KEYS},
                     }
                 )
+    return rows
+
+
+def _policy_diffs(runner: _Runner, scenario: Scenario) -> list[dict]:
+    """Each variant whose policy differs from the first variant's, against it, per region."""
+    variants = scenario.resolved_variants()
+    first = variants[0].policy or scenario.policy
+    rows = []
+    for variant in variants[1:]:
+        policy = variant.policy or scenario.policy
+        if first is None or policy is None or runner.policy(policy).id == runner.policy(first).id:
+            continue
+        for r_spec in scenario.regions:
+            rows.append(
+                {"variant": variant.name, "against": variants[0].name, **runner.policy_diff_unit(first, policy, r_spec)}
+            )
     return rows
 
 
