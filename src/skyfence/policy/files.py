@@ -37,6 +37,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from skyfence._keys import key_path
 from skyfence.errors import PolicyError
 from skyfence.policy import model as m
 
@@ -53,17 +54,6 @@ def _known_keys() -> list[str]:
         if isinstance(obj, type) and issubclass(obj, BaseModel):
             keys.update(obj.model_fields)
     return sorted(keys)
-
-
-def key_path(loc) -> str:
-    """``('rules', 3, 'zone')`` → ``rules[3].zone``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
 
 
 def _real_loc(loc, data) -> tuple:

@@ -16,11 +16,12 @@ from __future__ import annotations
 import difflib
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from skyfence._keys import key_path
 from skyfence.errors import InputError, SkyfenceError
 
 __all__ = ["Scenario", "load_scenario"]
@@ -183,16 +184,6 @@ class Scenario(_Strict):
         return self.variants or [VariantSpec(name="baseline")]
 
 
-def _key_path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
 def load_scenario(path: str | Path) -> tuple[Scenario, Path]:
     """Read and validate a scenario file; returns the scenario and the folder its relative paths start from.
 
@@ -216,7 +207,7 @@ def load_scenario(path: str | Path) -> tuple[Scenario, Path]:
         scenario = Scenario.model_validate(raw)
     except ValidationError as error:
         first = error.errors()[0]
-        where = _key_path(first["loc"]) or "(top level)"
+        where = key_path(first["loc"]) or "(top level)"
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             message = "unknown key"
