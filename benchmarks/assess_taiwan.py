@@ -54,7 +54,8 @@ def main() -> None:
     print(f"second run (cached): {second:.2f} s = {100 * second / first:.1f}% of the first (target < 10%)")
     report(
         {
-            "workload": "skyfence assess examples/taiwan.toml (3 constellations, 24 h @ 60 s, latency 1 h @ 15 s, 2 policies + diff)",
+            "workload": "skyfence assess examples/taiwan.toml "
+            "(3 constellations, 24 h @ 60 s, latency 1 h @ 15 s, 2 policies + diff)",
             "seconds": round(first, 2),
             "peak_rss_mb": round(max(rss1, rss2), 1),
             "baseline": "issue target for the first run (300 s); cached second run reported below",

@@ -27,5 +27,6 @@ def test_errors_inherit_builtins():
 
 def test_cli_entry_point_help():
     out = subprocess.run([sys.executable, "-m", "skyfence", "--help"], capture_output=True, text=True, check=True)
-    for group in ("data", "catalog", "region", "propagate", "coverage", "latency", "network", "policy", "assess"):
+    groups = ("data", "catalog", "region", "propagate", "coverage", "latency", "network", "policy", "assess", "serve")
+    for group in (*groups, "audit", "keys"):
         assert group in out.stdout

@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from skyfence.cli import assess, catalog, coverage, data, network, policy, propagate, region
+from skyfence.cli import assess, catalog, coverage, data, network, policy, propagate, region, service
 from skyfence.cli._common import fail
 from skyfence.errors import SkyfenceError
 
@@ -32,6 +32,9 @@ app.add_typer(network.app, name="network")
 app.command("latency")(network.latency)
 app.command("assess")(assess.assess)
 app.add_typer(policy.app, name="policy")
+app.command("serve")(service.serve)
+app.add_typer(service.audit_app, name="audit")
+app.add_typer(service.keys_app, name="keys")
 
 
 def main() -> None:

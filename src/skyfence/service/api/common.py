@@ -1,0 +1,95 @@
+"""Pieces every router uses: paging, 404s, resource snapshots for the audit log, the documented error responses."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+
+from fastapi import Path, Query
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session
+
+from skyfence.service import audit
+from skyfence.service.core.problems import Problem, ProblemError
+from skyfence.service.core.security import Principal
+
+__all__ = [
+    "ERROR_RESPONSES",
+    "After",
+    "CodeFilter",
+    "IdFilter",
+    "Limit",
+    "PathId",
+    "not_found",
+    "record_change",
+    "snapshot",
+]
+
+Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
+After = Annotated[int, Query(ge=0, le=2**62, description="Return items with an id greater than this (paging).")]
+
+_ERRORS: Final = {
+    400: "Malformed request.",
+    401: "No valid credentials (missing, unknown, revoked or expired key or token).",
+    403: "The caller's role or scope does not allow this.",
+    404: "No such resource.",
+    409: "The request conflicts with the stored state (duplicate, not allowed in this state).",
+    413: "The request body is too large.",
+    415: "The body is not JSON (or form data where a form is expected).",
+    422: "The request is well-formed but invalid; `errors` names each field.",
+    429: "Rate limit exceeded; retry after `Retry-After` seconds.",
+    503: "The database is busy or unreachable; retry after `Retry-After` seconds.",
+}
+_HEADERS: Final = {
+    401: {"WWW-Authenticate": {"description": "How to authenticate.", "schema": {"type": "string"}}},
+    429: {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
+    503: {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
+}
+#: Every error a route may answer, as problem+json (see :func:`skyfence.service.main.custom_openapi`).
+ERROR_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    status: {"model": Problem, "description": text, **({"headers": _HEADERS[status]} if status in _HEADERS else {})}
+    for status, text in _ERRORS.items()
+}
+
+
+def not_found(kind: str, key: object) -> ProblemError:
+    return ProblemError(404, f"no {kind} {key!r}", kind="not-found")
+
+
+def snapshot(row: Any, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A row's column values (what the audit log digests)."""
+    mapper = sa_inspect(type(row))
+    return {c.key: getattr(row, c.key) for c in mapper.column_attrs if c.key not in exclude}
+
+
+def record_change(
+    session: Session,
+    principal: Principal | None,
+    *,
+    action: str,
+    resource_type: str,
+    resource_id: str | int,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    reason: str,
+    actor: str | None = None,
+) -> None:
+    """Append the change to the audit log in the caller's transaction."""
+    audit.append(
+        session,
+        actor=actor or (principal.label if principal else "system"),
+        actor_role=principal.role if principal else "system",
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        before=before,
+        after=after,
+        reason=reason,
+    )
+
+
+#: A positive integer id in a path (ids are 64-bit; larger numbers are a 422, never a database error).
+PathId = Annotated[int, Path(ge=1, le=2**62, description="The resource's id.", examples=[1])]
+
+
+IdFilter = Annotated[int | None, Query(ge=1, le=2**62, description="Only items referring to this id.")]
+CodeFilter = Annotated[str | None, Query(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code.")]

@@ -1,0 +1,112 @@
+"""``/api/v1/accounts``: customer accounts (country and type; owner name and contact are personal data).
+
+Operators and regulators see :class:`~skyfence.service.schemas.AccountPublic`; analysts see
+:class:`~skyfence.service.schemas.AccountRedacted`, without the owner's name and contact address.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from skyfence.service.api.common import After, CodeFilter, Limit, PathId, not_found, record_change, snapshot
+from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession
+from skyfence.service.core.problems import FieldProblem, ProblemError
+from skyfence.service.core.security import Principal
+from skyfence.service.models import Account, Operator, utcnow
+from skyfence.service.schemas import AccountCreate, AccountPublic, AccountRedacted, AccountUpdate, Page
+
+router = APIRouter(prefix="/accounts", tags=["accounts"])
+
+AccountView = AccountPublic | AccountRedacted
+
+
+def view(row: Account, principal: Principal) -> AccountPublic | AccountRedacted:
+    """The account as the caller may see it (no personal data for analysts)."""
+    if principal.role == "analyst":
+        return AccountRedacted.model_validate(row)
+    return AccountPublic.model_validate(row)
+
+
+@router.get("", response_model=Page[AccountView])
+def list_accounts(
+    session: ReadSession,
+    principal: Reader,
+    limit: Limit = 100,
+    after: After = 0,
+    operator_id: Annotated[str | None, Query(max_length=32)] = None,
+    country: CodeFilter = None,
+) -> Page[AccountView]:
+    """List accounts, ordered by id (analysts get them without personal data)."""
+    query = select(Account).where(Account.id > after)
+    if operator_id is not None:
+        query = query.where(Account.operator_id == operator_id)
+    if country is not None:
+        query = query.where(Account.country == country)
+    rows = session.scalars(query.order_by(Account.id).limit(limit)).all()
+    return Page(items=[view(r, principal) for r in rows], next_after=rows[-1].id if len(rows) == limit else None)
+
+
+@router.post("", response_model=AccountPublic, status_code=201)
+def create_account(body: AccountCreate, db: DbDep, principal: OperatorCaller) -> AccountPublic:
+    """Open an account."""
+    with db.write() as session:
+        if session.get(Operator, body.operator_id) is None:
+            raise ProblemError(
+                422,
+                f"body.operator_id: unknown operator {body.operator_id!r}",
+                kind="validation-error",
+                errors=[FieldProblem(field="body.operator_id", message="unknown operator")],
+            )
+        row = Account(**body.model_dump(exclude={"reason"}))
+        session.add(row)
+        session.flush()
+        record_change(
+            session,
+            principal,
+            action="account.create",
+            resource_type="account",
+            resource_id=row.id,
+            before=None,
+            after=snapshot(row),
+            reason=body.reason,
+        )
+    return AccountPublic.model_validate(row)
+
+
+@router.get("/{account_id}", response_model=AccountView)
+def get_account(account_id: PathId, session: ReadSession, principal: Reader) -> AccountView:
+    """One account (analysts get it without personal data)."""
+    row = session.get(Account, account_id)
+    if row is None:
+        raise not_found("account", account_id)
+    return view(row, principal)
+
+
+@router.patch("/{account_id}", response_model=AccountPublic)
+def update_account(account_id: PathId, body: AccountUpdate, db: DbDep, principal: OperatorCaller) -> AccountPublic:
+    """Change an account's owner, contact, country or type."""
+    with db.write() as session:
+        row = session.get(Account, account_id)
+        if row is None:
+            raise not_found("account", account_id)
+        before = snapshot(row)
+        for key, value in body.model_dump(exclude={"reason"}, exclude_unset=True).items():
+            if value is None and key != "contact_email":
+                continue
+            setattr(row, key, value)
+        row.updated_at = utcnow()
+        session.flush()
+        record_change(
+            session,
+            principal,
+            action="account.update",
+            resource_type="account",
+            resource_id=row.id,
+            before=before,
+            after=snapshot(row),
+            reason=body.reason,
+        )
+    return AccountPublic.model_validate(row)

@@ -1,0 +1,45 @@
+"""``/api/v1/decisions``: what the policy engine decided for each stored fix, with the rule and a reason."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from skyfence.service.api.common import After, CodeFilter, IdFilter, Limit, PathId, not_found
+from skyfence.service.api.deps import Reader, ReadSession
+from skyfence.service.models import Decision
+from skyfence.service.schemas import DecisionPublic, DecisionValue, Page
+
+router = APIRouter(prefix="/decisions", tags=["decisions"])
+
+
+@router.get("", response_model=Page[DecisionPublic])
+def list_decisions(
+    session: ReadSession,
+    _: Reader,
+    limit: Limit = 100,
+    after: After = 0,
+    terminal_id: IdFilter = None,
+    decision: DecisionValue | None = None,
+    country: CodeFilter = None,
+) -> Page[DecisionPublic]:
+    """Decisions, ordered by id, optionally for one terminal, one outcome or one country."""
+    query = select(Decision).where(Decision.id > after)
+    if terminal_id is not None:
+        query = query.where(Decision.terminal_id == terminal_id)
+    if decision is not None:
+        query = query.where(Decision.decision == decision)
+    if country is not None:
+        query = query.where(Decision.country == country)
+    rows = session.scalars(query.order_by(Decision.id).limit(limit)).all()
+    items = [DecisionPublic.model_validate(r) for r in rows]
+    return Page(items=items, next_after=items[-1].id if len(items) == limit else None)
+
+
+@router.get("/{decision_id}", response_model=DecisionPublic)
+def get_decision(decision_id: PathId, session: ReadSession, _: Reader) -> DecisionPublic:
+    """One decision."""
+    row = session.get(Decision, decision_id)
+    if row is None:
+        raise not_found("decision", decision_id)
+    return DecisionPublic.model_validate(row)

@@ -1,0 +1,46 @@
+"""``/health`` and ``/metrics`` (no credentials: they reveal no personal data)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse
+from sqlalchemy import select
+
+import skyfence
+from skyfence.service.api.deps import DbDep
+from skyfence.service.core.migrate import current_revision
+from skyfence.service.core.problems import ProblemError
+from skyfence.service.models import Policy
+from skyfence.service.schemas import Health
+
+router = APIRouter(tags=["health"])
+
+_PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
+
+
+@router.get("/health", response_model=Health, responses={503: {"description": "The database is unreachable."}})
+def health(db: DbDep) -> Health:
+    """Liveness and readiness: the database answers and is at the expected schema revision."""
+    try:
+        with db.read() as session:
+            revision = current_revision(session.connection())
+            active = session.scalar(select(Policy.version_id).where(Policy.active.is_(True)))
+    except Exception as error:  # any database failure is "not ready", never a 500
+        raise ProblemError(503, f"database unreachable: {type(error).__name__}", headers={"Retry-After": "1"}) from None
+    return Health(
+        status="ok",
+        database=db.url.get_backend_name(),
+        schema_revision=revision,
+        active_policy=active,
+        version=skyfence.__version__,
+    )
+
+
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus text."}},
+)
+def metrics(request: Request) -> PlainTextResponse:
+    """Prometheus metrics (text exposition format 0.0.4)."""
+    return PlainTextResponse(request.app.state.metrics.render(), media_type=_PROMETHEUS)

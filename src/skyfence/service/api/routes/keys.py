@@ -1,0 +1,179 @@
+"""``/api/v1/keys``: API keys -- create (the key is shown once), list, rotate, revoke -- and ``/keys/me``.
+
+Only the SHA-256 of a key's secret is stored.  Rotation issues a new key with the same role and scope and lets the
+old one work for ``grace_seconds`` more; revocation ends a key and its bearer tokens at once.  Every change is in
+the audit log.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from sqlalchemy import select
+
+from skyfence.service.api.common import Limit, not_found, record_change, snapshot
+from skyfence.service.api.deps import AnyCaller, DbDep, OperatorCaller, ReadSession
+from skyfence.service.core.problems import FieldProblem, ProblemError
+from skyfence.service.core.security import Principal, hash_secret, new_key
+from skyfence.service.models import ApiKey, Terminal, utcnow
+from skyfence.service.schemas import KeyCreate, KeyCreated, KeyPublic, KeyRevoke, KeyRotate, Page
+
+router = APIRouter(prefix="/keys", tags=["keys"])
+
+KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="The key id (16 hex digits).")]
+_AUDITED = ("secret_sha256",)
+
+
+def issue_key(
+    session,
+    *,
+    name: str,
+    role: str,
+    created_by: str,
+    jurisdiction: str | None = None,
+    terminal_id: int | None = None,
+    expires_at=None,
+) -> tuple[ApiKey, str]:
+    """Store a new key and return it with the full key text (shown once)."""
+    key_id, secret, full = new_key()
+    row = ApiKey(
+        id=key_id,
+        name=name,
+        role=role,
+        jurisdiction=jurisdiction,
+        terminal_id=terminal_id,
+        secret_sha256=hash_secret(secret),
+        created_by=created_by,
+        expires_at=expires_at,
+    )
+    session.add(row)
+    session.flush()
+    return row, full
+
+
+@router.get("", response_model=Page[KeyPublic])
+def list_keys(session: ReadSession, _: OperatorCaller, limit: Limit = 100) -> Page[KeyPublic]:
+    """All keys (without secrets), newest first."""
+    rows = session.scalars(select(ApiKey).order_by(ApiKey.created_at.desc()).limit(limit)).all()
+    return Page(items=[KeyPublic.model_validate(r) for r in rows], next_after=None)
+
+
+@router.post("", response_model=KeyCreated, status_code=201)
+def create_key(body: KeyCreate, db: DbDep, principal: OperatorCaller) -> KeyCreated:
+    """Create a key for a role (regulators: with a jurisdiction; terminals: with their terminal id)."""
+    with db.write() as session:
+        if body.terminal_id is not None and session.get(Terminal, body.terminal_id) is None:
+            raise ProblemError(
+                422,
+                f"body.terminal_id: unknown terminal {body.terminal_id}",
+                kind="validation-error",
+                errors=[FieldProblem(field="body.terminal_id", message="unknown terminal")],
+            )
+        row, full = issue_key(
+            session,
+            name=body.name,
+            role=body.role,
+            created_by=principal.label,
+            jurisdiction=body.jurisdiction,
+            terminal_id=body.terminal_id,
+            expires_at=body.expires_at,
+        )
+        record_change(
+            session,
+            principal,
+            action="key.create",
+            resource_type="key",
+            resource_id=row.id,
+            before=None,
+            after=snapshot(row, exclude=_AUDITED),
+            reason=body.reason,
+        )
+    return KeyCreated(**KeyPublic.model_validate(row).model_dump(), key=full)
+
+
+@router.get("/me", response_model=KeyPublic)
+def get_own_key(session: ReadSession, principal: AnyCaller) -> KeyPublic:
+    """The key the caller authenticated with: its role and scope."""
+    row = session.get(ApiKey, principal.key_id)
+    if row is None:  # revoked and deleted between authentication and now
+        raise not_found("key", principal.key_id)
+    return KeyPublic.model_validate(row)
+
+
+def _own_or_operator(principal: Principal, key_id: str) -> None:
+    if principal.role != "operator" and principal.key_id != key_id:
+        raise ProblemError(403, f"role {principal.role} may rotate only its own key")
+
+
+@router.post("/{key_id}/rotate", response_model=KeyCreated, status_code=201)
+def rotate_key(key_id: KeyId, body: KeyRotate, db: DbDep, principal: AnyCaller) -> KeyCreated:
+    """Replace a key by a new one with the same role and scope (operators: any key; others: their own)."""
+    _own_or_operator(principal, key_id)
+    with db.write() as session:
+        old = session.get(ApiKey, key_id)
+        if old is None:
+            raise not_found("key", key_id)
+        now = utcnow()
+        if old.revoked_at is not None or (old.expires_at is not None and old.expires_at <= now):
+            raise ProblemError(409, f"key {key_id} is no longer active; create a new key instead", kind="conflict")
+        before = snapshot(old, exclude=_AUDITED)
+        new, full = issue_key(
+            session,
+            name=old.name,
+            role=old.role,
+            created_by=principal.label,
+            jurisdiction=old.jurisdiction,
+            terminal_id=old.terminal_id,
+            expires_at=old.expires_at,
+        )
+        grace_end = now + timedelta(seconds=body.grace_seconds)
+        old.expires_at = grace_end if old.expires_at is None else min(old.expires_at, grace_end)
+        old.replaced_by = new.id
+        session.flush()
+        record_change(
+            session,
+            principal,
+            action="key.rotate",
+            resource_type="key",
+            resource_id=old.id,
+            before=before,
+            after=snapshot(old, exclude=_AUDITED),
+            reason=body.reason,
+        )
+        record_change(
+            session,
+            principal,
+            action="key.create",
+            resource_type="key",
+            resource_id=new.id,
+            before=None,
+            after=snapshot(new, exclude=_AUDITED),
+            reason=f"rotation of {old.id}: {body.reason}",
+        )
+    return KeyCreated(**KeyPublic.model_validate(new).model_dump(), key=full)
+
+
+@router.post("/{key_id}/revoke", response_model=KeyPublic)
+def revoke_key(key_id: KeyId, body: KeyRevoke, db: DbDep, principal: OperatorCaller) -> KeyPublic:
+    """Revoke a key now; its bearer tokens stop working at once."""
+    with db.write() as session:
+        row = session.get(ApiKey, key_id)
+        if row is None:
+            raise not_found("key", key_id)
+        if row.revoked_at is None:
+            before = snapshot(row, exclude=_AUDITED)
+            row.revoked_at = utcnow()
+            session.flush()
+            record_change(
+                session,
+                principal,
+                action="key.revoke",
+                resource_type="key",
+                resource_id=row.id,
+                before=before,
+                after=snapshot(row, exclude=_AUDITED),
+                reason=body.reason,
+            )
+    return KeyPublic.model_validate(row)

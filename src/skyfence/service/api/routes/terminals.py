@@ -1,0 +1,103 @@
+"""``/api/v1/terminals``: user terminals -- serial, account, registration country, plan, sale channel, status,
+whitelist membership.  Every change is in the audit log; a terminal is retired by setting its status to
+``deactivated`` (its telemetry and decisions stay)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from skyfence.service.api.common import After, IdFilter, Limit, PathId, not_found, record_change, snapshot
+from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession
+from skyfence.service.core.problems import FieldProblem, ProblemError
+from skyfence.service.models import Account, Terminal, utcnow
+from skyfence.service.schemas import Page, TerminalCreate, TerminalPublic, TerminalStatus, TerminalUpdate
+
+router = APIRouter(prefix="/terminals", tags=["terminals"])
+
+
+@router.get("", response_model=Page[TerminalPublic])
+def list_terminals(
+    session: ReadSession,
+    _: Reader,
+    limit: Limit = 100,
+    after: After = 0,
+    account_id: IdFilter = None,
+    status: TerminalStatus | None = None,
+    whitelisted: bool | None = None,
+) -> Page[TerminalPublic]:
+    """List terminals, ordered by id, optionally filtered."""
+    query = select(Terminal).where(Terminal.id > after)
+    if account_id is not None:
+        query = query.where(Terminal.account_id == account_id)
+    if status is not None:
+        query = query.where(Terminal.status == status)
+    if whitelisted is not None:
+        query = query.where(Terminal.whitelisted == whitelisted)
+    rows = session.scalars(query.order_by(Terminal.id).limit(limit)).all()
+    items = [TerminalPublic.model_validate(r) for r in rows]
+    return Page(items=items, next_after=items[-1].id if len(items) == limit else None)
+
+
+@router.post("", response_model=TerminalPublic, status_code=201)
+def create_terminal(body: TerminalCreate, db: DbDep, principal: OperatorCaller) -> TerminalPublic:
+    """Register a terminal."""
+    with db.write() as session:
+        if session.get(Account, body.account_id) is None:
+            raise ProblemError(
+                422,
+                f"body.account_id: unknown account {body.account_id}",
+                kind="validation-error",
+                errors=[FieldProblem(field="body.account_id", message="unknown account")],
+            )
+        if session.scalar(select(Terminal.id).where(Terminal.serial == body.serial)) is not None:
+            raise ProblemError(409, f"a terminal with serial {body.serial!r} exists", kind="conflict")
+        row = Terminal(**body.model_dump(exclude={"reason"}))
+        session.add(row)
+        session.flush()
+        record_change(
+            session,
+            principal,
+            action="terminal.create",
+            resource_type="terminal",
+            resource_id=row.id,
+            before=None,
+            after=snapshot(row),
+            reason=body.reason,
+        )
+    return TerminalPublic.model_validate(row)
+
+
+@router.get("/{terminal_id}", response_model=TerminalPublic)
+def get_terminal(terminal_id: PathId, session: ReadSession, _: Reader) -> TerminalPublic:
+    """One terminal."""
+    row = session.get(Terminal, terminal_id)
+    if row is None:
+        raise not_found("terminal", terminal_id)
+    return TerminalPublic.model_validate(row)
+
+
+@router.patch("/{terminal_id}", response_model=TerminalPublic)
+def update_terminal(terminal_id: PathId, body: TerminalUpdate, db: DbDep, principal: OperatorCaller) -> TerminalPublic:
+    """Change a terminal's registration, plan, sale channel, status or whitelist membership."""
+    with db.write() as session:
+        row = session.get(Terminal, terminal_id)
+        if row is None:
+            raise not_found("terminal", terminal_id)
+        before = snapshot(row)
+        for key, value in body.model_dump(exclude={"reason"}, exclude_unset=True).items():
+            if value is not None:
+                setattr(row, key, value)
+        row.updated_at = utcnow()
+        session.flush()
+        record_change(
+            session,
+            principal,
+            action="terminal.update",
+            resource_type="terminal",
+            resource_id=row.id,
+            before=before,
+            after=snapshot(row),
+            reason=body.reason,
+        )
+    return TerminalPublic.model_validate(row)

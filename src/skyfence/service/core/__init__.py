@@ -1,0 +1,1 @@
+"""Service infrastructure: settings, database and migrations, security, errors, middleware, limits, metrics."""

@@ -1,0 +1,86 @@
+"""Service settings: environment variables ``SKYFENCE_*`` (pydantic-settings), overridable by ``skyfence serve``.
+
+Outside ``development`` the service refuses to start with a missing or well-known signing secret, the habit of the
+full-stack FastAPI template (``changethis`` is a placeholder, never a secret).  In ``development`` a missing secret
+is replaced by a random one per process, so bearer tokens simply stop working after a restart.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from skyfence.errors import InputError
+
+__all__ = ["DEFAULT_DATABASE_URL", "WEAK_SECRETS", "Settings", "load_settings"]
+
+#: Zero set-up: a SQLite file in the working directory.
+DEFAULT_DATABASE_URL = "sqlite:///skyfence.db"
+#: Placeholders that must never sign a token outside development.
+WEAK_SECRETS = frozenset({"changethis", "secret", "changeme", "password", "skyfence"})
+_MIN_SECRET_CHARS = 32
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment (prefix ``SKYFENCE_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="SKYFENCE_", extra="ignore", frozen=True)
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: SecretStr | None = None
+    access_token_expire_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+    #: Token bucket per API key: sustained requests per second and burst size.
+    rate_limit_per_second: PositiveFloat = 50.0
+    rate_limit_burst: int = Field(100, ge=1)
+    #: Request bodies above this are refused with 413 before they are parsed.
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    max_batch_fixes: int = Field(10_000, ge=1, le=100_000)
+    #: A terminal with this many denials within the window raises a ``repeated_denial`` alert.
+    repeated_denial_threshold: int = Field(3, ge=2)
+    repeated_denial_window_hours: PositiveFloat = 24.0
+    #: Rule kinds whose hits are suspicious on their own (a dish on a drone, a black-market dish in a whitelist zone).
+    suspicious_rule_kinds: tuple[str, ...] = ("whitelist", "motion", "export_control", "geofence")
+    #: Directory uploaded policies may include files from (``include``, zone ``files``); unset: none.
+    policy_dir: Path | None = None
+    #: Seconds an SQLite writer waits for the file lock held by another process before giving up with 503.
+    sqlite_busy_timeout_s: PositiveFloat = 30.0
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment == "development":
+            return self
+        value = None if self.secret_key is None else self.secret_key.get_secret_value()
+        if value is None or value.lower() in WEAK_SECRETS or len(value) < _MIN_SECRET_CHARS:
+            raise ValueError(
+                f"SKYFENCE_SECRET_KEY is missing or a placeholder in environment {self.environment!r} "
+                f"(set it to at least {_MIN_SECRET_CHARS} random characters, e.g. "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
+        return self
+
+    @cached_property
+    def signing_key(self) -> str:
+        """The key that signs bearer tokens (random per process in development when unset)."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        return secrets.token_urlsafe(48)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment with ``overrides`` on top; a bad value is one :class:`InputError` line."""
+    clean = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings(**clean)  # type: ignore[arg-type]
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "settings"
+        message = first["msg"].removeprefix("Value error, ")
+        raise InputError(message, field=field if field != "settings" else None) from None

@@ -1,0 +1,207 @@
+"""Errors as RFC 9457 problem details (``application/problem+json``).
+
+Every error response carries ``type``, ``title``, ``status``, ``detail`` (one line naming what is wrong and the
+fix) and ``instance`` (the request path); validation errors add ``errors``, one entry per offending field, named
+like ``body.fixes[3].lat_deg``.  Bad input is always 4xx: a request the service cannot parse, validate or store is
+the client's problem; 5xx means a bug or an unavailable database.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any, Final
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from skyfence.errors import SkyfenceError
+
+__all__ = [
+    "PROBLEM_MEDIA_TYPE",
+    "FieldProblem",
+    "Problem",
+    "ProblemError",
+    "field_name",
+    "install_problem_handlers",
+    "problem_response",
+]
+
+log = logging.getLogger("skyfence.service")
+
+PROBLEM_MEDIA_TYPE: Final = "application/problem+json"
+_TYPE_PREFIX: Final = "urn:skyfence:problem:"
+
+
+class FieldProblem(BaseModel):
+    """One invalid field: where (``body.fixes[3].lat_deg``, ``query.limit``) and what is wrong."""
+
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem detail."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "urn:skyfence:problem:validation-error",
+                    "title": "Request validation failed",
+                    "status": 422,
+                    "detail": "body.fixes[3].lat_deg: Input should be less than or equal to 90",
+                    "instance": "/api/v1/telemetry/batches",
+                    "errors": [
+                        {"field": "body.fixes[3].lat_deg", "message": "Input should be less than or equal to 90"}
+                    ],
+                }
+            ]
+        }
+    )
+
+    type: str = Field("about:blank", description="URI naming the kind of problem; `about:blank` for plain HTTP.")
+    title: str = Field(description="Short summary of the kind of problem.")
+    status: int = Field(ge=400, le=599, description="The HTTP status code.")
+    detail: str | None = Field(None, description="What went wrong with this request, and how to fix it.")
+    instance: str | None = Field(None, description="The request path.")
+    errors: list[FieldProblem] | None = Field(None, description="Invalid fields (validation errors only).")
+
+
+class ProblemError(HTTPException):
+    """Raise anywhere in a request to answer with a problem body."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        kind: str | None = None,
+        title: str | None = None,
+        headers: dict[str, str] | None = None,
+        errors: list[FieldProblem] | None = None,
+    ) -> None:
+        super().__init__(status_code=status, detail=detail, headers=headers)
+        self.kind = kind
+        self.title = title or HTTPStatus(status).phrase
+        self.errors = errors
+
+
+def field_name(loc: tuple[Any, ...] | list[Any]) -> str:
+    """``("body", "fixes", 3, "lat_deg")`` → ``body.fixes[3].lat_deg``."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "body"
+
+
+def problem_response(
+    request: Request | None,
+    status: int,
+    detail: str | None,
+    *,
+    kind: str | None = None,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    errors: list[FieldProblem] | None = None,
+) -> JSONResponse:
+    """A ``application/problem+json`` response."""
+    problem = Problem(
+        type=f"{_TYPE_PREFIX}{kind}" if kind else "about:blank",
+        title=title or HTTPStatus(status).phrase,
+        status=status,
+        detail=None if detail is None else " ".join(str(detail).split()),
+        instance=None if request is None else request.url.path,
+        errors=errors,
+    )
+    return JSONResponse(
+        problem.model_dump(mode="json", exclude_none=True),
+        status_code=status,
+        headers=headers,
+        media_type=PROBLEM_MEDIA_TYPE,
+    )
+
+
+def _validation_problems(error: RequestValidationError) -> list[FieldProblem]:
+    problems = []
+    for item in error.errors():
+        message = str(item.get("msg", "invalid value")).removeprefix("Value error, ")
+        if item.get("type") == "json_invalid":
+            message = f"invalid JSON: {item.get('ctx', {}).get('error', 'cannot parse')}"
+        problems.append(FieldProblem(field=field_name(item.get("loc", ())), message=message))
+    return problems
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Route every error through :func:`problem_response`."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc, ProblemError):
+            return problem_response(
+                request,
+                exc.status_code,
+                exc.detail,
+                kind=exc.kind,
+                title=exc.title,
+                headers=dict(exc.headers) if exc.headers else None,
+                errors=exc.errors,
+            )
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        headers = getattr(exc, "headers", None)
+        return problem_response(request, exc.status_code, detail, headers=dict(headers) if headers else None)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = _validation_problems(exc)
+        first = f"{problems[0].field}: {problems[0].message}" if problems else "the request is invalid"
+        more = f" (and {len(problems) - 1} more problem(s), see errors)" if len(problems) > 1 else ""
+        return problem_response(
+            request, 422, first + more, kind="validation-error", title="Request validation failed", errors=problems
+        )
+
+    @app.exception_handler(SkyfenceError)
+    async def _skyfence(request: Request, exc: SkyfenceError) -> JSONResponse:
+        errors = [FieldProblem(field=exc.field, message=exc.message)] if exc.field else None
+        return problem_response(request, 422, str(exc), kind="invalid-input", title="Invalid input", errors=errors)
+
+    @app.exception_handler(IntegrityError)
+    async def _conflict(request: Request, exc: IntegrityError) -> JSONResponse:
+        log.info("integrity error on %s: %s", request.url.path, exc.orig)
+        return problem_response(
+            request, 409, "the change conflicts with stored data (a duplicate or a row still in use)", kind="conflict"
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _busy(request: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable on %s: %s", request.url.path, exc.orig)
+        return problem_response(
+            request,
+            503,
+            "the database is busy or unreachable; retry after a moment",
+            kind="database-unavailable",
+            headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(PoolTimeoutError)
+    async def _pool(request: Request, exc: PoolTimeoutError) -> JSONResponse:
+        return problem_response(
+            request,
+            503,
+            "the server is saturated; retry after a moment",
+            kind="database-unavailable",
+            headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(request, 500, "internal error (a bug: please report it with the request)")

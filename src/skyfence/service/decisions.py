@@ -1,0 +1,216 @@
+"""The one place the service talks to the policy engine (:mod:`skyfence.policy`).
+
+* :func:`validate_policy` -- TOML text → :class:`PolicyInfo` (version id = the engine's hash of the normalised
+  content), or a :class:`~skyfence.errors.PolicyError` naming the key path (the API answers 422 with it).
+* :func:`evaluator` -- a compiled, cached :class:`Evaluator` for a stored version.
+* :meth:`Evaluator.evaluate` -- fix columns → one :class:`Verdicts` row per fix: decision, deciding rule id, rule
+  kind, a readable reason and the country under the fix.
+
+Uploaded policies cannot read the server's files: ``include``, zone ``files`` and a status feed given as a path
+must resolve inside ``SKYFENCE_POLICY_DIR`` (unset: refused), never through ``..`` or an absolute path.
+
+One service rule comes before the policy: a terminal whose status is ``suspended`` or ``deactivated`` is denied
+(rule ``service:terminal-status``), whatever the policy says -- the operator switched it off.
+"""
+
+from __future__ import annotations
+
+import threading
+import tomllib
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+from skyfence.errors import PolicyError
+
+__all__ = ["STATUS_RULE", "Evaluator", "FixColumns", "PolicyInfo", "Verdicts", "evaluator", "validate_policy"]
+
+#: The rule id of the service's own rule (terminal switched off by the operator).
+STATUS_RULE: Final = "service:terminal-status"
+_UPLOAD_NAME: Final = "uploaded.toml"
+_CACHE_SIZE: Final = 4
+
+
+@dataclass(frozen=True)
+class PolicyInfo:
+    """What the service stores about a validated policy."""
+
+    version_id: str
+    name: str
+    operator: str
+    n_rules: int
+
+
+@dataclass
+class FixColumns:
+    """Fixes of one request as columns, with the terminal attributes the engine needs."""
+
+    serial: list[str]
+    time: np.ndarray  # datetime64[ns], UTC
+    lat_deg: np.ndarray
+    lon_deg: np.ndarray
+    alt_m: np.ndarray
+    speed_kmh: np.ndarray
+    registered_in: list[str]
+    plan: list[str]
+    whitelisted: np.ndarray
+    status: list[str]
+
+    @classmethod
+    def build(cls, fixes: Sequence[Any], terminals: dict[int, Any]) -> FixColumns:
+        """From validated fixes (``terminal_id``, ``time`` aware UTC, ``lat_deg`` ...) and their terminals."""
+        attributes = {
+            t.id: (t.serial, t.registration_country, t.plan, t.whitelisted, t.status) for t in terminals.values()
+        }
+        rows = [attributes[f.terminal_id] for f in fixes]
+        micros = [(f.time - _EPOCH) // _MICROSECOND for f in fixes]
+        return cls(
+            serial=[r[0] for r in rows],
+            time=np.array(micros, dtype="datetime64[us]").astype("datetime64[ns]"),
+            lat_deg=np.array([f.lat_deg for f in fixes], dtype=float),
+            lon_deg=np.array([f.lon_deg for f in fixes], dtype=float),
+            alt_m=np.array([f.alt_m for f in fixes], dtype=float),
+            speed_kmh=np.array([f.speed_kmh for f in fixes], dtype=float),
+            registered_in=[r[1] for r in rows],
+            plan=[r[2] for r in rows],
+            whitelisted=np.array([r[3] for r in rows], dtype=bool),
+            status=[r[4] for r in rows],
+        )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass
+class Verdicts:
+    """One entry per fix, in input order."""
+
+    decision: list[str]
+    rule: list[str]
+    rule_kind: list[str]
+    reason: list[str]
+    country: list[str]
+
+
+def _inside(base: Path | None, value: str, field: str) -> None:
+    if base is None:
+        raise PolicyError(
+            f"uploaded policies cannot read files on the server ({value!r})",
+            field=field,
+            hint="inline the zone (countries, regions, cells) or have the operator set SKYFENCE_POLICY_DIR",
+        )
+    candidate = Path(value)
+    resolved = (base / candidate).resolve()
+    if candidate.is_absolute() or ".." in candidate.parts or not resolved.is_relative_to(base.resolve()):
+        raise PolicyError(
+            f"{value!r} points outside the policy directory", field=field, hint="use a path relative to it"
+        )
+
+
+def _looks_like_path(value: str) -> bool:
+    return "/" in value or "\\" in value or value.lower().endswith((".json", ".toml", ".geojson"))
+
+
+def _check_file_references(source: str, base: Path | None) -> None:
+    """Refuse references to server files outside ``base`` before the engine opens anything."""
+    try:
+        data = tomllib.loads(source)
+    except tomllib.TOMLDecodeError:
+        return  # the engine reports syntax errors with their line
+    for i, item in enumerate(data.get("include", []) if isinstance(data.get("include"), list) else []):
+        _inside(base, str(item), f"include[{i}]")
+    zones = data.get("zones", {})
+    for name, zone in zones.items() if isinstance(zones, dict) else []:
+        files = zone.get("files", []) if isinstance(zone, dict) else []
+        for i, item in enumerate(files if isinstance(files, list) else []):
+            _inside(base, str(item), f"zones.{name}.files[{i}]")
+    statuses = data.get("statuses", {})
+    feed = statuses.get("source") if isinstance(statuses, dict) else None
+    if isinstance(feed, str) and _looks_like_path(feed):
+        _inside(base, feed, "statuses.source")
+
+
+def _load(source: str, base: Path | None) -> Any:
+    from skyfence.policy import loads_policy
+
+    _check_file_references(source, base)
+    return loads_policy(source, base_dir=base or Path.cwd(), name=_UPLOAD_NAME)
+
+
+def validate_policy(source: str, *, policy_dir: Path | None = None) -> PolicyInfo:
+    """Validate TOML text with the policy engine; :class:`PolicyError` names the key path when it is invalid."""
+    policy = _load(source, policy_dir)
+    return PolicyInfo(version_id=policy.id, name=policy.name, operator=policy.operator, n_rules=len(policy.rules))
+
+
+class Evaluator:
+    """A compiled policy version; :meth:`evaluate` is thread-safe (the engine keeps per-call tables)."""
+
+    def __init__(self, version_id: str, policy: Any) -> None:
+        self.version_id = version_id
+        self.policy = policy
+        self.engine = policy.engine()
+        self._kinds = ["default", *(rule.kind for rule in policy.rules)]
+        self._lock = threading.Lock()
+
+    def evaluate(self, fixes: FixColumns) -> Verdicts:
+        n = len(fixes.serial)
+        with self._lock:
+            result = self.engine.evaluate(
+                lat=fixes.lat_deg,
+                lon=fixes.lon_deg,
+                alt_m=fixes.alt_m,
+                speed_kmh=fixes.speed_kmh,
+                time=fixes.time,
+                terminal=np.asarray(fixes.serial, dtype=object),
+                registered_in=np.asarray(fixes.registered_in, dtype=object),
+                plan=np.asarray(fixes.plan, dtype=object),
+                whitelisted=fixes.whitelisted,
+                source="request body",
+            )
+            labels = result.labels.tolist()
+            rule_ids = [str(r) for r in result.rule_ids()]
+            kinds = [self._kinds[int(r) + 1] for r in result.rule]
+            reasons = [result.reason(i) for i in range(n)]
+            countries = result.countries().tolist()
+        for i, status in enumerate(fixes.status):
+            if status != "active":
+                labels[i], rule_ids[i], kinds[i] = "deny", STATUS_RULE, "terminal_status"
+                reasons[i] = f"deny by the operator: terminal {fixes.serial[i]} is {status}"
+        return Verdicts(labels, rule_ids, kinds, reasons, countries)
+
+
+_cache: OrderedDict[str, Evaluator] = OrderedDict()
+_cache_lock = threading.Lock()
+_build_lock = threading.Lock()
+
+
+def evaluator(version_id: str, source: str, *, policy_dir: Path | None = None) -> Evaluator:
+    """The compiled policy for a stored version (the last few are kept in memory)."""
+    with _cache_lock:
+        found = _cache.get(version_id)
+        if found is not None:
+            _cache.move_to_end(version_id)
+            return found
+    with _build_lock:  # compile once even when many requests arrive after a restart
+        with _cache_lock:
+            if version_id in _cache:
+                return _cache[version_id]
+        policy = _load(source, policy_dir)
+        if policy.id != version_id:
+            raise PolicyError(
+                f"stored policy {version_id[:12]} now compiles to {policy.id[:12]}",
+                hint="a referenced file or dataset changed; upload the policy again and activate the new version",
+            )
+        built = Evaluator(version_id, policy)
+        with _cache_lock:
+            _cache[version_id] = built
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+        return built

@@ -1,0 +1,352 @@
+"""Telemetry ingestion: fixes → decisions → alerts, exactly once per idempotency key, all or nothing.
+
+The steps of one request:
+
+1. *Replay?*  A batch whose ``Idempotency-Key`` is stored already is answered from the database (the same
+   receipt, ``replayed: true``) if the payload is the same, and refused with 422 if it differs.
+2. *Check* every fix's terminal exists (422 naming ``body.fixes[i].terminal_id``) and, for a terminal key, is the
+   caller's own (403).
+3. *Decide* with the active policy (409 when none is active) -- outside the write transaction, so the database
+   write lock is held only for the inserts.
+4. *Store* in one transaction: the batch row (its unique ``idempotency_key`` first, so a concurrent retry
+   conflicts at once), the fixes, their decisions and the alerts.  COMMIT returns only once the database has made
+   it durable (SQLite WAL ``synchronous=FULL``; PostgreSQL ``synchronous_commit=on``); only then is the 201 sent.
+
+A crash before COMMIT leaves nothing (the client retries with the same key and the batch is stored then); a
+crash after COMMIT but before the response reaches the client leaves the batch stored once (the retry is a
+replay).  Two retries racing each other meet at the unique constraint: one stores, the other replays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from pydantic import TypeAdapter
+from sqlalchemy import Connection, Table, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from skyfence.errors import PolicyError
+from skyfence.service.core.config import Settings
+from skyfence.service.core.db import Database
+from skyfence.service.core.metrics import Metrics
+from skyfence.service.core.problems import FieldProblem, ProblemError
+from skyfence.service.core.security import Principal
+from skyfence.service.decisions import FixColumns, Verdicts, evaluator
+from skyfence.service.models import Alert, Decision, Fix, Policy, TelemetryBatch, Terminal, utcnow
+from skyfence.service.schemas import BatchReceipt, DecisionBrief, DecisionValue, FixIn
+
+__all__ = ["IngestResult", "ingest", "replay_receipt", "request_digest"]
+
+_FIX_LIST = TypeAdapter(list[FixIn])
+_FIXES = cast(Table, Fix.__table__)
+_DECISIONS = cast(Table, Decision.__table__)
+_ALERTS = cast(Table, Alert.__table__)
+
+
+@dataclass
+class IngestResult:
+    receipt: BatchReceipt
+    created: bool
+
+
+def request_digest(fixes: list[FixIn]) -> str:
+    """SHA-256 of the validated payload (times in UTC, so equal content in other layouts hashes the same)."""
+    return hashlib.sha256(_FIX_LIST.dump_json(fixes)).hexdigest()
+
+
+def _time_parameter(dialect: str) -> Callable[[datetime], Any]:
+    """How a UTC datetime goes to the driver: SQLAlchemy's SQLite text layout, or as it is for PostgreSQL."""
+    if dialect == "sqlite":
+        return lambda moment: moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return lambda moment: moment
+
+
+def _bulk_insert(connection: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """``executemany`` straight to the driver: validated rows, no per-row SQLAlchemy processing (2x faster)."""
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
+    connection.exec_driver_sql(sql, rows)
+
+
+def _replay(session: Session, batch: TelemetryBatch, digest: str) -> BatchReceipt:
+    if batch.request_sha256 != digest:
+        raise ProblemError(
+            422,
+            f"Idempotency-Key {batch.idempotency_key!r} was used for a different payload "
+            "(use a new key for new data; retry only with the identical body)",
+            kind="idempotency-key-reused",
+        )
+    return replay_receipt(session, batch)
+
+
+def replay_receipt(session: Session, batch: TelemetryBatch) -> BatchReceipt:
+    """The receipt of a stored batch, rebuilt from the database."""
+    rows = session.execute(
+        select(Decision.fix_id, Decision.decision, Decision.rule, Decision.reason)
+        .join(Fix, Fix.id == Decision.fix_id)
+        .where(Fix.batch_id == batch.id)
+        .order_by(Fix.index_in_batch)
+    ).all()
+    briefs = [DecisionBrief(fix_id=r[0], decision=cast(DecisionValue, r[1]), rule=r[2], reason=r[3]) for r in rows]
+    return _receipt(batch, briefs, replayed=True)
+
+
+def _receipt(batch: TelemetryBatch, briefs: list[DecisionBrief], *, replayed: bool) -> BatchReceipt:
+    counts = {"allow": 0, "deny": 0, "degrade": 0}
+    for brief in briefs:
+        counts[brief.decision] += 1
+    return BatchReceipt(
+        batch_id=batch.id,
+        idempotency_key=batch.idempotency_key,
+        n_fixes=batch.n_fixes,
+        policy_version=batch.policy_version,
+        received_at=batch.received_at,
+        replayed=replayed,
+        counts=counts,  # type: ignore[arg-type]
+        decisions=briefs,
+    )
+
+
+def _find_batch(session: Session, key: str) -> TelemetryBatch | None:
+    return session.scalar(select(TelemetryBatch).where(TelemetryBatch.idempotency_key == key))
+
+
+def _terminals(session: Session, fixes: list[FixIn], principal: Principal) -> dict[int, Terminal]:
+    wanted = sorted({f.terminal_id for f in fixes})
+    found = {t.id: t for t in session.scalars(select(Terminal).where(Terminal.id.in_(wanted)))}
+    for i, fix in enumerate(fixes):
+        if fix.terminal_id not in found:
+            field = f"body.fixes[{i}].terminal_id"
+            raise ProblemError(
+                422,
+                f"{field}: unknown terminal {fix.terminal_id} (register it with POST /api/v1/terminals)",
+                kind="validation-error",
+                errors=[FieldProblem(field=field, message="unknown terminal")],
+            )
+        if principal.role == "terminal" and fix.terminal_id != principal.terminal_id:
+            raise ProblemError(
+                403,
+                f"body.fixes[{i}].terminal_id: a terminal key of terminal {principal.terminal_id} "
+                f"may not post fixes of terminal {fix.terminal_id}",
+            )
+    return found
+
+
+def _decide(session: Session, fixes: list[FixIn], terminals: dict[int, Terminal], settings: Settings):
+    policy = session.scalar(select(Policy).where(Policy.active.is_(True)))
+    if policy is None:
+        raise ProblemError(
+            409,
+            "no policy is active, so no fix can be decided (upload one with POST /api/v1/policies and "
+            "activate it with POST /api/v1/policies/{version_id}/activate)",
+            kind="no-active-policy",
+        )
+    try:
+        compiled = evaluator(policy.version_id, policy.source, policy_dir=settings.policy_dir)
+        verdicts = compiled.evaluate(FixColumns.build(fixes, terminals))
+    except PolicyError as error:
+        raise ProblemError(409, f"the active policy cannot decide these fixes: {error}", kind="policy-error") from None
+    return policy.version_id, verdicts
+
+
+def _alerts(
+    session: Session,
+    batch_id: int,
+    fixes: list[FixIn],
+    fix_ids: list[int],
+    verdicts: Verdicts,
+    settings: Settings,
+) -> list[dict[str, Any]]:
+    """Alerts for this batch: one per terminal and kind (and rule), unless the same one is still open."""
+    denied: dict[int, list[int]] = defaultdict(list)
+    suspicious: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for i, fix in enumerate(fixes):
+        if verdicts.decision[i] == "deny":
+            denied[fix.terminal_id].append(i)
+        if verdicts.decision[i] != "allow" and verdicts.rule_kind[i] in settings.suspicious_rule_kinds:
+            suspicious[(fix.terminal_id, verdicts.rule[i])].append(i)
+    if not denied and not suspicious:
+        return []
+    terminal_ids = sorted(set(denied) | {t for t, _ in suspicious})
+    open_alerts = {
+        (row.terminal_id, row.kind, row.rule)
+        for row in session.execute(
+            select(Alert.terminal_id, Alert.kind, Alert.rule).where(
+                Alert.acknowledged_at.is_(None), Alert.terminal_id.in_(terminal_ids)
+            )
+        )
+    }
+    open_repeated = {t for t, kind, _ in open_alerts if kind == "repeated_denial"}
+    alerts: list[dict[str, Any]] = []
+
+    def add(kind: str, terminal_id: int, indices: list[int], rule: str, reason: str) -> None:
+        first = indices[0]
+        alerts.append(
+            {
+                "kind": kind,
+                "terminal_id": terminal_id,
+                "batch_id": batch_id,
+                "first_fix_id": fix_ids[first],
+                "n_fixes": len(indices),
+                "rule": rule[:128],
+                "reason": reason[:1000],
+                "created_at": utcnow(),
+            }
+        )
+
+    for terminal_id, indices in denied.items():
+        rule = verdicts.rule[indices[0]]
+        if (terminal_id, "denial", rule) not in open_alerts:
+            add("denial", terminal_id, indices, rule, verdicts.reason[indices[0]])
+    threshold = settings.repeated_denial_threshold
+    candidates = [t for t in denied if t not in open_repeated]
+    to_count = [t for t in candidates if len(denied[t]) < threshold]  # this batch alone may already be enough
+    counts: dict[int, int] = {}
+    if to_count:
+        window = timedelta(hours=settings.repeated_denial_window_hours)
+        since = min(fixes[i].time for t in to_count for i in denied[t]) - window
+        counts = dict(
+            session.execute(  # this batch's denials are in the table already (same transaction)
+                select(Decision.terminal_id, func.count())
+                .where(Decision.terminal_id.in_(to_count), Decision.decision == "deny", Decision.time >= since)
+                .group_by(Decision.terminal_id)
+            ).all()
+        )
+    for terminal_id in candidates:
+        indices = denied[terminal_id]
+        total = max(len(indices), int(counts.get(terminal_id, 0)))
+        if total >= threshold:
+            hours = settings.repeated_denial_window_hours
+            add(
+                "repeated_denial",
+                terminal_id,
+                indices,
+                verdicts.rule[indices[-1]],
+                f"{total} denials within {hours:g} h; latest: {verdicts.reason[indices[-1]]}",
+            )
+    for (terminal_id, rule), indices in suspicious.items():
+        if (terminal_id, "suspicious_rule", rule) not in open_alerts:
+            kind = verdicts.rule_kind[indices[0]]
+            add("suspicious_rule", terminal_id, indices, rule, f"{kind} rule hit: {verdicts.reason[indices[0]]}")
+    return alerts
+
+
+def _store(
+    db: Database,
+    principal: Principal,
+    fixes: list[FixIn],
+    key: str | None,
+    digest: str,
+    version_id: str,
+    verdicts: Verdicts,
+    settings: Settings,
+) -> tuple[TelemetryBatch, list[DecisionBrief], int]:
+    with db.write() as session:
+        batch = TelemetryBatch(
+            idempotency_key=key,
+            request_sha256=digest,
+            key_id=principal.key_id,
+            n_fixes=len(fixes),
+            policy_version=version_id,
+        )
+        session.add(batch)
+        session.flush()  # the unique idempotency key is claimed here, before any fix is written
+        connection = session.connection()
+        as_time = _time_parameter(connection.dialect.name)
+        times = [as_time(f.time) for f in fixes]
+        _bulk_insert(
+            connection,
+            _FIXES,
+            ("batch_id", "index_in_batch", "terminal_id", "time", "lat_deg", "lon_deg", "alt_m", "speed_kmh"),
+            [
+                (batch.id, i, f.terminal_id, times[i], f.lat_deg, f.lon_deg, f.alt_m, f.speed_kmh)
+                for i, f in enumerate(fixes)
+            ],
+        )
+        # One indexed read instead of RETURNING, which SQLite can only do row by row when the order matters.
+        fix_ids = list(session.scalars(select(Fix.id).where(Fix.batch_id == batch.id).order_by(Fix.index_in_batch)))
+        _bulk_insert(
+            connection,
+            _DECISIONS,
+            ("fix_id", "terminal_id", "time", "policy_version", "decision", "rule", "rule_kind", "reason", "country"),
+            [
+                (
+                    fix_ids[i],
+                    f.terminal_id,
+                    times[i],
+                    version_id,
+                    verdicts.decision[i],
+                    verdicts.rule[i][:128],
+                    verdicts.rule_kind[i][:32],
+                    verdicts.reason[i][:1000],
+                    verdicts.country[i][:2],
+                )
+                for i, f in enumerate(fixes)
+            ],
+        )
+        alerts = _alerts(session, batch.id, fixes, fix_ids, verdicts, settings)
+        if alerts:
+            session.execute(insert(_ALERTS), alerts)
+    briefs = [
+        DecisionBrief(
+            fix_id=fix_ids[i],
+            decision=cast(DecisionValue, verdicts.decision[i]),
+            rule=verdicts.rule[i],
+            reason=verdicts.reason[i],
+        )
+        for i in range(len(fixes))
+    ]
+    return batch, briefs, len(alerts)
+
+
+def ingest(
+    db: Database,
+    settings: Settings,
+    metrics: Metrics,
+    principal: Principal,
+    fixes: list[FixIn],
+    key: str | None,
+) -> IngestResult:
+    """Store ``fixes`` with their decisions (see the module notes); ``created`` is False for a replay."""
+    if len(fixes) > settings.max_batch_fixes:
+        raise ProblemError(
+            422,
+            f"body.fixes: {len(fixes)} fixes exceed this server's limit of {settings.max_batch_fixes} per batch "
+            "(split the batch)",
+            kind="validation-error",
+            errors=[FieldProblem(field="body.fixes", message=f"at most {settings.max_batch_fixes} fixes")],
+        )
+    digest = request_digest(fixes)
+    with db.read() as session:
+        terminals = _terminals(session, fixes, principal)
+        if key is not None:
+            existing = _find_batch(session, key)
+            if existing is not None:
+                metrics.inc("skyfence_batches_replayed_total", help_text="Batches answered from storage (retries).")
+                return IngestResult(_replay(session, existing, digest), created=False)
+        version_id, verdicts = _decide(session, fixes, terminals, settings)
+    try:
+        batch, briefs, n_alerts = _store(db, principal, fixes, key, digest, version_id, verdicts, settings)
+    except IntegrityError:
+        if key is None:
+            raise
+        with db.read() as session:  # a concurrent retry with the same key stored it first
+            existing = _find_batch(session, key)
+            if existing is None:
+                raise
+            metrics.inc("skyfence_batches_replayed_total", help_text="Batches answered from storage (retries).")
+            return IngestResult(_replay(session, existing, digest), created=False)
+    receipt = _receipt(batch, briefs, replayed=False)
+    metrics.inc("skyfence_fixes_ingested_total", len(fixes), help_text="Fixes stored.")
+    for label, count in receipt.counts.items():
+        if count:
+            metrics.inc("skyfence_decisions_total", count, help_text="Decisions made, by decision.", decision=label)
+    if n_alerts:
+        metrics.inc("skyfence_alerts_total", n_alerts, help_text="Alerts raised.")
+    return IngestResult(receipt, created=True)

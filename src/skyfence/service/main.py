@@ -1,0 +1,133 @@
+"""The application factory: settings → database (migrated at start-up) → FastAPI app.
+
+``create_app()`` opens the database named by ``SKYFENCE_DATABASE_URL`` (default a SQLite file ``skyfence.db``),
+refuses a PostgreSQL server that could lose acknowledged commits, applies the Alembic migrations and returns the
+app.  ``skyfence serve`` runs it under uvicorn.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+import skyfence
+from skyfence.service.api.main import api_router
+from skyfence.service.api.routes import health
+from skyfence.service.core.config import Settings, load_settings
+from skyfence.service.core.db import Checkpointer, Database, check_durability, open_database
+from skyfence.service.core.metrics import Metrics
+from skyfence.service.core.middleware import GuardMiddleware, MetricsMiddleware
+from skyfence.service.core.migrate import upgrade
+from skyfence.service.core.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from skyfence.service.core.ratelimit import RateLimiter
+
+__all__ = ["API_PREFIX", "create_app"]
+
+log = logging.getLogger("skyfence.service")
+
+API_PREFIX = "/api/v1"
+TOKEN_PATH = f"{API_PREFIX}/login/access-token"
+
+_DESCRIPTION = """The skyfence control plane: operators, accounts, terminals, licences, policies, telemetry,
+decisions, alerts and a tamper-evident audit log.
+
+**Authentication**: an API key in `X-API-Key`, or `Authorization: Bearer` with an API key or a token from
+`POST /api/v1/login/access-token`.  **Roles**: `operator` (everything), `regulator` (reads everything; manages the
+licences of its own jurisdiction), `analyst` (reads, without personal data), `terminal` (posts its own telemetry).
+
+**Errors** are RFC 9457 problem details (`application/problem+json`); a field error names the field
+(`body.fixes[3].lat_deg`).  **Retries**: send each telemetry batch with an `Idempotency-Key`; a retry with the same
+key and body is answered from storage, so every batch is stored exactly once."""
+
+
+def _route_id(route: APIRoute) -> str:
+    return route.name
+
+
+def _problem_openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document with every 4xx/5xx answer as ``application/problem+json``."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+        tags=app.openapi_tags,
+    )
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for code, response in operation.get("responses", {}).items():
+                if not code.isdigit() or int(code) < 400:
+                    continue
+                response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": problem_ref}}
+                if code == "422":
+                    response["description"] = "The request is well-formed but invalid; `errors` names each field."
+    components = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    app.openapi_schema = schema
+    return schema
+
+
+def _warm_up(database: Database, settings: Settings) -> None:
+    """Compile the active policy now, so the first batch after a (re)start is not the slow one."""
+    from sqlalchemy import select
+
+    from skyfence.errors import SkyfenceError
+    from skyfence.service.decisions import evaluator
+    from skyfence.service.models import Policy
+
+    with database.read() as session:
+        active = session.scalar(select(Policy).where(Policy.active.is_(True)))
+        if active is None:
+            return
+        try:
+            evaluator(active.version_id, active.source, policy_dir=settings.policy_dir)
+        except SkyfenceError as error:  # ingestion answers 409 with the same message until it is fixed
+            log.warning("active policy %s cannot be compiled: %s", active.version_id[:12], error)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A ready app: database opened and migrated, routers, error handlers, middleware."""
+    settings = settings or load_settings()
+    database: Database = open_database(settings.database_url, busy_timeout_s=settings.sqlite_busy_timeout_s)
+    check_durability(database)
+    revision = upgrade(database)
+    log.info("database %s at revision %s", database.url.render_as_string(hide_password=True), revision)
+
+    _warm_up(database, settings)
+    checkpointer = Checkpointer(database)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        checkpointer.start()
+        yield
+        checkpointer.stop()
+        database.dispose()
+
+    app = FastAPI(
+        title="skyfence control plane",
+        version=skyfence.__version__,
+        description=_DESCRIPTION,
+        generate_unique_id_function=_route_id,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    app.state.metrics = Metrics()
+    app.state.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    app.include_router(api_router, prefix=API_PREFIX)
+    app.add_middleware(GuardMiddleware, max_body_bytes=settings.max_body_bytes, form_paths=[TOKEN_PATH])
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.openapi = lambda: _problem_openapi(app)  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,318 @@
+"""SQLAlchemy 2 tables of the control plane.
+
+The wire formats (Create/Update/Public families) live in :mod:`skyfence.service.schemas`; this module is the
+storage.  Times are stored in UTC (:class:`UTCDateTime` hands back aware datetimes on every backend), except the
+audit log's ``at``, kept as the exact ISO text that was hashed.
+
+Exactly-once ingestion rests on two constraints: ``telemetry_batches.idempotency_key`` is unique, and the batch row
+is written in the same transaction as its fixes and their decisions (``fixes (batch_id, index_in_batch)`` is unique
+too), so a batch is stored once or not at all.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, Final
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "ACCOUNT_TYPES",
+    "ALERT_KINDS",
+    "DECISIONS",
+    "PLANS",
+    "ROLES",
+    "SALE_CHANNELS",
+    "TERMINAL_STATUSES",
+    "Account",
+    "Alert",
+    "ApiKey",
+    "AuditHead",
+    "AuditRow",
+    "Base",
+    "Decision",
+    "Fix",
+    "Licence",
+    "Operator",
+    "Policy",
+    "TelemetryBatch",
+    "Terminal",
+    "UTCDateTime",
+    "utcnow",
+]
+
+ROLES: Final = ("operator", "regulator", "analyst", "terminal")
+ACCOUNT_TYPES: Final = ("consumer", "business", "government", "military")
+PLANS: Final = ("residential", "roam", "maritime", "aviation")
+SALE_CHANNELS: Final = ("direct", "retailer", "reseller", "donation", "government", "unknown")
+TERMINAL_STATUSES: Final = ("active", "suspended", "deactivated")
+DECISIONS: Final = ("allow", "deny", "degrade")
+ALERT_KINDS: Final = ("denial", "repeated_denial", "suspicious_rule")
+
+#: Stable constraint names, so Alembic migrations can refer to them on every backend.
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Every id is 64-bit (SQLite's INTEGER PRIMARY KEY already is; PostgreSQL needs BIGINT).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    """Now, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend (SQLite stores naive text; PostgreSQL ``timestamptz``)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Operator(Base):
+    """A satellite-internet operator (``starlink``, ``oneweb``)."""
+
+    __tablename__ = "operators"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Account(Base):
+    """A customer account: who bought service, where, as what (``owner_name`` and ``contact_email`` are personal)."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    operator_id: Mapped[str] = mapped_column(ForeignKey("operators.id"), index=True)
+    owner_name: Mapped[str] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    country: Mapped[str] = mapped_column(String(2))
+    type: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Terminal(Base):
+    """A user terminal (dish): where and through whom it was sold, its plan, status and whitelist membership."""
+
+    __tablename__ = "terminals"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    serial: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"), index=True)
+    registration_country: Mapped[str] = mapped_column(String(2))
+    plan: Mapped[str] = mapped_column(String(16))
+    sale_channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    whitelisted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Licence(Base):
+    """A licence of an operator in a jurisdiction (ISO 3166-1 alpha-2), as a regulator records it."""
+
+    __tablename__ = "licences"
+    __table_args__ = (UniqueConstraint("operator_id", "jurisdiction", name="uq_licences_operator_jurisdiction"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    operator_id: Mapped[str] = mapped_column(ForeignKey("operators.id"), index=True)
+    jurisdiction: Mapped[str] = mapped_column(String(2), index=True)
+    state: Mapped[str] = mapped_column(String(24))
+    local_gateway: Mapped[bool] = mapped_column(Boolean, default=False)
+    local_ownership: Mapped[bool] = mapped_column(Boolean, default=False)
+    lawful_intercept: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    authority: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(String(2000), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Policy(Base):
+    """One uploaded policy version: id = the policy engine's hash of the normalised content."""
+
+    __tablename__ = "policies"
+
+    version_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    operator: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    n_rules: Mapped[int] = mapped_column(Integer)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ApiKey(Base):
+    """An API key: only the SHA-256 of its secret is stored; the key itself is shown once, when created."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    jurisdiction: Mapped[str | None] = mapped_column(String(2))
+    terminal_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("terminals.id"), index=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    replaced_by: Mapped[str | None] = mapped_column(String(16))
+
+
+class TelemetryBatch(Base):
+    """One accepted telemetry request (a batch, or a single fix): the unit of idempotency."""
+
+    __tablename__ = "telemetry_batches"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(16))
+    n_fixes: Mapped[int] = mapped_column(Integer)
+    policy_version: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Fix(Base):
+    """A position fix of a terminal (WGS-84 latitude/longitude [deg], altitude [m], ground speed [km/h])."""
+
+    __tablename__ = "fixes"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "index_in_batch", name="uq_fixes_batch_index"),
+        Index("ix_fixes_terminal_time", "terminal_id", "time"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(BigId, ForeignKey("telemetry_batches.id"))
+    index_in_batch: Mapped[int] = mapped_column(Integer)
+    terminal_id: Mapped[int] = mapped_column(BigId, ForeignKey("terminals.id"))
+    time: Mapped[datetime] = mapped_column(UTCDateTime())
+    lat_deg: Mapped[float] = mapped_column(Float)
+    lon_deg: Mapped[float] = mapped_column(Float)
+    alt_m: Mapped[float] = mapped_column(Float)
+    speed_kmh: Mapped[float] = mapped_column(Float)
+
+
+class Decision(Base):
+    """The policy engine's decision on one fix, with the rule that decided and a readable reason."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (
+        Index("ix_decisions_terminal_id", "terminal_id", "id"),
+        Index("ix_decisions_decision", "decision", "id"),
+        # Counting a terminal's recent denials (repeated-denial alerts) reads only denial rows.
+        Index(
+            "ix_decisions_denials",
+            "terminal_id",
+            "time",
+            sqlite_where=text("decision = 'deny'"),
+            postgresql_where=text("decision = 'deny'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    fix_id: Mapped[int] = mapped_column(BigId, ForeignKey("fixes.id"), unique=True)
+    terminal_id: Mapped[int] = mapped_column(BigId)
+    time: Mapped[datetime] = mapped_column(UTCDateTime())
+    policy_version: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(8))
+    rule: Mapped[str] = mapped_column(String(128))
+    rule_kind: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(1000))
+    #: ISO alpha-2 code of the country under the fix ("" at sea), as the policy's point of view draws borders.
+    country: Mapped[str] = mapped_column(String(2))
+
+
+class Alert(Base):
+    """Something a human should look at: a denial, repeated denials of one terminal, a suspicious rule hit."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_terminal_kind", "terminal_id", "kind", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    terminal_id: Mapped[int] = mapped_column(BigId, ForeignKey("terminals.id"))
+    batch_id: Mapped[int] = mapped_column(BigId, ForeignKey("telemetry_batches.id"))
+    first_fix_id: Mapped[int] = mapped_column(BigId)
+    n_fixes: Mapped[int] = mapped_column(Integer)
+    rule: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_by: Mapped[str | None] = mapped_column(String(16))
+
+
+class AuditRow(Base):
+    """One append-only audit entry; ``hash = sha256(prev_hash || canonical row)`` chains it to the one before."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64))
+    resource_type: Mapped[str] = mapped_column(String(32))
+    resource_id: Mapped[str] = mapped_column(String(128))
+    fields: Mapped[str] = mapped_column(Text)
+    before_sha256: Mapped[str | None] = mapped_column(String(64))
+    after_sha256: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """The newest audit row's seq and hash, updated with it: deleting rows at the end is detected too."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigId)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,633 @@
+"""Wire formats: per resource a Create, an Update and a Public model (the full-stack FastAPI template's families).
+
+Inputs forbid unknown keys (a typo such as ``lat`` for ``lat_deg`` is a 422 naming it, not a silently dropped
+field) and reject text the database cannot store (NUL characters, lone surrogates).  Every change carries a
+``reason``, which goes into the audit log.  The analyst role sees :class:`AccountRedacted`: no owner name, no
+contact address.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Final, Generic, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from skyfence.service.iso3166 import is_country_code
+
+__all__ = [
+    "MAX_BATCH_FIXES",
+    "AccountCreate",
+    "AccountPublic",
+    "AccountRedacted",
+    "AccountUpdate",
+    "AlertPublic",
+    "AuditRowPublic",
+    "AuditVerification",
+    "BatchIn",
+    "BatchReceipt",
+    "DecisionBrief",
+    "DecisionPublic",
+    "FixIn",
+    "FixPublic",
+    "Health",
+    "KeyCreate",
+    "KeyCreated",
+    "KeyPublic",
+    "KeyRevoke",
+    "KeyRotate",
+    "LicenceCreate",
+    "LicencePublic",
+    "LicenceUpdate",
+    "OperatorCreate",
+    "OperatorPublic",
+    "OperatorUpdate",
+    "Page",
+    "PolicyActivate",
+    "PolicyDetail",
+    "PolicyPublic",
+    "PolicyUpload",
+    "ReasonIn",
+    "TerminalCreate",
+    "TerminalPublic",
+    "TerminalUpdate",
+    "Token",
+    "TokenRequest",
+]
+
+#: Fixes per batch the schema admits (``SKYFENCE_MAX_BATCH_FIXES`` may lower it).
+MAX_BATCH_FIXES: Final = 10_000
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _storable(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+    return value
+
+
+def _country(value: str) -> str:
+    if not is_country_code(value):
+        raise ValueError(f"{value!r} is not an assigned ISO 3166-1 alpha-2 code (e.g. TW, UA, PL)")
+    return value
+
+
+def _in_range(value: datetime) -> datetime:
+    try:
+        utc = value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError("time is out of range (1970..2199, UTC)") from None
+    if not _EARLIEST <= utc < _LATEST:
+        raise ValueError("time is out of range (1970..2199, UTC)")
+    return utc
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_storable)]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_storable)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_storable)]
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=1000),
+    AfterValidator(_storable),
+    Field(
+        description="Why the change is made; recorded in the audit log, which analysts read: no personal data.",
+        examples=["licence granted 2026-03-01"],
+    ),
+]
+CountryCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z]{2}$"),
+    AfterValidator(_country),
+    Field(description="ISO 3166-1 alpha-2 code (upper case).", examples=["TW"]),
+]
+OperatorId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,31}$"), Field(examples=["starlink"])]
+Serial = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{4,64}$"), Field(examples=["UTW-2026-000123"])]
+Email = Annotated[
+    str, StringConstraints(pattern=r"^[^@\s\x00]{1,64}@[^@\s\x00]{1,189}$", max_length=254), AfterValidator(_storable)
+]
+UtcTime = Annotated[AwareDatetime, AfterValidator(_in_range)]
+RowId = Annotated[int, Field(ge=1, le=2**62)]
+
+AccountType = Literal["consumer", "business", "government", "military"]
+Plan = Literal["residential", "roam", "maritime", "aviation"]
+SaleChannel = Literal["direct", "retailer", "reseller", "donation", "government", "unknown"]
+TerminalStatus = Literal["active", "suspended", "deactivated"]
+LicenceState = Literal["none", "applied", "pending_regulatory", "granted", "denied", "revoked"]
+Role = Literal["operator", "regulator", "analyst", "terminal"]
+DecisionValue = Literal["allow", "deny", "degrade"]
+AlertKind = Literal["denial", "repeated_denial", "suspicious_rule"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; pass ``next_after`` as ``after`` to get the next one (``null``: this was the last)."""
+
+    items: list[T]
+    next_after: int | str | None = None
+
+
+class ReasonIn(_In):
+    """A bare reason (for actions such as activating a policy or acknowledging an alert)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "weekly review"}]})
+    reason: Reason
+
+
+# --------------------------------------------------------------------------- operators
+
+
+class OperatorCreate(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"id": "starlink", "name": "Starlink (SpaceX)", "reason": "onboarding"}]},
+    )
+    id: OperatorId
+    name: Name
+    reason: Reason
+
+
+class OperatorUpdate(_In):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "Starlink", "reason": "rename"}]}
+    )
+    name: Name | None = None
+    reason: Reason
+
+
+class OperatorPublic(_Out):
+    id: str
+    name: str
+    created_at: datetime
+    updated_at: datetime
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+class AccountCreate(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "operator_id": "starlink",
+                    "owner_name": "Lin Mei",
+                    "contact_email": "lin@example.tw",
+                    "country": "TW",
+                    "type": "consumer",
+                    "reason": "new customer",
+                }
+            ]
+        },
+    )
+    operator_id: OperatorId
+    owner_name: Name
+    contact_email: Email | None = None
+    country: CountryCode
+    type: AccountType
+    reason: Reason
+
+
+class AccountUpdate(_In):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"type": "business", "reason": "customer upgraded"}]}
+    )
+    owner_name: Name | None = None
+    contact_email: Email | None = None
+    country: CountryCode | None = None
+    type: AccountType | None = None
+    reason: Reason
+
+
+class AccountRedacted(_Out):
+    """An account without personal data (what the analyst role sees)."""
+
+    id: int
+    operator_id: str
+    country: str
+    type: AccountType
+    created_at: datetime
+    updated_at: datetime
+
+
+class AccountPublic(AccountRedacted):
+    """An account with its owner's name and contact address (personal data)."""
+
+    owner_name: str
+    contact_email: str | None
+
+
+# --------------------------------------------------------------------------- terminals
+
+
+class TerminalCreate(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "serial": "UTW-2026-000123",
+                    "account_id": 1,
+                    "registration_country": "TW",
+                    "plan": "residential",
+                    "sale_channel": "retailer",
+                    "reason": "activation",
+                }
+            ]
+        },
+    )
+    serial: Serial
+    account_id: RowId
+    registration_country: CountryCode
+    plan: Plan
+    sale_channel: SaleChannel = "direct"
+    status: TerminalStatus = "active"
+    whitelisted: bool = False
+    reason: Reason
+
+
+class TerminalUpdate(_In):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"whitelisted": True, "reason": "registered with MoD"}]}
+    )
+    registration_country: CountryCode | None = None
+    plan: Plan | None = None
+    sale_channel: SaleChannel | None = None
+    status: TerminalStatus | None = None
+    whitelisted: bool | None = None
+    reason: Reason
+
+
+class TerminalPublic(_Out):
+    id: int
+    serial: str
+    account_id: int
+    registration_country: str
+    plan: Plan
+    sale_channel: SaleChannel
+    status: TerminalStatus
+    whitelisted: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+# --------------------------------------------------------------------------- licences
+
+
+class LicenceCreate(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "operator_id": "starlink",
+                    "jurisdiction": "TW",
+                    "state": "applied",
+                    "local_ownership": True,
+                    "authority": "NCC",
+                    "reason": "application received",
+                }
+            ]
+        },
+    )
+    operator_id: OperatorId
+    jurisdiction: CountryCode
+    state: LicenceState
+    local_gateway: bool = False
+    local_ownership: bool = False
+    lawful_intercept: bool = False
+    expires_on: date | None = None
+    authority: Short = ""
+    note: Note = ""
+    reason: Reason
+
+
+class LicenceUpdate(_In):
+    """A change of state (along the allowed transitions) or of conditions; operator and jurisdiction are fixed."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"state": "granted", "reason": "NCC decision 2026/17"}]}
+    )
+    state: LicenceState | None = None
+    local_gateway: bool | None = None
+    local_ownership: bool | None = None
+    lawful_intercept: bool | None = None
+    expires_on: date | None = None
+    authority: Short | None = None
+    note: Note | None = None
+    reason: Reason
+
+
+class LicencePublic(_Out):
+    id: int
+    operator_id: str
+    jurisdiction: str
+    state: LicenceState
+    local_gateway: bool
+    local_ownership: bool
+    lawful_intercept: bool
+    expires_on: date | None
+    authority: str
+    note: str
+    created_at: datetime
+    updated_at: datetime
+
+
+# --------------------------------------------------------------------------- policies
+
+_POLICY_EXAMPLE = """[policy]
+name = "example"
+operator = "starlink"
+default = "deny"
+
+[zones.taiwan]
+countries = ["TW"]
+
+[[rules]]
+kind = "jurisdiction"
+zone = "taiwan"
+action = "allow"
+"""
+
+
+class PolicyUpload(_In):
+    """A policy file (TOML text); its version id is the policy engine's hash of the normalised content."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"source": _POLICY_EXAMPLE, "reason": "serve Taiwan"}]}
+    )
+    source: Annotated[str, StringConstraints(min_length=1, max_length=1_000_000), AfterValidator(_storable)]
+    reason: Reason
+
+
+class PolicyActivate(ReasonIn):
+    """Make a stored version the one ingestion decides with."""
+
+
+class PolicyPublic(_Out):
+    version_id: str
+    name: str
+    operator: str
+    n_rules: int
+    source_sha256: str
+    uploaded_at: datetime
+    uploaded_by: str
+    active: bool
+    activated_at: datetime | None
+
+
+class PolicyDetail(PolicyPublic):
+    source: str
+
+
+# --------------------------------------------------------------------------- keys and tokens
+
+
+class KeyCreate(_In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "NCC Taiwan", "role": "regulator", "jurisdiction": "TW", "reason": "regulator onboarding"},
+                {"name": "dish 123", "role": "terminal", "terminal_id": 1, "reason": "provisioning"},
+            ]
+        },
+    )
+    name: Name
+    role: Role
+    jurisdiction: CountryCode | None = Field(None, description="Required for (and only for) the regulator role.")
+    terminal_id: RowId | None = Field(None, description="Required for (and only for) the terminal role.")
+    expires_at: UtcTime | None = None
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _scope(self) -> KeyCreate:
+        if (self.role == "regulator") != (self.jurisdiction is not None):
+            raise ValueError("jurisdiction is required for the regulator role and only for it")
+        if (self.role == "terminal") != (self.terminal_id is not None):
+            raise ValueError("terminal_id is required for the terminal role and only for it")
+        return self
+
+
+class KeyRotate(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "90-day rotation"}]})
+    grace_seconds: int = Field(0, ge=0, le=7 * 24 * 3600, description="How long the old key keeps working.")
+    reason: Reason
+
+
+class KeyRevoke(ReasonIn):
+    """Revoke a key now (its bearer tokens stop working at once)."""
+
+
+class KeyPublic(_Out):
+    id: str
+    name: str
+    role: Role
+    jurisdiction: str | None
+    terminal_id: int | None
+    created_at: datetime
+    created_by: str
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    replaced_by: str | None
+
+
+class KeyCreated(KeyPublic):
+    key: str = Field(description="The API key. It is shown only now: store it, skyfence keeps only its hash.")
+
+
+class TokenRequest(BaseModel):
+    """OAuth2 client credentials (RFC 6749 §4.4), as a form; or send them as HTTP Basic credentials."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "grant_type": "client_credentials",
+                    "client_id": "0123456789abcdef",
+                    "client_secret": "the 43 characters after the key id",
+                }
+            ]
+        }
+    )
+    grant_type: Literal["client_credentials"] = "client_credentials"
+    client_id: str | None = Field(None, max_length=100, description="The key id (16 hex digits).")
+    client_secret: str | None = Field(None, max_length=200, description="The key's secret, or the whole key.")
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the token expires.")
+
+
+# --------------------------------------------------------------------------- telemetry, decisions, alerts
+
+
+class FixIn(_In):
+    """One position fix: WGS-84 latitude/longitude [deg], altitude above the ellipsoid [m], ground speed [km/h]."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "terminal_id": 1,
+                    "time": "2026-08-22T10:00:00Z",
+                    "lat_deg": 25.03,
+                    "lon_deg": 121.57,
+                    "alt_m": 12.0,
+                    "speed_kmh": 0.0,
+                }
+            ]
+        },
+    )
+    terminal_id: RowId
+    time: UtcTime
+    lat_deg: float = Field(ge=-90.0, le=90.0, allow_inf_nan=False)
+    lon_deg: float = Field(ge=-180.0, le=180.0, allow_inf_nan=False)
+    alt_m: float = Field(0.0, ge=-1000.0, le=100_000.0, allow_inf_nan=False)
+    speed_kmh: float = Field(0.0, ge=0.0, le=5000.0, allow_inf_nan=False)
+
+
+class BatchIn(_In):
+    """Fixes stored together or not at all; send them with an ``Idempotency-Key`` and retry with the same key."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "fixes": [
+                        {
+                            "terminal_id": 1,
+                            "time": "2026-08-22T10:00:00Z",
+                            "lat_deg": 25.03,
+                            "lon_deg": 121.57,
+                            "alt_m": 12.0,
+                            "speed_kmh": 0.0,
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+    fixes: list[FixIn] = Field(min_length=1, max_length=MAX_BATCH_FIXES)
+
+
+class DecisionBrief(BaseModel):
+    fix_id: int
+    decision: DecisionValue
+    rule: str
+    reason: str
+
+
+class BatchReceipt(BaseModel):
+    """What was stored: the batch, its fixes' decisions (in request order) and the counts per decision."""
+
+    batch_id: int
+    idempotency_key: str | None
+    n_fixes: int
+    policy_version: str
+    received_at: datetime
+    replayed: bool = Field(description="True when this answers a retry of a batch stored earlier.")
+    counts: dict[DecisionValue, int]
+    decisions: list[DecisionBrief]
+
+
+class FixPublic(_Out):
+    id: int
+    batch_id: int
+    index_in_batch: int
+    terminal_id: int
+    time: datetime
+    lat_deg: float
+    lon_deg: float
+    alt_m: float
+    speed_kmh: float
+
+
+class DecisionPublic(_Out):
+    id: int
+    fix_id: int
+    terminal_id: int
+    time: datetime
+    policy_version: str
+    decision: DecisionValue
+    rule: str
+    rule_kind: str
+    reason: str
+    country: str = Field(description="ISO alpha-2 code of the country under the fix; empty at sea.")
+
+
+class AlertPublic(_Out):
+    id: int
+    kind: AlertKind
+    terminal_id: int
+    batch_id: int
+    first_fix_id: int
+    n_fixes: int
+    rule: str
+    reason: str
+    created_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+
+
+# --------------------------------------------------------------------------- audit, health
+
+
+class AuditRowPublic(_Out):
+    seq: int
+    at: str
+    actor: str
+    actor_role: str
+    action: str
+    resource_type: str
+    resource_id: str
+    fields: list[str]
+    before_sha256: str | None
+    after_sha256: str | None
+    reason: str
+    prev_hash: str
+    hash: str
+
+
+class AuditVerification(BaseModel):
+    ok: bool
+    rows: int
+    head_seq: int
+    head_hash: str
+    first_bad_seq: int | None
+    problem: str | None
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    database: str
+    schema_revision: str | None
+    active_policy: str | None
+    version: str

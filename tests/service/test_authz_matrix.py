@@ -1,0 +1,368 @@
+"""Authorisation matrix: every endpoint x every role, plus no key, a revoked key, another regulator's jurisdiction
+and another terminal → exactly the expected 2xx / 401 / 403.
+
+The endpoints come from the app's route table: a new endpoint without an entry in ``EXPECTED`` fails the test,
+and so does an entry for an endpoint that no longer exists.  Every request is built fresh (a new operator for a
+new licence, a new key to rotate ...) so the 2xx cases really succeed rather than bounce off a conflict.  The
+matrix runs three times: with the key in ``X-API-Key``, as ``Authorization: Bearer sfk_...``, and with OAuth2
+bearer tokens issued before the revoked key was revoked (revocation must end them at once).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from tests.service.conftest import (
+    PARIS,
+    POLICY_TOML,
+    World,
+    auth,
+    fix,
+    operator_key,
+    populate,
+    revoke_key,
+    service_settings,
+)
+
+OP = frozenset({"operator"})
+READERS = frozenset({"operator", "regulator", "regulator_foreign", "analyst"})
+EVERY_ROLE = READERS | {"terminal", "terminal_foreign"}
+PUBLIC = EVERY_ROLE | {"anonymous", "revoked"}
+LICENCE_MANAGERS = frozenset({"operator", "regulator"})  # regulator_foreign acts on a TW licence: 403
+OWN_TELEMETRY = frozenset({"operator", "terminal"})  # terminal_foreign posts fixes of another terminal: 403
+PRINCIPALS = (
+    "operator",
+    "regulator",
+    "regulator_foreign",
+    "analyst",
+    "terminal",
+    "terminal_foreign",
+    "anonymous",
+    "revoked",
+)
+
+
+@dataclass
+class Call:
+    path: str
+    json: Any = None
+    data: dict[str, str] | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    admin: TestClient  # carries the operator key
+    world: World
+
+    def ok(self, method: str, path: str, expected: int = 201, **kwargs: Any) -> dict[str, Any]:
+        response = self.admin.request(method, path, **kwargs)
+        assert response.status_code == expected, (method, path, response.status_code, response.text)
+        return response.json()
+
+    def new_operator(self) -> str:
+        operator_id = f"op-{uuid.uuid4().hex[:10]}"
+        self.ok("POST", "/api/v1/operators", json={"id": operator_id, "name": "Test", "reason": "matrix"})
+        return operator_id
+
+    def new_licence(self) -> int:
+        body = {"operator_id": self.new_operator(), "jurisdiction": "TW", "state": "applied", "reason": "matrix"}
+        return self.ok("POST", "/api/v1/licences", json=body)["id"]
+
+    def new_key(self) -> str:
+        return self.ok("POST", "/api/v1/keys", json={"name": "target", "role": "analyst", "reason": "matrix"})["id"]
+
+
+def _batch(ctx: Context, _who: str) -> Call:
+    return Call(
+        "/api/v1/telemetry/batches",
+        json={"fixes": [fix(ctx.world.terminals["tw"])]},
+        headers={"Idempotency-Key": f"matrix-{uuid.uuid4().hex}"},
+    )
+
+
+def _login(ctx: Context, who: str) -> Call:
+    if who == "anonymous":
+        return Call("/api/v1/login/access-token", data={"grant_type": "client_credentials"})
+    key = ctx.world.keys[who]
+    _, key_id, secret = key.split("_", 2)
+    return Call(
+        "/api/v1/login/access-token",
+        data={"grant_type": "client_credentials", "client_id": key_id, "client_secret": secret},
+    )
+
+
+def _new_policy(ctx: Context, _who: str) -> Call:
+    source = POLICY_TOML.replace('default = "deny"', f'default = "deny"\ndescription = "{uuid.uuid4().hex}"')
+    return Call("/api/v1/policies", json={"source": source, "reason": "matrix"})
+
+
+Builder = Callable[[Context, str], Call]
+
+
+def _c(path: str, **kwargs: Any) -> Builder:
+    return lambda ctx, who: Call(path.format(**ctx.world.extra), **kwargs)
+
+
+#: (method, route template) → (success status, who succeeds, how to build the request).
+EXPECTED: dict[tuple[str, str], tuple[int, frozenset[str], Builder]] = {
+    ("GET", "/health"): (200, PUBLIC, _c("/health")),
+    ("GET", "/metrics"): (200, PUBLIC, _c("/metrics")),
+    ("POST", "/api/v1/login/access-token"): (200, EVERY_ROLE, _login),
+    ("GET", "/api/v1/keys"): (200, OP, _c("/api/v1/keys")),
+    ("POST", "/api/v1/keys"): (
+        201,
+        OP,
+        _c("/api/v1/keys", json={"name": "new", "role": "analyst", "reason": "matrix"}),
+    ),
+    ("GET", "/api/v1/keys/me"): (200, EVERY_ROLE, _c("/api/v1/keys/me")),
+    ("POST", "/api/v1/keys/{key_id}/rotate"): (
+        201,
+        OP,
+        lambda ctx, who: Call(f"/api/v1/keys/{ctx.new_key()}/rotate", json={"reason": "matrix"}),
+    ),
+    ("POST", "/api/v1/keys/{key_id}/revoke"): (
+        200,
+        OP,
+        lambda ctx, who: Call(f"/api/v1/keys/{ctx.new_key()}/revoke", json={"reason": "matrix"}),
+    ),
+    ("GET", "/api/v1/operators"): (200, READERS, _c("/api/v1/operators")),
+    ("POST", "/api/v1/operators"): (
+        201,
+        OP,
+        lambda ctx, who: Call(
+            "/api/v1/operators", json={"id": f"op-{uuid.uuid4().hex[:10]}", "name": "X", "reason": "matrix"}
+        ),
+    ),
+    ("GET", "/api/v1/operators/{operator_id}"): (200, READERS, _c("/api/v1/operators/starlink")),
+    ("PATCH", "/api/v1/operators/{operator_id}"): (
+        200,
+        OP,
+        _c("/api/v1/operators/starlink", json={"name": "Starlink", "reason": "matrix"}),
+    ),
+    ("GET", "/api/v1/accounts"): (200, READERS, _c("/api/v1/accounts")),
+    ("POST", "/api/v1/accounts"): (
+        201,
+        OP,
+        _c(
+            "/api/v1/accounts",
+            json={
+                "operator_id": "starlink",
+                "owner_name": "New",
+                "country": "TW",
+                "type": "consumer",
+                "reason": "matrix",
+            },
+        ),
+    ),
+    ("GET", "/api/v1/accounts/{account_id}"): (200, READERS, _c("/api/v1/accounts/{account}")),
+    ("PATCH", "/api/v1/accounts/{account_id}"): (
+        200,
+        OP,
+        _c("/api/v1/accounts/{account}", json={"type": "business", "reason": "matrix"}),
+    ),
+    ("GET", "/api/v1/terminals"): (200, READERS, _c("/api/v1/terminals")),
+    ("POST", "/api/v1/terminals"): (
+        201,
+        OP,
+        lambda ctx, who: Call(
+            "/api/v1/terminals",
+            json={
+                "serial": f"UT-{uuid.uuid4().hex[:12]}",
+                "account_id": ctx.world.accounts["tw"],
+                "registration_country": "TW",
+                "plan": "residential",
+                "reason": "matrix",
+            },
+        ),
+    ),
+    ("GET", "/api/v1/terminals/{terminal_id}"): (200, READERS, _c("/api/v1/terminals/{terminal}")),
+    ("PATCH", "/api/v1/terminals/{terminal_id}"): (
+        200,
+        OP,
+        _c("/api/v1/terminals/{terminal}", json={"sale_channel": "direct", "reason": "matrix"}),
+    ),
+    ("GET", "/api/v1/licences"): (200, READERS, _c("/api/v1/licences")),
+    ("POST", "/api/v1/licences"): (
+        201,
+        LICENCE_MANAGERS,
+        lambda ctx, who: Call(
+            "/api/v1/licences",
+            json={"operator_id": ctx.new_operator(), "jurisdiction": "TW", "state": "applied", "reason": "matrix"},
+        ),
+    ),
+    ("GET", "/api/v1/licences/{licence_id}"): (200, READERS, _c("/api/v1/licences/{licence}")),
+    ("PATCH", "/api/v1/licences/{licence_id}"): (
+        200,
+        LICENCE_MANAGERS,
+        lambda ctx, who: Call(
+            f"/api/v1/licences/{ctx.new_licence()}", json={"state": "pending_regulatory", "reason": "matrix"}
+        ),
+    ),
+    ("DELETE", "/api/v1/licences/{licence_id}"): (
+        204,
+        LICENCE_MANAGERS,
+        lambda ctx, who: Call(f"/api/v1/licences/{ctx.new_licence()}", params={"reason": "entered in error"}),
+    ),
+    ("GET", "/api/v1/policies"): (200, READERS, _c("/api/v1/policies")),
+    ("POST", "/api/v1/policies"): (201, OP, _new_policy),
+    ("GET", "/api/v1/policies/active"): (200, READERS, _c("/api/v1/policies/active")),
+    ("GET", "/api/v1/policies/{version_id}"): (200, READERS, _c("/api/v1/policies/{policy}")),
+    ("POST", "/api/v1/policies/{version_id}/activate"): (
+        200,
+        OP,
+        _c("/api/v1/policies/{policy}/activate", json={"reason": "matrix"}),
+    ),
+    ("POST", "/api/v1/telemetry/batches"): (201, OWN_TELEMETRY, _batch),
+    ("POST", "/api/v1/telemetry/fixes"): (
+        201,
+        OWN_TELEMETRY,
+        lambda ctx, who: Call("/api/v1/telemetry/fixes", json=fix(ctx.world.terminals["tw"])),
+    ),
+    ("GET", "/api/v1/telemetry/batches/{idempotency_key}"): (
+        200,
+        READERS | {"terminal"},
+        _c("/api/v1/telemetry/batches/{batch_key}"),
+    ),
+    ("GET", "/api/v1/telemetry/fixes"): (200, READERS, _c("/api/v1/telemetry/fixes")),
+    ("GET", "/api/v1/decisions"): (200, READERS, _c("/api/v1/decisions")),
+    ("GET", "/api/v1/decisions/{decision_id}"): (200, READERS, _c("/api/v1/decisions/{decision}")),
+    ("GET", "/api/v1/alerts"): (200, READERS, _c("/api/v1/alerts")),
+    ("GET", "/api/v1/alerts/{alert_id}"): (200, READERS, _c("/api/v1/alerts/{alert}")),
+    ("POST", "/api/v1/alerts/{alert_id}/acknowledge"): (
+        200,
+        OP,
+        _c("/api/v1/alerts/{alert}/acknowledge", json={"reason": "matrix"}),
+    ),
+    ("GET", "/api/v1/audit"): (200, READERS, _c("/api/v1/audit")),
+    ("GET", "/api/v1/audit/verify"): (200, READERS, _c("/api/v1/audit/verify")),
+}
+
+
+def _route_table(app) -> set[tuple[str, str]]:
+    """(method, path template) of every API route, including those of included routers."""
+    try:  # FastAPI keeps included routers nested and flattens them on demand
+        from fastapi.routing import iter_route_contexts
+
+        entries = [(c.path, c.methods, c.original_route) for c in iter_route_contexts(app.routes)]
+    except ImportError:  # older FastAPI copies included routes into app.routes
+        entries = [(r.path, getattr(r, "methods", None), r) for r in app.routes]
+    return {
+        (method, path)
+        for path, methods, route in entries
+        if isinstance(route, APIRoute)
+        for method in methods or ()
+        if method not in ("HEAD", "OPTIONS")
+    }
+
+
+@pytest.fixture(scope="module")
+def matrix_setup(tmp_path_factory, service_data):
+    from skyfence.service import create_app
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('matrix') / 'skyfence.db'}"
+    key = operator_key(url)
+    app = create_app(service_settings(url))
+    with TestClient(app) as anonymous, TestClient(app, headers=auth(key)) as admin:
+        world = populate(admin, revoke=False)
+        tokens = {}
+        for label, full in world.keys.items():
+            _, key_id, secret = full.split("_", 2)
+            answer = anonymous.post(
+                "/api/v1/login/access-token",
+                data={"grant_type": "client_credentials", "client_id": key_id, "client_secret": secret},
+            )
+            assert answer.status_code == 200, answer.text
+            tokens[label] = answer.json()["access_token"]
+        revoke_key(admin, world)
+        ctx = Context(admin, world)
+        batch_key = f"matrix-setup-{uuid.uuid4().hex}"
+        receipt = ctx.ok(
+            "POST",
+            "/api/v1/telemetry/batches",
+            headers={"Idempotency-Key": batch_key},
+            json={"fixes": [fix(world.terminals["tw"]), fix(world.terminals["tw"], PARIS)]},
+        )
+        alerts = ctx.ok("GET", "/api/v1/alerts", expected=200)["items"]
+        world.extra.update(
+            account=world.accounts["tw"],
+            terminal=world.terminals["tw"],
+            licence=world.licences["tw"],
+            policy=world.policy_version,
+            batch_key=batch_key,
+            decision=receipt["decisions"][0]["fix_id"],
+            alert=alerts[0]["id"],
+        )
+        yield app, anonymous, ctx, tokens
+
+
+def test_every_route_has_an_expectation(matrix_setup):
+    app = matrix_setup[0]
+    routes = _route_table(app)
+    assert not routes - EXPECTED.keys(), f"routes without an authorisation expectation: {routes - EXPECTED.keys()}"
+    assert not EXPECTED.keys() - routes, f"expectations for routes that do not exist: {EXPECTED.keys() - routes}"
+
+
+def _credentials(mode: str, who: str, world: World, tokens: dict[str, str]) -> dict[str, str]:
+    if who == "anonymous":
+        return {}
+    if mode == "x-api-key":
+        return auth(world.keys[who])
+    if mode == "bearer-key":
+        return {"Authorization": f"Bearer {world.keys[who]}"}
+    return {"Authorization": f"Bearer {tokens[who]}"}
+
+
+@pytest.mark.parametrize("mode", ["x-api-key", "bearer-key", "oauth2-token"])
+def test_authorisation_matrix(matrix_setup, mode):
+    _app, client, ctx, tokens = matrix_setup
+    failures = []
+    checked = 0
+    for (method, template), (success, allowed, build) in sorted(EXPECTED.items()):
+        for who in PRINCIPALS:
+            call = build(ctx, who)
+            headers = {**_credentials(mode, who, ctx.world, tokens), **call.headers}
+            if template.endswith("/access-token"):
+                headers = {}  # the token endpoint authenticates by its form, never by headers
+            response = client.request(
+                method, call.path, json=call.json, data=call.data, params=call.params, headers=headers
+            )
+            if who in allowed:
+                expected = success
+            elif who in ("anonymous", "revoked"):
+                expected = 401
+            else:
+                expected = 403
+            checked += 1
+            if response.status_code != expected:
+                failures.append(
+                    f"{method} {template} as {who}: {response.status_code}, expected {expected}: {response.text[:200]}"
+                )
+            elif expected >= 400:
+                assert response.headers["content-type"].startswith("application/problem+json")
+    unexpected_successes = [f for f in failures if ": 2" in f.split(", expected")[0]]
+    assert not unexpected_successes, "\n".join(unexpected_successes)
+    assert not failures, "\n".join(failures)
+    assert checked == len(EXPECTED) * len(PRINCIPALS)
+
+
+def test_a_key_may_rotate_itself_but_not_another(matrix_setup):
+    _, client, ctx, _ = matrix_setup
+    own = ctx.ok("POST", "/api/v1/keys", json={"name": "self", "role": "analyst", "reason": "rotation test"})
+    other = ctx.new_key()
+    mine = auth(own["key"])
+    assert client.post(f"/api/v1/keys/{other}/rotate", json={"reason": "x"}, headers=mine).status_code == 403
+    rotated = client.post(
+        f"/api/v1/keys/{own['id']}/rotate", json={"reason": "90 days", "grace_seconds": 0}, headers=mine
+    )
+    assert rotated.status_code == 201, rotated.text
+    assert client.get("/api/v1/keys/me", headers=mine).status_code == 401  # no grace: the old key is gone
+    assert client.get("/api/v1/keys/me", headers=auth(rotated.json()["key"])).json()["role"] == "analyst"
