@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 # Names resolve on first use, so `import skyfence` (and tools built on one layer, such as the Hypatia state
 # generator) do not pay for importing every layer.
 _LAZY = {
+    "AuditError": "skyfence.errors",
     "Constellation": "skyfence.orbits.constellation",
     "CoverageResult": "skyfence.coverage.engine",
     "DatasetError": "skyfence.errors",
@@ -31,6 +32,7 @@ _LAZY = {
     "RegionError": "skyfence.errors",
     "Shell": "skyfence.orbits.walker",
     "SkyfenceError": "skyfence.errors",
+    "SkyfenceWarning": "skyfence.errors",
     "cell_area_km2": "skyfence.earth.cells",
     "cell_centers": "skyfence.earth.cells",
     "cells_to_polygons": "skyfence.earth.cells",
@@ -42,6 +44,9 @@ _LAZY = {
     "iter_positions": "skyfence.orbits.propagate",
     "iter_visibility": "skyfence.coverage.visibility",
     "load_constellation": "skyfence.orbits.sources",
+    "load_ground_segment": "skyfence.network.ground",
+    "load_policy": "skyfence.policy",
+    "load_scenario": "skyfence.scenario.schema",
     "look_angles": "skyfence.earth.geodesy",
     "lookup_country": "skyfence.earth.regions",
     "points_to_cells": "skyfence.earth.cells",
@@ -49,7 +54,9 @@ _LAZY = {
     "preset": "skyfence.orbits.walker",
     "propagate": "skyfence.orbits.propagate",
     "read_elements": "skyfence.orbits.elements",
+    "route_pairs": "skyfence.network.routing",
     "run_coverage": "skyfence.coverage.engine",
+    "run_scenario": "skyfence.scenario.runner",
     "time_grid": "skyfence.orbits.time",
     "walker": "skyfence.orbits.walker",
     "write_omm": "skyfence.orbits.elements",
@@ -62,13 +69,27 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
     from skyfence.earth.cells import cell_area_km2, cell_centers, cells_to_polygons, points_to_cells, polygon_to_cells
     from skyfence.earth.geodesy import ecef_to_geodetic, geodetic_to_ecef, look_angles
     from skyfence.earth.regions import Region, countries, get_region, lookup_country
-    from skyfence.errors import DatasetError, ElementsError, InputError, PolicyError, RegionError, SkyfenceError
+    from skyfence.errors import (
+        AuditError,
+        DatasetError,
+        ElementsError,
+        InputError,
+        PolicyError,
+        RegionError,
+        SkyfenceError,
+        SkyfenceWarning,
+    )
+    from skyfence.network.ground import load_ground_segment
+    from skyfence.network.routing import route_pairs
     from skyfence.orbits.constellation import Constellation
     from skyfence.orbits.elements import read_elements, write_omm, write_tle
     from skyfence.orbits.propagate import iter_positions, propagate
     from skyfence.orbits.sources import load_constellation
     from skyfence.orbits.time import time_grid
     from skyfence.orbits.walker import PRESETS, Shell, preset, walker
+    from skyfence.policy import load_policy
+    from skyfence.scenario.runner import run_scenario
+    from skyfence.scenario.schema import load_scenario
 
 
 def __getattr__(name: str) -> Any:
@@ -88,6 +109,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "PRESETS",
+    "AuditError",
     "Constellation",
     "CoverageResult",
     "DatasetError",
@@ -99,6 +121,7 @@ __all__ = [
     "RegionError",
     "Shell",
     "SkyfenceError",
+    "SkyfenceWarning",
     "cell_area_km2",
     "cell_centers",
     "cells_to_polygons",
@@ -110,6 +133,9 @@ __all__ = [
     "iter_positions",
     "iter_visibility",
     "load_constellation",
+    "load_ground_segment",
+    "load_policy",
+    "load_scenario",
     "look_angles",
     "lookup_country",
     "points_to_cells",
@@ -117,7 +143,9 @@ __all__ = [
     "preset",
     "propagate",
     "read_elements",
+    "route_pairs",
     "run_coverage",
+    "run_scenario",
     "time_grid",
     "walker",
     "write_omm",

@@ -84,7 +84,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from skyfence.errors import DatasetError
+from skyfence.errors import DatasetError, DataWarning
 
 __all__ = [
     "KINDS",
@@ -125,10 +125,6 @@ def _user_agent() -> str:
         return f"skyfence/{version('skyfence')}"
     except PackageNotFoundError:  # pragma: no cover - running from a source tree
         return "skyfence"
-
-
-class DataWarning(UserWarning):
-    """A dataset was served in a degraded way: a stale live catalog, a corrupt cache copy re-downloaded."""
 
 
 @dataclass(frozen=True)
@@ -258,28 +254,48 @@ _DEEPSTATE_SHA256 = {
 
 _STARMONITOR = {
     # date: (commit, sha256 of public/json/availability.json at that commit)
-    "20250821": ("ebf1e6fa4e06cae3630f991cd25d51f5c65dfbdc",
-                 "98c4b508f1806881c82b1dee7a64a35fb49abd424146c1d487f6ace786e2aacd"),
-    "20251020": ("c6315dd72de3a1e3d9c59b6d2c38676e1284c173",
-                 "005c1e30a8b16f53a9e8ac04bb2cf00c452a9e50121a0691afdeaaf198ebdd51"),
-    "20251126": ("6292165b0ad94257cf2a48429e3a73ecec3b5761",
-                 "1ecac3b2646522318393a61b22c22b863ee9feb6a71ccab8eace231c6688e303"),
+    "20250821": (
+        "ebf1e6fa4e06cae3630f991cd25d51f5c65dfbdc",
+        "98c4b508f1806881c82b1dee7a64a35fb49abd424146c1d487f6ace786e2aacd",
+    ),
+    "20251020": (
+        "c6315dd72de3a1e3d9c59b6d2c38676e1284c173",
+        "005c1e30a8b16f53a9e8ac04bb2cf00c452a9e50121a0691afdeaaf198ebdd51",
+    ),
+    "20251126": (
+        "6292165b0ad94257cf2a48429e3a73ecec3b5761",
+        "1ecac3b2646522318393a61b22c22b863ee9feb6a71ccab8eace231c6688e303",
+    ),
 }
 
 # group: (CelesTrak query, snapshot sha256 of tle/omm_csv_2026/<group>_20260818.csv.gz, title)
 _CELESTRAK = {
-    "starlink": ("GROUP=starlink", "a6543aa2785ef155fc183ca76a96132303e8c51dbded28871a773326c514c4f6",
-                 "Starlink (SpaceX)"),
-    "oneweb": ("GROUP=oneweb", "5f9242bfe2d17f8dc1cb6793f66bc4e530f16e7c56c1ffc2c7a24cb10a937257",
-               "OneWeb (Eutelsat)"),
-    "kuiper": ("GROUP=kuiper", "168a24f6ebee58592092d6f31feabc4e05fa9206eab7413cf01f399ba4ce0793",
-               "Project Kuiper (Amazon)"),
-    "qianfan": ("GROUP=qianfan", "6984252b9c940208d31830b7f89092a875ec7a2370da450969fc2810e143eae1",
-                "Qianfan / G60 (SSST)"),
-    "guowang": ("NAME=HULIANWANG", "b8f81370d282e04c832e507c2d63922fc9d91e37daa542444a3660e25e2784fa",
-                "Guowang (China SatNet; objects named HULIANWANG)"),
-    "active": ("GROUP=active", "cc8dc0a524fe69ce0d8a1c75bb3d07965343c154a309316e5bd94c3a1bfe2362",
-               "all active satellites"),
+    "starlink": (
+        "GROUP=starlink",
+        "a6543aa2785ef155fc183ca76a96132303e8c51dbded28871a773326c514c4f6",
+        "Starlink (SpaceX)",
+    ),
+    "oneweb": ("GROUP=oneweb", "5f9242bfe2d17f8dc1cb6793f66bc4e530f16e7c56c1ffc2c7a24cb10a937257", "OneWeb (Eutelsat)"),
+    "kuiper": (
+        "GROUP=kuiper",
+        "168a24f6ebee58592092d6f31feabc4e05fa9206eab7413cf01f399ba4ce0793",
+        "Project Kuiper (Amazon)",
+    ),
+    "qianfan": (
+        "GROUP=qianfan",
+        "6984252b9c940208d31830b7f89092a875ec7a2370da450969fc2810e143eae1",
+        "Qianfan / G60 (SSST)",
+    ),
+    "guowang": (
+        "NAME=HULIANWANG",
+        "b8f81370d282e04c832e507c2d63922fc9d91e37daa542444a3660e25e2784fa",
+        "Guowang (China SatNet; objects named HULIANWANG)",
+    ),
+    "active": (
+        "GROUP=active",
+        "cc8dc0a524fe69ce0d8a1c75bb3d07965343c154a309316e5bd94c3a1bfe2362",
+        "all active satellites",
+    ),
 }
 _CELESTRAK_SNAPSHOT = date(2026, 8, 18)
 
@@ -395,8 +411,9 @@ def _build_registry() -> dict[str, Dataset]:
             name="starlink_ground_stations",
             title="Starlink gateways and PoPs (357 sites, operational and planned)",
             kind="ground_stations",
-            url=_gh("juliensimon/starlink-viz", "35dd1f1a39e7535a3f6e48de0a66940a0e17635a",
-                    "data/ground-stations.json"),
+            url=_gh(
+                "juliensimon/starlink-viz", "35dd1f1a39e7535a3f6e48de0a66940a0e17635a", "data/ground-stations.json"
+            ),
             mirror_path="ground_stations/starlink_gateways_pops_starlink-viz_20260320.json",
             sha256="239b9dbf1a59ee79bfe0ee6270f7205be015a1a0343f8e16b0a2940d35b33435",
             licence="MIT",
@@ -557,9 +574,7 @@ def get(name: str) -> Dataset:
     if name.lower() in lowered:
         return REGISTRY[lowered[name.lower()]]
     close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.5)
-    hint = (
-        f"did you mean {', '.join(lowered[c] for c in close)}?" if close else "`skyfence data list` shows all names"
-    )
+    hint = f"did you mean {', '.join(lowered[c] for c in close)}?" if close else "`skyfence data list` shows all names"
     raise DatasetError(f"unknown dataset {name!r}", hint=hint)
 
 
@@ -726,7 +741,10 @@ def path(name: str, *, offline: bool | None = None) -> Path:
             actual = sha256_file(mirrored)
             if actual != expected:
                 raise _mismatch(
-                    ds, mirrored, expected, actual,
+                    ds,
+                    mirrored,
+                    expected,
+                    actual,
                     hint=(
                         "the mirror's dated snapshot is damaged or another version"
                         if ds.live
@@ -749,7 +767,10 @@ def path(name: str, *, offline: bool | None = None) -> Path:
         if state == "corrupt":
             assert ds.sha256 is not None
             raise _mismatch(
-                ds, file, ds.sha256, sha256_file(file),
+                ds,
+                file,
+                ds.sha256,
+                sha256_file(file),
                 hint=f"offline mode forbids downloading it again; run `skyfence data fetch --force {ds.name}`",
             )
         raise _offline_error(ds)
@@ -982,8 +1003,13 @@ def _download(ds: Dataset, *, progressbar: Any = None) -> Path:
         os.replace(staged, final)
         _write_meta(
             final,
-            {"name": ds.name, "url": ds.url, "fetched_at": datetime.now(UTC).isoformat(), "sha256": actual,
-             "size": size},
+            {
+                "name": ds.name,
+                "url": ds.url,
+                "fetched_at": datetime.now(UTC).isoformat(),
+                "sha256": actual,
+                "size": size,
+            },
         )
         _FAILED_REFRESH.pop(str(final), None)
         return final

@@ -9,7 +9,12 @@ working for callers that do not know skyfence (the h3-py habit)::
     ├── DatasetError(OSError)        dataset unknown, missing offline, hash mismatch, download failed
     ├── RegionError(ValueError)      unknown region name, unreadable or invalid polygon
     ├── InputError(ValueError)       bad argument: time span, step, resolution, elevation mask ...
-    └── PolicyError(ValueError)      policy file or rule that cannot be evaluated
+    ├── PolicyError(ValueError)      policy file or rule that cannot be evaluated
+    └── AuditError(ValueError)       the control plane's audit log does not verify
+
+    SkyfenceWarning(UserWarning)     something was served in a degraded way; the run goes on
+    ├── DataWarning                  a stale live catalog, a corrupt cache copy re-downloaded
+    └── RegionWarning                a region file usable only after a repair (make_valid)
 
 An error carries *where* (``source``: a file, URL or dataset name; ``line`` or
 ``record``; ``field``), *what* (the message) and *how to fix it* (``hint``).
@@ -23,12 +28,16 @@ SGP4 rejects) are data -- NaN plus an error code -- never exceptions.
 from __future__ import annotations
 
 __all__ = [
+    "AuditError",
+    "DataWarning",
     "DatasetError",
     "ElementsError",
     "InputError",
     "PolicyError",
     "RegionError",
+    "RegionWarning",
     "SkyfenceError",
+    "SkyfenceWarning",
 ]
 
 
@@ -115,3 +124,19 @@ class InputError(SkyfenceError, ValueError):
 
 class PolicyError(SkyfenceError, ValueError):
     """A policy file or rule is invalid or cannot be evaluated."""
+
+
+class AuditError(SkyfenceError, ValueError):
+    """The audit log does not verify (a row was edited, deleted or reordered), or cannot be read."""
+
+
+class SkyfenceWarning(UserWarning):
+    """Base class of skyfence's warnings: the result is usable, but something was degraded or repaired."""
+
+
+class DataWarning(SkyfenceWarning):
+    """A dataset was served in a degraded way: a stale live catalog, a corrupt cache copy re-downloaded."""
+
+
+class RegionWarning(SkyfenceWarning):
+    """A region file was usable only after a repair (e.g. an invalid polygon fixed with ``make_valid``)."""

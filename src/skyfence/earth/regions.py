@@ -55,7 +55,7 @@ from shapely.geometry import MultiPolygon, Polygon, box, shape
 from shapely.geometry.base import BaseGeometry
 
 from skyfence.earth import cells as _cells
-from skyfence.errors import InputError, RegionError
+from skyfence.errors import InputError, RegionError, RegionWarning
 
 __all__ = [
     "KINDS",
@@ -104,10 +104,6 @@ _AREA_SEGMENT_DEG = 0.25
 _GEOD = pyproj.Geod(ellps="WGS84")
 #: Largest world cell set :meth:`Region.cells` builds (res 7 is 98,825,162 cells, 0.8 GB).
 _MAX_WORLD_CELLS = 100_000_000
-
-
-class RegionWarning(UserWarning):
-    """A region file was usable only after a repair (e.g. an invalid polygon fixed with ``make_valid``)."""
 
 
 # --------------------------------------------------------------------------- the Region

@@ -28,7 +28,7 @@ from typing import Any, Final
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
-from skyfence.errors import SkyfenceError
+from skyfence.errors import AuditError
 from skyfence.service.models import AuditHead, AuditRow, utcnow
 
 __all__ = [
@@ -59,10 +59,6 @@ _HASHED_FIELDS: Final = (
     "after_sha256",
     "reason",
 )
-
-
-class AuditError(SkyfenceError, ValueError):
-    """The audit log does not verify (a row was edited, deleted or reordered), or cannot be read."""
 
 
 def _plain(value: Any) -> Any:
