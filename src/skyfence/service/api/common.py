@@ -55,6 +55,35 @@ def not_found(kind: str, key: object) -> ProblemError:
     return ProblemError(404, f"no {kind} {key!r}", kind="not-found")
 
 
+def get_or_404(session: Session, model: type[Any], key: Any, kind: str) -> Any:
+    """The row of ``model`` with primary key ``key``, or a 404 problem naming ``kind``."""
+    row = session.get(model, key)
+    if row is None:
+        raise not_found(kind, key)
+    return row
+
+
+def add_audited(
+    session: Session, principal: Principal | None, row: Any, *, kind: str, reason: str, action: str = "create"
+) -> Any:
+    """Insert ``row`` and append ``<kind>.<action>`` with its new content to the audit log, in one transaction."""
+    session.add(row)
+    session.flush()
+    mapper = sa_inspect(type(row))
+    (key,) = mapper.primary_key_from_instance(row)
+    record_change(
+        session,
+        principal,
+        action=f"{kind}.{action}",
+        resource_type=kind,
+        resource_id=key,
+        before=None,
+        after=snapshot(row),
+        reason=reason,
+    )
+    return row
+
+
 def snapshot(row: Any, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
     """A row's column values (what the audit log digests)."""
     mapper = sa_inspect(type(row))

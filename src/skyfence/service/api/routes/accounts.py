@@ -11,7 +11,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from skyfence.service.api.common import After, CodeFilter, Limit, PathId, not_found, record_change, snapshot
+from skyfence.service.api.common import (
+    After,
+    CodeFilter,
+    Limit,
+    PathId,
+    add_audited,
+    get_or_404,
+    record_change,
+    snapshot,
+)
 from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession
 from skyfence.service.core.problems import FieldProblem, ProblemError
 from skyfence.service.core.security import Principal
@@ -61,27 +70,14 @@ def create_account(body: AccountCreate, db: DbDep, principal: OperatorCaller) ->
                 errors=[FieldProblem(field="body.operator_id", message="unknown operator")],
             )
         row = Account(**body.model_dump(exclude={"reason"}))
-        session.add(row)
-        session.flush()
-        record_change(
-            session,
-            principal,
-            action="account.create",
-            resource_type="account",
-            resource_id=row.id,
-            before=None,
-            after=snapshot(row),
-            reason=body.reason,
-        )
+        add_audited(session, principal, row, kind="account", reason=body.reason)
     return AccountPublic.model_validate(row)
 
 
 @router.get("/{account_id}", response_model=AccountView)
 def get_account(account_id: PathId, session: ReadSession, principal: Reader) -> AccountView:
     """One account (analysts get it without personal data)."""
-    row = session.get(Account, account_id)
-    if row is None:
-        raise not_found("account", account_id)
+    row = get_or_404(session, Account, account_id, "account")
     return view(row, principal)
 
 
@@ -89,9 +85,7 @@ def get_account(account_id: PathId, session: ReadSession, principal: Reader) -> 
 def update_account(account_id: PathId, body: AccountUpdate, db: DbDep, principal: OperatorCaller) -> AccountPublic:
     """Change an account's owner, contact, country or type."""
     with db.write() as session:
-        row = session.get(Account, account_id)
-        if row is None:
-            raise not_found("account", account_id)
+        row = get_or_404(session, Account, account_id, "account")
         before = snapshot(row)
         for key, value in body.model_dump(exclude={"reason"}, exclude_unset=True).items():
             if value is None and key != "contact_email":

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import select
 
-from skyfence.service.api.common import After, IdFilter, Limit, PathId, not_found
+from skyfence.service.api.common import After, IdFilter, Limit, PathId, get_or_404
 from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession
 from skyfence.service.models import Alert, utcnow
 from skyfence.service.schemas import AlertKind, AlertPublic, Page, ReasonIn
@@ -43,9 +43,7 @@ def list_alerts(
 @router.get("/{alert_id}", response_model=AlertPublic)
 def get_alert(alert_id: PathId, session: ReadSession, _: Reader) -> AlertPublic:
     """One alert."""
-    row = session.get(Alert, alert_id)
-    if row is None:
-        raise not_found("alert", alert_id)
+    row = get_or_404(session, Alert, alert_id, "alert")
     return AlertPublic.model_validate(row)
 
 
@@ -53,9 +51,7 @@ def get_alert(alert_id: PathId, session: ReadSession, _: Reader) -> AlertPublic:
 def acknowledge_alert(alert_id: PathId, body: ReasonIn, db: DbDep, principal: OperatorCaller) -> AlertPublic:
     """Mark an alert as handled (acknowledging twice keeps the first acknowledgement)."""
     with db.write() as session:
-        row = session.get(Alert, alert_id)
-        if row is None:
-            raise not_found("alert", alert_id)
+        row = get_or_404(session, Alert, alert_id, "alert")
         if row.acknowledged_at is None:
             row.acknowledged_at = utcnow()
             row.acknowledged_by = principal.key_id

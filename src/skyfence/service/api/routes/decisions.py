@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import select
 
-from skyfence.service.api.common import After, CodeFilter, IdFilter, Limit, PathId, not_found
+from skyfence.service.api.common import After, CodeFilter, IdFilter, Limit, PathId, get_or_404
 from skyfence.service.api.deps import Reader, ReadSession
 from skyfence.service.models import Decision
 from skyfence.service.schemas import DecisionPublic, DecisionValue, Page
@@ -39,7 +39,5 @@ def list_decisions(
 @router.get("/{decision_id}", response_model=DecisionPublic)
 def get_decision(decision_id: PathId, session: ReadSession, _: Reader) -> DecisionPublic:
     """One decision."""
-    row = session.get(Decision, decision_id)
-    if row is None:
-        raise not_found("decision", decision_id)
+    row = get_or_404(session, Decision, decision_id, "decision")
     return DecisionPublic.model_validate(row)

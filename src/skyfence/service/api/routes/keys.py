@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from sqlalchemy import select
 
-from skyfence.service.api.common import Limit, not_found, record_change, snapshot
+from skyfence.service.api.common import Limit, get_or_404, not_found, record_change, snapshot
 from skyfence.service.api.deps import AnyCaller, DbDep, OperatorCaller, ReadSession
 from skyfence.service.core.problems import FieldProblem, ProblemError
 from skyfence.service.core.security import Principal, hash_secret, new_key
@@ -159,9 +159,7 @@ def rotate_key(key_id: KeyId, body: KeyRotate, db: DbDep, principal: AnyCaller) 
 def revoke_key(key_id: KeyId, body: KeyRevoke, db: DbDep, principal: OperatorCaller) -> KeyPublic:
     """Revoke a key now; its bearer tokens stop working at once."""
     with db.write() as session:
-        row = session.get(ApiKey, key_id)
-        if row is None:
-            raise not_found("key", key_id)
+        row = get_or_404(session, ApiKey, key_id, "key")
         if row.revoked_at is None:
             before = snapshot(row, exclude=_AUDITED)
             row.revoked_at = utcnow()

@@ -13,7 +13,16 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
 from skyfence.policy import LICENCE_TRANSITIONS
-from skyfence.service.api.common import After, CodeFilter, Limit, PathId, not_found, record_change, snapshot
+from skyfence.service.api.common import (
+    After,
+    CodeFilter,
+    Limit,
+    PathId,
+    add_audited,
+    get_or_404,
+    record_change,
+    snapshot,
+)
 from skyfence.service.api.deps import DbDep, LicenceManager, Reader, ReadSession, require_jurisdiction
 from skyfence.service.core.problems import FieldProblem, ProblemError
 from skyfence.service.models import Licence, Operator, utcnow
@@ -68,27 +77,14 @@ def create_licence(body: LicenceCreate, db: DbDep, principal: LicenceManager) ->
                 kind="conflict",
             )
         row = Licence(**body.model_dump(exclude={"reason"}))
-        session.add(row)
-        session.flush()
-        record_change(
-            session,
-            principal,
-            action="licence.create",
-            resource_type="licence",
-            resource_id=row.id,
-            before=None,
-            after=snapshot(row),
-            reason=body.reason,
-        )
+        add_audited(session, principal, row, kind="licence", reason=body.reason)
     return LicencePublic.model_validate(row)
 
 
 @router.get("/{licence_id}", response_model=LicencePublic)
 def get_licence(licence_id: PathId, session: ReadSession, _: Reader) -> LicencePublic:
     """One licence."""
-    row = session.get(Licence, licence_id)
-    if row is None:
-        raise not_found("licence", licence_id)
+    row = get_or_404(session, Licence, licence_id, "licence")
     return LicencePublic.model_validate(row)
 
 
@@ -96,9 +92,7 @@ def get_licence(licence_id: PathId, session: ReadSession, _: Reader) -> LicenceP
 def update_licence(licence_id: PathId, body: LicenceUpdate, db: DbDep, principal: LicenceManager) -> LicencePublic:
     """Change a licence's state (along the allowed transitions), conditions, expiry or notes."""
     with db.write() as session:
-        row = session.get(Licence, licence_id)
-        if row is None:
-            raise not_found("licence", licence_id)
+        row = get_or_404(session, Licence, licence_id, "licence")
         require_jurisdiction(principal, row.jurisdiction)
         changes = body.model_dump(exclude={"reason"}, exclude_unset=True)
         new_state = changes.get("state")
@@ -137,9 +131,7 @@ def delete_licence(
 ) -> Response:
     """Delete a licence record entered in error (to end a licence, set its state to revoked)."""
     with db.write() as session:
-        row = session.get(Licence, licence_id)
-        if row is None:
-            raise not_found("licence", licence_id)
+        row = get_or_404(session, Licence, licence_id, "licence")
         require_jurisdiction(principal, row.jurisdiction)
         before = snapshot(row)
         session.delete(row)

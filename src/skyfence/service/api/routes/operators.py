@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 from sqlalchemy import select
 
-from skyfence.service.api.common import Limit, not_found, record_change, snapshot
+from skyfence.service.api.common import Limit, add_audited, get_or_404, record_change, snapshot
 from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession
 from skyfence.service.core.problems import ProblemError
 from skyfence.service.models import Operator, utcnow
@@ -38,27 +38,14 @@ def create_operator(body: OperatorCreate, db: DbDep, principal: OperatorCaller) 
         if session.get(Operator, body.id) is not None:
             raise ProblemError(409, f"operator {body.id!r} already exists", kind="conflict")
         row = Operator(id=body.id, name=body.name)
-        session.add(row)
-        session.flush()
-        record_change(
-            session,
-            principal,
-            action="operator.create",
-            resource_type="operator",
-            resource_id=row.id,
-            before=None,
-            after=snapshot(row),
-            reason=body.reason,
-        )
+        add_audited(session, principal, row, kind="operator", reason=body.reason)
     return OperatorPublic.model_validate(row)
 
 
 @router.get("/{operator_id}", response_model=OperatorPublic)
 def get_operator(operator_id: OperatorIdPath, session: ReadSession, _: Reader) -> OperatorPublic:
     """One operator."""
-    row = session.get(Operator, operator_id)
-    if row is None:
-        raise not_found("operator", operator_id)
+    row = get_or_404(session, Operator, operator_id, "operator")
     return OperatorPublic.model_validate(row)
 
 
@@ -68,9 +55,7 @@ def update_operator(
 ) -> OperatorPublic:
     """Rename an operator."""
     with db.write() as session:
-        row = session.get(Operator, operator_id)
-        if row is None:
-            raise not_found("operator", operator_id)
+        row = get_or_404(session, Operator, operator_id, "operator")
         before = snapshot(row)
         if body.name is not None:
             row.name = body.name

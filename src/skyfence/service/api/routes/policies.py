@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 from sqlalchemy import select, update
 
-from skyfence.service.api.common import Limit, not_found, record_change, snapshot
+from skyfence.service.api.common import Limit, add_audited, not_found, record_change, snapshot
 from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession, SettingsDep
 from skyfence.service.core.problems import ProblemError
 from skyfence.service.decisions import validate_policy
@@ -60,18 +60,7 @@ def upload_policy(
             uploaded_by=principal.label,
             active=False,
         )
-        session.add(row)
-        session.flush()
-        record_change(
-            session,
-            principal,
-            action="policy.upload",
-            resource_type="policy",
-            resource_id=row.version_id,
-            before=None,
-            after=snapshot(row),
-            reason=body.reason,
-        )
+        add_audited(session, principal, row, kind="policy", reason=body.reason, action="upload")
     return PolicyPublic.model_validate(row)
 
 

@@ -7,7 +7,16 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import select
 
-from skyfence.service.api.common import After, IdFilter, Limit, PathId, not_found, record_change, snapshot
+from skyfence.service.api.common import (
+    After,
+    IdFilter,
+    Limit,
+    PathId,
+    add_audited,
+    get_or_404,
+    record_change,
+    snapshot,
+)
 from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession
 from skyfence.service.core.problems import FieldProblem, ProblemError
 from skyfence.service.models import Account, Terminal, utcnow
@@ -53,27 +62,14 @@ def create_terminal(body: TerminalCreate, db: DbDep, principal: OperatorCaller) 
         if session.scalar(select(Terminal.id).where(Terminal.serial == body.serial)) is not None:
             raise ProblemError(409, f"a terminal with serial {body.serial!r} exists", kind="conflict")
         row = Terminal(**body.model_dump(exclude={"reason"}))
-        session.add(row)
-        session.flush()
-        record_change(
-            session,
-            principal,
-            action="terminal.create",
-            resource_type="terminal",
-            resource_id=row.id,
-            before=None,
-            after=snapshot(row),
-            reason=body.reason,
-        )
+        add_audited(session, principal, row, kind="terminal", reason=body.reason)
     return TerminalPublic.model_validate(row)
 
 
 @router.get("/{terminal_id}", response_model=TerminalPublic)
 def get_terminal(terminal_id: PathId, session: ReadSession, _: Reader) -> TerminalPublic:
     """One terminal."""
-    row = session.get(Terminal, terminal_id)
-    if row is None:
-        raise not_found("terminal", terminal_id)
+    row = get_or_404(session, Terminal, terminal_id, "terminal")
     return TerminalPublic.model_validate(row)
 
 
@@ -81,9 +77,7 @@ def get_terminal(terminal_id: PathId, session: ReadSession, _: Reader) -> Termin
 def update_terminal(terminal_id: PathId, body: TerminalUpdate, db: DbDep, principal: OperatorCaller) -> TerminalPublic:
     """Change a terminal's registration, plan, sale channel, status or whitelist membership."""
     with db.write() as session:
-        row = session.get(Terminal, terminal_id)
-        if row is None:
-            raise not_found("terminal", terminal_id)
+        row = get_or_404(session, Terminal, terminal_id, "terminal")
         before = snapshot(row)
         for key, value in body.model_dump(exclude={"reason"}, exclude_unset=True).items():
             if value is not None:
