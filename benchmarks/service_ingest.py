@@ -32,43 +32,8 @@ from pathlib import Path
 
 import httpx
 
-POLICY = """
-[policy]
-name = "benchmark"
-operator = "starlink"
-default = "deny"
-
-[zones.taiwan]
-countries = ["TW"]
-
-[zones.ukraine]
-countries = ["UA"]
-
-[[rules]]
-id = "serve-taiwan"
-kind = "jurisdiction"
-zone = "taiwan"
-action = "allow"
-
-[[rules]]
-id = "serve-ukraine"
-kind = "jurisdiction"
-zone = "ukraine"
-action = "allow"
-
-[[rules]]
-id = "ua-whitelist"
-kind = "whitelist"
-zone = "ukraine"
-priority = 5
-
-[[rules]]
-id = "land-speed"
-kind = "motion"
-plans = ["roam"]
-max_speed_kmh = 90
-priority = 10
-"""
+#: Taiwan and Ukraine served, a Ukrainian whitelist, an in-motion limit (the service tests' policy too).
+POLICY = (Path(__file__).resolve().parents[1] / "examples" / "policies" / "control_plane_demo.toml").read_text()
 PLACES = {"TW": (23.7, 121.0, 1.2), "UA": (49.0, 31.0, 2.5), "PL": (52.0, 19.0, 2.0)}
 
 

@@ -20,43 +20,8 @@ import pytest
 
 from tests.conftest import _require
 
-POLICY_TOML = """
-[policy]
-name = "service tests"
-operator = "starlink"
-default = "deny"
-
-[zones.taiwan]
-countries = ["TW"]
-
-[zones.ukraine]
-countries = ["UA"]
-
-[[rules]]
-id = "serve-taiwan"
-kind = "jurisdiction"
-zone = "taiwan"
-action = "allow"
-
-[[rules]]
-id = "serve-ukraine"
-kind = "jurisdiction"
-zone = "ukraine"
-action = "allow"
-
-[[rules]]
-id = "ua-whitelist"
-kind = "whitelist"
-zone = "ukraine"
-priority = 5
-
-[[rules]]
-id = "land-speed"
-kind = "motion"
-plans = ["roam"]
-max_speed_kmh = 90
-priority = 10
-"""
+#: The policy the tests upload (also what ``benchmarks/service_ingest.py`` uses).
+POLICY_TOML = (Path(__file__).parents[2] / "examples" / "policies" / "control_plane_demo.toml").read_text()
 
 TAIPEI = (25.03, 121.57)
 KYIV = (50.45, 30.52)
