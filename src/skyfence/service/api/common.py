@@ -84,6 +84,46 @@ def add_audited(
     return row
 
 
+def update_audited(
+    session: Session,
+    principal: Principal | None,
+    row: Any,
+    changes: dict[str, Any],
+    *,
+    kind: str,
+    reason: str,
+    nullable: tuple[str, ...] = (),
+) -> Any:
+    """Apply ``changes`` to ``row`` and append ``<kind>.update`` with before/after to the audit log.
+
+    ``None`` means "leave as is", except for the fields in ``nullable``, where it clears the value.
+    ``updated_at`` moves only when something was applied.
+    """
+    from skyfence.service.models import utcnow
+
+    before = snapshot(row)
+    applied = False
+    for key, value in changes.items():
+        if value is not None or key in nullable:
+            setattr(row, key, value)
+            applied = True
+    if applied:
+        row.updated_at = utcnow()
+    session.flush()
+    (key,) = sa_inspect(type(row)).primary_key_from_instance(row)
+    record_change(
+        session,
+        principal,
+        action=f"{kind}.update",
+        resource_type=kind,
+        resource_id=key,
+        before=before,
+        after=snapshot(row),
+        reason=reason,
+    )
+    return row
+
+
 def snapshot(row: Any, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
     """A row's column values (what the audit log digests)."""
     mapper = sa_inspect(type(row))

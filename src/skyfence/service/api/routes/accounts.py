@@ -18,13 +18,12 @@ from skyfence.service.api.common import (
     PathId,
     add_audited,
     get_or_404,
-    record_change,
-    snapshot,
+    update_audited,
 )
 from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession
 from skyfence.service.core.problems import FieldProblem, ProblemError
 from skyfence.service.core.security import Principal
-from skyfence.service.models import Account, Operator, utcnow
+from skyfence.service.models import Account, Operator
 from skyfence.service.schemas import AccountCreate, AccountPublic, AccountRedacted, AccountUpdate, Page
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
@@ -86,21 +85,8 @@ def update_account(account_id: PathId, body: AccountUpdate, db: DbDep, principal
     """Change an account's owner, contact, country or type."""
     with db.write() as session:
         row = get_or_404(session, Account, account_id, "account")
-        before = snapshot(row)
-        for key, value in body.model_dump(exclude={"reason"}, exclude_unset=True).items():
-            if value is None and key != "contact_email":
-                continue
-            setattr(row, key, value)
-        row.updated_at = utcnow()
-        session.flush()
-        record_change(
-            session,
-            principal,
-            action="account.update",
-            resource_type="account",
-            resource_id=row.id,
-            before=before,
-            after=snapshot(row),
-            reason=body.reason,
+        changes = body.model_dump(exclude={"reason"}, exclude_unset=True)
+        update_audited(
+            session, principal, row, changes, kind="account", reason=body.reason, nullable=("contact_email",)
         )
     return AccountPublic.model_validate(row)

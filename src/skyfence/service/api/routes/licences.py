@@ -22,10 +22,11 @@ from skyfence.service.api.common import (
     get_or_404,
     record_change,
     snapshot,
+    update_audited,
 )
 from skyfence.service.api.deps import DbDep, LicenceManager, Reader, ReadSession, require_jurisdiction
 from skyfence.service.core.problems import FieldProblem, ProblemError
-from skyfence.service.models import Licence, Operator, utcnow
+from skyfence.service.models import Licence, Operator
 from skyfence.service.schemas import LicenceCreate, LicencePublic, LicenceState, LicenceUpdate, Page, Reason
 
 router = APIRouter(prefix="/licences", tags=["licences"])
@@ -103,22 +104,7 @@ def update_licence(licence_id: PathId, body: LicenceUpdate, db: DbDep, principal
                 f"a licence cannot go from {row.state} to {new_state} (allowed next: {allowed})",
                 kind="invalid-transition",
             )
-        before = snapshot(row)
-        for key, value in changes.items():
-            if value is not None or key == "expires_on":
-                setattr(row, key, value)
-        row.updated_at = utcnow()
-        session.flush()
-        record_change(
-            session,
-            principal,
-            action="licence.update",
-            resource_type="licence",
-            resource_id=row.id,
-            before=before,
-            after=snapshot(row),
-            reason=body.reason,
-        )
+        update_audited(session, principal, row, changes, kind="licence", reason=body.reason, nullable=("expires_on",))
     return LicencePublic.model_validate(row)
 
 

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 from sqlalchemy import select
 
-from skyfence.service.api.common import Limit, add_audited, get_or_404, record_change, snapshot
+from skyfence.service.api.common import Limit, add_audited, get_or_404, update_audited
 from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession
 from skyfence.service.core.problems import ProblemError
-from skyfence.service.models import Operator, utcnow
+from skyfence.service.models import Operator
 from skyfence.service.schemas import OperatorCreate, OperatorPublic, OperatorUpdate, Page
 
 router = APIRouter(prefix="/operators", tags=["operators"])
@@ -56,19 +56,5 @@ def update_operator(
     """Rename an operator."""
     with db.write() as session:
         row = get_or_404(session, Operator, operator_id, "operator")
-        before = snapshot(row)
-        if body.name is not None:
-            row.name = body.name
-            row.updated_at = utcnow()
-        session.flush()
-        record_change(
-            session,
-            principal,
-            action="operator.update",
-            resource_type="operator",
-            resource_id=row.id,
-            before=before,
-            after=snapshot(row),
-            reason=body.reason,
-        )
+        update_audited(session, principal, row, {"name": body.name}, kind="operator", reason=body.reason)
     return OperatorPublic.model_validate(row)

@@ -14,12 +14,11 @@ from skyfence.service.api.common import (
     PathId,
     add_audited,
     get_or_404,
-    record_change,
-    snapshot,
+    update_audited,
 )
 from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession
 from skyfence.service.core.problems import FieldProblem, ProblemError
-from skyfence.service.models import Account, Terminal, utcnow
+from skyfence.service.models import Account, Terminal
 from skyfence.service.schemas import Page, TerminalCreate, TerminalPublic, TerminalStatus, TerminalUpdate
 
 router = APIRouter(prefix="/terminals", tags=["terminals"])
@@ -78,20 +77,6 @@ def update_terminal(terminal_id: PathId, body: TerminalUpdate, db: DbDep, princi
     """Change a terminal's registration, plan, sale channel, status or whitelist membership."""
     with db.write() as session:
         row = get_or_404(session, Terminal, terminal_id, "terminal")
-        before = snapshot(row)
-        for key, value in body.model_dump(exclude={"reason"}, exclude_unset=True).items():
-            if value is not None:
-                setattr(row, key, value)
-        row.updated_at = utcnow()
-        session.flush()
-        record_change(
-            session,
-            principal,
-            action="terminal.update",
-            resource_type="terminal",
-            resource_id=row.id,
-            before=before,
-            after=snapshot(row),
-            reason=body.reason,
-        )
+        changes = body.model_dump(exclude={"reason"}, exclude_unset=True)
+        update_audited(session, principal, row, changes, kind="terminal", reason=body.reason)
     return TerminalPublic.model_validate(row)
