@@ -60,13 +60,15 @@ class _Cache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: str) -> Path | None:
+    def unit(self, inputs: dict[str, Any], compute: Callable[[], dict[str, bytes | str]]) -> Path:
+        """The folder of the unit whose inputs are ``inputs``; ``compute()`` gives its files on a miss."""
+        key = _sha256({"version": __version__, **inputs})
         folder = self.root / key
         if (folder / "result.json").is_file():
             self.hits += 1
             return folder
         self.misses += 1
-        return None
+        return self.put(key, compute())
 
     def put(self, key: str, files: dict[str, bytes | str]) -> Path:
         folder = self.root / key
@@ -154,26 +156,25 @@ class _Runner:
 
     def coverage_unit(self, c_spec: ConstellationSpec, r_spec: RegionSpec) -> dict:
         settings = self.scenario.coverage
-        key = _sha256(
+        folder = self.cache.unit(
             {
                 "unit": "coverage",
-                "version": __version__,
                 "constellation": self.constellation_key(c_spec),
                 "region": self.region_key(r_spec),
                 "time": self._time_key(),
                 "settings": settings.model_dump(),
-            }
+            },
+            lambda: self._compute_coverage(c_spec, r_spec),
         )
-        folder = self.cache.get(key)
-        if folder is None:
-            folder = self._compute_coverage(key, c_spec, r_spec)
         result = json.loads((folder / "result.json").read_text())
         for png in sorted(folder.glob("*.png")):
             self.maps[f"{c_spec.name}__{_slug(r_spec.spec)}__{png.stem}"] = png.read_bytes()
         return result
 
-    def _compute_coverage(self, key: str, c_spec: ConstellationSpec, r_spec: RegionSpec) -> Path:
+    def _compute_coverage(self, c_spec: ConstellationSpec, r_spec: RegionSpec) -> dict[str, bytes | str]:
         import io
+        import shutil
+        import tempfile
 
         from skyfence.coverage.engine import run_coverage
         from skyfence.earth.regions import countries
@@ -201,6 +202,7 @@ class _Runner:
             if region.kind != "world":
                 borders = np.concatenate([borders, [region.geometry]])
             label = c_spec.label or c_spec.name
+            scratch = Path(tempfile.mkdtemp(prefix="skyfence-maps-"))
             for column, title, kwargs in (
                 (
                     "coverage_fraction",
@@ -209,7 +211,7 @@ class _Runner:
                 ),
                 ("sats_in_view_mean", f"mean satellites above {settings.min_elevation_deg:g} deg", {"vmin": 0.0}),
             ):
-                png = Path(self.cache.root) / f".{key}.{column}.png"
+                png = scratch / f"{column}.png"
                 plot_cells(
                     png,
                     result.cells,
@@ -220,7 +222,7 @@ class _Runner:
                     **kwargs,
                 )
                 files[f"{column}.png"] = png.read_bytes()
-                png.unlink()
+            shutil.rmtree(scratch, ignore_errors=True)
         files["result.json"] = json.dumps(
             {
                 "constellation": c_spec.name,
@@ -235,7 +237,7 @@ class _Runner:
             default=_plain,
             allow_nan=True,
         )
-        return self.cache.put(key, files)
+        return files
 
     def ground(self, spec: GroundSpec):
         from skyfence.network.ground import load_ground_segment
@@ -256,23 +258,20 @@ class _Runner:
             "sites": ground.sites,
             "file_sha256": _file_hash(Path(ground.sites)) if Path(ground.sites).exists() else None,
         }
-        key = _sha256(
+        folder = self.cache.unit(
             {
                 "unit": "latency",
-                "version": __version__,
                 "constellation": self.constellation_key(c_spec),
                 "ground": ground.model_dump(),
                 "sites": sites_key,
                 "latency": latency.model_dump(),
                 "start": str(self.times[0]),
-            }
+            },
+            lambda: self._compute_latency(c_spec, ground),
         )
-        folder = self.cache.get(key)
-        if folder is None:
-            folder = self._compute_latency(key, c_spec, ground)
         return json.loads((folder / "result.json").read_text())
 
-    def _compute_latency(self, key: str, c_spec: ConstellationSpec, ground: GroundSpec) -> Path:
+    def _compute_latency(self, c_spec: ConstellationSpec, ground: GroundSpec) -> dict[str, bytes | str]:
         from skyfence.network.places import resolve_place
         from skyfence.network.routing import route_pairs
         from skyfence.orbits.time import time_grid
@@ -294,7 +293,7 @@ class _Runner:
             summary["terminal"] = place.name
             summary["rtt_ms_series"] = [round(float(r), 3) if np.isfinite(r) else None for r in route.rtt_ms]
             out["terminals"].append(summary)
-        return self.cache.put(key, {"result.json": json.dumps(out, default=_plain)})
+        return {"result.json": json.dumps(out, default=_plain)}
 
     # ------------------------------------------------------------------ policy
 
@@ -312,30 +311,27 @@ class _Runner:
     def availability_unit(self, spec: PolicySpec, r_spec: RegionSpec) -> dict:
         policy = self.policy(spec)
         res = self.scenario.coverage.res
-        key = _sha256(
+        folder = self.cache.unit(
             {
                 "unit": "availability",
-                "version": __version__,
                 "policy": policy.id,
                 "operator": spec.operator,
                 "region": self.region_key(r_spec),
                 "res": res,
-            }
+            },
+            lambda: self._compute_availability(spec, r_spec),
         )
-        folder = self.cache.get(key)
-        if folder is None:
-            folder = self._compute_availability(key, spec, r_spec)
         result = json.loads((folder / "result.json").read_text())
         png = folder / "availability.png"
         if png.exists():
             self.maps[f"availability__{_slug(policy.name)}__{_slug(r_spec.spec)}"] = png.read_bytes()
         return result
 
-    def _compute_availability(self, key: str, spec: PolicySpec, r_spec: RegionSpec) -> Path:
+    def _compute_availability(self, spec: PolicySpec, r_spec: RegionSpec) -> dict[str, bytes | str]:
         import tempfile
 
         from skyfence.earth.cells import cell_area_km2
-        from skyfence.policy import availability_map
+        from skyfence.policy import AVAILABILITY, availability_map
 
         policy = self.policy(spec)
         region = self.region(r_spec)
@@ -359,7 +355,7 @@ class _Runner:
             "plan": amap.plan,
             "region": region.name,
             "cells": len(amap.cells),
-            "area_share": {name: float(shares.get(name, 0.0)) for name in _AVAILABILITY_ORDER},
+            "area_share": {name: float(shares.get(name, 0.0)) for name in AVAILABILITY},
             "served_share": float(sum(shares.get(n, 0.0) for n in ("served", "degraded", "registered_only"))),
             "countries": countries[["iso_a2", "name", "status", "availability", "served_fraction"]].to_dict(
                 orient="records"
@@ -370,46 +366,49 @@ class _Runner:
             with tempfile.TemporaryDirectory() as tmp:
                 amap.write(tmp)
                 files["availability.png"] = (Path(tmp) / "map.png").read_bytes()
-        return self.cache.put(key, files)
+        return files
 
     def policy_diff_unit(self, a: PolicySpec, b: PolicySpec, r_spec: RegionSpec) -> dict:
         pa, pb = self.policy(a), self.policy(b)
-        res = self.scenario.coverage.res
-        key = _sha256(
+        folder = self.cache.unit(
             {
                 "unit": "policy_diff",
-                "version": __version__,
                 "a": pa.id,
                 "b": pb.id,
                 "operator": a.operator,
                 "region": self.region_key(r_spec),
-                "res": res,
-            }
+                "res": self.scenario.coverage.res,
+            },
+            lambda: self._compute_policy_diff(a, b, r_spec),
         )
-        folder = self.cache.get(key)
-        if folder is None:
-            from skyfence.policy import diff_policies
-
-            self.progress(f"policy diff: {pa.name} -> {pb.name}")
-            diff = diff_policies(pa, pb, operator=a.operator, res=res, region=self._region_text(r_spec))
-            summary = diff.summary()
-            result = {
-                "a": pa.name,
-                "b": pb.name,
-                "region": diff.a.region.name,
-                "cells_total": summary["cells"]["total"],
-                "cells_changed": summary["cells"]["changed"],
-                "transitions": summary["cells"]["transitions"],
-                "countries": [
-                    {k: c.get(k) for k in ("iso_a2", "name", "from", "to", "population")} for c in summary["countries"]
-                ],
-                "people": summary["population"].get("people"),
-                "people_gaining_service": summary["population"].get("people_gaining_service"),
-                "people_losing_service": summary["population"].get("people_losing_service"),
-                "population_note": summary["population"].get("note"),
-            }
-            folder = self.cache.put(key, {"result.json": json.dumps(result, default=_plain)})
         return json.loads((folder / "result.json").read_text())
+
+    def _compute_policy_diff(self, a: PolicySpec, b: PolicySpec, r_spec: RegionSpec) -> dict[str, bytes | str]:
+        from skyfence.policy import diff_policies
+
+        pa, pb = self.policy(a), self.policy(b)
+        self.progress(f"policy diff: {pa.name} -> {pb.name}")
+        diff = diff_policies(
+            pa, pb, operator=a.operator, res=self.scenario.coverage.res, region=self._region_text(r_spec)
+        )
+        summary = diff.summary()
+        population = summary["population"]
+        result = {
+            "a": pa.name,
+            "b": pb.name,
+            "region": diff.a.region.name,
+            "cells_total": summary["cells"]["total"],
+            "cells_changed": summary["cells"]["changed"],
+            "transitions": summary["cells"]["transitions"],
+            "countries": [
+                {k: c.get(k) for k in ("iso_a2", "name", "from", "to", "population")} for c in summary["countries"]
+            ],
+            "people": population.get("people"),
+            "people_gaining_service": population.get("people_gaining_service"),
+            "people_losing_service": population.get("people_losing_service"),
+            "population_note": population.get("note"),
+        }
+        return {"result.json": json.dumps(result, default=_plain)}
 
     def _region_text(self, spec: RegionSpec) -> str:
         text = spec.spec
@@ -420,20 +419,6 @@ def _registry_names() -> set[str]:
     from skyfence.data import REGISTRY
 
     return set(REGISTRY)
-
-
-_AVAILABILITY_ORDER = (
-    "served",
-    "degraded",
-    "registered_only",
-    "coming_soon",
-    "pending_regulatory",
-    "unknown",
-    "exclude",
-    "blacklisted",
-    "denied",
-    "no_rule",
-)
 
 
 def _plain(value: Any) -> Any:
@@ -510,8 +495,14 @@ def run_scenario(
         "policy_diff": _policy_diffs(runner, scenario),
         "datasets": _datasets(runner.datasets_used),
         "policies": [
-            {"name": p.name, "id": p.id, "file": str(path), "operator": p.operator, "default": p.default,
-             "statuses_from": p.status_source}
+            {
+                "name": p.name,
+                "id": p.id,
+                "file": str(path),
+                "operator": p.operator,
+                "default": p.default,
+                "statuses_from": p.status_source,
+            }
             for path, p in sorted(runner._policies.items())
         ],
         "run": {
