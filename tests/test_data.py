@@ -39,7 +39,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SKYFENCE_CACHE_DIR", str(cache))
     monkeypatch.delenv("SKYFENCE_DATA_DIR", raising=False)
     monkeypatch.delenv("SKYFENCE_OFFLINE", raising=False)
-    monkeypatch.setattr(data, "_FAILED_REFRESH", {})
+    monkeypatch.setattr(data.store, "_FAILED_REFRESH", {})
     return cache
 
 
@@ -459,7 +459,7 @@ def test_stale_live_catalog_is_used_with_a_warning_when_refresh_fails(
     assert "refresh_failed_at" in meta
 
     # Offline: stale copy with a warning, no request.
-    data._FAILED_REFRESH.clear()
+    data.store._FAILED_REFRESH.clear()
     with pytest.warns(DataWarning, match="offline"):
         assert data.path("t_stale", offline=True) == got
     assert len(server.requests) == 2

@@ -16,6 +16,8 @@ Modules are organised by physical domain (``orbits``, ``earth``, ``coverage``,
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from skyfence._version import __version__ as __version__
+
 # Names resolve on first use, so `import skyfence` (and tools built on one layer, such as the Hypatia state
 # generator) do not pay for importing every layer.
 _LAZY = {
@@ -105,7 +107,6 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-__version__ = "0.1.0"
 
 __all__ = [
     "PRESETS",

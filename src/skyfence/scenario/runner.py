@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from skyfence import __version__
 from skyfence._io import atomic_outputs
+from skyfence._version import __version__
 from skyfence.scenario.schema import ConstellationSpec, GroundSpec, PolicySpec, RegionSpec, Scenario, VariantSpec
 
 __all__ = ["AssessResult", "run_scenario"]

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-import skyfence
+from skyfence._version import __version__
 from skyfence.service.api.main import api_router
 from skyfence.service.api.routes import health
 from skyfence.service.core.config import Settings, load_settings
@@ -115,7 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="skyfence control plane",
-        version=skyfence.__version__,
+        version=__version__,
         description=_DESCRIPTION,
         generate_unique_id_function=_route_id,
         lifespan=lifespan,

