@@ -15,22 +15,19 @@ The front door of the policy layer::
 
 Modules: :mod:`~skyfence.policy.model` (the schema), :mod:`~skyfence.policy.files` (TOML, includes, versions),
 :mod:`~skyfence.policy.zones` (jurisdictions → geometry), :mod:`~skyfence.policy.index` (the spatial fast path),
-:mod:`~skyfence.policy.engine` (precedence, the kernel, explanations) and :mod:`~skyfence.policy.availability`
-(the operator's feed, maps and diffs).
+:mod:`~skyfence.policy.engine` (precedence, the kernel, explanations), :mod:`~skyfence.policy.feed` (the operator's
+availability feed) and :mod:`~skyfence.policy.availability` (maps and diffs).
 """
 
 from skyfence.policy.availability import (
     AVAILABILITY,
     AvailabilityMap,
-    Feed,
     PolicyDiff,
     availability_map,
     diff_policies,
-    feed_document,
-    read_feed,
-    statuses_toml,
 )
 from skyfence.policy.engine import DECISIONS, Decisions, Engine, Explanation, RuleTrace
+from skyfence.policy.feed import Feed, feed_document, read_feed, statuses_toml
 from skyfence.policy.files import Policy, load_policy, loads_policy
 from skyfence.policy.model import (
     ACTIONS,

@@ -40,6 +40,7 @@ from pydantic import BaseModel, ValidationError
 from skyfence._keys import key_path
 from skyfence.errors import PolicyError
 from skyfence.policy import model as m
+from skyfence.policy.feed import read_feed
 
 __all__ = ["Policy", "load_policy", "loads_policy"]
 
@@ -439,8 +440,6 @@ def _check_history(licence: m.Licence, where: str, source: str) -> None:
 
 
 def _resolve_statuses(spec: m.PolicyFile, base: Path, source: str):
-    from skyfence.policy.availability import read_feed
-
     statuses: dict[str, m.StatusEntry] = {}
     admin1: dict[str, dict] = {}
     status_source = None
