@@ -61,8 +61,8 @@ _LAZY = {
     "run_scenario": "skyfence.scenario.runner",
     "time_grid": "skyfence.orbits.time",
     "walker": "skyfence.orbits.walker",
-    "write_omm": "skyfence.orbits.elements",
-    "write_tle": "skyfence.orbits.elements",
+    "write_omm": "skyfence.orbits.omm",
+    "write_tle": "skyfence.orbits.tle",
 }
 
 if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
@@ -84,10 +84,12 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
     from skyfence.network.ground import load_ground_segment
     from skyfence.network.routing import route_pairs
     from skyfence.orbits.constellation import Constellation
-    from skyfence.orbits.elements import read_elements, write_omm, write_tle
+    from skyfence.orbits.elements import read_elements
+    from skyfence.orbits.omm import write_omm
     from skyfence.orbits.propagate import iter_positions, propagate
     from skyfence.orbits.sources import load_constellation
     from skyfence.orbits.time import time_grid
+    from skyfence.orbits.tle import write_tle
     from skyfence.orbits.walker import PRESETS, Shell, preset, walker
     from skyfence.policy import load_policy
     from skyfence.scenario.runner import run_scenario
