@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from skyfence.earth.places import resolve_place
 from skyfence.errors import InputError
 from skyfence.network.ground import great_circle_km, load_ground_segment, read_ground_segment
 from skyfence.network.links import ground_links, isl_pairs, plus_grid
-from skyfence.network.places import resolve_place
 from skyfence.network.routing import C_KM_S, FIBRE_GROUP_INDEX, fibre_km, latency, route_pairs
 
 TLE_2025 = "tle/starlink_20250923.tle"

@@ -40,7 +40,7 @@ def _ground(
 
 def _site_spec(spec: str, kind: str) -> tuple[str, float, float]:
     """``"NAME=LAT,LON"``, ``"LAT,LON"`` or a city name -> (name, lat, lon)."""
-    from skyfence.network.places import resolve_place
+    from skyfence.earth.places import resolve_place
 
     name, sep, where = spec.partition("=")
     place = resolve_place(where if sep else spec, field=f"--add-{kind}")
@@ -57,7 +57,7 @@ def _times(constellation, start: str | None, duration: str, step: str):
 
 
 def _destination(spec: str):
-    from skyfence.network.places import resolve_place
+    from skyfence.earth.places import resolve_place
 
     return None if spec.strip().lower() == "pop" else resolve_place(spec, field="--to")
 
@@ -104,7 +104,7 @@ def latency(
     json_out: bool = typer.Option(False, "--json", help="Print summary and per-step routes as JSON."),
 ) -> None:
     """RTT from a terminal to its PoP (or a destination) over time: gateways, PoPs, path changes."""
-    from skyfence.network.places import resolve_place
+    from skyfence.earth.places import resolve_place
     from skyfence.network.routing import route_pairs
     from skyfence.orbits.sources import load_constellation
 
@@ -167,7 +167,7 @@ def routes(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Routes and RTT for every pair in a CSV file, at every time step."""
-    from skyfence.network.places import resolve_place
+    from skyfence.earth.places import resolve_place
     from skyfence.network.routing import route_pairs
     from skyfence.orbits.sources import load_constellation
 

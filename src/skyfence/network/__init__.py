@@ -5,9 +5,10 @@ Submodules (imported lazily so that ``skyfence.network.hypatia`` stays light):
 ``ground``      gateways and PoPs (status filters, add/remove sites, countries)
 ``links``       ISL topologies (``+grid``, ``none``) and ground-to-satellite links
 ``routing``     per-time-step shortest paths: RTT, path, hops, path changes
-``places``      ``"Taipei"``, ``"25.03,121.56"``, ``"pop"`` -> coordinates
 ``hypatia``     satgenpy inputs -> ``fstate_<t>.txt`` / ``gsl_if_bandwidth_<t>.txt``
 ``validation``  simulated against measured RTT (RIPE Atlas)
+
+Places (``"Taipei"``, ``"25.03,121.56"``) are resolved by the gazetteer, :mod:`skyfence.earth.places`.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ _WHERE = {
     "latency": "skyfence.network.routing",
     "load_ground_segment": "skyfence.network.ground",
     "read_hypatia_inputs": "skyfence.network.hypatia",
-    "resolve_place": "skyfence.network.places",
+    "resolve_place": "skyfence.earth.places",
 }
 
 

@@ -191,9 +191,9 @@ def route_pairs(
     constellation
         :class:`~skyfence.orbits.constellation.Constellation`.
     sources
-        :class:`~skyfence.network.places.Place` per pair (the user terminal, at ground level).
+        :class:`~skyfence.earth.places.Place` per pair (the user terminal, at ground level).
     destinations
-        Per pair a :class:`~skyfence.network.places.Place` or ``None`` (= the best PoP: the route ends where
+        Per pair a :class:`~skyfence.earth.places.Place` or ``None`` (= the best PoP: the route ends where
         traffic leaves Starlink's network).
     times
         UTC ``datetime64`` time steps.
@@ -323,7 +323,7 @@ def route_pairs(
 
 
 def latency(constellation, source, destination, times, ground=None, **options) -> LatencyResult:
-    """Routes from one terminal (a :class:`~skyfence.network.places.Place`) to ``destination`` (a Place or
+    """Routes from one terminal (a :class:`~skyfence.earth.places.Place`) to ``destination`` (a Place or
     ``None`` = the best PoP) at every time; ``ground`` defaults to the operational sites of
     :func:`~skyfence.network.ground.load_ground_segment`.  Options as :func:`route_pairs`."""
     if ground is None:

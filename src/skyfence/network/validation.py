@@ -71,8 +71,8 @@ def ripe_validation(data_dir: str | Path | None = None, *, isl: str = "+grid", s
     ``difference_ms`` (measured - simulated), ``gateway``, ``pop`` (most used),
     ``pop_country``, ``reachable_share``.
     """
+    from skyfence.earth.places import Place
     from skyfence.network.ground import read_ground_segment
-    from skyfence.network.places import Place
     from skyfence.network.routing import route_pairs
     from skyfence.orbits.elements import read_elements
     from skyfence.orbits.time import time_grid

