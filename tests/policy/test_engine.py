@@ -430,3 +430,29 @@ def test_bad_fixes_name_the_row(real_world, column, values, needle):
         real_world.engine().evaluate(fixes)
     assert needle in str(caught.value)
     assert caught.value.field == column
+
+
+def test_an_engine_does_not_change_and_serves_concurrent_calls(real_world):
+    """Registration countries and end uses the engine does not know get codes in the call's own tables."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = real_world.engine()
+    codes, end_uses = engine.codes, engine.end_uses
+    rng = np.random.default_rng(7)
+    n = 2_000
+    batches = []
+    for k in range(8):
+        unknown = f"Q{chr(ord('M') + k)}"  # user-assigned ISO codes (QM..QZ): never in the geography
+        batches.append({
+            "lat": rng.uniform(-60, 70, n), "lon": rng.uniform(-180, 180, n),
+            "registered_in": rng.choice(["DE", "UA", unknown], n), "end_use": rng.choice(["", f"use-{k}"], n),
+            "whitelisted": rng.random(n) < 0.5,
+        })
+    alone = [engine.evaluate(**batch) for batch in batches]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda batch: engine.evaluate(**batch), batches))
+    for a, b in zip(alone, together, strict=True):
+        assert np.array_equal(a.decision, b.decision) and np.array_equal(a.rule, b.rule)
+        assert a.codes == b.codes and a.codes[: len(codes)] == list(codes)
+    assert engine.codes == codes and engine.end_uses == end_uses
+    assert "QM" not in engine.code_index and "QM" in alone[0].codes

@@ -51,11 +51,11 @@ def validate(file: Path = _POLICY, json_out: bool = _JSON) -> None:
         "zones": sorted(policy.spec.zones),
         "licences": len(policy.spec.licences),
         "statuses": {"source": policy.status_source, "countries": len(policy.statuses),
-                     "without_polygon": list(policy._compiled.unmapped_status_codes)},
+                     "without_polygon": list(policy.compiled.unmapped_status_codes)},
         "rules": [
             {"precedence": rank, "index": i, "id": policy.rule_id(i), "kind": rules[i].kind,
              "priority": rules[i].priority, "action": rules[i].action}
-            for rank, i in enumerate(policy._compiled.order)
+            for rank, i in enumerate(policy.compiled.order)
         ],
         "valid": True,
     }

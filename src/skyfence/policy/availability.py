@@ -150,7 +150,7 @@ class AvailabilityMap:
             "cells": len(self.cells),
             "cells_by_availability": dict(Counter(self.table["availability"]).most_common()),
             "countries_by_availability": dict(Counter(self.countries["availability"]).most_common()),
-            "unmapped_status_codes": list(self.policy._compiled.unmapped_status_codes),
+            "unmapped_status_codes": list(self.policy.compiled.unmapped_status_codes),
         }
 
     def write(self, folder: str | Path) -> dict[str, str]:
@@ -185,7 +185,7 @@ class AvailabilityMap:
 
 
 def _borders(amap: AvailabilityMap):
-    geo = amap.policy._compiled.geography
+    geo = amap.policy.compiled.geography
     geometries = [p.geometry for p in geo.parts[: geo.n_countries]]
     if amap.region.kind == "world":
         return shapely.simplify(np.array(geometries, dtype=object), 0.1)
@@ -197,7 +197,7 @@ def _borders(amap: AvailabilityMap):
 
 
 def _write_countries_geojson(path: Path, amap: AvailabilityMap) -> Path:
-    geo = amap.policy._compiled.geography
+    geo = amap.policy.compiled.geography
     table = amap.countries.set_index("iso_a2")
     features = []
     for part in geo.parts[: geo.n_countries]:

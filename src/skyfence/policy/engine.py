@@ -12,36 +12,22 @@ whose scopes can overlap (zones sharing interior points, overlapping plans, peri
 countries, whitelist requirements and end uses) are rejected when the file is loaded, so step 2 only ever decides
 on the shared edge of two zones, where the stricter action wins: a point on a denied polygon's edge is denied.
 
-**Rules → clauses.**  Each rule expands into one or more conjunctive *clauses*: a motion rule into a speed clause
-and an altitude clause; an export-control rule into a destination clause and an end-use clause; a status rule into
-one clause per (status, expected date) with the countries holding it; a licence rule into one clause per licence
-and period in a matching state (a granted licence only where it is in force: its conditions met by the operator in
-that country and not expired).  A fix matches a rule when it matches any of its clauses.
-
-**Conditions of a clause**, all of which must hold: inside its zone (``shapely.intersects_xy`` semantics: edges
-are inside; ``side = "outside"`` geofences invert it), plan, time in ``[valid_from, valid_until)`` (a date as
-``valid_until`` or ``expires`` is inclusive), whitelisted flag, speed above / altitude above the limit, days abroad
-above the limit (and outside the registration country), registration country, end use.
-
-**Fixes** are columns: ``lat``, ``lon`` [deg] (required), ``alt_m`` [m], ``speed_kmh`` [km/h], ``time`` (UTC),
-``terminal``, ``registered_in`` (ISO alpha-2), ``plan``, ``whitelisted``, ``end_use``, ``days_abroad``.  Missing
-columns take documented defaults, listed in :attr:`Decisions.assumptions`: a fixed terminal (0 km/h, 0 m) on the
-``residential`` plan, not whitelisted, registration and end use unknown, at the policy's ``as_of`` (else now), and
-days abroad derived from ``terminal`` + ``time`` when both are given (else 0).  NaN or out-of-range coordinates,
-speeds or altitudes, unknown plans and missing times are a :class:`~skyfence.errors.PolicyError` naming the row.
-
 **Speed.**  Locations come from the tile index of :mod:`skyfence.policy.index` (exact point-in-polygon only in
 tiles that straddle a border); the rules run in one numba loop over fixes x clauses.  Reasons are a code table
 (one text per clause), so 10 million decisions carry their reasons at no cost; :meth:`Decisions.reason` adds the
 fix's own values for one fix.
+
+Modules: :mod:`~skyfence.policy.clauses` (rules → clauses, conflicts), :mod:`~skyfence.policy.fixes` (fix columns →
+arrays), this module (the kernel and :class:`Engine`) and :mod:`~skyfence.policy.results` (decisions, explanations).
+An :class:`Engine` does not change once built: every table that depends on the input belongs to the call.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from types import MappingProxyType
 
 import numba
 import numpy as np
@@ -50,371 +36,16 @@ import shapely
 
 from skyfence.errors import PolicyError
 from skyfence.policy import model as m
+from skyfence.policy.clauses import _T_MAX, _T_MIN, Clause, Compiled, _describe_zone, _fmt_ns, _ns, compile_policy
+from skyfence.policy.fixes import Fixes, prepare_fixes
 from skyfence.policy.index import BOUNDARY, TileIndex, build_index
-from skyfence.policy.zones import Geography, ZoneGeometry
+from skyfence.policy.results import DECISIONS, Decisions, Explanation, RuleTrace
 
 __all__ = ["DECISIONS", "Clause", "Decisions", "Engine", "Explanation", "RuleTrace", "compile_policy"]
 
-#: Decision labels in code order (``Decisions.decision`` holds these codes).
-DECISIONS = m.ACTIONS
 _ACTION_CODE = {a: i for i, a in enumerate(m.ACTIONS)}
-_T_MIN = np.iinfo(np.int64).min
-_T_MAX = np.iinfo(np.int64).max
 #: Below this many fixes the engine skips the tile index and asks an STR-tree directly (same answers).
 _EXACT_BELOW = 20_000
-_MAX_ALT_M = 1_000_000.0
-_MIN_ALT_M = -12_000.0
-_MAX_SPEED_KMH = 100_000.0
-
-
-def _ns(moment) -> int:
-    return int(np.datetime64(m.as_utc(moment).replace(tzinfo=None), "ns").astype(np.int64))
-
-
-def _until_ns(moment) -> int:
-    return int(np.datetime64(m.until_utc(moment).replace(tzinfo=None), "ns").astype(np.int64))
-
-
-def _fmt_ns(value: int) -> str:
-    return str(np.datetime64(int(value), "ns").astype("datetime64[s]")) + "Z"
-
-
-# --------------------------------------------------------------------------- clauses
-
-
-@dataclass(frozen=True)
-class Clause:
-    """One conjunctive condition set of a rule (see the module notes)."""
-
-    rule: int
-    kind: str
-    action: str
-    priority: int
-    text: str
-    operators: frozenset[str] | None = None
-    zone: int = -1
-    negate: bool = False
-    zone_b: int = -1
-    plans: frozenset[str] | None = None
-    t_from: int = _T_MIN
-    t_until: int = _T_MAX
-    whitelisted: int = -1  # -1 any, 0 must not be whitelisted (whitelist rules), 1 must be
-    listed: int = -1  # index of a whitelist's terminal list
-    speed_gt: float = -math.inf
-    alt_gt: float = -math.inf
-    days_gt: float = -math.inf
-    abroad: bool = False
-    registered_in: frozenset[str] | None = None
-    end_uses: frozenset[str] | None = None
-    detail: str = ""
-    what: str = ""
-
-
-@dataclass(eq=False)
-class Compiled:
-    """A policy's geography, its clauses in precedence order and its whitelist terminal lists."""
-
-    geography: Geography
-    clauses: list[Clause]
-    order: list[int]
-    terminal_lists: list[frozenset[str]] = field(default_factory=list)
-    unmapped_status_codes: tuple[str, ...] = ()
-    tile_indexes: dict[float, TileIndex] = field(default_factory=dict)
-
-
-def precedence(rules) -> list[int]:
-    """Rule indices in the order they are tried (see the module notes)."""
-    return sorted(range(len(rules)), key=lambda i: (-rules[i].priority, -m.SEVERITY[rules[i].action], i))
-
-
-def compile_policy(policy) -> Compiled:
-    """Resolve zones, expand rules into clauses and reject equal-priority conflicts (used by ``load_policy``)."""
-    spec = policy.spec
-    geo = Geography(spec.policy.pov, spec.policy.scale)
-    for name, zone in spec.zones.items():
-        try:
-            geo.resolve_zone(name, zone, policy.zone_dirs[name], field_path=f"zones.{name}")
-        except PolicyError as error:
-            raise PolicyError(error.message, source=error.source or policy.zone_files.get(name),
-                              field=error.field, hint=error.hint) from None
-    compiled = Compiled(geo, [], precedence(spec.rules))
-    unmapped = sorted(code for code in policy.statuses if code not in geo.code_rows)
-    compiled.unmapped_status_codes = tuple(unmapped)
-    for index in compiled.order:
-        compiled.clauses.extend(_expand(policy, compiled, index))
-    _check_conflicts(policy, compiled)
-    return compiled
-
-
-def _zone_of(geo: Geography, names: list[str], label: str) -> ZoneGeometry:
-    del label  # a union is named after its members ("+" cannot occur in a zone name)
-    return geo.union_zone(" + ".join(names), [geo.zones[n] for n in names])
-
-
-def _describe_zone(geo: Geography, zone: ZoneGeometry) -> str:
-    if " + " in zone.name:
-        return "zones " + zone.name.replace(" + ", ", ")
-    return f"zone {zone.name!r}" + (f" ({zone.description})" if zone.description else "")
-
-
-def _filters(rule, clause_plans) -> str:
-    bits = []
-    if clause_plans is not None:
-        bits.append("plan " + "/".join(sorted(clause_plans)))
-    if rule.registered_in is not None:
-        bits.append("registered in " + "/".join(rule.registered_in))
-    if rule.whitelisted is not None:
-        bits.append("whitelisted" if rule.whitelisted else "not whitelisted")
-    if rule.valid_from is not None or rule.valid_until is not None:
-        start = rule.valid_from.isoformat() if rule.valid_from is not None else "…"
-        end = rule.valid_until.isoformat() if rule.valid_until is not None else "…"
-        bits.append(f"valid {start} to {end}")
-    return (" [" + "; ".join(bits) + "]") if bits else ""
-
-
-def _expand(policy, compiled: Compiled, index: int) -> list[Clause]:
-    spec = policy.spec
-    geo = compiled.geography
-    rule = spec.rules[index]
-    rid = rule.id or f"rules[{index}]"
-    plans = frozenset(rule.plans) if rule.plans is not None else None
-    base = {
-        "rule": index,
-        "kind": rule.kind,
-        "action": rule.action,
-        "priority": rule.priority,
-        "operators": frozenset(rule.operators) if rule.operators else None,
-        "plans": plans,
-        "t_from": _ns(rule.valid_from) if rule.valid_from is not None else _T_MIN,
-        "t_until": _until_ns(rule.valid_until) if rule.valid_until is not None else _T_MAX,
-        "whitelisted": -1 if rule.whitelisted is None else int(rule.whitelisted),
-        "registered_in": frozenset(rule.registered_in) if rule.registered_in is not None else None,
-    }
-    head = f"{rule.action} by rule '{rid}' ({rule.kind}, priority {rule.priority}): "
-    tail = _filters(rule, plans) + (f" — {rule.reason}" if rule.reason else "")
-
-    def clause(what: str, **kw) -> Clause:
-        args = {**base, **kw}
-        return Clause(text=head + what + tail, what=what + _filters(rule, args["plans"]), **args)
-
-    kind = rule.kind
-    names = rule.zone_names() if hasattr(rule, "zone_names") else []
-    zone = _zone_of(geo, names, f"rule:{rid}") if names else None
-    zone_index = geo.register(zone) if zone is not None else -1
-    if kind == "jurisdiction":
-        assert zone is not None
-        return [clause("inside " + _describe_zone(geo, zone), zone=zone_index)]
-    if kind == "geofence":
-        assert zone is not None
-        fence = geo.buffered(zone, rule.buffer_km, name=f"{zone.name}+{rule.buffer_km:g}km",
-                             field_path=f"rules[{index}].buffer_km")
-        fence_index = geo.register(fence)
-        side = "inside" if rule.side == "inside" else "outside"
-        extra = f" grown by {rule.buffer_km:g} km" if rule.buffer_km else ""
-        return [clause(f"{side} geofence {zone.name!r}{extra}", zone=fence_index, negate=rule.side == "outside")]
-    if kind == "whitelist":
-        assert zone is not None
-        listed = -1
-        if rule.terminals:
-            compiled.terminal_lists.append(frozenset(rule.terminals))
-            listed = len(compiled.terminal_lists) - 1
-        return [clause(f"terminal not whitelisted in {_describe_zone(geo, zone)}", zone=zone_index, whitelisted=0,
-                       listed=listed)]
-    if kind == "motion":
-        where = f" in {_describe_zone(geo, zone)}" if zone is not None else ""
-        out = []
-        if rule.max_speed_kmh is not None:
-            out.append(clause(f"moving faster than {rule.max_speed_kmh:g} km/h{where}", zone=zone_index,
-                              speed_gt=float(rule.max_speed_kmh), detail="speed"))
-        if rule.max_altitude_m is not None:
-            out.append(clause(f"higher than {rule.max_altitude_m:g} m{where}", zone=zone_index,
-                              alt_gt=float(rule.max_altitude_m), detail="altitude"))
-        return out
-    if kind == "roaming":
-        where = f" in {_describe_zone(geo, zone)}" if zone is not None else ""
-        return [clause(f"more than {rule.max_days_abroad} days outside the registration country{where}",
-                       zone=zone_index, days_gt=float(rule.max_days_abroad), abroad=True, detail="days")]
-    if kind == "export_control":
-        out = []
-        if rule.destinations:
-            dest = _zone_of(geo, list(rule.destinations), f"rule:{rid}:destinations")
-            out.append(clause(f"export-controlled destination {_describe_zone(geo, dest)}", zone=geo.register(dest)))
-        if rule.end_uses:
-            out.append(clause("denied end use (" + ", ".join(rule.end_uses) + ")", end_uses=frozenset(rule.end_uses),
-                              detail="end_use"))
-        return out
-    if kind == "status":
-        return _status_clauses(policy, geo, rule, clause, zone_index)
-    if kind == "licence":
-        return _licence_clauses(policy, geo, rule, index, clause, base)
-    raise AssertionError(kind)  # pragma: no cover
-
-
-def _status_clauses(policy, geo, rule, clause, filter_index) -> list[Clause]:
-    out = []
-    operator = policy.operator
-    for status in rule.statuses:
-        groups: dict[str | None, list[str]] = {}
-        for code, entry in sorted(policy.statuses.items()):
-            if entry.status == status and code in geo.code_rows:
-                groups.setdefault(entry.expected, []).append(code)
-        for expected, codes in groups.items():
-            parts = frozenset(p for c in codes for p in geo.code_rows[c])
-            label = f"status:{operator}:{status}:{expected}"
-            zone = ZoneGeometry(label, parts, countries=tuple(codes),
-                                description=f"{len(codes)} countries with status {status}")
-            index = geo.register(zone)
-            when = f" (expected: {expected})" if expected else ""
-            out.append(clause(f"country's status on the {operator} map is {status}{when}", zone=index,
-                              zone_b=filter_index, operators=frozenset({operator}), detail="status"))
-    return out
-
-
-def licence_periods(licence: m.Licence) -> list[tuple[int, int, str]]:
-    """``(start_ns, end_ns, state)`` periods of a licence; ``granted`` ends at its expiry (then ``none``)."""
-    events: list[tuple[int, str]] = []
-    if licence.history:
-        events = [(_ns(e.on), e.state) for e in licence.history]
-    elif licence.since is not None:
-        events = [(_ns(licence.since), licence.state)]
-    else:
-        events = [(_T_MIN, licence.state)]
-    periods = []
-    if events[0][0] > _T_MIN:
-        periods.append((_T_MIN, events[0][0], "none"))
-    for k, (start, state) in enumerate(events):
-        end = events[k + 1][0] if k + 1 < len(events) else _T_MAX
-        expires = licence.conditions.expires
-        if state == "granted" and expires is not None:
-            cut = _until_ns(expires)
-            if cut <= start:
-                periods.append((start, end, "none"))
-                continue
-            if cut < end:
-                periods.append((start, cut, "granted"))
-                periods.append((cut, end, "none"))
-                continue
-        periods.append((start, end, state))
-    return [p for p in periods if p[0] < p[1]]
-
-
-def _conditions_met(policy, licence: m.Licence, operator: str, code: str) -> list[str]:
-    """Conditions of ``licence`` the operator does not meet in country ``code``."""
-    capability = policy.spec.operators.get(operator) or m.Operator()
-    missing = []
-    checks = (
-        ("local_gateway", capability.gateways_in),
-        ("local_ownership", capability.local_ownership_in),
-        ("lawful_intercept", capability.lawful_intercept_in),
-    )
-    for condition, where in checks:
-        if getattr(licence.conditions, condition) and code not in where and "*" not in where:
-            missing.append(condition)
-    return missing
-
-
-def _licence_clauses(policy, geo: Geography, rule, index, clause, base) -> list[Clause]:
-    out = []
-    rule_plans = base["plans"]
-    for number, licence in enumerate(policy.spec.licences):
-        operator = licence.operator or policy.operator
-        where = f"licences[{number}]"
-        if licence.zone is not None:
-            zone = geo.zones[licence.zone]
-        else:
-            parts, codes = geo.country_parts(licence.countries, field_path=f"{where}.countries")
-            zone = ZoneGeometry(f"licence:{number}", parts, countries=codes, description="/".join(codes))
-            geo.register(zone)
-        conditional = any(getattr(licence.conditions, c) for c in m.CONDITIONS)
-        if conditional and (not zone.countries or zone.world or zone.sea or
-                            len(zone.parts) != len({p for c in zone.countries for p in geo.code_rows[c]})):
-            raise PolicyError(
-                "licence conditions are checked per country, so the jurisdiction must be made of ISO codes only",
-                field=f"{where}.conditions",
-                hint="use countries = [...] or a zone with only countries",
-            )
-        plans = rule_plans
-        if licence.plans is not None:
-            plans = frozenset(licence.plans) if plans is None else plans & frozenset(licence.plans)
-            if not plans:
-                continue
-        label = licence.authority or "/".join(zone.countries) or zone.name
-        for start, end, state in licence_periods(licence):
-            if state not in rule.states:
-                continue
-            t_from = max(start, base["t_from"])
-            t_until = min(end, base["t_until"])
-            if t_from >= t_until:
-                continue
-            target = zone
-            note = ""
-            if state == "granted" and conditional:
-                in_force = [c for c in zone.countries if not _conditions_met(policy, licence, operator, c)]
-                if not in_force:
-                    continue
-                if len(in_force) < len(zone.countries):
-                    parts = frozenset(p for c in in_force for p in geo.code_rows[c])
-                    target = ZoneGeometry(f"licence:{number}:in-force", parts, countries=tuple(in_force),
-                                          description="/".join(in_force))
-                note = ", conditions met (" + ", ".join(c for c in m.CONDITIONS if getattr(licence.conditions, c)) + ")"
-            expiry = licence.conditions.expires
-            span = f", expires {expiry.isoformat()}" if expiry is not None and state == "granted" else ""
-            text = (f"{operator} holds a licence in state {state} for {'/'.join(target.countries) or target.name}"
-                    f" ({label}){note}{span}")
-            out.append(clause(text, zone=geo.register(target), operators=frozenset({operator}), plans=plans,
-                              t_from=t_from, t_until=t_until, detail=f"licence:{number}"))
-    return out
-
-
-# --------------------------------------------------------------------------- conflicts
-
-
-def _intersects(a, b) -> bool:
-    return a is None or b is None or bool(a & b)
-
-
-def _may_overlap(geo: Geography, a: Clause, b: Clause) -> bool:
-    if not (_intersects(a.operators, b.operators) and _intersects(a.plans, b.plans)):
-        return False
-    if max(a.t_from, b.t_from) >= min(a.t_until, b.t_until):
-        return False
-    if {a.whitelisted, b.whitelisted} == {0, 1}:
-        return False
-    if not (_intersects(a.registered_in, b.registered_in) and _intersects(a.end_uses, b.end_uses)):
-        return False
-    za = geo.zone_list[a.zone] if a.zone >= 0 else None
-    zb = geo.zone_list[b.zone] if b.zone >= 0 else None
-    if not geo.zones_may_overlap(za, zb, a.negate, b.negate):
-        return False
-    for x, y in ((a.zone_b, b.zone), (a.zone, b.zone_b), (a.zone_b, b.zone_b)):
-        if x >= 0 and y >= 0:
-            neg_x = a.negate if x == a.zone else False
-            neg_y = b.negate if y == b.zone else False
-            if not geo.zones_may_overlap(geo.zone_list[x], geo.zone_list[y], neg_x, neg_y):
-                return False
-    return True
-
-
-def _check_conflicts(policy, compiled: Compiled) -> None:
-    rules = policy.spec.rules
-    clauses = compiled.clauses
-    by_priority: dict[int, list[Clause]] = {}
-    for c in clauses:
-        by_priority.setdefault(c.priority, []).append(c)
-    for priority, group in by_priority.items():
-        for i, a in enumerate(group):
-            for b in group[i + 1:]:
-                if a.rule == b.rule or a.action == b.action:
-                    continue
-                if _may_overlap(compiled.geography, a, b):
-                    first, second = sorted((a.rule, b.rule))
-                    raise PolicyError(
-                        f"rules[{first}] ({policy.rule_id(first)!r}, {rules[first].action}) and rules[{second}] "
-                        f"({policy.rule_id(second)!r}, {rules[second].action}) have the same priority {priority} "
-                        "and can match the same fix",
-                        field=f"rules[{second}].priority",
-                        hint="give the rule that should win a higher priority",
-                    )
 
 
 # --------------------------------------------------------------------------- the kernel
@@ -476,325 +107,19 @@ def _ready(array: np.ndarray) -> np.ndarray:
     return np.array(array, order="C")
 
 
-# --------------------------------------------------------------------------- fixes
-
-
-_ALIASES = {
-    "lat": ("lat", "lat_deg", "latitude"),
-    "lon": ("lon", "lon_deg", "lng", "longitude"),
-    "alt_m": ("alt_m", "altitude_m", "alt"),
-    "speed_kmh": ("speed_kmh", "speed"),
-    "time": ("time", "timestamp", "t"),
-    "terminal": ("terminal", "terminal_id"),
-    "registered_in": ("registered_in", "registration", "registration_country"),
-    "plan": ("plan",),
-    "whitelisted": ("whitelisted", "registered"),
-    "end_use": ("end_use",),
-    "days_abroad": ("days_abroad",),
-}
-
-
-def _columns(fixes, columns: dict[str, Any]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    if fixes is not None:
-        if not isinstance(fixes, pd.DataFrame | dict):
-            fixes = pd.DataFrame(fixes)
-        lowered = {str(c).lower(): c for c in (fixes.columns if isinstance(fixes, pd.DataFrame) else fixes)}
-        for key, names in _ALIASES.items():
-            for name in names:
-                if name in lowered:
-                    found[key] = fixes[lowered[name]]
-                    break
-    for key, value in columns.items():
-        if key not in _ALIASES:
-            raise PolicyError(f"unknown fix column {key!r}", field=key, hint="columns: " + ", ".join(_ALIASES))
-        if value is not None:
-            found[key] = value
-    return found
-
-
-def _row_error(message: str, row: int, field: str, source: str | None, hint: str | None = None) -> PolicyError:
-    return PolicyError(f"row {row}: {message}", source=source, field=field, hint=hint)
-
-
-def _floats(value, n: int, field: str, source, lo: float, hi: float, unit: str) -> np.ndarray:
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise PolicyError(f"{field} must be numbers", source=source, field=field) from None
-    array = array if array.shape == (n,) else np.broadcast_to(array, (n,)).copy()
-    bad = ~(np.isfinite(array) & (array >= lo) & (array <= hi))
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        value = array[row]
-        what = "NaN" if np.isnan(value) else f"{value:g} {unit}"
-        raise _row_error(f"{field} is {what}, outside [{lo:g}, {hi:g}]", row, field, source,
-                         hint=f"{int(bad.sum())} bad row(s) in all")
-    return array
-
-
-def _codes(value, n: int) -> tuple[np.ndarray, list[str]]:
-    """Strings → (int32 codes, categories); None/NaN/'' → category ''.  Categoricals keep their codes (fast)."""
-    if isinstance(value, str) or value is None or np.ndim(value) == 0:
-        return np.zeros(n, dtype=np.int32), ["" if value is None else str(value)]
-    if isinstance(value, pd.Series) and isinstance(value.dtype, pd.CategoricalDtype):
-        value = value.array
-    if isinstance(value, pd.Categorical):
-        categories = ["" if pd.isna(c) else str(c) for c in value.categories]
-        codes = np.asarray(value.codes, dtype=np.int32)
-    else:
-        codes, uniques = pd.factorize(np.asarray(value, dtype=object) if not isinstance(value, pd.Series)
-                                      else value, use_na_sentinel=True)
-        categories = ["" if pd.isna(u) else str(u) for u in uniques]
-        codes = np.asarray(codes, dtype=np.int32)
-    if (codes < 0).any():
-        categories.append("")
-        codes = np.where(codes < 0, len(categories) - 1, codes).astype(np.int32)
-    if len(codes) != n:
-        raise PolicyError(f"a column has {len(codes)} values, expected {n}")
-    return codes, categories
-
-
-_TRUE = {"true", "1", "yes", "y", "t"}
-_FALSE = {"false", "0", "no", "n", "f", ""}
-
-
-def _booleans(value, n: int, source) -> np.ndarray:
-    if isinstance(value, bool | np.bool_) or np.ndim(value) == 0:
-        return np.full(n, bool(value))
-    array = np.asarray(value)
-    if array.dtype == np.bool_:
-        return array
-    if array.dtype.kind in "iuf":
-        ok = np.isin(array, (0, 1))
-        if not ok.all():
-            row = int(np.flatnonzero(~ok)[0])
-            raise _row_error(f"whitelisted is {array[row]!r}; use true/false or 1/0", row, "whitelisted", source)
-        return array.astype(bool)
-    codes, categories = _codes(value, n)
-    table = np.zeros(len(categories), dtype=bool)
-    for k, text in enumerate(categories):
-        low = text.strip().lower()
-        if low in _TRUE:
-            table[k] = True
-        elif low not in _FALSE:
-            row = int(np.flatnonzero(codes == k)[0])
-            raise _row_error(f"whitelisted is {text!r}; use true/false or 1/0", row, "whitelisted", source)
-    return table[codes]
-
-
-def _times(value, n: int, source) -> np.ndarray:
-    """UTC times → int64 ns; naive times are UTC; a missing time is an error naming the row."""
-    if isinstance(value, datetime | np.datetime64 | str | pd.Timestamp):
-        value = [value] * n
-    if isinstance(value, np.ndarray) and value.dtype.kind == "M":
-        values = value.astype("datetime64[ns]")
-    else:
-        series = value if isinstance(value, pd.Series) else pd.Series(value)
-        try:
-            if series.dtype.kind == "M" and not isinstance(series.dtype, pd.DatetimeTZDtype):
-                converted = series
-            elif isinstance(series.dtype, pd.DatetimeTZDtype):
-                converted = series.dt.tz_convert("UTC").dt.tz_localize(None)
-            else:
-                converted = pd.to_datetime(series, utc=True, format="ISO8601").dt.tz_localize(None)
-        except (ValueError, TypeError) as error:
-            raise PolicyError(f"time: {error}", source=source, field="time",
-                              hint="use ISO 8601 UTC times, e.g. 2026-08-22T12:00:00Z") from None
-        values = converted.to_numpy(dtype="datetime64[ns]")
-    if len(values) != n:
-        raise PolicyError(f"time has {len(values)} values, expected {n}", source=source, field="time")
-    missing = np.isnat(values)
-    if missing.any():
-        row = int(np.flatnonzero(missing)[0])
-        raise _row_error("time is missing", row, "time", source, hint="give every fix a UTC time")
-    return np.ascontiguousarray(values.view(np.int64))
-
-
-@dataclass(eq=False)
-class Fixes:
-    """Validated fix columns as arrays (see the module notes)."""
-
-    lat: np.ndarray
-    lon: np.ndarray
-    alt_m: np.ndarray
-    speed_kmh: np.ndarray
-    time_ns: np.ndarray
-    plan: np.ndarray  # uint8 code into Engine.plans
-    whitelisted: np.ndarray
-    registered_in: np.ndarray  # int16 code into Engine.codes (-1 unknown)
-    end_use: np.ndarray  # int16 code into end_uses (-1 none)
-    end_uses: list[str]
-    terminal: tuple[np.ndarray, list[str]] | None
-    days_abroad: np.ndarray | None
-    assumptions: list[str]
-
-    def __len__(self) -> int:
-        return len(self.lat)
-
-
-# --------------------------------------------------------------------------- results
-
-
-@dataclass(eq=False)
-class Decisions:
-    """Decisions for a batch of fixes.
-
-    Attributes
-    ----------
-    decision
-        ``uint8`` codes into :data:`DECISIONS` (``allow``, ``deny``, ``degrade``).
-    rule
-        ``int32`` index of the deciding rule in the policy file (``rules[i]``), -1 for the policy default.
-    clause
-        ``int32`` reason code: index into :attr:`reason_table` minus one (-1 = the default).
-    country
-        ``int16`` index into :attr:`Engine.codes` of the country under each fix (-1: sea / none).
-    assumptions
-        Defaults used for columns the input did not have.
-    """
-
-    engine: Engine
-    decision: np.ndarray
-    rule: np.ndarray
-    clause: np.ndarray
-    country: np.ndarray
-    fixes: Fixes
-    assumptions: list[str]
-
-    def __len__(self) -> int:
-        return len(self.decision)
-
-    @property
-    def labels(self) -> np.ndarray:
-        """Decision labels (``<U7`` strings)."""
-        return np.asarray(DECISIONS)[self.decision]
-
-    @property
-    def reason_table(self) -> list[str]:
-        """Reason texts by code: entry 0 is the default, entry k+1 clause k."""
-        return self.engine.reason_table
-
-    def reasons(self) -> pd.Categorical:
-        """A readable reason per fix, as a categorical over :attr:`reason_table` (no per-fix string building)."""
-        seen: dict[str, int] = {}
-        categories = []
-        for text in self.reason_table:  # two clauses of one rule may share a text: keep categories distinct
-            seen[text] = seen.get(text, 0) + 1
-            categories.append(text if seen[text] == 1 else f"{text} (#{seen[text]})")
-        return pd.Categorical.from_codes(self.clause + 1, categories=categories)
-
-    def rule_ids(self) -> pd.Categorical:
-        """The deciding rule's id per fix (``default`` for the policy default)."""
-        policy = self.engine.policy
-        table = ["default", *(policy.rule_id(i) for i in range(len(policy.spec.rules)))]
-        return pd.Categorical.from_codes(self.rule + 1, categories=table)
-
-    def countries(self) -> np.ndarray:
-        """ISO alpha-2 code of the country under each fix ("" at sea)."""
-        table = np.asarray([*self.engine.codes, ""], dtype="<U2")
-        return table[self.country]
-
-    def reason(self, i: int) -> str:
-        """The reason for fix ``i`` with the fix's own values (speed, altitude, country ...)."""
-        i = int(i)
-        base = self.reason_table[int(self.clause[i]) + 1]
-        code = int(self.country[i])
-        country = self.engine.codes[code] if code >= 0 else "no country (sea)"
-        facts = [f"at {self.fixes.lat[i]:.5f}, {self.fixes.lon[i]:.5f} ({country})"]
-        c = int(self.clause[i])
-        if c < 0 and code >= 0:
-            entry = self.engine.policy.statuses.get(country)
-            if entry is not None:
-                when = f", expected: {entry.expected}" if entry.expected else ""
-                facts.append(f"{country} is {entry.status} on the {self.engine.operator} map{when}")
-        if c >= 0:
-            detail = self.engine.clauses[c].detail
-            if detail == "speed":
-                facts.append(f"speed {self.fixes.speed_kmh[i]:g} km/h")
-            elif detail == "altitude":
-                facts.append(f"altitude {self.fixes.alt_m[i]:g} m")
-            elif detail == "days" and self.fixes.days_abroad is not None:
-                facts.append(f"{self.fixes.days_abroad[i]:g} days abroad")
-            elif detail == "end_use":
-                facts.append(f"end use {self.fixes.end_uses[self.fixes.end_use[i]]}")
-        return f"{base} ({'; '.join(facts)})"
-
-    def to_frame(self) -> pd.DataFrame:
-        """``decision``, ``rule``, ``rule_id``, ``reason`` and ``country`` columns (categoricals where useful)."""
-        return pd.DataFrame(
-            {
-                "decision": pd.Categorical.from_codes(self.decision.astype(np.int8), categories=list(DECISIONS)),
-                "rule": self.rule,
-                "rule_id": self.rule_ids(),
-                "reason": self.reasons(),
-                "country": pd.Categorical.from_codes(self.country, categories=list(self.engine.codes))
-                if len(self.engine.codes)
-                else pd.Categorical([None] * len(self.country)),
-            }
-        )
-
-    def counts(self) -> dict[str, int]:
-        """How many fixes got each decision."""
-        numbers = np.bincount(self.decision, minlength=len(DECISIONS))
-        return {label: int(numbers[k]) for k, label in enumerate(DECISIONS)}
-
-
-@dataclass(frozen=True)
-class RuleTrace:
-    """How one rule fared for one fix."""
-
-    index: int
-    id: str
-    kind: str
-    priority: int
-    action: str
-    matched: bool
-    decided: bool
-    why: str
-
-    def to_dict(self) -> dict:
-        return {
-            "index": self.index,
-            "id": self.id,
-            "kind": self.kind,
-            "priority": self.priority,
-            "action": self.action,
-            "matched": self.matched,
-            "decided": self.decided,
-            "why": self.why,
-        }
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """A decision for one fix with every rule considered, in precedence order."""
-
-    decision: str
-    rule: int
-    rule_id: str
-    reason: str
-    country: str
-    zones: list[str]
-    fix: dict
-    traces: list[RuleTrace]
-    policy_id: str
-
-    def to_dict(self) -> dict:
-        return {
-            "decision": self.decision,
-            "rule": self.rule_id,
-            "rule_index": self.rule,
-            "reason": self.reason,
-            "country": self.country,
-            "zones": self.zones,
-            "fix": self.fix,
-            "policy_id": self.policy_id,
-            "rules": [t.to_dict() for t in self.traces],
-        }
-
-
 # --------------------------------------------------------------------------- the engine
+
+
+@dataclass(frozen=True, eq=False)
+class _Tiles:
+    """The tile index and, per class of tiles, its zone bits (with and without the sea) and country."""
+
+    index: TileIndex
+    class_bits: np.ndarray
+    class_bits_nosea: np.ndarray
+    class_country: np.ndarray
+    class_has_country: np.ndarray
+    class_country_part: np.ndarray
 
 
 class Engine:
@@ -811,7 +136,7 @@ class Engine:
         self.policy = policy
         self.operator = operator
         self.tile_deg = tile_deg
-        compiled: Compiled = policy._compiled
+        compiled: Compiled = policy.compiled
         self.compiled = compiled
         self.geo = compiled.geography
         self.clauses = [c for c in compiled.clauses if c.operators is None or operator in c.operators]
@@ -819,9 +144,10 @@ class Engine:
         if len(self.plans) > 64:
             raise PolicyError("at most 64 plans", field="plans")
         self.plan_code = {p: k for k, p in enumerate(self.plans)}
-        self.codes: list[str] = sorted({p.country for p in self.geo.parts if p.country})
-        self.code_index = {c: k for k, c in enumerate(self.codes)}
-        self._index: TileIndex | None = None
+        self.codes: tuple[str, ...] = tuple(sorted({p.country for p in self.geo.parts if p.country}))
+        self.code_index = MappingProxyType({c: k for k, c in enumerate(self.codes)})
+        self.end_uses: tuple[str, ...] = tuple(sorted({u for c in self.clauses for u in (c.end_uses or ())}))
+        self._tiles: _Tiles | None = None
         self._zone_tables()
         self._clause_arrays()
         self.reason_table = [
@@ -903,23 +229,30 @@ class Engine:
     @property
     def index(self) -> TileIndex:
         """The tile index of the policy's parts (built on first use)."""
-        if self._index is None:
+        return self._tile_tables().index
+
+    def _tile_tables(self) -> _Tiles:
+        """The tile index with the zone bits and country of each of its classes, built once and published whole
+        (concurrent first calls may both build it; they build the same thing)."""
+        tiles = self._tiles
+        if tiles is None:
             cached = self.compiled.tile_indexes
             if self.tile_deg not in cached:
                 cached[self.tile_deg] = build_index([p.geometry for p in self.geo.parts], self.tile_deg)
-            self._index = cached[self.tile_deg]
-            self._class_tables()
-        return self._index
+            tiles = self._class_tables(cached[self.tile_deg])
+            self._tiles = tiles
+        return tiles
 
-    def _class_tables(self) -> None:
-        index = self._index
-        assert index is not None
+    def _class_tables(self, index: TileIndex) -> _Tiles:
         k = len(index.classes)  # one spare row: boundary tiles point there until they are resolved
-        self.class_bits = np.zeros((k + 1, self.words), dtype=np.uint64)
-        self.class_bits_nosea = np.zeros((k + 1, self.words), dtype=np.uint64)
-        self.class_country = np.full(k + 1, -1, dtype=np.int16)
-        self.class_has_country = np.zeros(k + 1, dtype=bool)
-        self.class_country_part = np.full(k + 1, -1, dtype=np.int64)
+        tiles = _Tiles(
+            index=index,
+            class_bits=np.zeros((k + 1, self.words), dtype=np.uint64),
+            class_bits_nosea=np.zeros((k + 1, self.words), dtype=np.uint64),
+            class_country=np.full(k + 1, -1, dtype=np.int16),
+            class_has_country=np.zeros(k + 1, dtype=bool),
+            class_country_part=np.full(k + 1, -1, dtype=np.int64),
+        )
         for c, parts in enumerate(index.classes):
             bits = self.world_bits.copy()
             best = -1
@@ -927,13 +260,14 @@ class Engine:
                 bits |= self.part_bits[p]
                 if self.part_is_country[p] and (best < 0 or self.part_area[p] < self.part_area[best]):
                     best = p
-            self.class_bits_nosea[c] = bits
+            tiles.class_bits_nosea[c] = bits
             has_country = best >= 0
-            self.class_has_country[c] = has_country
-            self.class_bits[c] = bits if has_country else bits | self.sea_bits
+            tiles.class_has_country[c] = has_country
+            tiles.class_bits[c] = bits if has_country else bits | self.sea_bits
             if has_country:
-                self.class_country[c] = self.part_code[best]
-                self.class_country_part[c] = best
+                tiles.class_country[c] = self.part_code[best]
+                tiles.class_country_part[c] = best
+        return tiles
 
     # ----------------------------------------------------------------- locating fixes
 
@@ -968,11 +302,12 @@ class Engine:
             return self._combine(n, None, fix[hit], part[hit])
         if method != "index":
             raise PolicyError(f"unknown method {method!r}", field="method", hint="use auto, index or exact")
-        index = self.index
+        tiles = self._tile_tables()
+        index = tiles.index
         cls, flat = index.lookup(lat, lon)
         safe = np.minimum(cls, np.uint16(len(index.classes)))  # BOUNDARY → the spare row
-        bits = self.class_bits[safe]
-        country = self.class_country[safe]
+        bits = tiles.class_bits[safe]
+        country = tiles.class_country[safe]
         boundary = np.flatnonzero(cls == BOUNDARY)
         if boundary.size:
             b = np.searchsorted(index.boundary_tiles, flat[boundary])
@@ -982,7 +317,8 @@ class Engine:
             offsets = np.arange(rep.size) - np.repeat(np.cumsum(count) - count, count)
             candidates = index.boundary_parts[np.repeat(start, count) + offsets]
             hit = self._exact(boundary[rep], candidates, lat, lon)
-            sub_bits, sub_country = self._combine(boundary.size, index.boundary_base[b], rep[hit], candidates[hit])
+            sub_bits, sub_country = self._combine(boundary.size, index.boundary_base[b], rep[hit], candidates[hit],
+                                                  tiles)
             bits[boundary] = sub_bits
             country[boundary] = sub_country
         return bits, country
@@ -1000,16 +336,17 @@ class Engine:
             hit[group] = shapely.intersects_xy(geometry, lon[points], lat[points])
         return hit
 
-    def _combine(self, n: int, base: np.ndarray | None, fix: np.ndarray, part: np.ndarray):
+    def _combine(self, n: int, base: np.ndarray | None, fix: np.ndarray, part: np.ndarray, tiles: _Tiles | None = None):
         """Zone bits and country of ``n`` points from a base class (or none) plus exact (point, part) hits."""
         if base is None:
             bits = np.broadcast_to(self.world_bits, (n, self.words)).copy()
             has_country = np.zeros(n, dtype=bool)
             best_part = np.full(n, -1, dtype=np.int64)
         else:
-            bits = self.class_bits_nosea[base].copy()
-            has_country = self.class_has_country[base].copy()
-            best_part = self.class_country_part[base].copy()
+            assert tiles is not None
+            bits = tiles.class_bits_nosea[base].copy()
+            has_country = tiles.class_has_country[base].copy()
+            best_part = tiles.class_country_part[base].copy()
         if fix.size:
             np.bitwise_or.at(bits, fix, self.part_bits[part])
             is_country = self.part_is_country[part]
@@ -1029,82 +366,8 @@ class Engine:
     # ----------------------------------------------------------------- fixes
 
     def prepare(self, fixes=None, *, source: str | None = None, **columns) -> Fixes:
-        """Validate fix columns (see the module notes) into :class:`Fixes`."""
-        cols = _columns(fixes, columns)
-        if "lat" not in cols or "lon" not in cols:
-            raise PolicyError("fixes need lat and lon columns", source=source, field="lat/lon")
-        n = int(np.size(cols["lat"]))
-        lat = _floats(cols["lat"], n, "lat", source, -90.0, 90.0, "deg")
-        lon = _floats(cols["lon"], n, "lon", source, -180.0, 180.0, "deg")
-        assumptions: list[str] = []
-        if "alt_m" in cols:
-            alt = _floats(cols["alt_m"], n, "alt_m", source, _MIN_ALT_M, _MAX_ALT_M, "m")
-        else:
-            alt = np.zeros(n)
-            assumptions.append("alt_m = 0 (no altitude given)")
-        if "speed_kmh" in cols:
-            speed = _floats(cols["speed_kmh"], n, "speed_kmh", source, 0.0, _MAX_SPEED_KMH, "km/h")
-        else:
-            speed = np.zeros(n)
-            assumptions.append("speed_kmh = 0 (no speed given: fixed terminals)")
-        if "time" in cols:
-            time_ns = _times(cols["time"], n, source)
-        else:
-            moment = self.policy.as_of()
-            time_ns = np.full(n, _ns(moment), dtype=np.int64)
-            origin = "the policy's as_of" if self.policy.spec.policy.as_of is not None else "now"
-            assumptions.append(f"time = {moment.isoformat()} ({origin}; no time given)")
-        if "plan" in cols:
-            codes, categories = _codes(cols["plan"], n)
-            table = np.zeros(len(categories), dtype=np.uint8)
-            for k, name in enumerate(categories):
-                if name not in self.plan_code:
-                    row = int(np.flatnonzero(codes == k)[0])
-                    raise _row_error(f"unknown plan {name!r}", row, "plan", source,
-                                     hint="known plans: " + ", ".join(self.plans))
-                table[k] = self.plan_code[name]
-            plan = table[codes]
-        else:
-            plan = np.full(n, self.plan_code["residential"], dtype=np.uint8)
-            assumptions.append("plan = residential (no plan given)")
-        if "whitelisted" in cols:
-            whitelisted = _booleans(cols["whitelisted"], n, source)
-        else:
-            whitelisted = np.zeros(n, dtype=bool)
-            assumptions.append("whitelisted = false (no whitelist flag given)")
-        if "registered_in" in cols:
-            codes, categories = _codes(cols["registered_in"], n)
-            table16 = np.full(len(categories), -1, dtype=np.int16)
-            for k, name in enumerate(categories):
-                code = name.strip().upper()
-                if code:
-                    if code not in self.code_index:
-                        self.codes.append(code)
-                        self.code_index[code] = len(self.codes) - 1
-                    table16[k] = self.code_index[code]
-            registered = table16[codes]
-        else:
-            registered = np.full(n, -1, dtype=np.int16)
-        end_uses: list[str] = sorted({u for c in self.clauses for u in (c.end_uses or ())})
-        if "end_use" in cols:
-            codes, categories = _codes(cols["end_use"], n)
-            lookup = {u: k for k, u in enumerate(end_uses)}
-            table16 = np.full(len(categories), -1, dtype=np.int16)
-            for k, name in enumerate(categories):
-                if name.strip():
-                    if name.strip() not in lookup:
-                        end_uses.append(name.strip())
-                        lookup[name.strip()] = len(end_uses) - 1
-                    table16[k] = lookup[name.strip()]
-            end_use = table16[codes]
-        else:
-            end_use = np.full(n, -1, dtype=np.int16)
-        terminal = _codes(cols["terminal"], n) if "terminal" in cols else None
-        days = None
-        if "days_abroad" in cols:
-            days = _floats(cols["days_abroad"], n, "days_abroad", source, 0.0, 1e6, "days")
-        return Fixes(lat, lon, alt, speed, time_ns, plan, whitelisted, registered, end_use, end_uses, terminal, days,
-                     assumptions)
+        """Validate fix columns (see :mod:`skyfence.policy.fixes`) into :class:`Fixes`."""
+        return prepare_fixes(self, fixes, source=source, **columns)
 
     def _days_abroad(self, fx: Fixes, country: np.ndarray) -> np.ndarray:
         """Distinct UTC days each terminal spent in another country than its registration, up to each fix."""
@@ -1157,7 +420,7 @@ class Engine:
             _ready(fx.end_use),
             self.c_zone, self.c_neg, self.c_zone_b, self.c_plan, self.c_tfrom, self.c_tuntil, self.c_wl,
             self.c_listed, self.c_speed, self.c_alt, self.c_days, self.c_abroad,
-            self.c_reg_any, self._reg_table(self.codes), self.c_end_any, self._end_table(fx.end_uses),
+            self.c_reg_any, self._reg_table(fx.codes), self.c_end_any, self._end_table(fx.end_uses),
         )
         default = np.uint8(_ACTION_CODE[self.policy.default])
         action_table = np.append(self.c_action, default)
@@ -1187,7 +450,7 @@ class Engine:
             "time": _fmt_ns(int(fx.time_ns[0])),
             "plan": self.plans[int(fx.plan[0])],
             "whitelisted": bool(fx.whitelisted[0]),
-            "registered_in": self.codes[int(fx.registered_in[0])] if fx.registered_in[0] >= 0 else "",
+            "registered_in": fx.codes[int(fx.registered_in[0])] if fx.registered_in[0] >= 0 else "",
             "end_use": fx.end_uses[int(fx.end_use[0])] if fx.end_use[0] >= 0 else "",
             "terminal": fx.terminal[1][int(fx.terminal[0][0])] if fx.terminal is not None else "",
             "days_abroad": days,

@@ -40,6 +40,7 @@ from pydantic import BaseModel, ValidationError
 from skyfence._keys import key_path
 from skyfence.errors import PolicyError
 from skyfence.policy import model as m
+from skyfence.policy.clauses import Compiled, compile_policy
 from skyfence.policy.feed import read_feed
 
 __all__ = ["Policy", "load_policy", "loads_policy"]
@@ -199,8 +200,8 @@ def _add_zones(zones: dict[str, m.Zone], source: Path, merged: _Merged) -> None:
 class Policy:
     """A validated policy: the merged file content, where it came from, its version id and resolved statuses.
 
-    Build with :func:`load_policy`.  ``engine(operator)`` compiles it for evaluation (cached); ``evaluate``,
-    ``check`` and ``explain`` are shortcuts.
+    Build with :func:`load_policy`.  ``engine(operator)`` compiles it for evaluation (cached); ``evaluate`` and
+    ``explain`` are shortcuts.
     """
 
     spec: m.PolicyFile
@@ -214,7 +215,6 @@ class Policy:
     admin1: dict[str, dict]
     id: str = ""
     _engines: dict = field(default_factory=dict, repr=False)
-    _geography: Any = field(default=None, repr=False)
     _compiled: Any = field(default=None, repr=False)
 
     # ----------------------------------------------------------------- convenience
@@ -244,6 +244,11 @@ class Policy:
         return tuple(dict.fromkeys([*m.PLANS, *self.spec.plans]))
 
     @property
+    def compiled(self) -> Compiled:
+        """The policy compiled into clauses (:mod:`skyfence.policy.clauses`): geography, clauses, precedence."""
+        return self._compiled
+
+    @property
     def operators(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys([self.operator, *self.spec.operators]))
 
@@ -271,10 +276,6 @@ class Policy:
     def evaluate(self, fixes=None, **columns):
         """Decisions for fixes (a DataFrame or keyword arrays); see :meth:`Engine.evaluate`."""
         return self.engine().evaluate(fixes, **columns)
-
-    def check(self, lat: float, lon: float, **fix):
-        """The decision for one fix, with its explanation; see :meth:`Engine.explain`."""
-        return self.engine().explain(lat, lon, **fix)
 
     def explain(self, lat: float, lon: float, **fix):
         """Every rule considered for one fix; see :meth:`Engine.explain`."""
@@ -347,8 +348,6 @@ def _build(data: dict, path: Path, *, source_name: str | None = None) -> Policy:
         status_source=status_source,
         admin1=admin1,
     )
-    from skyfence.policy.engine import compile_policy
-
     try:
         policy._compiled = compile_policy(policy)
     except PolicyError as error:

@@ -313,10 +313,6 @@ class Geography:
                     return True
         return False
 
-    def parts_at(self, lat: float, lon: float) -> list[int]:
-        """Indices of the parts containing one point (exact; for explanations)."""
-        return [i for i, part in enumerate(self.parts) if shapely.intersects_xy(part.geometry, lon, lat)]
-
     def tree(self) -> shapely.STRtree:
         """An STR-tree of all parts (the exact point-in-polygon path)."""
         if self._tree is None or self._tree_size != len(self.parts):

@@ -157,28 +157,26 @@ class Evaluator:
         self.policy = policy
         self.engine = policy.engine()
         self._kinds = ["default", *(rule.kind for rule in policy.rules)]
-        self._lock = threading.Lock()
 
     def evaluate(self, fixes: FixColumns) -> Verdicts:
         n = len(fixes.serial)
-        with self._lock:
-            result = self.engine.evaluate(
-                lat=fixes.lat_deg,
-                lon=fixes.lon_deg,
-                alt_m=fixes.alt_m,
-                speed_kmh=fixes.speed_kmh,
-                time=fixes.time,
-                terminal=np.asarray(fixes.serial, dtype=object),
-                registered_in=np.asarray(fixes.registered_in, dtype=object),
-                plan=np.asarray(fixes.plan, dtype=object),
-                whitelisted=fixes.whitelisted,
-                source="request body",
-            )
-            labels = result.labels.tolist()
-            rule_ids = [str(r) for r in result.rule_ids()]
-            kinds = [self._kinds[int(r) + 1] for r in result.rule]
-            reasons = [result.reason(i) for i in range(n)]
-            countries = result.countries().tolist()
+        result = self.engine.evaluate(
+            lat=fixes.lat_deg,
+            lon=fixes.lon_deg,
+            alt_m=fixes.alt_m,
+            speed_kmh=fixes.speed_kmh,
+            time=fixes.time,
+            terminal=np.asarray(fixes.serial, dtype=object),
+            registered_in=np.asarray(fixes.registered_in, dtype=object),
+            plan=np.asarray(fixes.plan, dtype=object),
+            whitelisted=fixes.whitelisted,
+            source="request body",
+        )
+        labels = result.labels.tolist()
+        rule_ids = [str(r) for r in result.rule_ids()]
+        kinds = [self._kinds[int(r) + 1] for r in result.rule]
+        reasons = [result.reason(i) for i in range(n)]
+        countries = result.countries().tolist()
         for i, status in enumerate(fixes.status):
             if status != "active":
                 labels[i], rule_ids[i], kinds[i] = "deny", STATUS_RULE, "terminal_status"

@@ -1,0 +1,184 @@
+"""Results of the engine: :class:`Decisions` for a batch of fixes, :class:`Explanation` (with a
+:class:`RuleTrace` per rule) for one fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from skyfence.policy import model as m
+from skyfence.policy.fixes import Fixes
+
+if TYPE_CHECKING:
+    from skyfence.policy.engine import Engine
+
+__all__ = ["DECISIONS", "Decisions", "Explanation", "RuleTrace"]
+
+#: Decision labels in code order (``Decisions.decision`` holds these codes).
+DECISIONS = m.ACTIONS
+
+
+@dataclass(eq=False)
+class Decisions:
+    """Decisions for a batch of fixes.
+
+    Attributes
+    ----------
+    decision
+        ``uint8`` codes into :data:`DECISIONS` (``allow``, ``deny``, ``degrade``).
+    rule
+        ``int32`` index of the deciding rule in the policy file (``rules[i]``), -1 for the policy default.
+    clause
+        ``int32`` reason code: index into :attr:`reason_table` minus one (-1 = the default).
+    country
+        ``int16`` index into :attr:`codes` of the country under each fix (-1: sea / none).
+    assumptions
+        Defaults used for columns the input did not have.
+    """
+
+    engine: Engine
+    decision: np.ndarray
+    rule: np.ndarray
+    clause: np.ndarray
+    country: np.ndarray
+    fixes: Fixes
+    assumptions: list[str]
+
+    def __len__(self) -> int:
+        return len(self.decision)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Decision labels (``<U7`` strings)."""
+        return np.asarray(DECISIONS)[self.decision]
+
+    @property
+    def reason_table(self) -> list[str]:
+        """Reason texts by code: entry 0 is the default, entry k+1 clause k."""
+        return self.engine.reason_table
+
+    def reasons(self) -> pd.Categorical:
+        """A readable reason per fix, as a categorical over :attr:`reason_table` (no per-fix string building)."""
+        seen: dict[str, int] = {}
+        categories = []
+        for text in self.reason_table:  # two clauses of one rule may share a text: keep categories distinct
+            seen[text] = seen.get(text, 0) + 1
+            categories.append(text if seen[text] == 1 else f"{text} (#{seen[text]})")
+        return pd.Categorical.from_codes(self.clause + 1, categories=categories)
+
+    def rule_ids(self) -> pd.Categorical:
+        """The deciding rule's id per fix (``default`` for the policy default)."""
+        policy = self.engine.policy
+        table = ["default", *(policy.rule_id(i) for i in range(len(policy.spec.rules)))]
+        return pd.Categorical.from_codes(self.rule + 1, categories=table)
+
+    @property
+    def codes(self) -> list[str]:
+        """Country codes of this call (:attr:`Engine.codes` first, then registration countries it lacks)."""
+        return self.fixes.codes
+
+    def countries(self) -> np.ndarray:
+        """ISO alpha-2 code of the country under each fix ("" at sea)."""
+        table = np.asarray([*self.codes, ""], dtype="<U2")
+        return table[self.country]
+
+    def reason(self, i: int) -> str:
+        """The reason for fix ``i`` with the fix's own values (speed, altitude, country ...)."""
+        i = int(i)
+        base = self.reason_table[int(self.clause[i]) + 1]
+        code = int(self.country[i])
+        country = self.codes[code] if code >= 0 else "no country (sea)"
+        facts = [f"at {self.fixes.lat[i]:.5f}, {self.fixes.lon[i]:.5f} ({country})"]
+        c = int(self.clause[i])
+        if c < 0 and code >= 0:
+            entry = self.engine.policy.statuses.get(country)
+            if entry is not None:
+                when = f", expected: {entry.expected}" if entry.expected else ""
+                facts.append(f"{country} is {entry.status} on the {self.engine.operator} map{when}")
+        if c >= 0:
+            detail = self.engine.clauses[c].detail
+            if detail == "speed":
+                facts.append(f"speed {self.fixes.speed_kmh[i]:g} km/h")
+            elif detail == "altitude":
+                facts.append(f"altitude {self.fixes.alt_m[i]:g} m")
+            elif detail == "days" and self.fixes.days_abroad is not None:
+                facts.append(f"{self.fixes.days_abroad[i]:g} days abroad")
+            elif detail == "end_use":
+                facts.append(f"end use {self.fixes.end_uses[self.fixes.end_use[i]]}")
+        return f"{base} ({'; '.join(facts)})"
+
+    def to_frame(self) -> pd.DataFrame:
+        """``decision``, ``rule``, ``rule_id``, ``reason`` and ``country`` columns (categoricals where useful)."""
+        return pd.DataFrame(
+            {
+                "decision": pd.Categorical.from_codes(self.decision.astype(np.int8), categories=list(DECISIONS)),
+                "rule": self.rule,
+                "rule_id": self.rule_ids(),
+                "reason": self.reasons(),
+                "country": pd.Categorical.from_codes(self.country, categories=list(self.codes))
+                if len(self.codes)
+                else pd.Categorical([None] * len(self.country)),
+            }
+        )
+
+    def counts(self) -> dict[str, int]:
+        """How many fixes got each decision."""
+        numbers = np.bincount(self.decision, minlength=len(DECISIONS))
+        return {label: int(numbers[k]) for k, label in enumerate(DECISIONS)}
+
+
+@dataclass(frozen=True)
+class RuleTrace:
+    """How one rule fared for one fix."""
+
+    index: int
+    id: str
+    kind: str
+    priority: int
+    action: str
+    matched: bool
+    decided: bool
+    why: str
+
+    def to_dict(self) -> dict:
+        return {
+            "index": self.index,
+            "id": self.id,
+            "kind": self.kind,
+            "priority": self.priority,
+            "action": self.action,
+            "matched": self.matched,
+            "decided": self.decided,
+            "why": self.why,
+        }
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A decision for one fix with every rule considered, in precedence order."""
+
+    decision: str
+    rule: int
+    rule_id: str
+    reason: str
+    country: str
+    zones: list[str]
+    fix: dict
+    traces: list[RuleTrace]
+    policy_id: str
+
+    def to_dict(self) -> dict:
+        return {
+            "decision": self.decision,
+            "rule": self.rule_id,
+            "rule_index": self.rule,
+            "reason": self.reason,
+            "country": self.country,
+            "zones": self.zones,
+            "fix": self.fix,
+            "policy_id": self.policy_id,
+            "rules": [t.to_dict() for t in self.traces],
+        }
