@@ -1,17 +1,18 @@
-"""Shared pieces of the CLI: consoles, the one-line error path, small parsers."""
+"""Shared pieces of the CLI: consoles, the one-line error path, JSON output, the progress bar.
+
+Only typer, rich and the standard library are imported here: ``skyfence --help`` must stay fast.
+"""
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any, NoReturn
 
-import numpy as np
 from rich.console import Console
 
-from skyfence._json import jsonable
+from skyfence._json import dumps
 
-__all__ = ["console", "default_start", "err_console", "fail", "jsonable", "print_json", "steps_progress"]
+__all__ = ["console", "err_console", "fail", "json_text", "print_json", "steps_progress"]
 
 console = Console()
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -23,18 +24,14 @@ def fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
+def json_text(payload: Any) -> str:
+    """``payload`` as indented strict JSON (NaN as null; anything else unknown as its text)."""
+    return dumps(payload, indent=2, default=str)
+
+
 def print_json(payload: Any) -> None:
     """Print ``payload`` as strict JSON on stdout (NaN as null; no colour)."""
-    sys.stdout.write(json.dumps(jsonable(payload), indent=2, default=str, allow_nan=False) + "\n")
-
-
-def default_start(epochs: tuple[np.datetime64, np.datetime64] | None) -> np.datetime64:
-    """The newest element epoch rounded down to the minute, so a catalog is used near its epochs."""
-    from skyfence.errors import InputError
-
-    if epochs is None:
-        raise InputError("the constellation is empty", field="SOURCE")
-    return epochs[1].astype("datetime64[m]").astype("datetime64[ns]")
+    sys.stdout.write(json_text(payload) + "\n")
 
 
 def steps_progress(*, disable: bool = False):

@@ -1,4 +1,4 @@
-"""``skyfence catalog``: what is in a constellation source."""
+"""``skyfence catalog``: what is in a constellation source (:meth:`Constellation.summary`)."""
 
 from __future__ import annotations
 
@@ -6,38 +6,8 @@ import typer
 from rich.table import Table
 
 from skyfence.cli._common import console, print_json
-from skyfence.orbits.sources import load_constellation
 
 app = typer.Typer(help="Inspect constellations: element files, presets, CelesTrak groups.", no_args_is_help=True)
-
-
-def catalog_summary(source: str) -> dict:
-    """Counts, shells, epoch range and invalid records of ``source`` (invalid records are skipped, not fatal)."""
-    constellation = load_constellation(source, skip_invalid=True)
-    epochs = constellation.epoch_range
-    shells = constellation.shells
-    unassigned = int((constellation.satellites["shell"] < 0).sum())
-    return {
-        "source": constellation.source or source,
-        "name": constellation.name,
-        "satellites": len(constellation),
-        "epoch_min": None if epochs is None else str(epochs[0])[:23] + "Z",
-        "epoch_max": None if epochs is None else str(epochs[1])[:23] + "Z",
-        "shells": [
-            {
-                "shell": int(row.shell),
-                "name": str(row.name),
-                "alt_km": round(float(row.alt_km), 1),
-                "inclination_deg": round(float(row.inclination_deg), 2),
-                "n_planes": int(row.n_planes),
-                "sats_per_plane": int(row.sats_per_plane),
-                "count": int(row.count),
-            }
-            for row in shells.itertuples()
-        ],
-        "not_in_a_shell": unassigned,
-        "invalid_records": [str(s) for s in constellation.skipped],
-    }
 
 
 @app.command("info")
@@ -46,7 +16,10 @@ def info(
     json_out: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """Satellite count, shells, epoch range and invalid records of SOURCE."""
-    summary = catalog_summary(source)
+    from skyfence.orbits.sources import load_constellation
+
+    summary = load_constellation(source, skip_invalid=True).summary()
+    summary["source"] = summary["source"] or source
     if json_out:
         print_json(summary)
         return

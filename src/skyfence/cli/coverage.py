@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import json
+import math
 import re
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import typer
 from rich.table import Table
 
-from skyfence._io import atomic_outputs
-from skyfence.cli._common import console, default_start, jsonable, print_json, steps_progress
-from skyfence.coverage.engine import CoverageResult, run_coverage
-from skyfence.earth.regions import countries, get_region
-from skyfence.errors import InputError
-from skyfence.orbits.sources import load_constellation
-from skyfence.orbits.time import parse_time, time_grid
+from skyfence.cli._common import console, json_text, print_json, steps_progress
+
+if TYPE_CHECKING:
+    from skyfence.coverage.engine import CoverageResult
 
 _SUMMARY_COLUMNS = (
     ("coverage_fraction", "coverage", "{:.1%}"),
@@ -91,18 +87,23 @@ def coverage(
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Satellites in view per H3 cell over time and figures of merit per region (STK Coverage names)."""
+    import numpy as np
+
+    from skyfence._io import atomic_outputs
+    from skyfence.coverage.engine import run_coverage
+    from skyfence.earth.regions import countries, get_region
+    from skyfence.orbits.sources import load_constellation
+    from skyfence.orbits.time import default_start, iso_utc, parse_time, time_grid
+
     area = get_region(region, pov=pov)
     cells = area.cells(res)
     sources = [source, *(compare or [])]
     constellations = [load_constellation(s) for s in sources]
     t0 = default_start(constellations[0].epoch_range) if start is None else parse_time(start, field="--start")
-    span: str | np.timedelta64 = duration
-    if end is not None:
-        t1 = parse_time(end, field="--end")
-        if t1 < t0:
-            raise InputError(f"end {end} is before start {str(t0)[:19]}Z", field="--end", hint="swap them")
-        span = t1 - t0
-    times = time_grid(t0, span, step)
+    if end is None:
+        times = time_grid(t0, duration, step)
+    else:
+        times = time_grid(t0, step=step, end=parse_time(end, field="--end"))
     results: list[tuple[str, CoverageResult]] = []
     with steps_progress(disable=json_out) as bar:
         for constellation in constellations:
@@ -130,8 +131,8 @@ def coverage(
         "cells": len(cells),
         "min_elevation_deg": min_elevation,
         "min_sats": min_sats,
-        "start": str(times[0])[:19] + "Z",
-        "end": str(times[-1])[:19] + "Z",
+        "start": iso_utc(times[0]),
+        "end": iso_utc(times[-1]),
         "step": step,
         "steps": len(times),
         "sources": [
@@ -153,7 +154,7 @@ def coverage(
                 labels.append(label)
                 files = _write_outputs(staging, label, result, area, borders)
                 summary["sources"][len(labels) - 1]["files"] = files
-            (staging / "summary.json").write_text(json.dumps(jsonable(summary), indent=2, allow_nan=False))
+            (staging / "summary.json").write_text(json_text(summary))
         summary["out"] = str(out)
     if json_out:
         print_json(summary)
@@ -169,7 +170,7 @@ def coverage(
         for key, _, fmt in _SUMMARY_COLUMNS:
             value = entry.get(key)
             row.append(
-                "–" if value is None or (isinstance(value, float) and not np.isfinite(value)) else fmt.format(value)
+                "–" if value is None or (isinstance(value, float) and not math.isfinite(value)) else fmt.format(value)
             )
         table.add_row(entry["name"], f"{entry['satellites']:,}", *row)
     console.print(table)

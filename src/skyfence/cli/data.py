@@ -8,16 +8,19 @@ nobody re-publishes them by accident.  See :mod:`skyfence.data` for the resoluti
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from skyfence import data
 from skyfence.cli._common import console, err_console, print_json
+from skyfence.data.registry import KINDS
 from skyfence.errors import DatasetError, InputError
+
+if TYPE_CHECKING:
+    from skyfence.data.registry import Dataset
 
 __all__ = ["app"]
 
@@ -40,7 +43,7 @@ def _availability(info: dict[str, Any]) -> str:
     return text
 
 
-def _data_date(ds: data.Dataset, info: dict[str, Any]) -> str:
+def _data_date(ds: Dataset, info: dict[str, Any]) -> str:
     """The data date; for a live catalog whether it is the mirror's dated snapshot or a fetched copy."""
     if not ds.live:
         return ds.data_date.isoformat()
@@ -55,10 +58,12 @@ def _data_date(ds: data.Dataset, info: dict[str, Any]) -> str:
 def list_(
     as_json: _JSON = False,
     kind: Annotated[
-        str | None, typer.Option("--kind", help=f"Only datasets of this kind ({', '.join(data.KINDS)}).")
+        str | None, typer.Option("--kind", help=f"Only datasets of this kind ({', '.join(KINDS)}).")
     ] = None,
 ) -> None:
     """List the registered datasets with their kind, data date, licence and where they are available."""
+    from skyfence import data
+
     datasets = data.list_datasets(kind)
     infos = [data.where(ds.name) for ds in datasets]
     if as_json:
@@ -94,6 +99,8 @@ def where(
     as_json: _JSON = False,
 ) -> None:
     """Show where NAME resolves (mirror, cache or missing) without downloading anything."""
+    from skyfence import data
+
     info = data.where(name)
     if as_json:
         print_json(info)
@@ -161,6 +168,8 @@ def fetch(
     all_: Annotated[bool, typer.Option("--all", help="Fetch every registered dataset.")] = False,
 ) -> None:
     """Download datasets into the user cache (hash-checked); a valid cached copy is kept unless --force."""
+    from skyfence import data
+
     if all_ and names:
         raise InputError("give dataset names or --all, not both", field="NAMES")
     if not all_ and not names:

@@ -5,7 +5,6 @@ Heavy modules are imported inside the commands so ``skyfence --help`` stays fast
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import typer
@@ -23,13 +22,14 @@ _ISL_HELP = "ISL topology: +grid (4 lasers: in-plane and adjacent planes) or non
 def _ground(
     ground: str, status: str, exclude: list[str], add_gateway: list[str], add_pop: list[str], remove_site: list[str]
 ):
+    from skyfence.earth.places import parse_site
     from skyfence.network.ground import load_ground_segment
 
     wanted = ["operational", "planned"] if status == "all" else [s.strip() for s in status.split(",")]
     segment = load_ground_segment(ground, status=wanted)
     for kind, specs in (("gateway", add_gateway), ("pop", add_pop)):
         for spec in specs:
-            name, lat, lon = _site_spec(spec, kind)
+            name, lat, lon = parse_site(spec, kind, field=f"--add-{kind}")
             segment = segment.add_site(name, lat, lon, kind=kind)
     if remove_site:
         segment = segment.remove_sites(remove_site)
@@ -38,19 +38,8 @@ def _ground(
     return segment
 
 
-def _site_spec(spec: str, kind: str) -> tuple[str, float, float]:
-    """``"NAME=LAT,LON"``, ``"LAT,LON"`` or a city name -> (name, lat, lon)."""
-    from skyfence.earth.places import resolve_place
-
-    name, sep, where = spec.partition("=")
-    place = resolve_place(where if sep else spec, field=f"--add-{kind}")
-    label = name.strip() if sep else f"{place.name} (hypothetical {kind})"
-    return label, place.lat_deg, place.lon_deg
-
-
 def _times(constellation, start: str | None, duration: str, step: str):
-    from skyfence.cli._common import default_start
-    from skyfence.orbits.time import time_grid
+    from skyfence.orbits.time import default_start, time_grid
 
     t0 = default_start(constellation.epoch_range) if start is None else start
     return time_grid(t0, duration, step)
@@ -130,28 +119,6 @@ def latency(
         _print_summary(result.summary())
 
 
-def _read_pairs(path: Path) -> list[tuple[str, str]]:
-    """CSV with columns ``from,to`` (places) or ``from_lat,from_lon,to_lat,to_lon``; ``to`` may be ``pop``."""
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        columns = set(reader.fieldnames or [])
-        pairs = []
-        for number, row in enumerate(reader, start=2):
-            if {"from_lat", "from_lon", "to_lat", "to_lon"} <= columns:
-                pairs.append((f"{row['from_lat']},{row['from_lon']}", f"{row['to_lat']},{row['to_lon']}"))
-            elif {"from", "to"} <= columns:
-                pairs.append((row["from"], row["to"] or "pop"))
-            else:
-                raise InputError(
-                    "pairs file needs columns from,to or from_lat,from_lon,to_lat,to_lon", source=str(path), line=1
-                )
-            if not all(pairs[-1]):
-                raise InputError("empty place", source=str(path), line=number)
-    if not pairs:
-        raise InputError("no pairs", source=str(path), hint="one pair per row after the header")
-    return pairs
-
-
 @app.command("routes")
 def routes(
     source: str = typer.Argument(..., help="TLE/OMM file, preset name or celestrak:GROUP."),
@@ -167,11 +134,11 @@ def routes(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Routes and RTT for every pair in a CSV file, at every time step."""
-    from skyfence.earth.places import resolve_place
+    from skyfence.earth.places import read_pairs, resolve_place
     from skyfence.network.routing import route_pairs
     from skyfence.orbits.sources import load_constellation
 
-    specs = _read_pairs(pairs)
+    specs = read_pairs(pairs)
     constellation = load_constellation(source)
     times = _times(constellation, start, duration, step)
     segment = _ground(ground, status, exclude_gateways_in, [], [], [])

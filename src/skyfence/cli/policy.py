@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import time as _time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from skyfence._io import atomic_outputs, atomic_path
-from skyfence.cli._common import console, jsonable, print_json
+from skyfence.cli._common import console, json_text, print_json
 from skyfence.errors import InputError
 
 app = typer.Typer(
@@ -125,21 +122,6 @@ def check(
         console.print(table)
 
 
-def _read_fixes(path: Path) -> pd.DataFrame:
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise InputError("no such fixes file", source=str(path), hint="give a .parquet or .csv file")
-    if suffix == ".parquet":
-        return pd.read_parquet(path)
-    if suffix == ".csv":
-        text_columns = {"terminal": str, "registered_in": str, "plan": str, "end_use": str, "time": str}
-        try:
-            return pd.read_csv(path, dtype=text_columns, keep_default_na=False, na_values={"lat": [""], "lon": [""]})
-        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
-            raise InputError(f"cannot read CSV: {error}", source=str(path)) from None
-    raise InputError(f"unknown fixes format {suffix!r}", source=str(path), hint="use .parquet or .csv")
-
-
 @app.command("evaluate")
 def evaluate(
     file: Path = _POLICY,
@@ -149,10 +131,12 @@ def evaluate(
     json_out: bool = _JSON,
 ) -> None:
     """Decide every fix of a table; write it back with decision, rule, rule_id, reason and country columns."""
+    from skyfence.policy.fixes import read_fixes
+
     if out.suffix.lower() != ".parquet":
         raise InputError("the decisions file must be .parquet", field="--out")
     policy = _load(file)
-    frame = _read_fixes(fixes)
+    frame = read_fixes(fixes)
     t0 = _time.perf_counter()
     decisions = policy.engine(operator).evaluate(frame, source=str(fixes))
     seconds = _time.perf_counter() - t0
@@ -191,7 +175,7 @@ def map_(
     summary = amap.summary()
     with atomic_outputs(out) as staging:
         summary["files"] = amap.write(staging)
-        (staging / "summary.json").write_text(json.dumps(jsonable(summary), indent=2, allow_nan=False))
+        (staging / "summary.json").write_text(json_text(summary))
     summary["out"] = str(out)
     if json_out:
         print_json(summary)
@@ -261,6 +245,7 @@ def diff(
     summary = result.summary()
     if out is not None:
         import h3
+        import numpy as np
 
         from skyfence.report.geo import write_cells_geojson, write_cells_geoparquet
 
@@ -269,7 +254,7 @@ def diff(
             write_cells_geojson(staging / "changed_cells.geojson", cells, result.cells)
             write_cells_geoparquet(staging / "changed_cells.parquet", cells, result.cells)
             result.countries.to_csv(staging / "changed_countries.csv", index=False)
-            (staging / "summary.json").write_text(json.dumps(jsonable(summary), indent=2, allow_nan=False))
+            (staging / "summary.json").write_text(json_text(summary))
         summary["out"] = str(out)
     if json_out:
         print_json(summary)

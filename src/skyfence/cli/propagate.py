@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import typer
 
-from skyfence._io import atomic_path
-from skyfence.cli._common import console, default_start, print_json, steps_progress
+from skyfence.cli._common import console, print_json, steps_progress
 from skyfence.errors import InputError
-from skyfence.orbits.propagate import propagate as propagate_positions
-from skyfence.orbits.sources import load_constellation
-from skyfence.orbits.time import time_grid
 
 
 def propagate(
@@ -26,6 +21,13 @@ def propagate(
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Propagate SOURCE with SGP4 to ITRF positions (and geodetic coordinates)."""
+    import numpy as np
+
+    from skyfence._io import atomic_path
+    from skyfence.orbits.propagate import propagate as propagate_positions
+    from skyfence.orbits.sources import load_constellation
+    from skyfence.orbits.time import default_start, iso_utc, time_grid
+
     if out is not None and out.suffix != ".nc":
         raise InputError(f"cannot write {out.name}", field="--out", hint="use a .nc (NetCDF-4) file name")
     constellation = load_constellation(source, skip_invalid=skip_invalid)
@@ -39,8 +41,8 @@ def propagate(
         "source": constellation.source or source,
         "satellites": len(constellation),
         "steps": len(times),
-        "start": str(times[0])[:19] + "Z",
-        "end": str(times[-1])[:19] + "Z",
+        "start": iso_utc(times[0]),
+        "end": iso_utc(times[-1]),
         "failed_pairs": int(failed.sum()),
         "satellites_with_failures": int(failed.any(axis=1).sum()),
         "out": None,

@@ -2,25 +2,22 @@
 
 Regions are countries (Natural Earth, default or German point of view), Natural Earth disputed areas
 (``disputed:Crimea``), occupied Ukraine on a date (``occupied:ua:2026-08-22``), ``world`` or a GeoJSON file;
-see :mod:`skyfence.earth.regions`.
+see :mod:`skyfence.earth.regions` (:func:`~skyfence.earth.regions.region_info`,
+:func:`~skyfence.earth.regions.region_lookup`).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated
 
-import h3
-import shapely
 import typer
 from rich.table import Table
 
 from skyfence.cli._common import console, print_json
-from skyfence.earth import cells as cells_mod
-from skyfence.earth import regions
 from skyfence.errors import InputError
 
-__all__ = ["app", "region_info", "region_lookup"]
+__all__ = ["app"]
 
 app = typer.Typer(
     help="Regions (countries, disputed and occupied areas, GeoJSON files): area and H3 cells, point look-up.",
@@ -36,32 +33,6 @@ _SCALE = Annotated[
 _NUMBERS_OK = {"ignore_unknown_options": True}
 
 
-def region_info(
-    spec: str, *, res: int = 5, pov: str = "default", scale: str | None = None, containment: str = "center"
-) -> dict[str, Any]:
-    """Name, code, kind, source, geodesic area [km²] and H3 cells at ``res`` of the region ``spec``."""
-    res = cells_mod.validate_resolution(res)
-    region = regions.get_region(spec, pov=pov, scale=scale)
-    cells = region.cells(res, containment=containment)
-    cells_area = float(cells_mod.cell_area_km2(cells).sum()) if region.kind != "world" else region.area_km2()
-    minx, miny, maxx, maxy = region.geometry.bounds
-    return {
-        "name": region.name,
-        "code": region.code,
-        "kind": region.kind,
-        "source": region.source,
-        "pov": region.pov,
-        "note": region.note,
-        "area_km2": round(region.area_km2(), 1),
-        "bounds_deg": {"lon_min": minx, "lat_min": miny, "lon_max": maxx, "lat_max": maxy},
-        "res": res,
-        "containment": containment,
-        "cells": len(cells),
-        "cells_area_km2": round(cells_area, 1),
-        "mean_cell_area_km2": round(float(h3.average_hexagon_area(res, unit="km^2")), 4),
-    }
-
-
 def _parse_coordinate(text: str, name: str, limit: float) -> float:
     try:
         value = float(text)
@@ -70,31 +41,6 @@ def _parse_coordinate(text: str, name: str, limit: float) -> float:
     if not math.isfinite(value) or abs(value) > limit:
         raise InputError(f"{name} must be within ±{limit:g} degrees, got {text}", field=name)
     return value
-
-
-def region_lookup(
-    lat_deg: float, lon_deg: float, *, pov: str = "default", scale: str | None = None, occupied: str = "latest"
-) -> dict[str, Any]:
-    """Country (ISO alpha-2 and name), Natural Earth disputed areas and occupied-Ukraine status of one point."""
-    code = str(regions.lookup_country(lat_deg, lon_deg, pov=pov, scale=scale)[()])
-    country_name = regions.get_region(code, pov=pov, scale=scale).name if code else ""
-    disputed = regions.disputed_areas()
-    wrapped_lon = (lon_deg + 180.0) % 360.0 - 180.0
-    hit = shapely.intersects_xy(disputed["geometry"].to_numpy(), wrapped_lon, lat_deg)
-    areas = [{"name": row.name, "code": row.code, "note": row.note} for row in disputed[hit].itertuples(index=False)]
-    occupied_region = regions.get_region(f"occupied:ua:{occupied}")
-    return {
-        "lat_deg": lat_deg,
-        "lon_deg": lon_deg,
-        "pov": pov,
-        "country": {"iso_a2": code, "name": country_name},
-        "disputed": areas,
-        "occupied": {
-            "region": occupied_region.name,
-            "source": occupied_region.source,
-            "inside": bool(occupied_region.contains(lat_deg, lon_deg)[()]),
-        },
-    }
 
 
 @app.command("info")
@@ -115,6 +61,8 @@ def info(
     as_json: _JSON = False,
 ) -> None:
     """Name, code, kind, source, geodesic area and H3 cell count of a region."""
+    from skyfence.earth.regions import region_info
+
     summary = region_info(spec, res=res, pov=pov, scale=scale, containment=containment)
     if as_json:
         print_json(summary)
@@ -154,6 +102,8 @@ def lookup(
     """Country, disputed areas and occupied-territory status at LAT LON."""
     lat_deg = _parse_coordinate(lat, "lat", 90.0)
     lon_deg = _parse_coordinate(lon, "lon", 360.0)
+    from skyfence.earth.regions import region_lookup
+
     result = region_lookup(lat_deg, lon_deg, pov=pov, scale=scale, occupied=occupied)
     if as_json:
         print_json(result)

@@ -7,7 +7,6 @@ operator key (or any key) straight in the database, printing it once.
 
 from __future__ import annotations
 
-import gc
 import getpass
 import json
 import re
@@ -59,18 +58,9 @@ def serve(
 ) -> None:
     """Run the control-plane API (migrations are applied at start-up)."""
     _require_service()
-    import uvicorn
+    from skyfence.service.serve import run_server
 
-    from skyfence.service import create_app, load_settings
-
-    if log_level not in ("critical", "error", "warning", "info", "debug"):
-        raise InputError(f"unknown log level {log_level!r}", field="--log-level", hint="use info, warning, ...")
-    app = create_app(load_settings(database_url=db))
-    # Everything loaded so far (libraries, the compiled policy) lives as long as the process: keep it out of the
-    # cyclic garbage collector's full passes, which otherwise stall requests for 100+ ms now and then.
-    gc.collect()
-    gc.freeze()
-    uvicorn.run(app, host=host, port=port, log_level=log_level, workers=1, timeout_graceful_shutdown=5)
+    run_server(db, host=host, port=port, log_level=log_level)
 
 
 audit_app = typer.Typer(help="The tamper-evident audit log of the control plane.", no_args_is_help=True)

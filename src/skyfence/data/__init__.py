@@ -62,10 +62,27 @@ GP data is freely redistributable and CelesTrak asks for attribution.  Nothing
 is bundled with skyfence: users fetch every file from its upstream.
 """
 
-from skyfence.data.registry import DEFAULT_MAX_AGE, KINDS, REGISTRY, RETRY_AFTER, Dataset, get, list_datasets
-from skyfence.data.store import cache_dir, data_dir, fetch, is_offline, path, sha256_file, where
-from skyfence.errors import DataWarning
+from typing import TYPE_CHECKING
 
+from skyfence._lazy import lazy_exports
+
+_WHERE = {
+    "DEFAULT_MAX_AGE": "skyfence.data.registry",
+    "KINDS": "skyfence.data.registry",
+    "REGISTRY": "skyfence.data.registry",
+    "RETRY_AFTER": "skyfence.data.registry",
+    "DataWarning": "skyfence.errors",
+    "Dataset": "skyfence.data.registry",
+    "cache_dir": "skyfence.data.store",
+    "data_dir": "skyfence.data.store",
+    "fetch": "skyfence.data.store",
+    "get": "skyfence.data.registry",
+    "is_offline": "skyfence.data.store",
+    "list_datasets": "skyfence.data.registry",
+    "path": "skyfence.data.store",
+    "sha256_file": "skyfence.data.store",
+    "where": "skyfence.data.store",
+}
 __all__ = [
     "DEFAULT_MAX_AGE",
     "KINDS",
@@ -83,3 +100,9 @@ __all__ = [
     "sha256_file",
     "where",
 ]
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
+
+if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
+    from skyfence.data.registry import DEFAULT_MAX_AGE, KINDS, REGISTRY, RETRY_AFTER, Dataset, get, list_datasets
+    from skyfence.data.store import cache_dir, data_dir, fetch, is_offline, path, sha256_file, where
+    from skyfence.errors import DataWarning

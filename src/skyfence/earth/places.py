@@ -9,10 +9,12 @@ follows a comma (``"London, CA"``).
 
 from __future__ import annotations
 
+import csv
 import difflib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from skyfence.errors import InputError
@@ -20,7 +22,7 @@ from skyfence.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["MIN_CITY_POPULATION", "Place", "city_table", "resolve_place"]
+__all__ = ["MIN_CITY_POPULATION", "Place", "city_table", "parse_site", "read_pairs", "resolve_place"]
 
 #: Smallest city in the gazetteer (GeoNames *cities15000*).
 MIN_CITY_POPULATION = 15_000
@@ -94,6 +96,42 @@ def resolve_place(spec: str, *, field: str = "place") -> Place:
         raise InputError(f"unknown city {name!r}{where}", field=field, hint=hint)
     city = max(cities, key=lambda c: c.get("population", 0))
     return Place(city["name"], float(city["latitude"]), float(city["longitude"]), city["countrycode"])
+
+
+def parse_site(spec: str, kind: str, *, field: str = "site") -> tuple[str, float, float]:
+    """A hypothetical ground site: ``"NAME=LAT,LON"``, ``"LAT,LON"`` or a city name -> (name, lat [deg], lon [deg]).
+
+    >>> parse_site("Hualien=23.98,121.6", "gateway")
+    ('Hualien', 23.98, 121.6)
+    """
+    name, sep, where = spec.partition("=")
+    place = resolve_place(where if sep else spec, field=field)
+    label = name.strip() if sep else f"{place.name} (hypothetical {kind})"
+    return label, place.lat_deg, place.lon_deg
+
+
+def read_pairs(path: str | Path) -> list[tuple[str, str]]:
+    """Terminal/destination pairs from a CSV with columns ``from,to`` (places) or ``from_lat,from_lon,to_lat,to_lon``;
+    ``to`` may be ``pop`` (or empty: the PoP)."""
+    path = Path(path)
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        columns = set(reader.fieldnames or [])
+        pairs = []
+        for number, row in enumerate(reader, start=2):
+            if {"from_lat", "from_lon", "to_lat", "to_lon"} <= columns:
+                pairs.append((f"{row['from_lat']},{row['from_lon']}", f"{row['to_lat']},{row['to_lon']}"))
+            elif {"from", "to"} <= columns:
+                pairs.append((row["from"], row["to"] or "pop"))
+            else:
+                raise InputError(
+                    "pairs file needs columns from,to or from_lat,from_lon,to_lat,to_lon", source=str(path), line=1
+                )
+            if not all(pairs[-1]):
+                raise InputError("empty place", source=str(path), line=number)
+    if not pairs:
+        raise InputError("no pairs", source=str(path), hint="one pair per row after the header")
+    return pairs
 
 
 def city_table(min_population: int = MIN_CITY_POPULATION) -> pd.DataFrame:

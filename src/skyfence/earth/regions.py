@@ -45,6 +45,7 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import h3.api.numpy_int as h3n
 import numpy as np
@@ -69,6 +70,8 @@ __all__ = [
     "lookup_country",
     "occupied_dates",
     "region_from_geojson",
+    "region_info",
+    "region_lookup",
 ]
 
 #: Kinds of region.
@@ -678,3 +681,59 @@ def get_region(spec: str | os.PathLike[str] | Region, *, pov: str = "default", s
     choices = {key: table.iloc[rows[0]]["name"] for key, rows in layer.names.items()}
     choices.update({code.lower(): code for code in table["iso_a2"] if code})
     raise RegionError(f"unknown region {text!r}", hint=_suggest(lowered, choices, "disputed:NAME, occupied:ua:DATE"))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Summaries (``skyfence region info`` and ``skyfence region lookup``)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def region_info(
+    spec: str, *, res: int = 5, pov: str = "default", scale: str | None = None, containment: str = "center"
+) -> dict[str, Any]:
+    """Name, code, kind, source, geodesic area [km²] and H3 cells at ``res`` of the region ``spec``."""
+    res = _cells.validate_resolution(res)
+    region = get_region(spec, pov=pov, scale=scale)
+    cells = region.cells(res, containment=containment)
+    cells_area = float(_cells.cell_area_km2(cells).sum()) if region.kind != "world" else region.area_km2()
+    minx, miny, maxx, maxy = region.geometry.bounds
+    return {
+        "name": region.name,
+        "code": region.code,
+        "kind": region.kind,
+        "source": region.source,
+        "pov": region.pov,
+        "note": region.note,
+        "area_km2": round(region.area_km2(), 1),
+        "bounds_deg": {"lon_min": minx, "lat_min": miny, "lon_max": maxx, "lat_max": maxy},
+        "res": res,
+        "containment": containment,
+        "cells": len(cells),
+        "cells_area_km2": round(cells_area, 1),
+        "mean_cell_area_km2": round(float(h3n.average_hexagon_area(res, unit="km^2")), 4),
+    }
+
+
+def region_lookup(
+    lat_deg: float, lon_deg: float, *, pov: str = "default", scale: str | None = None, occupied: str = "latest"
+) -> dict[str, Any]:
+    """Country (ISO alpha-2 and name), Natural Earth disputed areas and occupied-Ukraine status of one point."""
+    code = str(lookup_country(lat_deg, lon_deg, pov=pov, scale=scale)[()])
+    country_name = get_region(code, pov=pov, scale=scale).name if code else ""
+    disputed = disputed_areas()
+    wrapped_lon = (lon_deg + 180.0) % 360.0 - 180.0
+    hit = shapely.intersects_xy(disputed["geometry"].to_numpy(), wrapped_lon, lat_deg)
+    areas = [{"name": row.name, "code": row.code, "note": row.note} for row in disputed[hit].itertuples(index=False)]
+    occupied_region = get_region(f"occupied:ua:{occupied}")
+    return {
+        "lat_deg": lat_deg,
+        "lon_deg": lon_deg,
+        "pov": pov,
+        "country": {"iso_a2": code, "name": country_name},
+        "disputed": areas,
+        "occupied": {
+            "region": occupied_region.name,
+            "source": occupied_region.source,
+            "inside": bool(occupied_region.contains(lat_deg, lon_deg)[()]),
+        },
+    }

@@ -50,6 +50,7 @@ import numpy as np
 
 from skyfence.errors import InputError
 from skyfence.network.links import DEFAULT_MIN_ELEVATION_DEG, GroundPoints, isl_pairs
+from skyfence.orbits.time import iso_utc
 
 __all__ = [
     "C_KM_S",
@@ -155,7 +156,7 @@ class LatencyResult:
             "summary": self.summary(),
             "steps": [
                 {
-                    "time": str(t)[:23] + "Z",
+                    "time": iso_utc(t, unit="ms"),
                     "rtt_ms": round(float(r), 3) if np.isfinite(r) else None,
                     "satellites": list(s),
                     "gateway": g or None,

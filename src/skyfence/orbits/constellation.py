@@ -284,6 +284,33 @@ class Constellation:
             skipped=self.skipped,
         )
 
+    def summary(self) -> dict[str, Any]:
+        """Counts, shells, epoch range and invalid records, JSON-ready (what ``skyfence catalog info`` prints)."""
+        from skyfence.orbits.time import iso_utc
+
+        epochs = self.epoch_range
+        return {
+            "source": self.source,
+            "name": self.name,
+            "satellites": len(self),
+            "epoch_min": None if epochs is None else iso_utc(epochs[0], unit="ms"),
+            "epoch_max": None if epochs is None else iso_utc(epochs[1], unit="ms"),
+            "shells": [
+                {
+                    "shell": int(row.shell),
+                    "name": str(row.name),
+                    "alt_km": round(float(row.alt_km), 1),
+                    "inclination_deg": round(float(row.inclination_deg), 2),
+                    "n_planes": int(row.n_planes),
+                    "sats_per_plane": int(row.sats_per_plane),
+                    "count": int(row.count),
+                }
+                for row in self.shells.itertuples()
+            ],
+            "not_in_a_shell": int((self.satellites["shell"] < 0).sum()),
+            "invalid_records": [str(s) for s in self.skipped],
+        }
+
     def __repr__(self) -> str:
         return f"<Constellation {self.name!r}: {len(self)} satellites in {len(self.shells)} shells>"
 

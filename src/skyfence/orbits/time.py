@@ -26,7 +26,9 @@ import numpy as np
 from skyfence.errors import InputError
 
 __all__ = [
+    "default_start",
     "install_polar_motion",
+    "iso_utc",
     "julian_date_utc",
     "parse_duration",
     "parse_time",
@@ -113,15 +115,34 @@ def parse_duration(value: str | float | int | np.timedelta64, *, field: str = "d
 
 def time_grid(
     start: str | datetime | np.datetime64,
-    duration: str | float | np.timedelta64,
-    step: str | float | np.timedelta64,
+    duration: str | float | np.timedelta64 | None = None,
+    step: str | float | np.timedelta64 | None = None,
+    *,
+    end: str | datetime | np.datetime64 | None = None,
 ) -> np.ndarray:
-    """Times ``start, start+step, ...`` up to and including ``start+duration`` [UTC ``datetime64[ns]``].
+    """Times ``start, start+step, ...`` up to and including ``start+duration`` (or ``end``) [UTC ``datetime64[ns]``].
 
-    A zero duration gives the single time ``start``.
+    Give exactly one of ``duration`` and ``end``; an ``end`` before ``start`` is an error.  A zero span gives the
+    single time ``start``.
+
+    >>> time_grid("2026-08-18T12:00Z", "2m", "60s")
+    array(['2026-08-18T12:00:00.000000000', '2026-08-18T12:01:00.000000000',
+           '2026-08-18T12:02:00.000000000'], dtype='datetime64[ns]')
+    >>> len(time_grid("2026-08-18T12:00Z", step="15s", end="2026-08-18T13:00Z"))
+    241
     """
     t0 = parse_time(start)
-    span = parse_duration(duration, field="duration")
+    if step is None:
+        raise InputError("no time step given", field="step", hint="e.g. --step 60s")
+    if (duration is None) == (end is None):
+        raise InputError("give exactly one of duration and end", field="duration")
+    if end is not None:
+        t1 = parse_time(end, field="end")
+        if t1 < t0:
+            raise InputError(f"end {iso_utc(t1)} is before start {iso_utc(t0)}", field="end", hint="swap them")
+        span = t1 - t0
+    else:
+        span = parse_duration(duration, field="duration")  # type: ignore[arg-type]
     dt = parse_duration(step, field="step")
     if dt <= np.timedelta64(0, "ns"):
         raise InputError(f"step must be positive, got {step!r}", field="step", hint="e.g. --step 60s")
@@ -131,6 +152,27 @@ def time_grid(
     if n > 50_000_000:
         raise InputError(f"{n:,} time steps is too many", field="step", hint="use a longer step or a shorter span")
     return t0 + np.arange(n, dtype=np.int64) * dt
+
+
+def default_start(epochs: tuple[np.datetime64, np.datetime64] | None) -> np.datetime64:
+    """The newest element epoch rounded down to the minute, so a catalog is used near its epochs.
+
+    ``epochs`` is a constellation's ``epoch_range`` (None when it is empty: an error).
+    """
+    if epochs is None:
+        raise InputError("the constellation is empty", field="SOURCE")
+    return epochs[1].astype("datetime64[m]").astype("datetime64[ns]")
+
+
+def iso_utc(moment: np.datetime64 | datetime | str, unit: str = "s") -> str:
+    """A UTC time as ISO 8601 with a ``Z``, truncated to ``unit`` (``"s"`` or ``"ms"``).
+
+    >>> iso_utc(np.datetime64("2026-08-18T12:00:00.250"))
+    '2026-08-18T12:00:00Z'
+    >>> iso_utc("2026-08-18T14:00:00.250+02:00", unit="ms")
+    '2026-08-18T12:00:00.250Z'
+    """
+    return str(parse_time(moment).astype(f"datetime64[{unit}]")) + "Z"
 
 
 def julian_date_utc(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

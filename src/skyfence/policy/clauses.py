@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from skyfence.errors import PolicyError
+from skyfence.orbits.time import iso_utc
 from skyfence.policy import model as m
 from skyfence.policy.index import TileIndex
 from skyfence.policy.zones import Geography, ZoneGeometry
@@ -39,7 +40,7 @@ def _until_ns(moment) -> int:
 
 
 def _fmt_ns(value: int) -> str:
-    return str(np.datetime64(int(value), "ns").astype("datetime64[s]")) + "Z"
+    return iso_utc(np.datetime64(int(value), "ns"))
 
 
 @dataclass(frozen=True)

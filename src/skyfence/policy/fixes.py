@@ -15,18 +15,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from skyfence.errors import PolicyError
+from skyfence.errors import InputError, PolicyError
 from skyfence.policy.clauses import _ns
 
 if TYPE_CHECKING:
     from skyfence.policy.engine import Engine
 
-__all__ = ["Fixes", "prepare_fixes"]
+__all__ = ["Fixes", "prepare_fixes", "read_fixes"]
 
 _MAX_ALT_M = 1_000_000.0
 _MIN_ALT_M = -12_000.0
@@ -271,3 +272,20 @@ def prepare_fixes(engine: Engine, fixes=None, *, source: str | None = None, **co
         days = _floats(cols["days_abroad"], n, "days_abroad", source, 0.0, 1e6, "days")
     return Fixes(lat, lon, alt, speed, time_ns, plan, whitelisted, registered, country_codes, end_use, end_uses,
                  terminal, days, assumptions)
+
+
+def read_fixes(path: str | Path) -> pd.DataFrame:
+    """A fixes table from a ``.parquet`` or ``.csv`` file (CSV text columns stay text; empty cells stay empty)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise InputError("no such fixes file", source=str(path), hint="give a .parquet or .csv file")
+    if suffix == ".parquet":
+        return pd.read_parquet(path)
+    if suffix == ".csv":
+        text_columns = {"terminal": str, "registered_in": str, "plan": str, "end_use": str, "time": str}
+        try:
+            return pd.read_csv(path, dtype=text_columns, keep_default_na=False, na_values={"lat": [""], "lon": [""]})
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
+            raise InputError(f"cannot read CSV: {error}", source=str(path)) from None
+    raise InputError(f"unknown fixes format {suffix!r}", source=str(path), hint="use .parquet or .csv")

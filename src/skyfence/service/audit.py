@@ -20,14 +20,13 @@ with ``--anchor SEQ:HASH``.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any, Final
 
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
+from skyfence._json import dumps
 from skyfence.errors import AuditError
 from skyfence.service.models import AuditHead, AuditRow, utcnow
 
@@ -61,19 +60,9 @@ _HASHED_FIELDS: Final = (
 )
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
 def canonical_json(value: Any) -> str:
     """Sorted keys, no spaces, non-ASCII kept, dates as ISO 8601: the text that is hashed."""
-    return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def digest(state: dict[str, Any] | None) -> str | None:
