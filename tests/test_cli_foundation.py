@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import xarray as xr
 
 
@@ -84,3 +85,38 @@ def test_errors_are_one_line(tmp_path):
         assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
         assert needle in lines[0], lines[0]
     assert not (tmp_path / "x.zarr").exists()
+
+
+#: Third-party top-level modules a help screen may import: typer and what typer and rich bring (recent typer
+#: validates a command's parameters with pydantic).  Everything else (numpy, pandas, xarray, numba, shapely, h3,
+#: pyproj, sgp4, skyfield, fastapi ...) loads inside the command.
+CLI_STACK = frozenset({"typer", "click", "rich", "pygments", "markdown_it", "mdurl", "shellingham",
+                       "typing_extensions", "annotated_doc", "colorama", "pydantic", "pydantic_core",
+                       "annotated_types", "typing_inspection"})
+#: skyfence modules a help screen may import: the CLI itself and the foundation of docs/architecture.md.
+CLI_SKYFENCE = ("skyfence", "skyfence._io", "skyfence._json", "skyfence._lazy", "skyfence._version", "skyfence.cli",
+                "skyfence.data", "skyfence.data.registry", "skyfence.errors")
+
+_IMPORTED = """
+import json, sys
+sys.argv = ["skyfence", *sys.argv[1:]]
+try:
+    from skyfence.cli import main
+    main()
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["network", "hypatia-state", "--help"]], ids=" ".join)
+def test_help_imports_only_the_cli_stack(args):
+    proc = subprocess.run([sys.executable, "-c", _IMPORTED, *args], capture_output=True, text=True, check=True)
+    modules = json.loads(proc.stdout.strip().splitlines()[-1])
+    top = {m.split(".")[0] for m in modules}
+    third_party = {m for m in top if m not in sys.stdlib_module_names and not m.startswith("_")} - {"skyfence"}
+    assert third_party <= CLI_STACK, f"imported at start-up: {sorted(third_party - CLI_STACK)}"
+    ours = {m for m in modules if m == "skyfence" or m.startswith("skyfence.")}
+    stray = {m for m in ours if not any(m == p or m.startswith(p + ".") for p in CLI_SKYFENCE[5:]) and m not in
+             CLI_SKYFENCE}
+    assert not stray, f"skyfence modules imported at start-up: {sorted(stray)}"
