@@ -8,11 +8,9 @@ traceback means a bug.
 from __future__ import annotations
 
 import typer
-from rich.markup import escape
 
+from skyfence._console import run_app
 from skyfence.cli import assess, catalog, coverage, data, network, policy, propagate, region, service
-from skyfence.cli._common import fail
-from skyfence.errors import SkyfenceError
 
 __all__ = ["app", "main"]
 
@@ -39,9 +37,4 @@ app.add_typer(service.keys_app, name="keys")
 
 def main() -> None:
     """Console-script entry point."""
-    try:
-        app()
-    except SkyfenceError as error:
-        fail(escape(str(error)))
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as error:
-        fail(escape(f"{error.filename}: {error.strerror}"))
+    run_app(app)
