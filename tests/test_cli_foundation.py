@@ -94,9 +94,9 @@ CLI_STACK = frozenset({"typer", "click", "rich", "pygments", "markdown_it", "mdu
                        "typing_extensions", "annotated_doc", "colorama", "pydantic", "pydantic_core",
                        "annotated_types", "typing_inspection"})
 #: skyfence modules a help screen may import: the CLI itself and the foundation of docs/architecture.md.
-CLI_SKYFENCE = ("skyfence", "skyfence._console", "skyfence._io", "skyfence._json", "skyfence._lazy", "skyfence._version",
-                "skyfence.cli", "skyfence.data", "skyfence.data.registry", "skyfence.errors", "skyfence.service",
-                "skyfence.service.commands")
+CLI_SKYFENCE = ("skyfence", "skyfence._console", "skyfence._io", "skyfence._json", "skyfence._lazy",
+                "skyfence._version", "skyfence.cli", "skyfence.data", "skyfence.data.registry", "skyfence.errors",
+                "skyfence.service", "skyfence.service.commands")
 
 _IMPORTED = """
 import json, sys

@@ -37,7 +37,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from skyfence._keys import key_path
+from skyfence._validation import first_problem, key_path
 from skyfence.errors import PolicyError
 from skyfence.policy import model as m
 from skyfence.policy.clauses import Compiled, compile_policy
@@ -58,61 +58,29 @@ def _known_keys() -> list[str]:
     return sorted(keys)
 
 
-def _real_loc(loc, data) -> tuple:
-    """Drop union tags and type names pydantic puts into ``loc`` (keep only keys that exist in the input).
-
-    A last element that is not in the input is kept: it is the missing or unknown key itself.
-    """
-    kept = []
-    current: Any = data
-    for position, part in enumerate(loc):
-        if isinstance(current, dict) and part in current:
-            kept.append(part)
-            current = current[part]
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
-            kept.append(part)
-            current = current[part]
-        elif position == len(loc) - 1 and isinstance(current, dict) and isinstance(part, str):
-            kept.append(part)
-    return tuple(kept)
-
-
-def _message(error: Any, data) -> tuple[str, str, str | None]:
-    loc = _real_loc(error["loc"], data)
-    path = key_path(loc)
+def _wording(error: Any, loc: tuple) -> tuple[str, str | None] | None:
+    """The policy file's own wording of some schema errors (the rest is :func:`skyfence._validation.describe`)."""
     kind = error["type"]
-    ctx = error.get("ctx") or {}
-    hint = None
     if kind == "extra_forbidden":
         key = str(loc[-1]) if loc else "?"
-        message = f"unknown key {key!r}"
         close = difflib.get_close_matches(key, _known_keys(), n=3, cutoff=0.6)
         hint = ("did you mean " + ", ".join(close) + "?") if close else "see the policy file reference"
-    elif kind == "missing":
-        message = "required key is missing"
-        if path.endswith("default"):
-            hint = "state the decision for fixes no rule covers: allow, deny or degrade"
-    elif kind == "literal_error":
-        message = f"{error.get('input')!r} is not allowed; allowed values: {ctx.get('expected', '')}"
-    elif kind == "union_tag_invalid":
-        message = f"unknown rule kind {ctx.get('tag')!r}; allowed kinds: {', '.join(m.RULE_KINDS)}"
-    elif kind == "union_tag_not_found":
-        message = f"a rule needs a kind; allowed kinds: {', '.join(m.RULE_KINDS)}"
-    elif kind == "value_error":
-        message = str(error["msg"]).removeprefix("Value error, ")
-    elif kind == "string_pattern_mismatch":
-        message = f"{error.get('input')!r} is not a valid name (letters, digits, _ . -; starting with a letter)"
-    else:
-        message = f"{error['msg']} (got {error.get('input')!r})"
-    return path, message, hint
+        return f"unknown key {key!r}", hint
+    if kind == "missing" and key_path(loc).endswith("default"):
+        return "required key is missing", "state the decision for fixes no rule covers: allow, deny or degrade"
+    if kind == "union_tag_invalid":
+        tag = (error.get("ctx") or {}).get("tag")
+        return f"unknown rule kind {tag!r}; allowed kinds: {', '.join(m.RULE_KINDS)}", None
+    if kind == "union_tag_not_found":
+        return f"a rule needs a kind; allowed kinds: {', '.join(m.RULE_KINDS)}", None
+    if kind == "string_pattern_mismatch":
+        return f"{error.get('input')!r} is not a valid name (letters, digits, _ . -; starting with a letter)", None
+    return None
 
 
 def _validation_error(error: ValidationError, data, source: str) -> PolicyError:
-    errors = error.errors()
-    path, message, hint = _message(errors[0], data)
-    if len(errors) > 1:
-        message += f" (and {len(errors) - 1} more problem(s))"
-    return PolicyError(message, source=source, field=path or None, hint=hint)
+    problem = first_problem(error, data=data, custom=_wording)
+    return PolicyError(problem.message, source=source, field=problem.field or None, hint=problem.hint)
 
 
 # --------------------------------------------------------------------------- reading

@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from skyfence._keys import key_path
+from skyfence._validation import first_problem
 from skyfence.errors import InputError, SkyfenceError
 
 __all__ = ["Scenario", "load_scenario"]
@@ -206,15 +206,9 @@ def load_scenario(path: str | Path) -> tuple[Scenario, Path]:
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as error:
-        first = error.errors()[0]
-        where = key_path(first["loc"]) or "(top level)"
-        message = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            message = "unknown key"
-        elif first["type"] == "missing":
-            message = "required key is missing"
-        more = f" (+{error.error_count() - 1} more)" if error.error_count() > 1 else ""
-        raise InputError(f"{message}{more}", source=str(path), field=where) from None
+        problem = first_problem(error, data=raw)
+        raise InputError(problem.message, source=str(path), field=problem.field or "(top level)",
+                         hint=problem.hint) from None
     base = path.parent
     _check_references(scenario, base, str(path))
     return scenario, base

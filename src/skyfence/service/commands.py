@@ -129,6 +129,7 @@ def create_key(
     _require_service()
     from pydantic import ValidationError
 
+    from skyfence._validation import first_problem
     from skyfence.service import bootstrap
     from skyfence.service.schemas import KeyCreate
 
@@ -137,9 +138,9 @@ def create_key(
             {"role": role, "name": name, "jurisdiction": jurisdiction, "terminal_id": terminal_id, "reason": reason}
         )
     except ValidationError as error:
-        first = error.errors()[0]
-        field = "--" + "-".join(str(p) for p in first["loc"]).replace("_", "-") if first["loc"] else None
-        raise InputError(first["msg"].removeprefix("Value error, "), field=field) from None
+        problem = first_problem(error)
+        option = "--" + problem.field.replace("_", "-") if problem.field else None
+        raise InputError(problem.message, field=option, hint=problem.hint) from None
     key_id, key = bootstrap.create_key(db, spec, actor=f"cli:{getpass.getuser()}")
     if as_json:
         sys.stdout.write(json.dumps({"id": key_id, "key": key}) + "\n")

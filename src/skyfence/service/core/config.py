@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from skyfence._validation import first_problem
 from skyfence.errors import InputError
 
 __all__ = ["DEFAULT_DATABASE_URL", "WEAK_SECRETS", "Settings", "load_settings"]
@@ -80,7 +81,5 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**clean)  # type: ignore[arg-type]
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "settings"
-        message = first["msg"].removeprefix("Value error, ")
-        raise InputError(message, field=field if field != "settings" else None) from None
+        problem = first_problem(error, echo_input=False)  # settings hold secrets: never repeat a value
+        raise InputError(problem.message, field=problem.field or None, hint=problem.hint) from None

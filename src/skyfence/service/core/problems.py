@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import Any, Final
+from typing import Final
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from skyfence._validation import problems
 from skyfence.errors import SkyfenceError
 
 __all__ = [
@@ -27,7 +28,6 @@ __all__ = [
     "FieldProblem",
     "Problem",
     "ProblemError",
-    "field_name",
     "install_problem_handlers",
     "problem_response",
 ]
@@ -92,17 +92,6 @@ class ProblemError(HTTPException):
         self.errors = errors
 
 
-def field_name(loc: tuple[Any, ...] | list[Any]) -> str:
-    """``("body", "fixes", 3, "lat_deg")`` → ``body.fixes[3].lat_deg``."""
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text or "body"
-
-
 def problem_response(
     request: Request | None,
     status: int,
@@ -131,13 +120,8 @@ def problem_response(
 
 
 def _validation_problems(error: RequestValidationError) -> list[FieldProblem]:
-    problems = []
-    for item in error.errors():
-        message = str(item.get("msg", "invalid value")).removeprefix("Value error, ")
-        if item.get("type") == "json_invalid":
-            message = f"invalid JSON: {item.get('ctx', {}).get('error', 'cannot parse')}"
-        problems.append(FieldProblem(field=field_name(item.get("loc", ())), message=message))
-    return problems
+    # request bodies may hold secrets (passwords, keys): never repeat an input value
+    return [FieldProblem(field=p.field or "body", message=p.message) for p in problems(error, echo_input=False)]
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -1,0 +1,126 @@
+"""The one translator from a pydantic ``ValidationError`` to a one-line problem: the key path as a user writes it
+(``rules[3].zone``), what is wrong, and a hint.  Policies, scenarios, service settings, CLI options and the API's
+problem details all use it.
+
+>>> from pydantic import BaseModel, ConfigDict, ValidationError
+>>> class Step(BaseModel):
+...     model_config = ConfigDict(extra="forbid")
+...     seconds: int
+>>> try:
+...     Step.model_validate({"seconds": "ten", "unit": "s"})
+... except ValidationError as error:
+...     print(first_problem(error))
+seconds: Input should be a valid integer, unable to parse string as an integer (got 'ten') (and 1 more problem(s))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Problem", "describe", "first_problem", "key_path", "problems"]
+
+#: A caller's own wording for some errors: pydantic's error dict → (message, hint), or None for the default.
+Custom = Callable[[Mapping[str, Any], tuple], "tuple[str, str | None] | None"]
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem: ``field`` (key path, "" at the top level), ``message`` and an optional ``hint``."""
+
+    field: str
+    message: str
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+def key_path(loc: Iterable[object]) -> str:
+    """``('rules', 3, 'zone')`` -> ``rules[3].zone`` (pydantic's ``loc`` as a user writes it).
+
+    >>> key_path(("body", "fixes", 3, "lat_deg"))
+    'body.fixes[3].lat_deg'
+    """
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _real_loc(loc: Sequence[Any], data: Any) -> tuple:
+    """Drop the union tags and type names pydantic puts into ``loc``: keep the keys that exist in ``data``.
+
+    A last element that is not in the input is kept: it is the missing or unknown key itself.
+    """
+    kept = []
+    current: Any = data
+    for position, part in enumerate(loc):
+        if isinstance(current, dict) and part in current:
+            kept.append(part)
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            kept.append(part)
+            current = current[part]
+        elif position == len(loc) - 1 and isinstance(current, dict) and isinstance(part, str):
+            kept.append(part)
+    return tuple(kept)
+
+
+def describe(
+    error: Mapping[str, Any], *, data: Any = None, custom: Custom | None = None, echo_input: bool = True
+) -> Problem:
+    """One pydantic error dict (an item of ``ValidationError.errors()``) as a :class:`Problem`.
+
+    ``data`` (the validated input) lets the key path skip pydantic's union tags; ``custom`` rewords some errors;
+    ``echo_input=False`` never repeats the offending value (secrets, request bodies).
+    """
+    loc = tuple(error.get("loc", ()))
+    if data is not None:
+        loc = _real_loc(loc, data)
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    value = error.get("input")
+    hint = None
+    worded = custom(error, loc) if custom is not None else None
+    if worded is not None:
+        message, hint = worded
+    elif kind == "extra_forbidden":
+        message = f"unknown key {str(loc[-1]) if loc else '?'!r}"
+    elif kind == "missing":
+        message = "required key is missing"
+    elif kind == "literal_error" and echo_input:
+        message = f"{value!r} is not allowed; allowed values: {ctx.get('expected', '')}"
+    elif kind == "union_tag_invalid":
+        message = f"unknown {ctx.get('discriminator', 'tag')} {ctx.get('tag')!r}; allowed: {ctx.get('expected_tags')}"
+    elif kind == "json_invalid":
+        message = f"invalid JSON: {ctx.get('error', 'cannot parse')}"
+    elif kind in ("value_error", "assertion_error"):
+        message = str(error.get("msg", "invalid value"))
+        message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    else:
+        message = str(error.get("msg", "invalid value"))
+        if echo_input and isinstance(value, _SCALARS) and len(repr(value)) <= 80:
+            message += f" (got {value!r})"
+    return Problem(key_path(loc), message, hint)
+
+
+def problems(error: Any, **options: Any) -> list[Problem]:
+    """Every problem of a ``ValidationError`` (or of a list of its error dicts); options as :func:`describe`."""
+    items = error.errors() if hasattr(error, "errors") else list(error)
+    return [describe(item, **options) for item in items]
+
+
+def first_problem(error: Any, **options: Any) -> Problem:
+    """The first problem, its message noting how many more there are: the one line a user sees."""
+    found = problems(error, **options)
+    first = found[0]
+    if len(found) > 1:
+        return Problem(first.field, f"{first.message} (and {len(found) - 1} more problem(s))", first.hint)
+    return first
