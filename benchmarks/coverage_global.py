@@ -54,7 +54,7 @@ def main() -> None:
     from scipy.spatial import cKDTree
 
     t_setup = time.perf_counter()
-    constellation = read_elements(data.path("celestrak:starlink"))
+    constellation = read_elements(data.path("starlink_omm_20260818"))
     cells = get_region("world").cells(3)
     assert len(cells) == 41_162, len(cells)
     times = time_grid("2026-08-18T16:00:00Z", "1439m", "60s")

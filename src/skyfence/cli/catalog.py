@@ -12,7 +12,9 @@ app = typer.Typer(help="Inspect constellations: element files, presets, CelesTra
 
 @app.command("info")
 def info(
-    source: str = typer.Argument(..., help="TLE/OMM file, preset name (e.g. starlink-gen1) or celestrak:GROUP."),
+    source: str = typer.Argument(
+        ..., help="TLE/OMM file, preset (starlink-gen1), dated catalog (starlink_omm_20260818) or live celestrak:GROUP."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """Satellite count, shells, epoch range and invalid records of SOURCE."""

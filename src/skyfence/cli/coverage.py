@@ -70,7 +70,9 @@ def _write_outputs(folder: Path, label: str, result: CoverageResult, region, bor
 
 
 def coverage(
-    source: str = typer.Argument(..., help="TLE/OMM file, preset name or celestrak:GROUP."),
+    source: str = typer.Argument(
+        ..., help="TLE/OMM file, preset name, dated catalog (starlink_omm_20260818) or live celestrak:GROUP."
+    ),
     region: str = typer.Option(
         "world", "--region", help="TW, Ukraine, world, disputed:NAME, occupied:ua:DATE or FILE.geojson."
     ),

@@ -44,11 +44,9 @@ def _availability(info: dict[str, Any]) -> str:
 
 
 def _data_date(ds: Dataset, info: dict[str, Any]) -> str:
-    """The data date; for a live catalog whether it is the mirror's dated snapshot or a fetched copy."""
+    """The data date; for a live catalog, when the cached copy was fetched."""
     if not ds.live:
-        return ds.data_date.isoformat()
-    if info["tier"] == "mirror":
-        return f"snapshot {ds.data_date.isoformat()} (not live)"
+        return ds.date_text
     if info["tier"] == "cache" and "fetched_at" in info:
         return f"live, fetched {info['fetched_at'][:16].replace('T', ' ')}Z"
     return "live"
@@ -86,7 +84,7 @@ def list_(
     console.print(table)
     root = data.data_dir()
     console.print(
-        f"mirror: {root if root is not None else '(SKYFENCE_DATA_DIR not set)'}   cache: {data.cache_dir()}",
+        f"mirror: {root if root is not None else '-'} [{data.mirror_origin()}]   cache: {data.cache_dir()}",
         markup=False,
         highlight=False,
         soft_wrap=True,
@@ -115,7 +113,7 @@ def where(
         ("title", info["title"]),
         ("tier", info["tier"]),
         ("sha256", f"{info['sha256'] or '-'} (expected {info['expected_sha256'] or 'none: live data'})"),
-        ("data date", "live" if info["live"] and info["tier"] == "cache" else info["data_date"]),
+        ("data date", "live" if info["live"] else info["data_date"]),
     ]
     if info.get("note"):
         rows.append(("note", info["note"]))
@@ -128,6 +126,7 @@ def where(
         ("source", info["source"]),
         ("upstream", info["url"]),
     ]
+    rows.append(("mirror", info["mirror"]))
     if info["tier"] == "missing":
         rows.append(("would use", info["mirror_candidate"] or info["cache_candidate"]))
     for key, value in rows:

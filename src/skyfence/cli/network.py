@@ -73,7 +73,9 @@ def _print_summary(summary: dict) -> None:
 
 
 def latency(
-    source: str = typer.Argument(..., help="TLE/OMM file, preset name or celestrak:GROUP."),
+    source: str = typer.Argument(
+        ..., help="TLE/OMM file, preset name, dated catalog (starlink_omm_20260818) or live celestrak:GROUP."
+    ),
     from_: str = typer.Option(..., "--from", help="Terminal: city name (Taipei) or LAT,LON."),
     to: str = typer.Option("pop", "--to", help="pop (where traffic leaves the network), a city or LAT,LON."),
     start: str = typer.Option(None, help="Start, ISO 8601 UTC. Default: newest element epoch."),
@@ -121,7 +123,9 @@ def latency(
 
 @app.command("routes")
 def routes(
-    source: str = typer.Argument(..., help="TLE/OMM file, preset name or celestrak:GROUP."),
+    source: str = typer.Argument(
+        ..., help="TLE/OMM file, preset name, dated catalog (starlink_omm_20260818) or live celestrak:GROUP."
+    ),
     pairs: Path = typer.Option(..., "--pairs", help="CSV: from,to (city, LAT,LON or pop) per row."),
     start: str = typer.Option(None, help="Start, ISO 8601 UTC. Default: newest element epoch."),
     duration: str = typer.Option("0s", help="Span (0s: one time step)."),

@@ -11,7 +11,9 @@ from skyfence.errors import InputError
 
 
 def propagate(
-    source: str = typer.Argument(..., help="TLE/OMM file, preset name or celestrak:GROUP."),
+    source: str = typer.Argument(
+        ..., help="TLE/OMM file, preset name, dated catalog (starlink_omm_20260818) or live celestrak:GROUP."
+    ),
     start: str = typer.Option(None, help="Start time, ISO 8601 UTC. Default: newest element epoch."),
     duration: str = typer.Option("6h", help="Span: 90m, 6h, 1d ..."),
     step: str = typer.Option("60s", help="Step: 15s, 60s, 5m ..."),

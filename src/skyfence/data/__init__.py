@@ -5,11 +5,13 @@ areas, gateways, availability maps, orbital elements) is a :class:`Dataset` in
 :data:`REGISTRY`.  :func:`path` turns a name into a local file, trying three
 tiers in order:
 
-1. **mirror** -- ``$SKYFENCE_DATA_DIR/<mirror_path>`` when the variable is set
-   and the file exists.  The mirror is laid out exactly like the project's
-   shared data folder, so ``SKYFENCE_DATA_DIR=/path/to/shared/data`` works
-   offline.  The file's sha256 is checked once per process (the verdict is
-   cached); a mismatch is a :class:`~skyfence.errors.DatasetError`.
+1. **mirror** -- ``<mirror>/<mirror_path>`` when the file exists, where the
+   mirror is ``$SKYFENCE_DATA_DIR``, or -- when that variable is not set --
+   the ``../shared/data`` folder beside the skyfence checkout the current
+   folder is in (the way the Makefile finds it; see :func:`data_dir`).  The
+   mirror is laid out exactly like the project's shared data folder, so it
+   works offline.  The file's sha256 is checked once per process (the verdict
+   is cached); a mismatch is a :class:`~skyfence.errors.DatasetError`.
 2. **cache** -- ``$SKYFENCE_CACHE_DIR/<cache_path>`` (default
    ``pooch.os_cache("skyfence")``, e.g. ``~/.cache/skyfence``).  Fixed files are
    hash-checked; live catalogs are valid while younger than ``max_age``
@@ -19,11 +21,17 @@ tiers in order:
    downloaded into a temporary folder next to its final place, checked, and
    only then moved there with :func:`os.replace`.  A failed, partial or
    mismatching download never leaves a file at the final path.
+   ``$SKYFENCE_DOWNLOAD_MIRROR`` (a base URL) fetches ``https://host/path``
+   from ``<base>/host/path`` instead -- an institutional mirror or caching
+   proxy laid out by host and path; the bytes are checked the same way.
 
-For a live catalog the mirror tier wins too: with ``SKYFENCE_DATA_DIR`` set,
-``path("celestrak:starlink")`` is the mirror's *dated snapshot* (reproducible
-tests), and :func:`where` / ``skyfence data list`` show its date so nobody takes
-it for live data; unset the variable to use the live catalog.
+**Dated and live catalogs.**  Each dated CelesTrak snapshot is a fixed dataset
+of its own (``starlink_omm_20260818``: a pinned upstream URL and sha256), so it
+is the same bytes on every machine.  ``celestrak:GROUP`` is the *live* catalog
+everywhere: it has no mirror tier (a mirror holds dated snapshots, named by
+their date) and resolves to the cache, refreshed from CelesTrak when older than
+``max_age``.  Its ``snapshot`` names its newest dated twin, for reproducible
+work.
 
 ``offline=True`` (or ``SKYFENCE_OFFLINE=1``) forbids the download tier.  A live
 catalog whose refresh fails (or is forbidden offline) falls back to the stale
@@ -44,11 +52,10 @@ where upstream and stored bytes differ:
   checked against ``archive_sha256``, the member is extracted, and the member
   is checked against ``sha256``.
 * ``gzip``: the stored file is the gzip of the upstream bytes.  Used only for
-  live CelesTrak catalogs (plain CSV upstream; the mirror holds a dated
-  ``.csv.gz`` snapshot), whose content changes all the time and so carries no
-  fixed hash -- their ``sha256`` is None and ``snapshot_sha256`` pins the
-  mirror's snapshot.  Storing them gzipped keeps one format for the mirror
-  snapshot and the cached download.
+  live CelesTrak catalogs (plain CSV upstream), whose content changes all the
+  time and so carries no fixed hash (their ``sha256`` is None).  Storing them
+  gzipped keeps one format for dated snapshots (published gzipped) and live
+  downloads.
 
 Fixed files whose mirror copy was gzipped relative to upstream (the daily TLE
 archives) are *not* registered; their uncompressed twins are.
@@ -75,11 +82,14 @@ _WHERE = {
     "Dataset": "skyfence.data.registry",
     "cache_dir": "skyfence.data.store",
     "data_dir": "skyfence.data.store",
+    "download_url": "skyfence.data.store",
     "fetch": "skyfence.data.store",
     "get": "skyfence.data.registry",
     "is_offline": "skyfence.data.store",
     "list_datasets": "skyfence.data.registry",
+    "mirror_origin": "skyfence.data.store",
     "path": "skyfence.data.store",
+    "record_use": "skyfence.data.store",
     "sha256_file": "skyfence.data.store",
     "where": "skyfence.data.store",
 }
@@ -92,11 +102,14 @@ __all__ = [
     "Dataset",
     "cache_dir",
     "data_dir",
+    "download_url",
     "fetch",
     "get",
     "is_offline",
     "list_datasets",
+    "mirror_origin",
     "path",
+    "record_use",
     "sha256_file",
     "where",
 ]
@@ -104,5 +117,16 @@ __getattr__, __dir__ = lazy_exports(__name__, _WHERE)
 
 if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
     from skyfence.data.registry import DEFAULT_MAX_AGE, KINDS, REGISTRY, RETRY_AFTER, Dataset, get, list_datasets
-    from skyfence.data.store import cache_dir, data_dir, fetch, is_offline, path, sha256_file, where
+    from skyfence.data.store import (
+        cache_dir,
+        data_dir,
+        download_url,
+        fetch,
+        is_offline,
+        mirror_origin,
+        path,
+        record_use,
+        sha256_file,
+        where,
+    )
     from skyfence.errors import DataWarning

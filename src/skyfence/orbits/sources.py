@@ -1,4 +1,4 @@
-"""One way to name a constellation: a file, a preset or a CelesTrak group."""
+"""One way to name a constellation: a file, a preset, a catalog dataset of the registry or a live CelesTrak group."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ __all__ = ["load_constellation"]
 
 
 def load_constellation(source: str | Path, *, skip_invalid: bool = False) -> Constellation:
-    """Load ``source``: a TLE/OMM file path, a preset name (``starlink-gen1``) or ``celestrak:GROUP``.
+    """Load ``source``: a TLE/OMM file path, a preset name (``starlink-gen1``), an elements dataset of the registry
+    (``starlink_omm_20260818``, a dated catalog pinned by sha256) or ``celestrak:GROUP`` (the live catalog).
 
-    ``celestrak:GROUP`` resolves through the data registry
-    (:func:`skyfence.data.path`): the ``SKYFENCE_DATA_DIR`` mirror's dated
-    snapshot, the user cache (re-fetched when older than the dataset's
-    ``max_age``) or a download.
+    Datasets resolve through :func:`skyfence.data.path`: the ``SKYFENCE_DATA_DIR`` mirror, the user cache or a
+    download.  ``celestrak:GROUP`` is always the live catalog (the cache, re-fetched when older than a day), never
+    a mirror snapshot: name the dated dataset for reproducible answers.
     """
     from skyfence import data
     from skyfence.orbits.elements import read_elements
@@ -32,8 +32,13 @@ def load_constellation(source: str | Path, *, skip_invalid: bool = False) -> Con
     path = Path(text).expanduser()
     if path.exists():
         return read_elements(path, skip_invalid=skip_invalid)
-    close = difflib.get_close_matches(text, list(PRESETS), n=3)
+    catalogs = [ds.name for ds in data.list_datasets("elements") if not ds.live]
+    if text in catalogs:
+        return read_elements(data.path(text), name=text, skip_invalid=skip_invalid)
+    close = difflib.get_close_matches(text, [*PRESETS, *catalogs], n=3)
     hint = f"did you mean {', '.join(close)}?" if close else (
-        "give a TLE/OMM file, a preset (" + ", ".join(sorted(PRESETS)) + ") or celestrak:GROUP"
+        "give a TLE/OMM file, a preset (" + ", ".join(sorted(PRESETS)) + "), a dated catalog (`skyfence data list "
+        "--kind elements`) or celestrak:GROUP"
     )
-    raise InputError(f"{text!r} is not a file, a preset or celestrak:GROUP", field="SOURCE", hint=hint)
+    raise InputError(f"{text!r} is not a file, a preset, a catalog dataset or celestrak:GROUP", field="SOURCE",
+                     hint=hint)

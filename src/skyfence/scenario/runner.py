@@ -25,7 +25,15 @@ import pandas as pd
 
 from skyfence._io import atomic_outputs
 from skyfence._version import __version__
-from skyfence.scenario.schema import ConstellationSpec, GroundSpec, PolicySpec, RegionSpec, Scenario, VariantSpec
+from skyfence.scenario.schema import (
+    ConstellationSpec,
+    GroundSpec,
+    PolicySpec,
+    RegionSpec,
+    Scenario,
+    VariantSpec,
+    is_elements_dataset,
+)
 
 __all__ = ["AssessResult", "run_scenario"]
 
@@ -101,11 +109,13 @@ class _Runner:
         from skyfence import data
         from skyfence.orbits.walker import PRESETS
 
-        if spec.source.lower().startswith("celestrak:"):
-            self.datasets_used.add(spec.source.lower())
-            return data.path(spec.source.lower())
         if spec.source in PRESETS:
             return None
+        if is_elements_dataset(spec.source):
+            live = spec.source.lower().startswith("celestrak:")
+            name = spec.source.lower() if live else data.get(spec.source).name
+            self.datasets_used.add(name)
+            return data.path(name)
         return (self.base / spec.source).expanduser()
 
     def constellation_key(self, spec: ConstellationSpec) -> dict:
@@ -598,7 +608,7 @@ def _datasets(names: set[str]) -> list[dict]:
                 "name": ds.name,
                 "title": ds.title,
                 "licence": ds.licence,
-                "data_date": ds.data_date,
+                "data_date": ds.date_text,
                 "url": ds.url,
                 "source": ds.source,
             }

@@ -1,7 +1,8 @@
 """The scenario file: one TOML document stating a question, validated with pydantic.
 
-A scenario names constellations (preset, file or ``celestrak:GROUP``, optionally
-a subset of shells), regions, a time span and step, the elevation mask, the
+A scenario names constellations (preset, file, dated catalog dataset such as
+``starlink_omm_20260818``, or the live ``celestrak:GROUP``; optionally a subset
+of shells), regions, a time span and step, the elevation mask, the
 ground segment, a policy file, and *variants* -- named changes to compare
 (``baseline`` against ``taiwan_gateway``, policy A against policy B).  Every
 key is checked: an unknown key, a wrong type, an unknown preset or region, or
@@ -24,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from skyfence._validation import first_problem
 from skyfence.errors import InputError, SkyfenceError
 
-__all__ = ["Scenario", "load_scenario"]
+__all__ = ["Scenario", "is_elements_dataset", "load_scenario"]
 
 
 class _Strict(BaseModel):
@@ -32,7 +33,8 @@ class _Strict(BaseModel):
 
 
 class ConstellationSpec(_Strict):
-    """One constellation: ``source`` is a preset name, a TLE/OMM path or ``celestrak:GROUP``."""
+    """One constellation: ``source`` is a preset name, a TLE/OMM path, an elements dataset of the registry
+    (``starlink_omm_20260818``) or ``celestrak:GROUP`` (the live catalog)."""
 
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
     source: Annotated[str, Field(min_length=1)]
@@ -214,19 +216,38 @@ def load_scenario(path: str | Path) -> tuple[Scenario, Path]:
     return scenario, base
 
 
+def is_elements_dataset(text: str) -> bool:
+    """True when ``text`` names an elements dataset of the registry (``starlink_omm_20260818``, ``celestrak:x``)."""
+    from skyfence import data
+
+    if text.lower().startswith("celestrak:"):
+        return True
+    try:
+        return data.get(text).kind == "elements"
+    except SkyfenceError:
+        return False
+
+
 def _check_references(scenario: Scenario, base: Path, source: str) -> None:
+    from skyfence import data
     from skyfence.earth.regions import get_region
     from skyfence.orbits.walker import PRESETS
 
+    elements = [ds.name for ds in data.list_datasets("elements")]
     for i, spec in enumerate(scenario.constellations):
         text = spec.source
-        if text.lower().startswith("celestrak:") or text in PRESETS:
+        if text in PRESETS or is_elements_dataset(text):
             continue
         if not (base / text).expanduser().exists():
-            close = difflib.get_close_matches(text, list(PRESETS), n=1)
-            hint = f"did you mean {close[0]}?" if close else "use a preset name, a TLE/OMM file or celestrak:GROUP"
+            close = difflib.get_close_matches(text, [*PRESETS, *elements], n=1)
+            hint = (
+                f"did you mean {close[0]}?"
+                if close
+                else "use a preset name, a TLE/OMM file, a dated catalog (`skyfence data list --kind elements`) "
+                "or celestrak:GROUP"
+            )
             raise InputError(
-                f"{text!r} is not a preset, a file or celestrak:GROUP",
+                f"{text!r} is not a preset, a file, a catalog dataset or celestrak:GROUP",
                 source=source,
                 field=f"constellations[{i}].source",
                 hint=hint,
