@@ -47,6 +47,7 @@ __all__ = [
     "footprint_radius_km",
     "iter_visibility",
     "max_central_angle_deg",
+    "visibility_from_positions",
 ]
 
 #: Largest angle between the WGS-84 normal and the geocentric radial direction [deg] (at 45 deg latitude).
@@ -150,6 +151,7 @@ class VisibilityChunk:
     ``best_sat`` / ``best_elevation_deg`` have shape ``(time, point, k)``
     (satellite indices, -1 where fewer than k are in view; elevations
     descending, NaN where none) when ``k > 0`` was asked for.
+    ``position_itrf_km`` ``(satellite, time, 3)`` when ``keep_positions`` was asked for.
     """
 
     time_slice: slice
@@ -157,6 +159,7 @@ class VisibilityChunk:
     count: np.ndarray
     best_sat: np.ndarray | None = None
     best_elevation_deg: np.ndarray | None = None
+    position_itrf_km: np.ndarray | None = None
 
 
 @numba.njit(inline="always")
@@ -196,8 +199,24 @@ def _topk_run(t, s, lo, hi, px, py, pz, pts, sin2, count, best_sat, best_el):  #
 
 
 @numba.njit(inline="always")
+def _append_run(t, s, lo, hi, px, py, pz, pts, sin2, count, best_sat, best_el):  # pragma: no cover - compiled
+    k = best_sat.shape[2]
+    for m in range(lo, hi):
+        up, d2 = _up_and_range2(m, px, py, pz, pts)
+        if up < 0.0 or up * up < sin2 * d2:
+            continue
+        slot = count[t, m]
+        count[t, m] += 1
+        if slot < k:
+            best_sat[t, m, slot] = s
+            best_el[t, m, slot] = math.asin(min(up / math.sqrt(d2), 1.0)) * (180.0 / np.pi)
+
+
+@numba.njit(inline="always")
 def _scan(t, s, lo, hi, px, py, pz, pts, sin2, top_k, count, best_sat, best_el):  # pragma: no cover - compiled
-    if top_k:
+    if top_k == 2:
+        _append_run(t, s, lo, hi, px, py, pz, pts, sin2, count, best_sat, best_el)
+    elif top_k:
         _topk_run(t, s, lo, hi, px, py, pz, pts, sin2, count, best_sat, best_el)
     else:
         _count_run(t, lo, hi, px, py, pz, pts, sin2, count)
@@ -280,8 +299,12 @@ def _visibility_kernel(
                     )
 
 
-def _run_kernel(grid: GroundGrid, pos: np.ndarray, mask_deg: float, k: int):
-    """Run the kernel on one chunk; results in the caller's point order."""
+def _run_kernel(grid: GroundGrid, pos: np.ndarray, mask_deg: float, k: int, all_pairs: bool = False):
+    """Run the kernel on one chunk; results in the caller's point order.
+
+    ``all_pairs`` keeps the first ``k`` satellites in view of each point in
+    scan order (satellite index order), unsorted, instead of the ``k`` highest.
+    """
     n_time, n_pts = pos.shape[1], len(grid)
     count = np.zeros((n_time, n_pts), dtype=np.uint16)
     best_sat = np.full((n_time, n_pts, max(k, 1)), -1, dtype=np.int32)
@@ -295,7 +318,7 @@ def _run_kernel(grid: GroundGrid, pos: np.ndarray, mask_deg: float, k: int):
         math.radians(mask_deg),
         WGS84_B_KM,
         _NORMAL_TILT_MARGIN_DEG,
-        k > 0,
+        2 if (all_pairs and k > 0) else int(k > 0),
         count,
         best_sat,
         best_el,
@@ -311,6 +334,26 @@ def _run_kernel(grid: GroundGrid, pos: np.ndarray, mask_deg: float, k: int):
     return unsorted, sat_out, el_out
 
 
+def visibility_from_positions(
+    grid: GroundGrid,
+    position_itrf_km: np.ndarray,
+    *,
+    min_elevation_deg: float = 25.0,
+    k: int = 0,
+    all_pairs: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The kernel on positions already computed: ``(count, best_sat, best_elevation_deg)`` per (time, point)."""
+    _check_k(k, all_pairs)
+    mask = validate_mask(min_elevation_deg)
+    return _run_kernel(grid, np.asarray(position_itrf_km, dtype=float), mask, int(k), all_pairs)
+
+
+def _check_k(k: int, all_pairs: bool) -> None:
+    limit = 128 if all_pairs else 64
+    if k < 0 or k > limit:
+        raise InputError(f"k must be in 0..{limit}, got {k}", field="k")
+
+
 def iter_visibility(
     constellation: Constellation,
     grid: GroundGrid,
@@ -319,29 +362,34 @@ def iter_visibility(
     min_elevation_deg: float = 25.0,
     k: int = 0,
     chunk_steps: int | None = None,
+    keep_positions: bool = False,
+    all_pairs: bool = False,
 ) -> Iterator[VisibilityChunk]:
     """Stream satellites-in-view counts (and optionally the best ``k`` satellites) over time chunks.
 
     SGP4 for chunk ``i + 1`` runs on the calling thread while the compiled
     kernel (which releases the GIL) works on chunk ``i`` in a worker thread.
-    Memory holds two chunks of positions and one of results at most.
+    Memory holds two chunks of positions and one of results at most
+    (``keep_positions`` hands each chunk's positions on with its results).
+    With ``all_pairs`` the ``k`` slots (up to 128) hold every satellite in view
+    in satellite order, unsorted (``count`` still counts all of them).
     """
     mask = validate_mask(min_elevation_deg)
-    if k < 0 or k > 64:
-        raise InputError(f"k must be in 0..64, got {k}", field="k")
+    _check_k(k, all_pairs)
     if chunk_steps is None:
         chunk_steps = max(1, min(240, 4_000_000 // max(len(constellation), 1)))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="skyfence-visibility") as pool:
         pending = None
         for chunk in iter_positions(constellation, times, chunk_steps=chunk_steps):
-            future = pool.submit(_run_kernel, grid, chunk.position_itrf_km, mask, k)
+            future = pool.submit(_run_kernel, grid, chunk.position_itrf_km, mask, k, all_pairs)
             if pending is not None:
-                yield _finish(*pending)
+                yield _finish(*pending, keep_positions)
             pending = (chunk, future)
         if pending is not None:
-            yield _finish(*pending)
+            yield _finish(*pending, keep_positions)
 
 
-def _finish(chunk, future) -> VisibilityChunk:
+def _finish(chunk, future, keep_positions: bool = False) -> VisibilityChunk:
     count, best_sat, best_el = future.result()
-    return VisibilityChunk(chunk.time_slice, chunk.times, count, best_sat, best_el)
+    positions = chunk.position_itrf_km if keep_positions else None
+    return VisibilityChunk(chunk.time_slice, chunk.times, count, best_sat, best_el, positions)

@@ -305,6 +305,7 @@ def _layer(dataset: str, pov: str) -> _Layer:
                         "sovereign": record["SOVEREIGNT"],
                         "type": record["TYPE"],
                         "homepart": record.get("HOMEPART") == 1,
+                        "pop_est": float(record.get("POP_EST") or 0.0),
                         "geometry": geometry,
                     }
                 )
@@ -333,7 +334,8 @@ def countries(pov: str = "default", scale: str | None = None) -> pd.DataFrame:
 
     Columns: ``iso_a2``, ``iso_a3`` (ISO 3166; "" where none, see the module
     notes), ``adm0_a3`` (Natural Earth's own code), ``name``, ``name_long``,
-    ``sovereign``, ``type``, ``homepart`` (the unit is its country's main part) and ``geometry``
+    ``sovereign``, ``type``, ``homepart`` (the unit is its country's main part), ``pop_est`` (Natural Earth's
+    population estimate, ``POP_EST``) and ``geometry``
     (shapely, lon/lat, cut at ±180°).
     Several rows may share a code (Australia and its Indian Ocean Territories
     are both AU).
