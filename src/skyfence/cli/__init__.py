@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from skyfence._console import run_app
-from skyfence.cli import assess, catalog, coverage, data, network, policy, propagate, region, service
+from skyfence.cli import assess, capacity, catalog, coverage, data, network, policy, propagate, region, service
 
 __all__ = ["app", "main"]
 
@@ -26,6 +26,7 @@ app.add_typer(catalog.app, name="catalog")
 app.add_typer(region.app, name="region")
 app.command("propagate")(propagate.propagate)
 app.command("coverage")(coverage.coverage)
+app.command("capacity")(capacity.capacity)
 app.add_typer(network.app, name="network")
 app.command("latency")(network.latency)
 app.command("assess")(assess.assess)

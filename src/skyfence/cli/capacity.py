@@ -1,0 +1,154 @@
+"""``skyfence capacity``: offered capacity, served fraction and Mb/s per user over a region."""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from skyfence.cli._common import console, default_start, print_json, steps_progress
+from skyfence.errors import InputError
+
+_COLUMNS = (
+    ("population", "population", "{:,.0f}"),
+    ("demand_gbps", "demand Gb/s", "{:,.1f}"),
+    ("offered_gbps_mean", "offered Gb/s", "{:,.1f}"),
+    ("served_fraction", "served", "{:.1%}"),
+    ("mbps_per_user_median", "Mb/s/user p50", "{:.1f}"),
+    ("mbps_per_user_p10", "p10", "{:.1f}"),
+    ("share_above_25_mbps", ">=25 Mb/s", "{:.1%}"),
+    ("share_above_100_mbps", ">=100 Mb/s", "{:.1%}"),
+)
+
+
+def capacity(
+    source: str = typer.Argument(..., help="TLE/OMM file, preset name or celestrak:GROUP."),
+    region: str = typer.Option("TW", "--region", help="TW, Ukraine, disputed:NAME, occupied:ua:DATE or FILE.geojson."),
+    res: int = typer.Option(5, "--res", help="H3 resolution of the cells."),
+    rain_p: float = typer.Option(0.1, "--rain-p", help="Rain fade exceeded p % of the year (0.001-5)."),
+    clear_sky: bool = typer.Option(False, "--clear-sky", help="No rain fade (ignore --rain-p)."),
+    take_rate: float = typer.Option(0.02, "--take-rate", help="Share of the population subscribed, 0-1."),
+    busy_hour: float = typer.Option(2.5, "--busy-hour-mbps", help="Busy-hour rate per subscriber [Mb/s]."),
+    oversubscription: float = typer.Option(20.0, "--oversubscription", help="Contention ratio (>= 1)."),
+    generation: str = typer.Option(None, "--generation", help="Satellite generation for all satellites."),
+    gateways: str = typer.Option(
+        "starlink_ground_stations", "--gateways", help="Gateway list (dataset or file), or 'none' (all fed)."
+    ),
+    no_gateway_in: list[str] = typer.Option(None, "--no-gateway-in", help="Drop gateways in this country (ISO2)."),
+    start: str = typer.Option(None, help="Start, ISO 8601 UTC. Default: newest element epoch of SOURCE."),
+    duration: str = typer.Option("24h", help="Span: 90m, 6h, 24h ..."),
+    step: str = typer.Option("60s", help="Time step."),
+    out: Path = typer.Option(None, "--out", help="Write the dataset, per-cell table, maps and summary.json here."),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Capacity per H3 cell over time: link budgets, rain, beams and demand -> Mb/s per user."""
+    from skyfence._io import atomic_outputs
+    from skyfence.capacity.atmosphere import validate_p_percent
+    from skyfence.capacity.demand import DemandModel
+    from skyfence.capacity.engine import run_capacity
+    from skyfence.capacity.resources import get_generation
+    from skyfence.earth.regions import get_region
+    from skyfence.orbits.sources import load_constellation
+    from skyfence.orbits.time import parse_time, time_grid
+
+    # every option is checked before anything is computed or written
+    try:
+        demand = DemandModel(take_rate=take_rate, busy_hour_mbps=busy_hour, oversubscription=oversubscription)
+    except InputError as error:
+        option = {"take_rate": "--take-rate", "busy_hour_mbps": "--busy-hour-mbps"}.get(
+            str(error.field), "--" + str(error.field)
+        )
+        raise InputError(error.message, field=option, hint=error.hint) from None
+    p = None if clear_sky else validate_p_percent(rain_p, field="--rain-p")
+    if generation is not None:
+        get_generation(generation, field="--generation")
+    area = get_region(region)
+    cells = area.cells(res)
+    constellation = load_constellation(source)
+    ground = None
+    if gateways.lower() != "none":
+        from skyfence.network.ground import load_ground_segment
+
+        ground = load_ground_segment(gateways)
+        if no_gateway_in:
+            ground = ground.exclude_gateways_in([c.upper() for c in no_gateway_in])
+    t0 = default_start(constellation.epoch_range) if start is None else parse_time(start, field="--start")
+    times = time_grid(t0, duration, step)
+    with steps_progress(disable=json_out) as bar:
+        task = bar.add_task(f"capacity {constellation.name}", total=len(times))
+        result = run_capacity(
+            constellation,
+            cells,
+            times,
+            generation=generation,
+            rain_p=p,
+            demand=demand,
+            ground=ground,
+            progress=partial(bar.advance, task),
+        )
+    summary: dict[str, Any] = {
+        "region": {"spec": region, "name": area.name, "code": area.code, "kind": area.kind},
+        "res": res,
+        "cells": len(cells),
+        "source": source,
+        "start": str(times[0])[:19] + "Z",
+        "end": str(times[-1])[:19] + "Z",
+        "step": step,
+        "steps": len(times),
+        "settings": result.settings,
+        "statistics": result.statistics,
+    }
+    if out is not None:
+        from skyfence.report.maps import plot_cells
+
+        with atomic_outputs(out) as staging:
+            result.dataset.to_netcdf(staging / "capacity.nc", engine="netcdf4")
+            result.per_cell.to_csv(staging / "capacity_cells.csv", index=False)
+            plot_cells(
+                staging / "mbps_per_user.png",
+                result.cells,
+                result.per_cell["mbps_per_user_median"].to_numpy(),
+                title=f"busy-hour Mb/s per active user (median over time) — {area.name}",
+                label="Mb/s per user",
+                vmin=0.0,
+            )
+            plot_cells(
+                staging / "served_fraction.png",
+                result.cells,
+                result.per_cell["served_fraction_mean"].to_numpy(),
+                title=f"share of busy-hour demand served (mean over time) — {area.name}",
+                label="served fraction",
+                vmin=0.0,
+                vmax=1.0,
+                cmap="magma",
+            )
+            (staging / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2, allow_nan=False))
+        summary["out"] = str(out)
+    if json_out:
+        print_json(summary)
+        return
+    console.print(
+        f"[bold]{area.name}[/] ({len(cells):,} cells at res {res}); {summary['start']} → {summary['end']} every "
+        f"{step}; {constellation.name} ({len(constellation):,} satellites: {result.settings['generations']}); "
+        f"rain {'none' if p is None else f'p = {p:g} %'}; take rate {take_rate:g}"
+    )
+    table = Table(*(title for _, title, _ in _COLUMNS))
+    row = []
+    for key, _, fmt in _COLUMNS:
+        value = result.statistics.get(key)
+        row.append("–" if value is None or not np.isfinite(value) else fmt.format(value))
+    table.add_row(*row)
+    console.print(table)
+    if out is not None:
+        console.print(f"wrote {out}/ (summary.json, capacity.nc, capacity_cells.csv, maps)")
+
+
+def _jsonable(payload):
+    from skyfence._json import jsonable
+
+    return jsonable(payload)
