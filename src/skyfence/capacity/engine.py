@@ -52,7 +52,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from skyfence.capacity.atmosphere import AttenuationTable, validate_p_percent
+from skyfence.capacity.atmosphere import (
+    DEFAULT_ELEVATION_NODES_DEG,
+    AttenuationTable,
+    loss_on_grid,
+    validate_p_percent,
+)
 from skyfence.capacity.demand import DEFAULT_DEMAND, DemandModel, population_per_cell
 from skyfence.capacity.link import c_over_n_from_pfd_db, pfd_limit_db, scan_loss_db
 from skyfence.capacity.modcod import frontier_arrays
@@ -172,7 +177,7 @@ def _link_tables(gens: list[Generation], table: AttenuationTable, n_cells: int) 
     """C/N [linear] per (generation, cell, elevation bin) with the table's atmosphere."""
     el = np.arange(_N_BINS) * _BIN_DEG
     out = np.zeros((len(gens), n_cells, _N_BINS), dtype=np.float64)
-    loss = table.lookup(np.arange(n_cells)[:, None], np.maximum(el[None, :], 1.0))
+    loss = loss_on_grid(table, el)
     for g, gen in enumerate(gens):
         pfd = pfd_limit_db(el, high_db=gen.pfd_dbw_m2_4khz) + 10.0 * np.log10(gen.channel_mhz * 1e6 / 4e3)
         scan = scan_loss_db(np.clip(90.0 - el - gen.terminal_tilt_deg, 0.0, 90.0), gen.scan_exponent)
@@ -207,6 +212,7 @@ def _share(
     cell_enu,
     cell_lat_bin,
     gso_sky,
+    gso_el_max,
     sat_gen,
     sat_limit,
     gw_ok,
@@ -236,14 +242,14 @@ def _share(
     for t in numba.prange(n_time):
         sum_d = np.zeros(n_sat)
         sum_tau = np.zeros(n_sat)
-        rc_pair = np.zeros((n_cell, k))
-        rw_pair = np.zeros((n_cell, k))
-        sinr_pair = np.zeros((n_cell, k))
-        # pass 1: link budget of every pair in view; each satellite totals the demand it can serve
+        rc_pair = np.empty((n_cell, k), np.float32)
+        # pass 1: clear-sky link budget of every pair in view; each satellite totals the demand it can serve
         for c in range(n_cell):
             extra = extra_in[t, c] if has_extra else 0.0
+            d = demand[c]
             n = min(pair_count[t, c], k)
             for j in range(n):
+                rc_pair[c, j] = 0.0
                 s = pair_sat[t, c, j]
                 g = sat_gen[s]
                 if g < 0:
@@ -251,78 +257,81 @@ def _share(
                 el = pair_el[t, c, j]
                 if el < g_min_el[g] or not (gw_ok[s, t] or g_isl[g]):
                     continue
-                if g_excl_deg[g] > 0.0:
+                cnc = cn_clear[g, c, int(el * 4.0)]
+                if cnc <= 0.0:
+                    continue
+                if g_excl_deg[g] > 0.0 and el <= gso_el_max[c]:
                     dx = pos[s, t, 0] - cell_xyz[c, 0]
                     dy = pos[s, t, 1] - cell_xyz[c, 1]
                     dz = pos[s, t, 2] - cell_xyz[c, 2]
                     east = dx * cell_enu[c, 0, 0] + dy * cell_enu[c, 0, 1] + dz * cell_enu[c, 0, 2]
                     north = dx * cell_enu[c, 1, 0] + dy * cell_enu[c, 1, 1] + dz * cell_enu[c, 1, 2]
                     az = math.atan2(east, north) * r2d
-                    if az < 0.0:
-                        az += 360.0
-                    ia = int(az + 0.5) % 360
-                    ie = min(int(el + 0.5), 90)
-                    if gso_sky[cell_lat_bin[c], ia, ie] < g_excl_deg[g]:
+                    ia = int(az + 360.5) % 360
+                    if gso_sky[cell_lat_bin[c], ia, min(int(el + 0.5), 90)] < g_excl_deg[g]:
                         continue
-                b = int(el / 0.25)
-                cnc = cn_clear[g, c, b]
-                if cnc <= 0.0:
-                    continue
-                sinr_c = 1.0 / ((1.0 + extra) / cnc + g_ci_inv[g])
-                rc = _rate(sinr_c, thresholds_lin, eff, g_sym_mhz[g])
-                if rc <= 0.0:
-                    continue
-                cnw = cn_wx[g, c, b]
-                sinr_w = 1.0 / ((1.0 + extra) / cnw + g_ci_inv[g]) if cnw > 0.0 else 0.0
+                rc = _rate(1.0 / ((1.0 + extra) / cnc + g_ci_inv[g]), thresholds_lin, eff, g_sym_mhz[g])
                 rc_pair[c, j] = rc
-                rw_pair[c, j] = min(_rate(sinr_w, thresholds_lin, eff, g_sym_mhz[g]), rc)
-                sinr_pair[c, j] = sinr_w
-                d = demand[c]
-                if d > 0.0:
+                if rc > 0.0 and d > 0.0:
                     sum_d[s] += d
                     sum_tau[s] += d / rc
         # each satellite shares its capacity and its beam-time in proportion to demand
         lam = np.zeros(n_sat)
         for s in range(n_sat):
             if sum_d[s] > 0.0:
-                g = sat_gen[s]
-                lam[s] = min(sat_limit[s] / sum_d[s], g_beams[g] / sum_tau[s])
+                lam[s] = min(sat_limit[s] / sum_d[s], g_beams[sat_gen[s]] / sum_tau[s])
         # pass 2: each cell fills at most n_channels beams (one per channel) with its best offers
         order = np.empty(k, np.int64)
         for c in range(n_cell):
             d = demand[c]
             if d <= 0.0:
                 continue
+            extra = extra_in[t, c] if has_extra else 0.0
             n = min(pair_count[t, c], k)
             m = 0
-            for j in range(n):
-                if rc_pair[c, j] > 0.0:
-                    q = m
-                    while q > 0 and rc_pair[c, order[q - 1]] < rc_pair[c, j]:
-                        order[q] = order[q - 1]
-                        q -= 1
-                    order[q] = j
-                    m += 1
+            total_tau = 0.0
             budget = 0.0
-            for q in range(m):
-                budget = max(budget, float(g_channels[sat_gen[pair_sat[t, c, order[q]]]]))
+            best_j = -1
+            for j in range(n):
+                rc = rc_pair[c, j]
+                if rc > 0.0:
+                    order[m] = j
+                    m += 1
+                    s = pair_sat[t, c, j]
+                    total_tau += min(d * lam[s], rc) / rc
+                    budget = max(budget, float(g_channels[sat_gen[s]]))
+                    if best_j < 0 or rc > rc_pair[c, best_j]:
+                        best_j = j
+            if m == 0:
+                continue
+            if total_tau > budget:  # more offers than channels: best rates first
+                for q in range(1, m):
+                    j = order[q]
+                    p = q
+                    while p > 0 and rc_pair[c, order[p - 1]] < rc_pair[c, j]:
+                        order[p] = order[p - 1]
+                        p -= 1
+                    order[p] = j
             got = 0.0
             used = 0.0
             for q in range(m):
                 j = order[q]
                 s = pair_sat[t, c, j]
+                g = sat_gen[s]
                 rc = rc_pair[c, j]
-                share = min(d * lam[s], rc)
-                tau = min(share / rc, budget - used)
+                tau = min(min(d * lam[s], rc) / rc, budget - used)
                 if tau <= 0.0:
                     break
-                delivered = tau * rw_pair[c, j]
+                cnw = cn_wx[g, c, int(pair_el[t, c, j] * 4.0)]
+                sinr_w = 1.0 / ((1.0 + extra) / cnw + g_ci_inv[g]) if cnw > 0.0 else 0.0
+                rw = min(_rate(sinr_w, thresholds_lin, eff, g_sym_mhz[g]), rc)
+                delivered = tau * rw
                 got += delivered
                 used += tau
                 sat_load[t, s] += delivered
-                if q == 0:
-                    sinr_out[t, c] = 10.0 * math.log10(sinr_pair[c, j]) if sinr_pair[c, j] > 0.0 else np.nan
-                    beam_rate_out[t, c] = rw_pair[c, j]
+                if j == best_j:
+                    sinr_out[t, c] = 10.0 * math.log10(sinr_w) if sinr_w > 0.0 else np.nan
+                    beam_rate_out[t, c] = rw
             offered[t, c] = got
             beam_time_out[t, c] = used
 
@@ -430,11 +439,18 @@ def run_capacity(
 
     freq = gens[0].freq_down_ghz if gens else 11.7
     diameter = gens[0].terminal_diameter_m if gens else 0.55
-    clear_tab = AttenuationTable.build(lat, lon, freq, CLEAR_SKY_P_PERCENT, diameter_m=diameter, include_rain=False)
+    mask = float(min((g.min_elevation_deg for g in gens), default=25.0))
+    nodes = tuple(e for e in DEFAULT_ELEVATION_NODES_DEG if e >= mask) or (mask, 90.0)
+    nodes = (mask, *nodes) if nodes[0] > mask else nodes
+    clear_tab = AttenuationTable.build(
+        lat, lon, freq, CLEAR_SKY_P_PERCENT, diameter_m=diameter, include_rain=False, elevation_nodes_deg=nodes
+    )
     cn_clear = _link_tables(gens, clear_tab, len(cells)) if gens else np.zeros((1, len(cells), _N_BINS))
     cn_wx = cn_clear
     if rain_p is not None and gens:
-        wx_tab = AttenuationTable.build(lat, lon, freq, rain_p, diameter_m=diameter, include_rain=True)
+        wx_tab = AttenuationTable.build(
+            lat, lon, freq, rain_p, diameter_m=diameter, include_rain=True, elevation_nodes_deg=nodes
+        )
         cn_wx = np.minimum(_link_tables(gens, wx_tab, len(cells)), cn_clear)  # weather never beats clear sky
 
     thresholds_db, eff = frontier_arrays(linear=True)
@@ -454,8 +470,11 @@ def run_capacity(
     bins = np.unique(lat_bin)
     gso_sky = _gso_sky_table(bins * _GSO_LAT_BIN_DEG, WGS84_A_KM, WGS84_E2, _GSO_RADIUS_KM)
     cell_lat_bin = np.searchsorted(bins, lat_bin).astype(np.int64)
+    # highest elevation [deg] at which any generation's exclusion zone reaches, per latitude bin
+    near = gso_sky < max(float(g_excl.max(initial=0.0)), 0.0) + 1.0
+    el_grid = np.broadcast_to(np.arange(91.0)[None, None, :], near.shape)
+    gso_el_max = np.where(near, el_grid, -1.0).max(axis=(1, 2))[cell_lat_bin] + 1.0
     grid = GroundGrid.from_latlon(lat, lon)
-    mask = float(min((g.min_elevation_deg for g in g_arr), default=25.0))
 
     n_t, n_c = len(times), len(cells)
     offered = np.zeros((n_t, n_c), np.float32)
@@ -503,6 +522,7 @@ def run_capacity(
             enu,
             cell_lat_bin,
             gso_sky,
+            gso_el_max,
             sat_gen,
             sat_limit,
             gw_ok,
