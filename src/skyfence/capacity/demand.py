@@ -26,7 +26,8 @@ Traffic
 ``subscribers = population x take_rate``; busy-hour demand
 ``= subscribers x busy_hour_mbps``; at any instant of the busy hour
 ``subscribers / oversubscription`` users are active, so a cell's rate per
-active user is ``offered / (subscribers / oversubscription)``.  Defaults
+active user is ``offered / (subscribers / oversubscription)``, at most one
+beam's rate and the plan peak.  Defaults
 (:data:`DEFAULT_DEMAND`) are assumptions to sweep, documented in
 ``docs/validation_capacity.md``.
 """
@@ -49,11 +50,17 @@ MAX_URBAN_SHARE = 0.8
 
 @dataclass(frozen=True)
 class DemandModel:
-    """Take rate [0-1], busy-hour rate per subscriber [Mb/s] and oversubscription (contention, >= 1)."""
+    """Take rate [0-1], busy-hour rate per subscriber [Mb/s], oversubscription (contention, >= 1) and plan peak.
+
+    ``plan_peak_mbps`` caps the rate one user can get however idle the cell:
+    220 Mb/s, the top of Starlink's advertised residential range
+    (starlink.com/specifications, "25-220+ Mbps", 2024) [stated].
+    """
 
     take_rate: float = 0.02
     busy_hour_mbps: float = 2.5
     oversubscription: float = 20.0
+    plan_peak_mbps: float = 220.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= float(self.take_rate) <= 1.0:
@@ -62,6 +69,8 @@ class DemandModel:
             )
         if not float(self.busy_hour_mbps) >= 0.0:
             raise InputError(f"busy-hour rate must be >= 0 Mb/s, got {self.busy_hour_mbps}", field="busy_hour_mbps")
+        if not float(self.plan_peak_mbps) > 0.0:
+            raise InputError(f"plan peak must be > 0 Mb/s, got {self.plan_peak_mbps}", field="plan_peak_mbps")
         if not float(self.oversubscription) >= 1.0:
             raise InputError(f"oversubscription must be >= 1, got {self.oversubscription}", field="oversubscription")
 

@@ -560,7 +560,11 @@ def run_capacity(
     served = np.minimum(offered, demand_mbps[None, :].astype(np.float32))
     with np.errstate(divide="ignore", invalid="ignore"):
         fraction = np.where(demand_mbps[None, :] > 0, served / demand_mbps[None, :], np.nan).astype(np.float32)
-        per_user = np.where(active[None, :] > 0, np.minimum(offered / active[None, :], beam_rate), np.nan)
+        per_user = np.where(
+            active[None, :] > 0,
+            np.minimum(np.minimum(offered / active[None, :], beam_rate), demand.plan_peak_mbps),
+            np.nan,
+        )
     per_user = per_user.astype(np.float32)
     res = int((cells[0] >> np.uint64(52)) & np.uint64(0xF))
     settings = {
@@ -572,6 +576,7 @@ def run_capacity(
         "take_rate": demand.take_rate,
         "busy_hour_mbps": demand.busy_hour_mbps,
         "oversubscription": demand.oversubscription,
+        "plan_peak_mbps": demand.plan_peak_mbps,
         "gateways": "all satellites fed" if ground is None else f"{len(ground.gateways)} gateways",
         "k": int(k),
         "pairs_beyond_k": truncated,
