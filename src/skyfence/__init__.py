@@ -10,7 +10,7 @@ The front door.  Everything a user needs from Python is importable from here::
     result = sf.run_coverage(starlink, taiwan.cells(5), sf.time_grid("2026-08-18T12:00Z", "6h", "60s"))
 
 Modules are organised by physical domain (``orbits``, ``earth``, ``coverage``,
-``network`` ...); see ``DESIGN.md`` for the layering.
+``network``, ``capacity`` ...); see ``DESIGN.md`` for the layering.
 """
 
 import importlib
@@ -22,9 +22,11 @@ from skyfence._version import __version__ as __version__
 # generator) do not pay for importing every layer.
 _LAZY = {
     "AuditError": "skyfence.errors",
+    "CapacityResult": "skyfence.capacity.engine",
     "Constellation": "skyfence.orbits.constellation",
     "CoverageResult": "skyfence.coverage.engine",
     "DatasetError": "skyfence.errors",
+    "DemandModel": "skyfence.capacity.demand",
     "ElementsError": "skyfence.errors",
     "GroundGrid": "skyfence.coverage.visibility",
     "InputError": "skyfence.errors",
@@ -57,6 +59,7 @@ _LAZY = {
     "propagate": "skyfence.orbits.propagate",
     "read_elements": "skyfence.orbits.elements",
     "route_pairs": "skyfence.network.routing",
+    "run_capacity": "skyfence.capacity.engine",
     "run_coverage": "skyfence.coverage.engine",
     "run_scenario": "skyfence.scenario.runner",
     "time_grid": "skyfence.orbits.time",
@@ -66,6 +69,8 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
+    from skyfence.capacity.demand import DemandModel
+    from skyfence.capacity.engine import CapacityResult, run_capacity
     from skyfence.coverage.engine import CoverageResult, run_coverage
     from skyfence.coverage.visibility import GroundGrid, footprint_radius_km, iter_visibility
     from skyfence.earth.cells import cell_area_km2, cell_centers, cells_to_polygons, points_to_cells, polygon_to_cells
@@ -113,9 +118,11 @@ def __dir__() -> list[str]:
 __all__ = [
     "PRESETS",
     "AuditError",
+    "CapacityResult",
     "Constellation",
     "CoverageResult",
     "DatasetError",
+    "DemandModel",
     "ElementsError",
     "GroundGrid",
     "InputError",
@@ -147,6 +154,7 @@ __all__ = [
     "propagate",
     "read_elements",
     "route_pairs",
+    "run_capacity",
     "run_coverage",
     "run_scenario",
     "time_grid",
