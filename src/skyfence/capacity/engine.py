@@ -126,22 +126,27 @@ def assign_generations(constellation: Constellation, generation: str | None = No
     return names
 
 
+#: Grid of the GSO sky tables: east and north components of the unit direction, each over [-1, 1].
+_GSO_GRID = 201
+
+
 @numba.njit(parallel=True, cache=True)
 def _gso_sky_table(lat_bins_deg, earth_a_km, earth_e2, gso_radius_km):  # pragma: no cover - compiled
-    """Smallest angle [deg] from each sky direction (azimuth 1 deg x elevation 1 deg) to the GSO arc.
+    """Smallest angle [deg] from each upper-hemisphere direction to the GSO arc, per geodetic latitude.
 
-    One table per geodetic latitude (the arc is the same seen from any
-    longitude), for a point on the WGS-84 ellipsoid at longitude 0.
+    Directions are indexed by the east and north components of the unit
+    vector, each quantised to 0.01 (about 0.6 deg); the arc seen from a
+    latitude is the same from any longitude (WGS-84 point at longitude 0).
     """
     n_lat = lat_bins_deg.shape[0]
-    out = np.full((n_lat, 360, 91), 180.0, np.float32)
+    m = _GSO_GRID
+    out = np.full((n_lat, m, m), 180.0, np.float32)
     d2r = np.pi / 180.0
     for i in numba.prange(n_lat):
         phi = lat_bins_deg[i] * d2r
         n_rad = earth_a_km / math.sqrt(1.0 - earth_e2 * math.sin(phi) ** 2)
         px = n_rad * math.cos(phi)
         pz = n_rad * (1.0 - earth_e2) * math.sin(phi)
-        # ENU basis at longitude 0: east = y, north = (-sin phi, 0, cos phi), up = (cos phi, 0, sin phi)
         arc = np.empty((720, 3))
         n_arc = 0
         for q in range(720):
@@ -150,26 +155,26 @@ def _gso_sky_table(lat_bins_deg, earth_a_km, earth_e2, gso_radius_km):  # pragma
             dy = gso_radius_km * math.sin(lam)
             dz = -pz
             norm = math.sqrt(dx * dx + dy * dy + dz * dz)
-            e = dy / norm
-            nn = (-math.sin(phi) * dx + math.cos(phi) * dz) / norm
             u = (math.cos(phi) * dx + math.sin(phi) * dz) / norm
-            if u > -0.6:  # above -37 deg: enough for any exclusion angle up to 30 deg from a visible direction
-                arc[n_arc, 0] = e
-                arc[n_arc, 1] = nn
+            if u > -0.6:  # within 37 deg below the horizon: enough for exclusion angles up to 30 deg
+                arc[n_arc, 0] = dy / norm
+                arc[n_arc, 1] = (-math.sin(phi) * dx + math.cos(phi) * dz) / norm
                 arc[n_arc, 2] = u
                 n_arc += 1
-        for az in range(360):
-            sa = math.sin(az * d2r)
-            ca = math.cos(az * d2r)
-            for el in range(91):
-                ce = math.cos(el * d2r)
-                ve, vn, vu = sa * ce, ca * ce, math.sin(el * d2r)
+        for a in range(m):
+            ve = -1.0 + 2.0 * a / (m - 1)
+            for b in range(m):
+                vn = -1.0 + 2.0 * b / (m - 1)
+                h2 = ve * ve + vn * vn
+                if h2 > 1.0:
+                    continue
+                vu = math.sqrt(1.0 - h2)
                 best = -1.0
                 for q in range(n_arc):
                     dot = ve * arc[q, 0] + vn * arc[q, 1] + vu * arc[q, 2]
                     if dot > best:
                         best = dot
-                out[i, az, el] = math.acos(min(best, 1.0)) / d2r
+                out[i, a, b] = math.acos(min(best, 1.0)) / d2r
     return out
 
 
@@ -186,6 +191,16 @@ def _link_tables(gens: list[Generation], table: AttenuationTable, n_cells: int) 
         )
         out[g] = np.where(np.isfinite(cn), 10.0 ** (cn / 10.0), 0.0)
     return out
+
+
+def _rate_table(cn_lin: np.ndarray, ci_inv: np.ndarray, sym_mhz: np.ndarray, thresholds_db, eff) -> np.ndarray:
+    """Beam rate [Mb/s] per (generation, cell, elevation bin) without extra interference."""
+    with np.errstate(divide="ignore"):
+        sinr = 1.0 / (1.0 / cn_lin + ci_inv[:, None, None])
+        sinr_db = 10.0 * np.log10(sinr)
+    pos = np.searchsorted(thresholds_db, sinr_db, side="right") - 1
+    rate = np.where(pos >= 0, eff[np.maximum(pos, 0)], 0.0) * sym_mhz[:, None, None]
+    return np.where(cn_lin > 0, rate, 0.0).astype(np.float32)
 
 
 @numba.njit(inline="always")
@@ -225,6 +240,8 @@ def _share(
     g_ci_inv,
     cn_clear,
     cn_wx,
+    rate_clear,
+    rate_wx,
     extra_in,
     has_extra,
     thresholds_lin,
@@ -238,7 +255,7 @@ def _share(
 ):  # pragma: no cover - compiled
     n_time, n_cell, k = pair_sat.shape
     n_sat = sat_gen.shape[0]
-    r2d = 180.0 / np.pi
+    half_grid = (gso_sky.shape[1] - 1) / 2.0
     for t in numba.prange(n_time):
         sum_d = np.zeros(n_sat)
         sum_tau = np.zeros(n_sat)
@@ -264,13 +281,17 @@ def _share(
                     dx = pos[s, t, 0] - cell_xyz[c, 0]
                     dy = pos[s, t, 1] - cell_xyz[c, 1]
                     dz = pos[s, t, 2] - cell_xyz[c, 2]
-                    east = dx * cell_enu[c, 0, 0] + dy * cell_enu[c, 0, 1] + dz * cell_enu[c, 0, 2]
-                    north = dx * cell_enu[c, 1, 0] + dy * cell_enu[c, 1, 1] + dz * cell_enu[c, 1, 2]
-                    az = math.atan2(east, north) * r2d
-                    ia = int(az + 360.5) % 360
-                    if gso_sky[cell_lat_bin[c], ia, min(int(el + 0.5), 90)] < g_excl_deg[g]:
+                    inv = 1.0 / math.sqrt(dx * dx + dy * dy + dz * dz)
+                    east = (dx * cell_enu[c, 0, 0] + dy * cell_enu[c, 0, 1] + dz * cell_enu[c, 0, 2]) * inv
+                    north = (dx * cell_enu[c, 1, 0] + dy * cell_enu[c, 1, 1] + dz * cell_enu[c, 1, 2]) * inv
+                    ia = int((east + 1.0) * half_grid + 0.5)
+                    ib = int((north + 1.0) * half_grid + 0.5)
+                    if gso_sky[cell_lat_bin[c], ia, ib] < g_excl_deg[g]:
                         continue
-                rc = _rate(1.0 / ((1.0 + extra) / cnc + g_ci_inv[g]), thresholds_lin, eff, g_sym_mhz[g])
+                if has_extra:
+                    rc = _rate(1.0 / ((1.0 + extra) / cnc + g_ci_inv[g]), thresholds_lin, eff, g_sym_mhz[g])
+                else:
+                    rc = rate_clear[g, c, int(el * 4.0)]
                 rc_pair[c, j] = rc
                 if rc > 0.0 and d > 0.0:
                     sum_d[s] += d
@@ -324,7 +345,11 @@ def _share(
                     break
                 cnw = cn_wx[g, c, int(pair_el[t, c, j] * 4.0)]
                 sinr_w = 1.0 / ((1.0 + extra) / cnw + g_ci_inv[g]) if cnw > 0.0 else 0.0
-                rw = min(_rate(sinr_w, thresholds_lin, eff, g_sym_mhz[g]), rc)
+                rw = (
+                    min(_rate(sinr_w, thresholds_lin, eff, g_sym_mhz[g]), rc)
+                    if has_extra
+                    else min(rate_wx[g, c, int(pair_el[t, c, j] * 4.0)], rc)
+                )
                 delivered = tau * rw
                 got += delivered
                 used += tau
@@ -463,6 +488,8 @@ def run_capacity(
     g_isl = np.array([g.has_isl for g in g_arr], dtype=np.bool_)
     g_sym = np.array([g.channel_mhz / (1.0 + g.rolloff) for g in g_arr])
     g_ci_inv = np.array([10.0 ** (-g.c_over_i_db() / 10.0) for g in g_arr])
+    rate_clear = _rate_table(cn_clear, g_ci_inv, g_sym, thresholds_db, eff)
+    rate_wx = _rate_table(cn_wx, g_ci_inv, g_sym, thresholds_db, eff) if cn_wx is not cn_clear else rate_clear
 
     xyz = geodetic_to_ecef(lat, lon, 0.0)
     enu = np.ascontiguousarray(enu_basis(lat, lon))
@@ -472,7 +499,9 @@ def run_capacity(
     cell_lat_bin = np.searchsorted(bins, lat_bin).astype(np.int64)
     # highest elevation [deg] at which any generation's exclusion zone reaches, per latitude bin
     near = gso_sky < max(float(g_excl.max(initial=0.0)), 0.0) + 1.0
-    el_grid = np.broadcast_to(np.arange(91.0)[None, None, :], near.shape)
+    comp = np.linspace(-1.0, 1.0, _GSO_GRID)
+    horizontal = np.minimum(np.hypot(comp[:, None], comp[None, :]), 1.0)
+    el_grid = np.broadcast_to(np.degrees(np.arccos(horizontal))[None, :, :], near.shape)
     gso_el_max = np.where(near, el_grid, -1.0).max(axis=(1, 2))[cell_lat_bin] + 1.0
     grid = GroundGrid.from_latlon(lat, lon)
 
@@ -535,6 +564,8 @@ def run_capacity(
             g_ci_inv,
             cn_clear,
             cn_wx,
+            rate_clear,
+            rate_wx,
             extra,
             extra_interference is not None,
             thresholds_lin,

@@ -14,6 +14,7 @@ from rich.table import Table
 from skyfence.cli._common import console, default_start, print_json, steps_progress
 from skyfence.errors import InputError
 
+_STARLINK_GATEWAYS = "starlink_ground_stations"
 _COLUMNS = (
     ("population", "population", "{:,.0f}"),
     ("demand_gbps", "demand Gb/s", "{:,.1f}"),
@@ -37,7 +38,10 @@ def capacity(
     oversubscription: float = typer.Option(20.0, "--oversubscription", help="Contention ratio (>= 1)."),
     generation: str = typer.Option(None, "--generation", help="Satellite generation for all satellites."),
     gateways: str = typer.Option(
-        "starlink_ground_stations", "--gateways", help="Gateway list (dataset or file), or 'none' (all fed)."
+        "starlink_ground_stations",
+        "--gateways",
+        help="Gateway list (dataset or file), or 'none' (every satellite fed). Default: Starlink's community list "
+        "for Starlink, none for others.",
     ),
     no_gateway_in: list[str] = typer.Option(None, "--no-gateway-in", help="Drop gateways in this country (ISO2)."),
     start: str = typer.Option(None, help="Start, ISO 8601 UTC. Default: newest element epoch of SOURCE."),
@@ -50,7 +54,7 @@ def capacity(
     from skyfence._io import atomic_outputs
     from skyfence.capacity.atmosphere import validate_p_percent
     from skyfence.capacity.demand import DemandModel
-    from skyfence.capacity.engine import run_capacity
+    from skyfence.capacity.engine import assign_generations, run_capacity
     from skyfence.capacity.resources import get_generation
     from skyfence.earth.regions import get_region
     from skyfence.orbits.sources import load_constellation
@@ -71,6 +75,9 @@ def capacity(
     cells = area.cells(res)
     constellation = load_constellation(source)
     ground = None
+    operators = {str(n).split("-")[0] for n in assign_generations(constellation, generation) if n}
+    if gateways == _STARLINK_GATEWAYS and "starlink" not in operators:
+        gateways = "none"  # the community list is Starlink's; no other operator's gateways are in the data
     if gateways.lower() != "none":
         from skyfence.network.ground import load_ground_segment
 
