@@ -154,3 +154,26 @@ def test_bad_inputs(starlink, taiwan, times):
         DemandModel(take_rate=1.5)
     with pytest.raises(InputError, match="freq_down_ghz"):
         run_capacity(starlink, taiwan, times, generation_overrides={"starlink-v1.5": {"freq_down_ghz": 80.0}})
+
+
+def test_gso_arc_table_against_brute_force():
+    from skyfence.capacity.engine import _GSO_GRID, _GSO_RADIUS_KM, _gso_sky_table
+    from skyfence.earth.geodesy import WGS84_A_KM, WGS84_E2, enu_basis, geodetic_to_ecef
+
+    lat = 25.0
+    table = _gso_sky_table(np.array([lat]), WGS84_A_KM, WGS84_E2, _GSO_RADIUS_KM)[0]
+    ground = geodetic_to_ecef(lat, 0.0, 0.0).reshape(3)
+    east, north, up = enu_basis(lat, 0.0).reshape(3, 3)
+    lam = np.radians(np.arange(-180, 180, 0.05))
+    arc = np.stack([_GSO_RADIUS_KM * np.cos(lam), _GSO_RADIUS_KM * np.sin(lam), 0 * lam], axis=1) - ground
+    arc /= np.linalg.norm(arc, axis=1, keepdims=True)
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        az, el = rng.uniform(0, 2 * np.pi), np.arcsin(rng.uniform(0.3, 1.0))
+        v = np.cos(el) * np.sin(az) * east + np.cos(el) * np.cos(az) * north + np.sin(el) * up
+        exact = np.degrees(np.arccos(np.clip((arc @ v).max(), -1, 1)))
+        half = (_GSO_GRID - 1) / 2
+        ia, ib = int((v @ east + 1) * half + 0.5), int((v @ north + 1) * half + 0.5)
+        assert abs(float(table[ia, ib]) - exact) < 1.0  # 0.01 grid in direction cosines
+    # seen from 25 N the arc culminates due south at about 59.6 deg elevation: zenith is ~30 deg away
+    assert 29.0 < float(table[(_GSO_GRID - 1) // 2, (_GSO_GRID - 1) // 2]) < 32.0
