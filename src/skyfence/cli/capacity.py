@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
+import math
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import typer
 from rich.table import Table
 
-from skyfence.cli._common import console, default_start, print_json, steps_progress
+from skyfence.cli._common import console, json_text, print_json, steps_progress
 from skyfence.errors import InputError
 
 _STARLINK_GATEWAYS = "starlink_ground_stations"
@@ -58,7 +57,7 @@ def capacity(
     from skyfence.capacity.resources import get_generation
     from skyfence.earth.regions import get_region
     from skyfence.orbits.sources import load_constellation
-    from skyfence.orbits.time import parse_time, time_grid
+    from skyfence.orbits.time import default_start, parse_time, time_grid
 
     # every option is checked before anything is computed or written
     try:
@@ -134,7 +133,7 @@ def capacity(
                 vmax=1.0,
                 cmap="magma",
             )
-            (staging / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2, allow_nan=False))
+            (staging / "summary.json").write_text(json_text(summary))
         summary["out"] = str(out)
     if json_out:
         print_json(summary)
@@ -148,14 +147,8 @@ def capacity(
     row = []
     for key, _, fmt in _COLUMNS:
         value = result.statistics.get(key)
-        row.append("–" if value is None or not np.isfinite(value) else fmt.format(value))
+        row.append("–" if value is None or not math.isfinite(value) else fmt.format(value))
     table.add_row(*row)
     console.print(table)
     if out is not None:
         console.print(f"wrote {out}/ (summary.json, capacity.nc, capacity_cells.csv, maps)")
-
-
-def _jsonable(payload):
-    from skyfence._json import jsonable
-
-    return jsonable(payload)
