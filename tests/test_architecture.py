@@ -118,3 +118,32 @@ def test_the_checker_sees_an_upward_import(tmp_path):
     probe.write_text("def f():\n    from skyfence.report.html import write_report\n")
     (imported, _), = imports(probe)
     assert layer_of(imported, layers) > layer_of("skyfence.orbits.elements", layers)
+
+
+def _init_files() -> list[Path]:
+    return [p for p in sources() if p.name == "__init__.py" and module_name(p) != "skyfence.cli"]
+
+
+@pytest.mark.parametrize("path", _init_files(), ids=lambda p: module_name(p))
+def test_every_package_init_follows_one_convention(path):
+    """A docstring that maps the package; public names (if any) resolved on first use from the module that
+    defines them (skyfence/_lazy.py), ``__all__`` listing exactly those names; no eager import of a submodule."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    assert ast.get_docstring(tree), "a package __init__ starts with a docstring that maps the package"
+    eager = [
+        node.lineno
+        for node in tree.body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        and (node.module or "") not in ("__future__", "typing", "skyfence._lazy", "skyfence._version")
+    ]
+    assert not eager, f"eager imports at lines {eager}: resolve names lazily (skyfence._lazy.lazy_exports)"
+    where = next((n.value for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "_WHERE"), None)
+    exported = next((n.value for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "__all__"), None)
+    if where is None:
+        assert exported is None, "__all__ without _WHERE"
+        return
+    names = {key.value for key in where.keys}  # type: ignore[union-attr]
+    assert exported is not None and {e.value for e in exported.elts} == names  # type: ignore[union-attr]
+    for key, value in zip(where.keys, where.values, strict=True):  # type: ignore[union-attr]
+        target = SRC / Path(*value.value.split("."))
+        assert target.with_suffix(".py").is_file() or (target / "__init__.py").is_file(), (key.value, value.value)

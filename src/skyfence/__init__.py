@@ -10,17 +10,19 @@ The front door.  Everything a user needs from Python is importable from here::
     result = sf.run_coverage(starlink, taiwan.cells(5), sf.time_grid("2026-08-18T12:00Z", "6h", "60s"))
 
 Modules are organised by physical domain (``orbits``, ``earth``, ``coverage``,
-``network``, ``capacity`` ...); see ``DESIGN.md`` for the layering.
+``network``, ``capacity`` ...); see ``docs/architecture.md`` for the package map
+and the layer order.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from skyfence._lazy import lazy_exports
 from skyfence._version import __version__ as __version__
 
-# Names resolve on first use, so `import skyfence` (and tools built on one layer, such as the Hypatia state
-# generator) do not pay for importing every layer.
-_LAZY = {
+_WHERE = {
+    "PRESETS": "skyfence.orbits.walker",
     "AuditError": "skyfence.errors",
     "CapacityResult": "skyfence.capacity.engine",
     "Constellation": "skyfence.orbits.constellation",
@@ -30,7 +32,6 @@ _LAZY = {
     "ElementsError": "skyfence.errors",
     "GroundGrid": "skyfence.coverage.visibility",
     "InputError": "skyfence.errors",
-    "PRESETS": "skyfence.orbits.walker",
     "PolicyError": "skyfence.errors",
     "Region": "skyfence.earth.regions",
     "RegionError": "skyfence.errors",
@@ -67,54 +68,6 @@ _LAZY = {
     "write_omm": "skyfence.orbits.omm",
     "write_tle": "skyfence.orbits.tle",
 }
-
-if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
-    from skyfence.capacity.demand import DemandModel
-    from skyfence.capacity.engine import CapacityResult, run_capacity
-    from skyfence.coverage.engine import CoverageResult, run_coverage
-    from skyfence.coverage.visibility import GroundGrid, footprint_radius_km, iter_visibility
-    from skyfence.earth.cells import cell_area_km2, cell_centers, cells_to_polygons, points_to_cells, polygon_to_cells
-    from skyfence.earth.geodesy import ecef_to_geodetic, geodetic_to_ecef, look_angles
-    from skyfence.earth.regions import Region, countries, get_region, lookup_country
-    from skyfence.errors import (
-        AuditError,
-        DatasetError,
-        ElementsError,
-        InputError,
-        PolicyError,
-        RegionError,
-        SkyfenceError,
-        SkyfenceWarning,
-    )
-    from skyfence.network.ground import load_ground_segment
-    from skyfence.network.routing import route_pairs
-    from skyfence.orbits.constellation import Constellation
-    from skyfence.orbits.elements import read_elements
-    from skyfence.orbits.omm import write_omm
-    from skyfence.orbits.propagate import iter_positions, propagate
-    from skyfence.orbits.sources import load_constellation
-    from skyfence.orbits.time import time_grid
-    from skyfence.orbits.tle import write_tle
-    from skyfence.orbits.walker import PRESETS, Shell, preset, walker
-    from skyfence.policy import load_policy
-    from skyfence.scenario.runner import run_scenario
-    from skyfence.scenario.schema import load_scenario
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'skyfence' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
-
-
-
 __all__ = [
     "PRESETS",
     "AuditError",
@@ -162,3 +115,36 @@ __all__ = [
     "write_omm",
     "write_tle",
 ]
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
+
+if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
+    from skyfence.capacity.demand import DemandModel
+    from skyfence.capacity.engine import CapacityResult, run_capacity
+    from skyfence.coverage.engine import CoverageResult, run_coverage
+    from skyfence.coverage.visibility import GroundGrid, footprint_radius_km, iter_visibility
+    from skyfence.earth.cells import cell_area_km2, cell_centers, cells_to_polygons, points_to_cells, polygon_to_cells
+    from skyfence.earth.geodesy import ecef_to_geodetic, geodetic_to_ecef, look_angles
+    from skyfence.earth.regions import Region, countries, get_region, lookup_country
+    from skyfence.errors import (
+        AuditError,
+        DatasetError,
+        ElementsError,
+        InputError,
+        PolicyError,
+        RegionError,
+        SkyfenceError,
+        SkyfenceWarning,
+    )
+    from skyfence.network.ground import load_ground_segment
+    from skyfence.network.routing import route_pairs
+    from skyfence.orbits.constellation import Constellation
+    from skyfence.orbits.elements import read_elements
+    from skyfence.orbits.omm import write_omm
+    from skyfence.orbits.propagate import iter_positions, propagate
+    from skyfence.orbits.sources import load_constellation
+    from skyfence.orbits.time import time_grid
+    from skyfence.orbits.tle import write_tle
+    from skyfence.orbits.walker import PRESETS, Shell, preset, walker
+    from skyfence.policy import load_policy
+    from skyfence.scenario.runner import run_scenario
+    from skyfence.scenario.schema import load_scenario

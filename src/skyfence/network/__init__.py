@@ -1,6 +1,6 @@
 """Network layer: ground segment, ISL/GSL links, routing, latency, Hypatia import/export.
 
-Submodules (imported lazily so that ``skyfence.network.hypatia`` stays light):
+Submodules (names resolve on first use, so ``skyfence.network.hypatia`` stays light):
 
 ``ground``      gateways and PoPs (status filters, add/remove sites, countries)
 ``links``       ISL topologies (``+grid``, ``none``) and ground-to-satellite links
@@ -13,20 +13,9 @@ Places (``"Taipei"``, ``"25.03,121.56"``) are resolved by the gazetteer, :mod:`s
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "DEFAULT_FIBRE_FACTOR",
-    "DEFAULT_STEP",
-    "GroundSegment",
-    "LatencyResult",
-    "generate_dynamic_state",
-    "latency",
-    "load_ground_segment",
-    "read_hypatia_inputs",
-    "resolve_place",
-]
+from skyfence._lazy import lazy_exports
 
 _WHERE = {
     "DEFAULT_FIBRE_FACTOR": "skyfence.network.routing",
@@ -39,13 +28,21 @@ _WHERE = {
     "read_hypatia_inputs": "skyfence.network.hypatia",
     "resolve_place": "skyfence.earth.places",
 }
+__all__ = [
+    "DEFAULT_FIBRE_FACTOR",
+    "DEFAULT_STEP",
+    "GroundSegment",
+    "LatencyResult",
+    "generate_dynamic_state",
+    "latency",
+    "load_ground_segment",
+    "read_hypatia_inputs",
+    "resolve_place",
+]
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'skyfence.network' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
+    from skyfence.earth.places import resolve_place
+    from skyfence.network.ground import GroundSegment, load_ground_segment
+    from skyfence.network.hypatia import generate_dynamic_state, read_hypatia_inputs
+    from skyfence.network.routing import DEFAULT_FIBRE_FACTOR, DEFAULT_STEP, LatencyResult, latency

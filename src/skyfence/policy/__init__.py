@@ -19,28 +19,40 @@ Modules: :mod:`~skyfence.policy.model` (the schema), :mod:`~skyfence.policy.file
 availability feed) and :mod:`~skyfence.policy.availability` (maps and diffs).
 """
 
-from skyfence.policy.availability import (
-    AVAILABILITY,
-    AvailabilityMap,
-    PolicyDiff,
-    availability_map,
-    diff_policies,
-)
-from skyfence.policy.engine import DECISIONS, Decisions, Engine, Explanation, RuleTrace
-from skyfence.policy.feed import Feed, feed_document, read_feed, statuses_toml
-from skyfence.policy.files import Policy, load_policy, loads_policy
-from skyfence.policy.model import (
-    ACTIONS,
-    CONDITIONS,
-    FEED_STATUS_MAP,
-    LICENCE_STATES,
-    LICENCE_TRANSITIONS,
-    PLANS,
-    RULE_KINDS,
-    STATUSES,
-)
-from skyfence.policy.zones import buffer_km
+from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from skyfence._lazy import lazy_exports
+
+_WHERE = {
+    "ACTIONS": "skyfence.policy.model",
+    "AVAILABILITY": "skyfence.policy.availability",
+    "CONDITIONS": "skyfence.policy.model",
+    "DECISIONS": "skyfence.policy.engine",
+    "FEED_STATUS_MAP": "skyfence.policy.model",
+    "LICENCE_STATES": "skyfence.policy.model",
+    "LICENCE_TRANSITIONS": "skyfence.policy.model",
+    "PLANS": "skyfence.policy.model",
+    "RULE_KINDS": "skyfence.policy.model",
+    "STATUSES": "skyfence.policy.model",
+    "AvailabilityMap": "skyfence.policy.availability",
+    "Decisions": "skyfence.policy.engine",
+    "Engine": "skyfence.policy.engine",
+    "Explanation": "skyfence.policy.engine",
+    "Feed": "skyfence.policy.feed",
+    "Policy": "skyfence.policy.files",
+    "PolicyDiff": "skyfence.policy.availability",
+    "RuleTrace": "skyfence.policy.engine",
+    "availability_map": "skyfence.policy.availability",
+    "buffer_km": "skyfence.policy.zones",
+    "diff_policies": "skyfence.policy.availability",
+    "feed_document": "skyfence.policy.feed",
+    "load_policy": "skyfence.policy.files",
+    "loads_policy": "skyfence.policy.files",
+    "read_feed": "skyfence.policy.feed",
+    "statuses_toml": "skyfence.policy.feed",
+}
 __all__ = [
     "ACTIONS",
     "AVAILABILITY",
@@ -69,3 +81,21 @@ __all__ = [
     "read_feed",
     "statuses_toml",
 ]
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
+
+if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
+    from skyfence.policy.availability import AVAILABILITY, AvailabilityMap, PolicyDiff, availability_map, diff_policies
+    from skyfence.policy.engine import DECISIONS, Decisions, Engine, Explanation, RuleTrace
+    from skyfence.policy.feed import Feed, feed_document, read_feed, statuses_toml
+    from skyfence.policy.files import Policy, load_policy, loads_policy
+    from skyfence.policy.model import (
+        ACTIONS,
+        CONDITIONS,
+        FEED_STATUS_MAP,
+        LICENCE_STATES,
+        LICENCE_TRANSITIONS,
+        PLANS,
+        RULE_KINDS,
+        STATUSES,
+    )
+    from skyfence.policy.zones import buffer_km

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AVAILABILITY",
+    "SERVED",
     "AvailabilityMap",
     "PolicyDiff",
     "availability_map",
@@ -85,6 +86,8 @@ COLOURS = {
     "denied": "#cb181d",
     "no_rule": "#eeeeee",
 }
+#: The categories in which the reference terminal gets service (the "served share" of a country or region).
+SERVED = ("served", "degraded", "registered_only")
 _CATEGORY = {name: k for k, name in enumerate(AVAILABILITY)}
 
 
@@ -294,11 +297,11 @@ def _country_table(policy, engine, table: pd.DataFrame, moment, plan, area) -> p
             frame = grouped[code]
             counts = Counter(frame["availability"])
             availability = max(counts, key=lambda k: (counts[k], -AVAILABILITY.index(k)))
-            served = float(np.isin(frame["availability"], ["served", "degraded", "registered_only"]).mean())
+            served = float(np.isin(frame["availability"], SERVED).mean())
             n_cells = len(frame)
         else:
             availability = point_category[code]
-            served = float(availability in ("served", "degraded", "registered_only"))
+            served = float(availability in SERVED)
             n_cells = 0
         rows.append(
             {
@@ -392,8 +395,8 @@ def _population(a, b, map_a, map_b, plan, countries: pd.DataFrame) -> dict:
     before, _, _ = _categories(a.engine(map_a.operator), lat, lon, time=map_a.time, plan=plan)
     after, _, _ = _categories(b.engine(map_b.operator), lat, lon, time=map_b.time, plan=plan)
     changed = before != after
-    served = np.isin(np.asarray(AVAILABILITY)[after], ["served", "degraded", "registered_only"])
-    was = np.isin(np.asarray(AVAILABILITY)[before], ["served", "degraded", "registered_only"])
+    served = np.isin(np.asarray(AVAILABILITY)[after], SERVED)
+    was = np.isin(np.asarray(AVAILABILITY)[before], SERVED)
     by_country = table[changed].groupby("country")["population"].sum().to_dict()
     if len(countries):
         countries["population"] = [int(by_country.get(code, 0)) for code in countries["iso_a2"]]
