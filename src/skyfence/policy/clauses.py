@@ -57,13 +57,13 @@ class Clause:
     negate: bool = False
     zone_b: int = -1
     plans: frozenset[str] | None = None
-    t_from: int = _T_MIN
-    t_until: int = _T_MAX
+    t_from_ns: int = _T_MIN
+    t_until_ns: int = _T_MAX
     whitelisted: int = -1  # -1 any, 0 must not be whitelisted (whitelist rules), 1 must be
     listed: int = -1  # index of a whitelist's terminal list
-    speed_gt: float = -math.inf
-    alt_gt: float = -math.inf
-    days_gt: float = -math.inf
+    speed_gt_kmh: float = -math.inf
+    alt_gt_m: float = -math.inf
+    days_abroad_gt: float = -math.inf
     abroad: bool = False
     registered_in: frozenset[str] | None = None
     end_uses: frozenset[str] | None = None
@@ -107,8 +107,8 @@ def compile_policy(policy) -> Compiled:
     return compiled
 
 
-def _zone_of(geo: Geography, names: list[str], label: str) -> ZoneGeometry:
-    del label  # a union is named after its members ("+" cannot occur in a zone name)
+def _zone_of(geo: Geography, names: list[str]) -> ZoneGeometry:
+    """The zone of ``names``: the zone itself, or a union named after its members ("+" is not allowed in names)."""
     return geo.union_zone(" + ".join(names), [geo.zones[n] for n in names])
 
 
@@ -146,8 +146,8 @@ def _expand(policy, compiled: Compiled, index: int) -> list[Clause]:
         "priority": rule.priority,
         "operators": frozenset(rule.operators) if rule.operators else None,
         "plans": plans,
-        "t_from": _ns(rule.valid_from) if rule.valid_from is not None else _T_MIN,
-        "t_until": _until_ns(rule.valid_until) if rule.valid_until is not None else _T_MAX,
+        "t_from_ns": _ns(rule.valid_from) if rule.valid_from is not None else _T_MIN,
+        "t_until_ns": _until_ns(rule.valid_until) if rule.valid_until is not None else _T_MAX,
         "whitelisted": -1 if rule.whitelisted is None else int(rule.whitelisted),
         "registered_in": frozenset(rule.registered_in) if rule.registered_in is not None else None,
     }
@@ -160,7 +160,7 @@ def _expand(policy, compiled: Compiled, index: int) -> list[Clause]:
 
     kind = rule.kind
     names = rule.zone_names() if hasattr(rule, "zone_names") else []
-    zone = _zone_of(geo, names, f"rule:{rid}") if names else None
+    zone = _zone_of(geo, names) if names else None
     zone_index = geo.register(zone) if zone is not None else -1
     if kind == "jurisdiction":
         assert zone is not None
@@ -186,19 +186,19 @@ def _expand(policy, compiled: Compiled, index: int) -> list[Clause]:
         out = []
         if rule.max_speed_kmh is not None:
             out.append(clause(f"moving faster than {rule.max_speed_kmh:g} km/h{where}", zone=zone_index,
-                              speed_gt=float(rule.max_speed_kmh), detail="speed"))
+                              speed_gt_kmh=float(rule.max_speed_kmh), detail="speed"))
         if rule.max_altitude_m is not None:
             out.append(clause(f"higher than {rule.max_altitude_m:g} m{where}", zone=zone_index,
-                              alt_gt=float(rule.max_altitude_m), detail="altitude"))
+                              alt_gt_m=float(rule.max_altitude_m), detail="altitude"))
         return out
     if kind == "roaming":
         where = f" in {_describe_zone(geo, zone)}" if zone is not None else ""
         return [clause(f"more than {rule.max_days_abroad} days outside the registration country{where}",
-                       zone=zone_index, days_gt=float(rule.max_days_abroad), abroad=True, detail="days")]
+                       zone=zone_index, days_abroad_gt=float(rule.max_days_abroad), abroad=True, detail="days")]
     if kind == "export_control":
         out = []
         if rule.destinations:
-            dest = _zone_of(geo, list(rule.destinations), f"rule:{rid}:destinations")
+            dest = _zone_of(geo, list(rule.destinations))
             out.append(clause(f"export-controlled destination {_describe_zone(geo, dest)}", zone=geo.register(dest)))
         if rule.end_uses:
             out.append(clause("denied end use (" + ", ".join(rule.end_uses) + ")", end_uses=frozenset(rule.end_uses),
@@ -303,9 +303,9 @@ def _licence_clauses(policy, geo: Geography, rule, index, clause, base) -> list[
         for start, end, state in licence_periods(licence):
             if state not in rule.states:
                 continue
-            t_from = max(start, base["t_from"])
-            t_until = min(end, base["t_until"])
-            if t_from >= t_until:
+            t_from_ns = max(start, base["t_from_ns"])
+            t_until_ns = min(end, base["t_until_ns"])
+            if t_from_ns >= t_until_ns:
                 continue
             target = zone
             note = ""
@@ -323,7 +323,7 @@ def _licence_clauses(policy, geo: Geography, rule, index, clause, base) -> list[
             text = (f"{operator} holds a licence in state {state} for {'/'.join(target.countries) or target.name}"
                     f" ({label}){note}{span}")
             out.append(clause(text, zone=geo.register(target), operators=frozenset({operator}), plans=plans,
-                              t_from=t_from, t_until=t_until, detail=f"licence:{number}"))
+                              t_from_ns=t_from_ns, t_until_ns=t_until_ns, detail=f"licence:{number}"))
     return out
 
 
@@ -337,7 +337,7 @@ def _intersects(a, b) -> bool:
 def _may_overlap(geo: Geography, a: Clause, b: Clause) -> bool:
     if not (_intersects(a.operators, b.operators) and _intersects(a.plans, b.plans)):
         return False
-    if max(a.t_from, b.t_from) >= min(a.t_until, b.t_until):
+    if max(a.t_from_ns, b.t_from_ns) >= min(a.t_until_ns, b.t_until_ns):
         return False
     if {a.whitelisted, b.whitelisted} == {0, 1}:
         return False

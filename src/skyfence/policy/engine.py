@@ -154,7 +154,7 @@ class Engine:
             f"{policy.default} by the policy default: no rule covers this fix",
             *(c.text for c in self.clauses),
         ]
-        self.has_roaming = any(c.days_gt > -math.inf for c in self.clauses)
+        self.has_roaming = any(c.days_abroad_gt > -math.inf for c in self.clauses)
 
     # ----------------------------------------------------------------- tables
 
@@ -194,13 +194,13 @@ class Engine:
              for c in clauses],
             dtype=np.uint64,
         )
-        self.c_tfrom = np.array([c.t_from for c in clauses], dtype=np.int64)
-        self.c_tuntil = np.array([c.t_until for c in clauses], dtype=np.int64)
+        self.c_tfrom = np.array([c.t_from_ns for c in clauses], dtype=np.int64)
+        self.c_tuntil = np.array([c.t_until_ns for c in clauses], dtype=np.int64)
         self.c_wl = np.array([c.whitelisted for c in clauses], dtype=np.int8)
         self.c_listed = np.array([c.listed for c in clauses], dtype=np.int64)
-        self.c_speed = np.array([c.speed_gt for c in clauses], dtype=np.float64)
-        self.c_alt = np.array([c.alt_gt for c in clauses], dtype=np.float64)
-        self.c_days = np.array([c.days_gt for c in clauses], dtype=np.float64)
+        self.c_speed = np.array([c.speed_gt_kmh for c in clauses], dtype=np.float64)
+        self.c_alt = np.array([c.alt_gt_m for c in clauses], dtype=np.float64)
+        self.c_days = np.array([c.days_abroad_gt for c in clauses], dtype=np.float64)
         self.c_abroad = np.array([c.abroad for c in clauses], dtype=np.bool_)
         self.c_reg_any = np.array([c.registered_in is None for c in clauses], dtype=np.bool_)
         self.c_end_any = np.array([c.end_uses is None for c in clauses], dtype=np.bool_)
@@ -400,7 +400,7 @@ class Engine:
     def evaluate(self, fixes=None, *, method: str = "auto", source: str | None = None, **columns) -> Decisions:
         """Decide every fix (a DataFrame, a dict of columns or keyword arrays); see the module notes."""
         fx = fixes if isinstance(fixes, Fixes) else self.prepare(fixes, source=source, **columns)
-        bits, country = self.locate(fx.lat, fx.lon, method=method)
+        bits, country = self.locate(fx.lat_deg, fx.lon_deg, method=method)
         return self._decide(fx, bits, country)
 
     def _decide(self, fx: Fixes, bits: np.ndarray, country: np.ndarray) -> Decisions:
@@ -433,18 +433,18 @@ class Engine:
 
     # ----------------------------------------------------------------- explanation
 
-    def explain(self, lat: float, lon: float, **fix) -> Explanation:
+    def explain(self, lat_deg: float, lon_deg: float, **fix) -> Explanation:
         """Every rule considered for one fix, in precedence order, whether it matched and why."""
-        fx = self.prepare(lat=np.array([lat], dtype=float), lon=np.array([lon], dtype=float), **fix)
+        fx = self.prepare(lat_deg=np.array([lat_deg], dtype=float), lon_deg=np.array([lon_deg], dtype=float), **fix)
         decisions = self.evaluate(fx, method="exact")
-        bits = self.locate(fx.lat, fx.lon, method="exact")[0][0]
+        bits = self.locate(fx.lat_deg, fx.lon_deg, method="exact")[0][0]
         country = int(decisions.country[0])
         code = self.codes[country] if country >= 0 else ""
         inside = {z for z in range(len(self.geo.zone_list)) if (int(bits[z >> 6]) >> (z & 63)) & 1}
         days = float(decisions.fixes.days_abroad[0]) if decisions.fixes.days_abroad is not None else 0.0
         values = {
-            "lat": float(fx.lat[0]),
-            "lon": float(fx.lon[0]),
+            "lat_deg": float(fx.lat_deg[0]),
+            "lon_deg": float(fx.lon_deg[0]),
             "alt_m": float(fx.alt_m[0]),
             "speed_kmh": float(fx.speed_kmh[0]),
             "time": _fmt_ns(int(fx.time_ns[0])),
@@ -534,9 +534,9 @@ class Engine:
         if c.plans is not None and v["plan"] not in c.plans:
             return f"plan {v['plan']} is not {'/'.join(sorted(c.plans))}"
         t = _ns(datetime.fromisoformat(v["time"].replace("Z", "+00:00")))
-        if t < c.t_from or t >= c.t_until:
-            start = "…" if c.t_from == _T_MIN else _fmt_ns(c.t_from)
-            end = "…" if c.t_until == _T_MAX else _fmt_ns(c.t_until)
+        if t < c.t_from_ns or t >= c.t_until_ns:
+            start = "…" if c.t_from_ns == _T_MIN else _fmt_ns(c.t_from_ns)
+            end = "…" if c.t_until_ns == _T_MAX else _fmt_ns(c.t_until_ns)
             return f"time {v['time']} outside [{start}, {end})"
         if c.whitelisted == 0:
             if v["whitelisted"]:
@@ -545,12 +545,12 @@ class Engine:
                 return "terminal is on the rule's whitelist"
         elif c.whitelisted == 1 and not v["whitelisted"]:
             return "terminal is not whitelisted"
-        if not v["speed_kmh"] > c.speed_gt:
-            return f"speed {v['speed_kmh']:g} km/h is within {c.speed_gt:g} km/h"
-        if not v["alt_m"] > c.alt_gt:
-            return f"altitude {v['alt_m']:g} m is within {c.alt_gt:g} m"
-        if c.days_gt > -math.inf and not v["days_abroad"] > c.days_gt:
-            return f"{v['days_abroad']:g} days abroad is within {c.days_gt:g}"
+        if not v["speed_kmh"] > c.speed_gt_kmh:
+            return f"speed {v['speed_kmh']:g} km/h is within {c.speed_gt_kmh:g} km/h"
+        if not v["alt_m"] > c.alt_gt_m:
+            return f"altitude {v['alt_m']:g} m is within {c.alt_gt_m:g} m"
+        if c.days_abroad_gt > -math.inf and not v["days_abroad"] > c.days_abroad_gt:
+            return f"{v['days_abroad']:g} days abroad is within {c.days_abroad_gt:g}"
         if c.abroad and (country < 0 or reg < 0 or country == reg):
             return "not outside a known registration country"
         if c.registered_in is not None and v["registered_in"] not in c.registered_in:

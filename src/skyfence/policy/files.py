@@ -245,9 +245,9 @@ class Policy:
         """Decisions for fixes (a DataFrame or keyword arrays); see :meth:`Engine.evaluate`."""
         return self.engine().evaluate(fixes, **columns)
 
-    def explain(self, lat: float, lon: float, **fix):
+    def explain(self, lat_deg: float, lon_deg: float, **fix):
         """Every rule considered for one fix; see :meth:`Engine.explain`."""
-        return self.engine().explain(lat, lon, **fix)
+        return self.engine().explain(lat_deg, lon_deg, **fix)
 
     def normalised(self) -> dict:
         """The normalised content the :attr:`id` hashes (see the module notes)."""

@@ -1,7 +1,8 @@
 """Fix columns: terminal fixes (a DataFrame, a dict of columns or keyword arrays) → validated arrays.
 
-**Fixes** are columns: ``lat``, ``lon`` [deg] (required), ``alt_m`` [m], ``speed_kmh`` [km/h], ``time`` (UTC),
-``terminal``, ``registered_in`` (ISO alpha-2), ``plan``, ``whitelisted``, ``end_use``, ``days_abroad``.  Missing
+**Fixes** are columns: ``lat_deg``, ``lon_deg`` [deg] (required; ``lat``, ``lon`` also work), ``alt_m`` [m],
+``speed_kmh`` [km/h], ``time`` (UTC), ``terminal``, ``registered_in`` (ISO alpha-2), ``plan``, ``whitelisted``,
+``end_use``, ``days_abroad``.  Errors name a column as the input spelled it.  Missing
 columns take documented defaults, listed in :attr:`Decisions.assumptions`: a fixed terminal (0 km/h, 0 m) on the
 ``residential`` plan, not whitelisted, registration and end use unknown, at the policy's ``as_of`` (else now), and
 days abroad derived from ``terminal`` + ``time`` when both are given (else 0).  NaN or out-of-range coordinates,
@@ -35,8 +36,8 @@ _MAX_SPEED_KMH = 100_000.0
 
 
 _ALIASES = {
-    "lat": ("lat", "lat_deg", "latitude"),
-    "lon": ("lon", "lon_deg", "lng", "longitude"),
+    "lat_deg": ("lat_deg", "lat", "latitude"),
+    "lon_deg": ("lon_deg", "lon", "lng", "longitude"),
     "alt_m": ("alt_m", "altitude_m", "alt"),
     "speed_kmh": ("speed_kmh", "speed"),
     "time": ("time", "timestamp", "t"),
@@ -49,8 +50,13 @@ _ALIASES = {
 }
 
 
-def _columns(fixes, columns: dict[str, Any]) -> dict[str, Any]:
+_CANONICAL = {alias: key for key, aliases in _ALIASES.items() for alias in aliases}
+
+
+def _columns(fixes, columns: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Fix columns by canonical name, and the name each was given under (errors name the user's column)."""
     found: dict[str, Any] = {}
+    given: dict[str, str] = {}
     if fixes is not None:
         if not isinstance(fixes, pd.DataFrame | dict):
             fixes = pd.DataFrame(fixes)
@@ -59,13 +65,16 @@ def _columns(fixes, columns: dict[str, Any]) -> dict[str, Any]:
             for name in names:
                 if name in lowered:
                     found[key] = fixes[lowered[name]]
+                    given[key] = str(lowered[name])
                     break
-    for key, value in columns.items():
-        if key not in _ALIASES:
-            raise PolicyError(f"unknown fix column {key!r}", field=key, hint="columns: " + ", ".join(_ALIASES))
+    for name, value in columns.items():
+        key = _CANONICAL.get(name)
+        if key is None:
+            raise PolicyError(f"unknown fix column {name!r}", field=name, hint="columns: " + ", ".join(_ALIASES))
         if value is not None:
             found[key] = value
-    return found
+            given[key] = name
+    return found, given
 
 
 def _row_error(message: str, row: int, field: str, source: str | None, hint: str | None = None) -> PolicyError:
@@ -170,8 +179,8 @@ def _times(value, n: int, source) -> np.ndarray:
 class Fixes:
     """Validated fix columns as arrays (see the module notes)."""
 
-    lat: np.ndarray
-    lon: np.ndarray
+    lat_deg: np.ndarray
+    lon_deg: np.ndarray
     alt_m: np.ndarray
     speed_kmh: np.ndarray
     time_ns: np.ndarray
@@ -186,7 +195,7 @@ class Fixes:
     assumptions: list[str]
 
     def __len__(self) -> int:
-        return len(self.lat)
+        return len(self.lat_deg)
 
 
 def prepare_fixes(engine: Engine, fixes=None, *, source: str | None = None, **columns) -> Fixes:
@@ -195,12 +204,12 @@ def prepare_fixes(engine: Engine, fixes=None, *, source: str | None = None, **co
     Registration countries and end uses the engine does not know get codes in this call's own tables
     (:attr:`Fixes.codes`, :attr:`Fixes.end_uses`), so the engine itself never changes.
     """
-    cols = _columns(fixes, columns)
-    if "lat" not in cols or "lon" not in cols:
+    cols, given = _columns(fixes, columns)
+    if "lat_deg" not in cols or "lon_deg" not in cols:
         raise PolicyError("fixes need lat and lon columns", source=source, field="lat/lon")
-    n = int(np.size(cols["lat"]))
-    lat = _floats(cols["lat"], n, "lat", source, -90.0, 90.0, "deg")
-    lon = _floats(cols["lon"], n, "lon", source, -180.0, 180.0, "deg")
+    n = int(np.size(cols["lat_deg"]))
+    lat = _floats(cols["lat_deg"], n, given["lat_deg"], source, -90.0, 90.0, "deg")
+    lon = _floats(cols["lon_deg"], n, given["lon_deg"], source, -180.0, 180.0, "deg")
     assumptions: list[str] = []
     if "alt_m" in cols:
         alt = _floats(cols["alt_m"], n, "alt_m", source, _MIN_ALT_M, _MAX_ALT_M, "m")

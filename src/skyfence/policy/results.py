@@ -91,7 +91,7 @@ class Decisions:
         base = self.reason_table[int(self.clause[i]) + 1]
         code = int(self.country[i])
         country = self.codes[code] if code >= 0 else "no country (sea)"
-        facts = [f"at {self.fixes.lat[i]:.5f}, {self.fixes.lon[i]:.5f} ({country})"]
+        facts = [f"at {self.fixes.lat_deg[i]:.5f}, {self.fixes.lon_deg[i]:.5f} ({country})"]
         c = int(self.clause[i])
         if c < 0 and code >= 0:
             entry = self.engine.policy.statuses.get(country)
