@@ -1,8 +1,8 @@
 """Shared fixtures: where the real public data lives.
 
-Tests that need ``../shared/data`` find it through ``SKYFENCE_DATA_DIR``.  On a
-user's machine without it they skip; in CI (``CI=true``) a missing mirror is a
-failure, so a green CI run always means the real-data tests ran.
+Tests that need ``../shared/data`` find it through ``SKYFENCE_DATA_DIR`` (which the root ``conftest.py`` defaults
+to ``../shared/data`` when that folder sits beside the checkout).  On a user's machine without it they skip; in CI
+(``CI=true``) a missing mirror is a failure, so a green CI run always means the real-data tests ran.
 """
 
 from __future__ import annotations
@@ -42,3 +42,4 @@ def data_file(data_dir: Path):
         return path
 
     return resolve
+

@@ -101,8 +101,8 @@ def resolve_place(spec: str, *, field: str = "place") -> Place:
 def parse_site(spec: str, kind: str, *, field: str = "site") -> tuple[str, float, float]:
     """A hypothetical ground site: ``"NAME=LAT,LON"``, ``"LAT,LON"`` or a city name -> (name, lat [deg], lon [deg]).
 
-    >>> parse_site("Hualien=23.98,121.6", "gateway")
-    ('Hualien', 23.98, 121.6)
+    >>> parse_site("Hualien=24.0,121.5", "gateway")
+    ('Hualien', 24.0, 121.5)
     """
     name, sep, where = spec.partition("=")
     place = resolve_place(where if sep else spec, field=field)
