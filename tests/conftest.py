@@ -8,6 +8,8 @@ to ``../shared/data`` when that folder sits beside the checkout).  On a user's m
 from __future__ import annotations
 
 import os
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -43,3 +45,33 @@ def data_file(data_dir: Path):
 
     return resolve
 
+
+@dataclass(frozen=True)
+class Ran:
+    """What a command did: exit code and output (the fields of ``subprocess.CompletedProcess``)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def skyfence_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """``skyfence_cli("coverage", ..., env={...})``: run the CLI in this process through :func:`skyfence.cli.main`
+    (the real entry point and its one-line error path) and return a :class:`Ran`."""
+    from skyfence import cli
+
+    def invoke(*args: object, env: dict[str, str] | None = None) -> Ran:
+        for key, value in (env or {}).items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setattr(sys, "argv", ["skyfence", *map(str, args)])
+        capsys.readouterr()
+        code = 0
+        try:
+            cli.main()
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        captured = capsys.readouterr()
+        return Ran(code, captured.out, captured.err)
+
+    return invoke

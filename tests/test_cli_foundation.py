@@ -72,19 +72,28 @@ def test_propagate_writes_netcdf(tmp_path):
         assert ds["lat"].attrs["units"] == "degrees_north"
 
 
-def test_errors_are_one_line(tmp_path):
+def test_errors_are_one_line(tmp_path, skyfence_cli):
     for args, needle in (
         (["propagate", "oneweb", "--out", str(tmp_path / "x.zarr")], "--out"),
         (["propagate", "starlnk-gen1"], "did you mean starlink-gen1"),
         (["propagate", "oneweb", "--step", "fast"], "cannot read duration"),
         (["catalog", "info", str(tmp_path / "missing.tle")], "missing.tle"),
     ):
-        proc = _skyfence(*args)
+        proc = skyfence_cli(*args)
         assert proc.returncode != 0
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
         assert needle in lines[0], lines[0]
     assert not (tmp_path / "x.zarr").exists()
+
+
+def test_bad_input_in_a_real_process_is_one_line_without_traceback():
+    """The smoke test of the console entry point as a process (the other bad-input tests run in-process)."""
+    proc = _skyfence("propagate", "starlnk-gen1")
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "did you mean starlink-gen1" in lines[0]
 
 
 #: Third-party top-level modules a help screen may import: typer and what typer and rich bring (recent typer

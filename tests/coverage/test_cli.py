@@ -86,9 +86,9 @@ def test_taiwan_starlink_against_oneweb(data_file, tmp_path):
         (["--region", "TW", "--start", "yesterday"], "cannot read time"),
     ],
 )
-def test_bad_input_is_one_line_and_writes_nothing(data_dir, tmp_path, args, needle):
+def test_bad_input_is_one_line_and_writes_nothing(data_dir, tmp_path, skyfence_cli, args, needle):
     out = tmp_path / "never"
-    proc = _skyfence("coverage", "starlink-550", "--duration", "10m", "--out", str(out), *args)
+    proc = skyfence_cli("coverage", "starlink-550", "--duration", "10m", "--out", str(out), *args)
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
