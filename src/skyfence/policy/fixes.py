@@ -68,12 +68,12 @@ def _columns(fixes, columns: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
                     given[key] = str(lowered[name])
                     break
     for name, value in columns.items():
-        key = _CANONICAL.get(name)
-        if key is None:
+        canonical = _CANONICAL.get(name)
+        if canonical is None:
             raise PolicyError(f"unknown fix column {name!r}", field=name, hint="columns: " + ", ".join(_ALIASES))
         if value is not None:
-            found[key] = value
-            given[key] = name
+            found[canonical] = value
+            given[canonical] = name
     return found, given
 
 

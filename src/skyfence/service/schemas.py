@@ -159,13 +159,19 @@ class ReasonIn(_In):
 # --------------------------------------------------------------------------- operators
 
 
-class OperatorCreate(_In):
+class OperatorBase(BaseModel):
+    """Fields an operator has in every form (the template's model family: Base → Create / Public; Update lists the
+    same fields, all optional, as a PATCH does)."""
+
+    name: Name
+
+
+class OperatorCreate(OperatorBase, _In):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"id": "starlink", "name": "Starlink (SpaceX)", "reason": "onboarding"}]},
     )
     id: OperatorId
-    name: Name
     reason: Reason
 
 
@@ -177,9 +183,8 @@ class OperatorUpdate(_In):
     reason: Reason
 
 
-class OperatorPublic(_Out):
+class OperatorPublic(OperatorBase, _Out):
     id: str
-    name: str
     created_at: datetime
     updated_at: datetime
 
@@ -187,7 +192,14 @@ class OperatorPublic(_Out):
 # --------------------------------------------------------------------------- accounts
 
 
-class AccountCreate(_In):
+class AccountBase(BaseModel):
+    """Fields an account has in every form (the personal ones are added where a role may see them)."""
+
+    country: CountryCode
+    type: AccountType
+
+
+class AccountCreate(AccountBase, _In):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -206,8 +218,6 @@ class AccountCreate(_In):
     operator_id: OperatorId
     owner_name: Name
     contact_email: Email | None = None
-    country: CountryCode
-    type: AccountType
     reason: Reason
 
 
@@ -222,13 +232,11 @@ class AccountUpdate(_In):
     reason: Reason
 
 
-class AccountRedacted(_Out):
+class AccountRedacted(AccountBase, _Out):
     """An account without personal data (what the analyst role sees)."""
 
     id: int
     operator_id: str
-    country: str
-    type: AccountType
     created_at: datetime
     updated_at: datetime
 
@@ -243,7 +251,17 @@ class AccountPublic(AccountRedacted):
 # --------------------------------------------------------------------------- terminals
 
 
-class TerminalCreate(_In):
+class TerminalBase(BaseModel):
+    """Fields a terminal has in every form."""
+
+    registration_country: CountryCode
+    plan: Plan
+    sale_channel: SaleChannel = "direct"
+    status: TerminalStatus = "active"
+    whitelisted: bool = False
+
+
+class TerminalCreate(TerminalBase, _In):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -261,11 +279,6 @@ class TerminalCreate(_In):
     )
     serial: Serial
     account_id: RowId
-    registration_country: CountryCode
-    plan: Plan
-    sale_channel: SaleChannel = "direct"
-    status: TerminalStatus = "active"
-    whitelisted: bool = False
     reason: Reason
 
 
@@ -281,15 +294,10 @@ class TerminalUpdate(_In):
     reason: Reason
 
 
-class TerminalPublic(_Out):
+class TerminalPublic(TerminalBase, _Out):
     id: int
     serial: str
     account_id: int
-    registration_country: str
-    plan: Plan
-    sale_channel: SaleChannel
-    status: TerminalStatus
-    whitelisted: bool
     created_at: datetime
     updated_at: datetime
 
@@ -297,7 +305,19 @@ class TerminalPublic(_Out):
 # --------------------------------------------------------------------------- licences
 
 
-class LicenceCreate(_In):
+class LicenceBase(BaseModel):
+    """Fields a licence has in every form."""
+
+    state: LicenceState
+    local_gateway: bool = False
+    local_ownership: bool = False
+    lawful_intercept: bool = False
+    expires_on: date | None = None
+    authority: Short = ""
+    note: Note = ""
+
+
+class LicenceCreate(LicenceBase, _In):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -315,13 +335,6 @@ class LicenceCreate(_In):
     )
     operator_id: OperatorId
     jurisdiction: CountryCode
-    state: LicenceState
-    local_gateway: bool = False
-    local_ownership: bool = False
-    lawful_intercept: bool = False
-    expires_on: date | None = None
-    authority: Short = ""
-    note: Note = ""
     reason: Reason
 
 
@@ -341,17 +354,10 @@ class LicenceUpdate(_In):
     reason: Reason
 
 
-class LicencePublic(_Out):
+class LicencePublic(LicenceBase, _Out):
     id: int
     operator_id: str
     jurisdiction: str
-    state: LicenceState
-    local_gateway: bool
-    local_ownership: bool
-    lawful_intercept: bool
-    expires_on: date | None
-    authority: str
-    note: str
     created_at: datetime
     updated_at: datetime
 
@@ -406,7 +412,16 @@ class PolicyDetail(PolicyPublic):
 # --------------------------------------------------------------------------- keys and tokens
 
 
-class KeyCreate(_In):
+class KeyBase(BaseModel):
+    """Fields an API key has in every form."""
+
+    name: Name
+    role: Role
+    jurisdiction: CountryCode | None = Field(None, description="Required for (and only for) the regulator role.")
+    terminal_id: RowId | None = Field(None, description="Required for (and only for) the terminal role.")
+
+
+class KeyCreate(KeyBase, _In):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -416,10 +431,6 @@ class KeyCreate(_In):
             ]
         },
     )
-    name: Name
-    role: Role
-    jurisdiction: CountryCode | None = Field(None, description="Required for (and only for) the regulator role.")
-    terminal_id: RowId | None = Field(None, description="Required for (and only for) the terminal role.")
     expires_at: UtcTime | None = None
     reason: Reason
 
@@ -442,12 +453,8 @@ class KeyRevoke(ReasonIn):
     """Revoke a key now (its bearer tokens stop working at once)."""
 
 
-class KeyPublic(_Out):
+class KeyPublic(KeyBase, _Out):
     id: str
-    name: str
-    role: Role
-    jurisdiction: str | None
-    terminal_id: int | None
     created_at: datetime
     created_by: str
     expires_at: datetime | None
