@@ -93,35 +93,35 @@ def _boundary_tiles(x0, y0, x1, y1, d, nrows, ncols, eps, out, count_only):  # p
 
 
 @numba.njit(cache=True)
+def _scan_crossings(x0, y0, x1, y1, d, nrows, counts, xs, fill, write):  # pragma: no cover - numba
+    """One pass over the edges: count the crossings per row (``write`` False) or store their x (True)."""
+    for k in range(x0.shape[0]):
+        ymin = min(y0[k], y1[k])
+        ymax = max(y0[k], y1[k])
+        r = max(math.floor((ymin + 90.0) / d - 0.5), 0)
+        while r < nrows:
+            yc = -90.0 + (r + 0.5) * d
+            if yc >= ymax:
+                break
+            if (y0[k] > yc) != (y1[k] > yc):
+                if write:
+                    xs[fill[r]] = x0[k] + (yc - y0[k]) * (x1[k] - x0[k]) / (y1[k] - y0[k])
+                    fill[r] += 1
+                else:
+                    counts[r + 1] += 1
+            r += 1
+
+
+@numba.njit(cache=True)
 def _row_crossings(x0, y0, x1, y1, d, nrows):  # pragma: no cover - numba
     """x of every edge crossing at each row's centre latitude (half-open rule), as CSR ``(row_ptr, xs)``."""
     counts = np.zeros(nrows + 1, dtype=np.int64)
-    for k in range(x0.shape[0]):
-        ymin = min(y0[k], y1[k])
-        ymax = max(y0[k], y1[k])
-        r = max(math.floor((ymin + 90.0) / d - 0.5), 0)
-        while r < nrows:
-            yc = -90.0 + (r + 0.5) * d
-            if yc >= ymax:
-                break
-            if (y0[k] > yc) != (y1[k] > yc):
-                counts[r + 1] += 1
-            r += 1
+    unused = np.empty(0, dtype=np.float64)
+    _scan_crossings(x0, y0, x1, y1, d, nrows, counts, unused, counts, False)
     row_ptr = np.cumsum(counts)
     xs = np.empty(row_ptr[-1], dtype=np.float64)
     fill = row_ptr[:-1].copy()
-    for k in range(x0.shape[0]):
-        ymin = min(y0[k], y1[k])
-        ymax = max(y0[k], y1[k])
-        r = max(math.floor((ymin + 90.0) / d - 0.5), 0)
-        while r < nrows:
-            yc = -90.0 + (r + 0.5) * d
-            if yc >= ymax:
-                break
-            if (y0[k] > yc) != (y1[k] > yc):
-                xs[fill[r]] = x0[k] + (yc - y0[k]) * (x1[k] - x0[k]) / (y1[k] - y0[k])
-                fill[r] += 1
-            r += 1
+    _scan_crossings(x0, y0, x1, y1, d, nrows, counts, xs, fill, True)
     for r in range(nrows):
         xs[row_ptr[r]:row_ptr[r + 1]] = np.sort(xs[row_ptr[r]:row_ptr[r + 1]])
     return row_ptr, xs
