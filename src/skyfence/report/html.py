@@ -1,9 +1,12 @@
 """The assessment report: one self-contained HTML file (inline CSS and images, no network), beside summary.json.
 
-Every number in a table is rendered from ``summary.json`` and carries its key
-path and raw value (``<td data-key="variants.0.coverage.1.coverage_fraction"
-data-value="0.9993">99.9%</td>``), so a reader -- or a test -- can check each
-table cell against the JSON.
+Every number in a table or a key finding is rendered from ``summary.json`` and carries its key path and raw
+value (``<td data-key="variants.0.coverage.1.coverage_fraction" data-value="0.9993">99.9%</td>``), so a reader
+-- or a test -- can check each number against the JSON.
+
+The page is a list of sections (:data:`SECTIONS`), each a small Jinja template under ``templates/sections/``.
+To add a section, add its template and one :class:`Section` entry; its figures, if any, come from
+:func:`skyfence.report.figures.figures` under the section's id.
 """
 
 from __future__ import annotations
@@ -11,15 +14,17 @@ from __future__ import annotations
 import base64
 import json
 import math
-from importlib import resources
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from skyfence._json import jsonable
+if TYPE_CHECKING:
+    from skyfence.scenario.runner import AssessResult
 
-__all__ = ["ASSUMPTIONS", "format_number", "render_report", "write_report"]
+__all__ = ["ASSUMPTIONS", "BETTER", "SECTIONS", "Section", "format_number", "render_report", "write_report"]
 
 #: Model assumptions listed in every report's appendix.
 ASSUMPTIONS = (
@@ -33,6 +38,47 @@ ASSUMPTIONS = (
     "fibre at 1.5x great-circle distance (Bozkurt et al. 2017); no queueing, processing or scheduling delay.",
     "Ground segment: the community gateway/PoP list (starlink-viz, 2026-03-20), operational sites only, unless the "
     "scenario changes it.",
+    "Maps: Natural Earth admin-0 polygons (land, borders) in the region's point of view; city labels from GeoNames.",
+)
+
+#: Which direction is better for a metric (the key a ``delta_`` column is named after): differences in that
+#: direction are shown green, the other way red.
+BETTER = {
+    "coverage_fraction": "higher",
+    "sats_in_view_mean": "higher",
+    "sats_in_view_min": "higher",
+    "max_gap_s": "lower",
+    "mean_gap_s": "lower",
+    "median_rtt_ms": "lower",
+    "p95_rtt_ms": "lower",
+    "min_rtt_ms": "lower",
+    "served_share": "higher",
+    "people_gaining_service": "higher",
+    "people_losing_service": "lower",
+}
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of the page: ``id`` (the HTML id), a template, and when it is shown (given summary and figures)."""
+
+    id: str
+    title: str
+    template: str
+    show: Callable[[dict, dict], bool] = lambda s, f: True
+
+
+#: The report's sections, in page order.
+SECTIONS: tuple[Section, ...] = (
+    Section("findings", "Key findings", "findings.html.j2"),
+    Section("how-to-read", "How to read this", "how_to_read.html.j2"),
+    Section("summary", "Coverage", "coverage.html.j2"),
+    Section("maps", "Coverage maps", "maps.html.j2", lambda s, f: bool(f["coverage"])),
+    Section("latency", "Latency and where traffic leaves the network", "latency.html.j2",
+            lambda s, f: any(v["latency"] for v in s["variants"])),
+    Section("policy", "Who may be served", "policy.html.j2", lambda s, f: any(v["policy"] for v in s["variants"])),
+    Section("diff", "Variant against variant", "diff.html.j2", lambda s, f: bool(s["diff"])),
+    Section("appendix", "Appendix: data sources and assumptions", "appendix.html.j2"),
 )
 
 
@@ -56,90 +102,96 @@ def format_number(value: Any, kind: str) -> str:
     raise ValueError(f"unknown number format {kind!r}")
 
 
+def _better_class(key: str, value: float) -> str:
+    metric = key.rsplit(".", 1)[-1].removeprefix("delta_")
+    direction = BETTER.get(metric)
+    if direction is None or value == 0:
+        return ""
+    good = value > 0 if direction == "higher" else value < 0
+    return "better" if good else "worse"
+
+
 def _cell(key: str, value: Any, kind: str) -> Markup:
     raw = "" if value is None or (isinstance(value, float) and not math.isfinite(value)) else repr(float(value))
     css = ""
     if kind.startswith("d") and raw:
-        css = ' class="pos"' if float(value) > 0 else ' class="neg"' if float(value) < 0 else ""
+        css = _better_class(key, float(value))
     return Markup('<td data-key="{}" data-kind="{}" data-value="{}"{}>{}</td>').format(
-        key, kind, raw, Markup(css), format_number(value, kind)
+        key, kind, raw, Markup(f' class="{css}"') if css else Markup(""), format_number(value, kind)
     )
+
+
+def _finding_html(finding: dict, index: int) -> Markup:
+    """A finding's text with each number wrapped in a span carrying its key and value."""
+    spans = [
+        Markup('<span class="num" data-key="{}" data-value="{}" data-finding="{}">{}</span>').format(
+            n["key"], repr(float(n["value"])), index, n["text"]
+        )
+        for n in finding["numbers"]
+    ]
+    parts = finding["template"].split("{")
+    out = Markup("").join([Markup.escape(parts[0])])
+    for part in parts[1:]:
+        number, _, rest = part.partition("}")
+        out += spans[int(number)] + Markup.escape(rest)
+    return out
 
 
 def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _latency_plot(summary: dict) -> bytes | None:
-    """Box plots of per-step RTT for every (variant, constellation, terminal)."""
-    import io
+def render_report(
+    summary: dict,
+    data: dict[str, Path] | None = None,
+    regions: dict[str, Any] | None = None,
+    *,
+    maps: bool = True,
+    figure_cache: Path | None = None,
+) -> tuple[str, dict[str, bytes]]:
+    """HTML text and the PNG files (name -> bytes) for a run's ``summary`` (JSON form) and its units' data.
 
-    import matplotlib
+    ``figure_cache`` is a folder where drawn figures are kept by the hash of what they show (None: draw all).
+    """
+    from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from skyfence.report.figures import AVAILABILITY_LABELS, FigureCache, figures
 
-    series, labels = [], []
-    for v in summary["variants"]:
-        for u in v["latency"]:
-            for t in u["terminals"]:
-                values = [r for r in t.get("rtt_ms_series", []) if r is not None]
-                if values:
-                    series.append(values)
-                    labels.append(f"{v['name']}\n{u['constellation']}\n{t['terminal']}")
-    if not series:
-        return None
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(series)), 4.2), dpi=110)
-    ax.boxplot(series, tick_labels=labels, showfliers=True)
-    ax.set_ylabel("round-trip time to the PoP [ms]")
-    ax.set_title("Latency distribution over the latency window")
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return buffer.getvalue()
-
-
-def render_report(summary: dict, maps: dict[str, bytes]) -> tuple[str, dict[str, bytes]]:
-    """HTML text and the PNG files (name -> bytes) for a run's ``summary`` and map images."""
-    from jinja2 import Environment, StrictUndefined
-
-    template_text = resources.files("skyfence.report").joinpath("templates/assess.html.j2").read_text("utf-8")
-    env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    template = env.from_string(template_text)
-    pngs = {f"{name}.png": data for name, data in sorted(maps.items())}
-    def figure(name: str, data: bytes) -> dict:
-        return {"src": _data_uri(data), "caption": name.removesuffix(".png").replace("__", " · ").replace("_", " ")}
-
-    figures = [figure(n, d) for n, d in pngs.items() if not n.startswith("availability__")]
-    policy_maps = [figure(n, d) for n, d in pngs.items() if n.startswith("availability__")]
-    latency_png = _latency_plot(summary)
-    latency_plots = []
-    if latency_png is not None:
-        pngs["latency_distribution.png"] = latency_png
-        latency_plots.append({"src": _data_uri(latency_png), "caption": "round-trip time per step"})
-    html = template.render(
+    env = Environment(
+        loader=PackageLoader("skyfence.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.do"],
+    )
+    figs = figures(summary, (data or {}) if maps else {}, regions or {}, FigureCache(figure_cache))
+    pngs = {f.name: f.png for section in figs.values() for f in section}
+    shown = {
+        section: [{"src": _data_uri(f.png), "alt": f.alt, "caption": f.caption, "name": f.name} for f in items]
+        for section, items in figs.items()
+    }
+    html = env.get_template("assess.html.j2").render(
         s=summary,
-        maps=figures,
-        latency_plots=latency_plots,
-        has_latency=any(v["latency"] for v in summary["variants"]),
-        has_policy=any(v.get("policy") for v in summary["variants"]),
-        policy_maps=policy_maps,
+        sections=[section for section in SECTIONS if section.show(summary, figs)],
+        figures=shown,
         assumptions=ASSUMPTIONS,
+        availability_labels=AVAILABILITY_LABELS,
         num=_cell,
+        finding=_finding_html,
     )
     return html, pngs
 
 
-def write_report(folder: Path, summary: dict, maps: dict[str, bytes]) -> Path:
-    """Write ``report.html``, ``summary.json`` and the PNGs into ``folder`` (caller makes it atomic)."""
-    summary = jsonable(summary)  # the tables and summary.json come from the very same values
-    html, pngs = render_report(summary, maps)
+def write_report(folder: Path, result: AssessResult, *, maps: bool = True, figure_cache: Path | None = None) -> Path:
+    """Write ``report.html``, ``summary.json`` and ``maps/*.png`` into ``folder`` (the caller makes it atomic)."""
+    summary = result.summary.to_json()  # the page and summary.json come from the very same values
+    html, pngs = render_report(summary, result.data, result.regions, maps=maps, figure_cache=figure_cache)
     (folder / "report.html").write_text(html, encoding="utf-8")
-    (folder / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False, default=str))
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False))
     maps_dir = folder / "maps"
     maps_dir.mkdir(exist_ok=True)
-    for name, data in pngs.items():
-        (maps_dir / name).write_bytes(data)
+    for name, png in pngs.items():
+        (maps_dir / name).write_bytes(png)
     return folder / "report.html"
+

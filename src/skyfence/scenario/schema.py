@@ -39,7 +39,7 @@ class ConstellationSpec(_Strict):
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
     source: Annotated[str, Field(min_length=1)]
     shells: list[int] | None = Field(default=None, description="Keep only these shell numbers (see catalog info).")
-    label: str | None = None
+    label: str | None = Field(default=None, description="How the report names it (default: its name).")
 
 
 class RegionSpec(_Strict):
@@ -129,6 +129,7 @@ class VariantSpec(_Strict):
     """A named variant; anything left out is taken from the scenario's top level."""
 
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+    title: str = Field(default="", description="How the report names the variant (default: its name, readable).")
     description: str = ""
     constellations: list[str] | None = None
     ground: GroundSpec | None = None

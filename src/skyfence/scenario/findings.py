@@ -1,0 +1,203 @@
+"""Key findings: plain-language sentences generated from a run's summary, each carrying its numbers.
+
+Each finding names its variant and is built from numbers already in the summary: a sentence is written only
+when every number it needs exists, so there are no template blanks.  A finding keeps its ``template`` (the text
+with ``{0}``, ``{1}`` ... where the numbers go) and, per number, the summary key it comes from, the value and
+how it is shown (:func:`skyfence.report.html.format_number` kinds), so the report can mark each number and a
+test can check each against ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from skyfence.policy.availability import SERVED
+from skyfence.scenario.summary import Finding, FindingNumber, Summary
+
+__all__ = ["MAX_FINDINGS", "format_value", "key_findings"]
+
+MAX_FINDINGS = 8
+
+#: How a status category reads in a sentence.
+_CATEGORY = {
+    "served": "served",
+    "degraded": "served at degraded quality",
+    "registered_only": "served to registered terminals only",
+    "coming_soon": "'coming soon'",
+    "pending_regulatory": "pending regulatory approval",
+    "unknown": "of unknown status",
+    "exclude": "excluded from service",
+    "blacklisted": "blacklisted",
+    "denied": "denied service by a rule",
+    "no_rule": "not covered by any rule",
+}
+
+
+def format_value(value: float, kind: str) -> str:
+    """The text of a number in a finding (same kinds as the report's tables; signed kinds use a minus sign)."""
+    v = float(value)
+    if kind == "pct":
+        return f"{100 * v:.0f}%" if abs(100 * v - round(100 * v)) < 1e-9 else f"{100 * v:.1f}%"
+    if kind == "f1":
+        return f"{v:.1f}"
+    if kind == "int":
+        return f"{v:,.0f}"
+    if kind == "abs1":
+        return f"{abs(v):.1f}"
+    raise ValueError(f"unknown finding number kind {kind!r}")
+
+
+class _Sentence:
+    def __init__(self, topic: str, variant: str, rank: int = 1) -> None:
+        self.topic, self.variant, self.rank = topic, variant, rank
+        self.template = ""
+        self.numbers: list[FindingNumber] = []
+        self.complete = True
+
+    def text(self, literal: str) -> _Sentence:
+        self.template += literal.replace("{", "(").replace("}", ")")
+        return self
+
+    def num(self, key: str, value: Any, kind: str) -> _Sentence:
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            self.complete = False
+            return self
+        self.template += "{" + str(len(self.numbers)) + "}"
+        self.numbers.append(FindingNumber(key=key, value=float(value), kind=kind, text=format_value(value, kind)))
+        return self
+
+    def finding(self) -> Finding | None:
+        if not self.complete:
+            return None
+        text = self.template.format(*(n.text for n in self.numbers))
+        return Finding(topic=self.topic, variant=self.variant, text=text, template=self.template, numbers=self.numbers)
+
+
+def _coverage(summary: Summary) -> list[_Sentence]:
+    """One sentence per constellation, over the first region, in the first variant that runs it."""
+    out: list[_Sentence] = []
+    seen: set[str] = set()
+    first_region = summary.regions[0].spec if summary.regions else None
+    for vi, variant in enumerate(summary.variants):
+        for ci, unit in enumerate(variant.coverage):
+            if unit.constellation in seen or unit.region_spec != first_region:
+                continue
+            seen.add(unit.constellation)
+            key = f"variants.{vi}.coverage.{ci}"
+            s = _Sentence("coverage", variant.name, 1 if not out else 2).text(f"{variant.title}: {unit.label} ")
+            if unit.coverage_fraction_worst_cell == 1.0:
+                s.text(f"covers all of {unit.region} all of the time, with ")
+                s.num(f"{key}.sats_in_view_min", unit.sats_in_view_min, "int").text("–")
+                s.num(f"{key}.sats_in_view_max", unit.sats_in_view_max, "int").text(" satellites in view (mean ")
+                s.num(f"{key}.sats_in_view_mean", unit.sats_in_view_mean, "f1").text(").")
+            else:
+                s.text(f"covers {unit.region} ")
+                s.num(f"{key}.coverage_fraction", unit.coverage_fraction, "pct").text(" of the time on average; ")
+                s.text("the worst-served place ").num(f"{key}.coverage_fraction_worst_cell",
+                                                      unit.coverage_fraction_worst_cell, "pct")
+                s.text(", with gaps of up to ").num(f"{key}.max_gap_s", unit.max_gap_s, "int").text(" s.")
+            out.append(s)
+    return out
+
+
+def _latency(summary: Summary) -> list[_Sentence]:
+    """Where traffic from each terminal leaves the network and its median RTT, then each variant's change."""
+    out: list[_Sentence] = []
+    if not summary.variants or not summary.variants[0].latency:
+        return out
+    base = summary.variants[0]
+    unit = base.latency[0]
+    for ti, terminal in enumerate(unit.terminals[:2]):
+        if not terminal.pops:
+            continue
+        key = f"variants.0.latency.0.terminals.{ti}"
+        pop = terminal.pops[0]
+        rank = 1 if ti == 0 else 3
+        s = _Sentence("latency", base.name, rank)
+        s.text(f"{base.title}: traffic from {terminal.terminal} over {unit.label} ")
+        s.text(f"leaves the network at {pop.name}; the median round-trip time to that exit point is ")
+        s.num(f"{key}.median_rtt_ms", terminal.median_rtt_ms, "f1").text(" ms.")
+        out.append(s)
+        for di, row in enumerate(summary.diff):
+            if (row.kind, row.constellation, row.where) != ("latency", unit.constellation, terminal.terminal):
+                continue
+            vi = next(i for i, v in enumerate(summary.variants) if v.name == row.variant)
+            variant = summary.variants[vi]
+            li = next(i for i, u in enumerate(variant.latency) if u.constellation == unit.constellation)
+            tj = next(j for j, t in enumerate(variant.latency[li].terminals) if t.terminal == terminal.terminal)
+            other = variant.latency[li].terminals[tj]
+            delta = row.delta_median_rtt_ms
+            if delta is None or abs(delta) < 0.05:
+                continue
+            verb = "cuts" if delta < 0 else "raises"
+            moved = other.pops and other.pops[0].name != pop.name
+            s = _Sentence("latency", variant.name, rank).text(f"{variant.title}: ")
+            s.text(f"traffic from {terminal.terminal} leaves at {other.pops[0].name}, which " if moved else "")
+            s.text(f"{verb} the median round-trip time to ")
+            s.num(f"variants.{vi}.latency.{li}.terminals.{tj}.median_rtt_ms", other.median_rtt_ms, "f1")
+            s.text(" ms (").num(f"diff.{di}.delta_median_rtt_ms", delta, "abs1")
+            s.text(" ms " + ("less)." if delta < 0 else "more)."))
+            out.append(s)
+    return out
+
+
+def _policy(summary: Summary) -> list[_Sentence]:
+    """Who may be served in the first region under each variant's policy, and who gains or loses service."""
+    out = []
+    first_region = summary.regions[0].spec if summary.regions else None
+    said: set[str] = set()
+    for vi, variant in enumerate(summary.variants):
+        for pi, unit in enumerate(variant.policy):
+            if unit.region_spec != first_region or unit.policy_id in said:
+                continue
+            said.add(unit.policy_id)
+            key = f"variants.{vi}.policy.{pi}"
+            top = max(unit.area_share, key=lambda k: unit.area_share[k])
+            s = _Sentence("policy", variant.name).text(f"{variant.title}: under the policy '{unit.policy}', ")
+            registered = unit.area_share.get("registered_only", 0.0)
+            if unit.area_share[top] >= 0.999:
+                s.text(f"all of {unit.region} is {_CATEGORY[top]}.")
+            elif registered > 0.0:
+                s.num(f"{key}.area_share.registered_only", registered, "pct")
+                s.text(f" of {unit.region} is served to registered (whitelisted) terminals only, ")
+                s.num(f"{key}.area_share.served", unit.area_share.get("served"), "pct").text(" to any terminal.")
+            else:
+                s.num(f"{key}.served_share", unit.served_share, "pct")
+                s.text(f" of {unit.region} may be served to an ordinary terminal")
+                if top not in SERVED:
+                    s.text("; ").num(f"{key}.area_share.{top}", unit.area_share[top], "pct").text(
+                        f" is {_CATEGORY[top]}"
+                    )
+                s.text(".")
+            out.append(s)
+    for di, change in enumerate(summary.policy_diff):
+        if change.region_spec != first_region or change.cells_changed == 0:
+            continue
+        variant = next(v for v in summary.variants if v.name == change.variant)
+        against = next(v for v in summary.variants if v.name == change.against)
+        key = f"policy_diff.{di}"
+        s = _Sentence("policy", variant.name).text(f"{variant.title} against {against.title}: ")
+        s.num(f"{key}.cells_changed", change.cells_changed, "int").text(" of ")
+        s.num(f"{key}.cells_total", change.cells_total, "int").text(f" areas of {change.region} change status")
+        gaining, losing = change.people_gaining_service, change.people_losing_service
+        if gaining or losing:
+            s.text("; in cities, ")
+            if gaining:
+                s.num(f"{key}.people_gaining_service", gaining, "int").text(" people gain service")
+            if gaining and losing:
+                s.text(" and ")
+            if losing:
+                s.num(f"{key}.people_losing_service", losing, "int").text(" people lose it")
+        s.text(".")
+        out.append(s)
+    return out
+
+
+def key_findings(summary: Summary) -> list[Finding]:
+    """Up to :data:`MAX_FINDINGS` sentences about what the run found, coverage first, then latency and policy."""
+    sentences = [*_coverage(summary), *_latency(summary), *_policy(summary)]
+    complete = [(s.rank, i, s) for i, s in enumerate(sentences) if s.complete]
+    # The most important sentences of every topic first; then back into page order (coverage, latency, policy).
+    chosen = sorted(sorted(complete, key=lambda c: (c[0], c[1]))[:MAX_FINDINGS], key=lambda c: c[1])
+    return [f for _, _, s in chosen if (f := s.finding()) is not None]

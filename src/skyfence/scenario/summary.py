@@ -1,0 +1,296 @@
+"""The typed result of a scenario run: what ``summary.json`` holds and what the report reads.
+
+One pydantic model per part.  The runner fills it, :func:`skyfence.report.assess.write_report` renders it,
+and ``summary.json`` is ``Summary.model_dump(mode="json")``.  To add a field, add it to the model here and set it
+in :mod:`skyfence.scenario.runner`; to show it, add it to a section of the report
+(:data:`skyfence.report.assess.SECTIONS`).
+
+Units carry a ``unit`` id: the content key of the cached unit whose data (per-cell tables) the report draws
+maps from.  No field holds a path of the machine that ran it: files are named relative to the scenario file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AvailabilityResult",
+    "ConstellationInfo",
+    "CountryAvailability",
+    "CountryChange",
+    "CoverageResult",
+    "CoverageSettingsInfo",
+    "DatasetInfo",
+    "DiffRow",
+    "Finding",
+    "FindingNumber",
+    "LatencyResult",
+    "PolicyDiffResult",
+    "PolicyInfo",
+    "RegionInfo",
+    "RunInfo",
+    "ScenarioInfo",
+    "Summary",
+    "TerminalLatency",
+    "TimeInfo",
+    "UsageShare",
+    "VariantResult",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScenarioInfo(_Model):
+    name: str
+    title: str
+    description: str = ""
+    seed: int = 0
+    file: str = Field(description="The scenario file's name (paths in the summary are relative to its folder).")
+
+
+class TimeInfo(_Model):
+    start: str
+    end: str
+    step: str
+    steps: int
+
+
+class CoverageSettingsInfo(_Model):
+    res: int
+    min_elevation_deg: float
+    min_sats: int
+
+
+class ConstellationInfo(_Model):
+    name: str
+    label: str
+    source: str
+    shells: list[int] | None = None
+
+
+class RegionInfo(_Model):
+    spec: str
+    name: str
+    code: str
+    kind: str
+    pov: str | None = None
+
+
+class CoverageResult(_Model):
+    """One constellation over one region (area-weighted means over H3 cells; extremes over cells)."""
+
+    unit: str
+    constellation: str
+    label: str
+    satellites: int
+    region: str
+    region_spec: str
+    region_code: str
+    region_kind: str
+    region_area_km2: float
+    res: int
+    cells: int
+    area_km2: float
+    coverage_fraction: float | None = None
+    coverage_fraction_worst_cell: float | None = None
+    area_fully_covered_fraction: float | None = None
+    sats_in_view_mean: float | None = None
+    sats_in_view_min: float | None = None
+    sats_in_view_max: float | None = None
+    n_gaps_mean: float | None = None
+    max_gap_s: float | None = None
+    mean_gap_s: float | None = None
+    revisit_time_mean_s: float | None = None
+    fraction_at_least_1: float | None = None
+    fraction_at_least_2: float | None = None
+    fraction_at_least_4: float | None = None
+    fraction_at_least_8: float | None = None
+
+
+class UsageShare(_Model):
+    name: str
+    country: str | None = None
+    share: float
+
+
+class TerminalLatency(_Model):
+    """Round-trip propagation delay from one terminal to where traffic leaves the network (the PoP)."""
+
+    terminal: str
+    source: dict[str, Any]
+    destination: Any
+    steps: int
+    reachable_share: float
+    min_rtt_ms: float | None = None
+    median_rtt_ms: float | None = None
+    p95_rtt_ms: float | None = None
+    rtt_ms_quartiles: list[float] | None = None
+    gateways: list[UsageShare] = Field(default_factory=list)
+    pops: list[UsageShare] = Field(default_factory=list)
+    path_changes: int
+    median_hops: int | None = None
+    isl: str
+    min_elevation_deg: float
+    gateway_min_elevation_deg: float
+    max_range_km: float | None = None
+    max_isl_km: float | None = None
+    fibre_factor: float
+    satellites_in_service: int
+    isls: int
+    rtt_ms_series: list[float | None] = Field(default_factory=list)
+
+
+class LatencyResult(_Model):
+    unit: str
+    constellation: str
+    label: str
+    terminals: list[TerminalLatency]
+
+
+class CountryAvailability(_Model):
+    iso_a2: str
+    name: str
+    status: str
+    availability: str
+    served_fraction: float
+
+
+class AvailabilityResult(_Model):
+    """Who may be served in one region under one policy (shares of the region's area)."""
+
+    unit: str
+    policy: str
+    policy_id: str
+    policy_file: str
+    operator: str
+    time: str
+    plan: str
+    region: str
+    region_spec: str
+    cells: int
+    area_share: dict[str, float]
+    served_share: float
+    countries: list[CountryAvailability]
+
+
+class VariantResult(_Model):
+    name: str
+    title: str
+    description: str = ""
+    coverage: list[CoverageResult] = Field(default_factory=list)
+    latency: list[LatencyResult] = Field(default_factory=list)
+    policy: list[AvailabilityResult] = Field(default_factory=list)
+    ground: dict[str, Any] = Field(default_factory=dict)
+
+
+class DiffRow(_Model):
+    """A variant's headline numbers minus the first variant's, for matching units."""
+
+    variant: str
+    against: str
+    kind: str
+    constellation: str
+    where: str
+    delta_coverage_fraction: float | None = None
+    delta_sats_in_view_mean: float | None = None
+    delta_max_gap_s: float | None = None
+    delta_median_rtt_ms: float | None = None
+    delta_p95_rtt_ms: float | None = None
+
+
+class CountryChange(_Model):
+    """Cells of one country (inside the region) whose availability changes, by transition."""
+
+    iso_a2: str
+    name: str
+    cells: int
+    transitions: dict[str, int]
+    population: int | None = None
+
+
+class PolicyDiffResult(_Model):
+    variant: str
+    against: str
+    a: str
+    b: str
+    region: str
+    region_spec: str
+    cells_total: int
+    cells_changed: int
+    transitions: dict[str, int]
+    countries: list[CountryChange]
+    people: int | None = None
+    people_gaining_service: int | None = None
+    people_losing_service: int | None = None
+    population_note: str | None = None
+
+
+class DatasetInfo(_Model):
+    name: str
+    title: str
+    licence: str
+    data_date: str | None = None
+    url: str
+    source: str | None = None
+
+
+class PolicyInfo(_Model):
+    name: str
+    id: str
+    file: str
+    operator: str
+    default: str
+    statuses_from: str | None = None
+
+
+class FindingNumber(_Model):
+    """One number of a finding: where it is in the summary, its value and how the sentence shows it."""
+
+    key: str
+    value: float
+    kind: str
+    text: str
+
+
+class Finding(_Model):
+    """A plain-language sentence; ``text`` is ``template`` with ``{0}``, ``{1}`` ... filled by ``numbers[i].text``."""
+
+    topic: str
+    variant: str
+    text: str
+    template: str
+    numbers: list[FindingNumber] = Field(default_factory=list)
+
+
+class RunInfo(_Model):
+    cache_hits: int
+    cache_misses: int
+    seconds: float
+
+
+class Summary(_Model):
+    """Everything a run found (``summary.json``)."""
+
+    scenario: ScenarioInfo
+    skyfence_version: str
+    time: TimeInfo
+    coverage_settings: CoverageSettingsInfo
+    constellations: list[ConstellationInfo]
+    regions: list[RegionInfo]
+    findings: list[Finding] = Field(default_factory=list)
+    variants: list[VariantResult]
+    diff: list[DiffRow] = Field(default_factory=list)
+    policy_diff: list[PolicyDiffResult] = Field(default_factory=list)
+    datasets: list[DatasetInfo] = Field(default_factory=list)
+    policies: list[PolicyInfo] = Field(default_factory=list)
+    run: RunInfo
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON document (NaN and infinities as null)."""
+        from skyfence._json import jsonable
+
+        return jsonable(self.model_dump(mode="json"))

@@ -1,0 +1,436 @@
+"""Units of work of a scenario run, each a pure computation of data from its inputs.
+
+A :class:`Unit` is one computation -- coverage of one constellation over one region, latency of one
+constellation from the scenario's terminals under one ground segment, availability of one region under a
+policy, or the diff of two policies -- with ``inputs``: everything it depends on (input file hashes, preset
+parameters, region, settings).  Its cache key is the sha256 of the inputs and the skyfence version.  A unit
+writes data only (``result.json`` and per-cell Parquet tables); labels, titles and maps are presentation and
+belong to :mod:`skyfence.report`, so they are not in any key (see :data:`PRESENTATION_ONLY`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from skyfence._json import jsonable
+from skyfence.scenario.schema import (
+    ConstellationSpec,
+    GroundSpec,
+    PolicySpec,
+    RegionSpec,
+    Scenario,
+    is_elements_dataset,
+)
+
+__all__ = ["PRESENTATION_ONLY", "Context", "Unit", "availability_unit", "coverage_unit", "latency_unit",
+           "policy_diff_unit"]
+
+#: Scenario keys that change what the report shows but not any computed number, so they are in no cache key.
+#: ``[]`` stands for every element of a list.  ``tests/scenario/test_cache_keys.py`` checks that every other key
+#: of the schema changes the key of at least one unit.
+PRESENTATION_ONLY = frozenset(
+    {
+        "name",
+        "title",
+        "description",
+        "seed",  # no unit draws random numbers yet
+        "constellations[].name",
+        "constellations[].label",
+        "regions[].name",
+        "variants[].name",
+        "variants[].title",
+        "variants[].description",
+        "outputs.dir",
+        "outputs.maps",
+    }
+)
+
+#: Version of the files a unit writes; part of every key, so a cache written by older code is never misread.
+LAYOUT = 2
+
+Advance = Callable[[int], None]
+
+
+@dataclass
+class Unit:
+    """One cached computation: ``compute(advance)`` returns its files (``result.json`` and data tables)."""
+
+    kind: str
+    label: str
+    inputs: dict[str, Any]
+    compute: Callable[[Advance], dict[str, bytes | str]]
+    steps: int = 1
+    key: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        from skyfence._version import __version__
+
+        payload = json.dumps({"version": __version__, "layout": LAYOUT, **self.inputs}, sort_keys=True, default=str)
+        self.key = hashlib.sha256(payload.encode()).hexdigest()
+
+
+class Context:
+    """Inputs of a run, each loaded once: constellations, regions, policies, and the datasets they came from."""
+
+    def __init__(self, scenario: Scenario, base: Path) -> None:
+        self.scenario = scenario
+        self.base = base
+        self.times = scenario.time.grid()
+        self.datasets_used: set[str] = set()
+        self._constellations: dict[str, Any] = {}
+        self._regions: dict[tuple[str, str], Any] = {}
+        self._policies: dict[Path, Any] = {}
+        self._hashes: dict[Path, str] = {}
+
+    def file_hash(self, path: Path) -> str:
+        if path not in self._hashes:
+            from skyfence.data import sha256_file
+
+            self._hashes[path] = sha256_file(path)
+        return self._hashes[path]
+
+    def relative(self, path: str | Path) -> str:
+        """``path`` as given in the scenario file, relative to the scenario's folder when it is inside it."""
+        try:
+            return Path(path).resolve().relative_to(self.base.resolve()).as_posix()
+        except ValueError:
+            return str(path) if not Path(path).is_absolute() else Path(path).name
+
+    # ------------------------------------------------------------------ constellations
+
+    def _source_path(self, spec: ConstellationSpec) -> Path | None:
+        from skyfence import data
+        from skyfence.orbits.walker import PRESETS
+
+        if spec.source in PRESETS:
+            return None
+        if is_elements_dataset(spec.source):
+            live = spec.source.lower().startswith("celestrak:")
+            name = spec.source.lower() if live else data.get(spec.source).name
+            self.datasets_used.add(name)
+            return data.path(name)
+        return (self.base / spec.source).expanduser()
+
+    def constellation_key(self, spec: ConstellationSpec) -> dict:
+        path = self._source_path(spec)
+        if path is None:
+            from skyfence.orbits.walker import get_preset
+
+            preset = get_preset(spec.source)
+            return {"preset": spec.source, "shells": [repr(s) for s in preset.shells], "subset": spec.shells}
+        return {"file_sha256": self.file_hash(path), "subset": spec.shells}
+
+    def constellation(self, spec: ConstellationSpec):
+        if spec.name not in self._constellations:
+            from skyfence.orbits.elements import read_elements
+            from skyfence.orbits.walker import preset
+
+            path = self._source_path(spec)
+            c = preset(spec.source) if path is None else read_elements(path, name=spec.name)
+            if spec.shells is not None:
+                c = c.subset(c.satellites["shell"].isin(spec.shells).to_numpy(), name=spec.name)
+            self._constellations[spec.name] = c
+        return self._constellations[spec.name]
+
+    # ------------------------------------------------------------------ regions
+
+    def region_text(self, spec: RegionSpec) -> str:
+        text = spec.spec
+        return str(self.base / text) if text.lower().endswith((".json", ".geojson")) else text
+
+    def region(self, spec: RegionSpec):
+        from skyfence.earth.regions import get_region
+
+        key = (spec.spec, spec.pov)
+        if key not in self._regions:
+            self._regions[key] = get_region(self.region_text(spec), pov=spec.pov)
+            if self._regions[key].source:
+                self.datasets_used.add(self._regions[key].source)
+        return self._regions[key]
+
+    def region_key(self, spec: RegionSpec) -> dict:
+        region = self.region(spec)
+        source = Path(region.source)
+        is_file = source.suffix.lower() in (".json", ".geojson") and source.exists()
+        return {
+            "spec": spec.spec,
+            "pov": spec.pov,
+            "source": self.relative(region.source) if is_file else region.source,
+            "file_sha256": self.file_hash(source) if is_file else None,
+        }
+
+    # ------------------------------------------------------------------ ground segment and policies
+
+    def _sites_path(self, spec: GroundSpec) -> Path | None:
+        from skyfence import data
+
+        if spec.sites in data.REGISTRY:
+            self.datasets_used.add(spec.sites)
+            return data.path(spec.sites)
+        return (self.base / spec.sites).expanduser()
+
+    def ground_key(self, spec: GroundSpec) -> dict:
+        path = self._sites_path(spec)
+        return {
+            "sites_sha256": self.file_hash(path) if path is not None and path.exists() else spec.sites,
+            "exclude_gateways_in": spec.exclude_gateways_in,
+            "add_sites": [s.model_dump() for s in spec.add_sites],
+        }
+
+    def ground(self, spec: GroundSpec):
+        from skyfence.network.ground import load_ground_segment
+
+        segment = load_ground_segment(self._sites_path(spec) or spec.sites)
+        if spec.exclude_gateways_in:
+            segment = segment.exclude_gateways_in(spec.exclude_gateways_in)
+        for site in spec.add_sites:
+            segment = segment.add_site(site.name, site.lat, site.lon, kind=site.kind, country=site.country)
+        return segment
+
+    def policy_path(self, spec: PolicySpec) -> Path:
+        return (self.base / spec.file).resolve()
+
+    def policy(self, spec: PolicySpec):
+        from skyfence import data
+        from skyfence.policy import load_policy
+
+        path = self.policy_path(spec)
+        if path not in self._policies:
+            policy = load_policy(path)
+            self._policies[path] = policy
+            if policy.status_source and policy.status_source in data.REGISTRY:
+                self.datasets_used.add(policy.status_source)
+        return self._policies[path]
+
+    def policies(self) -> list[tuple[Path, Any]]:
+        return sorted(self._policies.items())
+
+
+def _time_key(times: np.ndarray) -> dict:
+    step = int((times[1] - times[0]).astype(np.int64)) if len(times) > 1 else 0
+    return {"start": str(times[0]), "n": len(times), "step_ns": step}
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def _json(payload: Any) -> str:
+    return json.dumps(jsonable(payload), allow_nan=False)
+
+
+# ---------------------------------------------------------------------- coverage
+
+
+def coverage_unit(ctx: Context, c_spec: ConstellationSpec, r_spec: RegionSpec) -> Unit:
+    """Figures of merit per H3 cell (``per_cell.parquet``) and over the region (``result.json``)."""
+    settings = ctx.scenario.coverage
+
+    def compute(advance: Advance) -> dict[str, bytes | str]:
+        from skyfence.coverage.engine import run_coverage
+
+        region = ctx.region(r_spec)
+        constellation = ctx.constellation(c_spec)
+        result = run_coverage(
+            constellation,
+            region.cells(settings.res),
+            ctx.times,
+            min_elevation_deg=settings.min_elevation_deg,
+            min_sats=settings.min_sats,
+            keep_counts=False,
+            progress=advance,
+        )
+        stats = {
+            "satellites": len(constellation),
+            "region": region.name,
+            "region_code": region.code,
+            "region_kind": region.kind,
+            "region_area_km2": region.area_km2(),
+            "res": settings.res,
+            **result.statistics,
+        }
+        return {"per_cell.parquet": _parquet(result.per_cell), "result.json": _json(stats)}
+
+    return Unit(
+        "coverage",
+        f"coverage: {c_spec.name} over {r_spec.name or r_spec.spec}",
+        {
+            "unit": "coverage",
+            "constellation": ctx.constellation_key(c_spec),
+            "region": ctx.region_key(r_spec),
+            "time": _time_key(ctx.times),
+            "settings": settings.model_dump(),
+        },
+        compute,
+        steps=len(ctx.times),
+    )
+
+
+# ---------------------------------------------------------------------- latency
+
+
+def latency_unit(ctx: Context, c_spec: ConstellationSpec, ground: GroundSpec) -> Unit:
+    """Round-trip time from each terminal to the PoP over the latency window (``result.json``)."""
+    latency = ctx.scenario.latency
+    assert latency is not None
+
+    def compute(advance: Advance) -> dict[str, bytes | str]:
+        from skyfence.earth.places import resolve_place
+        from skyfence.network.routing import route_pairs
+        from skyfence.orbits.time import time_grid
+
+        places = [resolve_place(t, field="latency.terminals") for t in latency.terminals]
+        times = time_grid(ctx.times[0], latency.duration, latency.step)
+        routes = route_pairs(
+            ctx.constellation(c_spec), places, [None] * len(places), times, ctx.ground(ground), isl=latency.isl
+        )
+        terminals = []
+        for place, route in zip(places, routes, strict=True):
+            summary = route.summary()
+            ok = np.isfinite(route.rtt_ms)
+            summary["rtt_ms_quartiles"] = (
+                np.percentile(route.rtt_ms[ok], [25, 50, 75]).round(3).tolist() if ok.any() else None
+            )
+            summary["terminal"] = place.name
+            summary["rtt_ms_series"] = [round(float(r), 3) if np.isfinite(r) else None for r in route.rtt_ms]
+            terminals.append(summary)
+        advance(1)
+        return {"result.json": _json({"terminals": terminals})}
+
+    return Unit(
+        "latency",
+        f"latency: {c_spec.name} from {', '.join(latency.terminals)}",
+        {
+            "unit": "latency",
+            "constellation": ctx.constellation_key(c_spec),
+            "ground": ctx.ground_key(ground),
+            "latency": latency.model_dump(exclude={"constellations"}),
+            "start": str(ctx.times[0]),
+        },
+        compute,
+    )
+
+
+# ---------------------------------------------------------------------- policy
+
+
+def availability_unit(ctx: Context, spec: PolicySpec, r_spec: RegionSpec) -> Unit:
+    """Availability category per H3 cell (``cells.parquet``), area shares and countries (``result.json``)."""
+    res = ctx.scenario.coverage.res
+
+    def compute(advance: Advance) -> dict[str, bytes | str]:
+        from skyfence.earth.cells import cell_area_km2
+        from skyfence.policy.availability import AVAILABILITY, SERVED, availability_map
+
+        policy = ctx.policy(spec)
+        amap = availability_map(policy, operator=spec.operator, res=res, region=ctx.region_text(r_spec))
+        area = cell_area_km2(amap.cells)
+        categories = amap.table["availability"].to_numpy()
+        shares = pd.Series(area).groupby(categories).sum() / area.sum() if len(area) else pd.Series(dtype=float)
+        countries = amap.countries[amap.countries["cells"] > 0]
+        result = {
+            "policy_id": policy.id,
+            "operator": amap.operator,
+            "time": amap.time.isoformat(),
+            "plan": amap.plan,
+            "region": amap.region.name,
+            "cells": len(amap.cells),
+            "area_share": {name: float(shares.get(name, 0.0)) for name in AVAILABILITY},
+            "served_share": float(sum(shares.get(n, 0.0) for n in SERVED)),
+            "countries": countries[["iso_a2", "name", "status", "availability", "served_fraction"]].to_dict(
+                orient="records"
+            ),
+        }
+        cells = pd.DataFrame(
+            {
+                "cell": amap.table["cell"].to_numpy(),
+                "country": amap.table["country"].to_numpy(),
+                "availability": categories,
+            }
+        )
+        advance(1)
+        return {"result.json": _json(result), "cells.parquet": _parquet(cells)}
+
+    policy = ctx.policy(spec)
+    return Unit(
+        "availability",
+        f"policy: {policy.name} over {r_spec.name or r_spec.spec}",
+        {
+            "unit": "availability",
+            "policy": policy.id,
+            "operator": spec.operator,
+            "region": ctx.region_key(r_spec),
+            "res": res,
+        },
+        compute,
+    )
+
+
+def policy_diff_unit(ctx: Context, a: PolicySpec, b: PolicySpec, r_spec: RegionSpec) -> Unit:
+    """What changes from policy ``a`` to ``b`` inside a region: cells by transition, per country, people."""
+    res = ctx.scenario.coverage.res
+
+    def compute(advance: Advance) -> dict[str, bytes | str]:
+        from skyfence.policy import diff_policies
+
+        pa, pb = ctx.policy(a), ctx.policy(b)
+        diff = diff_policies(pa, pb, operator=a.operator, res=res, region=ctx.region_text(r_spec))
+        summary = diff.summary()
+        population = summary["population"]
+        cells = diff.cells
+        people = {c["iso_a2"]: c.get("population") for c in summary["countries"]}
+        names = dict(zip(diff.a.countries["iso_a2"], diff.a.countries["name"], strict=False))
+        countries = []
+        for code, frame in cells.groupby("country", sort=False):
+            if not code:
+                continue
+            counts = frame.groupby(["from", "to"]).size().sort_values(ascending=False)
+            countries.append(
+                {
+                    "iso_a2": code,
+                    "name": names.get(code, ""),
+                    "cells": len(frame),
+                    "transitions": {f"{f} -> {t}": int(n) for (f, t), n in counts.items()},
+                    "population": people.get(code),
+                }
+            )
+        countries.sort(key=lambda c: -c["cells"])
+        result = {
+            "region": diff.a.region.name,
+            "cells_total": summary["cells"]["total"],
+            "cells_changed": summary["cells"]["changed"],
+            "transitions": summary["cells"]["transitions"],
+            "countries": countries,
+            "people": population.get("people"),
+            "people_gaining_service": population.get("people_gaining_service"),
+            "people_losing_service": population.get("people_losing_service"),
+            "population_note": population.get("note"),
+        }
+        advance(1)
+        return {"result.json": _json(result)}
+
+    pa, pb = ctx.policy(a), ctx.policy(b)
+    return Unit(
+        "policy_diff",
+        f"policy diff: {pa.name} -> {pb.name} over {r_spec.name or r_spec.spec}",
+        {
+            "unit": "policy_diff",
+            "a": pa.id,
+            "b": pb.id,
+            "operator": a.operator,
+            "region": ctx.region_key(r_spec),
+            "res": res,
+        },
+        compute,
+    )

@@ -1,0 +1,194 @@
+"""Every scenario key either changes the cache key of some unit or is listed as presentation-only.
+
+The bug this guards against: ``outputs.maps`` and a constellation's ``label`` changed outputs but were in no
+key, so turning maps on after a run without them gave a cache hit with no maps.  Now units cache data only and
+the report draws maps and labels; this test walks every key of the schema, changes it, and checks the plan.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import tomllib
+import types
+import typing
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from skyfence.scenario.schema import Scenario
+from skyfence.scenario.units import PRESENTATION_ONLY
+
+SMALL = Path(__file__).parents[1] / "data" / "scenarios" / "small.toml"
+
+
+def _model_of(annotation) -> tuple[type[BaseModel] | None, bool]:
+    """The pydantic model inside ``annotation`` (``X``, ``X | None``, ``list[X]``) and whether it is a list."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _model_of(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            model, many = _model_of(arg)
+            if model is not None:
+                return model, many
+        return None, False
+    if origin is list:
+        model, _ = _model_of(typing.get_args(annotation)[0])
+        return model, model is not None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    return None, False
+
+
+def leaf_keys(model: type[BaseModel], prefix: str = "") -> set[str]:
+    """Every leaf key path of a scenario, ``[]`` standing for the elements of a list."""
+    keys = set()
+    for name, info in model.model_fields.items():
+        sub, many = _model_of(info.annotation)
+        path = f"{prefix}{name}"
+        if sub is None:
+            keys.add(path)
+        else:
+            keys |= leaf_keys(sub, f"{path}[]." if many else f"{path}.")
+    return keys
+
+
+def _base(data_dir) -> dict:
+    raw = tomllib.loads(SMALL.read_text())
+    raw["constellations"][0]["shells"] = [1]
+    raw["constellations"][0]["label"] = "Starlink shell 1"
+    raw["regions"][0]["name"] = "Taiwan"
+    raw["ground"] = {
+        "exclude_gateways_in": ["TW"],
+        "add_sites": [{"name": "Tainan PoP", "kind": "gateway", "lat": 23.0, "lon": 120.2, "country": "TW"}],
+    }
+    raw["variants"][0]["title"] = "Today"
+    raw["variants"][0]["description"] = "as it is"
+    return raw
+
+
+def _at(raw: dict, path: str):
+    """The dict holding the last part of ``path`` (first element of lists), created as needed."""
+    node = raw
+    parts = path.split(".")
+    for part in parts[:-1]:
+        name = part.removesuffix("[]")
+        if part.endswith("[]"):
+            node = node.setdefault(name, [{}])[0] if name != "variants" else node[name][1]
+        else:
+            node = node.setdefault(name, {})
+    return node, parts[-1]
+
+
+def _sites_file(tmp: Path) -> str:
+    from skyfence import data
+
+    document = json.loads(data.path("starlink_ground_stations").read_text())
+    document["stations"] = document["stations"][1:]
+    path = tmp / "sites.json"
+    path.write_text(json.dumps(document))
+    return str(path)
+
+
+#: A changed value for every key path that is not presentation-only.
+def _changes(tmp: Path) -> dict[str, typing.Any]:
+    return {
+        "time.start": "2026-01-02T00:00:00Z",
+        "time.duration": "3h",
+        "time.end": "2026-01-01T01:00:00Z",
+        "time.step": "120s",
+        "coverage.res": 3,
+        "coverage.min_elevation_deg": 30.0,
+        "coverage.min_sats": 2,
+        "constellations[].source": "starlink-gen1",
+        "constellations[].shells": None,
+        "regions[].spec": "JP",
+        "regions[].pov": "DEU",
+        "ground.sites": _sites_file(tmp),
+        "ground.exclude_gateways_in": [],
+        "ground.add_sites[].name": "Somewhere",
+        "ground.add_sites[].kind": "pop",
+        "ground.add_sites[].lat": 10.0,
+        "ground.add_sites[].lon": 10.0,
+        "ground.add_sites[].country": "XX",
+        "latency.terminals": ["Kaohsiung"],
+        "latency.constellations": ["starlink-550", "oneweb"],
+        "latency.step": "30s",
+        "latency.duration": "20m",
+        "latency.isl": "none",
+        "policy.file": "../../../examples/policies/frontline_geofence_2026.toml",
+        "policy.operator": "oneweb",
+        "variants[].constellations": ["oneweb"],
+        "variants[].ground.sites": _sites_file(tmp),
+        "variants[].ground.exclude_gateways_in": ["JP"],
+        "variants[].ground.add_sites[].name": "Elsewhere",
+        "variants[].ground.add_sites[].kind": "pop",
+        "variants[].ground.add_sites[].lat": 24.0,
+        "variants[].ground.add_sites[].lon": 120.5,
+        "variants[].ground.add_sites[].country": "JP",
+        "variants[].policy.file": "../../../examples/policies/frontline_geofence_2026.toml",
+        "variants[].policy.operator": "oneweb",
+    }
+
+
+def _keys(raw: dict) -> set[str]:
+    from skyfence.scenario.runner import plan
+
+    return {unit.key for unit in plan(Scenario.model_validate(raw), SMALL.parent).units}
+
+
+def test_every_schema_key_is_accounted_for(tmp_path):
+    keys = leaf_keys(Scenario)
+    changes = _changes(tmp_path)
+    assert keys == set(changes) | PRESENTATION_ONLY, (
+        "new scenario key: add it to PRESENTATION_ONLY (skyfence.scenario.units) or to the changes here"
+    )
+    assert not set(changes) & PRESENTATION_ONLY
+
+
+def test_the_keys_for_labels_and_maps_are_presentation_only():
+    assert {"outputs.maps", "constellations[].label", "variants[].title"} <= PRESENTATION_ONLY
+
+
+@pytest.fixture(scope="module")
+def base_keys(data_dir):
+    raw = _base(data_dir)
+    return raw, _keys(raw)
+
+
+def test_each_key_changes_the_cache_key_or_is_presentation_only(base_keys, tmp_path):
+    raw, before = base_keys
+    unchanged = []
+    for path, value in sorted(_changes(tmp_path).items()):
+        edited = copy.deepcopy(raw)
+        node, last = _at(edited, path)
+        if path == "time.end":
+            edited["time"].pop("duration")
+        node[last] = value
+        if _keys(edited) == before:
+            unchanged.append(path)
+    assert unchanged == [], f"these keys change outputs but no cache key: {unchanged}"
+
+
+def test_presentation_only_keys_leave_every_cache_key_alone(base_keys):
+    raw, before = base_keys
+    edits = {
+        "name": "renamed",
+        "title": "Another title",
+        "description": "other words",
+        "seed": 7,
+        "constellations[].label": "Another label",
+        "regions[].name": "Formosa",
+        "variants[].title": "Another variant title",
+        "variants[].description": "changed",
+        "outputs.dir": "elsewhere",
+        "outputs.maps": False,
+        "variants[].name": "another_name",
+    }
+    for path, value in edits.items():
+        edited = copy.deepcopy(raw)
+        node, last = _at(edited, path)
+        node[last] = value
+        assert _keys(edited) == before, path
