@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from skyfence.cli._common import console, json_text, print_json, steps_progress
+from skyfence.cli._layout import WIDE_HELP, fits, print_wide
 
 if TYPE_CHECKING:
     from skyfence.coverage.engine import CoverageResult
@@ -26,6 +29,22 @@ _SUMMARY_COLUMNS = (
     ("max_gap_s", "max gap s", "{:.0f}"),
     ("mean_gap_s", "mean gap s", "{:.0f}"),
 )
+
+#: Row names of the narrow (transposed) summary.
+_LONG_TITLES = {
+    "coverage_fraction": "coverage (share of time)",
+    "coverage_fraction_worst_cell": "coverage, worst cell",
+    "sats_in_view_mean": "satellites in view, mean",
+    "sats_in_view_min": "satellites in view, fewest",
+    "sats_in_view_max": "satellites in view, most",
+    "n_gaps_mean": "gaps per cell",
+    "max_gap_s": "longest gap [s]",
+    "mean_gap_s": "mean gap [s]",
+}
+
+
+def _fmt(value: Any, fmt: str) -> str:
+    return "–" if value is None or (isinstance(value, float) and not math.isfinite(value)) else fmt.format(value)
 
 
 def _slug(text: str) -> str:
@@ -66,6 +85,7 @@ def coverage(
     pov: str = typer.Option("default", "--pov", help="Border point of view for countries: default or DEU."),
     out: Path = typer.Option(None, "--out", help="Write dataset, per-cell tables and maps into this folder."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
 ) -> None:
     """Satellites in view per H3 cell over time and figures of merit per region (STK Coverage names)."""
 
@@ -154,15 +174,21 @@ def coverage(
         f"{len(cells):,} cells at res {res}); "
         f"{summary['start']} → {summary['end']} every {step}; mask {min_elevation:g}°, ≥{min_sats} satellite(s)"
     )
+    rows = [
+        (entry["name"], [f"{entry['satellites']:,}"] + [_fmt(entry.get(k), fmt) for k, _, fmt in _SUMMARY_COLUMNS])
+        for entry in summary["sources"]
+    ]
     table = Table("source", "satellites", *(title for _, title, _ in _SUMMARY_COLUMNS))
-    for entry in summary["sources"]:
-        row = []
-        for key, _, fmt in _SUMMARY_COLUMNS:
-            value = entry.get(key)
-            row.append(
-                "–" if value is None or (isinstance(value, float) and not math.isfinite(value)) else fmt.format(value)
-            )
-        table.add_row(entry["name"], f"{entry['satellites']:,}", *row)
-    console.print(table)
+    for name, row in rows:
+        table.add_row(escape(name), *row)
+    if wide:
+        print_wide(table)
+    elif fits(table):
+        console.print(table)
+    else:  # too wide for the terminal: one row per figure, one column per source
+        narrow = Table("", *(escape(name) for name, _ in rows), box=box.SIMPLE_HEAD)
+        for i, title in enumerate(["satellites", *(_LONG_TITLES[key] for key, _, _ in _SUMMARY_COLUMNS)]):
+            narrow.add_row(title, *(row[i] for _, row in rows))
+        console.print(narrow)
     if out is not None:
         console.print(f"wrote {out}/ (summary.json, per-source .nc, .parquet, .geojson, .png)")

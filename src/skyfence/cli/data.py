@@ -11,11 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
 from skyfence.cli._common import console, err_console, print_json
+from skyfence.cli._layout import WIDE_HELP, print_wide
 from skyfence.data.registry import KINDS
 from skyfence.errors import DatasetError, InputError
 
@@ -52,14 +54,21 @@ def _data_date(ds: Dataset, info: dict[str, Any]) -> str:
     return "live"
 
 
+def _row(ds: Dataset, info: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
+    """name, kind, data date, licence, availability and upstream URL of one dataset."""
+    licence = ds.licence if ds.redistribute else f"{ds.licence} (no redistribution)"
+    return ds.name, ds.kind, _data_date(ds, info), licence, _availability(info), ds.url
+
+
 @app.command("list")
 def list_(
     as_json: _JSON = False,
+    wide: Annotated[bool, typer.Option("--wide", help=WIDE_HELP)] = False,
     kind: Annotated[
         str | None, typer.Option("--kind", help=f"Only datasets of this kind ({', '.join(KINDS)}).")
     ] = None,
 ) -> None:
-    """List the registered datasets with their kind, data date, licence and where they are available."""
+    """List the registered datasets: kind, data date, licence, where they are available and the upstream URL."""
     from skyfence import data
 
     datasets = data.list_datasets(kind)
@@ -72,23 +81,29 @@ def list_(
             ]
         )
         return
-    table = Table(title="skyfence datasets", show_lines=False)
-    table.add_column("name", style="bold", no_wrap=True)
-    table.add_column("kind")
-    table.add_column("data date")
-    table.add_column("licence", overflow="fold")
-    table.add_column("available")
-    for ds, info in zip(datasets, infos, strict=True):
-        licence = ds.licence if ds.redistribute else f"{ds.licence} (no redistribution)"
-        table.add_row(escape(ds.name), ds.kind, _data_date(ds, info), escape(licence), escape(_availability(info)))
-    console.print(table)
+    if wide:
+        table = Table(title="skyfence datasets", show_lines=False)
+        for column in ("name", "kind", "data date", "licence", "available", "upstream"):
+            table.add_column(column, no_wrap=True, style="bold" if column == "name" else None)
+        for ds, info in zip(datasets, infos, strict=True):
+            table.add_row(*(escape(cell) for cell in _row(ds, info)))
+        print_wide(table)
+    else:
+        # Two columns that fold at the terminal's width: the name with its kind and date, then the rest.
+        table = Table(title="skyfence datasets", show_lines=True, box=box.SIMPLE_HEAD, expand=False)
+        table.add_column("dataset", overflow="fold", max_width=32)
+        table.add_column("licence, where it is, upstream", overflow="fold")
+        for ds, info in zip(datasets, infos, strict=True):
+            name, kind, date, licence, available, url = _row(ds, info)
+            table.add_row(
+                f"[bold]{escape(name)}[/]\n{escape(kind)}\n{escape(date)}",
+                f"{escape(licence)}; {escape(available)}\n[dim]{escape(url)}[/]",
+            )
+        console.print(table)
     root = data.data_dir()
-    console.print(
-        f"mirror: {root if root is not None else '-'} [{data.mirror_origin()}]   cache: {data.cache_dir()}",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
+    mirror = f"{root if root is not None else '-'} [{data.mirror_origin()}]"
+    for label, where_from in (("mirror", mirror), ("cache", data.cache_dir())):
+        console.print(f"{label}: {where_from}", markup=False, highlight=False, overflow="fold")
 
 
 @app.command()

@@ -88,6 +88,7 @@ def check(
     days_abroad: float = typer.Option(0.0, "--days-abroad", help="Days spent outside the registration country."),
     operator: str = _OPERATOR,
     explain: bool = typer.Option(False, "--explain", help="List every rule considered."),
+    wide: bool = typer.Option(False, "--wide", help="With --explain: one wide row per rule."),
     json_out: bool = _JSON,
 ) -> None:
     """Decide one fix: decision, deciding rule and reason (--explain: every rule, matched or not, and why)."""
@@ -115,11 +116,35 @@ def check(
                   f"({result.country or 'sea'}; policy {policy.short_id})")
     console.print(escape(result.reason))
     if explain:
+        _print_traces(result.traces, wide=wide)
+
+
+def _print_traces(traces, *, wide: bool) -> None:
+    """Every rule considered: a six-column table with --wide, else rule and reason folded under each other."""
+    from rich import box
+
+    from skyfence.cli._layout import print_wide
+
+    def mark(trace) -> str:
+        return "[bold]decided[/]" if trace.decided else ("yes" if trace.matched else "no")
+
+    if wide:
         table = Table("rule", "kind", "priority", "action", "matched", "why")
-        for trace in result.traces:
-            mark = "[bold]decided[/]" if trace.decided else ("yes" if trace.matched else "no")
-            table.add_row(escape(trace.id), trace.kind, str(trace.priority), trace.action, mark, escape(trace.why))
-        console.print(table)
+        for trace in traces:
+            row = (escape(trace.id), trace.kind, str(trace.priority), trace.action, mark(trace), escape(trace.why))
+            table.add_row(*row)
+        print_wide(table)
+        return
+    table = Table("matched", "rule (kind, priority, action) and why", box=box.SIMPLE_HEAD, show_lines=True)
+    table.columns[0].no_wrap = True
+    table.columns[1].overflow = "fold"
+    for trace in traces:
+        table.add_row(
+            mark(trace),
+            f"[bold]{escape(trace.id)}[/] ({trace.kind}, priority {trace.priority}, {trace.action})\n"
+            f"{escape(trace.why)}",
+        )
+    console.print(table)
 
 
 @app.command("evaluate")
