@@ -44,7 +44,7 @@ def test_data_list_shows_the_upstream_url(data_dir):
     from skyfence import data
 
     lines = _skyfence("data", "list").stdout.splitlines()
-    offset = next(line.index("licence, where it is, upstream") for line in lines if "upstream" in line)
+    offset = next(line.index("data date, where it is") for line in lines if "upstream" in line)
     right = "".join(line[offset:].strip() for line in lines)  # URLs fold over lines inside their column
     for ds in data.list_datasets():
         assert ds.url in right, ds.name

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 from rich.table import Table
 
 from skyfence.cli._common import console, err_console, print_json
-from skyfence.cli._layout import WIDE_HELP, print_wide
+from skyfence.cli._layout import WIDE_HELP, fits, print_wide
 from skyfence.data.registry import KINDS
 from skyfence.errors import DatasetError, InputError
 
@@ -81,23 +81,25 @@ def list_(
             ]
         )
         return
+    table = Table(title="skyfence datasets", show_lines=False)
+    for column in ("name", "kind", "data date", "licence", "available", "upstream"):
+        table.add_column(column, no_wrap=True, style="bold" if column == "name" else None)
+    for ds, info in zip(datasets, infos, strict=True):
+        table.add_row(*(escape(cell) for cell in _row(ds, info)))
     if wide:
-        table = Table(title="skyfence datasets", show_lines=False)
-        for column in ("name", "kind", "data date", "licence", "available", "upstream"):
-            table.add_column(column, no_wrap=True, style="bold" if column == "name" else None)
-        for ds, info in zip(datasets, infos, strict=True):
-            table.add_row(*(escape(cell) for cell in _row(ds, info)))
         print_wide(table)
+    elif fits(table):
+        console.print(table)
     else:
-        # Two columns that fold at the terminal's width: the name with its kind and date, then the rest.
+        # Two columns that fold at the terminal's width: name and kind, then date, availability, licence and URL.
         table = Table(title="skyfence datasets", show_lines=True, box=box.SIMPLE_HEAD, expand=False)
         table.add_column("dataset", overflow="fold", max_width=32)
-        table.add_column("licence, where it is, upstream", overflow="fold")
+        table.add_column("data date, where it is, licence; upstream", overflow="fold")
         for ds, info in zip(datasets, infos, strict=True):
             name, kind, date, licence, available, url = _row(ds, info)
             table.add_row(
-                f"[bold]{escape(name)}[/]\n{escape(kind)}\n{escape(date)}",
-                f"{escape(licence)}; {escape(available)}\n[dim]{escape(url)}[/]",
+                f"[bold]{escape(name)}[/]\n{escape(kind)}",
+                f"{escape(date)}; {escape(available)}; {escape(licence)}\n[dim]{escape(url)}[/]",
             )
         console.print(table)
     root = data.data_dir()
