@@ -1,4 +1,8 @@
-"""Report: what a user opens -- the self-contained HTML report, PNG maps, GeoJSON and GeoParquet cell tables."""
+"""Report: what a user opens -- the self-contained HTML report, PNG maps, GeoJSON and GeoParquet cell tables.
+
+``html`` (the page: sections as templates, numbers carrying their summary keys), ``figures`` (every figure of the
+report, drawn from the units' data, with a figure cache), ``maps`` (the one map drawer: basemap, cities, small
+multiples), ``availability`` (an availability map's files), ``geo`` (GeoJSON and GeoParquet cell tables)."""
 
 from __future__ import annotations
 
@@ -7,13 +11,21 @@ from typing import TYPE_CHECKING
 from skyfence._lazy import lazy_exports
 
 _WHERE = {
+    "coverage_maps": "skyfence.report.figures",
+    "draw_cells": "skyfence.report.maps",
     "plot_cells": "skyfence.report.maps",
+    "render_report": "skyfence.report.html",
+    "write_availability_map": "skyfence.report.availability",
     "write_cells_geojson": "skyfence.report.geo",
     "write_cells_geoparquet": "skyfence.report.geo",
     "write_report": "skyfence.report.html",
 }
 __all__ = [
+    "coverage_maps",
+    "draw_cells",
     "plot_cells",
+    "render_report",
+    "write_availability_map",
     "write_cells_geojson",
     "write_cells_geoparquet",
     "write_report",
@@ -21,6 +33,8 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _WHERE)
 
 if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
+    from skyfence.report.availability import write_availability_map
+    from skyfence.report.figures import coverage_maps
     from skyfence.report.geo import write_cells_geojson, write_cells_geoparquet
-    from skyfence.report.html import write_report
-    from skyfence.report.maps import plot_cells
+    from skyfence.report.html import render_report, write_report
+    from skyfence.report.maps import draw_cells, plot_cells
