@@ -110,3 +110,17 @@ def test_negative_power_is_refused():
     assert float(watts_to_dbw(100.0)) == pytest.approx(20.0)
     with pytest.raises(InputError, match="power_w"):
         watts_to_dbw(-1.0)
+
+
+def test_a_jammer_is_one_more_ratio():
+    # issue 14's hand case: 40 dBW jammer at 10 km seen through 30 dB of side-lobe rejection, against a satellite
+    # at +33 dBW per 250 MHz from 700 km: J/S = +13.9 dB (frequency cancels); +3.9 dB with 40 dB rejection
+    from skyfence.capacity.link import c_over_n_from_eirp_db
+
+    g_over_t, bw = 12.0, 250e6
+    c = c_over_n_from_eirp_db(33.0, fspl_db(700.0, 11.7), g_over_t, bw)
+    for rejection, expected in ((30.0, 13.9), (40.0, 3.9)):
+        j = c_over_n_from_eirp_db(40.0, fspl_db(10.0, 11.7) + rejection, g_over_t, bw)  # J/N
+        assert float(j - c) == pytest.approx(expected, abs=0.1)
+        # C/(N+J) through the same power sum as every other interferer
+        assert float(combine_ratios_db(c, c - j)) < float(c)

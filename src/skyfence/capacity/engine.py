@@ -430,8 +430,10 @@ def run_capacity(
         bent-pipe satellites; None treats every satellite as fed.
     extra_interference
         ``f(times_chunk, time_slice) -> I/N`` [linear, shape (time, cell)]:
-        interference beyond the system's own, relative to the terminal's noise
-        (a jammer's J/N).
+        interference beyond the system's own, relative to the terminal's noise.
+        A jammer's J/N in dB is
+        ``link.c_over_n_from_eirp_db(jammer_eirp_dbw, fspl_db(range_km, f) + discrimination_db,
+        gen.terminal_g_over_t_db_k, gen.channel_mhz * 1e6)`` -- the same budget as a carrier.
     """
     cells = np.unique(np.asarray(cells, dtype=np.uint64))
     if cells.size == 0:
