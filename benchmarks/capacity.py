@@ -102,12 +102,17 @@ def main() -> None:
     times = time_grid(START, f"{steps - 1}m", "60s")
     print(f"{machine()}; {len(constellation):,} satellites x {len(cells):,} cells x {len(times):,} steps", flush=True)
 
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     result = run_capacity(constellation, cells, times, rain_p=0.1, ground=ground)
     ours = time.perf_counter() - t0
+    ours_cpu = time.process_time() - cpu0
+    load = os.getloadavg()[0]
     rss = peak_rss_mb()
     stats = result.statistics
-    print(f"ours: {ours:.1f} s, peak RSS {rss:,.0f} MB; pairs beyond k: {result.settings['pairs_beyond_k']}")
+    print(
+        f"ours: {ours:.1f} s wall, {ours_cpu:.1f} s CPU (both threads), load average {load:.1f} on "
+        f"{os.cpu_count()} cores; peak RSS {rss:,.0f} MB; pairs beyond k: {result.settings['pairs_beyond_k']}"
+    )
     print(
         f"East Asia: demand {stats['demand_gbps']:,.0f} Gb/s, offered {stats['offered_gbps_mean']:,.0f} Gb/s, "
         f"served {stats['served_fraction']:.1%}, median {stats['mbps_per_user_median']:.1f} Mb/s per user"
@@ -125,6 +130,8 @@ def main() -> None:
         {
             "workload": "capacity East Asia res 5, real Starlink 2026-08-18, 24 h @ 60 s, rain p=0.1%",
             "seconds": round(ours, 2),
+            "cpu_seconds": round(ours_cpu, 1),
+            "load_average": round(load, 1),
             "peak_rss_mb": round(rss, 1),
             "baseline": "per-pair numpy link budget + direct itur, 2 steps (itur on 3,000 pairs), extrapolated",
             "baseline_seconds": round(baseline, 1),

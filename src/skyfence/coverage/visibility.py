@@ -307,8 +307,12 @@ def _run_kernel(grid: GroundGrid, pos: np.ndarray, mask_deg: float, k: int, all_
     """
     n_time, n_pts = pos.shape[1], len(grid)
     count = np.zeros((n_time, n_pts), dtype=np.uint16)
-    best_sat = np.full((n_time, n_pts, max(k, 1)), -1, dtype=np.int32)
-    best_el = np.full(best_sat.shape, np.nan, dtype=np.float32)
+    if all_pairs:  # slots past count[t, p] are never read, so they need no fill value
+        best_sat = np.empty((n_time, n_pts, max(k, 1)), dtype=np.int32)
+        best_el = np.empty(best_sat.shape, dtype=np.float32)
+    else:
+        best_sat = np.full((n_time, n_pts, max(k, 1)), -1, dtype=np.int32)
+        best_el = np.full(best_sat.shape, np.nan, dtype=np.float32)
     _visibility_kernel(
         np.ascontiguousarray(pos),
         grid.sorted_xyz_normal,
