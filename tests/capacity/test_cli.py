@@ -58,10 +58,10 @@ def test_taiwan_end_to_end(data_file, tmp_path):
         (["--oversubscription", "0"], "--oversubscription"),
     ],
 )
-def test_bad_input_is_one_line_and_writes_nothing(tmp_path, args, needle):
+def test_bad_input_is_one_line_and_writes_nothing(skyfence_cli, tmp_path, args, needle):
     out = tmp_path / "never"
-    done = _skyfence("capacity", "starlink-550", "--region", "TW", "--duration", "5m", "--out", str(out), *args)
-    assert done.returncode != 0
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in done.stderr
+    ran = skyfence_cli("capacity", "starlink-550", "--region", "TW", "--duration", "5m", "--out", out, *args)
+    assert ran.returncode != 0
+    lines = [line for line in ran.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in ran.stderr
     assert not out.exists()
