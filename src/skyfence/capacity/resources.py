@@ -37,6 +37,7 @@ from skyfence.errors import InputError
 __all__ = [
     "GENERATIONS",
     "Generation",
+    "fed_by_starlink_gateways",
     "feeder_rate_mbps",
     "generation_for_launch",
     "get_generation",
@@ -341,6 +342,12 @@ _STARLINK_SWITCH = (
     (np.datetime64("2021-09-01"), "starlink-v1.5"),  # Group 2-1 (2021-09-14), the first with lasers
     (np.datetime64("2023-02-27"), "starlink-v2-mini"),  # Group 6-1
 )
+
+
+def fed_by_starlink_gateways(generation_names) -> bool:
+    """Whether satellites of these generations land traffic at Starlink's gateways (the only gateway list in the
+    data): True when any is a Starlink generation.  Other operators are treated as fed everywhere."""
+    return any(str(n).startswith("starlink") for n in generation_names)
 
 
 def get_generation(name: str, *, field: str = "generation") -> Generation:

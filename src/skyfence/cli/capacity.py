@@ -54,7 +54,7 @@ def capacity(
     from skyfence.capacity.atmosphere import validate_p_percent
     from skyfence.capacity.demand import DemandModel
     from skyfence.capacity.engine import assign_generations, run_capacity
-    from skyfence.capacity.resources import get_generation
+    from skyfence.capacity.resources import fed_by_starlink_gateways, get_generation
     from skyfence.earth.regions import get_region
     from skyfence.orbits.sources import load_constellation
     from skyfence.orbits.time import default_start, parse_time, time_grid
@@ -74,8 +74,7 @@ def capacity(
     cells = area.cells(res)
     constellation = load_constellation(source)
     ground = None
-    operators = {str(n).split("-")[0] for n in assign_generations(constellation, generation) if n}
-    if gateways == _STARLINK_GATEWAYS and "starlink" not in operators:
+    if gateways == _STARLINK_GATEWAYS and not fed_by_starlink_gateways(assign_generations(constellation, generation)):
         gateways = "none"  # the community list is Starlink's; no other operator's gateways are in the data
     if gateways.lower() != "none":
         from skyfence.network.ground import load_ground_segment
