@@ -74,12 +74,10 @@ class TimeSpec(_Strict):
         return self
 
     def grid(self) -> np.ndarray:
-        from skyfence.orbits.time import parse_time, time_grid
+        """The time steps: :func:`skyfence.orbits.time.time_grid` over ``duration`` or up to ``end``."""
+        from skyfence.orbits.time import time_grid
 
-        if self.end is not None:
-            return time_grid(self.start, parse_time(self.end) - parse_time(self.start), self.step)
-        assert self.duration is not None  # the validator requires one of the two
-        return time_grid(self.start, self.duration, self.step)
+        return time_grid(self.start, self.duration, self.step, end=self.end)
 
 
 class CoverageSpec(_Strict):
