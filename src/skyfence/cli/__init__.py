@@ -10,7 +10,19 @@ from __future__ import annotations
 import typer
 
 from skyfence._console import run_app
-from skyfence.cli import assess, capacity, catalog, coverage, data, network, policy, propagate, region, service
+from skyfence.cli import (
+    assess,
+    capacity,
+    catalog,
+    coverage,
+    data,
+    detect,
+    network,
+    policy,
+    propagate,
+    region,
+    service,
+)
 
 __all__ = ["app", "main"]
 
@@ -31,6 +43,8 @@ app.add_typer(network.app, name="network")
 app.command("latency")(network.latency)
 app.command("assess")(assess.assess)
 app.add_typer(policy.app, name="policy")
+app.add_typer(detect.fleet_app, name="fleet")
+app.command("detect")(detect.detect)
 app.command("serve")(service.serve)
 app.add_typer(service.audit_app, name="audit")
 app.add_typer(service.keys_app, name="keys")

@@ -1,0 +1,164 @@
+"""``skyfence fleet synth`` and ``skyfence detect``: labelled fleets, misuse detectors, their evaluation."""
+
+from __future__ import annotations
+
+import json
+import time as _time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from skyfence._io import atomic_path
+from skyfence.cli._common import console, print_json
+from skyfence.errors import InputError
+
+fleet_app = typer.Typer(help="Synthetic terminal fleets with ground-truth labels.", no_args_is_help=True)
+
+
+def _read_table(path: Path, what: str):
+    import pandas as pd
+
+    if not path.exists():
+        raise InputError(f"no such {what} file", source=str(path), hint="give a .parquet file")
+    if path.suffix.lower() != ".parquet":
+        raise InputError(f"unknown {what} format {path.suffix!r}", source=str(path), hint="use .parquet")
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as error:
+        raise InputError(f"cannot read {what}: {error}", source=str(path)) from None
+
+
+@fleet_app.command("synth")
+def synth(
+    spec: Path = typer.Argument(..., help="Fleet spec (TOML), e.g. examples/fleet_ukraine_week.toml."),
+    out: Path = typer.Option(..., "--out", help="Fixes table to write (.parquet), atomically."),
+    json_out: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Synthesise a labelled fleet: reported columns (what terminals send) and true_* columns (ground truth)."""
+    from skyfence.cli._common import steps_progress
+    from skyfence.detection import load_fleet_spec, synthesize_fleet
+
+    if out.suffix.lower() != ".parquet":
+        raise InputError("the fixes file must be .parquet", field="--out")
+    fleet_spec = load_fleet_spec(spec)
+    started = _time.perf_counter()
+    with steps_progress(disable=json_out) as bar:
+        task = bar.add_task("serving satellites", total=None)
+        frame = synthesize_fleet(fleet_spec, progress=lambda n: bar.advance(task, n))
+    with atomic_path(out) as tmp:
+        frame.to_parquet(tmp, index=False)
+    counts = frame.groupby("true_class", observed=True)["terminal_id"].agg(["nunique", "size"])
+    summary: dict[str, Any] = {
+        "out": str(out), "fixes": len(frame), "terminals": int(frame["terminal_id"].nunique()),
+        "classes": {str(k): {"terminals": int(r["nunique"]), "fixes": int(r["size"])} for k, r in counts.iterrows()},
+        "start": str(frame["time"].min()), "end": str(frame["time"].max()),
+        "seconds": round(_time.perf_counter() - started, 1),
+    }
+    if json_out:
+        print_json(summary)
+        return
+    table = Table("class", "terminals", "fixes")
+    for name, entry in summary["classes"].items():
+        table.add_row(name, f"{entry['terminals']:,}", f"{entry['fixes']:,}")
+    console.print(table)
+    console.print(f"wrote {escape(str(out))}: {summary['fixes']:,} fixes from {summary['terminals']:,} terminals "
+                  f"({summary['start']} to {summary['end']}) in {summary['seconds']} s")
+
+
+def detect(
+    args: list[str] = typer.Argument(..., metavar="FIXES | evaluate FIXES ALERTS",
+                                     help="A fixes table to run the detectors on, or `evaluate FIXES ALERTS`."),
+    policy: Path = typer.Option(None, "--policy", help="Policy file (TOML): high-risk places, geofences, limits."),
+    out: Path = typer.Option(None, "--out", help="Alerts table to write (.parquet), atomically."),
+    constellation: str = typer.Option(None, "--constellation",
+                                      help="Elements of the serving satellites (default: the fleet's, else "
+                                           "celestrak:starlink)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Run the misuse detectors on fixes (``--policy``, ``--out``), or evaluate alerts against labels.
+
+    \b
+    skyfence detect FIXES.parquet --policy P.toml --out alerts.parquet
+    skyfence detect evaluate FIXES.parquet ALERTS.parquet [--json]
+    """
+    if args and args[0] == "evaluate":
+        if len(args) != 3:
+            raise InputError("evaluate needs two files", field="evaluate", hint="skyfence detect evaluate FIXES ALERTS")
+        _evaluate(Path(args[1]), Path(args[2]), json_out)
+        return
+    if len(args) != 1:
+        raise InputError("give one fixes file", field="FIXES", hint="skyfence detect FIXES --policy P --out A")
+    if policy is None or out is None:
+        raise InputError("detect needs --policy and --out", field="--policy" if policy is None else "--out",
+                         hint="skyfence detect FIXES --policy examples/policies/real_world_2026.toml --out a.parquet")
+    if out.suffix.lower() != ".parquet":
+        raise InputError("the alerts file must be .parquet", field="--out")
+    from skyfence.detection import Context
+    from skyfence.detection import detect as run
+    from skyfence.policy import load_policy
+
+    fixes_path = Path(args[0])
+    fixes = _read_table(fixes_path, "fixes")
+    if constellation is None:
+        stored = fixes.attrs.get("fleet_spec")
+        constellation = json.loads(stored)["fleet"]["constellation"] if stored else "celestrak:starlink"
+    started = _time.perf_counter()
+    context = Context(load_policy(policy), constellation=constellation)
+    alerts = run(fixes, context, source=str(fixes_path))
+    seconds = _time.perf_counter() - started
+    with atomic_path(out) as tmp:
+        alerts.to_parquet(tmp, index=False)
+    counts = alerts["kind"].value_counts().to_dict()
+    summary: dict[str, Any] = {"out": str(out), "fixes": len(fixes), "terminals": int(fixes["terminal_id"].nunique()),
+               "alerts": len(alerts), "by_kind": {k: int(v) for k, v in sorted(counts.items())},
+               "seconds": round(seconds, 2), "fixes_per_s": round(len(fixes) / seconds) if seconds else None}
+    if json_out:
+        print_json(summary)
+        return
+    table = Table("kind", "alerts")
+    for kind, n in summary["by_kind"].items():
+        table.add_row(kind, f"{n:,}")
+    console.print(table)
+    console.print(f"wrote {escape(str(out))}: {summary['alerts']:,} alerts from {summary['fixes']:,} fixes of "
+                  f"{summary['terminals']:,} terminals in {summary['seconds']} s")
+
+
+def _fmt(value, pct: bool = False) -> str:
+    if value is None or value != value:
+        return "-"
+    return f"{100 * value:.2f} %" if pct else f"{value:.3f}"
+
+
+def _evaluate(fixes_path: Path, alerts_path: Path, json_out: bool) -> None:
+    from skyfence.detection import evaluate
+
+    fixes = _read_table(fixes_path, "fixes")
+    alerts = _read_table(alerts_path, "alerts")
+    result = evaluate(fixes, alerts, source=str(fixes_path))
+    if json_out:
+        print_json(result)
+        return
+    table = Table("class", "terminals", "precision", "recall", "F1", "recall (any alert)", "median fixes to detect",
+                  "false-positive rate", title="Detection by class")
+    for row in result["classes"]:
+        if "precision" in row:
+            table.add_row(row["class"], f"{row['terminals']:,}", _fmt(row["precision"]), _fmt(row["recall"]),
+                          _fmt(row["f1"]), _fmt(row["recall_any_alert"]), _fmt(row["median_fixes_to_detect"]), "")
+        else:
+            table.add_row(row["class"], f"{row['terminals']:,}", "", "", "", "", "",
+                          _fmt(row["false_positive_rate"], pct=True))
+    console.print(table)
+    kinds = Table("kind", "terminals alerted", "true", "precision", "counted true when", title="Alert kinds")
+    for row in result["kinds"]:
+        kinds.add_row(row["kind"], f"{row['alerted']:,}", f"{row['true']:,}", _fmt(row["precision"]), row["target"])
+    console.print(kinds)
+    spoof = Table("spoof offset [km]", "spoofers", "detected", "recall", title="Spoofers by offset")
+    for row in result["spoofer_offsets"]:
+        spoof.add_row(row["offset_km"], str(row["terminals"]), str(row["detected"]), _fmt(row["recall"]))
+    console.print(spoof)
+    legit = result["legit"]
+    console.print(f"legitimate terminals with any alert: {legit['alerted']:,} of {legit['terminals']:,} "
+                  f"({_fmt(legit['false_positive_rate'], pct=True)})")

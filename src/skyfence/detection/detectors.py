@@ -1,0 +1,626 @@
+"""Detectors: kinematics, diversion, geometry consistency and geofence probing, one causal scan per terminal.
+
+Two stages, so that results never depend on how fixes are ordered or batched:
+
+1. **Per-fix context** (stateless, vectorised): the policy's decision at the reported position and at the serving
+   beam-cell centre (is it a *high-risk* place: denied by a location rule -- occupied territory, a blacklisted or
+   embargoed country), the country there, whether the point lies in the band just outside a geofence or near the
+   front, the distance from the reported position to the serving beam-cell centre and the serving satellite's
+   elevation seen from the reported position (SGP4 through the twin's propagation chain).
+2. **Per-terminal scan** (one compiled loop over fixes sorted by terminal, time and a tie-break on every reported
+   column), carrying a bounded state per terminal (:data:`STATE_FIELDS`): the previous fix, the previous interval's
+   speed and climb, counters.  Each alert kind fires at most once per terminal, at the first fix where its decision
+   holds; later evidence does not repeat it.
+
+Decisions (thresholds in :class:`Thresholds`, sources and reasoning in ``docs/validation_detection.md``):
+
+``drone_suspected``
+    the two latest intervals (each <= 15 min) have computed ground speeds in the band a strike drone flies
+    (88-275 km/h), no airliner speed (> 450 km/h) was seen in the last hour, and at least one of: both speeds above
+    140 km/h (no ground vehicle), climbing > 2 m/s in both intervals, first switched on in a high-risk place,
+    self-reported speed below the computed one by > 40 km/h in both intervals.
+``diversion_suspected``
+    registered in one country, first switched on in a high-risk place of another; or >= 3 fixes whose reported
+    position or serving beam cell is in a high-risk place of another country; or one of >= 3 terminals of one
+    account, registered abroad, first seen within 50 km of a geofence edge (a cluster near the front).
+``spoofing_suspected``
+    >= 2 fixes with the serving beam-cell centre > 35 km from the reported position or the serving satellite below
+    15 deg from it; or >= 2 jumps faster than any plan allows (the policy's largest motion limit, default
+    1,200 km/h).
+``roaming_limit``
+    more distinct UTC days with fixes in another country than the policy's roaming rule allows (default 60).
+``geofence_probing``
+    >= 3 *appearances* in the 15 km band just outside a deny geofence: a fix in the band whose previous fix was
+    not, and was > 20 km away or > 30 min earlier (driving into the band is not an appearance).
+
+Duplicate timestamps within a terminal: the fix first in the sort order (time, then lat, lon, alt, speed, satellite,
+cell) is used and the others are ignored.  In a stream, a fix older than the terminal's newest processed fix is late
+and ignored by the scan (its context is still computed); see :class:`StreamDetector`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numba
+import numpy as np
+import pandas as pd
+
+from skyfence.detection.geo import haversine_km, serving_elevation_deg
+from skyfence.errors import InputError
+
+__all__ = [
+    "ALERT_COLUMNS",
+    "KINDS",
+    "REQUIRED_COLUMNS",
+    "STATE_FIELDS",
+    "Context",
+    "StreamDetector",
+    "Thresholds",
+    "detect",
+]
+
+KINDS = ("drone_suspected", "diversion_suspected", "spoofing_suspected", "roaming_limit", "geofence_probing")
+_BIT = {k: 1 << i for i, k in enumerate(KINDS)}
+REQUIRED_COLUMNS = ("terminal_id", "time", "lat_deg", "lon_deg")
+OPTIONAL_DEFAULTS = {
+    "account_id": -1, "registered_in": "", "plan": "residential", "alt_m": np.nan, "speed_kmh": np.nan,
+    "serving_sat": -1, "serving_cell": 0,
+}
+ALERT_COLUMNS = ("terminal_id", "kind", "time", "score", "evidence")
+
+#: Per-terminal state carried between batches (float64 each; bounded: one row per terminal).
+STATE_FIELDS = (
+    "n", "last_t", "last_lat", "last_lon", "last_alt", "v1", "c1", "rv1", "fast_t", "first_hr", "hr", "beam_hr",
+    "geo_bad", "jumps", "in_band", "appear", "abroad_days", "abroad_last_day", "alerted", "first_zone",
+)
+_S = {name: k for k, name in enumerate(STATE_FIELDS)}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Decision thresholds (see the module notes)."""
+
+    drone_min_kmh: float = 88.0
+    drone_max_kmh: float = 275.0
+    ground_max_kmh: float = 140.0
+    airliner_kmh: float = 450.0
+    airliner_memory_s: float = 3600.0
+    climb_m_s: float = 2.0
+    speed_lie_kmh: float = 40.0
+    max_interval_s: float = 900.0
+    beam_tolerance_km: float = 35.0
+    min_serving_elevation_deg: float = 15.0
+    geometry_count: int = 2
+    jump_count: int = 2
+    high_risk_count: int = 3
+    cluster_size: int = 3
+    cluster_radius_km: float = 50.0
+    band_km: float = 15.0
+    appear_jump_km: float = 20.0
+    appear_gap_s: float = 1800.0
+    appear_count: int = 3
+
+
+# --------------------------------------------------------------------------- context from the policy
+
+
+class Context:
+    """What the detectors take from a policy: high-risk places, geofence bands, plan limits, roaming limit."""
+
+    def __init__(self, policy, *, thresholds: Thresholds | None = None, constellation: str | None = None,
+                 raster_deg: float = 0.02) -> None:
+        from skyfence.policy import model as m
+        from skyfence.policy.zones import buffer_km
+
+        self.policy = policy
+        self.th = thresholds or Thresholds()
+        self.engine = policy.engine()
+        self.constellation_source = constellation
+        self._constellation: Any = None
+        rules = policy.spec.rules
+        self.location_rules = np.array(
+            [r.kind in ("jurisdiction", "geofence", "export_control", "status") and r.action == "deny" for r in rules]
+            + [False], dtype=bool)  # index -1 (policy default) -> False
+        speeds = [r.max_speed_kmh for r in rules if isinstance(r, m.MotionRule) and r.max_speed_kmh is not None]
+        self.max_plan_kmh = 1.1 * max(speeds) if speeds and max(speeds) >= 900 else 1200.0
+        days = [r.max_days_abroad for r in rules if isinstance(r, m.RoamingRule)]
+        self.max_days_abroad = int(min(days)) if days else 60
+        geo = self.engine.geo
+        import shapely
+
+        fences = []
+        for r in rules:
+            inside = getattr(r, "side", "inside") == "inside"
+            if r.kind in ("jurisdiction", "geofence") and r.action == "deny" and inside:
+                for name in r.zone_names():
+                    zone = geo.zones.get(name)
+                    if zone is None or zone.world or zone.sea or not zone.parts:
+                        continue
+                    if zone.countries and len(zone.parts) > 3:
+                        continue  # whole-country zones are borders, not front lines
+                    g = shapely.union_all([geo.parts[p].geometry for p in zone.parts])
+                    fences.append(buffer_km(g, r.buffer_km) if getattr(r, "buffer_km", 0.0) else g)
+        self.fence = shapely.union_all(fences) if fences else None
+        self.raster_deg = raster_deg
+        self._band = self._near = None
+        if self.fence is not None:
+            band = shapely.difference(buffer_km(self.fence, self.th.band_km), self.fence)
+            near = buffer_km(self.fence, self.th.cluster_radius_km)
+            self._band = _Raster(band, raster_deg)
+            self._near = _Raster(near, raster_deg)
+
+    @property
+    def constellation(self):
+        if self._constellation is None and self.constellation_source:
+            from skyfence.orbits.sources import load_constellation
+
+            self._constellation = load_constellation(self.constellation_source)
+        return self._constellation
+
+    def places(self, lat: np.ndarray, lon: np.ndarray, time_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """High-risk flag and ISO country code (``<U2``, "" at sea) of points, from the policy."""
+        n = len(lat)
+        if n == 0:
+            return np.zeros(0, dtype=bool), np.zeros(0, dtype="<U2")
+        decisions = self.engine.evaluate(lat=lat, lon=lon, time=time_ns.astype("datetime64[ns]"),
+                                         whitelisted=np.ones(n, dtype=bool))
+        deny = decisions.decision == 1
+        location = self.location_rules[decisions.rule]
+        return deny & location, decisions.countries()
+
+    def in_band(self, lat, lon) -> np.ndarray:
+        return self._band.contains(lat, lon) if self._band is not None else np.zeros(len(lat), dtype=bool)
+
+    def near_front(self, lat, lon) -> np.ndarray:
+        return self._near.contains(lat, lon) if self._near is not None else np.zeros(len(lat), dtype=bool)
+
+
+class _Raster:
+    """A polygon rasterised on a lat/lon grid (cell centres tested once with shapely): fast membership."""
+
+    def __init__(self, geometry, deg: float) -> None:
+        import shapely
+
+        minx, miny, maxx, maxy = geometry.bounds
+        self.deg = deg
+        self.x0, self.y0 = minx, miny
+        self.nx = int(np.ceil((maxx - minx) / deg)) + 1
+        self.ny = int(np.ceil((maxy - miny) / deg)) + 1
+        xs = minx + (np.arange(self.nx) + 0.5) * deg
+        ys = miny + (np.arange(self.ny) + 0.5) * deg
+        gx, gy = np.meshgrid(xs, ys)
+        shapely.prepare(geometry)
+        self.mask = shapely.contains_xy(geometry, gx.ravel(), gy.ravel()).reshape(self.ny, self.nx)
+
+    def contains(self, lat, lon) -> np.ndarray:
+        i = np.floor((np.asarray(lat) - self.y0) / self.deg)
+        j = np.floor((np.asarray(lon) - self.x0) / self.deg)
+        ok = (i >= 0) & (i < self.ny) & (j >= 0) & (j < self.nx)
+        out = np.zeros(len(i), dtype=bool)
+        out[ok] = self.mask[i[ok].astype(np.int64), j[ok].astype(np.int64)]
+        return out
+
+
+# --------------------------------------------------------------------------- input checks
+
+
+def _check(fixes: pd.DataFrame, source: str | None) -> pd.DataFrame:
+    missing = [c for c in REQUIRED_COLUMNS if c not in fixes.columns]
+    if missing:
+        raise InputError(f"missing column(s) {', '.join(missing)}", source=source, field=missing[0],
+                         hint="fixes need " + ", ".join(REQUIRED_COLUMNS))
+    out = pd.DataFrame(index=np.arange(len(fixes)))
+    out["terminal_id"] = fixes["terminal_id"].to_numpy()
+    try:
+        out["terminal_id"] = out["terminal_id"].astype(np.int64)
+    except (TypeError, ValueError):
+        raise InputError("terminal_id must be integers", source=source, field="terminal_id") from None
+    time = pd.to_datetime(fixes["time"].to_numpy(), utc=True, errors="coerce")
+    t = np.asarray(time.tz_localize(None), dtype="datetime64[ns]")
+    for name, values, lo, hi in (("time", None, 0, 0), ("lat_deg", fixes["lat_deg"], -90.0, 90.0),
+                                 ("lon_deg", fixes["lon_deg"], -180.0, 180.0)):
+        if name == "time":
+            bad = np.isnat(t)
+            what = "time is missing or not a time"
+        else:
+            v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+            bad = ~np.isfinite(v) | (v < lo) | (v > hi)
+            what = f"{name} is NaN or outside [{lo:g}, {hi:g}]"
+            out[name] = v
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InputError(what, source=source, record=row + 1, field=name,
+                             hint="drop or repair that fix (rows are numbered from 1)")
+    out["time"] = t
+    for name, default in OPTIONAL_DEFAULTS.items():
+        if name in fixes.columns:
+            col = fixes[name]
+            if name in ("registered_in", "plan"):
+                out[name] = col.astype(str).fillna("").to_numpy()
+            elif name == "serving_cell":
+                out[name] = col.to_numpy().astype(np.uint64)
+            elif name in ("account_id", "serving_sat"):
+                out[name] = pd.to_numeric(col, errors="coerce").fillna(-1).to_numpy().astype(np.int64)
+            else:
+                out[name] = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+        else:
+            out[name] = default
+    return out
+
+
+# --------------------------------------------------------------------------- per-fix context
+
+
+def _cell_centres(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    import h3.api.numpy_int as h3n
+
+    uniq, inverse = np.unique(cells, return_inverse=True)
+    lat = np.full(len(uniq), np.nan)
+    lon = np.full(len(uniq), np.nan)
+    for k, c in enumerate(uniq.tolist()):
+        if c:
+            try:
+                lat[k], lon[k] = h3n.cell_to_latlng(c)
+            except Exception:
+                pass
+    return lat[inverse], lon[inverse]
+
+
+def _serving_positions(ctx: Context, sat: np.ndarray, time_ns: np.ndarray) -> np.ndarray:
+    """ITRF position [km] of each fix's serving satellite at the fix time (NaN where unknown).
+
+    SGP4 runs once per distinct (satellite, time) pair -- fixes share them -- and the TEME->ITRF rotation once per
+    distinct time, through the twin's propagation chain (:mod:`skyfence.orbits.propagate`).
+    """
+    from skyfence.orbits.propagate import teme_to_itrf_matrices
+    from skyfence.orbits.time import julian_date_utc
+
+    out = np.full((len(sat), 3), np.nan)
+    constellation = ctx.constellation
+    use = np.flatnonzero(sat >= 0)
+    if constellation is None or not use.size:
+        return out
+    ids = constellation.satellites["norad_id"].to_numpy()
+    order_ids = np.argsort(ids)
+    pos = np.minimum(np.searchsorted(ids[order_ids], sat[use]), len(ids) - 1)
+    known = ids[order_ids][pos] == sat[use]
+    use, row = use[known], order_ids[pos[known]]
+    if not use.size:
+        return out
+    times, step = np.unique(time_ns[use], return_inverse=True)
+    pair, pair_of_fix = np.unique(row.astype(np.int64) * len(times) + step, return_inverse=True)
+    pair_sat, pair_step = pair // len(times), pair % len(times)
+    jd, fr = julian_date_utc(times.astype("datetime64[ns]"))
+    r_teme = np.full((len(pair), 3), np.nan)
+    bounds = np.flatnonzero(np.r_[True, pair_sat[1:] != pair_sat[:-1], True])
+    satrecs = constellation.satrecs
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        steps = pair_step[a:b]
+        error, r, _ = satrecs[int(pair_sat[a])].sgp4_array(jd[steps], fr[steps])
+        r_teme[a:b] = np.where((error == 0)[:, None], r, np.nan)
+    rotation = teme_to_itrf_matrices(times.astype("datetime64[ns]"))
+    r_itrf = np.einsum("kij,kj->ki", rotation[pair_step], r_teme)
+    out[use] = r_itrf[pair_of_fix]
+    return out
+
+
+def fix_context(ctx: Context, fx: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The stateless per-fix context (see the module notes)."""
+    from skyfence.earth.geodesy import geodetic_to_ecef
+
+    lat = fx["lat_deg"].to_numpy()
+    lon = fx["lon_deg"].to_numpy()
+    t = fx["time"].to_numpy().view(np.int64)
+    hr, country = ctx.places(lat, lon, t)
+    c_lat, c_lon = _cell_centres(fx["serving_cell"].to_numpy().astype(np.uint64))
+    has_cell = np.isfinite(c_lat)
+    beam_hr = np.zeros(len(fx), dtype=bool)
+    beam_country = np.full(len(fx), "", dtype="<U2")
+    if has_cell.any():
+        b_hr, b_country = ctx.places(c_lat[has_cell], c_lon[has_cell], t[has_cell])
+        beam_hr[has_cell] = b_hr
+        beam_country[has_cell] = b_country
+    beam_km = np.where(has_cell, haversine_km(lat, lon, np.nan_to_num(c_lat), np.nan_to_num(c_lon)), np.nan)
+    sat = fx["serving_sat"].to_numpy()
+    sat_pos = _serving_positions(ctx, sat, t)
+    alt = np.nan_to_num(fx["alt_m"].to_numpy(dtype=float), nan=0.0)
+    ground = geodetic_to_ecef(lat, lon, alt / 1000.0).reshape(-1, 3)
+    elevation = serving_elevation_deg(sat_pos, ground)
+    registered = fx["registered_in"].to_numpy().astype("<U2")
+    return {
+        "zone": hr | beam_hr,
+        "hr": hr & (registered != country),
+        "beam_hr": beam_hr & (registered != beam_country),
+        "abroad": (country != "") & (registered != "") & (registered != country),
+        "band": ctx.in_band(lat, lon),
+        "near": ctx.near_front(lat, lon) & (registered != country),
+        "beam_km": beam_km,
+        "sat_el": elevation,
+    }
+
+
+# --------------------------------------------------------------------------- the scan
+
+
+@numba.njit(cache=True, nogil=True)
+def _scan(slot, t_s, lat, lon, alt, rep_speed, zone, hr, beam_hr, abroad, band, beam_km, sat_el, state, th,
+          max_plan_kmh, max_days, out_row, out_kind, out_score, out_e1, out_e2, out_e3):  # pragma: no cover
+    """One causal pass over fixes sorted by (slot, time, tie-break); returns the number of alerts written."""
+    n_out = 0
+    deg = np.pi / 180.0
+    for k in range(slot.shape[0]):
+        s = slot[k]
+        st = state[s]
+        t = t_s[k]
+        first = st[0] == 0
+        if not first and t <= st[1]:
+            continue  # duplicate timestamp or late fix
+        v = np.nan
+        climb = np.nan
+        d_km = np.nan
+        dt = np.inf
+        if not first:
+            dt = t - st[1]
+            p1 = st[2] * deg
+            p2 = lat[k] * deg
+            a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin((lon[k] - st[3]) * deg / 2) ** 2
+            d_km = 2.0 * 6371.0088 * np.arcsin(np.sqrt(min(max(a, 0.0), 1.0)))
+            v = d_km / dt * 3600.0
+            climb = (alt[k] - st[4]) / dt
+        kinematic = dt <= th[8]
+        fired = 0
+        score = 0.0
+        e1 = e2 = e3 = np.nan
+        # -- kinematics: drone
+        if kinematic and np.isfinite(st[5]) and not (int(st[18]) & 1):
+            v_lo = min(v, st[5])
+            v_hi = max(v, st[5])
+            airliner_recent = (t - st[8]) <= th[4]
+            if v_lo >= th[0] and v_hi <= th[1] and not airliner_recent:
+                fast = v_lo > th[2]
+                climbing = (climb > th[5]) and (st[6] > th[5])
+                start_hr = st[19] > 0
+                lie = (v - rep_speed[k] > th[6]) and (st[5] - st[7] > th[6])
+                if fast or climbing or start_hr or lie:
+                    fired |= 1
+                    score = min(1.0, 0.4 + 0.15 * (fast + climbing + start_hr + lie))
+                    e1, e2, e3 = v_lo, v_hi, fast * 1 + climbing * 2 + start_hr * 4 + lie * 8
+        if kinematic:
+            st[5] = v
+            st[6] = climb if np.isfinite(climb) else 0.0
+            st[7] = rep_speed[k] if np.isfinite(rep_speed[k]) else 0.0
+        else:
+            st[5] = np.nan
+        if np.isfinite(v) and v > th[3]:
+            st[8] = t
+        # -- geometry consistency and impossible jumps
+        if (np.isfinite(beam_km[k]) and beam_km[k] > th[9]) or (np.isfinite(sat_el[k]) and sat_el[k] < th[10]):
+            st[12] += 1
+        if np.isfinite(v) and v > max_plan_kmh and d_km > 5.0:
+            st[13] += 1
+        if not (int(st[18]) & 4) and (st[12] >= th[11] or st[13] >= th[12]):
+            fired |= 4
+        # -- diversion
+        if first:
+            st[9] = 1.0 if (hr[k] or beam_hr[k]) else 0.0
+            st[19] = 1.0 if zone[k] else 0.0
+        if hr[k]:
+            st[10] += 1
+        if beam_hr[k]:
+            st[11] += 1
+        if not (int(st[18]) & 2) and ((first and st[9] > 0) or st[10] >= th[13] or st[11] >= th[13]):
+            fired |= 2
+        # -- roaming days
+        day = np.floor(t / 86400.0)
+        if abroad[k] and day != st[17]:
+            st[16] += 1
+            st[17] = day
+        if not (int(st[18]) & 8) and st[16] > max_days:
+            fired |= 8
+        # -- geofence probing
+        if band[k] and st[14] == 0 and (first or d_km > th[16] or dt > th[17]):
+            st[15] += 1
+        st[14] = 1.0 if band[k] else 0.0
+        if not (int(st[18]) & 16) and st[15] >= th[18]:
+            fired |= 16
+        # -- write alerts
+        for b in range(5):
+            if fired & (1 << b):
+                out_row[n_out] = k
+                out_kind[n_out] = b
+                if b == 0:
+                    out_score[n_out] = score
+                    out_e1[n_out], out_e2[n_out], out_e3[n_out] = e1, e2, e3
+                elif b == 1:
+                    out_score[n_out] = min(1.0, 0.5 + 0.1 * max(st[10], st[11]) + 0.3 * st[9])
+                    out_e1[n_out], out_e2[n_out], out_e3[n_out] = st[10], st[11], st[9]
+                elif b == 2:
+                    out_score[n_out] = min(1.0, 0.5 + 0.1 * (st[12] + st[13]))
+                    out_e1[n_out], out_e2[n_out], out_e3[n_out] = st[12], st[13], beam_km[k]
+                elif b == 3:
+                    out_score[n_out] = min(1.0, st[16] / max(max_days, 1.0) - 0.5)
+                    out_e1[n_out], out_e2[n_out], out_e3[n_out] = st[16], max_days, np.nan
+                else:
+                    out_score[n_out] = min(1.0, 0.3 + 0.15 * st[15])
+                    out_e1[n_out], out_e2[n_out], out_e3[n_out] = st[15], np.nan, np.nan
+                n_out += 1
+        st[18] = float(int(st[18]) | fired)
+        st[0] += 1
+        st[1] = t
+        st[2] = lat[k]
+        st[3] = lon[k]
+        st[4] = alt[k]
+    return n_out
+
+
+def _threshold_vector(th: Thresholds) -> np.ndarray:
+    return np.array([th.drone_min_kmh, th.drone_max_kmh, th.ground_max_kmh, th.airliner_kmh, th.airliner_memory_s,
+                     th.climb_m_s, th.speed_lie_kmh, np.nan, th.max_interval_s, th.beam_tolerance_km,
+                     th.min_serving_elevation_deg, th.geometry_count, th.jump_count, th.high_risk_count, np.nan,
+                     np.nan, th.appear_jump_km, th.appear_gap_s, th.appear_count], dtype=float)
+
+
+def _new_state(n: int) -> np.ndarray:
+    state = np.zeros((n, len(STATE_FIELDS)))
+    state[:, _S["v1"]] = np.nan
+    state[:, _S["fast_t"]] = -1e18
+    state[:, _S["abroad_last_day"]] = -1.0
+    return state
+
+
+def _evidence(kind: int, e1: float, e2: float, e3: float) -> str:
+    if kind == 0:
+        flags = int(e3) if np.isfinite(e3) else 0
+        why = [n for b, n in ((1, "faster than ground vehicles"), (2, "climbing"),
+                              (4, "switched on in a high-risk place"), (8, "self-reported speed too low")) if flags & b]
+        body = {"speed_kmh": [round(e1, 1), round(e2, 1)], "because": why}
+    elif kind == 1:
+        body = {"high_risk_fixes": int(e1), "high_risk_beam_fixes": int(e2), "first_activation_high_risk": bool(e3)}
+    elif kind == 2:
+        body = {"inconsistent_geometry_fixes": int(e1), "impossible_jumps": int(e2),
+                "beam_offset_km": None if not np.isfinite(e3) else round(e3, 1)}
+    elif kind == 3:
+        body = {"days_abroad": int(e1), "max_days_abroad": int(e2)}
+    else:
+        body = {"appearances_outside_fence": int(e1)}
+    return json.dumps(body, separators=(",", ":"))
+
+
+# --------------------------------------------------------------------------- stream and batch front doors
+
+
+@dataclass
+class StreamDetector:
+    """Detectors over a stream of batches, with per-terminal state (see the module notes).
+
+    ``process(batch)`` returns the new alerts of that batch.  A stream split into batches at any points, with any
+    order inside a batch, gives the same alerts as :func:`detect` on the whole, as long as each terminal's fixes
+    arrive in time order across batches (a fix older than one already processed is late, and ignored).
+    """
+
+    context: Context
+    slots: dict[int, int] = field(default_factory=dict)
+    state: np.ndarray = field(default_factory=lambda: _new_state(0))
+    accounts: dict[int, list[tuple[float, int]]] = field(default_factory=dict)
+    cluster_done: set[int] = field(default_factory=set)
+    late: int = 0
+
+    def _slots_for(self, terminals: np.ndarray) -> np.ndarray:
+        uniq = np.unique(terminals)
+        new = [int(x) for x in uniq.tolist() if int(x) not in self.slots]
+        if new:
+            base = len(self.slots)
+            for k, term in enumerate(new):
+                self.slots[term] = base + k
+            self.state = np.vstack([self.state, _new_state(len(new))])
+        table = np.array([self.slots[int(x)] for x in uniq.tolist()], dtype=np.int64)
+        return table[np.searchsorted(uniq, terminals)]
+
+    def process(self, fixes: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
+        fx = _check(fixes, source)
+        if not len(fx):
+            return _empty_alerts()
+        ctx = fix_context(self.context, fx)
+        slot = self._slots_for(fx["terminal_id"].to_numpy())
+        t_s = fx["time"].to_numpy().view(np.int64) / 1e9
+        keys = [fx[c].to_numpy() for c in ("serving_cell", "serving_sat", "speed_kmh", "alt_m", "lon_deg",
+                                            "lat_deg")]
+        order = np.lexsort([np.nan_to_num(k.astype(float), nan=-1e300) if k.dtype.kind == "f" else k
+                            for k in keys] + [t_s, slot])
+        first_time = self._first_seen(fx, ctx, slot, t_s, order)
+        n = len(order)
+        out_row = np.empty(5 * n, dtype=np.int64)
+        out_kind = np.empty(5 * n, dtype=np.int64)
+        out_score = np.empty(5 * n)
+        out_e = [np.empty(5 * n) for _ in range(3)]
+        g = lambda a: np.ascontiguousarray(a[order])  # noqa: E731
+        m = _scan(g(slot), g(t_s), g(fx["lat_deg"].to_numpy()), g(fx["lon_deg"].to_numpy()),
+                  g(np.nan_to_num(fx["alt_m"].to_numpy(dtype=float), nan=0.0)),
+                  g(fx["speed_kmh"].to_numpy(dtype=float)),
+                  g(ctx["zone"]), g(ctx["hr"]), g(ctx["beam_hr"]), g(ctx["abroad"]), g(ctx["band"]), g(ctx["beam_km"]),
+                  g(ctx["sat_el"]), self.state, _threshold_vector(self.context.th),
+                  float(self.context.max_plan_kmh), float(self.context.max_days_abroad),
+                  out_row, out_kind, out_score, *out_e)
+        rows = order[out_row[:m]]
+        alerts = pd.DataFrame(
+            {
+                "terminal_id": fx["terminal_id"].to_numpy()[rows],
+                "kind": np.asarray(KINDS)[out_kind[:m]],
+                "time": fx["time"].to_numpy()[rows],
+                "score": out_score[:m],
+                "evidence": [_evidence(int(k), a, b, c) for k, a, b, c in
+                             zip(out_kind[:m], out_e[0][:m], out_e[1][:m], out_e[2][:m], strict=True)],
+            }
+        )
+        clusters = self._clusters(first_time)
+        if len(clusters):
+            alerts = pd.concat([alerts, clusters], ignore_index=True)
+        return _sorted(alerts)
+
+    def _first_seen(self, fx, ctx, slot, t_s, order) -> dict[int, tuple[float, int, bool]]:
+        """Terminals seen for the first time in this batch: first time, account, first fix near the front."""
+        fresh = self.state[:, _S["n"]] == 0
+        out: dict[int, tuple[float, int, bool]] = {}
+        s_sorted = slot[order]
+        starts = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1]])
+        for i in starts.tolist():
+            s = int(s_sorted[i])
+            if fresh[s]:
+                row = order[i]
+                out[s] = (float(t_s[row]), int(fx["account_id"].to_numpy()[row]), bool(ctx["near"][row]))
+        return out
+
+    def _clusters(self, first: dict[int, tuple[float, int, bool]]) -> pd.DataFrame:
+        th = self.context.th
+        touched = set()
+        by_slot = {v: k for k, v in self.slots.items()} if first else {}
+        for s, (t0, account, near) in first.items():
+            if near and account >= 0:
+                self.accounts.setdefault(account, []).append((t0, s))
+                touched.add(account)
+        rows = []
+        for account in sorted(touched):
+            members = sorted(self.accounts[account])
+            if len(members) < th.cluster_size:
+                continue
+            t_cluster = members[th.cluster_size - 1][0]
+            for t0, s in members:
+                if s in self.cluster_done:
+                    continue
+                self.cluster_done.add(s)
+                at = max(t0, t_cluster)
+                rows.append((by_slot[s], at, sum(1 for t, _ in members if t <= at)))
+        if not rows:
+            return _empty_alerts()
+        return pd.DataFrame(
+            {
+                "terminal_id": np.array([r[0] for r in rows], dtype=np.int64),
+                "kind": "diversion_suspected",
+                "time": (np.array([r[1] for r in rows]) * 1e9).astype(np.int64).astype("datetime64[ns]"),
+                "score": [min(1.0, 0.5 + 0.1 * r[2]) for r in rows],
+                "evidence": [json.dumps({"account_cluster_near_front": r[2]}, separators=(",", ":")) for r in rows],
+            }
+        )
+
+
+def _empty_alerts() -> pd.DataFrame:
+    return pd.DataFrame({"terminal_id": np.zeros(0, np.int64), "kind": np.zeros(0, dtype=object),
+                         "time": np.zeros(0, "datetime64[ns]"), "score": np.zeros(0), "evidence": np.zeros(0, object)})
+
+
+def _sorted(alerts: pd.DataFrame) -> pd.DataFrame:
+    alerts = alerts.astype({"terminal_id": np.int64, "kind": str, "time": "datetime64[ns]", "score": float,
+                            "evidence": str})
+    return alerts.sort_values(["time", "terminal_id", "kind"], kind="stable").reset_index(drop=True)
+
+
+def detect(fixes: pd.DataFrame, context: Context, *, source: str | None = None) -> pd.DataFrame:
+    """All alerts for a table of fixes (any order): columns :data:`ALERT_COLUMNS`.
+
+    One alert per terminal and kind, except ``diversion_suspected``, which an account cluster can raise besides the
+    per-terminal scan (its evidence says which); evaluation counts the earlier.
+    """
+    return StreamDetector(context).process(fixes, source=source)
