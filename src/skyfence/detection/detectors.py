@@ -20,9 +20,11 @@ Decisions (thresholds in :class:`Thresholds`, sources and reasoning in ``docs/va
     140 km/h (no ground vehicle), climbing > 2 m/s in both intervals, first switched on in a high-risk place,
     self-reported speed below the computed one by > 40 km/h in both intervals.
 ``diversion_suspected``
-    registered in one country, first switched on in a high-risk place of another; or >= 3 fixes whose reported
-    position or serving beam cell is in a high-risk place of another country; or one of >= 3 terminals of one
-    account, registered abroad, first seen within 50 km of a geofence edge (a cluster near the front).
+    registered in one country, first switched on in a high-risk place of another; or >= 3 fixes in a high-risk
+    place of another country -- by the reported position when the serving beam agrees with it (within 35 km), or
+    by the serving beam's centre for at least half of the terminal's fixes; or one of >= 3 terminals of one
+    account, registered abroad, first seen within 50 km of a geofence edge (a cluster near the front).  "Switched on
+    in a high-risk place" for the drone rule likewise needs the beam to agree with the reported position.
 ``spoofing_suspected``
     >= 2 fixes with the serving beam-cell centre > 35 km from the reported position or the serving satellite below
     15 deg from it; or >= 2 jumps faster than any plan allows (the policy's largest motion limit, default
@@ -330,9 +332,11 @@ def fix_context(ctx: Context, fx: pd.DataFrame) -> dict[str, np.ndarray]:
     ground = geodetic_to_ecef(lat, lon, alt / 1000.0).reshape(-1, 3)
     elevation = serving_elevation_deg(sat_pos, ground)
     registered = fx["registered_in"].to_numpy().astype("<U2")
+    # where the network sees the terminal: the reported position counts only when the beam agrees with it
+    consistent = ~(beam_km > ctx.th.beam_tolerance_km)
     return {
-        "zone": hr | beam_hr,
-        "hr": hr & (registered != country),
+        "zone": hr & consistent,
+        "hr": hr & consistent & (registered != country),
         "beam_hr": beam_hr & (registered != beam_country),
         "abroad": (country != "") & (registered != "") & (registered != country),
         "band": ctx.in_band(lat, lon),
@@ -411,7 +415,8 @@ def _scan(slot, t_s, lat, lon, alt, rep_speed, zone, hr, beam_hr, abroad, band, 
             st[10] += 1
         if beam_hr[k]:
             st[11] += 1
-        if not (int(st[18]) & 2) and ((first and st[9] > 0) or st[10] >= th[13] or st[11] >= th[13]):
+        beam_majority = st[11] >= th[13] and st[11] >= 0.5 * (st[0] + 1)
+        if not (int(st[18]) & 2) and ((first and st[9] > 0) or st[10] >= th[13] or beam_majority):
             fired |= 2
         # -- roaming days
         day = np.floor(t / 86400.0)
@@ -526,10 +531,7 @@ class StreamDetector:
         ctx = fix_context(self.context, fx)
         slot = self._slots_for(fx["terminal_id"].to_numpy())
         t_s = fx["time"].to_numpy().view(np.int64) / 1e9
-        keys = [fx[c].to_numpy() for c in ("serving_cell", "serving_sat", "speed_kmh", "alt_m", "lon_deg",
-                                            "lat_deg")]
-        order = np.lexsort([np.nan_to_num(k.astype(float), nan=-1e300) if k.dtype.kind == "f" else k
-                            for k in keys] + [t_s, slot])
+        order = _order(fx, slot)
         first_time = self._first_seen(fx, ctx, slot, t_s, order)
         n = len(order)
         out_row = np.empty(5 * n, dtype=np.int64)
@@ -604,6 +606,26 @@ class StreamDetector:
                 "evidence": [json.dumps({"account_cluster_near_front": r[2]}, separators=(",", ":")) for r in rows],
             }
         )
+
+
+def _order(fx: pd.DataFrame, slot: np.ndarray) -> np.ndarray:
+    """Fixes sorted by terminal slot and time; ties (duplicate timestamps) by every reported column."""
+    t_ns = fx["time"].to_numpy().view(np.int64)
+    t_us = (t_ns - t_ns.min()) // 1000
+    if t_us.max() < (1 << 43) and slot.max() < (1 << 20):
+        order = np.argsort((slot.astype(np.int64) << 43) | t_us, kind="stable")  # one int64 key: fast
+    else:  # pragma: no cover - spans beyond 100 days or a million terminals in one batch
+        order = np.lexsort([t_ns, slot])
+    s_sorted, t_sorted = slot[order], t_ns[order]
+    tie = np.flatnonzero((s_sorted[1:] == s_sorted[:-1]) & (t_sorted[1:] == t_sorted[:-1]))
+    if tie.size:
+        rows = np.unique(np.concatenate([tie, tie + 1]))
+        sub = order[rows]
+        keys = [fx[c].to_numpy()[sub] for c in ("serving_cell", "serving_sat", "speed_kmh", "alt_m", "lon_deg",
+                                                  "lat_deg")]
+        keys = [np.nan_to_num(k.astype(float), nan=-1e300) if k.dtype.kind == "f" else k for k in keys]
+        order[rows] = sub[np.lexsort([*keys, t_ns[sub], slot[sub]])]
+    return order
 
 
 def _empty_alerts() -> pd.DataFrame:

@@ -85,8 +85,22 @@ def _city_table() -> pd.DataFrame:
     return table.sort_values(["cc", "name", "lat"], kind="stable").reset_index(drop=True)
 
 
-def _cities(countries: list[str], field_name: str) -> pd.DataFrame:
+@functools.lru_cache(maxsize=1)
+def _free_cities() -> pd.DataFrame:
+    """Gazetteer cities outside Russian-occupied Ukraine (DeepStateMap, latest): where legitimate users live."""
+    import shapely
+
+    from skyfence.earth.regions import get_region
+
     table = _city_table()
+    occupied = get_region("occupied:ua:latest").geometry
+    shapely.prepare(occupied)
+    inside = shapely.contains_xy(occupied, table["lon"].to_numpy(), table["lat"].to_numpy())
+    return table[~inside].reset_index(drop=True)
+
+
+def _cities(countries: list[str], field_name: str, *, free: bool = True) -> pd.DataFrame:
+    table = _free_cities() if free else _city_table()
     wanted = [c.upper() for c in countries]
     out = table[table["cc"].isin(wanted)]
     missing = sorted(set(wanted) - set(out["cc"]))
@@ -159,7 +173,7 @@ def _area(spec: str, field_name: str) -> _Area:
         shapely.prepare(region.geometry)
         return _Area(spec, geometry=region.geometry)
     if len(spec) == 2 and spec.isalpha():
-        return _Area(spec, cities=_cities([spec], field_name))
+        return _Area(spec, cities=_cities([spec], field_name, free=False))
     raise InputError(f"unknown area {spec!r}", field=field_name,
                      hint="use occupied:ua:YYYY-MM-DD or an ISO alpha-2 country code")
 
@@ -708,7 +722,8 @@ def _serve(frame: pd.DataFrame, spec: FleetSpec, rng: np.random.Generator, progr
     # beam cells: per distinct true position (fixed terminals repeat theirs)
     lat = frame["true_lat_deg"].to_numpy()
     lon = frame["true_lon_deg"].to_numpy()
-    key = np.round(lat, 4) * 1e5 + np.round(lon, 4)
+    # one H3 call per distinct true position (to 1e-4 deg): fixed terminals repeat theirs
+    key = np.round(lat * 1e4).astype(np.int64) * 4_000_000 + np.round(lon * 1e4).astype(np.int64)
     uniq, inverse = np.unique(key, return_inverse=True)
     first = np.zeros(len(uniq), dtype=np.int64)
     first[inverse[::-1]] = np.arange(len(key))[::-1]
