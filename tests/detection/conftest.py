@@ -42,7 +42,7 @@ def context(data_dir):
     from skyfence.policy import load_policy
 
     root = Path(__file__).resolve().parents[2]
-    return Context(load_policy(root / "examples/policies/real_world_2026.toml"), constellation="celestrak:starlink")
+    return Context(load_policy(root / "examples/policies/real_world_2026.toml"), constellation="starlink_omm_20260818")
 
 
 @pytest.fixture(scope="session")

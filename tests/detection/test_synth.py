@@ -95,7 +95,7 @@ def test_serving_satellite_is_visible_from_the_true_position(small_fleet, data_d
     served = small_fleet[small_fleet["serving_sat"] >= 0]
     assert len(served) / len(small_fleet) > 0.99
     sample = served.sample(200, random_state=1)
-    constellation = load_constellation("celestrak:starlink")
+    constellation = load_constellation("starlink_omm_20260818")
     ids = constellation.satellites["norad_id"].to_numpy()
     for time, rows in sample.groupby("time"):
         pick = np.flatnonzero(np.isin(ids, rows["serving_sat"].to_numpy()))

@@ -75,7 +75,7 @@ def detect(
     out: Path = typer.Option(None, "--out", help="Alerts table to write (.parquet), atomically."),
     constellation: str = typer.Option(None, "--constellation",
                                       help="Elements of the serving satellites (default: the fleet's, else "
-                                           "celestrak:starlink)."),
+                                           "starlink_omm_20260818)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Run the misuse detectors on fixes (``--policy``, ``--out``), or evaluate alerts against labels.
@@ -104,7 +104,7 @@ def detect(
     fixes = _read_table(fixes_path, "fixes")
     if constellation is None:
         stored = fixes.attrs.get("fleet_spec")
-        constellation = json.loads(stored)["fleet"]["constellation"] if stored else "celestrak:starlink"
+        constellation = json.loads(stored)["fleet"]["constellation"] if stored else "starlink_omm_20260818"
     started = _time.perf_counter()
     context = Context(load_policy(policy), constellation=constellation)
     alerts = run(fixes, context, source=str(fixes_path))

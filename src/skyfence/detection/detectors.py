@@ -68,7 +68,7 @@ KINDS = ("drone_suspected", "diversion_suspected", "spoofing_suspected", "roamin
 _BIT = {k: 1 << i for i, k in enumerate(KINDS)}
 REQUIRED_COLUMNS = ("terminal_id", "time", "lat_deg", "lon_deg")
 OPTIONAL_DEFAULTS = {
-    "account_id": -1, "registered_in": "", "plan": "residential", "alt_m": np.nan, "speed_kmh": np.nan,
+    "account_id": -1, "registered_in": "", "alt_m": np.nan, "speed_kmh": np.nan,
     "serving_sat": -1, "serving_cell": 0,
 }
 ALERT_COLUMNS = ("terminal_id", "kind", "time", "score", "evidence")
@@ -209,26 +209,33 @@ class _Raster:
 # --------------------------------------------------------------------------- input checks
 
 
-def _check(fixes: pd.DataFrame, source: str | None) -> pd.DataFrame:
+Columns = dict[str, np.ndarray]
+
+
+def _check(fixes: pd.DataFrame, source: str | None) -> Columns:
+    """Validated fix columns as numpy arrays (defaults for the optional ones); bad rows raise naming the row."""
     missing = [c for c in REQUIRED_COLUMNS if c not in fixes.columns]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}", source=source, field=missing[0],
                          hint="fixes need " + ", ".join(REQUIRED_COLUMNS))
-    out = pd.DataFrame(index=np.arange(len(fixes)))
-    out["terminal_id"] = fixes["terminal_id"].to_numpy()
+    n = len(fixes)
+    out: Columns = {}
     try:
-        out["terminal_id"] = out["terminal_id"].astype(np.int64)
+        out["terminal_id"] = fixes["terminal_id"].to_numpy().astype(np.int64)
     except (TypeError, ValueError):
         raise InputError("terminal_id must be integers", source=source, field="terminal_id") from None
-    time = pd.to_datetime(fixes["time"].to_numpy(), utc=True, errors="coerce")
-    t = np.asarray(time.tz_localize(None), dtype="datetime64[ns]")
-    for name, values, lo, hi in (("time", None, 0, 0), ("lat_deg", fixes["lat_deg"], -90.0, 90.0),
-                                 ("lon_deg", fixes["lon_deg"], -180.0, 180.0)):
+    raw_time = fixes["time"]
+    if raw_time.dtype == "datetime64[ns]":
+        t = raw_time.to_numpy()
+    else:
+        time = pd.to_datetime(raw_time.to_numpy(), utc=True, errors="coerce")
+        t = np.asarray(time.tz_localize(None), dtype="datetime64[ns]")
+    for name, lo, hi in (("time", 0, 0), ("lat_deg", -90.0, 90.0), ("lon_deg", -180.0, 180.0)):
         if name == "time":
             bad = np.isnat(t)
             what = "time is missing or not a time"
         else:
-            v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+            v = pd.to_numeric(fixes[name], errors="coerce").to_numpy(dtype=float)
             bad = ~np.isfinite(v) | (v < lo) | (v > hi)
             what = f"{name} is NaN or outside [{lo:g}, {hi:g}]"
             out[name] = v
@@ -238,18 +245,20 @@ def _check(fixes: pd.DataFrame, source: str | None) -> pd.DataFrame:
                              hint="drop or repair that fix (rows are numbered from 1)")
     out["time"] = t
     for name, default in OPTIONAL_DEFAULTS.items():
-        if name in fixes.columns:
-            col = fixes[name]
-            if name in ("registered_in", "plan"):
-                out[name] = col.astype(str).fillna("").to_numpy()
-            elif name == "serving_cell":
-                out[name] = col.to_numpy().astype(np.uint64)
-            elif name in ("account_id", "serving_sat"):
-                out[name] = pd.to_numeric(col, errors="coerce").fillna(-1).to_numpy().astype(np.int64)
-            else:
-                out[name] = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+        if name not in fixes.columns:
+            out[name] = np.full(n, default, dtype="<U2" if name == "registered_in" else None)
+            continue
+        col = fixes[name]
+        if name == "registered_in":  # factorise first: one conversion per distinct code, not per fix
+            codes, uniques = pd.factorize(col, use_na_sentinel=True)
+            table = np.append(np.asarray([str(u)[:2] for u in uniques], dtype="<U2"), "")
+            out[name] = table[codes]
+        elif name == "serving_cell":
+            out[name] = col.to_numpy().astype(np.uint64)
+        elif name in ("account_id", "serving_sat"):
+            out[name] = pd.to_numeric(col, errors="coerce").fillna(-1).to_numpy().astype(np.int64)
         else:
-            out[name] = default
+            out[name] = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
     return out
 
 
@@ -309,29 +318,29 @@ def _serving_positions(ctx: Context, sat: np.ndarray, time_ns: np.ndarray) -> np
     return out
 
 
-def fix_context(ctx: Context, fx: pd.DataFrame) -> dict[str, np.ndarray]:
+def fix_context(ctx: Context, fx: Columns) -> dict[str, np.ndarray]:
     """The stateless per-fix context (see the module notes)."""
     from skyfence.earth.geodesy import geodetic_to_ecef
 
-    lat = fx["lat_deg"].to_numpy()
-    lon = fx["lon_deg"].to_numpy()
-    t = fx["time"].to_numpy().view(np.int64)
+    lat = fx["lat_deg"]
+    lon = fx["lon_deg"]
+    t = fx["time"].view(np.int64)
     hr, country = ctx.places(lat, lon, t)
-    c_lat, c_lon = _cell_centres(fx["serving_cell"].to_numpy().astype(np.uint64))
+    c_lat, c_lon = _cell_centres(fx["serving_cell"].astype(np.uint64))
     has_cell = np.isfinite(c_lat)
-    beam_hr = np.zeros(len(fx), dtype=bool)
-    beam_country = np.full(len(fx), "", dtype="<U2")
+    beam_hr = np.zeros(len(lat), dtype=bool)
+    beam_country = np.full(len(lat), "", dtype="<U2")
     if has_cell.any():
         b_hr, b_country = ctx.places(c_lat[has_cell], c_lon[has_cell], t[has_cell])
         beam_hr[has_cell] = b_hr
         beam_country[has_cell] = b_country
     beam_km = np.where(has_cell, haversine_km(lat, lon, np.nan_to_num(c_lat), np.nan_to_num(c_lon)), np.nan)
-    sat = fx["serving_sat"].to_numpy()
+    sat = fx["serving_sat"]
     sat_pos = _serving_positions(ctx, sat, t)
-    alt = np.nan_to_num(fx["alt_m"].to_numpy(dtype=float), nan=0.0)
+    alt = np.nan_to_num(fx["alt_m"], nan=0.0)
     ground = geodetic_to_ecef(lat, lon, alt / 1000.0).reshape(-1, 3)
     elevation = serving_elevation_deg(sat_pos, ground)
-    registered = fx["registered_in"].to_numpy().astype("<U2")
+    registered = fx["registered_in"]
     # where the network sees the terminal: the reported position counts only when the beam agrees with it
     consistent = ~(beam_km > ctx.th.beam_tolerance_km)
     return {
@@ -514,7 +523,7 @@ class StreamDetector:
     late: int = 0
 
     def _slots_for(self, terminals: np.ndarray) -> np.ndarray:
-        uniq = np.unique(terminals)
+        uniq, inverse = np.unique(terminals, return_inverse=True)
         new = [int(x) for x in uniq.tolist() if int(x) not in self.slots]
         if new:
             base = len(self.slots)
@@ -522,15 +531,15 @@ class StreamDetector:
                 self.slots[term] = base + k
             self.state = np.vstack([self.state, _new_state(len(new))])
         table = np.array([self.slots[int(x)] for x in uniq.tolist()], dtype=np.int64)
-        return table[np.searchsorted(uniq, terminals)]
+        return table[inverse]
 
     def process(self, fixes: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
         fx = _check(fixes, source)
-        if not len(fx):
+        if not len(fx["time"]):
             return _empty_alerts()
         ctx = fix_context(self.context, fx)
-        slot = self._slots_for(fx["terminal_id"].to_numpy())
-        t_s = fx["time"].to_numpy().view(np.int64) / 1e9
+        slot = self._slots_for(fx["terminal_id"])
+        t_s = fx["time"].view(np.int64) / 1e9
         order = _order(fx, slot)
         first_time = self._first_seen(fx, ctx, slot, t_s, order)
         n = len(order)
@@ -539,9 +548,9 @@ class StreamDetector:
         out_score = np.empty(5 * n)
         out_e = [np.empty(5 * n) for _ in range(3)]
         g = lambda a: np.ascontiguousarray(a[order])  # noqa: E731
-        m = _scan(g(slot), g(t_s), g(fx["lat_deg"].to_numpy()), g(fx["lon_deg"].to_numpy()),
-                  g(np.nan_to_num(fx["alt_m"].to_numpy(dtype=float), nan=0.0)),
-                  g(fx["speed_kmh"].to_numpy(dtype=float)),
+        m = _scan(g(slot), g(t_s), g(fx["lat_deg"]), g(fx["lon_deg"]),
+                  g(np.nan_to_num(fx["alt_m"], nan=0.0)),
+                  g(fx["speed_kmh"]),
                   g(ctx["zone"]), g(ctx["hr"]), g(ctx["beam_hr"]), g(ctx["abroad"]), g(ctx["band"]), g(ctx["beam_km"]),
                   g(ctx["sat_el"]), self.state, _threshold_vector(self.context.th),
                   float(self.context.max_plan_kmh), float(self.context.max_days_abroad),
@@ -549,9 +558,9 @@ class StreamDetector:
         rows = order[out_row[:m]]
         alerts = pd.DataFrame(
             {
-                "terminal_id": fx["terminal_id"].to_numpy()[rows],
+                "terminal_id": fx["terminal_id"][rows],
                 "kind": np.asarray(KINDS)[out_kind[:m]],
-                "time": fx["time"].to_numpy()[rows],
+                "time": fx["time"][rows],
                 "score": out_score[:m],
                 "evidence": [_evidence(int(k), a, b, c) for k, a, b, c in
                              zip(out_kind[:m], out_e[0][:m], out_e[1][:m], out_e[2][:m], strict=True)],
@@ -562,7 +571,7 @@ class StreamDetector:
             alerts = pd.concat([alerts, clusters], ignore_index=True)
         return _sorted(alerts)
 
-    def _first_seen(self, fx, ctx, slot, t_s, order) -> dict[int, tuple[float, int, bool]]:
+    def _first_seen(self, fx: Columns, ctx, slot, t_s, order) -> dict[int, tuple[float, int, bool]]:
         """Terminals seen for the first time in this batch: first time, account, first fix near the front."""
         fresh = self.state[:, _S["n"]] == 0
         out: dict[int, tuple[float, int, bool]] = {}
@@ -572,7 +581,7 @@ class StreamDetector:
             s = int(s_sorted[i])
             if fresh[s]:
                 row = order[i]
-                out[s] = (float(t_s[row]), int(fx["account_id"].to_numpy()[row]), bool(ctx["near"][row]))
+                out[s] = (float(t_s[row]), int(fx["account_id"][row]), bool(ctx["near"][row]))
         return out
 
     def _clusters(self, first: dict[int, tuple[float, int, bool]]) -> pd.DataFrame:
@@ -608,9 +617,9 @@ class StreamDetector:
         )
 
 
-def _order(fx: pd.DataFrame, slot: np.ndarray) -> np.ndarray:
+def _order(fx: Columns, slot: np.ndarray) -> np.ndarray:
     """Fixes sorted by terminal slot and time; ties (duplicate timestamps) by every reported column."""
-    t_ns = fx["time"].to_numpy().view(np.int64)
+    t_ns = fx["time"].view(np.int64)
     t_us = (t_ns - t_ns.min()) // 1000
     if t_us.max() < (1 << 43) and slot.max() < (1 << 20):
         order = np.argsort((slot.astype(np.int64) << 43) | t_us, kind="stable")  # one int64 key: fast
@@ -621,7 +630,7 @@ def _order(fx: pd.DataFrame, slot: np.ndarray) -> np.ndarray:
     if tie.size:
         rows = np.unique(np.concatenate([tie, tie + 1]))
         sub = order[rows]
-        keys = [fx[c].to_numpy()[sub] for c in ("serving_cell", "serving_sat", "speed_kmh", "alt_m", "lon_deg",
+        keys = [fx[c][sub] for c in ("serving_cell", "serving_sat", "speed_kmh", "alt_m", "lon_deg",
                                                   "lat_deg")]
         keys = [np.nan_to_num(k.astype(float), nan=-1e300) if k.dtype.kind == "f" else k for k in keys]
         order[rows] = sub[np.lexsort([*keys, t_ns[sub], slot[sub]])]

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from skyfence._keys import key_path
+from skyfence._validation import key_path
 from skyfence.errors import InputError
 
 __all__ = ["CLASSES", "LEGIT_CLASSES", "MISUSE_CLASSES", "FleetSpec", "load_fleet_spec", "loads_fleet_spec"]
@@ -46,7 +46,7 @@ class FleetHeader(_Strict):
     days: float = Field(default=7.0, gt=0.0, le=62.0)
     step_s: int = Field(default=60, ge=1, le=3600, description="fix interval of mobile classes [s]")
     fixed_step_s: int = Field(default=900, ge=1, le=86400, description="fix interval of fixed terminals [s]")
-    constellation: str = "celestrak:starlink"
+    constellation: str = "starlink_omm_20260818"
     min_elevation_deg: float = Field(default=25.0, ge=0.0, lt=90.0)
     beam_res: int = Field(default=5, ge=3, le=7, description="H3 resolution of a beam cell")
     beam_spill: float = Field(default=0.1, ge=0.0, le=0.5,

@@ -111,7 +111,7 @@ def _cities(countries: list[str], field_name: str, *, free: bool = True) -> pd.D
 
 
 def _city_named(name: str, field_name: str) -> tuple[float, float]:
-    from skyfence.network.places import resolve_place
+    from skyfence.earth.places import resolve_place
 
     try:
         place = resolve_place(name, field=field_name)
@@ -305,8 +305,11 @@ class _Fleet:
                 ok = np.flatnonzero((d >= spec_leg[0]) & (d <= spec_leg[1]))
                 if not len(ok):
                     ok = np.argsort(d)[1:6]
-                nxt = int(rng.choice(ok))
-                to_lat, to_lon = float(lat_all[nxt]), float(lon_all[nxt])
+                for _try in range(20):  # legitimate drivers do not cross the front line or into Russia/Belarus
+                    nxt = int(rng.choice(ok))
+                    to_lat, to_lon = float(lat_all[nxt]), float(lon_all[nxt])
+                    if not _crosses_forbidden(cur_lat, cur_lon, to_lat, to_lon):
+                        break
             else:  # inside a fenced area: a destination 10-60 km away whose straight leg stays inside
                 to_lat, to_lon = _leg_inside(area.geometry, rng, cur_lat, cur_lon, spec_leg)
             length = float(haversine_km(cur_lat, cur_lon, to_lat, to_lon))
@@ -318,7 +321,10 @@ class _Fleet:
             mid_lat, mid_lon = route_positions([cur_lat, to_lat], [cur_lon, to_lon], f * length)
             bearing = float(initial_bearing_deg(cur_lat, cur_lon, to_lat, to_lon))
             side = rng.normal(0.0, 0.08 * length, n_mid) if cities is not None else np.zeros(n_mid)
-            mid_lat, mid_lon = destination(mid_lat, mid_lon, bearing + 90.0, side)
+            bent_lat, bent_lon = destination(mid_lat, mid_lon, bearing + 90.0, side)
+            if cities is not None and _crosses_forbidden(cur_lat, cur_lon, to_lat, to_lon, bent_lat, bent_lon):
+                bent_lat, bent_lon = mid_lat, mid_lon  # the bend would leave the country: take the straight road
+            mid_lat, mid_lon = bent_lat, bent_lon
             way_lat.extend([*mid_lat.tolist(), to_lat])
             way_lon.extend([*mid_lon.tolist(), to_lon])
             path = float(np.sum(haversine_km(np.array([cur_lat, *mid_lat]), np.array([cur_lon, *mid_lon]),
@@ -640,6 +646,32 @@ class _Fleet:
                 pick = int(rng.choice(len(big), p=weights))
                 self.fixed_terminal(batch, rng, float(big["lat"][pick]), float(big["lon"][pick]), 10.0,
                                     self.account_id(), str(big["cc"][pick]), "residential", offset=offset)
+
+
+@functools.lru_cache(maxsize=1)
+def _forbidden():
+    """Where legitimate terminals never go: occupied Ukraine (DeepStateMap, latest), Russia and Belarus."""
+    import shapely
+
+    from skyfence.earth.regions import get_region
+
+    geometry = shapely.union_all([get_region(spec).geometry for spec in ("occupied:ua:latest", "RU", "BY")])
+    shapely.prepare(geometry)
+    return geometry
+
+
+def _crosses_forbidden(lat0, lon0, lat1, lon1, mid_lat=(), mid_lon=()) -> bool:
+    import shapely
+
+    way_lat = np.array([lat0, *np.atleast_1d(mid_lat), lat1], dtype=float)
+    way_lon = np.array([lon0, *np.atleast_1d(mid_lon), lon1], dtype=float)
+    geometry = _forbidden()
+    minx, miny, maxx, maxy = geometry.bounds
+    if way_lon.max() < minx or way_lon.min() > maxx or way_lat.max() < miny or way_lat.min() > maxy:
+        return False
+    length = float(np.sum(haversine_km(way_lat[:-1], way_lon[:-1], way_lat[1:], way_lon[1:])))
+    p_lat, p_lon = route_positions(way_lat, way_lon, np.arange(0.0, length + 2.0, 2.0))
+    return bool(shapely.contains_xy(geometry, p_lon, p_lat).any())
 
 
 def _leg_inside(geometry, rng, lat0: float, lon0: float, leg_km) -> tuple[float, float]:
