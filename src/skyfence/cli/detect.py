@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time as _time
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,7 @@ def detect(
                                       help="Elements of the serving satellites (default: the fleet's, else "
                                            "starlink_omm_20260818)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    markdown: bool = typer.Option(False, "--markdown", help="evaluate: print Markdown tables."),
 ) -> None:
     """Run the misuse detectors on fixes (``--policy``, ``--out``), or evaluate alerts against labels.
 
@@ -87,7 +89,7 @@ def detect(
     if args and args[0] == "evaluate":
         if len(args) != 3:
             raise InputError("evaluate needs two files", field="evaluate", hint="skyfence detect evaluate FIXES ALERTS")
-        _evaluate(Path(args[1]), Path(args[2]), json_out)
+        _evaluate(Path(args[1]), Path(args[2]), json_out, markdown)
         return
     if len(args) != 1:
         raise InputError("give one fixes file", field="FIXES", hint="skyfence detect FIXES --policy P --out A")
@@ -132,14 +134,18 @@ def _fmt(value, pct: bool = False) -> str:
     return f"{100 * value:.2f} %" if pct else f"{value:.3f}"
 
 
-def _evaluate(fixes_path: Path, alerts_path: Path, json_out: bool) -> None:
+def _evaluate(fixes_path: Path, alerts_path: Path, json_out: bool, markdown: bool) -> None:
     from skyfence.detection import evaluate
+    from skyfence.detection.evaluate import to_markdown
 
     fixes = _read_table(fixes_path, "fixes")
     alerts = _read_table(alerts_path, "alerts")
     result = evaluate(fixes, alerts, source=str(fixes_path))
     if json_out:
         print_json(result)
+        return
+    if markdown:
+        sys.stdout.write(to_markdown(result))
         return
     table = Table("class", "terminals", "precision", "recall", "F1", "recall (any alert)", "median fixes to detect",
                   "false-positive rate", title="Detection by class")

@@ -7,7 +7,8 @@ class come from that confusion matrix (``confusion`` in the result); ``recall_an
 class got any misuse alert at all.  The false-positive rate is the share of legitimate terminals (residential, roam,
 maritime, aviation) with any alert at all.  Time to detect is counted in the terminal's own fixes: 1 means the
 first fix raised the alert.  Spoofers are also reported by the distance between reported and true position
-(median over their fixes), since geometry cannot see a spoof smaller than a beam cell.
+(the largest over their fixes: a spoofer that switches spoofing on and off is counted by the offset it uses), since
+geometry cannot see a spoof smaller than a beam cell.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from skyfence.detection.geo import haversine_km
 from skyfence.detection.spec import CLASSES, LEGIT_CLASSES, MISUSE_CLASSES
 from skyfence.errors import InputError
 
-__all__ = ["CLASS_KINDS", "evaluate"]
+__all__ = ["CLASS_KINDS", "evaluate", "to_markdown"]
 
 #: Alert kinds that count as detecting each misuse class.
 CLASS_KINDS = {
@@ -131,11 +132,11 @@ def evaluate(fixes: pd.DataFrame, alerts: pd.DataFrame, *, source: str | None = 
     flagged_spoof = set(first.loc[first["kind"] == "spoofing_suspected", "terminal_id"].tolist())
     buckets = []
     for lo, hi in ((0.0, 25.0), (25.0, 50.0), (50.0, 200.0), (200.0, np.inf)):
-        sel = spoofers.index[(spoofers["offset_km"] >= lo) & (spoofers["offset_km"] < hi)]
+        sel = spoofers.index[(spoofers["max_offset_km"] >= lo) & (spoofers["max_offset_km"] < hi)]
         hit = len(set(sel.tolist()) & flagged_spoof)
         buckets.append({"offset_km": f"{lo:g}-{hi:g}", "terminals": len(sel), "detected": hit,
                         "recall": hit / len(sel) if len(sel) else float("nan")})
-    ge50 = spoofers.index[spoofers["offset_km"] >= 50.0]
+    ge50 = spoofers.index[spoofers["max_offset_km"] >= 50.0]
     confusion = pd.crosstab(cls_of, predicted).reindex(index=list(CLASSES), columns=["legit", *_PRIORITY],
                                                         fill_value=0)
     return {
@@ -149,3 +150,42 @@ def evaluate(fixes: pd.DataFrame, alerts: pd.DataFrame, *, source: str | None = 
         "spoofer_offsets": buckets,
         "spoofer_recall_ge_50km": len(set(ge50.tolist()) & flagged_spoof) / len(ge50) if len(ge50) else float("nan"),
     }
+
+
+def _cell(value, pct: bool = False) -> str:
+    if value is None or value != value:
+        return "–"
+    return f"{100 * value:.2f} %" if pct else f"{value:.3f}"
+
+
+def to_markdown(result: dict) -> str:
+    """The result of :func:`evaluate` as Markdown tables (classes, alert kinds, spoofers by offset)."""
+    lines = ["| class | terminals | precision | recall | F1 | recall (any misuse alert) | median fixes to detect "
+             "| median hours to detect | false-positive rate |", "|---|---|---|---|---|---|---|---|---|"]
+    for row in result["classes"]:
+        if "precision" in row:
+            lines.append(f"| {row['class']} | {row['terminals']:,} | {_cell(row['precision'])} | "
+                         f"{_cell(row['recall'])} | {_cell(row['f1'])} | {_cell(row['recall_any_alert'])} | "
+                         f"{_cell(row['median_fixes_to_detect'])} | {_cell(row['median_hours_to_detect'])} | |")
+        else:
+            lines.append(f"| {row['class']} | {row['terminals']:,} | | | | | | | "
+                         f"{_cell(row['false_positive_rate'], pct=True)} ({row['alerted']}) |")
+    legit = result["legit"]
+    lines.append(f"| **legitimate (all four)** | {legit['terminals']:,} | | | | | | | "
+                 f"**{_cell(legit['false_positive_rate'], pct=True)}** ({legit['alerted']}) |")
+    lines += ["", "| alert kind | terminals alerted | of them true | precision | counted true when |",
+              "|---|---|---|---|---|"]
+    for row in result["kinds"]:
+        lines.append(f"| `{row['kind']}` | {row['alerted']:,} | {row['true']:,} | {_cell(row['precision'])} | "
+                     f"{row['target']} |")
+    lines += ["", "| spoof offset (largest over the terminal's fixes) [km] | spoofers | detected | recall |",
+              "|---|---|---|---|"]
+    for row in result["spoofer_offsets"]:
+        lines.append(f"| {row['offset_km']} | {row['terminals']} | {row['detected']} | {_cell(row['recall'])} |")
+    confusion = result["confusion"]
+    predicted = list(next(iter(confusion.values())))
+    lines += ["", "| true class \\ predicted | " + " | ".join(predicted) + " |",
+              "|---" * (len(predicted) + 1) + "|"]
+    for name, row in confusion.items():
+        lines.append(f"| {name} | " + " | ".join(f"{row[p]:,}" for p in predicted) + " |")
+    return "\n".join(lines) + "\n"
