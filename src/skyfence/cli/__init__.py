@@ -10,19 +10,7 @@ from __future__ import annotations
 import typer
 
 from skyfence._console import run_app
-from skyfence.cli import (
-    assess,
-    capacity,
-    catalog,
-    coverage,
-    data,
-    detect,
-    network,
-    policy,
-    propagate,
-    region,
-    service,
-)
+from skyfence.cli import assess, capacity, catalog, coverage, data, detect, network, policy, propagate, region, service
 
 __all__ = ["app", "main"]
 
