@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -13,11 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 POLICY = str(ROOT / "examples/policies/real_world_2026.toml")
 
 
-def _skyfence(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "skyfence", *args], capture_output=True, text=True)
-
-
-def test_synth_detect_evaluate(tmp_path, data_dir):
+def test_synth_detect_evaluate(tmp_path, data_dir, skyfence_cli):
+    _skyfence = skyfence_cli
     spec = tmp_path / "fleet.toml"
     spec.write_text("[fleet]\nseed = 2\ndays = 0.1\n[classes.residential]\ncount = 5\n[classes.drone]\ncount = 4\n"
                     "[classes.black_market]\ncount = 3\n")
@@ -38,7 +33,8 @@ def test_synth_detect_evaluate(tmp_path, data_dir):
     assert "Detection by class" in table.stdout and "legitimate terminals with any alert: 0 of 5" in table.stdout
 
 
-def test_errors_are_one_line(tmp_path):
+def test_errors_are_one_line(tmp_path, skyfence_cli):
+    _skyfence = skyfence_cli
     spec = tmp_path / "bad.toml"
     spec.write_text("[classes.tank]\ncount = 1\n")
     bad = _skyfence("fleet", "synth", str(spec), "--out", str(tmp_path / "x.parquet"))
