@@ -634,13 +634,26 @@ def _looks_like_path(text: str) -> bool:
     return text.lower().endswith((".json", ".geojson")) or "/" in text or os.sep in text
 
 
-def get_region(spec: str | os.PathLike[str] | Region, *, pov: str = "default", scale: str | None = None) -> Region:
+def names_a_file(spec: str) -> bool:
+    """Whether :func:`get_region` reads ``spec`` as a GeoJSON path (rather than a name, code or prefix form)."""
+    lowered = spec.strip().lower()
+    if lowered == "world" or lowered.startswith(("disputed:", "occupied:")):
+        return False
+    return _looks_like_path(spec.strip())
+
+
+def get_region(
+    spec: str | os.PathLike[str] | Region, *, pov: str = "default", scale: str | None = None, files: bool = True
+) -> Region:
     """The :class:`Region` named by ``spec`` (see the module table).
 
     ``pov`` and ``scale`` choose the country layer (see :func:`countries`);
     they do not affect disputed, occupied or custom regions.  A code selects
     every unit with that code (AU includes the Indian Ocean Territories); a
     name selects the unit(s) carrying it.
+
+    ``files=False`` never touches the file system: a path-like ``spec`` is an unknown region, as is a name that
+    matches no dataset (used for policies uploaded to the service, see :mod:`skyfence.policy.confine`).
 
     Raises
     ------
@@ -650,7 +663,7 @@ def get_region(spec: str | os.PathLike[str] | Region, *, pov: str = "default", s
     """
     if isinstance(spec, Region):
         return spec
-    if isinstance(spec, os.PathLike):
+    if isinstance(spec, os.PathLike) and files:
         return region_from_geojson(spec)
     if not isinstance(spec, str) or not spec.strip():
         raise RegionError(f"empty or non-text region {spec!r}", hint="e.g. TW, Ukraine, disputed:Crimea, area.geojson")
@@ -663,6 +676,8 @@ def get_region(spec: str | os.PathLike[str] | Region, *, pov: str = "default", s
     if lowered.startswith("occupied:"):
         return _occupied_region(text)
     if _looks_like_path(text):
+        if not files:
+            raise RegionError(f"unknown region {text!r}", hint="name a country, disputed:NAME or occupied:ua:DATE")
         return region_from_geojson(text)
     layer = _country_layer(pov, scale)
     table = layer.table
@@ -678,7 +693,7 @@ def get_region(spec: str | os.PathLike[str] | Region, *, pov: str = "default", s
     numbers = layer.names.get(lowered)
     if numbers:
         return _country_region(table.iloc[sorted(set(numbers))], layer, None)
-    if Path(text).is_file():
+    if files and Path(text).is_file():
         return region_from_geojson(text)
     choices = {key: table.iloc[rows[0]]["name"] for key, rows in layer.names.items()}
     choices.update({code.lower(): code for code in table["iso_a2"] if code})

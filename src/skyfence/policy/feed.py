@@ -18,6 +18,7 @@ from pathlib import Path
 
 from skyfence.errors import DatasetError, PolicyError
 from skyfence.policy import model as m
+from skyfence.policy.confine import confinement, policy_file
 
 __all__ = ["Feed", "feed_document", "read_feed", "statuses_toml"]
 
@@ -56,7 +57,9 @@ def read_feed(spec: str | Path, *, base_dir: str | Path | None = None, field: st
         label = text
     else:
         path = Path(text)
-        if not path.is_absolute() and base_dir is not None:
+        if confinement()[0]:
+            path = policy_file(text, Path(base_dir or "."), field=field, source=policy_source)
+        elif not path.is_absolute() and base_dir is not None:
             path = Path(base_dir) / path
         if not path.is_file():
             feeds = sorted(k for k, v in data.REGISTRY.items() if v.kind == "availability")

@@ -41,6 +41,7 @@ from skyfence._validation import first_problem, key_path
 from skyfence.errors import PolicyError
 from skyfence.policy import model as m
 from skyfence.policy.clauses import Compiled, compile_policy
+from skyfence.policy.confine import policy_file
 from skyfence.policy.feed import read_feed
 
 __all__ = ["Policy", "load_policy", "loads_policy"]
@@ -106,6 +107,9 @@ def _parse_toml(text: str, source: str) -> dict:
         line = int(found.group(1)) if found else None
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error)) or "invalid TOML"
         raise PolicyError(f"invalid TOML: {message}", source=source, line=line) from None
+    except RecursionError:
+        raise PolicyError("invalid TOML: nested too deeply", source=source,
+                          hint="arrays and tables may nest a few levels, not thousands") from None
 
 
 @dataclass
@@ -121,7 +125,7 @@ def _includes(data: dict, here: Path, stack: list[Path], merged: _Merged) -> Non
     if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
         raise PolicyError("include must be a list of file paths", source=str(here), field="include")
     for i, name in enumerate(includes):
-        target = (here.parent / name).resolve()
+        target = policy_file(name, here.parent, field=f"include[{i}]", source=str(here))
         if target in stack:
             chain = " → ".join(p.name for p in [*stack[stack.index(target):], target])
             raise PolicyError(f"include cycle: {chain}", source=str(here), field=f"include[{i}]",

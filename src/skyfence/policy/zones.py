@@ -46,6 +46,7 @@ from shapely.geometry.base import BaseGeometry
 from skyfence.earth import cells as _cells
 from skyfence.earth import regions as _regions
 from skyfence.errors import InputError, PolicyError, RegionError
+from skyfence.policy.confine import confinement, policy_file
 
 __all__ = ["Geography", "Part", "ZoneGeometry", "buffer_km", "country_table", "read_policy_polygon"]
 
@@ -233,7 +234,11 @@ class Geography:
                 sea = True
                 continue
             try:
-                region = _regions.get_region(region_spec, pov=self.pov, scale=self.scale)
+                if confinement()[0] and _regions.names_a_file(region_spec):
+                    region = _regions.region_from_geojson(policy_file(region_spec, base_dir, field=where))
+                else:
+                    region = _regions.get_region(region_spec, pov=self.pov, scale=self.scale,
+                                                 files=not confinement()[0])
             except RegionError as error:
                 raise PolicyError(error.message, field=where, hint=error.hint) from None
             if region.kind == "country":
@@ -246,7 +251,7 @@ class Geography:
                 parts.add(self.add_geometry(f"region:{region.kind}:{region.source}:{region.name}", region.name,
                                             region.geometry))
         for i, file_name in enumerate(spec.files):
-            path = (base_dir / file_name).resolve()
+            path = policy_file(file_name, base_dir, field=f"{field_path}.files[{i}]")
             geometry, digest = read_policy_polygon(path, field=f"{field_path}.files[{i}]")
             parts.add(self.add_geometry(f"file:{digest}", path.stem, geometry))
         if spec.cells:

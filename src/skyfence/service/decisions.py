@@ -6,8 +6,10 @@
 * :meth:`Evaluator.evaluate` -- fix columns → one :class:`Verdicts` row per fix: decision, deciding rule id, rule
   kind, a readable reason and the country under the fix.
 
-Uploaded policies cannot read the server's files: ``include``, zone ``files`` and a status feed given as a path
-must resolve inside ``SKYFENCE_POLICY_DIR`` (unset: refused), never through ``..`` or an absolute path.
+Uploaded policies cannot read the server's files: every file reference, at every include depth (``include``, zone
+``files``, path-like zone ``regions``, ``statuses.source`` when it is not a registry dataset), must be a relative
+path that resolves inside ``SKYFENCE_POLICY_DIR`` (unset: every file is refused), never through ``..``, an absolute
+path or a symlink leading out (:mod:`skyfence.policy.confine`).  Error texts never contain server paths.
 
 One service rule comes before the policy: a terminal whose status is ``suspended`` or ``deactivated`` is denied
 (rule ``service:terminal-status``), whatever the policy says -- the operator switched it off.
@@ -16,7 +18,6 @@ One service rule comes before the policy: a terminal whose status is ``suspended
 from __future__ import annotations
 
 import threading
-import tomllib
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from typing import Any, Final
 import numpy as np
 
 from skyfence.errors import PolicyError
+from skyfence.service.core.problems import scrub_paths
 
 __all__ = ["STATUS_RULE", "Evaluator", "FixColumns", "PolicyInfo", "Verdicts", "evaluator", "validate_policy"]
 
@@ -98,49 +100,35 @@ class Verdicts:
     country: list[str]
 
 
-def _inside(base: Path | None, value: str, field: str) -> None:
-    if base is None:
-        raise PolicyError(
-            f"uploaded policies cannot read files on the server ({value!r})",
-            field=field,
-            hint="inline the zone (countries, regions, cells) or have the operator set SKYFENCE_POLICY_DIR",
-        )
-    candidate = Path(value)
-    resolved = (base / candidate).resolve()
-    if candidate.is_absolute() or ".." in candidate.parts or not resolved.is_relative_to(base.resolve()):
-        raise PolicyError(
-            f"{value!r} points outside the policy directory", field=field, hint="use a path relative to it"
-        )
-
-
-def _looks_like_path(value: str) -> bool:
-    return "/" in value or "\\" in value or value.lower().endswith((".json", ".toml", ".geojson"))
-
-
-def _check_file_references(source: str, base: Path | None) -> None:
-    """Refuse references to server files outside ``base`` before the engine opens anything."""
-    try:
-        data = tomllib.loads(source)
-    except tomllib.TOMLDecodeError:
-        return  # the engine reports syntax errors with their line
-    for i, item in enumerate(data.get("include", []) if isinstance(data.get("include"), list) else []):
-        _inside(base, str(item), f"include[{i}]")
-    zones = data.get("zones", {})
-    for name, zone in zones.items() if isinstance(zones, dict) else []:
-        files = zone.get("files", []) if isinstance(zone, dict) else []
-        for i, item in enumerate(files if isinstance(files, list) else []):
-            _inside(base, str(item), f"zones.{name}.files[{i}]")
-    statuses = data.get("statuses", {})
-    feed = statuses.get("source") if isinstance(statuses, dict) else None
-    if isinstance(feed, str) and _looks_like_path(feed):
-        _inside(base, feed, "statuses.source")
-
-
 def _load(source: str, base: Path | None) -> Any:
+    """Compile uploaded TOML confined to ``base`` (see :mod:`skyfence.policy.confine`); errors show no server path."""
     from skyfence.policy import loads_policy
+    from skyfence.policy.confine import confined
 
-    _check_file_references(source, base)
-    return loads_policy(source, base_dir=base or Path.cwd(), name=_UPLOAD_NAME)
+    with confined(base):
+        try:
+            return loads_policy(source, base_dir=base or _NOWHERE, name=_UPLOAD_NAME)
+        except PolicyError as error:
+            raise PolicyError(
+                scrub_paths(error.message, base, _NOWHERE),
+                source=None if error.source is None else _shown_source(error.source, base),
+                line=error.line,
+                field=error.field,
+                hint=None if error.hint is None else scrub_paths(error.hint, base, _NOWHERE),
+            ) from None
+
+
+#: Base of relative references when no policy directory is set (every file reference is refused before use).
+_NOWHERE: Final = Path("/nonexistent-policy-dir")
+
+
+def _shown_source(source: str, base: Path | None) -> str:
+    path = Path(source)
+    if not path.is_absolute():
+        return source
+    if base is not None and path.is_relative_to(base.resolve()):
+        return path.relative_to(base.resolve()).as_posix()
+    return path.name
 
 
 def validate_policy(source: str, *, policy_dir: Path | None = None) -> PolicyInfo:

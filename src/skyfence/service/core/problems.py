@@ -9,7 +9,9 @@ the client's problem; 5xx means a bug or an unavailable database.
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
+from pathlib import Path
 from typing import Final
 
 from fastapi import FastAPI, HTTPException, Request
@@ -30,6 +32,7 @@ __all__ = [
     "ProblemError",
     "install_problem_handlers",
     "problem_response",
+    "scrub_paths",
 ]
 
 log = logging.getLogger("skyfence.service")
@@ -92,6 +95,21 @@ class ProblemError(HTTPException):
         self.errors = errors
 
 
+_ABSOLUTE: Final = re.compile(r"(?<![\w.:/-])(?!/api/)(?:/[^\s/'\"(),;:]+){2,}/?")
+
+
+def scrub_paths(text: str, *roots: Path | str | None) -> str:
+    """``text`` without server paths: paths under ``roots`` (and the working directory) become relative, any other
+    absolute path (two components or more) becomes its last component.  Problem details pass through this."""
+    for root in (*roots, Path.cwd()):
+        if root is None:
+            continue
+        prefix = str(Path(root).resolve()) if Path(root).exists() else str(root)
+        if len(prefix) > 1:
+            text = text.replace(prefix + "/", "").replace(prefix, ".")
+    return _ABSOLUTE.sub(lambda match: Path(match.group(0)).name or "/", text)
+
+
 def problem_response(
     request: Request | None,
     status: int,
@@ -107,7 +125,7 @@ def problem_response(
         type=f"{_TYPE_PREFIX}{kind}" if kind else "about:blank",
         title=title or HTTPStatus(status).phrase,
         status=status,
-        detail=None if detail is None else " ".join(str(detail).split()),
+        detail=None if detail is None else scrub_paths(" ".join(str(detail).split())),
         instance=None if request is None else request.url.path,
         errors=errors,
     )
@@ -154,7 +172,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(SkyfenceError)
     async def _skyfence(request: Request, exc: SkyfenceError) -> JSONResponse:
-        errors = [FieldProblem(field=exc.field, message=exc.message)] if exc.field else None
+        errors = [FieldProblem(field=exc.field, message=scrub_paths(exc.message))] if exc.field else None
         return problem_response(request, 422, str(exc), kind="invalid-input", title="Invalid input", errors=errors)
 
     @app.exception_handler(IntegrityError)
