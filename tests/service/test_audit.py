@@ -208,6 +208,18 @@ def test_the_api_reports_the_first_bad_row(audited_db):
 
 
 def test_verify_on_a_database_without_an_audit_log_says_so(tmp_path):
+    import sqlite3
+
+    sqlite3.connect(tmp_path / "empty.db").execute("CREATE TABLE other (x INTEGER)")
     result = _verify(str(tmp_path / "empty.db"))
     assert result.returncode == 1
     assert "no audit log" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_verify_on_a_missing_database_creates_nothing(tmp_path):
+    """Issue 11, item 12: checking a database never makes one (nor its folder)."""
+    missing = tmp_path / "no" / "such" / "folder" / "cp.db"
+    result = _verify(f"sqlite:///{missing}")
+    assert result.returncode == 1 and "no such database file" in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / "no").exists()

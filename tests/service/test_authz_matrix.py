@@ -112,10 +112,14 @@ def _c(path: str, **kwargs: Any) -> Builder:
     return lambda ctx, who: Call(path.format(**ctx.world.extra), **kwargs)
 
 
+#: Routes where a caller outside "who succeeds" is answered with this instead of 403 (the resource is not theirs to
+#: find: another key's idempotency key names nothing for them).
+NOT_FOUND_FOR_OTHERS = {("GET", "/api/v1/telemetry/batches/{idempotency_key}")}
+
 #: (method, route template) → (success status, who succeeds, how to build the request).
 EXPECTED: dict[tuple[str, str], tuple[int, frozenset[str], Builder]] = {
     ("GET", "/health"): (200, PUBLIC, _c("/health")),
-    ("GET", "/metrics"): (200, PUBLIC, _c("/metrics")),
+    ("GET", "/metrics"): (200, READERS, _c("/metrics")),  # SKYFENCE_METRICS_ACCESS=authenticated, the default
     ("POST", "/api/v1/login/access-token"): (200, EVERY_ROLE, _login),
     ("GET", "/api/v1/keys"): (200, OP, _c("/api/v1/keys")),
     ("POST", "/api/v1/keys"): (
@@ -229,7 +233,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, frozenset[str], Builder]] = {
     ),
     ("GET", "/api/v1/telemetry/batches/{idempotency_key}"): (
         200,
-        READERS | {"terminal"},
+        OP,  # the operator key posted it; idempotency keys are scoped per key, so for every other key it is a 404
         _c("/api/v1/telemetry/batches/{batch_key}"),
     ),
     ("GET", "/api/v1/telemetry/fixes"): (200, READERS, _c("/api/v1/telemetry/fixes")),
@@ -339,6 +343,8 @@ def test_authorisation_matrix(matrix_setup, mode):
                 expected = success
             elif who in ("anonymous", "revoked"):
                 expected = 401
+            elif (method, template) in NOT_FOUND_FOR_OTHERS:
+                expected = 404
             else:
                 expected = 403
             checked += 1

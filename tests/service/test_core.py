@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 
@@ -36,7 +37,7 @@ def test_default_or_weak_secrets_are_refused_outside_development(secret):
 
 def test_development_runs_without_a_secret_and_production_with_a_real_one():
     assert len(load_settings(environment="development", secret_key=None).signing_key) >= 32
-    strong = "x" * 48
+    strong = secrets.token_urlsafe(48)
     assert load_settings(environment="production", secret_key=strong).signing_key == strong
 
 

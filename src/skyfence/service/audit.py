@@ -13,8 +13,14 @@ links disagree) is detected.  The newest ``seq`` and hash are also kept in ``aud
 deleting rows at the end is detected as well.
 
 Limits, plainly: someone who can write the database can rewrite the *whole* chain from some row on, and the head
-with it.  Record the head somewhere else now and then (``skyfence audit verify`` prints it) and check it later
-with ``--anchor SEQ:HASH``.
+with it, or empty the log and its head together.  Two defences:
+
+* an empty log in a database that holds API keys is reported as tampered (every key is created with an audit row,
+  the first one by ``skyfence keys create``), so emptying the log is caught even without an anchor;
+* **anchoring**: record the head somewhere the database's writers cannot reach (``skyfence audit verify`` prints
+  ``SEQ:HASH``; put it in a ticket, a signed e-mail, a transparency log) now and then, and check it later with
+  ``skyfence audit verify --anchor SEQ:HASH``: the row at ``SEQ`` must still carry that hash.  Without an anchor a
+  verification says so (``anchored: false``), because a rewritten chain is then indistinguishable from the original.
 """
 
 from __future__ import annotations
@@ -23,12 +29,12 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import inspect, select, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from skyfence._json import dumps
 from skyfence.errors import AuditError
-from skyfence.service.models import AuditHead, AuditRow, utcnow
+from skyfence.service.models import ApiKey, AuditHead, AuditRow, utcnow
 
 __all__ = [
     "GENESIS_HASH",
@@ -139,6 +145,11 @@ class Verification:
     head_hash: str
     first_bad_seq: int | None = None
     problem: str | None = None
+    #: Whether an anchor recorded outside the database was checked (without one, a wholesale rewrite is invisible).
+    anchored: bool = False
+    #: The head as stored in ``audit_head`` (``None`` when there is none).
+    stored_head_seq: int | None = None
+    stored_head_hash: str | None = None
 
     def raise_if_bad(self) -> None:
         if not self.ok:
@@ -195,6 +206,15 @@ def verify(session: Session, *, anchor: tuple[int, str] | None = None, batch_siz
     last_seq = expected_seq - 1
     head = session.get(AuditHead, _HEAD_ID)
     head_seq, head_hash = (0, GENESIS_HASH) if head is None else (head.seq, head.hash)
+    if count == 0:
+        n_keys = session.scalar(select(func.count()).select_from(ApiKey)) or 0
+        if n_keys:
+            return _bad(
+                0,
+                1,
+                f"the audit log is empty (stored head: {'none' if head is None else head_seq}) although the database "
+                f"holds {n_keys} API key(s), each created with an audit row: the log was emptied",
+            )
     if head_seq > last_seq:
         return _bad(count, last_seq + 1, f"rows {last_seq + 1}..{head_seq} are missing at the end (deleted)")
     if head_seq < last_seq:
@@ -204,4 +224,12 @@ def verify(session: Session, *, anchor: tuple[int, str] | None = None, batch_siz
     if not anchor_seen:
         assert anchor is not None
         return _bad(count, anchor[0], "the anchored row does not exist (deleted)")
-    return Verification(True, count, last_seq, prev_hash)
+    return Verification(
+        True,
+        count,
+        last_seq,
+        prev_hash,
+        anchored=anchor is not None,
+        stored_head_seq=None if head is None else head.seq,
+        stored_head_hash=None if head is None else head.hash,
+    )

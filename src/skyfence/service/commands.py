@@ -90,7 +90,7 @@ def verify(
     from skyfence.service import audit
     from skyfence.service.core.db import open_database
 
-    database = open_database(db)
+    database = open_database(db, must_exist=True)
     try:
         with database.read() as session:
             result = audit.verify(session, anchor=_anchor(anchor))
@@ -102,9 +102,17 @@ def verify(
             sys.exit(1)
         return
     result.raise_if_bad()
+    stored = "none"
+    if result.stored_head_seq is not None:
+        stored = f"seq {result.stored_head_seq} hash {result.stored_head_hash}"
+    trust = (
+        f"anchored at {anchor}"
+        if result.anchored
+        else f"NOT anchored: keep {result.head_seq}:{result.head_hash} outside the database and check it later with "
+        "--anchor SEQ:HASH (a log rewritten together with its head looks the same as the original)"
+    )
     console.print(
-        f"audit log ok: {result.rows} rows; head seq {result.head_seq} hash {result.head_hash} "
-        "(keep this SEQ:HASH elsewhere and check it later with --anchor)",
+        f"audit log ok: {result.rows} rows; stored head {stored} ({trust})",
         highlight=False,
         soft_wrap=True,
     )

@@ -2,13 +2,14 @@
 
 The steps of one request:
 
-1. *Replay?*  A batch whose ``Idempotency-Key`` is stored already is answered from the database (the same
-   receipt, ``replayed: true``) if the payload is the same, and refused with 422 if it differs.
+1. *Replay?*  A batch whose ``Idempotency-Key`` is stored already *in the caller's scope* (its key's rotation
+   lineage: keys are scoped per API key, so nobody can claim or probe another client's keys) is answered from the
+   database (the same receipt, ``replayed: true``) if the payload is the same, and refused with 422 if it differs.
 2. *Check* every fix's terminal exists (422 naming ``body.fixes[i].terminal_id``) and, for a terminal key, is the
    caller's own (403).
 3. *Decide* with the active policy (409 when none is active) -- outside the write transaction, so the database
    write lock is held only for the inserts.
-4. *Store* in one transaction: the batch row (its unique ``idempotency_key`` first, so a concurrent retry
+4. *Store* in one transaction: the batch row (its ``(scope, idempotency_key)``, unique, first, so a concurrent retry
    conflicts at once), the fixes, their decisions and the alerts.  COMMIT returns only once the database has made
    it durable (SQLite WAL ``synchronous=FULL``; PostgreSQL ``synchronous_commit=on``); only then is the 201 sent.
 
@@ -41,7 +42,7 @@ from skyfence.service.decisions import FixColumns, Verdicts, evaluator
 from skyfence.service.models import Alert, Decision, Fix, Policy, TelemetryBatch, Terminal, utcnow
 from skyfence.service.schemas import BatchReceipt, DecisionBrief, DecisionValue, FixIn
 
-__all__ = ["IngestResult", "ingest", "replay_receipt", "request_digest"]
+__all__ = ["IngestResult", "find_batch", "ingest", "replay_receipt", "request_digest"]
 
 _FIX_LIST = TypeAdapter(list[FixIn])
 _FIXES = cast(Table, Fix.__table__)
@@ -113,8 +114,11 @@ def _receipt(batch: TelemetryBatch, briefs: list[DecisionBrief], *, replayed: bo
     )
 
 
-def _find_batch(session: Session, key: str) -> TelemetryBatch | None:
-    return session.scalar(select(TelemetryBatch).where(TelemetryBatch.idempotency_key == key))
+def find_batch(session: Session, scope: str, key: str) -> TelemetryBatch | None:
+    """The batch stored under ``key`` in ``scope`` (a caller's key lineage, see :attr:`Principal.scope`)."""
+    return session.scalar(
+        select(TelemetryBatch).where(TelemetryBatch.scope == scope, TelemetryBatch.idempotency_key == key)
+    )
 
 
 def _terminals(session: Session, fixes: list[FixIn], principal: Principal) -> dict[int, Terminal]:
@@ -249,6 +253,7 @@ def _store(
 ) -> tuple[TelemetryBatch, list[DecisionBrief], int]:
     with db.write() as session:
         batch = TelemetryBatch(
+            scope=principal.scope,
             idempotency_key=key,
             request_sha256=digest,
             key_id=principal.key_id,
@@ -326,7 +331,7 @@ def ingest(
     with db.read() as session:
         terminals = _terminals(session, fixes, principal)
         if key is not None:
-            existing = _find_batch(session, key)
+            existing = find_batch(session, principal.scope, key)
             if existing is not None:
                 metrics.inc("skyfence_batches_replayed_total", help_text="Batches answered from storage (retries).")
                 return IngestResult(_replay(session, existing, digest), created=False)
@@ -337,7 +342,7 @@ def ingest(
         if key is None:
             raise
         with db.read() as session:  # a concurrent retry with the same key stored it first
-            existing = _find_batch(session, key)
+            existing = find_batch(session, principal.scope, key)
             if existing is None:
                 raise
             metrics.inc("skyfence_batches_replayed_total", help_text="Batches answered from storage (retries).")

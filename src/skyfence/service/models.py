@@ -203,15 +203,20 @@ class ApiKey(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     replaced_by: Mapped[str | None] = mapped_column(String(16))
+    #: The id of the first key of this key's rotation chain (its own id unless it was made by rotation).
+    lineage: Mapped[str] = mapped_column(String(16), index=True)
 
 
 class TelemetryBatch(Base):
     """One accepted telemetry request (a batch, or a single fix): the unit of idempotency."""
 
     __tablename__ = "telemetry_batches"
+    __table_args__ = (UniqueConstraint("scope", "idempotency_key", name="uq_telemetry_batches_scope"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    #: Whose key space the idempotency key lives in: ``key:<lineage>`` of the posting key.
+    scope: Mapped[str] = mapped_column(String(40))
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
     request_sha256: Mapped[str] = mapped_column(String(64))
     key_id: Mapped[str] = mapped_column(String(16))
     n_fixes: Mapped[int] = mapped_column(Integer)

@@ -512,12 +512,12 @@ class FixIn(_In):
             ]
         },
     )
-    terminal_id: RowId
+    terminal_id: Annotated[int, Field(strict=True, ge=1, le=2**62)]  # strict: true is not terminal 1
     time: UtcTime
-    lat_deg: float = Field(ge=-90.0, le=90.0, allow_inf_nan=False)
-    lon_deg: float = Field(ge=-180.0, le=180.0, allow_inf_nan=False)
-    alt_m: float = Field(0.0, ge=-1000.0, le=100_000.0, allow_inf_nan=False)
-    speed_kmh: float = Field(0.0, ge=0.0, le=5000.0, allow_inf_nan=False)
+    lat_deg: float = Field(strict=True, ge=-90.0, le=90.0, allow_inf_nan=False)
+    lon_deg: float = Field(strict=True, ge=-180.0, le=180.0, allow_inf_nan=False)
+    alt_m: float = Field(0.0, strict=True, ge=-1000.0, le=100_000.0, allow_inf_nan=False)
+    speed_kmh: float = Field(0.0, strict=True, ge=0.0, le=5000.0, allow_inf_nan=False)
 
 
 class BatchIn(_In):

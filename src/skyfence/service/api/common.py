@@ -96,19 +96,20 @@ def update_audited(
 ) -> Any:
     """Apply ``changes`` to ``row`` and append ``<kind>.update`` with before/after to the audit log.
 
-    ``None`` means "leave as is", except for the fields in ``nullable``, where it clears the value.
-    ``updated_at`` moves only when something was applied.
+    ``None`` means "leave as is", except for the fields in ``nullable``, where it clears the value.  A change that
+    changes nothing (every value equal to the stored one) touches neither ``updated_at`` nor the audit log.
     """
     from skyfence.service.models import utcnow
 
     before = snapshot(row)
     applied = False
     for key, value in changes.items():
-        if value is not None or key in nullable:
+        if (value is not None or key in nullable) and getattr(row, key) != value:
             setattr(row, key, value)
             applied = True
-    if applied:
-        row.updated_at = utcnow()
+    if not applied:
+        return row
+    row.updated_at = utcnow()
     session.flush()
     (key,) = sa_inspect(type(row)).primary_key_from_instance(row)
     record_change(

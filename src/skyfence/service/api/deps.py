@@ -41,10 +41,10 @@ OPERATOR = ("operator",)
 READERS = ("operator", "regulator", "analyst")
 ANY_ROLE = ("operator", "regulator", "analyst", "terminal")
 
-_api_key_header = APIKeyHeader(
+api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, scheme_name="ApiKey", description="An API key `sfk_<id>_<secret>`."
 )
-_bearer = HTTPBearer(
+bearer_scheme = HTTPBearer(
     auto_error=False,
     scheme_name="Bearer",
     description="An access token from `POST /api/v1/login/access-token`, or an API key.",
@@ -86,7 +86,9 @@ def principal_for_key(session: Session, key_id: str) -> Principal:
     if row.expires_at is not None and row.expires_at <= now:
         hint = f"it was rotated to {row.replaced_by}" if row.replaced_by else "ask an operator for a new key"
         raise _unauthorised(f"API key {key_id} has expired ({hint})")
-    return Principal(key_id=row.id, role=row.role, jurisdiction=row.jurisdiction, terminal_id=row.terminal_id)
+    return Principal(
+        key_id=row.id, role=row.role, jurisdiction=row.jurisdiction, terminal_id=row.terminal_id, lineage=row.lineage
+    )
 
 
 def check_key(session: Session, key: str) -> Principal:
@@ -105,8 +107,8 @@ def authenticate(
     request: Request,
     db: DbDep,
     settings: SettingsDep,
-    api_key: Annotated[str | None, Depends(_api_key_header)] = None,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+    api_key: Annotated[str | None, Depends(api_key_header)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None,
 ) -> Principal:
     """The caller, from ``X-API-Key`` or ``Authorization: Bearer``; then its rate limit is charged."""
     credential = api_key or (bearer.credentials if bearer is not None else None)

@@ -1,13 +1,20 @@
 """Service settings: environment variables ``SKYFENCE_*`` (pydantic-settings), overridable by ``skyfence serve``.
 
-Outside ``development`` the service refuses to start with a missing or well-known signing secret, the habit of the
-full-stack FastAPI template (``changethis`` is a placeholder, never a secret).  In ``development`` a missing secret
-is replaced by a random one per process, so bearer tokens simply stop working after a restart.
+The service fails closed: ``SKYFENCE_ENVIRONMENT`` unset means ``production``, and outside ``development`` it
+refuses to start with a missing, well-known or low-entropy signing secret (``changethis`` is a placeholder, 40 × ``a``
+is not a secret; the habit of the full-stack FastAPI template, made stricter).  Development is opt-in
+(``SKYFENCE_ENVIRONMENT=development``): there a missing secret is replaced by a random one per process, so bearer
+tokens simply stop working after a restart.
+
+``/metrics`` is ``authenticated`` by default (any operator, regulator or analyst key), ``public`` on request (a
+scraper on a private network) or ``off``.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
+from collections import Counter
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -18,13 +25,30 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from skyfence._validation import first_problem
 from skyfence.errors import InputError
 
-__all__ = ["DEFAULT_DATABASE_URL", "WEAK_SECRETS", "Settings", "load_settings"]
+__all__ = ["DEFAULT_DATABASE_URL", "WEAK_SECRETS", "Settings", "estimated_bits", "load_settings"]
 
 #: Zero set-up: a SQLite file in the working directory.
 DEFAULT_DATABASE_URL = "sqlite:///skyfence.db"
 #: Placeholders that must never sign a token outside development.
 WEAK_SECRETS = frozenset({"changethis", "secret", "changeme", "password", "skyfence"})
 _MIN_SECRET_CHARS = 32
+#: A secret must carry at least this much entropy as estimated from its own characters (a 128-bit hex secret,
+#: 32 characters, estimates at about 120 bits; ``secrets.token_urlsafe(32)`` at about 200).
+_MIN_SECRET_BITS = 100.0
+
+
+def estimated_bits(value: str) -> float:
+    """Entropy estimate of ``value``: its length times the Shannon entropy of its character frequencies, zero for a
+    string that repeats a shorter one (``abcabcabc...``)."""
+    if not value:
+        return 0.0
+    for period in range(1, len(value) // 2 + 1):
+        if len(value) % period == 0 and value[:period] * (len(value) // period) == value:
+            return 0.0
+    counts = Counter(value)
+    per_char = -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+    return per_char * len(value)
+
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 
@@ -34,7 +58,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SKYFENCE_", extra="ignore", frozen=True)
 
-    environment: Literal["development", "test", "production"] = "development"
+    #: Unset means production (fail closed); development must be asked for.
+    environment: Literal["development", "test", "production"] = "production"
     database_url: str = DEFAULT_DATABASE_URL
     secret_key: SecretStr | None = None
     access_token_expire_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
@@ -53,17 +78,26 @@ class Settings(BaseSettings):
     policy_dir: Path | None = None
     #: Seconds an SQLite writer waits for the file lock held by another process before giving up with 503.
     sqlite_busy_timeout_s: PositiveFloat = 30.0
+    #: Who may read ``/metrics``: ``authenticated`` (operator, regulator or analyst keys), ``public`` or ``off``.
+    metrics_access: Literal["authenticated", "public", "off"] = "authenticated"
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.environment == "development":
             return self
         value = None if self.secret_key is None else self.secret_key.get_secret_value()
+        fix = (
+            f"set it to at least {_MIN_SECRET_CHARS} random characters, e.g. "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`, or run with "
+            "SKYFENCE_ENVIRONMENT=development on your own machine"
+        )
         if value is None or value.lower() in WEAK_SECRETS or len(value) < _MIN_SECRET_CHARS:
+            raise ValueError(f"SKYFENCE_SECRET_KEY is missing or a placeholder in environment {self.environment!r} "
+                             f"({fix})")
+        if estimated_bits(value) < _MIN_SECRET_BITS:
             raise ValueError(
-                f"SKYFENCE_SECRET_KEY is missing or a placeholder in environment {self.environment!r} "
-                f"(set it to at least {_MIN_SECRET_CHARS} random characters, e.g. "
-                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+                f"SKYFENCE_SECRET_KEY is too predictable in environment {self.environment!r}: about "
+                f"{estimated_bits(value):.0f} bits of entropy, at least {_MIN_SECRET_BITS:.0f} needed ({fix})"
             )
         return self
 

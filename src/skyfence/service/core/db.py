@@ -179,9 +179,20 @@ class Checkpointer:
             log.warning("final WAL checkpoint failed: %s", error)
 
 
-def open_database(url: str | Path, *, busy_timeout_s: float = 30.0) -> Database:
-    """Engines for ``url`` (nothing is created or migrated here; see :func:`skyfence.service.core.migrate.upgrade`)."""
+def open_database(url: str | Path, *, busy_timeout_s: float = 30.0, must_exist: bool = False) -> Database:
+    """Engines for ``url`` (nothing is migrated here; see :func:`skyfence.service.core.migrate.upgrade`).
+
+    A SQLite file (and its folder) is created on first use unless ``must_exist``: then a missing file is an
+    :class:`InputError` and nothing is created (``skyfence audit verify`` checks a database, it never makes one).
+    """
     parsed = normalise_url(url)
+    if must_exist and parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").expanduser().is_file():
+        raise InputError(
+            "no such database file",
+            source=parsed.database,
+            field="--db",
+            hint="check the path; `skyfence serve` creates it",
+        )
     if parsed.get_backend_name() == "sqlite":
         writer = _sqlite_engine(parsed, immediate=True, pool_size=1, busy_timeout_s=busy_timeout_s)
         reader = _sqlite_engine(parsed, immediate=False, pool_size=8, busy_timeout_s=busy_timeout_s)

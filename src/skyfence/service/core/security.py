@@ -50,6 +50,12 @@ class Principal:
     role: str
     jurisdiction: str | None = None
     terminal_id: int | None = None
+    lineage: str | None = None
+
+    @property
+    def scope(self) -> str:
+        """The idempotency-key space of this caller: its key's rotation lineage (survives rotation)."""
+        return f"key:{self.lineage or self.key_id}"
 
     @property
     def label(self) -> str:
@@ -88,9 +94,11 @@ def issue_token(key_id: str, signing_key: str, lifetime: timedelta) -> tuple[str
 
 
 def read_token(token: str, signing_key: str) -> str | None:
-    """The key id a valid, unexpired token names, else ``None``."""
+    """The key id a valid, unexpired token names, else ``None`` (a token without ``exp`` is not valid)."""
     try:
-        claims = jwt.decode(token, signing_key, algorithms=[_ALGORITHM], audience=_AUDIENCE)
+        claims = jwt.decode(
+            token, signing_key, algorithms=[_ALGORITHM], audience=_AUDIENCE, options={"require": ["exp", "sub", "aud"]}
+        )
     except jwt.PyJWTError:
         return None
     subject = claims.get("sub")

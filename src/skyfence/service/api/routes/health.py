@@ -1,13 +1,25 @@
-"""``/health`` and ``/metrics`` (no credentials: they reveal no personal data)."""
+"""``/health`` (no credentials: liveness reveals nothing) and ``/metrics`` (``SKYFENCE_METRICS_ACCESS``: by default
+only for operator, regulator and analyst keys; ``public`` for a scraper on a private network; ``off``)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import select
 
 from skyfence._version import __version__
-from skyfence.service.api.deps import DbDep
+from skyfence.service.api.deps import (
+    READERS,
+    DbDep,
+    SettingsDep,
+    allow,
+    api_key_header,
+    authenticate,
+    bearer_scheme,
+)
 from skyfence.service.core.migrate import current_revision
 from skyfence.service.core.problems import ProblemError
 from skyfence.service.models import Policy
@@ -41,6 +53,16 @@ def health(db: DbDep) -> Health:
     response_class=PlainTextResponse,
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus text."}},
 )
-def metrics(request: Request) -> PlainTextResponse:
-    """Prometheus metrics (text exposition format 0.0.4)."""
+def metrics(
+    request: Request,
+    settings: SettingsDep,
+    db: DbDep,
+    api_key: Annotated[str | None, Depends(api_key_header)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None,
+) -> PlainTextResponse:
+    """Prometheus metrics (text exposition format 0.0.4); who may read them is ``SKYFENCE_METRICS_ACCESS``."""
+    if settings.metrics_access == "off":
+        raise ProblemError(404, "metrics are off on this server (SKYFENCE_METRICS_ACCESS=off)", kind="not-found")
+    if settings.metrics_access == "authenticated":
+        allow(*READERS)(authenticate(request, db, settings, api_key, bearer))
     return PlainTextResponse(request.app.state.metrics.render(), media_type=_PROMETHEUS)

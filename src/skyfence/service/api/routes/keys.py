@@ -1,8 +1,9 @@
 """``/api/v1/keys``: API keys -- create (the key is shown once), list, rotate, revoke -- and ``/keys/me``.
 
 Only the SHA-256 of a key's secret is stored.  Rotation issues a new key with the same role and scope and lets the
-old one work for ``grace_seconds`` more; revocation ends a key and its bearer tokens at once.  Every change is in
-the audit log.
+old one work for ``grace_seconds`` more; a key rotates once (a second rotation of it is 409: rotate its successor).
+Revocation ends a key, every key of its rotation chain (its *lineage*) and their bearer tokens at once.  Every
+change is in the audit log.
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ def issue_key(
     jurisdiction: str | None = None,
     terminal_id: int | None = None,
     expires_at=None,
+    lineage: str | None = None,
 ) -> tuple[ApiKey, str]:
-    """Store a new key and return it with the full key text (shown once)."""
+    """Store a new key and return it with the full key text (shown once); ``lineage``: the rotated key's."""
     key_id, secret, full = new_key()
     row = ApiKey(
         id=key_id,
@@ -47,6 +49,7 @@ def issue_key(
         secret_sha256=hash_secret(secret),
         created_by=created_by,
         expires_at=expires_at,
+        lineage=lineage or key_id,
     )
     session.add(row)
     session.flush()
@@ -112,12 +115,18 @@ def rotate_key(key_id: KeyId, body: KeyRotate, db: DbDep, principal: AnyCaller) 
     """Replace a key by a new one with the same role and scope (operators: any key; others: their own)."""
     _own_or_operator(principal, key_id)
     with db.write() as session:
-        old = session.get(ApiKey, key_id)
+        old = session.get(ApiKey, key_id, with_for_update=True)  # two racing rotations: the second sees the first
         if old is None:
             raise not_found("key", key_id)
         now = utcnow()
         if old.revoked_at is not None or (old.expires_at is not None and old.expires_at <= now):
             raise ProblemError(409, f"key {key_id} is no longer active; create a new key instead", kind="conflict")
+        if old.replaced_by is not None:
+            raise ProblemError(
+                409,
+                f"key {key_id} was rotated already (to {old.replaced_by}); rotate that key instead",
+                kind="conflict",
+            )
         before = snapshot(old, exclude=_AUDITED)
         new, full = issue_key(
             session,
@@ -127,6 +136,7 @@ def rotate_key(key_id: KeyId, body: KeyRotate, db: DbDep, principal: AnyCaller) 
             jurisdiction=old.jurisdiction,
             terminal_id=old.terminal_id,
             expires_at=old.expires_at,
+            lineage=old.lineage,
         )
         grace_end = now + timedelta(seconds=body.grace_seconds)
         old.expires_at = grace_end if old.expires_at is None else min(old.expires_at, grace_end)
@@ -157,21 +167,26 @@ def rotate_key(key_id: KeyId, body: KeyRotate, db: DbDep, principal: AnyCaller) 
 
 @router.post("/{key_id}/revoke", response_model=KeyPublic)
 def revoke_key(key_id: KeyId, body: KeyRevoke, db: DbDep, principal: OperatorCaller) -> KeyPublic:
-    """Revoke a key now; its bearer tokens stop working at once."""
+    """Revoke a key now, with every key of its rotation chain (its successors, and a predecessor still in its grace
+    period): a rotation must not keep a revoked credential alive.  Bearer tokens stop working at once."""
     with db.write() as session:
         row = get_or_404(session, ApiKey, key_id, "key")
-        if row.revoked_at is None:
-            before = snapshot(row, exclude=_AUDITED)
-            row.revoked_at = utcnow()
+        now = utcnow()
+        chain = session.scalars(
+            select(ApiKey).where(ApiKey.lineage == row.lineage, ApiKey.revoked_at.is_(None)).order_by(ApiKey.created_at)
+        ).all()
+        for member in chain:
+            before = snapshot(member, exclude=_AUDITED)
+            member.revoked_at = now
             session.flush()
             record_change(
                 session,
                 principal,
                 action="key.revoke",
                 resource_type="key",
-                resource_id=row.id,
+                resource_id=member.id,
                 before=before,
-                after=snapshot(row, exclude=_AUDITED),
-                reason=body.reason,
+                after=snapshot(member, exclude=_AUDITED),
+                reason=body.reason if member.id == row.id else f"rotation chain of {row.id}: {body.reason}",
             )
     return KeyPublic.model_validate(row)

@@ -2,7 +2,8 @@
 
 ``POST /telemetry/batches`` takes up to 10,000 fixes with an ``Idempotency-Key`` header (IETF
 draft-ietf-httpapi-idempotency-key-header): retry a batch with the *same* key until a 2xx arrives and it is stored
-exactly once; the answer to a retry of a stored batch is the original receipt with ``replayed: true``.
+exactly once; the answer to a retry of a stored batch is the original receipt with ``replayed: true``.  Keys are
+scoped per API key (its rotation lineage): one client's keys never collide with, or reveal, another's.
 ``POST /telemetry/fixes`` takes one fix (the key is optional there).  Terminal keys post their own fixes only.
 """
 
@@ -15,9 +16,8 @@ from sqlalchemy import select
 
 from skyfence.service.api.common import After, IdFilter, Limit, not_found
 from skyfence.service.api.deps import AnyCaller, DbDep, Reader, ReadSession, SettingsDep, TelemetryWriter
-from skyfence.service.core.problems import ProblemError
-from skyfence.service.ingest import IngestResult, ingest, replay_receipt
-from skyfence.service.models import Fix, TelemetryBatch
+from skyfence.service.ingest import IngestResult, find_batch, ingest, replay_receipt
+from skyfence.service.models import Fix
 from skyfence.service.schemas import BatchIn, BatchReceipt, FixIn, FixPublic, Page
 
 router = APIRouter(prefix="/telemetry", tags=["telemetry"])
@@ -78,14 +78,11 @@ def get_batch(
     session: ReadSession,
     principal: AnyCaller,
 ) -> BatchReceipt:
-    """The receipt of a stored batch: after a crash or timeout, ask whether it arrived (terminals: their own)."""
-    batch = session.scalar(select(TelemetryBatch).where(TelemetryBatch.idempotency_key == idempotency_key))
+    """The receipt of a batch the caller posted (keys are scoped per key lineage): after a crash or timeout, ask
+    whether it arrived."""
+    batch = find_batch(session, principal.scope, idempotency_key)
     if batch is None:
         raise not_found("batch with Idempotency-Key", idempotency_key)
-    if principal.role == "terminal":
-        owners = set(session.scalars(select(Fix.terminal_id).where(Fix.batch_id == batch.id).distinct()))
-        if owners != {principal.terminal_id}:
-            raise ProblemError(403, "a terminal key may read only batches of its own fixes")
     return replay_receipt(session, batch)
 
 

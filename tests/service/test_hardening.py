@@ -1,0 +1,206 @@
+"""Regression tests of the hardening issue (issue 11): idempotency scopes, key rotation chains, deep TOML, settings
+that fail closed, strict numbers, audit verification without an anchor, no-op PATCHes, /metrics access.
+
+Each runs on SQLite and on PostgreSQL (``db_url``); each failed before its fix.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import delete, func, select
+
+from skyfence.errors import InputError
+from skyfence.service.models import AuditHead, AuditRow
+from tests.service.conftest import POLICY_TOML, auth, fix, operator_key, populate, service_settings
+
+
+@pytest.fixture
+def world(db_url, service_data):
+    """A populated app on a fresh database of each backend."""
+    from skyfence.service import create_app
+
+    key = operator_key(db_url)
+    app = create_app(service_settings(db_url))
+    with TestClient(app, headers=auth(key)) as client:
+        yield app, client, populate(client)
+
+
+def _batch(client, key: str, fixes: list[dict], api_key: str):
+    return client.post(
+        "/api/v1/telemetry/batches", json={"fixes": fixes}, headers={**auth(api_key), "Idempotency-Key": key}
+    )
+
+
+# --------------------------------------------------------------------------- item 2: idempotency scopes
+
+
+def test_idempotency_keys_are_scoped_per_api_key(world):
+    """A terminal that claims an operator's future key neither blocks the operator's batch nor learns of it."""
+    _, client, w = world
+    key = f"future-{uuid.uuid4().hex}"
+    squat = _batch(client, key, [fix(w.terminals["tw"])], w.keys["terminal"])
+    assert squat.status_code == 201, squat.text
+    mine = [fix(w.terminals["ua"], (50.45, 30.52)), fix(w.terminals["pl"], (52.2, 21.0))]
+    stored = _batch(client, key, mine, w.keys["operator"])
+    assert stored.status_code == 201, stored.text  # before: 422 "was used for a different payload"
+    assert stored.json()["n_fixes"] == 2 and not stored.json()["replayed"]
+    replay = _batch(client, key, mine, w.keys["operator"])
+    assert replay.status_code == 200 and replay.json()["batch_id"] == stored.json()["batch_id"]
+    # each caller reads its own batch under the key, and nobody else's
+    own = client.get(f"/api/v1/telemetry/batches/{key}", headers=auth(w.keys["operator"])).json()
+    theirs = client.get(f"/api/v1/telemetry/batches/{key}", headers=auth(w.keys["terminal"])).json()
+    assert own["batch_id"] == stored.json()["batch_id"] and theirs["batch_id"] == squat.json()["batch_id"]
+    analyst = client.get(f"/api/v1/telemetry/batches/{key}", headers=auth(w.keys["analyst"]))
+    assert analyst.status_code == 404
+
+
+def test_a_retry_after_key_rotation_is_still_a_replay(world):
+    _, client, w = world
+    created = client.post("/api/v1/keys", json={"name": "w", "role": "operator", "reason": "x"}).json()
+    key, body = f"rot-{uuid.uuid4().hex}", [fix(w.terminals["tw"])]
+    first = _batch(client, key, body, created["key"])
+    assert first.status_code == 201, first.text
+    successor = client.post(f"/api/v1/keys/{created['id']}/rotate", json={"reason": "90 days"}).json()
+    retry = _batch(client, key, body, successor["key"])
+    assert retry.status_code == 200 and retry.json()["batch_id"] == first.json()["batch_id"]
+
+
+# --------------------------------------------------------------------------- item 4: rotation chains
+
+
+def test_a_key_rotates_once_and_revocation_follows_the_chain(world):
+    _, client, _w = world
+    created = client.post("/api/v1/keys", json={"name": "c", "role": "analyst", "reason": "x"}).json()
+    body = {"reason": "rotate", "grace_seconds": 3600}
+    first = client.post(f"/api/v1/keys/{created['id']}/rotate", json=body)
+    assert first.status_code == 201
+    second = client.post(f"/api/v1/keys/{created['id']}/rotate", json=body)
+    assert second.status_code == 409 and first.json()["id"] in second.json()["detail"]  # before: a 2nd successor
+    grandchild = client.post(f"/api/v1/keys/{first.json()['id']}/rotate", json=body)
+    assert grandchild.status_code == 201
+    for k in (created["key"], first.json()["key"], grandchild.json()["key"]):
+        assert client.get("/api/v1/keys/me", headers=auth(k)).status_code == 200
+    assert client.post(f"/api/v1/keys/{created['id']}/revoke", json={"reason": "leaked"}).status_code == 200
+    for k in (created["key"], first.json()["key"], grandchild.json()["key"]):
+        answer = client.get("/api/v1/keys/me", headers=auth(k))
+        assert answer.status_code == 401 and "revoked" in answer.json()["detail"]  # before: successors lived on
+
+
+# --------------------------------------------------------------------------- item 5: deep TOML
+
+
+def test_deeply_nested_toml_is_a_422_without_a_traceback(world, caplog):
+    _, client, _w = world
+    deep = "x = " + "[" * 5000 + "]" * 5000 + "\n" + POLICY_TOML
+    with caplog.at_level(logging.DEBUG):
+        answer = client.post("/api/v1/policies", json={"source": deep, "reason": "probe"})
+    assert answer.status_code == 422, answer.text[:500]  # before: 500
+    assert "nested too deeply" in answer.json()["detail"]
+    assert "Traceback" not in caplog.text and len(caplog.text) < 10_000
+    nested_json = '{"fixes": ' + "[" * 5000 + "]" * 5000 + "}"
+    answer = client.post(
+        "/api/v1/telemetry/batches",
+        content=nested_json,
+        headers={"Content-Type": "application/json", "Idempotency-Key": "deep-json-1"},
+    )
+    assert 400 <= answer.status_code < 500, answer.text[:500]
+
+
+# --------------------------------------------------------------------------- item 6: settings, tokens, numbers, audit
+
+
+def test_an_unconfigured_server_fails_closed(monkeypatch):
+    from skyfence.service.core.config import load_settings
+
+    monkeypatch.delenv("SKYFENCE_ENVIRONMENT", raising=False)
+    monkeypatch.delenv("SKYFENCE_SECRET_KEY", raising=False)
+    with pytest.raises(InputError, match="SKYFENCE_SECRET_KEY"):
+        load_settings()  # before: development, with a random secret
+    assert load_settings(environment="development").environment == "development"
+
+
+@pytest.mark.parametrize("secret", ["a" * 40, "ab" * 24, "0123456789" * 4, "Aa1!" * 12])
+def test_low_entropy_secrets_are_refused_in_production(secret):
+    from skyfence.service.core.config import load_settings
+
+    with pytest.raises(InputError, match="SKYFENCE_SECRET_KEY"):
+        load_settings(environment="production", secret_key=secret)
+    for good in (secrets.token_urlsafe(32), secrets.token_hex(16), secrets.token_urlsafe(48)):
+        assert load_settings(environment="production", secret_key=good)
+
+
+def test_tokens_without_exp_are_refused(world):
+    app, _client, w = world
+    claims = {"sub": w.key_ids["analyst"], "aud": "skyfence-api", "iat": int(datetime.now(UTC).timestamp())}
+    token = jwt.encode(claims, app.state.settings.signing_key, algorithm="HS256")
+    anonymous = TestClient(app)
+    answer = anonymous.get("/api/v1/keys/me", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 401  # before: 200
+    claims["exp"] = int((datetime.now(UTC) + timedelta(minutes=5)).timestamp())
+    token = jwt.encode(claims, app.state.settings.signing_key, algorithm="HS256")
+    assert anonymous.get("/api/v1/keys/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+@pytest.mark.parametrize("field", ["lat_deg", "lon_deg", "alt_m", "speed_kmh", "terminal_id"])
+def test_booleans_are_not_numbers(world, field):
+    _, client, w = world
+    body = fix(w.terminals["tw"])
+    body[field] = True
+    answer = client.post("/api/v1/telemetry/fixes", json=body)
+    assert answer.status_code == 422, answer.text  # before: stored as 1.0
+    assert any(e["field"] == f"body.{field}" for e in answer.json()["errors"])
+
+
+def test_an_emptied_audit_log_does_not_verify(world):
+    from skyfence.service import audit
+
+    app, _client, _w = world
+    with app.state.db.read() as session:
+        fine = audit.verify(session)
+    assert fine.ok and not fine.anchored and fine.stored_head_seq == fine.rows > 0
+    with app.state.db.write() as session:
+        session.execute(delete(AuditRow))
+        session.execute(delete(AuditHead))
+    with app.state.db.read() as session:
+        result = audit.verify(session)
+    assert not result.ok and "emptied" in (result.problem or "")  # before: ok, 0 rows
+
+
+def test_a_patch_that_changes_nothing_writes_no_audit_row(world):
+    app, client, w = world
+    terminal = client.get(f"/api/v1/terminals/{w.terminals['tw']}").json()
+
+    def rows() -> int:
+        with app.state.db.read() as session:
+            return session.scalar(select(func.count()).select_from(AuditRow))
+
+    before = rows()
+    same = client.patch(f"/api/v1/terminals/{w.terminals['tw']}", json={"plan": terminal["plan"], "reason": "noop"})
+    assert same.status_code == 200, same.text
+    assert same.json()["updated_at"] == terminal["updated_at"]
+    assert rows() == before  # before: one more row
+    changed = client.patch(f"/api/v1/terminals/{w.terminals['tw']}", json={"plan": "roam", "reason": "moved"})
+    assert changed.status_code == 200 and rows() == before + 1
+
+
+@pytest.mark.parametrize("access", ["authenticated", "public", "off"])
+def test_metrics_access_is_configurable_and_closed_by_default(db_url, service_data, access):
+    from skyfence.service import create_app
+
+    key = operator_key(db_url)
+    app = create_app(service_settings(db_url, environment="production", metrics_access=access))
+    with TestClient(app) as client:
+        anonymous = client.get("/metrics")
+        with_key = client.get("/metrics", headers=auth(key))
+    expected = {"authenticated": (401, 200), "public": (200, 200), "off": (404, 404)}[access]
+    assert (anonymous.status_code, with_key.status_code) == expected
+    from skyfence.service.core.config import Settings
+
+    assert Settings.model_fields["metrics_access"].default == "authenticated"
