@@ -56,12 +56,21 @@ def serve(
     log_level: Annotated[
         str, typer.Option("--log-level", help="uvicorn log level: critical, error, warning, info, debug.")
     ] = "info",
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Worker processes (rate limits and fix budgets are shared through the database).",
+        ),
+    ] = 1,
 ) -> None:
     """Run the control-plane API (migrations are applied at start-up)."""
     _require_service()
     from skyfence.service.serve import run_server
 
-    run_server(db, host=host, port=port, log_level=log_level)
+    run_server(db, host=host, port=port, log_level=log_level, workers=workers)
 
 
 audit_app = typer.Typer(help="The tamper-evident audit log of the control plane.", no_args_is_help=True)

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from skyfence.errors import PolicyError
+from skyfence.service.core import budget
 from skyfence.service.core.config import Settings
 from skyfence.service.core.db import Database
 from skyfence.service.core.metrics import Metrics
@@ -262,6 +263,7 @@ def _store(
         )
         session.add(batch)
         session.flush()  # the unique idempotency key is claimed here, before any fix is written
+        budget.charge(session, settings, principal, len(fixes))
         connection = session.connection()
         as_time = _time_parameter(connection.dialect.name)
         times = [as_time(f.time) for f in fixes]
@@ -319,13 +321,29 @@ def ingest(
     key: str | None,
 ) -> IngestResult:
     """Store ``fixes`` with their decisions (see the module notes); ``created`` is False for a replay."""
-    if len(fixes) > settings.max_batch_fixes:
+    with _IN_FLIGHT.slot(settings, principal):
+        return _ingest(db, settings, metrics, principal, fixes, key)
+
+
+_IN_FLIGHT = budget.InFlight()
+
+
+def _ingest(
+    db: Database,
+    settings: Settings,
+    metrics: Metrics,
+    principal: Principal,
+    fixes: list[FixIn],
+    key: str | None,
+) -> IngestResult:
+    limit = budget.limits_for(settings, principal.role).max_batch_fixes
+    if len(fixes) > limit:
         raise ProblemError(
             422,
-            f"body.fixes: {len(fixes)} fixes exceed this server's limit of {settings.max_batch_fixes} per batch "
+            f"body.fixes: {len(fixes)} fixes exceed the limit of {limit} per batch for role {principal.role} "
             "(split the batch)",
             kind="validation-error",
-            errors=[FieldProblem(field="body.fixes", message=f"at most {settings.max_batch_fixes} fixes")],
+            errors=[FieldProblem(field="body.fixes", message=f"at most {limit} fixes")],
         )
     digest = request_digest(fixes)
     with db.read() as session:
@@ -335,6 +353,7 @@ def ingest(
             if existing is not None:
                 metrics.inc("skyfence_batches_replayed_total", help_text="Batches answered from storage (retries).")
                 return IngestResult(_replay(session, existing, digest), created=False)
+        budget.check_budget(session, settings, principal, len(fixes))
         version_id, verdicts = _decide(session, fixes, terminals, settings)
     try:
         batch, briefs, n_alerts = _store(db, principal, fixes, key, digest, version_id, verdicts, settings)

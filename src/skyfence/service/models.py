@@ -224,6 +224,17 @@ class TelemetryBatch(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class FixBudget(Base):
+    """The telemetry fix budget of a key lineage: a token bucket shared by every worker (see core/budget.py)."""
+
+    __tablename__ = "fix_budgets"
+
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    #: When ``tokens`` was last computed [s since the Unix epoch].
+    updated_s: Mapped[float] = mapped_column(Float)
+
+
 class Fix(Base):
     """A position fix of a terminal (WGS-84 latitude/longitude [deg], altitude [m], ground speed [km/h])."""
 

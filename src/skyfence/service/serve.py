@@ -12,8 +12,15 @@ __all__ = ["LOG_LEVELS", "run_server"]
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
-def run_server(database_url: str, *, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") -> None:
-    """Open (and migrate) the database, build the app and serve it with one worker until stopped."""
+def run_server(
+    database_url: str, *, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info", workers: int = 1
+) -> None:
+    """Open (and migrate) the database, build the app and serve it with ``workers`` processes until stopped.
+
+    Several workers share rate limits and fix budgets through the database (:mod:`skyfence.service.core.budget`).
+    """
+    import os
+
     import uvicorn
 
     from skyfence.service.core.config import load_settings
@@ -21,7 +28,23 @@ def run_server(database_url: str, *, host: str = "127.0.0.1", port: int = 8000, 
 
     if log_level not in LOG_LEVELS:
         raise InputError(f"unknown log level {log_level!r}", field="--log-level", hint="use info, warning, ...")
-    app = create_app(load_settings(database_url=database_url))
+    settings = load_settings(database_url=database_url)  # fails here, in one line, before any worker starts
+    if workers > 1:
+        os.environ["SKYFENCE_DATABASE_URL"] = settings.database_url
+        if settings.secret_key is None:  # development: the workers must share the random signing key
+            os.environ["SKYFENCE_SECRET_KEY"] = settings.signing_key
+        create_app(settings).state.db.dispose()  # migrate once, before the workers race to
+        uvicorn.run(
+            "skyfence.service.main:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            log_level=log_level,
+            workers=workers,
+            timeout_graceful_shutdown=5,
+        )
+        return
+    app = create_app(settings)
     # Everything loaded so far (libraries, the compiled policy) lives as long as the process: keep it out of the
     # cyclic garbage collector's full passes, which otherwise stall requests for 100+ ms now and then.
     gc.collect()

@@ -68,7 +68,20 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(100, ge=1)
     #: Request bodies above this are refused with 413 before they are parsed.
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    #: Telemetry limits by work (see core/budget.py): fixes per batch, a fix budget per key lineage shared by every
+    #: worker through the database, requests in flight per key and worker -- operators, and terminals far below.
     max_batch_fixes: int = Field(10_000, ge=1, le=100_000)
+    operator_fixes_per_second: PositiveFloat = 100_000.0
+    operator_fix_burst: int = Field(1_000_000, ge=1)
+    operator_max_in_flight: int = Field(8, ge=1)
+    terminal_max_batch_fixes: int = Field(1_000, ge=1, le=100_000)
+    terminal_fixes_per_second: PositiveFloat = 20.0
+    terminal_fix_burst: int = Field(2_000, ge=1)
+    terminal_max_in_flight: int = Field(1, ge=1)
+    #: Request bodies above this many bytes queue for one of ``large_requests_in_flight`` slots per worker before
+    #: they are read, so big batches cannot crowd out small posts (nor fill the memory).
+    large_body_bytes: int = Field(256 * 1024, ge=1024)
+    large_requests_in_flight: int = Field(2, ge=1)
     #: A terminal with this many denials within the window raises a ``repeated_denial`` alert.
     repeated_denial_threshold: int = Field(3, ge=2)
     repeated_denial_window_hours: PositiveFloat = 24.0

@@ -1,10 +1,15 @@
-"""ASGI middleware: body size limit (413), content type (415) and request metrics.
+"""ASGI middleware: body size limit (413), content type (415), a queue for large bodies, and request metrics.
+
+Large bodies (above ``large_body_bytes``, or chunked) queue for one of ``large_in_flight`` slots before they are
+read: a flood of 10,000-fix batches then waits its turn instead of crowding out small posts in the event loop and
+the thread pool, and the memory held by bodies in flight stays bounded (see :mod:`skyfence.service.core.budget`).
 
 Pure ASGI (no ``BaseHTTPMiddleware``) so request bodies stream through untouched and nothing is buffered twice.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email.message
 import time
 from collections.abc import Iterable
@@ -57,10 +62,21 @@ class GuardMiddleware:
     """Refuse bodies over ``max_body_bytes`` (413), bodies that are not JSON (or form data on ``form_paths``) (415)
     and NUL characters in API URLs (400)."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, form_paths: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        form_paths: Iterable[str] = (),
+        large_body_bytes: int | None = None,
+        large_in_flight: int = 2,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.form_paths = frozenset(form_paths)
+        self.large_body_bytes = large_body_bytes
+        self.large_in_flight = large_in_flight
+        self._large_gate: asyncio.Semaphore | None = None  # made in the server's event loop, on first use
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -111,7 +127,14 @@ class GuardMiddleware:
                     raise PayloadTooLarge(limit)
             return message
 
-        await self.app(scope, limited_receive, send)
+        large = self.large_body_bytes is not None and (chunked or (length or 0) > self.large_body_bytes)
+        if not large:
+            await self.app(scope, limited_receive, send)
+            return
+        if self._large_gate is None:
+            self._large_gate = asyncio.Semaphore(self.large_in_flight)
+        async with self._large_gate:  # big bodies wait here, unread; small requests never do
+            await self.app(scope, limited_receive, send)
 
     @staticmethod
     async def _reply(scope: Scope, send: Send, status: int, detail: str, kind: str) -> None:

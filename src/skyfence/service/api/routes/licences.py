@@ -12,7 +12,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
-from skyfence.policy import LICENCE_TRANSITIONS
 from skyfence.service.api.common import (
     After,
     CodeFilter,
@@ -97,6 +96,8 @@ def update_licence(licence_id: PathId, body: LicenceUpdate, db: DbDep, principal
         require_jurisdiction(principal, row.jurisdiction)
         changes = body.model_dump(exclude={"reason"}, exclude_unset=True)
         new_state = changes.get("state")
+        from skyfence.policy import LICENCE_TRANSITIONS  # imported late: the policy stack is heavy (start-up time)
+
         if new_state is not None and new_state != row.state and new_state not in LICENCE_TRANSITIONS[row.state]:
             allowed = ", ".join(LICENCE_TRANSITIONS[row.state])
             raise ProblemError(
