@@ -7,6 +7,7 @@ Only rich and the standard library are imported here: a help screen must stay fa
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -39,11 +40,42 @@ def print_json(payload: Any) -> None:
     sys.stdout.write(json_text(payload) + "\n")
 
 
+def _os_error_line(error: OSError) -> str:
+    where = error.filename if error.filename is not None else ""
+    what = error.strerror or str(error)
+    hint = ""
+    if isinstance(error, PermissionError) or error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        hint = " (choose a folder you may write to, e.g. with --out)"
+    elif isinstance(error, NotADirectoryError):
+        hint = " (a part of the path is a file, not a folder)"
+    elif error.errno == errno.ENOSPC:
+        hint = " (free some disk space)"
+    return f"{where}: {what}{hint}" if where else f"{what}{hint}"
+
+
+def _database_error_line(error: Exception) -> str | None:
+    """One line for a SQLAlchemy or driver error, or ``None`` when ``error`` is not one."""
+    module = type(error).__module__ or ""
+    if not module.startswith(("sqlalchemy", "sqlite3", "psycopg")):
+        return None
+    original = getattr(error, "orig", None) or error
+    first = (str(original).strip().splitlines() or [type(original).__name__])[0]
+    return f"database error: {first} (check --db: a writable SQLite file path or a reachable postgresql:// URL)"
+
+
 def run_app(app: Callable[[], object]) -> None:
-    """Run a Typer app; bad input ends in one line on stderr and exit code 1."""
+    """Run a Typer app; bad input, OS errors (a read-only folder, a full disk) and database errors end in one line on
+    stderr and exit code 1, Ctrl-C in exit code 130.  A traceback is left only for what is a bug."""
     try:
         app()
     except SkyfenceError as error:
         fail(escape(str(error)))
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as error:
-        fail(escape(f"{error.filename}: {error.strerror}"))
+    except KeyboardInterrupt:
+        fail("interrupted", code=130)
+    except OSError as error:
+        fail(escape(_os_error_line(error)))
+    except Exception as error:
+        line = _database_error_line(error)
+        if line is None:
+            raise
+        fail(escape(line))

@@ -5,9 +5,40 @@ Only typer, rich and the foundation are imported here: ``skyfence --help`` must 
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 from skyfence._console import console, err_console, fail, json_text, print_json
 
-__all__ = ["console", "err_console", "fail", "json_text", "print_json", "steps_progress"]
+__all__ = ["check_output", "console", "err_console", "fail", "json_text", "print_json", "steps_progress"]
+
+
+def check_output(path: Path | None, *, folder: bool, field: str = "--out") -> None:
+    """Refuse, before any computation, an output that cannot be written: a folder output naming a file (or a file
+    output naming a folder), or a place where nothing can be created (read-only, a file in the way)."""
+    from skyfence.errors import InputError
+
+    if path is None:
+        return
+    path = Path(path)
+    if folder and path.exists() and not path.is_dir():
+        raise InputError("is an existing file, not a folder", source=str(path), field=field,
+                         hint="give a folder (new or existing) for the outputs")
+    if not folder and path.is_dir():
+        raise InputError("is a folder, not a file", source=str(path), field=field, hint="give a file name")
+    parent = path if folder else path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"cannot create it: {parent} is a file, not a folder", source=str(path), field=field)
+    try:
+        probe, name = tempfile.mkstemp(prefix=".skyfence-write-check.", dir=parent)
+    except OSError as error:
+        raise InputError(f"cannot write in {parent}: {error.strerror}", source=str(path), field=field,
+                         hint="choose a folder you may write to") from None
+    os.close(probe)
+    os.unlink(name)
 
 
 def steps_progress(*, disable: bool = False):

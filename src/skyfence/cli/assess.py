@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from skyfence._io import atomic_outputs
-from skyfence.cli._common import console, print_json
+from skyfence.cli._common import check_output, console, print_json
 from skyfence.cli._progress import unit_progress
 
 
@@ -26,6 +26,7 @@ def assess(
     started = time.perf_counter()
     scenario, base = load_scenario(scenario_file)
     folder = out if out is not None else Path(scenario.outputs.dir) / scenario.name
+    check_output(folder, folder=True)
     with unit_progress() as progress:
         result = run_scenario(scenario, base, progress=progress, file_name=scenario_file.name)
         progress.note("drawing the report")

@@ -13,7 +13,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from skyfence.cli._common import console, json_text, print_json, steps_progress
+from skyfence.cli._common import check_output, console, json_text, print_json, steps_progress
 from skyfence.cli._layout import WIDE_HELP, fits, print_wide
 
 if TYPE_CHECKING:
@@ -95,6 +95,7 @@ def coverage(
     from skyfence.orbits.sources import load_constellation
     from skyfence.orbits.time import default_start, iso_utc, parse_time, time_grid
 
+    check_output(out, folder=True)
     area = get_region(region, pov=pov)
     cells = area.cells(res)
     sources = [source, *(compare or [])]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from skyfence.cli._common import console, print_json
+from skyfence.cli._common import check_output, console, print_json
 from skyfence.errors import InputError
 
 __all__ = ["app", "latency"]
@@ -178,6 +178,7 @@ def hypatia_state(
 
     if frame not in ("hypatia", "itrf"):
         raise InputError(f"unknown frame {frame!r}", field="--frame", hint="use hypatia or itrf")
+    check_output(out, folder=True)
     inputs = read_hypatia_inputs(input_dir)
     duration_ns = int(parse_duration(duration).astype("int64"))
     step_ns = int(parse_duration(step, field="step").astype("int64"))

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from skyfence._io import atomic_outputs, atomic_path
-from skyfence.cli._common import console, json_text, print_json
+from skyfence.cli._common import check_output, console, json_text, print_json
 from skyfence.errors import InputError
 
 app = typer.Typer(
@@ -160,6 +160,7 @@ def evaluate(
 
     if out.suffix.lower() != ".parquet":
         raise InputError("the decisions file must be .parquet", field="--out")
+    check_output(out, folder=False)
     policy = _load(file)
     frame = read_fixes(fixes)
     t0 = _time.perf_counter()
@@ -196,6 +197,7 @@ def map_(
     from skyfence.policy import availability_map
     from skyfence.report.availability import write_availability_map
 
+    check_output(out, folder=True)
     policy = _load(file)
     amap = availability_map(policy, operator=operator, res=res, region=region, time=time, plan=plan)
     summary = amap.summary()
@@ -267,6 +269,7 @@ def diff(
     """Countries and cells whose availability changes from policy A to policy B, and the population affected."""
     from skyfence.policy import diff_policies
 
+    check_output(out, folder=True)
     result = diff_policies(_load(a), _load(b), operator=operator, res=res, region=region, time=time, plan=plan)
     summary = result.summary()
     if out is not None:

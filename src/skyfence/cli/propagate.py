@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from skyfence.cli._common import console, print_json, steps_progress
+from skyfence.cli._common import check_output, console, print_json, steps_progress
 from skyfence.errors import InputError
 
 
@@ -32,6 +32,7 @@ def propagate(
 
     if out is not None and out.suffix != ".nc":
         raise InputError(f"cannot write {out.name}", field="--out", hint="use a .nc (NetCDF-4) file name")
+    check_output(out, folder=False)
     constellation = load_constellation(source, skip_invalid=skip_invalid)
     t0 = default_start(constellation.epoch_range) if start is None else start
     times = time_grid(t0, duration, step)
