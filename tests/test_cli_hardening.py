@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -79,3 +80,50 @@ def test_keys_create_on_a_bad_database_is_one_line(tmp_path):
     proc = _skyfence("keys", "create", "--db", f"sqlite:///{blocker}/cp.db", "--role", "operator", "--name", "x",
                      "--reason", "x")
     _one_line_error(proc)
+
+
+# --------------------------------------------------------------------------- item 9: work that explodes
+
+
+def test_region_info_refuses_an_exploding_cell_count_at_once(data_dir):
+    """Taiwan at res 12 (~117 million cells, ~8 GB) used to run for 10+ minutes; now it is one line, at once."""
+    import time
+
+    started = time.monotonic()
+    proc = _skyfence("region", "info", "TW", "--res", "12", timeout=120)
+    _one_line_error(proc, "--res", "--yes", "116,9")
+    assert time.monotonic() - started < 60
+
+
+def test_the_estimate_is_close_and_small_requests_pass(data_dir):
+    from skyfence.earth.regions import get_region
+
+    taiwan = get_region("TW")
+    estimate, actual = taiwan.estimated_cells(6), len(taiwan.cells(6))
+    assert abs(estimate - actual) / actual < 0.2  # mean cell area vs the cells at 23° N: an estimate for a guard
+    with pytest.raises(Exception, match="--yes"):
+        taiwan.cells(11)
+    assert len(taiwan.cells(6, max_cells=None)) == actual
+
+
+def test_cell_sets_are_built_tile_by_tile_so_ctrl_c_is_heard(data_dir, monkeypatch):
+    """h3 gets one tile per call (a KeyboardInterrupt between calls stops the run), with the same cells as before."""
+    import h3.api.numpy_int as h3n
+
+    from skyfence.earth import cells as cells_mod
+    from skyfence.earth.regions import get_region
+
+    calls = []
+    real = h3n.h3shape_to_cells_experimental
+
+    def counting(shape, res, contain="center"):
+        calls.append(1)
+        return real(shape, res, contain=contain)
+
+    russia = get_region("RU")
+    parts = cells_mod._tiles(cells_mod._polygonal_parts(cells_mod._split_antimeridian(russia.geometry)[0]))
+    whole = np.unique(np.asarray(real(cells_mod._to_h3shape(parts), 4, contain="center"), dtype=np.uint64))
+    monkeypatch.setattr(cells_mod.h3n, "h3shape_to_cells_experimental", counting)
+    got = cells_mod.polygon_to_cells(russia.geometry, 4)
+    assert len(calls) > 10
+    assert np.array_equal(got, whole)

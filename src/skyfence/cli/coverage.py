@@ -86,18 +86,19 @@ def coverage(
     out: Path = typer.Option(None, "--out", help="Write dataset, per-cell tables and maps into this folder."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
+    yes: bool = typer.Option(False, "--yes", help="Go ahead even above 10 million cells."),
 ) -> None:
     """Satellites in view per H3 cell over time and figures of merit per region (STK Coverage names)."""
 
     from skyfence._io import atomic_outputs
     from skyfence.coverage.engine import run_coverage
-    from skyfence.earth.regions import get_region
+    from skyfence.earth.regions import MAX_CELLS, get_region
     from skyfence.orbits.sources import load_constellation
     from skyfence.orbits.time import default_start, iso_utc, parse_time, time_grid
 
     check_output(out, folder=True)
     area = get_region(region, pov=pov)
-    cells = area.cells(res)
+    cells = area.cells(res, max_cells=None if yes else MAX_CELLS)
     sources = [source, *(compare or [])]
     constellations = [load_constellation(s) for s in sources]
     t0 = default_start(constellations[0].epoch_range) if start is None else parse_time(start, field="--start")

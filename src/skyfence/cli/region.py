@@ -59,11 +59,14 @@ def info(
     pov: _POV = "default",
     scale: _SCALE = None,
     as_json: _JSON = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Go ahead even above 10 million cells (memory and minutes of work).")
+    ] = False,
 ) -> None:
     """Name, code, kind, source, geodesic area and H3 cell count of a region."""
     from skyfence.earth.regions import region_info
 
-    summary = region_info(spec, res=res, pov=pov, scale=scale, containment=containment)
+    summary = region_info(spec, res=res, pov=pov, scale=scale, containment=containment, yes=yes)
     if as_json:
         print_json(summary)
         return

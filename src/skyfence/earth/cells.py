@@ -300,10 +300,14 @@ def polygon_to_cells(geometry: Polygon | MultiPolygon, res: int, *, containment:
         return np.empty(0, dtype=np.uint64)
     if containment in ("center", "overlap"):  # a cell fully inside may straddle two tiles: never tile "full"
         parts = _tiles(parts)
-    shape = _to_h3shape(parts)
-    # the v4.2 algorithm: the classic one fails (H3FailedError) on caps wider than 180°, e.g. Antarctica
-    cells = h3n.h3shape_to_cells_experimental(shape, res, contain=containment)
-    cells = np.unique(np.asarray(cells, dtype=np.uint64))
+    # the v4.2 algorithm: the classic one fails (H3FailedError) on caps wider than 180°, e.g. Antarctica.
+    # Tiles go to h3 one by one: a long run stays interruptible (Ctrl-C is handled between calls).
+    groups = [[part] for part in parts] if containment in ("center", "overlap") else [parts]
+    found = [
+        np.asarray(h3n.h3shape_to_cells_experimental(_to_h3shape(group), res, contain=containment), dtype=np.uint64)
+        for group in groups
+    ]
+    cells = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.uint64)
     if containment in ("overlap", "full"):
         cells = _add_seam_cells(cells, normalized, parts, res, containment)
     return cells

@@ -39,6 +39,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import math
 import os
 import re
 import warnings
@@ -107,6 +108,10 @@ _AREA_SEGMENT_DEG = 0.25
 _GEOD = pyproj.Geod(ellps="WGS84")
 #: Largest world cell set :meth:`Region.cells` builds (res 7 is 98,825,162 cells, 0.8 GB).
 _MAX_WORLD_CELLS = 100_000_000
+#: Largest cell set :meth:`Region.cells` builds for a region without being told to go ahead (``--yes``).
+MAX_CELLS = 10_000_000
+#: Peak memory per cell while h3 builds a cell set (measured: Taiwan at res 12 reached 7.8 GB, ~67 B/cell).
+_BYTES_PER_CELL = 67
 
 
 # --------------------------------------------------------------------------- the Region
@@ -145,9 +150,30 @@ class Region:
     pov: str | None = None
     note: str = ""
 
-    def cells(self, res: int, containment: str = "center") -> np.ndarray:
-        """H3 cells of the region at ``res``: sorted unique ``uint64`` (see :func:`.cells.polygon_to_cells`)."""
+    def estimated_cells(self, res: int) -> int:
+        """About how many H3 cells the region has at ``res`` (geodesic area / mean cell area), without making them."""
         res = _cells.validate_resolution(res)
+        if self.kind == "world":
+            return 2 + 120 * 7**res
+        return math.ceil(self.area_km2() / h3n.average_hexagon_area(res, unit="km^2"))
+
+    def cells(self, res: int, containment: str = "center", *, max_cells: int | None = MAX_CELLS) -> np.ndarray:
+        """H3 cells of the region at ``res``: sorted unique ``uint64`` (see :func:`.cells.polygon_to_cells`).
+
+        Work that explodes is refused up front: when the region has more than ``max_cells`` cells at ``res``
+        (estimated from its area; ``None``: no limit), an :class:`InputError` names the estimate and the memory it
+        would take (Taiwan at res 12 is ~117 million cells, ~8 GB).
+        """
+        res = _cells.validate_resolution(res)
+        if max_cells is not None and self.kind != "world":
+            estimate = self.estimated_cells(res)
+            if estimate > max_cells:
+                raise InputError(
+                    f"{self.name} has about {estimate:,} H3 cells at res {res}, more than the limit of {max_cells:,} "
+                    f"(about {estimate * _BYTES_PER_CELL / 1e9:.1f} GB of memory and minutes of work)",
+                    field="--res",
+                    hint="use a coarser --res (each step down is 7x fewer cells), or pass --yes to go ahead",
+                )
         if self.kind == "world":
             _cells._validate_containment(containment)
             count = 2 + 120 * 7**res
@@ -706,12 +732,21 @@ def get_region(
 
 
 def region_info(
-    spec: str, *, res: int = 5, pov: str = "default", scale: str | None = None, containment: str = "center"
+    spec: str,
+    *,
+    res: int = 5,
+    pov: str = "default",
+    scale: str | None = None,
+    containment: str = "center",
+    yes: bool = False,
 ) -> dict[str, Any]:
-    """Name, code, kind, source, geodesic area [km²] and H3 cells at ``res`` of the region ``spec``."""
+    """Name, code, kind, source, geodesic area [km²] and H3 cells at ``res`` of the region ``spec``.
+
+    Above :data:`MAX_CELLS` estimated cells the call is refused unless ``yes``.
+    """
     res = _cells.validate_resolution(res)
     region = get_region(spec, pov=pov, scale=scale)
-    cells = region.cells(res, containment=containment)
+    cells = region.cells(res, containment=containment, max_cells=None if yes else MAX_CELLS)
     cells_area = float(_cells.cell_area_km2(cells).sum()) if region.kind != "world" else region.area_km2()
     minx, miny, maxx, maxy = region.geometry.bounds
     return {
