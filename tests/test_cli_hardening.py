@@ -127,3 +127,27 @@ def test_cell_sets_are_built_tile_by_tile_so_ctrl_c_is_heard(data_dir, monkeypat
     got = cells_mod.polygon_to_cells(russia.geometry, 4)
     assert len(calls) > 10
     assert np.array_equal(got, whole)
+
+
+# --------------------------------------------------------------------------- item 10: ambiguous places
+
+
+def test_places_keep_their_country_and_the_other_matches():
+    from skyfence.earth.places import resolve_place
+
+    atlantis = resolve_place("Atlantis")
+    assert (atlantis.label, atlantis.also) == ("Atlantis, ZA", ())
+    london = resolve_place("London")
+    assert london.label == "London, GB" and london.also and london.also[0].startswith("London, CA")
+    assert resolve_place("London, CA").label == "London, CA"
+    assert resolve_place("25.03,121.57").label == "25.0300,121.5700"
+
+
+def test_latency_shows_the_country_chosen_and_says_when_a_name_is_ambiguous(data_dir):
+    proc = _skyfence("latency", "oneweb", "--from", "Atlantis", "--duration", "15s", "--step", "15s")
+    assert proc.returncode == 0, proc.stderr
+    assert "Atlantis, ZA" in proc.stdout  # before: "Atlantis (-33.566, 18.490)", no country
+    proc = _skyfence("latency", "oneweb", "--from", "London", "--duration", "15s", "--step", "15s")
+    assert proc.returncode == 0, proc.stderr
+    text = " ".join(proc.stdout.split())
+    assert "London, GB" in text and "ambiguous" in text and "London, CA" in text

