@@ -151,3 +151,37 @@ def test_latency_shows_the_country_chosen_and_says_when_a_name_is_ambiguous(data
     assert proc.returncode == 0, proc.stderr
     text = " ".join(proc.stdout.split())
     assert "London, GB" in text and "ambiguous" in text and "London, CA" in text
+
+
+# --------------------------------------------------------------------------- item 12: small things
+
+
+def test_unknown_plane_counts_are_null_in_json(data_file):
+    import json
+
+    proc = _skyfence("catalog", "info", str(data_file("tle/starlink_20250923.tle")), "--json")
+    assert proc.returncode == 0, proc.stderr
+    shells = json.loads(proc.stdout)["shells"]
+    assert shells and all(s["n_planes"] is None or s["n_planes"] > 0 for s in shells)  # before: -1
+    assert any(s["sats_per_plane"] is None for s in shells)
+
+
+def test_an_empty_file_gets_a_hint_the_cli_can_follow(tmp_path):
+    empty = tmp_path / "empty.tle"
+    empty.write_text("")
+    line = _one_line_error(_skyfence("catalog", "info", str(empty)), "no TLE records")
+    assert "format=" not in line  # the CLI has no such option
+
+
+def test_a_binary_file_is_named_not_echoed(tmp_path):
+    import random
+
+    binary = tmp_path / "random.tle"
+    rng = random.Random(1)
+    binary.write_bytes(bytes(rng.randrange(256) for _ in range(4000)))
+    line = _one_line_error(_skyfence("catalog", "info", str(binary)), "binary file")
+    assert len(line) < len(str(binary)) + 200  # before: 300 characters of garbage
+    long_name = tmp_path / "long.tle"
+    long_name.write_text("X" * 500 + "\n")
+    line = _one_line_error(_skyfence("catalog", "info", str(long_name)))
+    assert "X" * 61 not in line

@@ -34,8 +34,8 @@ def info(
             s["name"],
             f"{s['alt_km']:.1f}",
             f"{s['inclination_deg']:.2f}",
-            "?" if s["n_planes"] < 0 else str(s["n_planes"]),
-            "?" if s["sats_per_plane"] < 0 else str(s["sats_per_plane"]),
+            "?" if s["n_planes"] is None else str(s["n_planes"]),
+            "?" if s["sats_per_plane"] is None else str(s["sats_per_plane"]),
             f"{s['count']:,}",
         )
     console.print(table)

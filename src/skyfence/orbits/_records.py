@@ -97,7 +97,8 @@ class _Collector:
             raise ElementsError(
                 f"no {what} records found",
                 source=self.source,
-                hint="the file is empty or not in this format; pass format= if the detection guessed wrong",
+                hint="the file is empty or holds no TLE or OMM (JSON, CSV, XML) records; check that it is the "
+                "right file",
             )
         return Constellation.from_satrecs(
             name,
@@ -202,3 +203,9 @@ def _rows(constellation: Constellation) -> Iterator[tuple[Satrec, int, str, str]
         ("" if d is None or (isinstance(d, float) and math.isnan(d)) else str(d) for d in table["intl_designator"]),
         strict=True,
     )
+
+
+def clip(text: str, limit: int = 60) -> str:
+    """``text`` as an error message may echo it: at most ``limit`` characters, control characters shown as ``?``."""
+    shown = "".join(c if c.isprintable() else "?" for c in text[:limit])
+    return shown + ("…" if len(text) > limit else "")

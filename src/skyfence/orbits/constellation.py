@@ -301,8 +301,8 @@ class Constellation:
                     "name": str(row.name),
                     "alt_km": round(float(row.alt_km), 1),
                     "inclination_deg": round(float(row.inclination_deg), 2),
-                    "n_planes": int(row.n_planes),
-                    "sats_per_plane": int(row.sats_per_plane),
+                    "n_planes": None if row.n_planes < 0 else int(row.n_planes),  # null: not known
+                    "sats_per_plane": None if row.sats_per_plane < 0 else int(row.sats_per_plane),
                     "count": int(row.count),
                 }
                 for row in self.shells.itertuples()

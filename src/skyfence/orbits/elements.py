@@ -105,7 +105,27 @@ def _read_bytes(path: Path, source: str) -> bytes:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as exc:
             raise ElementsError(f"corrupt gzip file: {exc}", source=source, hint="download it again") from None
+    if _looks_binary(raw):
+        raise ElementsError(
+            "is a binary file, not TLE or OMM text",
+            source=source,
+            hint="give a TLE (.tle, .txt) or OMM (.json, .csv, .xml) file, gzipped or not",
+        )
     return raw
+
+
+#: Bytes of text files: printable ASCII, tab, newlines, and everything from 0x80 on (UTF-8 or Latin-1 text).
+_TEXT_BYTES = bytes(range(0x20, 0x7F)) + b"\t\n\r\f\x1a" + bytes(range(0x80, 0x100))
+
+
+def _looks_binary(raw: bytes) -> bool:
+    """A NUL, or more than 10 % control bytes, in the first 8 KiB (the test of file(1) and git, simplified)."""
+    head = raw[:8192]
+    if not head:
+        return False
+    if b"\x00" in head:
+        return True
+    return len(head.translate(None, _TEXT_BYTES)) > 0.1 * len(head)
 
 
 def read_elements(

@@ -28,6 +28,7 @@ from skyfence.orbits._records import (
     _sgp4_check,
     _tle_from_cospar,
     _write_atomic,
+    clip,
 )
 from skyfence.orbits.constellation import Constellation
 
@@ -288,7 +289,7 @@ def read_tle_text(
         if kind == _NAME:
             if pending is not None:
                 out.bad(
-                    _Bad("line_number", f"name line {pending[1]!r} is not followed by lines 1 and 2", None),
+                    _Bad("line_number", f"name line {clip(pending[1])!r} is not followed by lines 1 and 2", None),
                     line=pending[0],
                 )
             name_text = line[2:] if line.startswith("0 ") else line
@@ -347,7 +348,8 @@ def read_tle_text(
             k += 2 if next_kind == _L2 else 1
     if pending is not None:
         out.bad(
-            _Bad("line_number", f"name line {pending[1]!r} is not followed by lines 1 and 2", None), line=pending[0]
+            _Bad("line_number", f"name line {clip(pending[1])!r} is not followed by lines 1 and 2", None),
+            line=pending[0],
         )
     return out.build(name or _default_name(source), "TLE")
 
