@@ -117,8 +117,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         checkpointer.start()
         # The policy stack (pandas, numba, Natural Earth) takes seconds to import and compile: do it while the
         # server already answers; a batch arriving meanwhile waits for the same compile (one build lock).
-        threading.Thread(target=_warm_up, args=(database, settings), name="skyfence-warm-up", daemon=True).start()
+        warm_up = threading.Thread(target=_warm_up, args=(database, settings), name="skyfence-warm-up", daemon=True)
+        warm_up.start()
         yield
+        warm_up.join()  # it reads the database: let it finish before the engines go
         checkpointer.stop()
         database.dispose()
 
