@@ -29,6 +29,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from skyfence.service.core.config import Settings
@@ -91,12 +93,20 @@ def charge(session: Session, settings: Settings, principal: Principal, n_fixes: 
     """Spend ``n_fixes`` of the key's budget inside the caller's write transaction (may go into debt)."""
     limits = limits_for(settings, principal.role)
     now = time.time()
-    row = session.scalar(select(FixBudget).where(FixBudget.scope == principal.scope).with_for_update())
-    tokens = _refilled(row, limits, now) - n_fixes
-    if row is None:
-        session.add(FixBudget(scope=principal.scope, tokens=tokens, updated_s=now))
-    else:
-        row.tokens, row.updated_s = tokens, now
+    # Create the row if it is missing without racing another worker's first charge (ON CONFLICT DO NOTHING), then
+    # lock it (PostgreSQL; SQLite writers are serialised already) and charge.
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(FixBudget)
+        .values(scope=principal.scope, tokens=float(limits.fix_burst), updated_s=now)
+        .on_conflict_do_nothing(index_elements=["scope"])
+    )
+    row = session.scalars(
+        select(FixBudget).where(FixBudget.scope == principal.scope).with_for_update().execution_options(
+            populate_existing=True
+        )
+    ).one()
+    row.tokens, row.updated_s = _refilled(row, limits, now) - n_fixes, now
 
 
 class InFlight:
