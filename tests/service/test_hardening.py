@@ -312,3 +312,20 @@ def test_large_bodies_queue_while_small_requests_pass():
         assert entered == ["/big1", "/small", "/big2"]
 
     asyncio.run(scenario())
+
+
+def test_the_server_listens_before_importing_the_policy_stack():
+    """Restart after kill -9 took ~10 s, most of it importing pandas/numba and compiling the policy before the
+    server listened; the app now imports no policy stack until its warm-up thread (or a batch) needs it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import skyfence.service.main\n"
+        "heavy = [m for m in ('skyfence.policy', 'pandas', 'numba') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", result.stdout  # before: skyfence.policy
