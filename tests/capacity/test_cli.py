@@ -56,6 +56,7 @@ def test_taiwan_end_to_end(data_file, tmp_path):
         (["--take-rate", "-0.1"], "--take-rate"),
         (["--generation", "starlink-v9"], "--generation"),
         (["--oversubscription", "0"], "--oversubscription"),
+        (["--freq-ghz", "80"], "--freq-ghz"),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(skyfence_cli, tmp_path, args, needle):

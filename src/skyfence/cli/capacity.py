@@ -36,6 +36,7 @@ def capacity(
     busy_hour: float = typer.Option(2.5, "--busy-hour-mbps", help="Busy-hour rate per subscriber [Mb/s]."),
     oversubscription: float = typer.Option(20.0, "--oversubscription", help="Contention ratio (>= 1)."),
     generation: str = typer.Option(None, "--generation", help="Satellite generation for all satellites."),
+    freq_ghz: float = typer.Option(None, "--freq-ghz", help="User-downlink frequency [GHz] instead of 11.7."),
     gateways: str = typer.Option(
         "starlink_ground_stations",
         "--gateways",
@@ -51,7 +52,7 @@ def capacity(
 ) -> None:
     """Capacity per H3 cell over time: link budgets, rain, beams and demand -> Mb/s per user."""
     from skyfence._io import atomic_outputs
-    from skyfence.capacity.atmosphere import validate_p_percent
+    from skyfence.capacity.atmosphere import validate_frequency_ghz, validate_p_percent
     from skyfence.capacity.demand import DemandModel
     from skyfence.capacity.engine import assign_generations, run_capacity
     from skyfence.capacity.resources import fed_by_starlink_gateways, get_generation
@@ -70,6 +71,8 @@ def capacity(
     p = None if clear_sky else validate_p_percent(rain_p, field="--rain-p")
     if generation is not None:
         get_generation(generation, field="--generation")
+    if freq_ghz is not None:
+        validate_frequency_ghz(freq_ghz, field="--freq-ghz")
     area = get_region(region)
     cells = area.cells(res)
     constellation = load_constellation(source)
@@ -91,6 +94,9 @@ def capacity(
             cells,
             times,
             generation=generation,
+            generation_overrides=None
+            if freq_ghz is None
+            else {n: {"freq_down_ghz": freq_ghz} for n in set(assign_generations(constellation, generation)) if n},
             rain_p=p,
             demand=demand,
             ground=ground,
