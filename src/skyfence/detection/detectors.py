@@ -294,11 +294,17 @@ def _serving_positions(ctx: Context, sat: np.ndarray, time_ns: np.ndarray) -> np
     use = np.flatnonzero(sat >= 0)
     if constellation is None or not use.size:
         return out
-    ids = constellation.satellites["norad_id"].to_numpy()
-    order_ids = np.argsort(ids)
-    pos = np.minimum(np.searchsorted(ids[order_ids], sat[use]), len(ids) - 1)
-    known = ids[order_ids][pos] == sat[use]
-    use, row = use[known], order_ids[pos[known]]
+    ids = constellation.satellites["norad_id"].to_numpy().astype(np.int64)
+    if 0 <= ids.min() and ids.max() < 5_000_000:  # a direct NORAD id -> row table (at most 40 MB)
+        table = np.full(int(ids.max()) + 2, -1, dtype=np.int64)
+        table[ids] = np.arange(len(ids))
+        found = table[np.clip(sat[use], 0, len(table) - 1)]
+    else:  # 9-digit catalog numbers: binary search
+        order_ids = np.argsort(ids)
+        pos = np.minimum(np.searchsorted(ids[order_ids], sat[use]), len(ids) - 1)
+        found = np.where(ids[order_ids][pos] == sat[use], order_ids[pos], -1)
+    known = found >= 0
+    use, row = use[known], found[known]
     if not use.size:
         return out
     times, step = np.unique(time_ns[use], return_inverse=True)
