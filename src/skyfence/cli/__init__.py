@@ -10,7 +10,20 @@ from __future__ import annotations
 import typer
 
 from skyfence._console import run_app
-from skyfence.cli import assess, capacity, catalog, coverage, data, detect, network, policy, propagate, region, service
+from skyfence.cli import (
+    assess,
+    capacity,
+    catalog,
+    coverage,
+    data,
+    detect,
+    network,
+    policy,
+    propagate,
+    region,
+    service,
+    threat,
+)
 
 __all__ = ["app", "main"]
 
@@ -36,6 +49,7 @@ app.command("detect")(detect.detect)
 app.command("serve")(service.serve)
 app.add_typer(service.audit_app, name="audit")
 app.add_typer(service.keys_app, name="keys")
+app.add_typer(threat.app, name="threat")
 
 
 def main() -> None:

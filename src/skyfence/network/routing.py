@@ -184,6 +184,7 @@ def route_pairs(
     max_range_km: float | None = None,
     max_isl_km: float | None = None,
     fibre_factor: float = DEFAULT_FIBRE_FACTOR,
+    isl_filter=None,
 ) -> list[LatencyResult]:
     """Minimum-delay routes for terminal/destination pairs at every time.
 
@@ -208,6 +209,9 @@ def route_pairs(
         Optional slant-range limit of ground links and length limit of ISLs [km].
     fibre_factor
         Terrestrial route length over great circle (see the module docstring).
+    isl_filter
+        Optional callable: ISL pairs ``(E, 2)`` (constellation row indices) -> boolean mask of the links that work
+        (failed lasers, planes without lasers; see :mod:`skyfence.threats.ground`).
     """
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import dijkstra
@@ -229,6 +233,8 @@ def route_pairs(
     sat_index = np.flatnonzero(service)
     norad = constellation.satellites["norad_id"].to_numpy(np.int64)[sat_index]
     pairs_all = isl_pairs(constellation, isl, t_ref=times[0], in_service=service)
+    if isl_filter is not None and len(pairs_all):
+        pairs_all = pairs_all[np.asarray(isl_filter(pairs_all), dtype=bool)]
     remap = np.full(len(constellation), -1, dtype=np.int64)
     remap[sat_index] = np.arange(len(sat_index))
     isls = remap[pairs_all]

@@ -1,0 +1,368 @@
+"""``skyfence threat ...``: quick single questions about attacks -- J/S, horizons, jamming maps, attrition, debris,
+reachability after ground losses.
+
+Heavy modules are imported inside the commands so ``skyfence --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from skyfence.cli._common import console, print_json
+from skyfence.errors import InputError
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Threats: attrition, ASAT debris, jamming, ground-segment loss -> what service survives.", no_args_is_help=True
+)
+
+
+def _floats(text: str | None, key: str) -> list[float]:
+    if not text:
+        return []
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise InputError(f"expected comma-separated numbers, got {text!r}", field=key) from None
+
+
+def _span(constellation, start: str | None, duration: str, step: str):
+    from skyfence.cli._common import default_start
+    from skyfence.orbits.time import parse_time, time_grid
+
+    t0 = default_start(constellation.epoch_range) if start is None else parse_time(start, field="--start")
+    return time_grid(t0, duration, step)
+
+
+def _read_jammers(path: Path):
+    """Jammer sites from a TOML (``[[jammers]]``) or JSON (a list, or ``{"jammers": [...]}``) file."""
+    import tomllib
+
+    from skyfence.threats.jamming import jammers_from_records
+
+    text = path.read_text(encoding="utf-8")
+    try:
+        doc = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as error:
+        raise InputError(f"cannot parse: {error}", source=str(path)) from None
+    records = doc.get("jammers") if isinstance(doc, dict) else doc
+    if not isinstance(records, list) or not records:
+        raise InputError("no jammers", source=str(path), field="jammers", hint="one [[jammers]] table per site")
+    try:
+        return jammers_from_records(records)
+    except InputError as error:
+        raise InputError(error.message, source=str(path), field=error.field, hint=error.hint) from None
+
+
+@app.command("js")
+def js(
+    jammer_eirp: float = typer.Option(..., "--jammer-eirp", help="Jammer EIRP [dBW]."),
+    jammer_km: float = typer.Option(..., "--jammer-km", help="Jammer-to-terminal distance [km]."),
+    sat_eirp: float = typer.Option(33.0, "--sat-eirp", help="Satellite EIRP in the signal bandwidth [dBW]."),
+    sat_km: float = typer.Option(..., "--sat-km", help="Satellite slant range [km]."),
+    rejection: str = typer.Option("30", "--rejection", help="Side-lobe rejection [dB]; a list sweeps it: 20,30,40."),
+    jammer_bw: float = typer.Option(250.0, "--jammer-bw", help="Jammer bandwidth [MHz]."),
+    signal_bw: float = typer.Option(250.0, "--signal-bw", help="Signal bandwidth [MHz]."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """J/S of one jammer through the terminal's side lobes against its satellite (the hand calculation)."""
+    from skyfence.threats.jamming import j_over_s_db
+
+    for key, value in (
+        ("--jammer-km", jammer_km),
+        ("--sat-km", sat_km),
+        ("--jammer-bw", jammer_bw),
+        ("--signal-bw", signal_bw),
+    ):
+        if not value > 0:
+            raise InputError(f"must be positive, got {value}", field=key)
+    rows = [
+        {
+            "rejection_db": r,
+            "js_db": round(
+                float(
+                    j_over_s_db(
+                        jammer_eirp,
+                        jammer_km,
+                        sat_eirp,
+                        sat_km,
+                        r,
+                        jammer_bandwidth_mhz=jammer_bw,
+                        signal_bandwidth_mhz=signal_bw,
+                    )
+                ),
+                2,
+            ),
+        }
+        for r in _floats(rejection, "--rejection")
+    ]
+    if json_out:
+        print_json(rows)
+        return
+    for row in rows:
+        console.print(f"side-lobe rejection {row['rejection_db']:g} dB: J/S = {row['js_db']:+.1f} dB")
+
+
+@app.command("horizon")
+def horizon(
+    h1: float = typer.Option(..., "--h1", help="Antenna height [m]."),
+    h2: float = typer.Option(0.0, "--h2", help="Other antenna height [m]."),
+    k_factor: float = typer.Option(4.0 / 3.0, "--k", help="Effective Earth-radius factor (4/3: ITU-R P.834)."),
+) -> None:
+    """Radio horizon between two antennas over a smooth 4/3 Earth (terrain out of scope)."""
+    from skyfence.threats.jamming import radio_horizon_km
+
+    for key, value in (("--h1", h1), ("--h2", h2)):
+        if not value >= 0:
+            raise InputError(f"height must be >= 0 m, got {value}", field=key)
+    if not k_factor > 0:
+        raise InputError(f"must be positive, got {k_factor}", field="--k")
+    console.print(f"radio horizon: {float(radio_horizon_km(h1, h2, k_factor=k_factor)):.1f} km")
+
+
+@app.command("jam")
+def jam(
+    source: str = typer.Argument(..., help="TLE/OMM file, preset name or celestrak:GROUP (the serving satellites)."),
+    jammers: Path = typer.Option(..., "--jammers", help="TOML/JSON file with [[jammers]] sites."),
+    region: str = typer.Option("TW", "--region", help="Region of the terminals."),
+    res: int = typer.Option(5, "--res", help="H3 resolution."),
+    start: str = typer.Option(None, help="Start, ISO 8601 UTC. Default: newest element epoch."),
+    duration: str = typer.Option("1h", help="Span."),
+    step: str = typer.Option("60s", help="Step."),
+    pattern: str = typer.Option("s465", help="Terminal pattern: s465, s580 or sidelobe."),
+    sidelobe_db: float = typer.Option(30.0, "--sidelobe-db", help="Side-lobe rejection for --pattern sidelobe [dB]."),
+    sat_eirp: float = typer.Option(33.0, "--sat-eirp", help="Satellite EIRP per 250 MHz [dBW] (assumption)."),
+    eirp_sweep: str = typer.Option(None, "--eirp-sweep", help="Override every jammer's EIRP: 30,40,50 [dBW]."),
+    threshold: float = typer.Option(0.0, "--threshold", help="J/S counted as jammed at or above this [dB]."),
+    out: Path = typer.Option(None, "--out", help="Write a J/S map (PNG) and per-cell GeoJSON here."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """J/S map of Ku-downlink jammers over a region: share of time each cell is jammed, west vs east etc."""
+    import dataclasses
+
+    import numpy as np
+
+    from skyfence.earth.regions import get_region
+    from skyfence.orbits.sources import load_constellation
+    from skyfence.threats.jamming import TerminalAntenna, jamming_map
+
+    sites = _read_jammers(jammers)
+    area = get_region(region)
+    cells = area.cells(res)
+    constellation = load_constellation(source)
+    times = _span(constellation, start, duration, step)
+    antenna = TerminalAntenna(pattern=pattern, sidelobe_rejection_db=sidelobe_db)
+    sweep: list[float | None] = [*_floats(eirp_sweep, "--eirp-sweep")] or [None]
+    rows = []
+    last = None
+    for eirp in sweep:
+        used = sites if eirp is None else [dataclasses.replace(s, eirp_dbw=eirp) for s in sites]
+        result = jamming_map(constellation, cells, times, used, antenna=antenna, sat_eirp_dbw=sat_eirp)
+        share = result.share_above(threshold)
+        served = np.isfinite(result.js_db)
+        rows.append(
+            {
+                "eirp_dbw": eirp if eirp is not None else "as listed",
+                "cells": len(cells),
+                "cells_ever_jammed": int((share > 0).sum()),
+                "mean_jammed_share": float(share.mean()),
+                "median_js_db": float(np.median(result.js_db[served & np.isfinite(result.js_db)]))
+                if (served & np.isfinite(result.js_db)).any()
+                else None,
+                "gnss_flagged_cells": int(result.gnss_jammed.any(axis=0).sum()),
+            }
+        )
+        last = (result, share)
+    if out is not None and last is not None:
+        from skyfence._io import atomic_outputs
+        from skyfence.report.maps import plot_cells
+
+        result, share = last
+        with atomic_outputs(out) as staging:
+            plot_cells(
+                staging / "jammed_share.png",
+                result.cells,
+                share,
+                title=f"share of time J/S >= {threshold:g} dB",
+                label="jammed share",
+                vmin=0.0,
+                vmax=1.0,
+                cmap="magma",
+                borders=[area.geometry],
+            )
+            (staging / "summary.json").write_text(json.dumps(rows, indent=2, default=str))
+    if json_out:
+        print_json({"region": area.name, "steps": len(times), "jammers": [s.to_dict() for s in sites], "sweep": rows})
+        return
+    console.print(f"[bold]{area.name}[/]: {len(cells)} cells, {len(times)} steps, {len(sites)} jammer(s)")
+    for row in rows:
+        console.print(
+            f"  EIRP {row['eirp_dbw']}: {row['cells_ever_jammed']} cells jammed at some time, "
+            f"mean share {row['mean_jammed_share']:.1%}, median J/S "
+            f"{'–' if row['median_js_db'] is None else format(row['median_js_db'], '+.1f')} dB, "
+            f"GNSS-flagged cells {row['gnss_flagged_cells']}"
+        )
+
+
+@app.command("attrition")
+def attrition(
+    source: str = typer.Argument(..., help="TLE/OMM file, preset name or celestrak:GROUP."),
+    region: str = typer.Option("TW", "--region", help="Region whose coverage is measured."),
+    res: int = typer.Option(5, "--res", help="H3 resolution."),
+    start: str = typer.Option(None, help="Start, ISO 8601 UTC. Default: newest element epoch."),
+    duration: str = typer.Option("24h", help="Span."),
+    step: str = typer.Option("60s", help="Step."),
+    min_elevation: float = typer.Option(25.0, "--min-elevation", help="Elevation mask [deg]."),
+    norad: list[int] = typer.Option([], "--norad", help="Target catalog number (repeatable)."),
+    shell: list[int] = typer.Option([], "--shell", help="Target shell (repeatable)."),
+    plane: list[int] = typer.Option([], "--plane", help="Target plane within the shells (repeatable)."),
+    generation: list[str] = typer.Option([], "--generation", help="Target generation, e.g. starlink-v1.5."),
+    engage: bool = typer.Option(False, "--engage", help="Targets: every satellite over the region in the span."),
+    fraction: str = typer.Option("1", "--fraction", help="Share of targets removed; a list sweeps: 0,0.1,0.5."),
+    draws: int = typer.Option(20, "--draws", help="Monte Carlo draws per fraction."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the first draw."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Coverage before and after removing satellites (visibility computed once, satellites masked per draw)."""
+    from skyfence.earth.regions import get_region
+    from skyfence.orbits.sources import load_constellation
+    from skyfence.threats.attrition import SatelliteAttack
+    from skyfence.threats.montecarlo import draw_metrics, random_attrition_steps, resilience_curve
+    from skyfence.threats.viewsets import compute_viewsets
+
+    fractions = _floats(fraction, "--fraction")
+    if draws < 1:
+        raise InputError(f"need at least one draw, got {draws}", field="--draws")
+    for f in fractions:
+        SatelliteAttack(fraction=f)  # validates the range with the key name
+    area = get_region(region)
+    constellation = load_constellation(source)
+    times = _span(constellation, start, duration, step)
+    attack = SatelliteAttack(
+        norad_ids=tuple(norad) or None,
+        shells=tuple(shell) or None,
+        planes=tuple(plane) or None,
+        generations=tuple(generation) or None,
+    )
+    view = compute_viewsets(constellation, area.cells(res), times, min_elevation_deg=min_elevation)
+    targets = attack.targets(constellation, t_ref=times[0], engaged=view.engaged() if engage else None)
+    before = draw_metrics(view, None)
+    _, summary = resilience_curve(
+        view, lambda f, s: random_attrition_steps(view, f, s, targets), fractions, draws=draws, seed=seed
+    )
+    payload = {
+        "region": area.name,
+        "satellites": len(constellation),
+        "targets": int(targets.sum()),
+        "steps": len(times),
+        "before": before,
+        "after": summary.to_dict(orient="records"),
+    }
+    if json_out:
+        print_json(payload)
+        return
+    console.print(
+        f"[bold]{area.name}[/]: {len(constellation):,} satellites, {int(targets.sum()):,} targeted; "
+        f"{len(times)} steps; {draws} draws per fraction"
+    )
+    for metric in ("coverage_fraction", "sats_in_view_mean", "max_gap_s"):
+        console.print(f"  {metric}: before {before[metric]:.4g}")
+        part = summary[summary["metric"] == metric]
+        for row in part.itertuples(index=False):
+            console.print(f"    fraction {row.intensity:g}: mean {row.mean:.4g} [p05 {row.p05:.4g}, p95 {row.p95:.4g}]")
+
+
+@app.command("debris")
+def debris(
+    alt: float = typer.Option(500.0, "--alt", help="Breakup altitude [km]."),
+    mass: float = typer.Option(1750.0, "--mass", help="Mass involved [kg] (Kosmos 1408: 1,750)."),
+    source: str = typer.Option(None, "--source", help="Constellation whose shells are exposed."),
+    horizon_days: float = typer.Option(365.0, "--horizon-days", help="Horizon [days]."),
+    lethal_size: float = typer.Option(0.01, "--lethal-size-m", help="Smallest lethal fragment [m] (assumption)."),
+    area: float = typer.Option(30.0, "--area-m2", help="Satellite cross-section [m^2] (assumption)."),
+    decay_days: float = typer.Option(None, "--decay-days", help="Fragment e-folding lifetime [days]; none = no decay."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """A Kosmos-1408-like ASAT breakup (FIRST-ORDER model): fragments, and expected losses per shell."""
+    from skyfence.threats.debris import AsatEvent, debris_cloud
+
+    if not horizon_days > 0:
+        raise InputError(f"must be positive, got {horizon_days}", field="--horizon-days")
+    event = AsatEvent(
+        alt_km=alt, mass_kg=mass, lethal_size_m=lethal_size, satellite_area_m2=area, decay_e_folding_days=decay_days
+    )
+    cloud = debris_cloud(event)
+    payload: dict = {
+        "model": "first-order",
+        "event": event.__dict__,
+        "lethal_fragments": round(cloud.lethal_fragments),
+        "trackable_fragments": round(cloud.trackable_fragments),
+        **cloud.settings,
+    }
+    if source is not None:
+        from skyfence.orbits.sources import load_constellation
+
+        table = cloud.shell_losses(load_constellation(source), horizon_days)
+        payload["shells"] = table.to_dict(orient="records")
+    if json_out:
+        print_json(payload)
+        return
+    console.print(
+        f"[bold]ASAT breakup at {alt:g} km[/] (first-order model): {payload['trackable_fragments']:,} "
+        f"trackable and {payload['lethal_fragments']:,} lethal (>= {lethal_size * 100:g} cm) fragments"
+    )
+    for row in payload.get("shells", []):
+        console.print(
+            f"  shell {row['shell']:>3} {row['name']:>22}: {row['satellites']:>5} sats, "
+            f"{row['expected_losses_per_day']:.4f} losses/day, {row['expected_losses_horizon']:.2f} "
+            f"over {horizon_days:g} days"
+        )
+
+
+@app.command("reach")
+def reach(
+    source: str = typer.Argument(..., help="TLE/OMM file, preset name or celestrak:GROUP."),
+    from_: str = typer.Option(..., "--from", help="Terminal: city or LAT,LON."),
+    start: str = typer.Option(None, help="Start, ISO 8601 UTC. Default: newest element epoch."),
+    duration: str = typer.Option("10m", help="Span."),
+    step: str = typer.Option("60s", help="Step."),
+    isl: str = typer.Option("+grid", "--isl", help="+grid or none."),
+    ground: str = typer.Option("starlink_ground_stations", help="Gateway/PoP dataset name or file."),
+    site: list[str] = typer.Option([], "--site", help="Destroy a gateway/PoP by name (repeatable)."),
+    gateways_in: list[str] = typer.Option([], "--gateways-in", help="Take out every gateway in this country."),
+    cables_cut_in: list[str] = typer.Option([], "--cables-cut-in", help="PoPs in this country lose the Internet."),
+    isl_failure: float = typer.Option(0.0, "--isl-failure", help="Share of ISLs failed."),
+    seed: int = typer.Option(0, "--seed", help="Seed for ISL failures."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Reachability and RTT from a terminal before and after ground losses (unreachable is an answer)."""
+    from skyfence.network.ground import load_ground_segment
+    from skyfence.network.places import resolve_place
+    from skyfence.orbits.sources import load_constellation
+    from skyfence.threats.ground import GroundAttack, reachability
+
+    attack = GroundAttack(
+        sites=tuple(site),
+        gateways_in=tuple(gateways_in),
+        cables_cut_in=tuple(cables_cut_in),
+        isl_failure_fraction=isl_failure,
+        seed=seed,
+    )
+    constellation = load_constellation(source)
+    times = _span(constellation, start, duration, step)
+    segment = load_ground_segment(ground)
+    place = resolve_place(from_, field="--from")
+    before, _ = reachability(constellation, [place], [None], times, segment, isl=isl)
+    after, removed = reachability(constellation, [place], [None], times, segment, attack=attack, isl=isl)
+    payload = {"before": before[0].summary(), "after": after[0].summary(), "removed": removed}
+    if json_out:
+        print_json(payload)
+        return
+    for label, s in (("before", payload["before"]), ("after", payload["after"])):
+        rtt = "unreachable" if s["median_rtt_ms"] is None else f"median RTT {s['median_rtt_ms']:.1f} ms"
+        console.print(f"{label:>6}: reachable {s['reachable_share']:.0%} of {s['steps']} steps, {rtt}")
+    console.print(f"removed: {len(removed['gateways'])} gateways, {len(removed['pops'])} PoPs")
