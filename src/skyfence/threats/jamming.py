@@ -66,6 +66,7 @@ __all__ = [
     "TerminalAntenna",
     "fspl_db",
     "j_over_s_db",
+    "jammers_from_records",
     "jamming_map",
     "off_axis_gain_dbi",
     "radio_horizon_km",

@@ -4,7 +4,9 @@ Visibility is computed once (:class:`~skyfence.threats.viewsets.ViewSets`) and e
 A draw is described by ``removed_at_step`` (see :mod:`skyfence.threats.viewsets`); its figures of merit are the
 coverage layer's own (:class:`~skyfence.coverage.merit.MeritAccumulator` and
 :func:`~skyfence.coverage.merit.region_statistics`, area-weighted), plus ``p_at_least_one`` (share of
-``(time, cell)`` samples with a satellite in view, unweighted -- the quantity of the Poisson check).
+``(time, cell)`` samples with a satellite in view, unweighted -- the quantity of the Poisson check).  Every metric
+kept is *monotone*: removing satellites can only make it worse.  The mean gap duration and the number of gaps are
+left out on purpose -- splitting one long outage into two shorter ones lowers the mean gap while service got worse.
 
 Resilience curves use common random numbers: draw ``i`` of every intensity uses seed ``seed + i``, and the
 attacks take the first ``k`` of one seeded permutation, so a curve is monotone draw by draw, and the bands
@@ -43,7 +45,6 @@ METRICS = (
     "sats_in_view_mean",
     "p_at_least_one",
     "max_gap_s",
-    "mean_gap_s",
 )
 #: Direction of each metric: True when more is better (an attack may only lower it).
 HIGHER_IS_BETTER = {
@@ -53,7 +54,6 @@ HIGHER_IS_BETTER = {
     "sats_in_view_mean": True,
     "p_at_least_one": True,
     "max_gap_s": False,
-    "mean_gap_s": False,
 }
 
 
@@ -67,8 +67,6 @@ def draw_metrics(view: ViewSets, removed_at_step: np.ndarray | None, *, min_sats
     stats = region_statistics(acc.result(), view.area_km2)
     out = {k: float(stats[k]) for k in METRICS if k in stats}
     out["p_at_least_one"] = float((counts >= 1).mean()) if counts.size else 0.0
-    # a region with no gap at all has a mean gap of 0 s; keep it finite so curves are comparable
-    out["mean_gap_s"] = float(np.nan_to_num(out.get("mean_gap_s", 0.0)))
     return out
 
 

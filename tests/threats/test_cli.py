@@ -1,0 +1,160 @@
+"""``skyfence threat ...`` end to end; bad input gives one line naming the key and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from skyfence.cli import app
+
+runner = CliRunner()
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _skyfence(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "skyfence", *args], capture_output=True, text=True)
+
+
+def test_js_and_horizon_hand_cases():
+    result = runner.invoke(
+        app,
+        [
+            "threat",
+            "js",
+            "--jammer-eirp",
+            "40",
+            "--jammer-km",
+            "10",
+            "--sat-km",
+            "700",
+            "--rejection",
+            "30,40",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [r["js_db"] for r in rows] == [pytest.approx(13.9, abs=0.1), pytest.approx(3.9, abs=0.1)]
+    result = runner.invoke(app, ["threat", "horizon", "--h1", "10", "--h2", "10"])
+    assert result.exit_code == 0 and "26.1 km" in result.stdout
+
+
+def test_attrition_on_a_preset_reports_before_and_after():
+    result = runner.invoke(
+        app,
+        [
+            "threat",
+            "attrition",
+            "oneweb",
+            "--region",
+            "TW",
+            "--res",
+            "3",
+            "--start",
+            "2026-01-01T00:00:00Z",
+            "--duration",
+            "2h",
+            "--step",
+            "120s",
+            "--fraction",
+            "0,0.5",
+            "--draws",
+            "3",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    cov = {r["intensity"]: r["mean"] for r in doc["after"] if r["metric"] == "coverage_fraction"}
+    assert cov[0.0] == pytest.approx(doc["before"]["coverage_fraction"]) and cov[0.5] <= cov[0.0]
+
+
+def test_debris_table_per_shell(data_file):
+    result = runner.invoke(
+        app, ["threat", "debris", "--alt", "500", "--source", str(data_file("tle/starlink_20250923.tle")), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["model"].startswith("first-order") and doc["trackable_fragments"] > 1000
+    assert sum(r["satellites"] for r in doc["shells"]) > 8000
+
+
+def test_jam_map_writes_outputs(data_file, tmp_path):
+    out = tmp_path / "jam"
+    result = runner.invoke(
+        app,
+        [
+            "threat",
+            "jam",
+            str(data_file("tle/starlink_20250923.tle")),
+            "--jammers",
+            str(EXAMPLES / "jammers_fujian.toml"),
+            "--region",
+            "TW",
+            "--start",
+            "2025-09-23T12:00:00Z",
+            "--duration",
+            "10m",
+            "--step",
+            "300s",
+            "--eirp-sweep",
+            "40,70",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["sweep"]
+    assert rows[1]["cells_ever_jammed"] >= rows[0]["cells_ever_jammed"]
+    assert (out / "jammed_share.png").exists() and (out / "summary.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["threat", "attrition", "oneweb", "--fraction", "1.5", "--duration", "10m"], "fraction"),
+        (["threat", "attrition", "oneweb", "--shell", "42", "--duration", "10m"], "shells"),
+        (["threat", "attrition", "oneweb", "--norad", "999999", "--duration", "10m"], "norad_ids"),
+        (["threat", "js", "--jammer-eirp", "40", "--jammer-km", "0", "--sat-km", "700"], "--jammer-km"),
+        (["threat", "debris", "--alt", "20"], "alt_km"),
+    ],
+)
+def test_bad_input_is_one_line(args, needle):
+    proc = _skyfence(*args)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ("[[jammers]]\nlat = nan\nlon = 119.0\neirp_dbw = 40\n", "jammers[0].lat_deg"),
+        ("[[jammers]]\nlat = 25.0\nlon = 119.0\neirp_dbw = 40\nbandwidth_mhz = -1\n", "jammers[0].bandwidth_mhz"),
+        (
+            '[[jammers]]\nlat = 25.0\nlon = 119.0\neirp_dbw = 40\nschedule = [["2026-01-02T00:00:00Z", '
+            '"2026-01-01T00:00:00Z"]]\n',
+            "jammers[0].schedule[0]",
+        ),
+    ],
+)
+def test_bad_jammer_file_is_one_line(tmp_path, body, needle):
+    path = tmp_path / "j.toml"
+    path.write_text(body)
+    proc = _skyfence("threat", "jam", "oneweb", "--jammers", str(path), "--duration", "10m")
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and str(path) in lines[0]
+
+
+def test_unknown_gateway_is_one_line(data_dir):
+    proc = _skyfence("threat", "reach", "oneweb", "--from", "Taipei", "--site", "Atlantis gateway")
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "sites" in lines[0] and "Atlantis" in lines[0]
