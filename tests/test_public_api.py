@@ -28,6 +28,6 @@ def test_errors_inherit_builtins():
 def test_cli_entry_point_help():
     out = subprocess.run([sys.executable, "-m", "skyfence", "--help"], capture_output=True, text=True, check=True)
     groups = ("data", "catalog", "region", "propagate", "coverage", "latency", "network", "policy", "assess", "serve")
-    groups = (*groups, "capacity")
+    groups = (*groups, "capacity", "threat")
     for group in (*groups, "audit", "keys"):
         assert group in out.stdout

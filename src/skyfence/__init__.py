@@ -23,6 +23,7 @@ from skyfence._version import __version__ as __version__
 
 _WHERE = {
     "PRESETS": "skyfence.orbits.walker",
+    "AsatEvent": "skyfence.threats.debris",
     "AuditError": "skyfence.errors",
     "CapacityResult": "skyfence.capacity.engine",
     "Constellation": "skyfence.orbits.constellation",
@@ -30,11 +31,14 @@ _WHERE = {
     "DatasetError": "skyfence.errors",
     "DemandModel": "skyfence.capacity.demand",
     "ElementsError": "skyfence.errors",
+    "GroundAttack": "skyfence.threats.ground",
     "GroundGrid": "skyfence.coverage.visibility",
     "InputError": "skyfence.errors",
+    "JammerSite": "skyfence.threats.jamming",
     "PolicyError": "skyfence.errors",
     "Region": "skyfence.earth.regions",
     "RegionError": "skyfence.errors",
+    "SatelliteAttack": "skyfence.threats.attrition",
     "Shell": "skyfence.orbits.walker",
     "SkyfenceError": "skyfence.errors",
     "SkyfenceWarning": "skyfence.errors",
@@ -70,6 +74,7 @@ _WHERE = {
 }
 __all__ = [
     "PRESETS",
+    "AsatEvent",
     "AuditError",
     "CapacityResult",
     "Constellation",
@@ -77,11 +82,14 @@ __all__ = [
     "DatasetError",
     "DemandModel",
     "ElementsError",
+    "GroundAttack",
     "GroundGrid",
     "InputError",
+    "JammerSite",
     "PolicyError",
     "Region",
     "RegionError",
+    "SatelliteAttack",
     "Shell",
     "SkyfenceError",
     "SkyfenceWarning",
@@ -148,3 +156,7 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
     from skyfence.policy import load_policy
     from skyfence.scenario.runner import run_scenario
     from skyfence.scenario.schema import load_scenario
+    from skyfence.threats.attrition import SatelliteAttack
+    from skyfence.threats.debris import AsatEvent
+    from skyfence.threats.ground import GroundAttack
+    from skyfence.threats.jamming import JammerSite
