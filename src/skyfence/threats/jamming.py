@@ -426,7 +426,9 @@ def jamming_map(
     gnss_flag = np.zeros((n_t, n_c), dtype=bool)
     on_ku = np.stack([j.active(times) for j in ku], axis=1) if ku else np.zeros((n_t, 0), dtype=bool)
     grid = GroundGrid.from_latlon(lat, lon)
-    for chunk in iter_visibility(constellation, grid, times, min_elevation_deg=min_elevation_deg, k=1):
+    for chunk in iter_visibility(
+        constellation, grid, times, min_elevation_deg=min_elevation_deg, k=1, keep_positions=True
+    ):
         assert chunk.best_sat is not None and chunk.position_itrf_km is not None  # k = 1 asked for
         best = chunk.best_sat[:, :, 0]  # (time, cell)
         served = best >= 0

@@ -25,8 +25,8 @@ from skyfence.errors import InputError
 
 __all__ = ["ViewSets", "compute_viewsets"]
 
-#: Largest k the visibility kernel keeps per call; more satellites in view are split over satellite groups.
-_KERNEL_MAX_K = 64
+#: Largest k the visibility kernel keeps per call (all pairs, unsorted); more in view: split over satellite groups.
+_KERNEL_MAX_K = 128
 
 
 @numba.njit(parallel=True, nogil=True, cache=True)
@@ -118,12 +118,12 @@ class ViewSets:
         return seen
 
 
-def _topk(constellation, grid, times, mask_deg: float, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _all_in_view(constellation, grid, times, mask_deg: float, k: int) -> tuple[np.ndarray, np.ndarray]:
     from skyfence.coverage.visibility import iter_visibility
 
     count = np.zeros((len(times), len(grid)), dtype=np.uint16)
     sats = np.full((len(times), len(grid), k), -1, dtype=np.int32)
-    for chunk in iter_visibility(constellation, grid, times, min_elevation_deg=mask_deg, k=k):
+    for chunk in iter_visibility(constellation, grid, times, min_elevation_deg=mask_deg, k=k, all_pairs=True):
         count[chunk.time_slice] = chunk.count
         assert chunk.best_sat is not None  # k > 0 was asked for
         sats[chunk.time_slice] = chunk.best_sat
@@ -135,8 +135,9 @@ def compute_viewsets(
 ) -> ViewSets:
     """Run the visibility kernel once and keep every satellite in view per ``(time, cell)``.
 
-    When more than 64 satellites are in view somewhere (the kernel's top-k limit), the constellation is split
-    into interleaved groups that each see fewer, and the lists are concatenated.
+    The kernel keeps up to 128 satellites per ``(time, cell)`` (all pairs, unsorted); when more are in view
+    somewhere, the constellation is split into interleaved groups that each see fewer, and the lists are
+    concatenated.
     """
     from skyfence.coverage.visibility import GroundGrid, validate_mask
     from skyfence.earth import cells as h3cells
@@ -149,14 +150,14 @@ def compute_viewsets(
     lat, lon = h3cells.cell_centers(cells)
     grid = GroundGrid.from_latlon(lat, lon)
     n_sat = len(constellation)
-    count, sats = _topk(constellation, grid, times, mask, _KERNEL_MAX_K)
+    count, sats = _all_in_view(constellation, grid, times, mask, _KERNEL_MAX_K)
     peak = int(count.max(initial=0))
     if peak > _KERNEL_MAX_K:  # split the satellites so that each group has room in its lists
         groups = math.ceil(peak / (_KERNEL_MAX_K * 0.75))
         parts = []
         for g in range(groups):
             index = np.arange(g, n_sat, groups)
-            sub_count, sub_sats = _topk(constellation.subset(index), grid, times, mask, _KERNEL_MAX_K)
+            sub_count, sub_sats = _all_in_view(constellation.subset(index), grid, times, mask, _KERNEL_MAX_K)
             if int(sub_count.max(initial=0)) > _KERNEL_MAX_K:
                 raise InputError(
                     f"more than {groups * _KERNEL_MAX_K} satellites in view",
