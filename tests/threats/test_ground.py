@@ -8,8 +8,8 @@ import textwrap
 import numpy as np
 import pytest
 
+from skyfence.earth.places import resolve_place
 from skyfence.errors import InputError
-from skyfence.network.places import resolve_place
 from skyfence.orbits.time import time_grid
 from skyfence.threats.ground import GroundAttack, licence_revoked_countries, reachability
 

@@ -31,8 +31,7 @@ def _floats(text: str | None, key: str) -> list[float]:
 
 
 def _span(constellation, start: str | None, duration: str, step: str):
-    from skyfence.cli._common import default_start
-    from skyfence.orbits.time import parse_time, time_grid
+    from skyfence.orbits.time import default_start, parse_time, time_grid
 
     t0 = default_start(constellation.epoch_range) if start is None else parse_time(start, field="--start")
     return time_grid(t0, duration, step)
@@ -340,8 +339,8 @@ def reach(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Reachability and RTT from a terminal before and after ground losses (unreachable is an answer)."""
+    from skyfence.earth.places import resolve_place
     from skyfence.network.ground import load_ground_segment
-    from skyfence.network.places import resolve_place
     from skyfence.orbits.sources import load_constellation
     from skyfence.threats.ground import GroundAttack, reachability
 

@@ -43,7 +43,7 @@ REVOKED_STATES = ("revoked", "denied")
 
 def licence_revoked_countries(policy, at: np.datetime64, *, operator: str | None = None) -> list[str]:
     """Countries (ISO alpha-2) where ``operator``'s licence is revoked or denied at ``at`` (policy layer)."""
-    from skyfence.policy.engine import licence_periods
+    from skyfence.policy.clauses import licence_periods
 
     operator = operator or policy.operator
     t_ns = int(np.asarray(at, dtype="datetime64[ns]").astype("int64"))
