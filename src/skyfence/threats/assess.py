@@ -1,0 +1,269 @@
+"""One call for a scenario variant's threats: before/after figures with Monte Carlo bands, outage maps,
+resilience curves, jamming maps, debris losses and reachability.
+
+:func:`assess_threats` takes the attacks already built (:class:`~skyfence.threats.attrition.SatelliteAttack`,
+:class:`~skyfence.threats.debris.AsatEvent`, jammer sites, :class:`~skyfence.threats.ground.GroundAttack`) for one
+constellation over one region and time grid, and returns a :class:`ThreatAssessment` of plain tables -- what a
+scenario unit caches and the report draws.  Visibility runs once; every draw only masks satellites.
+
+* **Satellite losses** combine: each attrition attack (its seed plus the draw number), and, for a debris event,
+  the satellites lost by the end of its horizon (the state of the constellation after the horizon).  ``draws``
+  Monte Carlo draws give the after-attack metrics with bands (5th-95th percentile, 95 % CI of the mean); a purely
+  deterministic attack gives identical draws.
+* **Outage map**: per cell, coverage before, median coverage after over the draws, and the loss.
+* **Resilience curve**: a random-attrition sweep (fraction of all satellites) with draws -- the standard curve to
+  compare variants -- and, for jammers, the jammed share against jammer EIRP.
+* **Jamming**: J/S per cell (share of time with J/S >= 0 dB) at the listed EIRPs.
+* **Reachability**: RTT and reachable share from each terminal before and after the ground and satellite losses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from skyfence.threats.attrition import SatelliteAttack, draw_fraction
+from skyfence.threats.debris import AsatEvent
+from skyfence.threats.ground import GroundAttack
+from skyfence.threats.jamming import JammerSite, TerminalAntenna
+from skyfence.threats.montecarlo import draw_metrics, random_attrition_steps, resilience_curve, summarise
+
+__all__ = ["DEFAULT_CURVE_FRACTIONS", "ThreatAssessment", "ThreatPlan", "assess_threats"]
+
+#: Fractions of the resilience curve when a plan gives none.
+DEFAULT_CURVE_FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
+
+
+@dataclass(frozen=True)
+class ThreatPlan:
+    """The attacks of one variant (all optional) and the Monte Carlo settings."""
+
+    attacks: tuple[SatelliteAttack, ...] = ()
+    debris: tuple[tuple[AsatEvent, float], ...] = ()  # (event, horizon_days)
+    jammers: tuple[JammerSite, ...] = ()
+    jammer_eirp_sweep_dbw: tuple[float, ...] = ()
+    antenna: TerminalAntenna = field(default_factory=TerminalAntenna)
+    ground: GroundAttack | None = None
+    draws: int = 20
+    curve_fractions: tuple[float, ...] = DEFAULT_CURVE_FRACTIONS
+    seed: int = 0
+
+    @property
+    def empty(self) -> bool:
+        return not (self.attacks or self.debris or self.jammers or self.ground)
+
+
+@dataclass(frozen=True, eq=False)
+class ThreatAssessment:
+    """Tables of one (variant, constellation, region) threat assessment (see the module docstring)."""
+
+    before: dict[str, float]
+    after: pd.DataFrame  # per metric: mean, ci_low, ci_high, p05, p50, p95
+    draws: pd.DataFrame  # per draw: satellites lost, metrics
+    per_cell: pd.DataFrame  # cell, lat, lon, coverage_before, coverage_after, coverage_loss, jammed_share
+    curve: pd.DataFrame  # random-attrition resilience curve: intensity, metric, mean, bands
+    jamming_curve: pd.DataFrame  # eirp_dbw, cells_jammed, mean_jammed_share, median_js_db
+    debris: pd.DataFrame  # per shell and event: expected losses
+    reachability: list[dict[str, Any]] = field(default_factory=list)
+    removed_ground: dict[str, Any] = field(default_factory=dict)
+    satellites_lost: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The headline numbers (tables go to Parquet in a scenario unit)."""
+        after = {row.metric: row._asdict() for row in self.after.itertuples(index=False)} if len(self.after) else {}
+        return {
+            "before": self.before,
+            "after": after,
+            "satellites_lost": self.satellites_lost,
+            "reachability": self.reachability,
+            "removed_ground": self.removed_ground,
+            "jamming": self.jamming_curve.to_dict(orient="records"),
+            "debris": self.debris.to_dict(orient="records"),
+        }
+
+
+def _removal(view, constellation, plan: ThreatPlan, draw: int, engaged_cache: dict) -> np.ndarray:
+    """``removed_at_step`` of one draw: attrition attacks (static) and debris (lost by the horizon's end)."""
+    from skyfence.threats.debris import debris_cloud, removal_times
+
+    removed = np.zeros(len(constellation), dtype=bool)
+    for i, attack in enumerate(plan.attacks):
+        if attack.engagement is not None and i not in engaged_cache:
+            engaged_cache[i] = attack.engagement.satellites(constellation)
+        targets = attack.targets(constellation, t_ref=view.times[0], engaged=engaged_cache.get(i))
+        removed |= draw_fraction(targets, attack.fraction, attack.seed + plan.seed + draw)
+    for k, (event, horizon_days) in enumerate(plan.debris):
+        when = removal_times(
+            debris_cloud(event), constellation, view.times[0], horizon_days, seed=plan.seed + 1000 * (k + 1) + draw
+        )
+        removed |= ~np.isnat(when)
+    return view.removal_steps(removed=removed)
+
+
+def assess_threats(
+    constellation,
+    cells: np.ndarray,
+    times: np.ndarray,
+    plan: ThreatPlan,
+    *,
+    min_elevation_deg: float = 25.0,
+    min_sats: int = 1,
+    ground_segment=None,
+    terminals: Sequence = (),
+    isl: str = "+grid",
+    policy=None,
+    operator: str | None = None,
+    latency_times: np.ndarray | None = None,
+) -> ThreatAssessment:
+    """Assess ``plan`` for one constellation over ``cells`` and ``times`` (module docstring)."""
+    from skyfence.threats.viewsets import compute_viewsets
+
+    view = compute_viewsets(constellation, cells, times, min_elevation_deg=min_elevation_deg)
+    before = draw_metrics(view, None, min_sats=min_sats)
+    n_draws = max(int(plan.draws), 1)
+    engaged: dict = {}
+    rows = []
+    counts_after = []
+    lost = []
+    for d in range(n_draws):
+        steps = _removal(view, constellation, plan, d, engaged)
+        lost.append(int((steps < len(view.times)).sum()))
+        rows.append(
+            {
+                "intensity": 1.0,
+                "draw": d,
+                "seed": plan.seed + d,
+                "satellites_lost": lost[-1],
+                **draw_metrics(view, steps, min_sats=min_sats),
+            }
+        )
+        counts_after.append((view.counts(steps) >= min_sats).mean(axis=0))
+    draws = pd.DataFrame(rows)
+    after = summarise(draws).drop(columns=["intensity"])
+    coverage_before = (view.count >= min_sats).mean(axis=0)
+    coverage_after = np.median(np.stack(counts_after), axis=0)
+    per_cell = pd.DataFrame(
+        {
+            "cell": [f"{c:x}" for c in view.cells.tolist()],
+            "lat": view.lat_deg,
+            "lon": view.lon_deg,
+            "coverage_before": coverage_before,
+            "coverage_after": coverage_after,
+            "coverage_loss": coverage_before - coverage_after,
+        }
+    )
+    _, curve = resilience_curve(
+        view,
+        lambda f, s: random_attrition_steps(view, f, s),
+        plan.curve_fractions,
+        draws=min(n_draws, 10),
+        seed=plan.seed,
+        min_sats=min_sats,
+    )
+    jamming_curve, jammed_share = _jamming(constellation, view, times, plan, min_elevation_deg)
+    per_cell["jammed_share"] = jammed_share
+    debris = _debris_table(constellation, plan)
+    reach, removed_ground = _reach(
+        constellation, plan, ground_segment, terminals, isl, policy, operator, latency_times, view, engaged
+    )
+    return ThreatAssessment(
+        before=before,
+        after=after,
+        draws=draws,
+        per_cell=per_cell,
+        curve=curve,
+        jamming_curve=jamming_curve,
+        debris=debris,
+        reachability=reach,
+        removed_ground=removed_ground,
+        satellites_lost={
+            "mean": float(np.mean(lost)),
+            "min": float(np.min(lost)),
+            "max": float(np.max(lost)),
+            "of": float(len(constellation)),
+        },
+    )
+
+
+def _jamming(constellation, view, times, plan: ThreatPlan, mask: float) -> tuple[pd.DataFrame, np.ndarray]:
+    from skyfence.threats.jamming import jamming_map
+
+    share = np.zeros(len(view.cells))
+    if not plan.jammers:
+        return pd.DataFrame(columns=["eirp_dbw", "cells_jammed", "mean_jammed_share", "median_js_db"]), share
+    rows = []
+    sweep: list[float | None] = [None, *plan.jammer_eirp_sweep_dbw]
+    for eirp in sweep:
+        sites = plan.jammers if eirp is None else [dataclasses.replace(j, eirp_dbw=eirp) for j in plan.jammers]
+        result = jamming_map(constellation, view.cells, times, sites, antenna=plan.antenna, min_elevation_deg=mask)
+        s = result.share_above(0.0)
+        finite = np.isfinite(result.js_db)
+        rows.append(
+            {
+                "eirp_dbw": float(np.mean([j.eirp_dbw for j in sites])),
+                "as_listed": eirp is None,
+                "cells_jammed": int((s > 0).sum()),
+                "mean_jammed_share": float(s.mean()),
+                "median_js_db": float(np.median(result.js_db[finite])) if finite.any() else None,
+                "gnss_flagged_cells": int(result.gnss_jammed.any(axis=0).sum()),
+            }
+        )
+        if eirp is None:
+            share = s
+    table = pd.DataFrame(rows).sort_values(["eirp_dbw", "as_listed"]).drop_duplicates("eirp_dbw", keep="last")
+    return table.reset_index(drop=True), share
+
+
+def _debris_table(constellation, plan: ThreatPlan) -> pd.DataFrame:
+    from skyfence.threats.debris import debris_cloud
+
+    frames = []
+    for k, (event, horizon_days) in enumerate(plan.debris):
+        table = debris_cloud(event).shell_losses(constellation, horizon_days)
+        table.insert(0, "event", k)
+        table.insert(1, "alt_km_event", event.alt_km)
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _reach(constellation, plan, ground_segment, terminals, isl, policy, operator, latency_times, view, engaged):
+    from skyfence.threats.ground import reachability
+
+    if ground_segment is None or not len(terminals):
+        return [], {}
+    times = latency_times if latency_times is not None else view.times[:1]
+    removed_sats = _removal(view, constellation, plan, 0, engaged) == 0
+    sources, dests = list(terminals), [None] * len(terminals)
+    base, _ = reachability(constellation, sources, dests, times, ground_segment, isl=isl)
+    hit, removed = reachability(
+        constellation,
+        sources,
+        dests,
+        times,
+        ground_segment,
+        attack=plan.ground,
+        removed_satellites=removed_sats,
+        policy=policy,
+        operator=operator,
+        isl=isl,
+    )
+    out = []
+    for b, a in zip(base, hit, strict=True):
+        sb, sa = b.summary(), a.summary()
+        out.append(
+            {
+                "terminal": getattr(b.source, "name", str(b.source)),
+                "reachable_before": sb["reachable_share"],
+                "reachable_after": sa["reachable_share"],
+                "median_rtt_before_ms": sb["median_rtt_ms"],
+                "median_rtt_after_ms": sa["median_rtt_ms"],
+                "gateways_after": [g["name"] for g in sa["gateways"]][:5],
+            }
+        )
+    removed["satellites"] = int(removed.get("satellites", 0))
+    return out, removed
