@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from skyfence._validation import first_problem
 from skyfence.errors import InputError, SkyfenceError
+from skyfence.scenario.threat_specs import MonteCarloSpec, ThreatSpec
 
 __all__ = ["Scenario", "is_elements_dataset", "load_scenario"]
 
@@ -132,6 +133,7 @@ class VariantSpec(_Strict):
     constellations: list[str] | None = None
     ground: GroundSpec | None = None
     policy: PolicySpec | None = None
+    threats: list[ThreatSpec] = Field(default_factory=list, description="Attacks (see scenario/threat_specs.py).")
 
 
 class OutputSpec(_Strict):
@@ -155,6 +157,7 @@ class Scenario(_Strict):
     policy: PolicySpec | None = None
     variants: list[VariantSpec] = Field(default_factory=list)
     outputs: OutputSpec = OutputSpec()
+    montecarlo: MonteCarloSpec = MonteCarloSpec()
 
     @field_validator("constellations")
     @classmethod
@@ -173,6 +176,12 @@ class Scenario(_Strict):
             raise ValueError("variant names must be unique")
         wanted = [("latency", n) for n in (self.latency.constellations or [])] if self.latency else []
         wanted += [(f"variant {v.name!r}", n) for v in self.variants for n in v.constellations or []]
+        wanted += [
+            (f"variant {v.name!r} threat {i}", n)
+            for v in self.variants
+            for i, t in enumerate(v.threats)
+            for n in getattr(t, "constellations", None) or []
+        ]
         for where, name in wanted:
             if name not in known:
                 close = difflib.get_close_matches(name, known, n=1)
