@@ -60,7 +60,7 @@ def test_norad_ids_select_exactly(starlink):
 
 
 def test_generations_from_launches(starlink):
-    from skyfence.orbits.generations import satellite_generations
+    from skyfence.threats.attrition import satellite_generations
 
     gens = satellite_generations(starlink)
     table = starlink.satellites

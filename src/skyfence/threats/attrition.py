@@ -41,6 +41,7 @@ __all__ = [
     "draw_fraction",
     "plane_labels",
     "raan_at_deg",
+    "satellite_generations",
 ]
 
 #: RAAN bin of a plane when a shell's plane count is unknown [deg] (360 / 72: Starlink Gen1 53 deg shells).
@@ -124,6 +125,17 @@ class Engagement:
         return compute_viewsets(constellation, cells, times, min_elevation_deg=self.min_elevation_deg).engaged()
 
 
+def satellite_generations(constellation) -> np.ndarray:
+    """Generation per satellite, as the capacity layer reads it from the catalog (``"unknown"`` where it cannot)."""
+    from skyfence.capacity.engine import assign_generations
+
+    try:
+        names = np.asarray(assign_generations(constellation), dtype=object)
+    except InputError:
+        names = np.full(len(constellation), "", dtype=object)
+    return np.where(names == "", "unknown", names)
+
+
 def _check_known(values: Sequence, known: Sequence, key: str, what: str) -> None:
     known_set = set(known)
     for value in values:
@@ -147,7 +159,9 @@ class SatelliteAttack:
     planes
         Plane numbers within the selected shells (see the module docstring); needs ``shells`` for a real catalog.
     generations
-        :data:`~skyfence.orbits.generations.GENERATIONS` labels.
+        Generation names as the capacity layer reads them from the catalog
+        (:func:`~skyfence.capacity.engine.assign_generations`: ``starlink-v1.0``, ``starlink-v1.5``,
+        ``starlink-v2-mini``, ``oneweb-gen1`` ...).
     engagement
         An :class:`Engagement`, or the boolean mask of engaged satellites already computed.
     fraction
@@ -194,8 +208,6 @@ class SatelliteAttack:
             _check_known([int(p) for p in self.planes], sorted(set(labels[in_scope].tolist())), "planes", "plane")
             hit &= np.isin(labels, np.asarray(self.planes, dtype=np.int64))
         if self.generations is not None:
-            from skyfence.orbits.generations import satellite_generations
-
             gens = satellite_generations(constellation)
             _check_known(list(self.generations), sorted(set(gens.tolist())), "generations", "generation")
             hit &= np.isin(gens, np.asarray(self.generations, dtype=object))
