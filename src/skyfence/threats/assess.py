@@ -65,7 +65,7 @@ class ThreatAssessment:
     before: dict[str, float]
     after: pd.DataFrame  # per metric: mean, ci_low, ci_high, p05, p50, p95
     draws: pd.DataFrame  # per draw: satellites lost, metrics
-    per_cell: pd.DataFrame  # cell, lat, lon, coverage_before, coverage_after, coverage_loss, jammed_share
+    per_cell: pd.DataFrame  # cell, lat, lon, coverage and satellites in view before and after, jammed_share
     curve: pd.DataFrame  # random-attrition resilience curve: intensity, metric, mean, bands
     jamming_curve: pd.DataFrame  # eirp_dbw, cells_jammed, mean_jammed_share, median_js_db
     debris: pd.DataFrame  # per shell and event: expected losses
@@ -129,6 +129,7 @@ def assess_threats(
     engaged: dict = {}
     rows = []
     counts_after = []
+    sats_after = []
     lost = []
     for d in range(n_draws):
         steps = _removal(view, constellation, plan, d, engaged)
@@ -142,7 +143,9 @@ def assess_threats(
                 **draw_metrics(view, steps, min_sats=min_sats),
             }
         )
-        counts_after.append((view.counts(steps) >= min_sats).mean(axis=0))
+        attacked = view.counts(steps)
+        counts_after.append((attacked >= min_sats).mean(axis=0))
+        sats_after.append(attacked.mean(axis=0))
     draws = pd.DataFrame(rows)
     after = summarise(draws).drop(columns=["intensity"])
     coverage_before = (view.count >= min_sats).mean(axis=0)
@@ -155,6 +158,8 @@ def assess_threats(
             "coverage_before": coverage_before,
             "coverage_after": coverage_after,
             "coverage_loss": coverage_before - coverage_after,
+            "sats_in_view_before": view.count.mean(axis=0),
+            "sats_in_view_after": np.median(np.stack(sats_after), axis=0),
         }
     )
     _, curve = resilience_curve(
