@@ -15,31 +15,15 @@ Submodules (imported lazily):
                 ISL failures -> routing with "unreachable" as an answer
 ``viewsets``    satellites in view per (time, cell), computed once and masked per draw
 ``montecarlo``  figures of merit per draw, resilience curves with bands, the Poisson check
+``jamming_capacity``  jammers as one more term of the capacity layer's C/(N+I): MODCOD fall-back, uplink beams
+``assess``      one call per scenario variant: before/after with bands, outage maps, curves, losses, reachability
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "AsatEvent",
-    "Engagement",
-    "GroundAttack",
-    "JammerSite",
-    "SatelliteAttack",
-    "TerminalAntenna",
-    "ViewSets",
-    "compute_viewsets",
-    "debris_cloud",
-    "draw_metrics",
-    "j_over_s_db",
-    "jamming_map",
-    "poisson_check",
-    "radio_horizon_km",
-    "reachability",
-    "resilience_curve",
-]
+from skyfence._lazy import lazy_exports
 
 _WHERE = {
     "AsatEvent": "skyfence.threats.debris",
@@ -48,7 +32,10 @@ _WHERE = {
     "JammerSite": "skyfence.threats.jamming",
     "SatelliteAttack": "skyfence.threats.attrition",
     "TerminalAntenna": "skyfence.threats.jamming",
+    "ThreatAssessment": "skyfence.threats.assess",
+    "ThreatPlan": "skyfence.threats.assess",
     "ViewSets": "skyfence.threats.viewsets",
+    "assess_threats": "skyfence.threats.assess",
     "compute_viewsets": "skyfence.threats.viewsets",
     "debris_cloud": "skyfence.threats.debris",
     "draw_metrics": "skyfence.threats.montecarlo",
@@ -58,14 +45,38 @@ _WHERE = {
     "radio_horizon_km": "skyfence.threats.jamming",
     "reachability": "skyfence.threats.ground",
     "resilience_curve": "skyfence.threats.montecarlo",
+    "run_jammed_capacity": "skyfence.threats.jamming_capacity",
 }
+__all__ = [
+    "AsatEvent",
+    "Engagement",
+    "GroundAttack",
+    "JammerSite",
+    "SatelliteAttack",
+    "TerminalAntenna",
+    "ThreatAssessment",
+    "ThreatPlan",
+    "ViewSets",
+    "assess_threats",
+    "compute_viewsets",
+    "debris_cloud",
+    "draw_metrics",
+    "j_over_s_db",
+    "jamming_map",
+    "poisson_check",
+    "radio_horizon_km",
+    "reachability",
+    "resilience_curve",
+    "run_jammed_capacity",
+]
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'skyfence.threats' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
+    from skyfence.threats.assess import ThreatAssessment, ThreatPlan, assess_threats
+    from skyfence.threats.attrition import Engagement, SatelliteAttack
+    from skyfence.threats.debris import AsatEvent, debris_cloud
+    from skyfence.threats.ground import GroundAttack, reachability
+    from skyfence.threats.jamming import JammerSite, TerminalAntenna, j_over_s_db, jamming_map, radio_horizon_km
+    from skyfence.threats.jamming_capacity import run_jammed_capacity
+    from skyfence.threats.montecarlo import draw_metrics, poisson_check, resilience_curve
+    from skyfence.threats.viewsets import ViewSets, compute_viewsets
