@@ -93,7 +93,7 @@ def test_jam_map_writes_outputs(data_file, tmp_path):
             "jam",
             str(data_file("tle/starlink_20250923.tle")),
             "--jammers",
-            str(EXAMPLES / "jammers_fujian.toml"),
+            str(EXAMPLES / "jammers" / "fujian_coast.toml"),
             "--region",
             "TW",
             "--start",

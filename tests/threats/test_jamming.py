@@ -115,7 +115,7 @@ def test_jammer_beyond_the_horizon_does_nothing_and_near_one_dominates(oneweb_pr
 
 
 def test_fujian_coast_jamming_hits_the_west_coast_more_than_the_east(starlink):
-    """Regression (J/S level): default-EIRP jammers on the Fujian coast (examples/jammers_fujian.toml) degrade
+    """Regression (J/S level): default-EIRP jammers on the Fujian coast (examples/jammers/fujian_coast.toml) degrade
     Taiwan's west coast more than its east coast (radio horizon and distance; terrain out of scope).
 
     West coast: main-island cells west of 120.75 E (Kinmen and Penghu, west of 120 E, left out).  East coast: Yilan,
@@ -127,7 +127,7 @@ def test_fujian_coast_jamming_hits_the_west_coast_more_than_the_east(starlink):
     from skyfence.earth.regions import get_region
     from skyfence.orbits.time import time_grid
 
-    doc = tomllib.loads((Path(__file__).parents[2] / "examples" / "jammers_fujian.toml").read_text())
+    doc = tomllib.loads((Path(__file__).parents[2] / "examples" / "jammers" / "fujian_coast.toml").read_text())
     sites = jammers_from_records(doc["jammers"])
     cells = get_region("TW").cells(5)
     times = time_grid("2025-09-23T12:00:00Z", "1h", "300s")

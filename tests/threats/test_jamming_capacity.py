@@ -34,7 +34,7 @@ def fujian(starlink):
     from skyfence.orbits.time import time_grid
     from skyfence.threats.jamming_capacity import run_jammed_capacity
 
-    sites = jammers_from_records(tomllib.loads((EXAMPLES / "jammers_fujian.toml").read_text())["jammers"])
+    sites = jammers_from_records(tomllib.loads((EXAMPLES / "jammers" / "fujian_coast.toml").read_text())["jammers"])
     cells = get_region("TW").cells(5)
     times = time_grid("2025-09-23T12:00:00Z", "1h", "300s")
     before = run_capacity(starlink, cells, times)
