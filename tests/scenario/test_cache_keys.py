@@ -66,6 +66,14 @@ def _base(data_dir) -> dict:
     }
     raw["variants"][0]["title"] = "Today"
     raw["variants"][0]["description"] = "as it is"
+    raw["variants"][1]["threats"] = [
+        {
+            "kind": "attrition",
+            "name": "half of what passes over",
+            "fraction": 0.5,
+            "engagement": {"region": "TW", "start": "2026-01-01T00:00:00Z", "end": "2026-01-01T01:00:00Z"},
+        }
+    ]
     return raw
 
 
@@ -130,6 +138,23 @@ def _changes(tmp: Path) -> dict[str, typing.Any]:
         "variants[].ground.add_sites[].country": "JP",
         "variants[].policy.file": "../../../examples/policies/frontline_geofence_2026.toml",
         "variants[].policy.operator": "oneweb",
+        "seed": 7,
+        "montecarlo.draws": 5,
+        "montecarlo.curve_fractions": [0.0, 0.5],
+        "variants[].threats[].kind": {"kind": "debris", "alt_km": 500.0},  # a whole other kind of threat
+        "variants[].threats[].norad_ids": [1],
+        "variants[].threats[].shells": [0],
+        "variants[].threats[].planes": [1],
+        "variants[].threats[].plane_bin_deg": 10.0,
+        "variants[].threats[].generations": ["starlink-v1.0"],
+        "variants[].threats[].engagement.region": "JP",
+        "variants[].threats[].engagement.start": "2026-01-01T00:30:00Z",
+        "variants[].threats[].engagement.end": "2026-01-01T01:30:00Z",
+        "variants[].threats[].engagement.min_elevation_deg": 30.0,
+        "variants[].threats[].engagement.res": 3,
+        "variants[].threats[].fraction": 0.25,
+        "variants[].threats[].seed": 3,
+        "variants[].threats[].constellations": ["oneweb"],
     }
 
 
@@ -166,7 +191,10 @@ def test_each_key_changes_the_cache_key_or_is_presentation_only(base_keys, tmp_p
         node, last = _at(edited, path)
         if path == "time.end":
             edited["time"].pop("duration")
-        node[last] = value
+        if path == "variants[].threats[].kind":
+            edited["variants"][1]["threats"][0] = value
+        else:
+            node[last] = value
         if _keys(edited) == before:
             unchanged.append(path)
     assert unchanged == [], f"these keys change outputs but no cache key: {unchanged}"
@@ -178,7 +206,7 @@ def test_presentation_only_keys_leave_every_cache_key_alone(base_keys):
         "name": "renamed",
         "title": "Another title",
         "description": "other words",
-        "seed": 7,
+        "variants[].threats[].name": "another threat name",
         "constellations[].label": "Another label",
         "regions[].name": "Formosa",
         "variants[].title": "Another variant title",

@@ -191,7 +191,7 @@ def jam(
                 vmin=0.0,
                 vmax=1.0,
                 cmap="magma",
-                borders=[area.geometry],
+                outline=area.geometry,
             )
             (staging / "summary.json").write_text(json.dumps(rows, indent=2, default=str))
     if json_out:

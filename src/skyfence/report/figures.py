@@ -152,7 +152,7 @@ class FigureCache:
     def _code() -> str:
         here = Path(__file__).parent
         digest = hashlib.sha256()
-        for name in ("figures.py", "maps.py"):
+        for name in ("figures.py", "maps.py", "threat_figures.py"):
             digest.update((here / name).read_bytes())
         return digest.hexdigest()
 
@@ -179,12 +179,15 @@ class FigureCache:
 def figures(
     summary: dict[str, Any], data: dict[str, Path], regions: dict[str, Any], cache: FigureCache | None = None
 ) -> dict[str, list[Figure]]:
-    """All figures of the report, per section id (``coverage``, ``policy``, ``latency``)."""
+    """All figures of the report, per section id (``coverage``, ``policy``, ``latency``, ``threats``)."""
     cache = cache or FigureCache(None)
-    out: dict[str, list[Figure]] = {"coverage": [], "policy": [], "latency": []}
+    out: dict[str, list[Figure]] = {"coverage": [], "policy": [], "latency": [], "threats": []}
     if data:
+        from skyfence.report.threat_figures import threat_figures
+
         out["coverage"] = coverage_figures(summary, data, regions, cache)
         out["policy"] = policy_figures(summary, data, regions, cache)
+        out["threats"] = threat_figures(summary, data, regions, cache)
     latency = [v["latency"] for v in summary["variants"]]
     out["latency"] = cache.get(
         {"figure": "latency", "latency": latency, "titles": [v["title"] for v in summary["variants"]]},

@@ -77,6 +77,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("latency", "Latency and where traffic leaves the network", "latency.html.j2",
             lambda s, f: any(v["latency"] for v in s["variants"])),
     Section("policy", "Who may be served", "policy.html.j2", lambda s, f: any(v["policy"] for v in s["variants"])),
+    Section("threats", "Threats and resilience", "threats.html.j2",
+            lambda s, f: any(v.get("threats") for v in s["variants"])),
     Section("diff", "Variant against variant", "diff.html.j2", lambda s, f: bool(s["diff"])),
     Section("appendix", "Appendix: data sources and assumptions", "appendix.html.j2"),
 )

@@ -29,6 +29,7 @@ from skyfence.scenario.units import (
     coverage_unit,
     latency_unit,
     policy_diff_unit,
+    threat_unit,
 )
 
 __all__ = ["AssessResult", "RunProgress", "plan", "readable", "run_scenario"]
@@ -114,13 +115,16 @@ def plan(scenario: Scenario, base: Path, ctx: Context | None = None) -> _Plan:
         slots[slot] = units.setdefault(unit.key, unit)
 
     variants = scenario.resolved_variants()
-    for variant in variants:
+    for vi, variant in enumerate(variants):
         ground = variant.ground or scenario.ground
-        i = j = 0
+        i = j = t = 0
         for c_spec in _constellations(scenario, variant):
             for r_spec in scenario.regions:
                 add((variant.name, "coverage", i), coverage_unit(ctx, c_spec, r_spec))
                 i += 1
+                if variant.threats:
+                    add((variant.name, "threats", t), threat_unit(ctx, c_spec, r_spec, vi))
+                    t += 1
             if _with_latency(scenario, c_spec):
                 add((variant.name, "latency", j), latency_unit(ctx, c_spec, ground))
                 j += 1
@@ -218,6 +222,20 @@ def run_scenario(
                         unit=unit.key, constellation=c_spec.name, label=labels[c_spec.name], **result(unit)
                     )
                 )
+        if variant.threats:
+            for c_spec in _constellations(scenario, variant):
+                for r_spec in scenario.regions:
+                    unit = the_plan.by_slot[(variant.name, "threats", len(out.threats))]
+                    out.threats.append(
+                        S.ThreatResult(
+                            unit=unit.key,
+                            constellation=c_spec.name,
+                            label=labels[c_spec.name],
+                            region_spec=r_spec.spec,
+                            threats=[spec.model_dump() for spec in variant.threats],
+                            **result(unit),
+                        )
+                    )
         policy = variant.policy or scenario.policy
         if policy is not None:
             for k, r_spec in enumerate(scenario.regions):

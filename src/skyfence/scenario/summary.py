@@ -34,6 +34,7 @@ __all__ = [
     "ScenarioInfo",
     "Summary",
     "TerminalLatency",
+    "ThreatResult",
     "TimeInfo",
     "UsageShare",
     "VariantResult",
@@ -177,6 +178,33 @@ class AvailabilityResult(_Model):
     countries: list[CountryAvailability]
 
 
+class ThreatResult(_Model):
+    """A variant's attacks on one constellation over one region: before, after (Monte Carlo), what was lost.
+
+    ``after`` maps each metric to its mean, 95 % CI of the mean and 5th/50th/95th percentiles over the draws;
+    ``jamming`` is the EIRP sweep; ``debris`` the expected losses per shell; ``reachability`` the terminals' RTT
+    and reachable share before and after (``null`` RTT = unreachable).  Per-cell outage and the resilience curve
+    are in the unit's data (``per_cell.parquet``, ``curve.parquet``).
+    """
+
+    unit: str
+    constellation: str
+    label: str
+    region: str
+    region_spec: str
+    satellites: int
+    before: dict[str, float | None]
+    after: dict[str, dict[str, Any]]
+    satellites_lost: dict[str, float]
+    satellites_lost_mean: float
+    jammed_share_mean: float | None = None
+    jamming: list[dict[str, Any]] = Field(default_factory=list)
+    debris: list[dict[str, Any]] = Field(default_factory=list)
+    reachability: list[dict[str, Any]] = Field(default_factory=list)
+    removed_ground: dict[str, Any] = Field(default_factory=dict)
+    threats: list[dict[str, Any]] = Field(default_factory=list)
+
+
 class VariantResult(_Model):
     name: str
     title: str
@@ -184,6 +212,7 @@ class VariantResult(_Model):
     coverage: list[CoverageResult] = Field(default_factory=list)
     latency: list[LatencyResult] = Field(default_factory=list)
     policy: list[AvailabilityResult] = Field(default_factory=list)
+    threats: list[ThreatResult] = Field(default_factory=list)
     ground: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -32,7 +32,7 @@ from skyfence.scenario.schema import (
 )
 
 __all__ = ["PRESENTATION_ONLY", "Context", "Unit", "availability_unit", "coverage_unit", "latency_unit",
-           "policy_diff_unit"]
+           "policy_diff_unit", "threat_unit"]
 
 #: Scenario keys that change what the report shows but not any computed number, so they are in no cache key.
 #: ``[]`` stands for every element of a list.  ``tests/scenario/test_cache_keys.py`` checks that every other key
@@ -42,13 +42,13 @@ PRESENTATION_ONLY = frozenset(
         "name",
         "title",
         "description",
-        "seed",  # no unit draws random numbers yet
         "constellations[].name",
         "constellations[].label",
         "regions[].name",
         "variants[].name",
         "variants[].title",
         "variants[].description",
+        "variants[].threats[].name",
         "outputs.dir",
         "outputs.maps",
     }
@@ -433,4 +433,116 @@ def policy_diff_unit(ctx: Context, a: PolicySpec, b: PolicySpec, r_spec: RegionS
             "res": res,
         },
         compute,
+    )
+
+
+# ---------------------------------------------------------------------- threats
+
+
+def threat_unit(ctx: Context, c_spec: ConstellationSpec, r_spec: RegionSpec, variant_index: int) -> Unit:
+    """A variant's attacks on one constellation over one region (:func:`skyfence.threats.assess.assess_threats`):
+    ``result.json`` (before, after with Monte Carlo bands, losses, reachability), ``per_cell.parquet`` (outage map),
+    ``curve.parquet`` (resilience curve), ``draws.parquet``, ``jamming.parquet`` (EIRP sweep)."""
+    scenario = ctx.scenario
+    settings = scenario.coverage
+    variant = scenario.resolved_variants()[variant_index]
+    ground = variant.ground or scenario.ground
+    policy = variant.policy or scenario.policy
+    latency = scenario.latency
+    with_terminals = (
+        latency is not None
+        and bool(latency.terminals)
+        and (latency.constellations is None or c_spec.name in latency.constellations)
+    )
+    key = f"variants[{variant_index}].threats"
+
+    def compute(advance: Advance) -> dict[str, bytes | str]:
+        from skyfence.earth.places import resolve_place
+        from skyfence.orbits.time import time_grid
+        from skyfence.scenario.threat_specs import threat_plan
+        from skyfence.threats.assess import assess_threats
+
+        constellation = ctx.constellation(c_spec)
+        region = ctx.region(r_spec)
+        plan = threat_plan(
+            variant.threats,
+            constellation,
+            constellation_name=c_spec.name,
+            base=ctx.base,
+            montecarlo=scenario.montecarlo,
+            seed=scenario.seed,
+            key=key,
+        )
+        terminals = []
+        latency_times = None
+        if with_terminals and latency is not None:
+            terminals = [resolve_place(t, field="latency.terminals") for t in latency.terminals]
+            latency_times = time_grid(ctx.times[0], latency.duration, latency.step)
+        result = assess_threats(
+            constellation,
+            region.cells(settings.res),
+            ctx.times,
+            plan,
+            min_elevation_deg=settings.min_elevation_deg,
+            min_sats=settings.min_sats,
+            ground_segment=ctx.ground(ground) if terminals else None,
+            terminals=terminals,
+            isl=latency.isl if latency is not None else "+grid",
+            policy=ctx.policy(policy) if policy is not None else None,
+            operator=policy.operator if policy is not None else None,
+            latency_times=latency_times,
+        )
+        advance(len(ctx.times))
+        doc = result.to_json()
+        payload = {
+            "satellites": len(constellation),
+            "region": region.name,
+            **doc,
+            "satellites_lost_mean": doc["satellites_lost"]["mean"],
+            "jammed_share_mean": float(result.per_cell["jammed_share"].mean()) if plan.jammers else None,
+            "jamming": doc["jamming"],
+        }
+        files: dict[str, bytes | str] = {
+            "result.json": _json(payload),
+            "per_cell.parquet": _parquet(result.per_cell),
+            "curve.parquet": _parquet(result.curve),
+            "draws.parquet": _parquet(result.draws),
+        }
+        if len(result.jamming_curve):
+            files["jamming.parquet"] = _parquet(result.jamming_curve)
+        return files
+
+    files_used = {}
+    for spec in variant.threats:
+        name = getattr(spec, "jammers_file", None)
+        if name is not None and (ctx.base / name).exists():
+            files_used[name] = ctx.file_hash(ctx.base / name)
+        engagement = getattr(spec, "engagement", None)
+        if engagement is not None and engagement.region.lower().endswith((".json", ".geojson")):
+            path = ctx.base / engagement.region
+            if path.exists():
+                files_used[engagement.region] = ctx.file_hash(path)
+    inputs: dict[str, Any] = {
+        "unit": "threats",
+        "constellation": ctx.constellation_key(c_spec),
+        "constellation_name": c_spec.name,  # threats may name the constellations they apply to
+        "region": ctx.region_key(r_spec),
+        "time": _time_key(ctx.times),
+        "settings": settings.model_dump(),
+        "threats": [t.model_dump(exclude={"name"}) for t in variant.threats],
+        "files": files_used,
+        "montecarlo": scenario.montecarlo.model_dump(),
+        "seed": scenario.seed,
+    }
+    if with_terminals:
+        inputs["ground"] = ctx.ground_key(ground)
+        inputs["latency"] = latency.model_dump(exclude={"constellations"}) if latency is not None else None
+        if policy is not None and any(getattr(t, "licence_revoked", False) for t in variant.threats):
+            inputs["policy"] = {"id": ctx.policy(policy).id, "operator": policy.operator}
+    return Unit(
+        "threats",
+        f"threats: {variant.name}, {c_spec.name} over {r_spec.name or r_spec.spec}",
+        inputs,
+        compute,
+        steps=len(ctx.times),
     )

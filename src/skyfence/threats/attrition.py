@@ -106,7 +106,9 @@ class Engagement:
     res: int = 5
 
     def __post_init__(self) -> None:
-        if np.asarray(self.end, dtype="datetime64[ns]") < np.asarray(self.start, dtype="datetime64[ns]"):
+        from skyfence.orbits.time import parse_time
+
+        if parse_time(self.end, field="engagement.end") < parse_time(self.start, field="engagement.start"):
             raise InputError(
                 f"engagement ends ({self.end}) before it starts ({self.start})",
                 field="engagement.end",

@@ -1,0 +1,182 @@
+"""The threats section's figures: outage maps (coverage lost per cell, jammed share) and resilience curves.
+
+Drawn from the threat units' data (``per_cell.parquet``, ``curve.parquet``, ``jamming.parquet``) with the same
+map function as every other map (:func:`skyfence.report.maps.draw_cells`); curves show the mean over the Monte
+Carlo draws with the 5th-95th percentile band.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from skyfence.report.figures import Figure, FigureCache
+from skyfence.report.maps import Panel, draw_cells
+
+__all__ = ["threat_figures"]
+
+_CURVE_METRICS = (
+    ("coverage_fraction", "share of time covered [%]", 100.0),
+    ("sats_in_view_mean", "satellites in view, mean", 1.0),
+)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "x"
+
+
+def _cells(column) -> np.ndarray:
+    return np.array([int(c, 16) for c in column], dtype=np.uint64)
+
+
+def threat_figures(summary: dict, data: dict[str, Path], regions: dict[str, Any], cache: FigureCache) -> list[Figure]:
+    """Per region: outage maps of every threatened (variant, constellation), then the resilience curves."""
+    out: list[Figure] = []
+    for region in summary["regions"]:
+        entries = [
+            (v, t)
+            for v in summary["variants"]
+            for t in v.get("threats", [])
+            if t["region_spec"] == region["spec"] and t["unit"] in data
+        ]
+        if not entries:
+            continue
+        name = _slug(region["code"] or region["spec"])
+        outline = regions.get(region["spec"])
+        pov = region.get("pov") or "default"
+        parts = {
+            "figure": "threats",
+            "units": [t["unit"] for _, t in entries],
+            "region": region,
+            "titles": [v["title"] for v, _ in entries],
+        }
+
+        def draw(entries=entries, region=region, name=name, outline=outline, pov=pov) -> list[Figure]:
+            return _outage_maps(entries, region, name, outline, pov, data) + _curves(entries, region, name, data)
+
+        out += cache.get(parts, draw)
+    return out
+
+
+def _outage_maps(entries, region, name, outline, pov, data) -> list[Figure]:
+    tables = [
+        (f"{t['label']}, {v['title']}", pd.read_parquet(data[t["unit"]] / "per_cell.parquet")) for v, t in entries
+    ]
+    figs = []
+    panels = [Panel(label, _cells(tb["cell"]), 100.0 * tb["coverage_loss"].to_numpy(float)) for label, tb in tables]
+    figs.append(
+        Figure(
+            f"threat_outage__{name}.png",
+            draw_cells(
+                panels,
+                title=f"Coverage lost to the attacks over {region['name']} (median draw)",
+                colourbar_label="share of time no longer covered [pp]",
+                cmap="Reds",
+                vmin=0.0,
+                outline=outline,
+                pov=pov,
+            ),
+            f"Map: share of time each cell of {region['name']} loses coverage under each variant's attacks",
+            f"Outage map: coverage before minus coverage after the attacks (median over the Monte Carlo draws), "
+            f"per cell of {region['name']}, in percentage points of the time.",
+        )
+    )
+    jammed = [(label, tb) for label, tb in tables if "jammed_share" in tb and tb["jammed_share"].to_numpy().any()]
+    if jammed:
+        panels = [Panel(label, _cells(tb["cell"]), 100.0 * tb["jammed_share"].to_numpy(float)) for label, tb in jammed]
+        figs.append(
+            Figure(
+                f"threat_jamming__{name}.png",
+                draw_cells(
+                    panels,
+                    title=f"Time jammed (J/S >= 0 dB) over {region['name']}",
+                    colourbar_label="share of served time with J/S >= 0 dB [%]",
+                    cmap="magma",
+                    vmin=0.0,
+                    vmax=100.0,
+                    outline=outline,
+                    pov=pov,
+                ),
+                f"Map: share of time each cell of {region['name']} is jammed",
+                "Share of the time a terminal in the cell, pointing at its highest satellite, receives the jammers at "
+                "least as strongly as its satellite (J/S >= 0 dB); jammer parameters are assumptions "
+                "(docs/threats.md).",
+            )
+        )
+    return figs
+
+
+def _png(fig) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _curves(entries, region, name, data) -> list[Figure]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figs = []
+    seen: dict[str, tuple[dict, dict]] = {}
+    for v, t in entries:  # the random-attrition curve depends on the constellation and region only
+        seen.setdefault(t["label"], (v, t))
+    fig, axes = plt.subplots(1, len(_CURVE_METRICS), figsize=(10, 3.8), dpi=110)
+    for ax, (metric, label, scale) in zip(np.atleast_1d(axes), _CURVE_METRICS, strict=True):
+        for constellation, (_, t) in seen.items():
+            curve = pd.read_parquet(data[t["unit"]] / "curve.parquet")
+            c = curve[curve["metric"] == metric].sort_values("intensity")
+            x = 100.0 * c["intensity"].to_numpy()
+            ax.plot(x, scale * c["mean"].to_numpy(), marker="o", label=constellation)
+            ax.fill_between(x, scale * c["p05"].to_numpy(), scale * c["p95"].to_numpy(), alpha=0.25)
+        ax.set_xlabel("satellites removed at random [%]")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"Resilience of coverage over {region['name']}: random attrition (mean, 5-95 % band)")
+    figs.append(
+        Figure(
+            f"threat_resilience__{name}.png",
+            _png(fig),
+            f"Curves: coverage of {region['name']} against the share of satellites removed at random",
+            "Random attrition of the whole constellation, Monte Carlo draws per point (common random numbers: "
+            "each draw removes a superset of the previous point's); line = mean, band = 5th to 95th percentile.",
+        )
+    )
+    jam = [
+        (v, t, pd.read_parquet(data[t["unit"]] / "jamming.parquet"))
+        for v, t in entries
+        if (data[t["unit"]] / "jamming.parquet").exists()
+    ]
+    jam = [(v, t, j) for v, t, j in jam if len(j)]
+    if jam:
+        fig, ax = plt.subplots(figsize=(6.5, 3.8), dpi=110)
+        for v, t, j in jam:
+            j = j.sort_values("eirp_dbw")
+            ax.plot(j["eirp_dbw"], 100.0 * j["mean_jammed_share"], marker="o", label=f"{t['label']}, {v['title']}")
+        ax.set_xlabel("jammer EIRP [dBW per 250 MHz] (assumption, swept)")
+        ax.set_ylabel("mean share of time jammed [%]")
+        ax.set_ylim(0, 100)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        ax.set_title(f"Jamming over {region['name']} against jammer EIRP")
+        figs.append(
+            Figure(
+                f"threat_jamming_curve__{name}.png",
+                _png(fig),
+                f"Curve: share of time {region['name']} is jammed against jammer EIRP",
+                "Every jammer's EIRP set to the value on the axis (the sweep of an assumption without a public "
+                "value); share of served time with J/S >= 0 dB, averaged over the region's cells.",
+            )
+        )
+    return figs

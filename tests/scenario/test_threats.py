@@ -1,0 +1,56 @@
+"""``[[variants.threats]]`` end to end: the threats section of the report equals summary.json; outage maps and
+resilience curves are drawn; a bad threat fails with one line naming its key and writes nothing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SCENARIO = Path(__file__).parents[1] / "data" / "scenarios" / "threats_small.toml"
+
+
+def _assess(scenario: Path, out: Path, cache: Path) -> subprocess.CompletedProcess:
+    env = {**__import__("os").environ, "SKYFENCE_CACHE_DIR": str(cache)}
+    return subprocess.run(
+        [sys.executable, "-m", "skyfence", "assess", str(scenario), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+
+
+def test_threat_section_maps_and_curves(tmp_path, data_dir):
+    out = tmp_path / "report"
+    proc = _assess(SCENARIO, out, tmp_path / "cache")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    today, attacked = summary["variants"]
+    assert today["threats"] == []
+    (threat,) = attacked["threats"]
+    assert threat["satellites_lost_mean"] > 0
+    assert threat["after"]["sats_in_view_mean"]["mean"] < threat["before"]["sats_in_view_mean"]
+    assert threat["after"]["sats_in_view_mean"]["draws"] == 3
+    assert [row["eirp_dbw"] for row in threat["jamming"]] == [50.0, 70.0, 80.0]
+    assert threat["debris"] and threat["reachability"][0]["terminal"] == "Taipei"
+    assert threat["removed_ground"]["gateways"]  # Japan's gateways
+    html = (out / "report.html").read_text()
+    assert 'id="threats"' in html and "Threats and resilience" in html
+    key = "variants.1.threats.0.after.coverage_fraction.mean"
+    assert f'data-key="{key}"' in html
+    maps = {p.name for p in (out / "maps").iterdir()}
+    assert {"threat_outage__TW.png", "threat_resilience__TW.png", "threat_jamming__TW.png"} <= maps
+
+
+def test_unknown_threat_target_is_one_line_and_writes_nothing(tmp_path, data_dir):
+    bad = tmp_path / "bad.toml"
+    text = SCENARIO.read_text().replace('kind = "attrition"\n', 'kind = "attrition"\nshells = [7]\n', 1)
+    bad.write_text(text)
+    out = tmp_path / "report"
+    proc = _assess(bad, out, tmp_path / "cache")
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]  # progress lines come first; the error is one line
+    assert last.startswith("error:") and "variants[1].threats[0].shells" in last, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
