@@ -68,22 +68,37 @@ def _outage_maps(entries, region, name, outline, pov, data) -> list[Figure]:
         (f"{t['label']}, {v['title']}", pd.read_parquet(data[t["unit"]] / "per_cell.parquet")) for v, t in entries
     ]
     figs = []
-    panels = [Panel(label, _cells(tb["cell"]), 100.0 * tb["coverage_loss"].to_numpy(float)) for label, tb in tables]
+    lost = np.concatenate([tb["coverage_loss"].to_numpy(float) for _, tb in tables])
+    if np.nanmax(lost, initial=0.0) > 0:
+        column, scale, what, unit = "coverage_loss", 100.0, "Coverage lost", "share of time no longer covered [pp]"
+        why = "coverage before minus coverage after the attacks (median over the Monte Carlo draws)"
+    else:
+        column, scale, what, unit = "sats_lost", 1.0, "Satellites in view lost", "satellites in view lost (mean)"
+        why = (
+            "every cell keeps a satellite in view all the time, so coverage lost would be one flat colour; this map "
+            "shows the mean satellites in view lost instead (median over the Monte Carlo draws)"
+        )
+    panels = []
+    for label, tb in tables:
+        if column == "sats_lost":
+            values = tb["sats_in_view_before"].to_numpy(float) - tb["sats_in_view_after"].to_numpy(float)
+        else:
+            values = scale * tb[column].to_numpy(float)
+        panels.append(Panel(label, _cells(tb["cell"]), values))
     figs.append(
         Figure(
             f"threat_outage__{name}.png",
             draw_cells(
                 panels,
-                title=f"Coverage lost to the attacks over {region['name']} (median draw)",
-                colourbar_label="share of time no longer covered [pp]",
+                title=f"{what} to the attacks over {region['name']}",
+                colourbar_label=unit,
                 cmap="Reds",
                 vmin=0.0,
                 outline=outline,
                 pov=pov,
             ),
-            f"Map: share of time each cell of {region['name']} loses coverage under each variant's attacks",
-            f"Outage map: coverage before minus coverage after the attacks (median over the Monte Carlo draws), "
-            f"per cell of {region['name']}, in percentage points of the time.",
+            f"Map: {what.lower()} per cell of {region['name']} under each variant's attacks",
+            f"Outage map: {why}, per cell of {region['name']}.",
         )
     )
     jammed = [(label, tb) for label, tb in tables if "jammed_share" in tb and tb["jammed_share"].to_numpy().any()]
