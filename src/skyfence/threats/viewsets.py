@@ -126,7 +126,9 @@ def _all_in_view(constellation, grid, times, mask_deg: float, k: int) -> tuple[n
     for chunk in iter_visibility(constellation, grid, times, min_elevation_deg=mask_deg, k=k, all_pairs=True):
         count[chunk.time_slice] = chunk.count
         assert chunk.best_sat is not None  # k > 0 was asked for
-        sats[chunk.time_slice] = chunk.best_sat
+        # all-pairs slots past the count are left unfilled by the kernel: pad them with -1 here
+        filled = np.arange(k)[None, None, :] < chunk.count[:, :, None].astype(np.int64)
+        sats[chunk.time_slice] = np.where(filled, chunk.best_sat, -1)
     return count, sats
 
 
