@@ -4,7 +4,11 @@ Submodules (names resolve on first use, so ``skyfence.network.hypatia`` stays li
 
 ``ground``      gateways and PoPs (status filters, add/remove sites, countries)
 ``links``       ISL topologies (``+grid``, ``none``) and ground-to-satellite links
-``routing``     per-time-step shortest paths: RTT, path, hops, path changes
+``routing``     per-time-step shortest paths: RTT, path, hops, path changes (propagation only)
+``access``      the realistic model: 15 s reconfiguration, selection policy, processing, scheduling -> p5/p50/p95
+``lasers``      laser availability per satellite generation, per-hop delay, dropout, routing objective
+``pops``        the operator's country -> PoP assignment, PoP locations, backbone and gateway inference
+``country``     per-country latency as a product (table, world map, GeoJSON, GeoParquet)
 ``hypatia``     satgenpy inputs -> ``fstate_<t>.txt`` / ``gsl_if_bandwidth_<t>.txt``
 ``validation``  simulated against measured RTT (RIPE Atlas)
 

@@ -125,8 +125,16 @@ def country_latency(
     segment, names, inferred = realistic_ground(ground, pop_assignment=pop_assignment, assignment=assignment,
                                                 infer=infer_gateways)
     rows_place, rows_target, rows_weight, rows_country, rows_mode = [], [], [], [], []
-    for code in dict.fromkeys(c.strip().upper() for c in countries):
-        terminals = country_terminals(code, cities_per_country, assignment)
+    wanted = list(dict.fromkeys(c.strip().upper() for c in countries))
+    skipped = []
+    for code in wanted:
+        try:
+            terminals = country_terminals(code, cities_per_country, assignment)
+        except InputError as error:
+            if len(wanted) == 1 or "unknown country code" in str(error):
+                raise
+            skipped.append(code)  # a known code without any place to put a terminal
+            continue
         shares = assignment.shares(code) if (pop_assignment == "operator" and assignment is not None) else {}
         targets = [(names[p], s) for p, s in shares.items()] if shares else [(None, 1.0)]
         for place, w in terminals:
@@ -171,7 +179,7 @@ def country_latency(
             "assignment": rows_mode[idx[0]],
         })
     settings = {"pop_assignment": pop_assignment, "steps": len(times), "start": str(times[0])[:19] + "Z",
-                "end": str(times[-1])[:19] + "Z", "inferred_gateways_at": inferred,
+                "end": str(times[-1])[:19] + "Z", "inferred_gateways_at": inferred, "skipped_no_location": skipped,
                 "assignment_source": getattr(assignment, "source", "") if pop_assignment == "operator" else "",
                 **routes.settings}
     return CountryLatency(pd.DataFrame(records), settings, routes)
