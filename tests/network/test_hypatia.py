@@ -160,6 +160,60 @@ def test_w1_next_hops_follow_hypatias_rules_exactly(w1):
     np.testing.assert_array_equal(ours.decision, reference)
 
 
+#: Starlink Gen1 as modified by FCC 21-48: (altitude km, inclination deg, orbits, satellites per orbit).
+GEN1_SHELLS = ((550, 53.0, 72, 22), (540, 53.2, 72, 22), (570, 70.0, 36, 20), (560, 97.6, 6, 58), (560, 97.6, 4, 43))
+
+
+def _gen1_as_satgenpy_writes_it() -> tuple[tuple, np.ndarray]:
+    """The five Gen1 shells through satgenpy's ``generate_tles_from_scratch_manual`` (epoch 2000-01-01, no phase
+    shift, e = 1e-7) and ``generate_plus_grid_isls`` (``isl_shift=0``, ``idx_offset`` per shell), ids in shell
+    order; mean motion from the altitude (WGS-72)."""
+    from sgp4.api import WGS72, Satrec
+
+    def checksum(line: str) -> str:
+        return str(sum(int(c) if c.isdigit() else int(c == "-") for c in line) % 10)
+
+    satrecs, isls, counter = [], [], 0
+    for alt_km, inc_deg, n_orbits, n_per in GEN1_SHELLS:
+        mean_motion = 86400.0 / (2 * math.pi * math.sqrt((6378.135 + alt_km) ** 3 / 398600.8))
+        offset = counter
+        for orbit in range(n_orbits):
+            for n in range(n_per):
+                l1 = f"1 {counter + 1:05d}U 00000ABC 00001.00000000  .00000000  00000-0  00000+0 0    0"
+                l2 = "2 {:05d} {} {} {} {} {} {}    0".format(  # satgenpy's "%3.4f" fields, right-aligned
+                    counter + 1, f"{inc_deg:3.4f}".rjust(8), f"{orbit * 360.0 / n_orbits:3.4f}".rjust(8),
+                    f"{0.0000001:0.7f}"[2:], f"{0.0:3.4f}".rjust(8), f"{n * 360 / n_per:3.4f}".rjust(8),
+                    f"{mean_motion:2.8f}".rjust(11),
+                )
+                satrecs.append(Satrec.twoline2rv(l1 + checksum(l1), l2 + checksum(l2), WGS72))
+                counter += 1
+        for i in range(n_orbits):
+            for j in range(n_per):
+                sat, same = i * n_per + j, i * n_per + (j + 1) % n_per
+                adjacent = ((i + 1) % n_orbits) * n_per + j
+                isls += [(offset + min(sat, same), offset + max(sat, same)),
+                         (offset + min(sat, adjacent), offset + max(sat, adjacent))]
+    return tuple(satrecs), np.array(isls, dtype=np.int64)
+
+
+@pytest.mark.slow
+def test_gen1_variant_of_w1_breaks_exact_ties_as_satgenpy(w1, monkeypatch):
+    """Gen1's 4,408 satellites, W1's 100 cities, t = 0: every one of the 450,700 fstate entries equals the literal
+    satgenpy port (Floyd--Warshall over all satellites), including the entries decided by exact ties in the polar
+    and 70-degree shells."""
+    satrecs, isls = _gen1_as_satgenpy_writes_it()
+    assert len(satrecs) == 4408 and len(isls) == 2 * 4408
+    position = h.hypatia_positions_m(satrecs, w1.epoch_jd, np.array([0]))[:, 0]
+    ours = h.compute_forwarding_state(position, w1.ground_xyz_m, isls, w1.max_gsl_length_m)
+    reference = _hypatia_reference(ours.isl_m, ours.gsl_m, isls, len(satrecs))
+    assert ours.decision.shape == reference.shape == (4408 * 100 + 100 * 99, 3)
+    np.testing.assert_array_equal(ours.decision, reference)
+    # Without the tie rule, Dijkstra's rounding decides some of those entries differently.
+    monkeypatch.setattr(h, "_break_ties_as_satgenpy", lambda *args: None)
+    plain = h.compute_forwarding_state(position, w1.ground_xyz_m, isls, w1.max_gsl_length_m)
+    assert 0 < int((plain.decision != reference).any(axis=1).sum()) < 100
+
+
 def test_w1_positions_against_pyephem(w1, data_file):
     """What Hypatia computes (pyephem) against what we compute: metres, and the same in-range sets."""
     ephem = pytest.importorskip("ephem")

@@ -47,10 +47,14 @@ every (satellite, ground station) pair.  Here the ISL graph plus one directed
 GSL edge per in-range pair is handed to ``scipy.sparse.csgraph.dijkstra`` from
 the G ground-station nodes only (``O(G N log N)``): the distance of every
 satellite to every ground station, which is all the next-hop rule needs; the
-rules themselves are numpy array operations.  In exact arithmetic the result is
-Hypatia's rule; where two exit satellites give the same distance to the last
-bit the choice may differ from Floyd--Warshall's rounding (both are
-deterministic).
+rules themselves are numpy array operations.  **Ties.**  Where two options
+are within :data:`TIE_TOLERANCE_M` (1 cm) of each other -- exact ties in
+exact arithmetic, frequent in the symmetric polar and 70-degree shells --
+satgenpy's choice depends on the last bits of its Floyd--Warshall sums; those
+entries are re-decided with satgenpy's rules on Floyd--Warshall values
+recomputed to the last bit on the (few) satellites of the tied paths
+(:class:`_FloydWarshallValues`).  On W1 and on the five-shell Gen1 variant of
+W1 every entry equals a literal port of satgenpy's loops (tested).
 
 **Positions.**  satgenpy computes distances with pyephem (libastro's SGP4,
 Earth rotation from sidereal time on the given UTC date, i.e. UT1 = UTC, no
@@ -683,7 +687,14 @@ def compute_forwarding_state(
         gs_decision[sources, :, 1] = np.where(ok, 0, -1)
         gs_decision[sources, :, 2] = np.where(ok, topo.num_isls[np.where(ok, chosen, 0)], -1)
         gs_to_gs[sources] = best
+        near = np.add.reduceat((totals <= best[seg] + TIE_TOLERANCE_M).astype(np.int64), starts, axis=0)
+        tie_s, tie_t = np.nonzero((near >= 2) & ok)
+        gs_ties = np.stack([sources[tie_s], tie_t], axis=1)
+        gs_ties = gs_ties[gs_ties[:, 0] != gs_ties[:, 1]]
+    else:
+        gs_ties = np.empty((0, 2), dtype=np.int64)
     np.fill_diagonal(gs_to_gs, 0.0)
+    _break_ties_as_satgenpy(sat_decision, gs_decision, gs_ties, via, gsl, dist, isl_m, isls, topo, n_sat)
     off_diag = ~np.eye(n_gs, dtype=bool)
     decision = np.concatenate([sat_decision, gs_decision[off_diag]])
     current, destination = _entry_ids(n_sat, n_gs)
@@ -691,6 +702,111 @@ def compute_forwarding_state(
         time_ns=int(time_ns), current=current, destination=destination, decision=decision,
         sat_to_gs_m=dist, gs_to_gs_m=gs_to_gs, gsl_m=gsl, isl_m=isl_m,
     )
+
+
+#: Options whose distances differ by less than this [m] are treated as possible ties and decided with
+#: satgenpy's own Floyd-Warshall floating-point values (far above the ~1e-7 m rounding noise of the sums).
+TIE_TOLERANCE_M = 0.01
+
+
+class _FloydWarshallValues:
+    """satgenpy's Floyd--Warshall distance between two satellites, to the last bit, on demand.
+
+    Floyd--Warshall adds a path's ISL lengths in an order set by the vertex numbering, so two paths of
+    equal length in exact arithmetic can differ in the last bits -- and satgenpy's ``sorted`` and strict
+    ``<`` then pick by those bits.  Only paths within :data:`TIE_TOLERANCE_M` of the shortest can produce the
+    minimum, so running Floyd--Warshall (same vertex order, same additions) on the vertices of those paths
+    gives the full run's value exactly.
+    """
+
+    def __init__(self, isl_m: np.ndarray, isls: np.ndarray, n_sat: int) -> None:
+        from scipy.sparse import csr_matrix
+
+        self.graph = csr_matrix((isl_m, (isls[:, 0], isls[:, 1])), shape=(n_sat, n_sat))
+        self.weight = {}
+        for (a, b), w in zip(isls.tolist(), isl_m.tolist(), strict=True):
+            self.weight[(a, b)] = self.weight[(b, a)] = w
+        self.rows: dict[int, np.ndarray] = {}
+        self.values: dict[tuple[int, int], float] = {}
+
+    def distances(self, source: int) -> np.ndarray:
+        """ISL-only shortest distances from ``source`` (Dijkstra; exact up to rounding)."""
+        if source not in self.rows:
+            from scipy.sparse.csgraph import dijkstra
+
+            self.rows[source] = dijkstra(self.graph, directed=False, indices=source)
+        return self.rows[source]
+
+    def value(self, x: int, y: int) -> float:
+        if x == y:
+            return 0.0
+        key = (min(x, y), max(x, y))
+        if key not in self.values:
+            dx, dy = self.distances(key[0]), self.distances(key[1])
+            nodes = np.flatnonzero(dx + dy <= dx[key[1]] + TIE_TOLERANCE_M)  # ascending: satgenpy's order
+            index = {int(v): i for i, v in enumerate(nodes.tolist())}
+            a = np.full((len(nodes), len(nodes)), np.inf)
+            np.fill_diagonal(a, 0.0)
+            for v in nodes.tolist():
+                for u in self.graph.indices[self.graph.indptr[v] : self.graph.indptr[v + 1]].tolist():
+                    if u in index:
+                        a[index[v], index[u]] = a[index[u], index[v]] = self.weight[(v, u)]
+            for k in range(len(nodes)):  # networkx.floyd_warshall_numpy, as satgenpy calls it
+                a = np.minimum(a, a[k, :][np.newaxis, :] + a[:, k][:, np.newaxis])
+            self.values[key] = float(a[index[key[0]], index[key[1]]])
+        return self.values[key]
+
+
+def _break_ties_as_satgenpy(sat_decision, gs_decision, gs_ties, via, gsl, dist, isl_m, isls, topo, n_sat) -> None:
+    """Re-decide, in place, the entries where two options are within :data:`TIE_TOLERANCE_M`, with satgenpy's
+    rules on its Floyd--Warshall values: the exit satellite is the first of ``sorted((distance + GSL, id))``,
+    the next hop the first neighbour (interface order) with the strictly smallest ISL + distance to the exit,
+    and a ground station's first satellite the first of ``sorted((GSL + distance, id))``.  ``gs_ties`` lists
+    the (source, destination) ground-station pairs with near-tied first satellites."""
+    n_gs = gsl.shape[0]
+    near = dist[..., None] + TIE_TOLERANCE_M  # dist: (G, N) minimum over the direct and the via options
+    count = (via <= near).sum(axis=2) + (gsl <= dist + TIE_TOLERANCE_M)
+    sat_ties = np.argwhere((count >= 2) & np.isfinite(dist))  # (g, cur) pairs
+    if not len(sat_ties) and not len(gs_ties):
+        return
+    fw = _FloydWarshallValues(isl_m, isls, n_sat)
+    in_range = [np.flatnonzero(np.isfinite(gsl[g])) for g in range(n_gs)]
+    exits: dict[tuple[int, int], tuple[float, int]] = {}
+
+    def exit_of(cur: int, g: int) -> tuple[float, int]:
+        """satgenpy's (distance to ground station ``g``, exit satellite) from satellite ``cur``."""
+        if (cur, g) not in exits:
+            sats = in_range[g]
+            d = fw.distances(cur)[sats] + gsl[g, sats]
+            low = d.min()
+            exits[(cur, g)] = min((fw.value(cur, int(b)) + float(gsl[g, b]), int(b))
+                                  for b in sats[d <= low + TIE_TOLERANCE_M])
+        return exits[(cur, g)]
+
+    for g, cur in sat_ties.tolist():
+        _, exit_sat = exit_of(cur, g)
+        if exit_sat == cur:
+            sat_decision[cur * n_gs + g] = (n_sat + g, topo.num_isls[cur], 0)
+            continue
+        to_exit = fw.distances(exit_sat)
+        chosen, best_value = -1, 1e15
+        for k in range(int(topo.num_isls[cur])):
+            n = int(topo.neighbour[cur, k])
+            w = float(isl_m[topo.edge_of[cur, k]])
+            if w + to_exit[n] > to_exit[cur] + TIE_TOLERANCE_M:
+                continue  # clearly longer: cannot be satgenpy's choice
+            value = w + fw.value(n, exit_sat)
+            if value < best_value:
+                chosen, best_value = k, value
+        n = int(topo.neighbour[cur, chosen])
+        sat_decision[cur * n_gs + g] = (n, chosen, topo.reverse_if[cur, chosen])
+    for g, t in gs_ties.tolist():
+        sats = in_range[g]
+        d = gsl[g, sats] + dist[t, sats]
+        low = d[np.isfinite(d)].min()
+        options = [(float(gsl[g, a]) + exit_of(int(a), t)[0], int(a)) for a in sats[d <= low + TIE_TOLERANCE_M]]
+        first = min(options)[1]
+        gs_decision[g, t] = (first, 0, topo.num_isls[first])
 
 
 # ---------------------------------------------------------------------------------------------------------------------
