@@ -15,13 +15,13 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from skyfence.earth.places import resolve_place
 from skyfence.errors import InputError
 from skyfence.network import access as acc
 from skyfence.network.access import AccessModel, access_routes, realistic_ground
 from skyfence.network.country import country_latency, country_terminals, gazetteer_countries
 from skyfence.network.ground import load_ground_segment
 from skyfence.network.lasers import LaserModel, laser_capable
-from skyfence.earth.places import resolve_place
 from skyfence.network.pops import load_pop_assignment
 from skyfence.network.validation import access_validation, calibrate_access, fit_scheduling, tum_series
 from skyfence.orbits.elements import read_elements

@@ -208,8 +208,8 @@ def _validation_inputs(root: Path):
 
 def _simulate(constellation, ground, times, measured: pd.DataFrame, access, lasers) -> tuple:
     """Per probe and for the TUM dish: routes with the access model (server edge = one node for RIPE)."""
-    from skyfence.network.access import access_routes
     from skyfence.earth.places import Place
+    from skyfence.network.access import access_routes
 
     probes = [Place(str(r.place), float(r.lat_deg), float(r.lon_deg)) for r in measured.itertuples()]
     ripe = access_routes(constellation, probes, [None] * len(probes), times, ground, access=access, lasers=lasers,
