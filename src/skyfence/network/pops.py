@@ -9,7 +9,9 @@ derived from Starlink's RFC 8805 geofeed, its ``pops.csv`` and reverse DNS;
 PROVENANCE.md section 3f) lists per country, region and city the PoPs its
 address blocks leave from, with the number of prefixes.  A country's PoPs are
 weighted by their prefix counts (address blocks, not customers: the only
-public proxy).  Countries without rows fall back to the nearest PoP.
+public proxy); a terminal takes the shares of the geofeed city nearest to it in
+its country (cities located with the gazetteer), since countries with several
+PoPs are split by region.  Countries without rows fall back to the nearest PoP.
 
 Where a PoP is
 --------------
@@ -100,13 +102,46 @@ class PopAssignment:
         """Countries with at least one assigned PoP (ISO alpha-2, sorted)."""
         return sorted(self.table["iso_a2"].unique().tolist())
 
-    def shares(self, country: str) -> dict[str, float]:
-        """``{pop_code: share}`` for ``country`` (prefix-weighted, sums to 1; empty when not listed)."""
-        rows = self.table[self.table["iso_a2"] == country.upper()]
+    def shares(self, country: str, lat_deg: float | None = None, lon_deg: float | None = None) -> dict[str, float]:
+        """``{pop_code: share}`` for ``country`` (prefix-weighted, sums to 1; empty when not listed).
+
+        With a location, the shares of the geofeed city nearest to it (cities located with the gazetteer;
+        a country of several PoPs is usually split by region: New York and Los Angeles leave at different
+        PoPs); without one, or when none of the country's geofeed cities can be located, the country's.
+        """
+        code = country.upper()
+        rows = self.table[self.table["iso_a2"] == code]
         if not len(rows):
             return {}
-        counts = rows.groupby("pop_code")["n_prefixes"].sum().sort_values(ascending=False)
+        if lat_deg is not None and lon_deg is not None:
+            located = self._city_points().get(code)
+            if located:
+                from skyfence.network.ground import great_circle_km
+
+                names = list(located)
+                points = np.array([located[n] for n in names])
+                nearest = names[int(np.argmin(great_circle_km(lat_deg, lon_deg, points[:, 0], points[:, 1])))]
+                rows = rows[rows["city"] == nearest]
+        counts = rows.groupby("pop_code")["n_prefixes"].sum().sort_values(ascending=False, kind="stable")
         return {str(k): float(v) / float(counts.sum()) for k, v in counts.items()}
+
+    def _city_points(self) -> dict[str, dict[str, tuple[float, float]]]:
+        """``{country: {geofeed city: (lat, lon)}}`` for the cities the gazetteer knows (cached)."""
+        cache = self.__dict__.get("_points")
+        if cache is None:
+            from skyfence.earth.places import resolve_place
+
+            cache = {}
+            for code, city in self.table[["iso_a2", "city"]].drop_duplicates().itertuples(index=False):
+                if not city:
+                    continue
+                try:
+                    place = resolve_place(f"{city}, {code}")
+                except InputError:
+                    continue
+                cache.setdefault(code, {})[city] = (place.lat_deg, place.lon_deg)
+            object.__setattr__(self, "_points", cache)
+        return cache
 
 
 def load_pop_assignment(path: str | os.PathLike[str] | None = None) -> PopAssignment:
