@@ -214,6 +214,11 @@ def test_assignment_covers_its_countries(assignment):
     assert shares["wrswpol1"] > shares["frntdeu1"]
     assert len(assignment.countries) == 224 and assignment.shares("RU") == {}
     assert set(assignment.pops["pop_code"]) == set(assignment.table["pop_code"])  # every PoP located
+    # A terminal takes its nearest geofeed city's PoPs: the US is split by region.
+    new_york, los_angeles = resolve_place("New York City"), resolve_place("Los Angeles")
+    east = assignment.shares("US", new_york.lat_deg, new_york.lon_deg)
+    west = assignment.shares("US", los_angeles.lat_deg, los_angeles.lon_deg)
+    assert max(east, key=east.get) == "nwyynyx1" and max(west, key=west.get) == "lsancax1"
 
 
 # --- CLI and bad input -------------------------------------------------------------------------------------------
