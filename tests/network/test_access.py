@@ -147,6 +147,9 @@ def test_bent_pipe_and_hop_objective(starlink, ground, assignment, day):
     hops = access_routes(starlink, [tarawa], [target], day, segment, lasers=LaserModel(objective="hops"))
     ok = np.isfinite(delay.rtt_start_ms) & np.isfinite(hops.rtt_start_ms)
     assert (hops.laser_hops[ok] <= delay.laser_hops[ok]).all()
+    load = access_routes(starlink, [tarawa, resolve_place("Suva")], [target, target], day[:4], segment,
+                         lasers=LaserModel(objective="load"))
+    assert np.isfinite(load.rtt_start_ms).all()
     none = access_routes(starlink, [tarawa], [target], day, segment, lasers=LaserModel(availability="none"))
     assert (none.laser_hops[np.isfinite(none.rtt_start_ms)] == 0).all()
 

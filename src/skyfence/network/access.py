@@ -59,7 +59,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -204,7 +203,7 @@ class AccessRoutes:
             "p5_rtt_ms": None if p5 is None else round(p5, 2),
             "median_rtt_ms": None if p50 is None else round(p50, 2),
             "p95_rtt_ms": None if p95 is None else round(p95, 2),
-            "min_propagation_rtt_ms": round(float(np.nanmin(self.rtt_start_ms[row])), 2) if ok.any() else None,
+            "min_path_rtt_ms": round(float(np.nanmin(self.rtt_start_ms[row])), 2) if ok.any() else None,
             "gateways": self._usage(self.gateway[row]),
             "pops": self._usage(self.pop[row]),
             "satellite_changes": changes,
@@ -463,7 +462,3 @@ def _select(policy: str, term: GroundPoints, pos: np.ndarray, ti: np.ndarray, ts
     choice[first[0]] = ts[order][first[1]]
     return choice
 
-
-def describe(routes: AccessRoutes) -> dict[str, Any]:
-    """Settings of a run (for JSON output)."""
-    return dict(routes.settings)
