@@ -284,9 +284,7 @@ def _country_run(
     segment = _ground(ground, status, [], [], [], [])
     if countries is None:
         countries = sorted(set(gazetteer_countries()) | set(table.countries if table is not None else []))
-    from skyfence import data
-
-    constellation = load_constellation(data.path(source) if source in data.REGISTRY else source)
+    constellation = load_constellation(source)
     times = _times(constellation, start, duration, step)
     return country_latency(constellation, countries, times, segment, pop_assignment=pop_assignment,
                            assignment=table, access=access, lasers=laser_model, infer_gateways=infer_gateways,
