@@ -79,13 +79,14 @@ _COLUMNS = ("iso_a2", "region", "city", "pop_code", "n_prefixes")
 
 
 def _data_root() -> Path:
+    from skyfence.data import data_dir, mirror_origin
     from skyfence.errors import DatasetError
 
-    root = os.environ.get("SKYFENCE_DATA_DIR")
-    if not root or not Path(root).is_dir():
-        raise DatasetError("the operator PoP assignment needs the shared data folder",
+    root = data_dir()
+    if root is None or not root.is_dir():
+        raise DatasetError(f"the operator PoP assignment needs the shared data folder; found {mirror_origin()}",
                            hint="set SKYFENCE_DATA_DIR to it, or pass an assignment file")
-    return Path(root)
+    return root
 
 
 @dataclass(frozen=True, eq=False)

@@ -46,11 +46,10 @@ GROUND_2023 = "ground_stations/Gateways_PoPs_n_Backbone_2023-10-10_points_DERIVE
 
 
 def _data_dir(data_dir: str | Path | None) -> Path:
-    import os
-
+    from skyfence.data import data_dir as mirror
     from skyfence.errors import DatasetError
 
-    root = data_dir or os.environ.get("SKYFENCE_DATA_DIR")
+    root = data_dir or mirror()
     if not root or not Path(root).is_dir():
         raise DatasetError("the RIPE validation needs the shared data folder",
                            hint="set SKYFENCE_DATA_DIR to it (../shared/data)")
