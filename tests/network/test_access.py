@@ -7,9 +7,6 @@ the public record (Kiribati's measured RTT, the operator's own PoP assignment).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -227,19 +224,14 @@ def test_assignment_covers_its_countries(assignment):
 # --- CLI and bad input -------------------------------------------------------------------------------------------
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "skyfence", *args], capture_output=True, text=True, env=env,
-                          timeout=600, check=False)
-
-
-def test_cli_country_json_and_world_files(data_dir, tmp_path):
-    done = _cli("latency", "country", "KI", "--duration", "2h", "--step", "1h", "--json")
+def test_cli_country_json_and_world_files(data_dir, tmp_path, skyfence_cli):
+    done = skyfence_cli("latency", "country", "KI", "--duration", "2h", "--step", "1h", "--json")
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert doc["countries"][0]["iso_a2"] == "KI" and doc["countries"][0]["median_rtt_ms"] >= 40.0
     out = tmp_path / "world"
-    done = _cli("latency", "world", "--countries", "KI,DE,FI", "--duration", "1h", "--step", "1h", "--out", str(out))
+    done = skyfence_cli("latency", "world", "--countries", "KI,DE,FI", "--duration", "1h", "--step", "1h",
+                        "--out", out)
     assert done.returncode == 0, done.stderr
     names = {p.name for p in out.iterdir()}
     assert {"latency_by_country.png", "latency_by_country.geojson", "latency_by_country.parquet",
@@ -258,20 +250,20 @@ def test_cli_country_json_and_world_files(data_dir, tmp_path):
         (["latency", "country", "DE", "--policy", "random"], "selection policy 'random'"),
     ],
 )
-def test_cli_bad_input_one_line(data_dir, args, message):
-    done = _cli(*args)
+def test_cli_bad_input_one_line(data_dir, args, message, skyfence_cli):
+    done = skyfence_cli(*args)
     assert done.returncode != 0 and "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], done.stderr
 
 
-def test_assignment_naming_an_unknown_pop_is_one_line(data_dir, tmp_path):
+def test_assignment_naming_an_unknown_pop_is_one_line(data_dir, tmp_path, skyfence_cli):
     bad = tmp_path / "assignment.csv"
     source = (data_dir / "ground_stations/starlink_country_pop_assignment_20261008.csv").read_text().splitlines()
     bad.write_text("\n".join([*source[:3], "DE,DE-BE,Berlin,atlantis1,,4,x,atl9,0", *source[3:6]]) + "\n")
     with pytest.raises(InputError) as info:
         load_pop_assignment(bad)
     assert f"{bad}:4" in str(info.value) and "unknown PoP 'atlantis1'" in str(info.value)
-    done = _cli("latency", "country", "DE", "--assignment", str(bad))
+    done = skyfence_cli("latency", "country", "DE", "--assignment", str(bad))
     assert done.returncode != 0 and len(done.stderr.strip().splitlines()) == 1
     assert "atlantis1" in done.stderr and "Traceback" not in done.stderr
