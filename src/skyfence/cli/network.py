@@ -358,7 +358,7 @@ def latency_world(
     cities: int = _COMMON["cities"], infer_gateways: bool = _COMMON["infer_gateways"],
 ) -> None:
     """Per-country p5/p50/p95 RTT to the PoP for every country: world map, table, GeoJSON and GeoParquet."""
-    from skyfence.network.country import write_world
+    from skyfence.report.latency import write_world
 
     wanted = [c for c in countries.split(",") if c.strip()] if countries else None
     result = _country_run(wanted, source, start, duration, step, pop_assignment, assignment, policy,

@@ -22,24 +22,34 @@ from typing import TYPE_CHECKING
 from skyfence._lazy import lazy_exports
 
 _WHERE = {
+    "AccessModel": "skyfence.network.access",
     "DEFAULT_FIBRE_FACTOR": "skyfence.network.routing",
     "DEFAULT_STEP": "skyfence.network.routing",
     "GroundSegment": "skyfence.network.ground",
+    "LaserModel": "skyfence.network.lasers",
     "LatencyResult": "skyfence.network.routing",
+    "access_routes": "skyfence.network.access",
+    "country_latency": "skyfence.network.country",
     "generate_dynamic_state": "skyfence.network.hypatia",
     "latency": "skyfence.network.routing",
     "load_ground_segment": "skyfence.network.ground",
+    "load_pop_assignment": "skyfence.network.pops",
     "read_hypatia_inputs": "skyfence.network.hypatia",
     "resolve_place": "skyfence.earth.places",
 }
 __all__ = [
     "DEFAULT_FIBRE_FACTOR",
     "DEFAULT_STEP",
+    "AccessModel",
     "GroundSegment",
+    "LaserModel",
     "LatencyResult",
+    "access_routes",
+    "country_latency",
     "generate_dynamic_state",
     "latency",
     "load_ground_segment",
+    "load_pop_assignment",
     "read_hypatia_inputs",
     "resolve_place",
 ]
@@ -47,6 +57,10 @@ __getattr__, __dir__ = lazy_exports(__name__, _WHERE)
 
 if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
     from skyfence.earth.places import resolve_place
+    from skyfence.network.access import AccessModel, access_routes
+    from skyfence.network.country import country_latency
     from skyfence.network.ground import GroundSegment, load_ground_segment
     from skyfence.network.hypatia import generate_dynamic_state, read_hypatia_inputs
+    from skyfence.network.lasers import LaserModel
+    from skyfence.network.pops import load_pop_assignment
     from skyfence.network.routing import DEFAULT_FIBRE_FACTOR, DEFAULT_STEP, LatencyResult, latency

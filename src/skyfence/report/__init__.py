@@ -2,7 +2,8 @@
 
 ``html`` (the page: sections as templates, numbers carrying their summary keys), ``figures`` (every figure of the
 report, drawn from the units' data, with a figure cache), ``maps`` (the one map drawer: basemap, cities, small
-multiples), ``availability`` (an availability map's files), ``geo`` (GeoJSON and GeoParquet cell tables)."""
+multiples), ``availability`` (an availability map's files), ``geo`` (GeoJSON and GeoParquet cell and country tables),
+``latency`` (the per-country latency product's files and world map)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ _WHERE = {
     "write_cells_geojson": "skyfence.report.geo",
     "write_cells_geoparquet": "skyfence.report.geo",
     "write_report": "skyfence.report.html",
+    "write_world": "skyfence.report.latency",
 }
 __all__ = [
     "coverage_maps",
@@ -29,6 +31,7 @@ __all__ = [
     "write_cells_geojson",
     "write_cells_geoparquet",
     "write_report",
+    "write_world",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, _WHERE)
 
@@ -37,4 +40,5 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
     from skyfence.report.figures import coverage_maps
     from skyfence.report.geo import write_cells_geojson, write_cells_geoparquet
     from skyfence.report.html import render_report, write_report
+    from skyfence.report.latency import write_world
     from skyfence.report.maps import draw_cells, plot_cells

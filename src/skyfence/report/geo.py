@@ -20,12 +20,16 @@ from skyfence._io import atomic_path
 from skyfence._json import jsonable
 from skyfence.earth.cells import cells_to_polygons
 
-__all__ = ["write_cells_geojson", "write_cells_geoparquet"]
+__all__ = ["write_cells_geojson", "write_cells_geoparquet", "write_geojson", "write_geoparquet"]
 
 
 def write_cells_geojson(path: str | Path, cells: np.ndarray, table: pd.DataFrame) -> Path:
     """A FeatureCollection with one Polygon/MultiPolygon feature per cell, properties from ``table`` rows."""
-    polygons = cells_to_polygons(np.asarray(cells, dtype=np.uint64))
+    return write_geojson(path, cells_to_polygons(np.asarray(cells, dtype=np.uint64)), table)
+
+
+def write_geojson(path: str | Path, geometries, table: pd.DataFrame) -> Path:
+    """A FeatureCollection with one feature per geometry (lon/lat), properties from ``table`` rows."""
     records = table.to_dict(orient="records")
     features = [
         {
@@ -33,7 +37,7 @@ def write_cells_geojson(path: str | Path, cells: np.ndarray, table: pd.DataFrame
             "geometry": shapely.geometry.mapping(poly),
             "properties": jsonable(row),
         }
-        for poly, row in zip(polygons, records, strict=True)
+        for poly, row in zip(geometries, records, strict=True)
     ]
     path = Path(path)
     with atomic_path(path) as tmp:
@@ -43,10 +47,15 @@ def write_cells_geojson(path: str | Path, cells: np.ndarray, table: pd.DataFrame
 
 def write_cells_geoparquet(path: str | Path, cells: np.ndarray, table: pd.DataFrame) -> Path:
     """GeoParquet 1.1 file: ``table`` columns plus a WKB ``geometry`` column of the cell polygons (OGC:CRS84)."""
+    return write_geoparquet(path, cells_to_polygons(np.asarray(cells, dtype=np.uint64)), table)
+
+
+def write_geoparquet(path: str | Path, geometries, table: pd.DataFrame) -> Path:
+    """GeoParquet 1.1 file: ``table`` columns plus a WKB ``geometry`` column of ``geometries`` (OGC:CRS84)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    polygons = cells_to_polygons(np.asarray(cells, dtype=np.uint64))
+    polygons = np.asarray(geometries, dtype=object)
     arrow = pa.Table.from_pandas(table.reset_index(drop=True), preserve_index=False)
     arrow = arrow.append_column("geometry", pa.array(shapely.to_wkb(polygons).tolist(), type=pa.binary()))
     types = sorted({shapely.get_type_id(p) for p in polygons})
