@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,14 @@ def gazetteer_countries() -> list[str]:
     return sorted(set(city_table()["country"]))
 
 
+@lru_cache(maxsize=2)
+def _city_table(min_population: int):
+    """The gazetteer's distinct cities above ``min_population`` (once per process: the 500 list is large)."""
+    from skyfence.earth.places import city_table
+
+    return city_table(min_population)
+
+
 def _weighted(cities: pd.DataFrame, code: str):
     from skyfence.earth.places import Place
 
@@ -52,12 +61,12 @@ def country_terminals(country: str, n: int = DEFAULT_CITIES_PER_COUNTRY, assignm
     proportional to population (summing to 1).  A country without a city above 15,000 people takes its
     largest GeoNames places above 500 (Tokelau), then a point inside its Natural Earth boundary (Heard
     Island).  Raises for an unknown country code."""
-    from skyfence.earth.places import Place, city_table
+    from skyfence.earth.places import Place
     from skyfence.earth.regions import countries
 
     code = country.strip().upper()
     for min_population in (15_000, 500):
-        table = city_table(min_population)
+        table = _city_table(min_population)
         cities = table[table["country"] == code].sort_values("population", ascending=False, kind="stable").head(n)
         if len(cities):
             return _weighted(cities, code)
