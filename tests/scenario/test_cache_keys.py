@@ -220,3 +220,26 @@ def test_presentation_only_keys_leave_every_cache_key_alone(base_keys):
         node, last = _at(edited, path)
         node[last] = value
         assert _keys(edited) == before, path
+
+
+def test_turning_maps_on_after_a_run_without_them_draws_the_maps(data_dir, tmp_path):
+    """The original bug: a run with ``outputs.maps = false`` cached units without maps, and a later run with maps
+    hit that cache and wrote none.  Units now hold data only and the report draws the maps every time."""
+    from skyfence._io import atomic_outputs
+    from skyfence.report.html import write_report
+    from skyfence.scenario.runner import run_scenario
+
+    raw = tomllib.loads(SMALL.read_text())
+    written = {}
+    for maps in (False, True):
+        raw["outputs"] = {"maps": maps}
+        scenario = Scenario.model_validate(raw)
+        result = run_scenario(scenario, SMALL.parent, cache_root=tmp_path / "cache")
+        with atomic_outputs(tmp_path / f"out-{maps}") as staging:
+            write_report(staging, result, maps=scenario.outputs.maps)
+        written[maps] = (result, sorted(p.name for p in (tmp_path / f"out-{maps}" / "maps").iterdir()))
+    (first, without), (second, with_maps) = written[False], written[True]
+    assert first.cache_misses > 0 and second.cache_misses == 0  # the second run is all cache hits ...
+    assert not any(name.startswith(("coverage__", "availability__")) for name in without)
+    assert any(name.startswith("coverage__") for name in with_maps)  # ... and still has its maps
+    assert "availability__TW.png" in with_maps

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import re
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -367,15 +368,16 @@ def latency_figure(summary: dict) -> Figure | None:
                 values = [r for r in t.get("rtt_ms_series", []) if r is not None]
                 if values:
                     series.append(values)
-                    labels.append(f"{t['terminal']}\n{u['label']}\n{v['title']}")
+                    where = textwrap.wrap(f"{t['terminal']}, {u['label']}", 18)
+                    labels.append("\n".join([*where, "", *textwrap.wrap(v["title"], 18)]))
     if not series:
         return None
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.7 * len(series)), 4.4), dpi=110)
+    fig, ax = plt.subplots(figsize=(min(max(6.0, 1.7 * len(series)), 11.0), 4.8), dpi=110)
     ax.boxplot(series, tick_labels=labels, showfliers=True)
     ax.set_ylabel("round-trip time to the PoP [ms]")
     ax.set_ylim(bottom=0)
     ax.set_title("Round-trip time over the latency window (propagation only)")
-    ax.tick_params(axis="x", labelsize=7.5)
+    ax.tick_params(axis="x", labelsize=7 if len(series) > 6 else 7.5)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     buffer = io.BytesIO()

@@ -165,9 +165,11 @@ def _policy(summary: Summary) -> list[_Sentence]:
             else:
                 s.num(f"{key}.served_share", unit.served_share, "pct")
                 s.text(f" of {unit.region} may be served to an ordinary terminal")
-                if top not in SERVED:
-                    s.text("; ").num(f"{key}.area_share.{top}", unit.area_share[top], "pct").text(
-                        f" is {_CATEGORY[top]}"
+                unserved = [k for k in unit.area_share if k not in SERVED]
+                worst = max(unserved, key=lambda k: unit.area_share[k]) if unserved else None
+                if worst is not None and unit.area_share[worst] >= 0.01:
+                    s.text("; ").num(f"{key}.area_share.{worst}", unit.area_share[worst], "pct").text(
+                        f" is {_CATEGORY[worst]}"
                     )
                 s.text(".")
             out.append(s)
@@ -188,7 +190,7 @@ def _policy(summary: Summary) -> list[_Sentence]:
             if gaining and losing:
                 s.text(" and ")
             if losing:
-                s.num(f"{key}.people_losing_service", losing, "int").text(" people lose it")
+                s.num(f"{key}.people_losing_service", losing, "int").text(" people lose service")
         s.text(".")
         out.append(s)
     return out

@@ -308,9 +308,11 @@ def latency_unit(ctx: Context, c_spec: ConstellationSpec, ground: GroundSpec) ->
         advance(1)
         return {"result.json": _json({"terminals": terminals})}
 
+    changes = [f"no gateways in {', '.join(ground.exclude_gateways_in)}"] if ground.exclude_gateways_in else []
+    changes += [f"+ {site.name}" for site in ground.add_sites]
     return Unit(
         "latency",
-        f"latency: {c_spec.name} from {', '.join(latency.terminals)}",
+        f"latency: {c_spec.name} from {', '.join(latency.terminals)}" + (f" ({'; '.join(changes)})" if changes else ""),
         {
             "unit": "latency",
             "constellation": ctx.constellation_key(c_spec),
