@@ -201,7 +201,7 @@ def run_scenario(
             name=variant.name,
             title=variant.title or readable(variant.name),
             description=variant.description,
-            ground=ground.model_dump(),
+            ground={**ground.model_dump(), "sites": ctx.sites_text(ground)},
         )
         for c_spec in _constellations(scenario, variant):
             for r_spec in scenario.regions:

@@ -99,11 +99,10 @@ class Context:
         return self._hashes[path]
 
     def relative(self, path: str | Path) -> str:
-        """``path`` as given in the scenario file, relative to the scenario's folder when it is inside it."""
-        try:
-            return Path(path).resolve().relative_to(self.base.resolve()).as_posix()
-        except ValueError:
-            return str(path) if not Path(path).is_absolute() else Path(path).name
+        """``path`` relative to the scenario's folder (never an absolute path of this machine)."""
+        import os
+
+        return Path(os.path.relpath(Path(path).resolve(), self.base.resolve())).as_posix()
 
     # ------------------------------------------------------------------ constellations
 
@@ -177,6 +176,12 @@ class Context:
             self.datasets_used.add(spec.sites)
             return data.path(spec.sites)
         return (self.base / spec.sites).expanduser()
+
+    def sites_text(self, spec: GroundSpec) -> str:
+        """The ground segment's source as the summary names it: a dataset name, or a file relative to the scenario."""
+        from skyfence import data
+
+        return spec.sites if spec.sites in data.REGISTRY else self.relative(self.base / spec.sites)
 
     def ground_key(self, spec: GroundSpec) -> dict:
         path = self._sites_path(spec)
