@@ -74,7 +74,7 @@ _PERCENT = {"coverage_fraction", "fraction_at_least_4"}
 #: How the report names availability categories.
 AVAILABILITY_LABELS = {
     "served": "served",
-    "degraded": "served, degraded",
+    "degraded": "degraded service",
     "registered_only": "registered terminals only",
     "coming_soon": "coming soon",
     "pending_regulatory": "pending approval",
