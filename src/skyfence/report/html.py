@@ -70,6 +70,7 @@ class Section:
 
 #: The report's sections, in page order.
 SECTIONS: tuple[Section, ...] = (
+    Section("warnings", "Warnings", "warnings.html.j2", lambda s, f: bool(s.get("warnings"))),
     Section("findings", "Key findings", "findings.html.j2"),
     Section("how-to-read", "How to read this", "how_to_read.html.j2"),
     Section("summary", "Coverage", "coverage.html.j2"),
@@ -181,6 +182,7 @@ def render_report(
         availability_labels=AVAILABILITY_LABELS,
         num=_cell,
         finding=_finding_html,
+        resolved_scenario=json.dumps(summary["scenario"].get("resolved") or {}, indent=2),
     )
     return html, pngs
 

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from skyfence._io import atomic_outputs
+from skyfence.errors import DataWarning, InputError
 from skyfence.scenario import summary as S
 from skyfence.scenario.schema import ConstellationSpec, PolicySpec, Scenario, VariantSpec
 from skyfence.scenario.units import (
@@ -179,14 +180,73 @@ def run_scenario(
     cache_root: Path | None = None,
     progress: RunProgress | None = None,
     file_name: str | None = None,
+    scenario_file: Path | None = None,
+    strict: bool = False,
 ) -> AssessResult:
-    """Run every variant of ``scenario`` (paths relative to ``base``); returns the summary and the units' data."""
+    """Run every variant of ``scenario`` (paths relative to ``base``); returns the summary and the units' data.
+
+    ``scenario_file`` is hashed into the summary's ``inputs`` and recorded (relative to the current folder) for
+    ``skyfence assess --check``.  A catalog whose element epochs are further from the run's times than
+    ``time.max_epoch_gap_days`` gives a :class:`~skyfence.errors.DataWarning`; with ``strict`` it raises an
+    :class:`~skyfence.errors.InputError` before anything is computed.  Every ``DataWarning`` of the run (epoch gaps,
+    a stale live catalog) is listed in the summary's ``warnings`` and passed on to the caller.
+    """
+    import warnings
+
+    from skyfence import data
+
+    with warnings.catch_warnings(record=True) as caught, data.record_use() as used:
+        warnings.simplefilter("always")
+        result = _run_scenario(
+            scenario,
+            base,
+            cache_root=cache_root,
+            progress=progress,
+            file_name=file_name or (scenario_file.name if scenario_file is not None else None),
+            scenario_file=scenario_file,
+            strict=strict,
+            datasets_read=used,
+        )
+    listed = result.summary.warnings
+    known = {w.message for w in listed}
+    for w in caught:
+        if issubclass(w.category, DataWarning) and str(w.message) not in known:
+            known.add(str(w.message))
+            listed.append(S.WarningInfo(kind="data", message=str(w.message)))
+    for item in listed:
+        if item.kind == "epoch_gap":
+            warnings.warn(item.message, DataWarning, stacklevel=2)
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return result
+
+
+def _run_scenario(
+    scenario: Scenario,
+    base: Path,
+    *,
+    cache_root: Path | None,
+    progress: RunProgress | None,
+    file_name: str | None,
+    scenario_file: Path | None,
+    strict: bool,
+    datasets_read: dict[str, Path],
+) -> AssessResult:
     from skyfence import data
     from skyfence._version import __version__
+    from skyfence.scenario.provenance import relative_name, versions
 
     started = time.perf_counter()
     root = cache_root or (data.cache_dir() / "results")
     ctx = Context(scenario, base)
+    scenario = ctx.scenario  # start = "epoch" resolved
+    gaps = [gap for gap in ctx.epoch_gaps() if gap.exceeded]
+    if gaps and strict:
+        raise InputError(
+            f"refusing to run (--strict): {gaps[0].message}"
+            + (f" (+{len(gaps) - 1} more catalog(s))" if len(gaps) > 1 else ""),
+            field="time.start",
+        )
     the_plan = plan(scenario, base, ctx)
     folders, hits, misses = _execute(the_plan.units, root, progress or _Silent())
 
@@ -258,6 +318,8 @@ def run_scenario(
             description=scenario.description,
             seed=scenario.seed,
             file=file_name or f"{scenario.name}.toml",
+            path=None if scenario_file is None else relative_name(scenario_file, Path.cwd()),
+            resolved=scenario.model_dump(mode="json"),
         ),
         skyfence_version=__version__,
         time=S.TimeInfo(
@@ -294,7 +356,7 @@ def run_scenario(
             )
             for name, against, a, b, unit in the_plan.diffs
         ],
-        datasets=_datasets(ctx.datasets_used),
+        datasets=_datasets(ctx.datasets_used | set(datasets_read)),
         policies=[
             S.PolicyInfo(
                 name=p.name,
@@ -306,6 +368,9 @@ def run_scenario(
             )
             for path, p in ctx.policies()
         ],
+        warnings=[S.WarningInfo(**gap.to_dict()) for gap in gaps],
+        inputs=[S.InputInfo(**record) for record in ctx.inputs(scenario_file, datasets_read)],
+        environment=S.EnvironmentInfo(versions=versions()),
         run=S.RunInfo(cache_hits=hits, cache_misses=misses, seconds=round(time.perf_counter() - started, 3)),
     )
     from skyfence.scenario.findings import key_findings

@@ -10,6 +10,15 @@ an end before the start fails with one line naming the key path, e.g.
 ``taiwan.toml: time.step: step must be positive``.
 
 Paths inside the file are relative to the file.
+
+**Reproducible or "now".**  A published scenario names a *dated* catalog
+(``source = "starlink_omm_20260818"``, pinned by sha256 in the data registry)
+and an absolute ``start``: it gives the same numbers on every machine.  A
+question about today names the live catalog (``source = "celestrak:starlink"``)
+and ``start = "epoch"``, which means the newest element epoch of the
+scenario's catalogs (rounded down to the minute).  Either way the run checks
+how far its times are from the catalogs' epochs (``time.max_epoch_gap_days``,
+default 14; see :mod:`skyfence.orbits.epochs`).
 """
 
 from __future__ import annotations
@@ -24,9 +33,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from skyfence._validation import first_problem
 from skyfence.errors import InputError, SkyfenceError
+from skyfence.orbits.epochs import DEFAULT_MAX_EPOCH_GAP_DAYS
 from skyfence.scenario.threat_specs import MonteCarloSpec, ThreatSpec
 
-__all__ = ["Scenario", "is_elements_dataset", "load_scenario"]
+__all__ = ["Scenario", "is_elements_dataset", "load_scenario", "scenario_from_dict"]
 
 
 class _Strict(BaseModel):
@@ -52,22 +62,37 @@ class RegionSpec(_Strict):
 
 
 class TimeSpec(_Strict):
-    """Span and step.  Give ``duration`` or ``end``; times are UTC (ISO 8601)."""
+    """Span and step.  Give ``duration`` or ``end``; times are UTC (ISO 8601).
+
+    ``start = "epoch"`` starts at the newest element epoch of the scenario's catalogs (then give ``duration``).
+    ``max_epoch_gap_days`` is how far [days] the run's times may be from a catalog's median element epoch before
+    the run warns (``skyfence assess --strict`` refuses instead).
+    """
 
     start: str
     duration: str | None = None
     end: str | None = None
     step: str = "60s"
+    max_epoch_gap_days: Annotated[float, Field(ge=0.0)] = DEFAULT_MAX_EPOCH_GAP_DAYS
+
+    @property
+    def from_epoch(self) -> bool:
+        """True for ``start = "epoch"`` (resolved by the runner from the catalogs)."""
+        return self.start.strip().lower() == "epoch"
 
     @model_validator(mode="after")
     def _span(self) -> TimeSpec:
         from skyfence.orbits.time import parse_duration, parse_time
 
-        start = parse_time(self.start, field="start")
         if (self.duration is None) == (self.end is None):
             raise ValueError("give exactly one of duration and end")
-        if self.end is not None and parse_time(self.end, field="end") < start:
-            raise ValueError(f"end {self.end} is before start {self.start}")
+        if self.from_epoch:
+            if self.end is not None:
+                raise ValueError('start = "epoch" needs a duration, not an end')
+        else:
+            start = parse_time(self.start, field="start")
+            if self.end is not None and parse_time(self.end, field="end") < start:
+                raise ValueError(f"end {self.end} is before start {self.start}")
         if self.duration is not None and parse_duration(self.duration) < np.timedelta64(0, "ns"):
             raise ValueError(f"duration {self.duration} is negative")
         if parse_duration(self.step, field="step") <= np.timedelta64(0, "ns"):
@@ -78,6 +103,8 @@ class TimeSpec(_Strict):
         """The time steps: :func:`skyfence.orbits.time.time_grid` over ``duration`` or up to ``end``."""
         from skyfence.orbits.time import time_grid
 
+        if self.from_epoch:
+            raise ValueError('start = "epoch" is resolved from the catalogs first (Scenario.with_start)')
         return time_grid(self.start, self.duration, self.step, end=self.end)
 
 
@@ -189,6 +216,11 @@ class Scenario(_Strict):
                 raise ValueError(f"{where} names unknown constellation {name!r}{hint}")
         return self
 
+    def with_start(self, start: str) -> Scenario:
+        """The same scenario starting at ``start`` (an ISO time), e.g. once ``start = "epoch"`` is resolved."""
+        time = TimeSpec.model_validate({**self.time.model_dump(), "start": start})
+        return self.model_copy(update={"time": time})
+
     def resolved_variants(self) -> list[VariantSpec]:
         """The variants to run; a scenario without variants has one called ``baseline``."""
         return self.variants or [VariantSpec(name="baseline")]
@@ -213,15 +245,26 @@ def load_scenario(path: str | Path) -> tuple[Scenario, Path]:
         raise InputError("scenario file not found", source=str(path), hint="check the path") from None
     except tomllib.TOMLDecodeError as error:
         raise InputError(f"not valid TOML: {error}", source=str(path)) from None
-    try:
-        scenario = Scenario.model_validate(raw)
-    except ValidationError as error:
-        problem = first_problem(error, data=raw)
-        raise InputError(problem.message, source=str(path), field=problem.field or "(top level)",
-                         hint=problem.hint) from None
+    scenario = scenario_from_dict(raw, source=str(path))
     base = path.parent
     _check_references(scenario, base, str(path))
     return scenario, base
+
+
+def scenario_from_dict(raw: object, *, source: str) -> Scenario:
+    """Validate a scenario given as a dict (a parsed TOML file, or the resolved scenario a summary records).
+
+    Raises
+    ------
+    InputError
+        One line: ``source: key.path: what is wrong``.
+    """
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as error:
+        problem = first_problem(error, data=raw)
+        raise InputError(problem.message, source=source, field=problem.field or "(top level)",
+                         hint=problem.hint) from None
 
 
 def is_elements_dataset(text: str) -> bool:
@@ -260,6 +303,13 @@ def _check_references(scenario: Scenario, base: Path, source: str) -> None:
                 field=f"constellations[{i}].source",
                 hint=hint,
             )
+    if scenario.time.from_epoch and all(c.source in PRESETS for c in scenario.constellations):
+        raise InputError(
+            'start = "epoch" needs a catalog with element epochs, but every constellation is a preset',
+            source=source,
+            field="time.start",
+            hint="give an absolute start such as 2026-08-18T12:00:00Z",
+        )
     for i, region in enumerate(scenario.regions):
         region_spec = region.spec
         if region_spec.lower().endswith((".json", ".geojson")):

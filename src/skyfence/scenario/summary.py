@@ -24,8 +24,10 @@ __all__ = [
     "CoverageSettingsInfo",
     "DatasetInfo",
     "DiffRow",
+    "EnvironmentInfo",
     "Finding",
     "FindingNumber",
+    "InputInfo",
     "LatencyResult",
     "PolicyDiffResult",
     "PolicyInfo",
@@ -38,6 +40,7 @@ __all__ = [
     "TimeInfo",
     "UsageShare",
     "VariantResult",
+    "WarningInfo",
 ]
 
 
@@ -51,6 +54,16 @@ class ScenarioInfo(_Model):
     description: str = ""
     seed: int = 0
     file: str = Field(description="The scenario file's name (paths in the summary are relative to its folder).")
+    path: str | None = Field(
+        default=None,
+        description="The scenario path as given to skyfence assess, relative to the folder it ran in "
+        "(where `skyfence assess --check` looks for it).",
+    )
+    resolved: dict[str, Any] = Field(
+        default_factory=dict,
+        description='The whole scenario with every default filled in and start = "epoch" replaced by the time it '
+        "meant: what `skyfence assess --check` runs again.",
+    )
 
 
 class TimeInfo(_Model):
@@ -295,6 +308,47 @@ class Finding(_Model):
     numbers: list[FindingNumber] = Field(default_factory=list)
 
 
+class WarningInfo(_Model):
+    """Something the reader must know about how the numbers were made (a ``DataWarning``).
+
+    ``kind`` is ``epoch_gap`` (the run's times are far from a catalog's element epochs; the epoch fields are set,
+    see :mod:`skyfence.orbits.epochs`) or ``data`` (a dataset served in a degraded way, e.g. a stale live
+    catalog).
+    """
+
+    category: str = "DataWarning"
+    kind: str
+    message: str
+    source: str | None = None
+    epoch_min: str | None = None
+    epoch_median: str | None = None
+    epoch_max: str | None = None
+    start: str | None = None
+    end: str | None = None
+    gap_days: float | None = None
+    max_gap_days: float | None = None
+    stale_satellites: int | None = None
+    satellites: int | None = None
+
+
+class InputInfo(_Model):
+    """One input file of the run and the sha256 of the bytes read (see :mod:`skyfence.scenario.provenance`)."""
+
+    kind: str
+    name: str
+    sha256: str
+    bytes: int
+    data_date: str | None = None
+    live: bool | None = None
+    fetched_at: str | None = None
+
+
+class EnvironmentInfo(_Model):
+    """Versions of the code that computed the numbers (skyfence, sgp4, skyfield, numpy, h3, Python)."""
+
+    versions: dict[str, str]
+
+
 class RunInfo(_Model):
     cache_hits: int
     cache_misses: int
@@ -316,6 +370,9 @@ class Summary(_Model):
     policy_diff: list[PolicyDiffResult] = Field(default_factory=list)
     datasets: list[DatasetInfo] = Field(default_factory=list)
     policies: list[PolicyInfo] = Field(default_factory=list)
+    warnings: list[WarningInfo] = Field(default_factory=list)
+    inputs: list[InputInfo] = Field(default_factory=list)
+    environment: EnvironmentInfo | None = None
     run: RunInfo
 
     def to_json(self) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from skyfence._json import jsonable
+from skyfence.orbits.epochs import EpochGap
 from skyfence.scenario.schema import (
     ConstellationSpec,
     GroundSpec,
@@ -51,6 +52,7 @@ PRESENTATION_ONLY = frozenset(
         "variants[].threats[].name",
         "outputs.dir",
         "outputs.maps",
+        "time.max_epoch_gap_days",  # decides whether the run warns about stale elements, not any number
     }
 )
 
@@ -84,12 +86,86 @@ class Context:
     def __init__(self, scenario: Scenario, base: Path) -> None:
         self.scenario = scenario
         self.base = base
-        self.times = scenario.time.grid()
         self.datasets_used: set[str] = set()
+        self.files_used: dict[tuple[str, Path], None] = {}
         self._constellations: dict[str, Any] = {}
         self._regions: dict[tuple[str, str], Any] = {}
         self._policies: dict[Path, Any] = {}
         self._hashes: dict[Path, str] = {}
+        if scenario.time.from_epoch:
+            self.scenario = scenario.with_start(self._newest_epoch())
+        self.times = self.scenario.time.grid()
+
+    def _newest_epoch(self) -> str:
+        """``start = "epoch"``: the newest element epoch of the scenario's catalogs, rounded down to the minute."""
+        from skyfence.errors import InputError
+
+        newest = None
+        for spec in self.scenario.constellations:
+            if self._source_path(spec) is None:
+                continue
+            epochs = self.constellation(spec).epoch_range
+            if epochs is not None and (newest is None or epochs[1] > newest):
+                newest = epochs[1]
+        if newest is None:
+            raise InputError(
+                'start = "epoch" needs a catalog with element epochs', field="time.start", hint="give an absolute start"
+            )
+        return str(np.datetime64(newest, "m")) + ":00Z"
+
+    def epoch_gaps(self) -> list[EpochGap]:
+        """The epoch-gap check of every catalog the scenario propagates (presets have no measured epochs)."""
+        from skyfence.orbits.epochs import epoch_gap
+        from skyfence.orbits.time import parse_duration
+
+        latency = self.scenario.latency
+        end = self.times[-1]
+        if latency is not None and latency.terminals:
+            end = max(end, self.times[0] + parse_duration(latency.duration))
+        gaps = []
+        for spec in self.scenario.constellations:
+            path = self._source_path(spec)
+            if path is None:
+                continue
+            gap = epoch_gap(
+                self.constellation(spec).satellites["epoch"].to_numpy(),
+                self.times[0],
+                end,
+                source=spec.source if is_elements_dataset(spec.source) else path.name,
+                max_gap_days=self.scenario.time.max_epoch_gap_days,
+            )
+            if gap is not None:
+                gaps.append(gap)
+        return gaps
+
+    def inputs(self, scenario_file: Path | None, datasets_read: dict[str, Path]) -> list[dict[str, Any]]:
+        """Every input file of the run with its sha256 (see :mod:`skyfence.scenario.provenance`)."""
+        from skyfence import data
+        from skyfence.scenario.provenance import dataset_input, file_input
+
+        records: list[dict[str, Any]] = []
+        if scenario_file is not None:
+            records.append(file_input("scenario", scenario_file, self.base))
+        for kind, file in self.files_used:
+            records.append(file_input(kind, file, self.base))
+        for path, policy in self.policies():
+            records.append(file_input("policy", path, self.base))
+            for included in policy.included:
+                records.append(file_input("policy_include", included, self.base))
+            for zone_name, zone in sorted(policy.spec.zones.items()):
+                for zone_file in zone.files:
+                    records.append(file_input("policy_zone_file", policy.zone_dirs[zone_name] / zone_file, self.base))
+            if policy.status_source and policy.status_source not in data.REGISTRY:
+                status_file = Path(policy.status_source)
+                if status_file.is_file():
+                    records.append(file_input("policy_statuses", status_file, self.base))
+        for name in sorted(self.datasets_used | set(datasets_read)):
+            if name in data.REGISTRY:
+                records.append(dataset_input(name, datasets_read.get(name) or data.path(name)))
+        unique: dict[tuple[str, str], dict[str, Any]] = {}
+        for record in records:
+            unique.setdefault((record["kind"], record["name"]), record)
+        return list(unique.values())
 
     def file_hash(self, path: Path) -> str:
         if path not in self._hashes:
@@ -117,7 +193,9 @@ class Context:
             name = spec.source.lower() if live else data.get(spec.source).name
             self.datasets_used.add(name)
             return data.path(name)
-        return (self.base / spec.source).expanduser()
+        path = (self.base / spec.source).expanduser()
+        self.files_used[("elements", path)] = None
+        return path
 
     def constellation_key(self, spec: ConstellationSpec) -> dict:
         path = self._source_path(spec)
@@ -152,7 +230,9 @@ class Context:
         key = (spec.spec, spec.pov)
         if key not in self._regions:
             self._regions[key] = get_region(self.region_text(spec), pov=spec.pov)
-            if self._regions[key].source:
+            if spec.spec.lower().endswith((".json", ".geojson")):
+                self.files_used[("region", Path(self.region_text(spec)))] = None
+            elif self._regions[key].source:
                 self.datasets_used.add(self._regions[key].source)
         return self._regions[key]
 
@@ -175,7 +255,10 @@ class Context:
         if spec.sites in data.REGISTRY:
             self.datasets_used.add(spec.sites)
             return data.path(spec.sites)
-        return (self.base / spec.sites).expanduser()
+        path = (self.base / spec.sites).expanduser()
+        if path.is_file():
+            self.files_used[("ground", path)] = None
+        return path
 
     def sites_text(self, spec: GroundSpec) -> str:
         """The ground segment's source as the summary names it: a dataset name, or a file relative to the scenario."""
