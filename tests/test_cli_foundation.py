@@ -129,3 +129,35 @@ def test_help_imports_only_the_cli_stack(args):
     ours = {m for m in modules if m == "skyfence" or m.startswith("skyfence.")}
     stray = {m for m in ours if m not in CLI_SKYFENCE and not m.startswith("skyfence.cli.")}
     assert not stray, f"skyfence modules imported at start-up: {sorted(stray)}"
+
+
+def test_readme_tour_finds_the_shared_data_beside_the_checkout_or_says_how(data_dir, tmp_path):
+    """The README tour runs after `source .venv/bin/activate`, where SKYFENCE_DATA_DIR is unset (issue 11, item 12)."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).parents[1]
+    checkout = tmp_path / "work" / "skyfence"
+    checkout.mkdir(parents=True)
+    shutil.copyfile(root / "pyproject.toml", checkout / "pyproject.toml")
+    (tmp_path / "work" / "shared").mkdir()
+    (tmp_path / "work" / "shared" / "data").symlink_to(data_dir)
+    env = {k: v for k, v in os.environ.items() if k != "SKYFENCE_DATA_DIR"}
+    env.update(SKYFENCE_CACHE_DIR=str(tmp_path / "cache"), SKYFENCE_OFFLINE="1", COLUMNS="200")
+
+    def tour(cwd: Path) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "skyfence", "catalog", "info", "starlink_omm_20260818", "--json"]
+        return subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=env)
+
+    found = tour(checkout)
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)["satellites"] == 10926
+
+    (tmp_path / "lone" / "skyfence").mkdir(parents=True)  # a checkout with no shared data beside it
+    shutil.copyfile(root / "pyproject.toml", tmp_path / "lone" / "skyfence" / "pyproject.toml")
+    missing = tour(tmp_path / "lone" / "skyfence")
+    assert missing.returncode != 0
+    lines = missing.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in missing.stderr
+    assert "no ../shared/data beside the checkout" in lines[0] and "SKYFENCE_DATA_DIR" in lines[0]

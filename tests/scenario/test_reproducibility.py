@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -232,6 +233,13 @@ def test_start_epoch_is_the_newest_element_epoch_and_is_recorded_resolved(data_d
     assert summary["scenario"]["resolved"]["time"]["start"] == "2026-08-18T08:07:00Z"
     assert summary["warnings"] == []
     assert "oneweb_omm_20260818 (2026-08-18)" in run.stdout
+    # A dated snapshot is never called live (issue 11, item 11): not in the summary, not in the report.
+    row = next(d for d in summary["datasets"] if d["name"] == "oneweb_omm_20260818")
+    assert "live" not in row["title"].lower() and row["data_date"] == "2026-08-18"
+    html = (workdir / "out" / "report.html").read_text()
+    rows = re.findall(r"<tr>(?:(?!</tr>).)*oneweb_omm_20260818(?:(?!</tr>).)*</tr>", html, re.S)
+    assert len(rows) == 2  # data sources and inputs
+    assert all("live" not in r.lower() and "2026-08-18" in r for r in rows)
     (workdir / "presets.toml").write_text(TINY.format(start="epoch", source="oneweb"))
     refused = _cli("assess", "presets.toml", cwd=workdir, cache=workdir / "cache")
     assert refused.returncode != 0 and "time.start" in refused.stderr and "every constellation is a preset" in (
