@@ -41,7 +41,9 @@ def _ns(t: Any) -> np.datetime64:
 
 
 def _iso(t: np.datetime64) -> str:
-    return str(np.asarray(t).astype("datetime64[s]")) + "Z"
+    from skyfence.orbits.time import iso_utc
+
+    return iso_utc(t)
 
 
 @dataclass(frozen=True)

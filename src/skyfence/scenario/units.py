@@ -111,7 +111,9 @@ class Context:
             raise InputError(
                 'start = "epoch" needs a catalog with element epochs', field="time.start", hint="give an absolute start"
             )
-        return str(np.datetime64(newest, "m")) + ":00Z"
+        from skyfence.orbits.time import iso_utc
+
+        return iso_utc(np.datetime64(newest, "m"))
 
     def epoch_gaps(self) -> list[EpochGap]:
         """The epoch-gap check of every catalog the scenario propagates (presets have no measured epochs)."""
