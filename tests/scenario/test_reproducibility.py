@@ -209,18 +209,35 @@ def test_sixty_days_from_epoch_warns_and_strict_refuses(data_file, workdir):
 
 @pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.name)
 def test_examples_use_dated_catalogs_and_absolute_starts(example):
+    """Every example (scenarios, fleet specs) names pinned catalogs, never a live one, and starts at a fixed time."""
     import tomllib
 
     from skyfence import data
     from skyfence.orbits.walker import PRESETS
 
-    scenario = tomllib.loads(example.read_text())
-    assert scenario["time"]["start"].lower() != "epoch"
-    for constellation in scenario["constellations"]:
-        source = constellation["source"]
-        assert source in PRESETS or not data.get(source).live, f"{example.name}: {source} is a live catalog"
-        if source not in PRESETS:
-            assert data.get(source).sha256 is not None
+    document = tomllib.loads(example.read_text())
+    catalogs = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("source", "constellation") and isinstance(value, str):
+                    catalogs.append(value)
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(document)
+    assert catalogs, f"{example.name} names no catalog"
+    for source in catalogs:
+        if source in PRESETS:
+            continue
+        assert not data.get(source).live, f"{example.name}: {source} is a live catalog"
+        assert data.get(source).sha256 is not None
+    for section in document.values():
+        if isinstance(section, dict) and "start" in section:
+            assert str(section["start"]).lower() != "epoch", example.name
 
 
 def test_start_epoch_is_the_newest_element_epoch_and_is_recorded_resolved(data_dir, workdir):
