@@ -74,6 +74,7 @@ def _base(data_dir) -> dict:
             "engagement": {"region": "TW", "start": "2026-01-01T00:00:00Z", "end": "2026-01-01T01:00:00Z"},
         }
     ]
+    raw["capacity"] = {"constellations": ["starlink-550"], "generations": {"starlink-550": "starlink-v1.0"}}
     return raw
 
 
@@ -155,6 +156,15 @@ def _changes(tmp: Path) -> dict[str, typing.Any]:
         "variants[].threats[].fraction": 0.25,
         "variants[].threats[].seed": 3,
         "variants[].threats[].constellations": ["oneweb"],
+        "capacity.constellations": ["oneweb"],
+        "capacity.res": 3,
+        "capacity.rain_p": 0.5,
+        "capacity.take_rate": 0.05,
+        "capacity.busy_hour_mbps": 5.0,
+        "capacity.oversubscription": 10.0,
+        "capacity.plan_peak_mbps": 100.0,
+        "capacity.gateway_min_elevation_deg": 30.0,
+        "capacity.generations": {"starlink-550": "starlink-v1.5"},
     }
 
 

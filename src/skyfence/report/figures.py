@@ -182,11 +182,12 @@ def figures(
 ) -> dict[str, list[Figure]]:
     """All figures of the report, per section id (``coverage``, ``policy``, ``latency``, ``threats``)."""
     cache = cache or FigureCache(None)
-    out: dict[str, list[Figure]] = {"coverage": [], "policy": [], "latency": [], "threats": []}
+    out: dict[str, list[Figure]] = {"coverage": [], "capacity": [], "policy": [], "latency": [], "threats": []}
     if data:
         from skyfence.report.threat_figures import threat_figures
 
         out["coverage"] = coverage_figures(summary, data, regions, cache)
+        out["capacity"] = capacity_figures(summary, data, regions, cache)
         out["policy"] = policy_figures(summary, data, regions, cache)
         out["threats"] = threat_figures(summary, data, regions, cache)
     latency = [v["latency"] for v in summary["variants"]]
@@ -266,6 +267,75 @@ def coverage_figures(summary: dict, data: dict[str, Path], regions: dict[str, An
 
         parts = {"figure": "coverage", "units": {k: u["label"] for k, u in units.items()}, "region": region}
         out += cache.get({**parts, "settings": summary["coverage_settings"], "time": summary["time"]}, draw)
+    return out
+
+
+#: The capacity maps: per-cell column, title, colour-bar label, colour map, fixed range.
+CAPACITY_MAPS = (
+    (
+        "mbps_per_user_median",
+        "Busy-hour Mb/s per active user (median over time)",
+        "Mb/s per user",
+        "viridis",
+        0.0,
+        None,
+    ),
+    ("served_fraction_mean", "Share of busy-hour demand served (mean over time)", "served fraction", "magma", 0.0, 1.0),
+)
+
+
+def capacity_figures(summary: dict, data: dict[str, Path], regions: dict[str, Any], cache: FigureCache) -> list[Figure]:
+    """Per region and variant: Mb/s per user and served fraction, one panel per constellation, shared scales."""
+    out = []
+    for region in summary["regions"]:
+        for variant in summary["variants"]:
+            units = {
+                u["unit"]: u
+                for u in variant.get("capacity", [])
+                if u["region_spec"] == region["spec"]
+                and u["unit"] in data
+                and (data[u["unit"]] / "per_cell.parquet").exists()
+            }
+            if not units:
+                continue
+
+            def draw(units=units, region=region, variant=variant) -> list[Figure]:
+                tables = [(u["label"], pd.read_parquet(data[k] / "per_cell.parquet")) for k, u in units.items()]
+                figs = []
+                for column, title, unit_label, cmap, vmin, vmax in CAPACITY_MAPS:
+                    png = draw_cells(
+                        [Panel(label, _cells(t["cell"]), _values(t, column)) for label, t in tables],
+                        title=f"{title} over {region['name']} — {variant['title']}",
+                        colourbar_label=unit_label,
+                        cmap=cmap,
+                        vmin=vmin,
+                        vmax=vmax,
+                        outline=regions.get(region["spec"]),
+                        pov=region.get("pov") or "default",
+                    )
+                    name = (
+                        f"capacity__{_slug(region['code'] or region['spec'])}__{_slug(variant['name'])}__{column}.png"
+                    )
+                    labels = ", ".join(label for label, _ in tables)
+                    figs.append(
+                        Figure(
+                            name,
+                            png,
+                            f"Map: {title.lower()} over {region['name']}, {labels}",
+                            f"{title} over {region['name']}, {variant['title']}: {labels}.",
+                        )
+                    )
+                return figs
+
+            parts = {
+                "figure": "capacity",
+                "units": sorted(units),
+                "region": region,
+                "variant": variant["name"],
+                "title": variant["title"],
+                "labels": {k: u["label"] for k, u in units.items()},
+            }
+            out += cache.get(parts, draw)
     return out
 
 

@@ -53,6 +53,8 @@ BETTER = {
     "p95_rtt_ms": "lower",
     "min_rtt_ms": "lower",
     "served_share": "higher",
+    "mbps_per_user_median": "higher",
+    "served_fraction": "higher",
     "people_gaining_service": "higher",
     "people_losing_service": "lower",
 }
@@ -75,6 +77,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("how-to-read", "How to read this", "how_to_read.html.j2"),
     Section("summary", "Coverage", "coverage.html.j2"),
     Section("maps", "Coverage maps", "maps.html.j2", lambda s, f: bool(f["coverage"])),
+    Section("capacity", "Capacity: Mb/s per user in the busy hour", "capacity.html.j2",
+            lambda s, f: any(v.get("capacity") for v in s["variants"])),
     Section("latency", "Latency and where traffic leaves the network", "latency.html.j2",
             lambda s, f: any(v["latency"] for v in s["variants"])),
     Section("policy", "Who may be served", "policy.html.j2", lambda s, f: any(v["policy"] for v in s["variants"])),

@@ -27,6 +27,7 @@ from skyfence.scenario.units import (
     Context,
     Unit,
     availability_unit,
+    capacity_unit,
     coverage_unit,
     latency_unit,
     policy_diff_unit,
@@ -88,6 +89,11 @@ def _constellations(scenario: Scenario, variant: VariantSpec) -> list[Constellat
     return [c for c in scenario.constellations if wanted is None or c.name in wanted]
 
 
+def _with_capacity(scenario: Scenario, c_spec: ConstellationSpec) -> bool:
+    spec = scenario.capacity
+    return spec is not None and (spec.constellations is None or c_spec.name in spec.constellations)
+
+
 def _with_latency(scenario: Scenario, c_spec: ConstellationSpec) -> bool:
     latency = scenario.latency
     return (
@@ -118,7 +124,7 @@ def plan(scenario: Scenario, base: Path, ctx: Context | None = None) -> _Plan:
     variants = scenario.resolved_variants()
     for vi, variant in enumerate(variants):
         ground = variant.ground or scenario.ground
-        i = j = t = 0
+        i = j = t = m = 0
         for c_spec in _constellations(scenario, variant):
             for r_spec in scenario.regions:
                 add((variant.name, "coverage", i), coverage_unit(ctx, c_spec, r_spec))
@@ -126,6 +132,9 @@ def plan(scenario: Scenario, base: Path, ctx: Context | None = None) -> _Plan:
                 if variant.threats:
                     add((variant.name, "threats", t), threat_unit(ctx, c_spec, r_spec, vi))
                     t += 1
+                if _with_capacity(scenario, c_spec):
+                    add((variant.name, "capacity", m), capacity_unit(ctx, c_spec, r_spec, ground))
+                    m += 1
             if _with_latency(scenario, c_spec):
                 add((variant.name, "latency", j), latency_unit(ctx, c_spec, ground))
                 j += 1
@@ -275,6 +284,17 @@ def _run_scenario(
                         **result(unit),
                     )
                 )
+                if _with_capacity(scenario, c_spec):
+                    unit = the_plan.by_slot[(variant.name, "capacity", len(out.capacity))]
+                    out.capacity.append(
+                        S.CapacityResult(
+                            unit=unit.key,
+                            constellation=c_spec.name,
+                            label=labels[c_spec.name],
+                            region_spec=r_spec.spec,
+                            **result(unit),
+                        )
+                    )
             if _with_latency(scenario, c_spec):
                 unit = the_plan.by_slot[(variant.name, "latency", len(out.latency))]
                 out.latency.append(
@@ -329,6 +349,7 @@ def _run_scenario(
             steps=len(ctx.times),
         ),
         coverage_settings=S.CoverageSettingsInfo(**scenario.coverage.model_dump()),
+        capacity_settings=scenario.capacity.model_dump() if scenario.capacity else None,
         constellations=[
             S.ConstellationInfo(name=c.name, label=labels[c.name], source=c.source, shells=c.shells)
             for c in scenario.constellations

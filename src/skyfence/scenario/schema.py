@@ -146,6 +146,35 @@ class LatencySpec(_Strict):
     isl: str = "+grid"
 
 
+class CapacitySpec(_Strict):
+    """Capacity study (:func:`skyfence.capacity.run_capacity`): for the named constellations (default: all), the
+    rain fade exceeded ``rain_p`` % of the year (omit for clear sky), demand (take rate of the population,
+    busy-hour Mb/s per subscriber, contention, plan peak), H3 resolution (default: ``coverage.res``) and, per
+    constellation, a satellite generation instead of the one read from the catalog or preset."""
+
+    constellations: list[str] | None = None
+    res: Annotated[int, Field(ge=0, le=15)] | None = None
+    rain_p: Annotated[float, Field(ge=0.001, le=5.0)] | None = 0.1
+    take_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
+    busy_hour_mbps: Annotated[float, Field(ge=0.0)] = 2.5
+    oversubscription: Annotated[float, Field(ge=1.0)] = 20.0
+    plan_peak_mbps: Annotated[float, Field(gt=0.0)] = 220.0
+    gateway_min_elevation_deg: Annotated[float, Field(ge=0.0, lt=90.0)] = 25.0
+    generations: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("generations")
+    @classmethod
+    def _known_generations(cls, value: dict[str, str]) -> dict[str, str]:
+        from skyfence.capacity.resources import GENERATIONS
+
+        for name, generation in value.items():
+            if generation.lower() not in GENERATIONS:
+                close = difflib.get_close_matches(generation.lower(), list(GENERATIONS), n=1)
+                hint = f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(GENERATIONS)})"
+                raise ValueError(f"unknown satellite generation {generation!r} for {name!r}{hint}")
+        return value
+
+
 class PolicySpec(_Strict):
     file: str
     operator: str = "starlink"
@@ -181,6 +210,7 @@ class Scenario(_Strict):
     regions: Annotated[list[RegionSpec], Field(min_length=1)]
     ground: GroundSpec = GroundSpec()
     latency: LatencySpec | None = None
+    capacity: CapacitySpec | None = None
     policy: PolicySpec | None = None
     variants: list[VariantSpec] = Field(default_factory=list)
     outputs: OutputSpec = OutputSpec()
@@ -202,6 +232,9 @@ class Scenario(_Strict):
         if len(set(names)) != len(names):
             raise ValueError("variant names must be unique")
         wanted = [("latency", n) for n in (self.latency.constellations or [])] if self.latency else []
+        if self.capacity:
+            wanted += [("capacity", n) for n in (self.capacity.constellations or [])]
+            wanted += [("capacity.generations", n) for n in self.capacity.generations]
         wanted += [(f"variant {v.name!r}", n) for v in self.variants for n in v.constellations or []]
         wanted += [
             (f"variant {v.name!r} threat {i}", n)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "AvailabilityResult",
+    "CapacityResult",
     "ConstellationInfo",
     "CountryAvailability",
     "CountryChange",
@@ -125,6 +126,32 @@ class CoverageResult(_Model):
     fraction_at_least_8: float | None = None
 
 
+class CapacityResult(_Model):
+    """One constellation's capacity over one region: population-weighted Mb/s per busy-hour user over cells and
+    time steps, demand and supply in Gb/s (:func:`skyfence.capacity.run_capacity`)."""
+
+    unit: str
+    constellation: str
+    label: str
+    satellites: int
+    generations: str
+    gateways: str
+    region: str
+    region_spec: str
+    res: int
+    cells: int
+    population: float
+    demand_gbps: float
+    offered_gbps_mean: float
+    served_gbps_mean: float
+    served_fraction: float | None = None
+    mbps_per_user_median: float | None = None
+    mbps_per_user_p10: float | None = None
+    share_above_25_mbps: float | None = None
+    share_above_100_mbps: float | None = None
+    satellite_peak_load_mbps: float | None = None
+
+
 class UsageShare(_Model):
     name: str
     country: str | None = None
@@ -224,6 +251,7 @@ class VariantResult(_Model):
     description: str = ""
     coverage: list[CoverageResult] = Field(default_factory=list)
     latency: list[LatencyResult] = Field(default_factory=list)
+    capacity: list[CapacityResult] = Field(default_factory=list)
     policy: list[AvailabilityResult] = Field(default_factory=list)
     threats: list[ThreatResult] = Field(default_factory=list)
     ground: dict[str, Any] = Field(default_factory=dict)
@@ -362,6 +390,7 @@ class Summary(_Model):
     skyfence_version: str
     time: TimeInfo
     coverage_settings: CoverageSettingsInfo
+    capacity_settings: dict[str, Any] | None = None
     constellations: list[ConstellationInfo]
     regions: list[RegionInfo]
     findings: list[Finding] = Field(default_factory=list)

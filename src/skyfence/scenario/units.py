@@ -32,8 +32,8 @@ from skyfence.scenario.schema import (
     is_elements_dataset,
 )
 
-__all__ = ["PRESENTATION_ONLY", "Context", "Unit", "availability_unit", "coverage_unit", "latency_unit",
-           "policy_diff_unit", "threat_unit"]
+__all__ = ["PRESENTATION_ONLY", "Context", "Unit", "availability_unit", "capacity_unit", "coverage_unit",
+           "latency_unit", "policy_diff_unit", "threat_unit"]
 
 #: Scenario keys that change what the report shows but not any computed number, so they are in no cache key.
 #: ``[]`` stands for every element of a list.  ``tests/scenario/test_cache_keys.py`` checks that every other key
@@ -361,6 +361,71 @@ def coverage_unit(ctx: Context, c_spec: ConstellationSpec, r_spec: RegionSpec) -
             "region": ctx.region_key(r_spec),
             "time": _time_key(ctx.times),
             "settings": settings.model_dump(),
+        },
+        compute,
+        steps=len(ctx.times),
+    )
+
+
+# ---------------------------------------------------------------------- capacity
+
+
+def capacity_unit(ctx: Context, c_spec: ConstellationSpec, r_spec: RegionSpec, ground: GroundSpec) -> Unit:
+    """Offered capacity, served fraction and Mb/s per user per H3 cell (``per_cell.parquet``) and over the region
+    (``result.json``: population-weighted figures of merit, demand and supply in Gb/s)."""
+    spec = ctx.scenario.capacity
+    assert spec is not None
+    res = spec.res if spec.res is not None else ctx.scenario.coverage.res
+    generation = spec.generations.get(c_spec.name)
+
+    def compute(advance: Advance) -> dict[str, bytes | str]:
+        from skyfence.capacity.demand import DemandModel
+        from skyfence.capacity.engine import assign_generations, run_capacity
+        from skyfence.capacity.resources import fed_by_starlink_gateways
+
+        region = ctx.region(r_spec)
+        constellation = ctx.constellation(c_spec)
+        names = assign_generations(constellation, generation)
+        segment = ctx.ground(ground) if fed_by_starlink_gateways(names) else None
+        result = run_capacity(
+            constellation,
+            region.cells(res),
+            ctx.times,
+            generation=generation,
+            rain_p=spec.rain_p,
+            demand=DemandModel(
+                take_rate=spec.take_rate,
+                busy_hour_mbps=spec.busy_hour_mbps,
+                oversubscription=spec.oversubscription,
+                plan_peak_mbps=spec.plan_peak_mbps,
+            ),
+            ground=segment,
+            gateway_min_elevation_deg=spec.gateway_min_elevation_deg,
+            progress=advance,
+        )
+        stats = {
+            "satellites": len(constellation),
+            "generations": result.settings["generations"],
+            "gateways": result.settings["gateways"],
+            "region": region.name,
+            "res": res,
+            "cells": len(result.cells),
+            **result.statistics,
+        }
+        return {"per_cell.parquet": _parquet(result.per_cell), "result.json": _json(stats)}
+
+    return Unit(
+        "capacity",
+        f"capacity: {c_spec.name} over {r_spec.name or r_spec.spec}",
+        {
+            "unit": "capacity",
+            "constellation": ctx.constellation_key(c_spec),
+            "region": ctx.region_key(r_spec),
+            "ground": ctx.ground_key(ground),
+            "time": _time_key(ctx.times),
+            "capacity": spec.model_dump(exclude={"constellations", "generations"}),
+            "generation": generation,
+            "res": res,
         },
         compute,
         steps=len(ctx.times),

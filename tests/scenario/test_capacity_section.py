@@ -1,0 +1,122 @@
+"""The ``[capacity]`` scenario section: units per constellation, region and variant, the summary, the report
+section with its maps, and one-line errors naming the key."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from skyfence.errors import InputError
+
+SCENARIO = """
+name = "capacity_small"
+[time]
+start = "2026-08-18T12:00:00Z"
+duration = "10m"
+step = "60s"
+[coverage]
+res = 5
+[[constellations]]
+name = "starlink"
+source = "starlink_omm_20260818"
+[[constellations]]
+name = "oneweb"
+source = "oneweb_omm_20260818"
+[[regions]]
+spec = "TW"
+[capacity]
+rain_p = 0.1
+take_rate = 0.01
+generations = {{ "oneweb" = "oneweb-gen1" }}
+{extra}
+[ground]
+exclude_gateways_in = ["TW"]
+[[variants]]
+name = "no_taiwan_gateway"
+[[variants]]
+name = "taiwan_gateway"
+[variants.ground]
+add_sites = [{{ name = "Taipei gateway", kind = "gateway", lat = 25.05, lon = 121.53, country = "TW" }}]
+"""
+
+
+def _write(tmp_path: Path, extra: str = "") -> Path:
+    path = tmp_path / "capacity_small.toml"
+    path.write_text(SCENARIO.format(extra=extra))
+    return path
+
+
+@pytest.fixture(scope="module")
+def run(data_dir, tmp_path_factory):
+    from skyfence.report.html import write_report
+    from skyfence.scenario.runner import run_scenario
+    from skyfence.scenario.schema import load_scenario
+
+    root = tmp_path_factory.mktemp("capacity_scenario")
+    scenario, base = load_scenario(_write(root))
+    result = run_scenario(scenario, base, cache_root=root / "cache")
+    (root / "out").mkdir()
+    write_report(root / "out", result)
+    return root / "out"
+
+
+def test_summary_has_capacity_per_variant(run):
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["capacity_settings"]["take_rate"] == 0.01
+    without, with_gateway = summary["variants"]
+    assert [u["constellation"] for u in without["capacity"]] == ["starlink", "oneweb"]
+    for u in without["capacity"] + with_gateway["capacity"]:
+        assert u["region_spec"] == "TW" and u["demand_gbps"] > 0
+        assert 0.0 <= u["served_fraction"] <= 1.0
+        assert u["mbps_per_user_median"] is not None
+    assert "starlink-v2-mini" in without["capacity"][0]["generations"]
+    assert without["capacity"][1]["generations"] == "oneweb-gen1"
+    # a gateway in Taiwan can only add feeder capacity
+    assert with_gateway["capacity"][0]["offered_gbps_mean"] >= without["capacity"][0]["offered_gbps_mean"] - 1e-6
+
+
+def test_report_shows_the_capacity_section_and_maps(run):
+    html = (run / "report.html").read_text()
+    assert 'id="capacity"' in html
+    summary = json.loads((run / "summary.json").read_text())
+    value = summary["variants"][0]["capacity"][0]["mbps_per_user_median"]
+    assert re.search(r'data-key="variants\.0\.capacity\.0\.mbps_per_user_median"[^>]*data-value="([^"]*)"', html)
+    assert f'data-value="{float(value)!r}"' in html
+    maps = sorted(p.name for p in (run / "maps").iterdir())
+    assert any(m.startswith("capacity__TW__no_taiwan_gateway__mbps_per_user") for m in maps)
+    assert any(m.startswith("capacity__TW__taiwan_gateway__served_fraction") for m in maps)
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ("busy_hour_mbps = -1", "capacity.busy_hour_mbps"),
+        ("oversubscription = 0.5", "capacity.oversubscription"),
+    ],
+)
+def test_bad_capacity_keys_name_the_key(tmp_path, extra, key):
+    from skyfence.scenario.schema import load_scenario
+
+    with pytest.raises(InputError, match=re.escape(key)):
+        load_scenario(_write(tmp_path, extra))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("take_rate = 0.01", "take_rate = 1.5", "capacity.take_rate"),
+        ("rain_p = 0.1", "rain_p = 7", "capacity.rain_p"),
+        ('"oneweb" = "oneweb-gen1"', '"oneweb" = "oneweb-gen9"', "capacity.generations"),
+        ('"oneweb" = "oneweb-gen1"', '"kuiper" = "oneweb-gen1"', "capacity.generations"),
+    ],
+)
+def test_bad_capacity_values_name_the_key(tmp_path, old, new, key):
+    from skyfence.scenario.schema import load_scenario
+
+    path = _write(tmp_path)
+    path.write_text(path.read_text().replace(old, new))
+    with pytest.raises(InputError, match=re.escape(key)):
+        load_scenario(path)
