@@ -58,7 +58,7 @@ def capacity(
     from skyfence.capacity.resources import fed_by_starlink_gateways, get_generation
     from skyfence.earth.regions import get_region
     from skyfence.orbits.sources import load_constellation
-    from skyfence.orbits.time import default_start, parse_time, time_grid
+    from skyfence.orbits.time import default_start, iso_utc, parse_time, time_grid
 
     # every option is checked before anything is computed or written
     try:
@@ -107,8 +107,8 @@ def capacity(
         "res": res,
         "cells": len(cells),
         "source": source,
-        "start": str(times[0])[:19] + "Z",
-        "end": str(times[-1])[:19] + "Z",
+        "start": iso_utc(times[0]),
+        "end": iso_utc(times[-1]),
         "step": step,
         "steps": len(times),
         "settings": result.settings,

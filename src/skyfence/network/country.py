@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from skyfence.errors import InputError
+from skyfence.orbits.time import iso_utc
 
 __all__ = ["CountryLatency", "country_latency", "country_terminals", "gazetteer_countries"]
 
@@ -190,8 +191,8 @@ def country_latency(
             "median_laser_hops": float(np.median(hops)) if len(hops) else None,
             "assignment": rows_mode[idx[0]],
         })
-    settings = {"pop_assignment": pop_assignment, "steps": len(times), "start": str(times[0])[:19] + "Z",
-                "end": str(times[-1])[:19] + "Z", "inferred_gateways_at": inferred, "skipped_no_location": skipped,
+    settings = {"pop_assignment": pop_assignment, "steps": len(times), "start": iso_utc(times[0]),
+                "end": iso_utc(times[-1]), "inferred_gateways_at": inferred, "skipped_no_location": skipped,
                 "assignment_source": getattr(assignment, "source", "") if pop_assignment == "operator" else "",
                 **routes.settings}
     return CountryLatency(pd.DataFrame(records), settings, routes)

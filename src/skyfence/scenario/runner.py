@@ -21,6 +21,7 @@ import numpy as np
 
 from skyfence._io import atomic_outputs
 from skyfence.errors import DataWarning, InputError
+from skyfence.orbits.time import iso_utc
 from skyfence.scenario import summary as S
 from skyfence.scenario.schema import ConstellationSpec, PolicySpec, Scenario, VariantSpec
 from skyfence.scenario.units import (
@@ -343,8 +344,8 @@ def _run_scenario(
         ),
         skyfence_version=__version__,
         time=S.TimeInfo(
-            start=str(ctx.times[0])[:19] + "Z",
-            end=str(ctx.times[-1])[:19] + "Z",
+            start=iso_utc(ctx.times[0]),
+            end=iso_utc(ctx.times[-1]),
             step=scenario.time.step,
             steps=len(ctx.times),
         ),

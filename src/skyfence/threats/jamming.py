@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from skyfence.errors import InputError
+from skyfence.orbits.time import iso_utc
 
 __all__ = [
     "BANDS",
@@ -277,7 +278,7 @@ class JammerSite:
             "eirp_dbw": self.eirp_dbw,
             "bandwidth_mhz": self.bandwidth_mhz,
             "band": self.band,
-            "schedule": [[str(a)[:19] + "Z", str(b)[:19] + "Z"] for a, b in self._on],
+            "schedule": [[iso_utc(a), iso_utc(b)] for a, b in self._on],
         }
 
 
