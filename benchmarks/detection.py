@@ -105,13 +105,25 @@ def baseline(fixes: pd.DataFrame, ctx: Context) -> tuple[float, pd.DataFrame]:
         slot = slots.setdefault(int(row["terminal_id"]), len(slots))
         one = lambda v, dtype=float: np.array([v], dtype=dtype)  # noqa: E731
         m = d._scan.py_func(
-            one(slot, np.int64), one(t_ns / 1e9), one(lat), one(lon), one(float(np.nan_to_num(row["alt_m"]))),
-            one(float(row["speed_kmh"])), one(bool(hr[0] and consistent), bool),
+            one(slot, np.int64),
+            one(t_ns / 1e9),
+            one(lat),
+            one(lon),
+            one(float(np.nan_to_num(row["alt_m"]))),
+            one(float(row["speed_kmh"])),
+            one(bool(hr[0] and consistent), bool),
             one(bool(hr[0] and consistent and reg != country[0]), bool),
             one(bool(b_hr[0] and reg != b_country[0]), bool),
             one(bool(country[0] != "" and reg != "" and reg != country[0]), bool),
-            one(bool(ctx.in_band(np.array([lat]), np.array([lon]))[0]), bool), one(beam_km), one(el), state, th,
-            float(ctx.max_plan_kmh), float(ctx.max_days_abroad), *out)
+            one(bool(ctx.in_band(np.array([lat]), np.array([lon]))[0]), bool),
+            one(beam_km),
+            one(el),
+            state,
+            th,
+            float(ctx.max_plan_kmh),
+            float(ctx.max_days_abroad),
+            *out,
+        )
         for k in range(m):
             alerts.append((int(row["terminal_id"]), d.KINDS[int(out[1][k])], row["time"]))
     seconds = time.perf_counter() - t0
@@ -122,8 +134,10 @@ def baseline(fixes: pd.DataFrame, ctx: Context) -> tuple[float, pd.DataFrame]:
 def main() -> None:
     spec = SPEC
     if "--quick" in sys.argv:  # a smoke run of the script: 1/100 of the fleet
-        spec = "\n".join(f"count = {int(line.split('=')[1]) // 100}" if line.startswith("count") else line
-                         for line in SPEC.splitlines())
+        spec = "\n".join(
+            f"count = {int(line.split('=')[1]) // 100}" if line.startswith("count") else line
+            for line in SPEC.splitlines()
+        )
     t0 = time.perf_counter()
     fleet = synthesize_fleet(loads_fleet_spec(spec, source="benchmark"))
     synth_seconds = time.perf_counter() - t0
@@ -146,8 +160,10 @@ def main() -> None:
         best_cpu = min(best_cpu, time.process_time() - c0)
     assert alerts is not None
     rate = n / best
-    print(f"detect: {n:,} fixes in {best:.2f} s = {rate:,.0f} fixes/s ({best_cpu:.2f} s of CPU); alerts "
-          f"{alerts['kind'].value_counts().to_dict()}")
+    print(
+        f"detect: {n:,} fixes in {best:.2f} s = {rate:,.0f} fixes/s ({best_cpu:.2f} s of CPU); alerts "
+        f"{alerts['kind'].value_counts().to_dict()}"
+    )
 
     chosen = np.random.default_rng(3).choice(np.unique(fixes["terminal_id"]), SUB_TERMINALS, replace=False)
     sub = fixes[fixes["terminal_id"].isin(chosen)].reset_index(drop=True)
@@ -159,8 +175,10 @@ def main() -> None:
     mine = mine[~mine["evidence"].str.contains("account_cluster")][["terminal_id", "kind", "time"]]
     mine = mine.sort_values(["terminal_id", "kind"]).reset_index(drop=True)
     same = mine.astype({"kind": object}).equals(base_alerts.astype({"kind": object}))
-    print(f"per-fix Python baseline: {len(sub):,} fixes of {SUB_TERMINALS} terminals in {base_sub:.1f} s -> "
-          f"{baseline_seconds:,.0f} s for {n:,}; same alerts: {same} ({len(mine)} vs {len(base_alerts)})")
+    print(
+        f"per-fix Python baseline: {len(sub):,} fixes of {SUB_TERMINALS} terminals in {base_sub:.1f} s -> "
+        f"{baseline_seconds:,.0f} s for {n:,}; same alerts: {same} ({len(mine)} vs {len(base_alerts)})"
+    )
     report(
         {
             "workload": f"{n:,} fixes from {terminals:,} terminals (100 min at 60 s) through all detectors, "

@@ -79,17 +79,43 @@ def main() -> None:
     command = skyfence_command()
     help_seconds, help_runs, help_cpu, _ = best_of_three([*command, "--help"])
     with tempfile.TemporaryDirectory() as out:
-        w1 = [*command, "network", "hypatia-state", inputs_dir, "--duration", "3s", "--step", "1s", "--out", out,
-              "--json"]
+        w1 = [
+            *command,
+            "network",
+            "hypatia-state",
+            inputs_dir,
+            "--duration",
+            "3s",
+            "--step",
+            "1s",
+            "--out",
+            out,
+            "--json",
+        ]
         seconds, runs, cpu, done = best_of_three(w1)
         summary = json.loads(done.stdout)["steps"]
         n_files = len(list(Path(out).iterdir()))
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
     with tempfile.TemporaryDirectory() as out:
         probe = subprocess.run(
-            [sys.executable, "-c", _MODULES_OF_A_RUN, "network", "hypatia-state", inputs_dir, "--duration", "3s",
-             "--step", "1s", "--out", out, "--json"],
-            capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                "-c",
+                _MODULES_OF_A_RUN,
+                "network",
+                "hypatia-state",
+                inputs_dir,
+                "--duration",
+                "3s",
+                "--step",
+                "1s",
+                "--out",
+                out,
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
     heavy = sorted(set(json.loads(probe.stdout.strip().splitlines()[-1])) & set(HEAVY))
     entries = [s["fstate_entries"] for s in summary]
@@ -101,12 +127,18 @@ def main() -> None:
         f"fstate entries written per step: {entries}; GSL pairs in range: "
         f"{[s['gsl_pairs_in_range'] for s in summary]}; files: {n_files}"
     )
-    print(f"whole process (3 runs): {', '.join(f'{r:.3f}' for r in runs)} s -> best {seconds:.3f} s (target <= 0.75); "
-          f"CPU {cpu:.3f} s")
-    print(f"skyfence --help (3 runs): {', '.join(f'{r:.3f}' for r in help_runs)} s -> best {help_seconds:.3f} s "
-          f"(target <= 0.3); CPU {help_cpu:.3f} s")
-    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (a shared machine inflates "
-          "wall times; the CPU times are the work done)")
+    print(
+        f"whole process (3 runs): {', '.join(f'{r:.3f}' for r in runs)} s -> best {seconds:.3f} s (target <= 0.75); "
+        f"CPU {cpu:.3f} s"
+    )
+    print(
+        f"skyfence --help (3 runs): {', '.join(f'{r:.3f}' for r in help_runs)} s -> best {help_seconds:.3f} s "
+        f"(target <= 0.3); CPU {help_cpu:.3f} s"
+    )
+    print(
+        f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (a shared machine inflates "
+        "wall times; the CPU times are the work done)"
+    )
     print(f"peak RSS of the children: {peak_mb:.0f} MB (target <= 300)")
     if heavy:
         print(f"note: the command pulled in {', '.join(heavy)} (a CLI module importing eagerly?)")

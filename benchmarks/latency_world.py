@@ -24,8 +24,13 @@ SUBSAMPLE = ("DE", "KI", "BR", "KZ")
 
 def _timed(args: list[str]) -> tuple[float, float, str]:
     t0 = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-m", "skyfence", *args],
-                          capture_output=True, text=True, env=os.environ.copy(), check=False)
+    proc = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", sys.executable, "-m", "skyfence", *args],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        check=False,
+    )
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(proc.stderr)
@@ -51,15 +56,17 @@ def main() -> None:
         print(f"baseline: skyfence latency country {code}: {s:.1f} s")
     baseline_seconds = sum(per_country) / len(per_country) * n_countries
     print(f"baseline extrapolated to {n_countries} countries: {baseline_seconds:.0f} s")
-    report({
-        "workload": f"latency world: {n_countries} countries, 24 h @ 15 min, access model on, operator PoPs",
-        "seconds": round(seconds, 1),
-        "peak_rss_mb": round(rss_mb, 0),
-        "baseline": f"per-country `skyfence latency country` on {len(SUBSAMPLE)} countries, extrapolated",
-        "baseline_seconds": round(baseline_seconds, 0),
-        "speedup": round(baseline_seconds / seconds, 1),
-        "countries_per_s": round(n_countries / seconds, 2),
-    })
+    report(
+        {
+            "workload": f"latency world: {n_countries} countries, 24 h @ 15 min, access model on, operator PoPs",
+            "seconds": round(seconds, 1),
+            "peak_rss_mb": round(rss_mb, 0),
+            "baseline": f"per-country `skyfence latency country` on {len(SUBSAMPLE)} countries, extrapolated",
+            "baseline_seconds": round(baseline_seconds, 0),
+            "speedup": round(baseline_seconds / seconds, 1),
+            "countries_per_s": round(n_countries / seconds, 2),
+        }
+    )
 
 
 if __name__ == "__main__":

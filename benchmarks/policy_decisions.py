@@ -46,10 +46,12 @@ def random_fixes(n: int, seed: int = 2026) -> dict:
         "speed_kmh": np.where(rng.random(n) < 0.7, 0.0, rng.uniform(0.0, 1200.0, n)),
         "alt_m": np.where(rng.random(n) < 0.8, rng.uniform(0.0, 500.0, n), rng.uniform(0.0, 16_000.0, n)),
         "whitelisted": rng.random(n) < 0.5,
-        "registered_in": pd.Categorical.from_codes(rng.integers(0, 6, n).astype(np.int8),
-                                                   categories=["UA", "US", "DE", "PL", "TW", "RU"]),
-        "end_use": pd.Categorical.from_codes((rng.random(n) < 0.01).astype(np.int8),
-                                             categories=["", "military_aircraft"]),
+        "registered_in": pd.Categorical.from_codes(
+            rng.integers(0, 6, n).astype(np.int8), categories=["UA", "US", "DE", "PL", "TW", "RU"]
+        ),
+        "end_use": pd.Categorical.from_codes(
+            (rng.random(n) < 0.01).astype(np.int8), categories=["", "military_aircraft"]
+        ),
         "days_abroad": rng.integers(0, 120, n).astype(float),
         "time": np.datetime64("2026-01-01", "ns") + rng.integers(0, 365 * 86_400, n).astype("timedelta64[s]"),
     }
@@ -65,9 +67,11 @@ def main() -> None:
     t0 = time.perf_counter()
     index = engine.index
     compile_seconds = time.perf_counter() - t0
-    print(f"policy {policy.name} ({policy.short_id}): {len(engine.clauses)} clauses, "
-          f"tile index {index.nrows}x{index.ncols} built in {compile_seconds:.2f} s, "
-          f"{index.boundary_fraction:.2%} boundary tiles")
+    print(
+        f"policy {policy.name} ({policy.short_id}): {len(engine.clauses)} clauses, "
+        f"tile index {index.nrows}x{index.ncols} built in {compile_seconds:.2f} s, "
+        f"{index.boundary_fraction:.2%} boundary tiles"
+    )
 
     fixes = random_fixes(N)
     engine.evaluate(subsample(fixes, np.arange(1000)), method="index")  # warm the numba kernels
@@ -89,12 +93,19 @@ def main() -> None:
     baseline_seconds = baseline_sub * N / SUBSAMPLE
     same_decision = np.array_equal(reference.decision, decisions.decision[rows])
     same_rule = np.array_equal(reference.rule, decisions.rule[rows]) and np.array_equal(
-        reference.clause, decisions.clause[rows])  # same rule and same reason code
-    mismatches = int(np.count_nonzero((reference.decision != decisions.decision[rows]) |
-                                      (reference.rule != decisions.rule[rows]) |
-                                      (reference.clause != decisions.clause[rows])))
-    print(f"STRtree baseline: {SUBSAMPLE:,} fixes in {baseline_sub:.2f} s → {baseline_seconds:.1f} s for {N:,}; "
-          f"identical decisions: {same_decision}, identical rules: {same_rule} ({mismatches} mismatches)")
+        reference.clause, decisions.clause[rows]
+    )  # same rule and same reason code
+    mismatches = int(
+        np.count_nonzero(
+            (reference.decision != decisions.decision[rows])
+            | (reference.rule != decisions.rule[rows])
+            | (reference.clause != decisions.clause[rows])
+        )
+    )
+    print(
+        f"STRtree baseline: {SUBSAMPLE:,} fixes in {baseline_sub:.2f} s → {baseline_seconds:.1f} s for {N:,}; "
+        f"identical decisions: {same_decision}, identical rules: {same_rule} ({mismatches} mismatches)"
+    )
     report(
         {
             "workload": "real_world_2026 policy, 10M random fixes worldwide (all columns), one core",

@@ -132,9 +132,7 @@ def _summary(name: str, latencies: list[float], wall: float, n_batches: int, fix
     }
 
 
-def _clients(
-    base: str, keys: list[str], bodies: list[bytes], interval_s: float | None
-) -> tuple[list[float], float]:
+def _clients(base: str, keys: list[str], bodies: list[bytes], interval_s: float | None) -> tuple[list[float], float]:
     """Post ``bodies`` from ``len(keys)`` threads; closed loop, or open loop with one batch per ``interval_s`` each."""
     n = len(keys)
     latencies: list[float] = []

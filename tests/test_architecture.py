@@ -85,8 +85,9 @@ def test_no_import_runs_up_the_layers():
             theirs = layer_of(imported, layers)
             if own is None or theirs is None or theirs <= own or (importer, imported) in KNOWN_UPWARD:
                 continue
-            upward.append(f"{path.relative_to(ROOT)}:{line}: {importer} (layer {own}) imports {imported} "
-                          f"(layer {theirs})")
+            upward.append(
+                f"{path.relative_to(ROOT)}:{line}: {importer} (layer {own}) imports {imported} (layer {theirs})"
+            )
     assert not upward, "imports up the layers of docs/architecture.md:\n" + "\n".join(upward)
 
 
@@ -112,7 +113,7 @@ def test_the_checker_sees_an_upward_import(tmp_path):
     layers = layer_table()
     probe = tmp_path / "probe.py"
     probe.write_text("def f():\n    from skyfence.report.html import write_report\n")
-    (imported, _), = imports(probe)
+    ((imported, _),) = imports(probe)
     assert layer_of(imported, layers) > layer_of("skyfence.orbits.elements", layers)
 
 

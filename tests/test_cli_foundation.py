@@ -99,13 +99,39 @@ def test_bad_input_in_a_real_process_is_one_line_without_traceback():
 #: Third-party top-level modules a help screen may import: typer and what typer and rich bring (recent typer
 #: validates a command's parameters with pydantic).  Everything else (numpy, pandas, xarray, numba, shapely, h3,
 #: pyproj, sgp4, skyfield, fastapi ...) loads inside the command.
-CLI_STACK = frozenset({"typer", "click", "rich", "pygments", "markdown_it", "mdurl", "shellingham",
-                       "typing_extensions", "annotated_doc", "colorama", "pydantic", "pydantic_core",
-                       "annotated_types", "typing_inspection"})
+CLI_STACK = frozenset(
+    {
+        "typer",
+        "click",
+        "rich",
+        "pygments",
+        "markdown_it",
+        "mdurl",
+        "shellingham",
+        "typing_extensions",
+        "annotated_doc",
+        "colorama",
+        "pydantic",
+        "pydantic_core",
+        "annotated_types",
+        "typing_inspection",
+    }
+)
 #: skyfence modules a help screen may import: the CLI itself and the foundation of docs/architecture.md.
-CLI_SKYFENCE = ("skyfence", "skyfence._console", "skyfence._io", "skyfence._json", "skyfence._lazy",
-                "skyfence._version", "skyfence.cli", "skyfence.data", "skyfence.data.registry", "skyfence.errors",
-                "skyfence.service", "skyfence.service.commands")
+CLI_SKYFENCE = (
+    "skyfence",
+    "skyfence._console",
+    "skyfence._io",
+    "skyfence._json",
+    "skyfence._lazy",
+    "skyfence._version",
+    "skyfence.cli",
+    "skyfence.data",
+    "skyfence.data.registry",
+    "skyfence.errors",
+    "skyfence.service",
+    "skyfence.service.commands",
+)
 
 _IMPORTED = """
 import json, sys

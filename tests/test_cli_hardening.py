@@ -14,9 +14,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def _skyfence(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "skyfence", *args], capture_output=True, text=True, timeout=timeout
-    )
+    return subprocess.run([sys.executable, "-m", "skyfence", *args], capture_output=True, text=True, timeout=timeout)
 
 
 def _one_line_error(proc: subprocess.CompletedProcess, *words: str) -> str:
@@ -77,8 +75,9 @@ def test_keys_create_on_a_bad_database_is_one_line(tmp_path):
     _one_line_error(proc, "database error")
     blocker = tmp_path / "blocker"
     blocker.write_text("x")
-    proc = _skyfence("keys", "create", "--db", f"sqlite:///{blocker}/cp.db", "--role", "operator", "--name", "x",
-                     "--reason", "x")
+    proc = _skyfence(
+        "keys", "create", "--db", f"sqlite:///{blocker}/cp.db", "--role", "operator", "--name", "x", "--reason", "x"
+    )
     _one_line_error(proc)
 
 

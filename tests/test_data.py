@@ -193,8 +193,11 @@ REQUIRED = [
     "celestrak:qianfan",
     "celestrak:guowang",
     "celestrak:active",
-    *(f"{group}_omm_{day}" for group in ("starlink", "oneweb", "kuiper", "qianfan", "guowang")
-      for day in ("20260712", "20260722", "20260811", "20260813", "20260818")),
+    *(
+        f"{group}_omm_{day}"
+        for group in ("starlink", "oneweb", "kuiper", "qianfan", "guowang")
+        for day in ("20260712", "20260722", "20260811", "20260813", "20260818")
+    ),
     "active_omm_20260818",
 ]
 
@@ -433,8 +436,16 @@ def test_archive_member_is_extracted_and_checked(
     _register(monkeypatch, ds)
     assert data.path("t_member").read_bytes() == inner
 
-    _register(monkeypatch, dataclasses.replace(ds, name="t_member2", member="pkg/other.zip",
-                                               mirror_path="test/t_member2.bin", cache_path="test/t_member2.bin"))
+    _register(
+        monkeypatch,
+        dataclasses.replace(
+            ds,
+            name="t_member2",
+            member="pkg/other.zip",
+            mirror_path="test/t_member2.bin",
+            cache_path="test/t_member2.bin",
+        ),
+    )
     with pytest.raises(DatasetError, match=r"has no member pkg/other\.zip"):
         data.path("t_member2")
 

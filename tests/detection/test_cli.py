@@ -14,8 +14,10 @@ POLICY = str(ROOT / "examples/policies/real_world_2026.toml")
 def test_synth_detect_evaluate(tmp_path, data_dir, skyfence_cli):
     _skyfence = skyfence_cli
     spec = tmp_path / "fleet.toml"
-    spec.write_text("[fleet]\nseed = 2\ndays = 0.1\n[classes.residential]\ncount = 5\n[classes.drone]\ncount = 4\n"
-                    "[classes.black_market]\ncount = 3\n")
+    spec.write_text(
+        "[fleet]\nseed = 2\ndays = 0.1\n[classes.residential]\ncount = 5\n[classes.drone]\ncount = 4\n"
+        "[classes.black_market]\ncount = 3\n"
+    )
     fixes, alerts = tmp_path / "fixes.parquet", tmp_path / "alerts.parquet"
     made = _skyfence("fleet", "synth", str(spec), "--out", str(fixes), "--json")
     assert made.returncode == 0, made.stderr
@@ -43,7 +45,8 @@ def test_errors_are_one_line(tmp_path, skyfence_cli):
     assert not (tmp_path / "x.parquet").exists()
     fixes = tmp_path / "f.parquet"
     pd.DataFrame({"terminal_id": [1], "time": pd.to_datetime(["2026-08-22T00:00Z"]), "lat_deg": [50.0]}).to_parquet(
-        fixes)
+        fixes
+    )
     missing = _skyfence("detect", str(fixes), "--policy", POLICY, "--out", str(tmp_path / "a.parquet"))
     assert missing.returncode != 0 and "missing column(s) lon_deg" in missing.stderr
     assert "Traceback" not in missing.stderr

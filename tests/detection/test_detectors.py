@@ -21,15 +21,23 @@ def _track(lat, lon, *, registered="DE", alt=150.0, speed=None, step_s=60, termi
     n = len(lat)
     at_lat, at_lon = (lat, lon) if cell_at is None else cell_at
     at_lat, at_lon = np.broadcast_to(at_lat, (n,)), np.broadcast_to(at_lon, (n,))
-    return pd.DataFrame({
-        "terminal_id": terminal, "account_id": account, "registered_in": registered, "plan": "roam",
-        "time": T0 + np.arange(n) * np.timedelta64(step_s, "s"),
-        "lat_deg": lat, "lon_deg": lon, "alt_m": np.broadcast_to(np.asarray(alt, dtype=float), (n,)),
-        "speed_kmh": np.zeros(n) if speed is None else np.broadcast_to(speed, (n,)),
-        "serving_sat": -1,
-        "serving_cell": np.array([h3n.latlng_to_cell(a, b, 5) for a, b in zip(at_lat, at_lon, strict=True)],
-                                 dtype=np.uint64),
-    })
+    return pd.DataFrame(
+        {
+            "terminal_id": terminal,
+            "account_id": account,
+            "registered_in": registered,
+            "plan": "roam",
+            "time": T0 + np.arange(n) * np.timedelta64(step_s, "s"),
+            "lat_deg": lat,
+            "lon_deg": lon,
+            "alt_m": np.broadcast_to(np.asarray(alt, dtype=float), (n,)),
+            "speed_kmh": np.zeros(n) if speed is None else np.broadcast_to(speed, (n,)),
+            "serving_sat": -1,
+            "serving_cell": np.array(
+                [h3n.latlng_to_cell(a, b, 5) for a, b in zip(at_lat, at_lon, strict=True)], dtype=np.uint64
+            ),
+        }
+    )
 
 
 def _line(lat0, lon0, bearing, kmh, n, step_s=60):
@@ -94,8 +102,10 @@ def test_dish_registered_abroad_switched_on_in_occupied_area(context):
 def test_account_cluster_near_the_front(context):
     # three dishes of one Georgian account appear within 50 km of the front, on the Ukrainian-held side
     base_lat, base_lon = 48.74, 37.58  # Kramatorsk
-    tracks = [_track(np.full(3, base_lat + 0.01 * k), np.full(3, base_lon), registered="GE", terminal=10 + k,
-                     account=77) for k in range(3)]
+    tracks = [
+        _track(np.full(3, base_lat + 0.01 * k), np.full(3, base_lon), registered="GE", terminal=10 + k, account=77)
+        for k in range(3)
+    ]
     alerts = detect(pd.concat(tracks, ignore_index=True), context)
     cluster = alerts[alerts["evidence"].str.contains("account_cluster")]
     assert sorted(cluster["terminal_id"]) == [10, 11, 12]
@@ -113,14 +123,20 @@ def test_geofence_probing(context):
     band = (float(lat), float(lon))
     assert context.in_band(np.array([band[0]]), np.array([band[1]]))[0]
     pattern = [inside, band, inside, band, inside, band]
-    track = _track([p[0] for p in pattern], [p[1] for p in pattern], registered="UA", step_s=3600,
-                   cell_at=(np.array([p[0] for p in pattern]), np.array([p[1] for p in pattern])))
+    track = _track(
+        [p[0] for p in pattern],
+        [p[1] for p in pattern],
+        registered="UA",
+        step_s=3600,
+        cell_at=(np.array([p[0] for p in pattern]), np.array([p[1] for p in pattern])),
+    )
     alerts = detect(track, context)
     probe = alerts[alerts["kind"] == "geofence_probing"]
     assert len(probe) == 1 and probe["time"].iloc[0] == track["time"].iloc[5]
     # a resident who lives in the band appears once, not three times
-    assert "geofence_probing" not in _kinds(detect(_track(np.full(20, band[0]), np.full(20, band[1]),
-                                                           registered="UA", step_s=900), context))
+    assert "geofence_probing" not in _kinds(
+        detect(_track(np.full(20, band[0]), np.full(20, band[1]), registered="UA", step_s=900), context)
+    )
 
 
 def test_roaming_limit_counts_distinct_days(context):
@@ -148,7 +164,7 @@ def test_same_alerts_whatever_the_order_and_batches(small_fleet, small_alerts, c
     parts = []
     bounds = [0, *cuts.tolist(), len(reported)]
     for k in range(len(bounds) - 1):  # a time-ordered stream, any order inside a batch
-        batch = reported.iloc[bounds[k]:bounds[k + 1]]
+        batch = reported.iloc[bounds[k] : bounds[k + 1]]
         parts.append(stream.process(batch.sample(frac=1.0, random_state=k)))
     streamed = pd.concat(parts, ignore_index=True)
     streamed = streamed.sort_values(["time", "terminal_id", "kind"], kind="stable").reset_index(drop=True)

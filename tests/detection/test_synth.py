@@ -27,8 +27,10 @@ def test_columns_and_classes(small_fleet):
 
 
 def test_same_seed_same_file():
-    text = "[fleet]\nseed = 3\ndays = 0.2\n[classes.roam]\ncount = 3\n[classes.drone]\ncount = 3\n" \
-           "[classes.black_market]\ncount = 4\n[classes.spoofer]\ncount = 3\n"
+    text = (
+        "[fleet]\nseed = 3\ndays = 0.2\n[classes.roam]\ncount = 3\n[classes.drone]\ncount = 3\n"
+        "[classes.black_market]\ncount = 4\n[classes.spoofer]\ncount = 3\n"
+    )
     a = synthesize_fleet(loads_fleet_spec(text), serve=False)
     b = synthesize_fleet(loads_fleet_spec(text), serve=False)
     pd.testing.assert_frame_equal(a, b)
@@ -77,8 +79,9 @@ def test_black_market_where_the_spec_says(small_fleet, data_dir):
 
 
 def test_legit_report_truth_and_spoofers_do_not(small_fleet):
-    offset = haversine_km(small_fleet["lat_deg"], small_fleet["lon_deg"], small_fleet["true_lat_deg"],
-                          small_fleet["true_lon_deg"])
+    offset = haversine_km(
+        small_fleet["lat_deg"], small_fleet["lon_deg"], small_fleet["true_lat_deg"], small_fleet["true_lon_deg"]
+    )
     legit = small_fleet["true_class"].isin(["residential", "roam", "maritime", "aviation", "drone"]).to_numpy()
     assert offset[legit].max() < 0.1  # GPS noise of a few metres
     spoof = small_fleet["true_class"].to_numpy() == "spoofer"

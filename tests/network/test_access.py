@@ -110,8 +110,9 @@ def test_selection_policies(starlink, ground):
     segment, _, _ = realistic_ground(ground, pop_assignment="nearest")
     times = time_grid("2025-09-23T00:00Z", "2h", "20m")
     berlin = resolve_place("Berlin")
-    runs = {p: access_routes(starlink, [berlin], [None], times, segment, access=AccessModel(policy=p))
-            for p in acc.POLICIES}
+    runs = {
+        p: access_routes(starlink, [berlin], [None], times, segment, access=AccessModel(policy=p)) for p in acc.POLICIES
+    }
     # Min delay is the least-delay choice at every interval; the other policies hold a satellite for other reasons.
     assert (runs["min_delay"].rtt_start_ms <= runs["max_elevation"].rtt_start_ms + 1e-9).all()
     assert (runs["min_delay"].rtt_start_ms <= runs["longest_visibility"].rtt_start_ms + 1e-9).all()
@@ -144,8 +145,14 @@ def test_bent_pipe_and_hop_objective(starlink, ground, assignment, day):
     hops = access_routes(starlink, [tarawa], [target], day, segment, lasers=LaserModel(objective="hops"))
     ok = np.isfinite(delay.rtt_start_ms) & np.isfinite(hops.rtt_start_ms)
     assert (hops.laser_hops[ok] <= delay.laser_hops[ok]).all()
-    load = access_routes(starlink, [tarawa, resolve_place("Suva")], [target, target], day[:4], segment,
-                         lasers=LaserModel(objective="load"))
+    load = access_routes(
+        starlink,
+        [tarawa, resolve_place("Suva")],
+        [target, target],
+        day[:4],
+        segment,
+        lasers=LaserModel(objective="load"),
+    )
     assert np.isfinite(load.rtt_start_ms).all()
     none = access_routes(starlink, [tarawa], [target], day, segment, lasers=LaserModel(availability="none"))
     assert (none.laser_hops[np.isfinite(none.rtt_start_ms)] == 0).all()
@@ -166,8 +173,14 @@ def test_kiribati_median_rtt_to_its_pop_at_least_40_ms(starlink, ground, assignm
 def test_every_operational_pop_reachable_from_its_own_country(starlink, ground):
     segment, _, inferred = realistic_ground(ground, pop_assignment="nearest")
     # The six PoPs the community list leaves without a gateway get one by the documented inference rule.
-    assert {"Accra, Ghana", "Almaty, Kazakhstan", "Dhaka, Bangladesh", "Johannesburg, South Africa", "Lima, Peru",
-            "Mumbai, India"} <= set(inferred)
+    assert {
+        "Accra, Ghana",
+        "Almaty, Kazakhstan",
+        "Dhaka, Bangladesh",
+        "Johannesburg, South Africa",
+        "Lima, Peru",
+        "Mumbai, India",
+    } <= set(inferred)
     pops = ground.pops
     terminals = [country_terminals(c, 1)[0][0] for c in pops["country"]]
     times = time_grid("2025-09-23T00:00Z", "3h", "1h")
@@ -230,12 +243,16 @@ def test_cli_country_json_and_world_files(data_dir, tmp_path, skyfence_cli):
     doc = json.loads(done.stdout)
     assert doc["countries"][0]["iso_a2"] == "KI" and doc["countries"][0]["median_rtt_ms"] >= 40.0
     out = tmp_path / "world"
-    done = skyfence_cli("latency", "world", "--countries", "KI,DE,FI", "--duration", "1h", "--step", "1h",
-                        "--out", out)
+    done = skyfence_cli("latency", "world", "--countries", "KI,DE,FI", "--duration", "1h", "--step", "1h", "--out", out)
     assert done.returncode == 0, done.stderr
     names = {p.name for p in out.iterdir()}
-    assert {"latency_by_country.png", "latency_by_country.geojson", "latency_by_country.parquet",
-            "latency_by_country.csv", "latency_by_country.json"} <= names
+    assert {
+        "latency_by_country.png",
+        "latency_by_country.geojson",
+        "latency_by_country.parquet",
+        "latency_by_country.csv",
+        "latency_by_country.json",
+    } <= names
     table = pq.read_table(out / "latency_by_country.parquet")
     assert b"geo" in table.schema.metadata and set(table.column("iso_a2").to_pylist()) == {"KI", "DE", "FI"}
     geo = json.loads((out / "latency_by_country.geojson").read_text())

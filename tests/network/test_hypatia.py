@@ -181,8 +181,12 @@ def _gen1_as_satgenpy_writes_it() -> tuple[tuple, np.ndarray]:
             for n in range(n_per):
                 l1 = f"1 {counter + 1:05d}U 00000ABC 00001.00000000  .00000000  00000-0  00000+0 0    0"
                 l2 = "2 {:05d} {} {} {} {} {} {}    0".format(  # satgenpy's "%3.4f" fields, right-aligned
-                    counter + 1, f"{inc_deg:3.4f}".rjust(8), f"{orbit * 360.0 / n_orbits:3.4f}".rjust(8),
-                    f"{0.0000001:0.7f}"[2:], f"{0.0:3.4f}".rjust(8), f"{n * 360 / n_per:3.4f}".rjust(8),
+                    counter + 1,
+                    f"{inc_deg:3.4f}".rjust(8),
+                    f"{orbit * 360.0 / n_orbits:3.4f}".rjust(8),
+                    f"{0.0000001:0.7f}"[2:],
+                    f"{0.0:3.4f}".rjust(8),
+                    f"{n * 360 / n_per:3.4f}".rjust(8),
                     f"{mean_motion:2.8f}".rjust(11),
                 )
                 satrecs.append(Satrec.twoline2rv(l1 + checksum(l1), l2 + checksum(l2), WGS72))
@@ -191,8 +195,10 @@ def _gen1_as_satgenpy_writes_it() -> tuple[tuple, np.ndarray]:
             for j in range(n_per):
                 sat, same = i * n_per + j, i * n_per + (j + 1) % n_per
                 adjacent = ((i + 1) % n_orbits) * n_per + j
-                isls += [(offset + min(sat, same), offset + max(sat, same)),
-                         (offset + min(sat, adjacent), offset + max(sat, adjacent))]
+                isls += [
+                    (offset + min(sat, same), offset + max(sat, same)),
+                    (offset + min(sat, adjacent), offset + max(sat, adjacent)),
+                ]
     return tuple(satrecs), np.array(isls, dtype=np.int64)
 
 
@@ -239,7 +245,11 @@ def test_w1_positions_against_pyephem(w1, data_file):
         np.testing.assert_array_equal(np.isfinite(ours.gsl_m), ranges <= w1.max_gsl_length_m)
         # Next hops computed from pyephem's GSL ranges agree with ours in >= 99.99 % of the entries.
         from_ephem = h.compute_forwarding_state(
-            positions[:, step], w1.ground_xyz_m, w1.isls, w1.max_gsl_length_m, isl_length_m=ours.isl_m,
+            positions[:, step],
+            w1.ground_xyz_m,
+            w1.isls,
+            w1.max_gsl_length_m,
+            isl_length_m=ours.isl_m,
             gsl_length_m=ranges,
         )
         assert (from_ephem.decision == ours.decision).all(axis=1).mean() >= 0.9999

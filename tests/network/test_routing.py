@@ -129,7 +129,10 @@ def test_taiwan_foreign_gateways_against_hypothetical_gateway(starlink, ground, 
     # Propagation only: at least the straight distance Taipei -> Tokyo PoP and back at c.
     assert summary["min_rtt_ms"] > 2 * great_circle_km(25.05, 121.53, 35.68, 139.65) / C_KM_S * 1e3
     local = latency(
-        starlink, taipei, None, times,
+        starlink,
+        taipei,
+        None,
+        times,
         ground.add_site("Taipei gateway", 25.03, 121.56).add_site("Taipei PoP", 25.04, 121.55, kind="pop"),
     )
     local_summary = local.summary()
@@ -170,34 +173,82 @@ def cli_app():
 
 
 def test_cli_latency_json_names_foreign_gateways(cli_app, data_file, ground):
-    result = CliRunner().invoke(cli_app, [
-        "latency", str(data_file(TLE_2025)), "--from", "Taipei", "--to", "pop", "--start", "2025-09-23T12:00Z",
-        "--duration", "2m", "--exclude-gateways-in", "TW", "--json",
-    ])
+    result = CliRunner().invoke(
+        cli_app,
+        [
+            "latency",
+            str(data_file(TLE_2025)),
+            "--from",
+            "Taipei",
+            "--to",
+            "pop",
+            "--start",
+            "2025-09-23T12:00Z",
+            "--duration",
+            "2m",
+            "--exclude-gateways-in",
+            "TW",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
     assert len(doc["steps"]) == 9 and doc["summary"]["gateways"][0]["country"] in {"JP", "PH", "GU"}
-    human = CliRunner().invoke(cli_app, [
-        "latency", str(data_file(TLE_2025)), "--from", "Taipei", "--start", "2025-09-23T12:00Z",
-        "--duration", "1m", "--add-gateway", "Taipei GW=25.03,121.56", "--add-pop", "Taipei PoP=25.04,121.55",
-    ])
+    human = CliRunner().invoke(
+        cli_app,
+        [
+            "latency",
+            str(data_file(TLE_2025)),
+            "--from",
+            "Taipei",
+            "--start",
+            "2025-09-23T12:00Z",
+            "--duration",
+            "1m",
+            "--add-gateway",
+            "Taipei GW=25.03,121.56",
+            "--add-pop",
+            "Taipei PoP=25.04,121.55",
+        ],
+    )
     assert human.exit_code == 0 and "Taipei GW [TW]" in human.output
 
 
 def test_cli_routes_and_hypatia_state(cli_app, data_file, tmp_path):
     pairs = tmp_path / "pairs.csv"
     pairs.write_text('from,to\nTaipei,pop\n"51.5,-0.13",New York\n')
-    result = CliRunner().invoke(cli_app, [
-        "network", "routes", str(data_file(TLE_2025)), "--pairs", str(pairs), "--start", "2025-09-23T12:00Z", "--json",
-    ])
+    result = CliRunner().invoke(
+        cli_app,
+        [
+            "network",
+            "routes",
+            str(data_file(TLE_2025)),
+            "--pairs",
+            str(pairs),
+            "--start",
+            "2025-09-23T12:00Z",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
     assert [d["summary"]["destination"] == "pop" for d in doc] == [True, False]
     out = tmp_path / "state"
-    result = CliRunner().invoke(cli_app, [
-        "network", "hypatia-state", str(data_file("benchmarks/hypatia_starlink550")), "--duration", "2s",
-        "--step", "1s", "--out", str(out), "--json",
-    ])
+    result = CliRunner().invoke(
+        cli_app,
+        [
+            "network",
+            "hypatia-state",
+            str(data_file("benchmarks/hypatia_starlink550")),
+            "--duration",
+            "2s",
+            "--step",
+            "1s",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert next(s["fstate_entries"] for s in json.loads(result.output)["steps"]) == 168_300
     assert sorted(p.name for p in out.iterdir())[0] == "fstate_0.txt"
@@ -220,8 +271,24 @@ def test_cli_bad_input_is_one_line(tmp_path, data_file):
         "app = typer.Typer(); app.add_typer(network.app, name='network')\n"
         "try:\n    app(sys.argv[1:])\nexcept SkyfenceError as e:\n    fail(str(e))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code, "network", "hypatia-state", str(bad), "--duration", "1s",
-                           "--step", "1s", "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "network",
+            "hypatia-state",
+            str(bad),
+            "--duration",
+            "1s",
+            "--step",
+            "1s",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode != 0
     assert "isls.txt:2" in done.stderr and "satellite 99999 does not exist" in done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1

@@ -95,8 +95,9 @@ def test_taiwan_diff_changes_only_taiwan(real_world, load_example):
 
 
 def test_front_line_diff_2024_to_2026(load_example):
-    result = diff_policies(load_example("frontline_geofence_2024"), load_example("frontline_geofence_2026"),
-                           region="UA", res=5)
+    result = diff_policies(
+        load_example("frontline_geofence_2024"), load_example("frontline_geofence_2026"), region="UA", res=5
+    )
     assert len(result.cells) > 30
     assert set(result.cells["to"]) <= {"denied", "degraded", "served"}
     lost = {c["name"]: c for c in result.population["largest"]}

@@ -49,32 +49,58 @@ def test_validate(run, examples, data_dir):
 
 
 def test_check_json_has_decision_rule_and_reason(run, examples, data_dir):
-    code, out, _ = run("policy", "check", examples / "real_world_2026.toml", "--lat", 48.0159, "--lon", 37.8028,
-                       "--whitelisted", "--json")
+    code, out, _ = run(
+        "policy",
+        "check",
+        examples / "real_world_2026.toml",
+        "--lat",
+        48.0159,
+        "--lon",
+        37.8028,
+        "--whitelisted",
+        "--json",
+    )
     assert code == 0
     answer = json.loads(out)
     assert answer["decision"] == "deny" and answer["rule"] == "occupied-territory"
     assert "occupied" in answer["reason"] and "rules" not in answer
-    code, out, _ = run("policy", "check", examples / "real_world_2026.toml", "--lat", 50.45, "--lon", 30.52,
-                       "--plan", "roam", "--speed-kmh", 120, "--whitelisted", "--explain", "--json")
+    code, out, _ = run(
+        "policy",
+        "check",
+        examples / "real_world_2026.toml",
+        "--lat",
+        50.45,
+        "--lon",
+        30.52,
+        "--plan",
+        "roam",
+        "--speed-kmh",
+        120,
+        "--whitelisted",
+        "--explain",
+        "--json",
+    )
     answer = json.loads(out)
     assert (answer["decision"], answer["rule"]) == ("deny", "ukraine-speed-cutoff")
     assert len(answer["rules"]) == 14 and sum(r["decided"] for r in answer["rules"]) == 1
-    code, out, _ = run("policy", "check", examples / "real_world_2026.toml", "--lat", 50.45, "--lon", 30.52,
-                       "--explain")
+    code, out, _ = run(
+        "policy", "check", examples / "real_world_2026.toml", "--lat", 50.45, "--lon", 30.52, "--explain"
+    )
     assert code == 0 and "DENY" in out and "ukraine-whitelist" in out
 
 
 def test_evaluate_csv_to_parquet(run, examples, data_dir, tmp_path):
     fixes = tmp_path / "fixes.csv"
-    pd.DataFrame({
-        "terminal": ["a", "b", "c"],
-        "lat": [50.45, 48.0159, 52.52],
-        "lon": [30.52, 37.8028, 13.405],
-        "whitelisted": ["true", "true", "false"],
-        "plan": ["residential", "roam", "residential"],
-        "time": ["2026-08-22T10:00:00Z"] * 3,
-    }).to_csv(fixes, index=False)
+    pd.DataFrame(
+        {
+            "terminal": ["a", "b", "c"],
+            "lat": [50.45, 48.0159, 52.52],
+            "lon": [30.52, 37.8028, 13.405],
+            "whitelisted": ["true", "true", "false"],
+            "plan": ["residential", "roam", "residential"],
+            "time": ["2026-08-22T10:00:00Z"] * 3,
+        }
+    ).to_csv(fixes, index=False)
     out = tmp_path / "decisions.parquet"
     code, stdout, _ = run("policy", "evaluate", examples / "real_world_2026.toml", fixes, "--out", out, "--json")
     assert code == 0
@@ -98,8 +124,10 @@ def test_bad_fix_row_is_one_line_and_writes_nothing(run, examples, data_dir, tmp
 
 def test_bad_policy_is_one_line(run, data_dir, tmp_path):
     bad = tmp_path / "bad.toml"
-    bad.write_text('[policy]\nname = "x"\noperator = "starlink"\ndefault = "deny"\n[zones.z]\ncountries = ["XX"]\n'
-                   '[[rules]]\nkind = "jurisdiction"\nzone = "z"\naction = "deny"\n')
+    bad.write_text(
+        '[policy]\nname = "x"\noperator = "starlink"\ndefault = "deny"\n[zones.z]\ncountries = ["XX"]\n'
+        '[[rules]]\nkind = "jurisdiction"\nzone = "z"\naction = "deny"\n'
+    )
     code, _, err = run("policy", "validate", bad)
     assert code == 1 and err.count("\n") == 1
     assert "bad.toml: field zones.z.countries[0]: unknown ISO code 'XX'" in err
@@ -117,20 +145,48 @@ def test_import_availability_writes_loadable_statuses(run, data_dir, tmp_path):
 
 def test_map_and_diff(run, examples, data_dir, tmp_path):
     out = tmp_path / "map"
-    code, stdout, _ = run("policy", "map", examples / "frontline_geofence_2026.toml", "--operator", "starlink",
-                          "--region", "UA", "--res", 4, "--out", out, "--json")
+    code, stdout, _ = run(
+        "policy",
+        "map",
+        examples / "frontline_geofence_2026.toml",
+        "--operator",
+        "starlink",
+        "--region",
+        "UA",
+        "--res",
+        4,
+        "--out",
+        out,
+        "--json",
+    )
     assert code == 0
     summary = json.loads(stdout)
     assert set(summary["cells_by_availability"]) >= {"served", "denied", "degraded"}
-    assert {p.name for p in out.iterdir()} >= {"cells.geojson", "cells.parquet", "countries.geojson", "map.png",
-                                               "summary.json"}
-    code, stdout, _ = run("policy", "diff", examples / "frontline_geofence_2024.toml",
-                          examples / "frontline_geofence_2026.toml", "--region", "UA", "--res", 4, "--json",
-                          "--out", tmp_path / "diff")
+    assert {p.name for p in out.iterdir()} >= {
+        "cells.geojson",
+        "cells.parquet",
+        "countries.geojson",
+        "map.png",
+        "summary.json",
+    }
+    code, stdout, _ = run(
+        "policy",
+        "diff",
+        examples / "frontline_geofence_2024.toml",
+        examples / "frontline_geofence_2026.toml",
+        "--region",
+        "UA",
+        "--res",
+        4,
+        "--json",
+        "--out",
+        tmp_path / "diff",
+    )
     assert code == 0
     diff = json.loads(stdout)
     assert diff["cells"]["changed"] > 0 and diff["population"]["people"] > 0
     assert (tmp_path / "diff" / "changed_cells.geojson").exists()
-    code, _, err = run("policy", "map", examples / "frontline_geofence_2026.toml", "--operator", "oneweb", "--out",
-                       tmp_path / "nope")
+    code, _, err = run(
+        "policy", "map", examples / "frontline_geofence_2026.toml", "--operator", "oneweb", "--out", tmp_path / "nope"
+    )
     assert code == 1 and "operator 'oneweb' is not in the policy" in err and not (tmp_path / "nope").exists()

@@ -124,7 +124,9 @@ ANTIMERIDIAN = [
 
 @pytest.fixture(scope="module")
 def dateline(data_dir, tmp_path_factory):
-    text = HEADER + """
+    text = (
+        HEADER
+        + """
 [zones.russia]
 countries = ["RU"]
 [zones.fiji]
@@ -150,6 +152,7 @@ zone = "usa"
 action = "degrade"
 priority = 10
 """
+    )
     path = tmp_path_factory.mktemp("dateline") / "dateline.toml"
     path.write_text(text)
     return load_policy(path)
@@ -191,13 +194,16 @@ def test_points_on_a_denied_polygons_vertices_are_denied(real_world):
     occupied = get_region("occupied:ua:2026-08-22").geometry
     vertices = shapely.get_coordinates(occupied)[::7]
     for method in ("exact", "index"):
-        decisions = real_world.engine().evaluate(lat=vertices[:, 1], lon=vertices[:, 0], whitelisted=True,
-                                                 method=method)
+        decisions = real_world.engine().evaluate(
+            lat=vertices[:, 1], lon=vertices[:, 0], whitelisted=True, method=method
+        )
         assert set(np.asarray(decisions.rule_ids())) == {"occupied-territory"}
 
 
 def test_on_a_shared_border_the_stricter_of_equal_priority_rules_wins(data_dir, write_policy):
-    text = HEADER + """
+    text = (
+        HEADER
+        + """
 [zones.ukraine]
 countries = ["UA"]
 [zones.russia]
@@ -215,6 +221,7 @@ zone = "russia"
 action = "deny"
 priority = 10
 """
+    )
     policy = load_policy(write_policy(text))  # accepted: the two zones share only their border
     ukraine, russia = (get_region(code, pov="DEU").geometry for code in ("UA", "RU"))
     vertices = shapely.get_coordinates(ukraine)
@@ -231,18 +238,20 @@ def test_kernel_and_explain_agree_on_random_fixes(real_world):
     engine = real_world.engine()
     rng = np.random.default_rng(3)
     n = 150
-    fixes = pd.DataFrame({
-        "lat": np.concatenate([rng.uniform(44, 53, n // 2), np.degrees(np.arcsin(rng.uniform(-1, 1, n - n // 2)))]),
-        "lon": np.concatenate([rng.uniform(22, 41, n // 2), rng.uniform(-180, 180, n - n // 2)]),
-        "plan": rng.choice(["residential", "roam", "maritime", "aviation"], n),
-        "speed_kmh": rng.choice([0.0, 50.0, 120.0, 800.0, 2000.0], n),
-        "alt_m": rng.choice([0.0, 11_000.0, 20_000.0], n),
-        "whitelisted": rng.random(n) < 0.5,
-        "registered_in": rng.choice(["UA", "DE", ""], n),
-        "end_use": rng.choice(["", "", "", "military_aircraft"], n),
-        "days_abroad": rng.choice([0.0, 90.0], n),
-        "time": rng.choice(["2025-06-01T00:00:00Z", "2026-08-22T00:00:00Z"], n),
-    })
+    fixes = pd.DataFrame(
+        {
+            "lat": np.concatenate([rng.uniform(44, 53, n // 2), np.degrees(np.arcsin(rng.uniform(-1, 1, n - n // 2)))]),
+            "lon": np.concatenate([rng.uniform(22, 41, n // 2), rng.uniform(-180, 180, n - n // 2)]),
+            "plan": rng.choice(["residential", "roam", "maritime", "aviation"], n),
+            "speed_kmh": rng.choice([0.0, 50.0, 120.0, 800.0, 2000.0], n),
+            "alt_m": rng.choice([0.0, 11_000.0, 20_000.0], n),
+            "whitelisted": rng.random(n) < 0.5,
+            "registered_in": rng.choice(["UA", "DE", ""], n),
+            "end_use": rng.choice(["", "", "", "military_aircraft"], n),
+            "days_abroad": rng.choice([0.0, 90.0], n),
+            "time": rng.choice(["2025-06-01T00:00:00Z", "2026-08-22T00:00:00Z"], n),
+        }
+    )
     decisions = engine.evaluate(fixes, method="index")
     for i, row in enumerate(fixes.itertuples(index=False)):
         fix = row._asdict()
@@ -304,7 +313,9 @@ def test_licence_states_periods_and_conditions(data_dir, write_policy):
 
 
 def test_whitelist_terminal_lists_roaming_and_registration(data_dir, write_policy):
-    text = HEADER + """
+    text = (
+        HEADER
+        + """
 [zones.ukraine]
 countries = ["UA"]
 [zones.everywhere]
@@ -329,19 +340,34 @@ registered_in = ["DE"]
 action = "allow"
 priority = 10
 """
+    )
     engine = load_policy(write_policy(text)).engine()
-    fixes = pd.DataFrame({
-        "terminal": ["UT-1", "UT-2", "T3", "T3", "T3", "T3", "T3"],
-        "lat": [KYIV[0], KYIV[0], BERLIN[0], 48.85, 48.85, 48.85, 48.85],
-        "lon": [KYIV[1], KYIV[1], BERLIN[1], 2.35, 2.35, 2.35, 2.35],
-        "registered_in": ["DE", "DE", "DE", "DE", "DE", "DE", "DE"],
-        "time": ["2026-08-22T00:00Z", "2026-08-22T00:00Z", "2026-08-01T00:00Z", "2026-08-02T10:00Z",
-                 "2026-08-02T12:00Z", "2026-08-03T10:00Z", "2026-08-05T10:00Z"],
-    })
+    fixes = pd.DataFrame(
+        {
+            "terminal": ["UT-1", "UT-2", "T3", "T3", "T3", "T3", "T3"],
+            "lat": [KYIV[0], KYIV[0], BERLIN[0], 48.85, 48.85, 48.85, 48.85],
+            "lon": [KYIV[1], KYIV[1], BERLIN[1], 2.35, 2.35, 2.35, 2.35],
+            "registered_in": ["DE", "DE", "DE", "DE", "DE", "DE", "DE"],
+            "time": [
+                "2026-08-22T00:00Z",
+                "2026-08-22T00:00Z",
+                "2026-08-01T00:00Z",
+                "2026-08-02T10:00Z",
+                "2026-08-02T12:00Z",
+                "2026-08-03T10:00Z",
+                "2026-08-05T10:00Z",
+            ],
+        }
+    )
     decisions = engine.evaluate(fixes)
     assert list(np.asarray(decisions.rule_ids())) == [
-        "german-terminals", "whitelist", "german-terminals", "german-terminals", "german-terminals",
-        "german-terminals", "roaming",
+        "german-terminals",
+        "whitelist",
+        "german-terminals",
+        "german-terminals",
+        "german-terminals",
+        "german-terminals",
+        "roaming",
     ]
     assert list(decisions.fixes.days_abroad) == [1, 1, 0, 1, 1, 2, 3]  # distinct days in France (or Ukraine)
     assert "days_abroad derived from terminal and time" in decisions.assumptions
@@ -349,7 +375,9 @@ priority = 10
 
 
 def test_outside_geofence_and_altitude(data_dir, write_policy):
-    text = HEADER + """
+    text = (
+        HEADER
+        + """
 [zones.ukraine]
 countries = ["UA"]
 [[rules]]
@@ -373,13 +401,19 @@ zone = "ukraine"
 action = "allow"
 priority = 10
 """
+    )
     engine = load_policy(write_policy(text)).engine()
     lat = np.array([KYIV[0], KYIV[0], BERLIN[0], 49.78, 52.0])
     lon = np.array([KYIV[1], KYIV[1], BERLIN[1], 22.77, 23.0])  # Przemysl (PL): 8 km from Ukraine; 52N 23E: 60 km
     alt = np.array([0.0, 5000.0, 0.0, 0.0, 0.0])
     decisions = engine.evaluate(lat=lat, lon=lon, alt_m=alt)
-    assert list(np.asarray(decisions.rule_ids())) == ["ukraine", "no-balloons", "only-ukraine", "default",
-                                                      "only-ukraine"]
+    assert list(np.asarray(decisions.rule_ids())) == [
+        "ukraine",
+        "no-balloons",
+        "only-ukraine",
+        "default",
+        "only-ukraine",
+    ]
 
 
 def test_geodesic_buffer_distance(data_dir):
@@ -443,11 +477,15 @@ def test_an_engine_does_not_change_and_serves_concurrent_calls(real_world):
     batches = []
     for k in range(8):
         unknown = f"Q{chr(ord('M') + k)}"  # user-assigned ISO codes (QM..QZ): never in the geography
-        batches.append({
-            "lat": rng.uniform(-60, 70, n), "lon": rng.uniform(-180, 180, n),
-            "registered_in": rng.choice(["DE", "UA", unknown], n), "end_use": rng.choice(["", f"use-{k}"], n),
-            "whitelisted": rng.random(n) < 0.5,
-        })
+        batches.append(
+            {
+                "lat": rng.uniform(-60, 70, n),
+                "lon": rng.uniform(-180, 180, n),
+                "registered_in": rng.choice(["DE", "UA", unknown], n),
+                "end_use": rng.choice(["", f"use-{k}"], n),
+                "whitelisted": rng.random(n) < 0.5,
+            }
+        )
     alone = [engine.evaluate(**batch) for batch in batches]
     with ThreadPoolExecutor(4) as pool:
         together = list(pool.map(lambda batch: engine.evaluate(**batch), batches))

@@ -33,8 +33,9 @@ def _error(path) -> PolicyError:
     return caught.value
 
 
-@pytest.mark.parametrize("name", ["real_world_2026", "operator_serves_taiwan", "frontline_geofence_2024",
-                                  "frontline_geofence_2026"])
+@pytest.mark.parametrize(
+    "name", ["real_world_2026", "operator_serves_taiwan", "frontline_geofence_2024", "frontline_geofence_2026"]
+)
 def test_examples_validate_with_stable_ids(load_example, examples, name):
     policy = load_example(name)
     assert len(policy.id) == 64
@@ -45,8 +46,10 @@ def test_examples_validate_with_stable_ids(load_example, examples, name):
 def test_id_ignores_layout_and_comments_but_not_content(data_dir, write_policy):
     one = write_policy(HEADER + ZONES + RULE, "a.toml")
     # same content: comments, blank lines, key order and an explicit default value change nothing
-    two = write_policy("# a comment\n" + RULE.replace('priority = 10', 'priority = 10\nreason = ""') + "\n\n"
-                       + ZONES + HEADER, "b.toml")
+    two = write_policy(
+        "# a comment\n" + RULE.replace("priority = 10", 'priority = 10\nreason = ""') + "\n\n" + ZONES + HEADER,
+        "b.toml",
+    )
     three = write_policy(HEADER + ZONES + RULE.replace("priority = 10", "priority = 11"), "c.toml")
     a, b, c = load_policy(one), load_policy(two), load_policy(three)
     assert a.id == b.id
@@ -72,16 +75,23 @@ def test_unknown_iso_code_names_the_key_and_suggests(data_dir, write_policy):
 
 
 def test_rule_naming_an_undefined_zone(data_dir, write_policy):
-    path = write_policy(HEADER + ZONES + RULE + RULE.replace('"ukraine"\nkind', '"u2"\nkind')
-                        .replace('zone = "ukraine"', 'zone = "donbas"'))
+    path = write_policy(
+        HEADER
+        + ZONES
+        + RULE
+        + RULE.replace('"ukraine"\nkind', '"u2"\nkind').replace('zone = "ukraine"', 'zone = "donbas"')
+    )
     error = _error(path)
     assert error.field == "rules[1].zone"
     assert "unknown zone 'donbas'; defined zones: ukraine" in str(error)
 
 
 def test_equal_priority_conflicting_rules_are_rejected(data_dir, write_policy):
-    deny = RULE.replace('id = "ukraine"', 'id = "no-kyiv"').replace('"allow"', '"deny"').replace(
-        'zone = "ukraine"', 'zone = "kyiv"')
+    deny = (
+        RULE.replace('id = "ukraine"', 'id = "no-kyiv"')
+        .replace('"allow"', '"deny"')
+        .replace('zone = "ukraine"', 'zone = "kyiv"')
+    )
     kyiv = '[zones.kyiv]\nregions = ["occupied:ua:2026-08-22"]\n'
     error = _error(write_policy(HEADER + ZONES + kyiv + RULE + deny))
     assert "rules[0] ('ukraine', allow) and rules[1] ('no-kyiv', deny) have the same priority 10" in str(error)
@@ -91,8 +101,11 @@ def test_equal_priority_conflicting_rules_are_rejected(data_dir, write_policy):
 
 
 def test_equal_priority_rules_on_touching_countries_are_fine(data_dir, write_policy):
-    russia = RULE.replace('"ukraine"\nkind', '"russia"\nkind').replace('zone = "ukraine"', 'zone = "russia"').replace(
-        '"allow"', '"deny"')
+    russia = (
+        RULE.replace('"ukraine"\nkind', '"russia"\nkind')
+        .replace('zone = "ukraine"', 'zone = "russia"')
+        .replace('"allow"', '"deny"')
+    )
     policy = load_policy(write_policy(HEADER + ZONES + '[zones.russia]\ncountries = ["RU"]\n' + RULE + russia))
     # different plans or whitelist requirements also keep two rules apart
     assert policy.engine().explain(55.75, 37.6).decision == "deny"
@@ -100,19 +113,47 @@ def test_equal_priority_rules_on_touching_countries_are_fine(data_dir, write_pol
 
 def test_conflict_check_respects_plans_and_periods(data_dir, write_policy):
     deny = RULE.replace('id = "ukraine"', 'id = "no-aviation"').replace('"allow"', '"deny"')
-    assert load_policy(write_policy(HEADER + ZONES + RULE.replace("priority", 'plans = ["roam"]\npriority')
-                                    + deny.replace("priority", 'plans = ["aviation"]\npriority'), "p.toml"))
-    assert load_policy(write_policy(HEADER + ZONES + RULE.replace("priority", "valid_until = 2025-12-31\npriority")
-                                    + deny.replace("priority", "valid_from = 2026-01-01\npriority"), "t.toml"))
-    error = _error(write_policy(HEADER + ZONES + RULE.replace("priority", "valid_until = 2026-01-01\npriority")
-                                + deny.replace("priority", "valid_from = 2026-01-01\npriority"), "x.toml"))
+    assert load_policy(
+        write_policy(
+            HEADER
+            + ZONES
+            + RULE.replace("priority", 'plans = ["roam"]\npriority')
+            + deny.replace("priority", 'plans = ["aviation"]\npriority'),
+            "p.toml",
+        )
+    )
+    assert load_policy(
+        write_policy(
+            HEADER
+            + ZONES
+            + RULE.replace("priority", "valid_until = 2025-12-31\npriority")
+            + deny.replace("priority", "valid_from = 2026-01-01\npriority"),
+            "t.toml",
+        )
+    )
+    error = _error(
+        write_policy(
+            HEADER
+            + ZONES
+            + RULE.replace("priority", "valid_until = 2026-01-01\npriority")
+            + deny.replace("priority", "valid_from = 2026-01-01\npriority"),
+            "x.toml",
+        )
+    )
     assert "same priority" in str(error)  # valid_until is inclusive: both hold on 2026-01-01
 
 
 def test_self_intersecting_polygon_is_an_error_naming_the_file(data_dir, write_policy, tmp_path):
-    bowtie = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [
-            [[30, 50], [31, 51], [31, 50], [30, 51], [30, 50]]]}}]}
+    bowtie = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {},
+                "geometry": {"type": "Polygon", "coordinates": [[[30, 50], [31, 51], [31, 50], [30, 51], [30, 50]]]},
+            }
+        ],
+    }
     (tmp_path / "front.geojson").write_text(json.dumps(bowtie))
     path = write_policy(HEADER + '[zones.front]\nfiles = ["front.geojson"]\n' + RULE.replace('"ukraine"', '"front"'))
     with pytest.raises(PolicyError) as caught:
@@ -131,13 +172,21 @@ def test_missing_default_is_required(data_dir, write_policy):
 @pytest.mark.parametrize(
     ("old", "new", "field", "needle"),
     [
-        ('action = "allow"', 'action = "permit"', "rules[0].action",
-         "'permit' is not allowed; allowed values: 'allow'"),
-        ('kind = "jurisdiction"', 'kind = "fence"', "rules[0]",
-         "unknown rule kind 'fence'; allowed kinds: jurisdiction"),
-        ('priority = 10', 'priorty = 10', "rules[0].priorty", "did you mean priority"),
-        ('priority = 10', 'priority = "high"', "rules[0].priority", "got 'high'"),
-        ('priority = 10', 'priority = 10\nvalid_from = "soon"', "rules[0].valid_from", "is not a date"),
+        (
+            'action = "allow"',
+            'action = "permit"',
+            "rules[0].action",
+            "'permit' is not allowed; allowed values: 'allow'",
+        ),
+        (
+            'kind = "jurisdiction"',
+            'kind = "fence"',
+            "rules[0]",
+            "unknown rule kind 'fence'; allowed kinds: jurisdiction",
+        ),
+        ("priority = 10", "priorty = 10", "rules[0].priorty", "did you mean priority"),
+        ("priority = 10", 'priority = "high"', "rules[0].priority", "got 'high'"),
+        ("priority = 10", 'priority = 10\nvalid_from = "soon"', "rules[0].valid_from", "is not a date"),
     ],
 )
 def test_schema_errors_name_the_key_path(data_dir, write_policy, old, new, field, needle):
@@ -154,8 +203,9 @@ def test_toml_syntax_error_names_the_line(write_policy):
 def test_unknown_plan_and_operator(data_dir, write_policy):
     error = _error(write_policy(HEADER + ZONES + RULE.replace("priority", 'plans = ["rooam"]\npriority')))
     assert error.field == "rules[0].plans[0]" and "did you mean 'roam'" in str(error)
-    error = _error(write_policy(HEADER + ZONES + RULE.replace("priority", 'operators = ["oneweb"]\npriority'),
-                                "o.toml"))
+    error = _error(
+        write_policy(HEADER + ZONES + RULE.replace("priority", 'operators = ["oneweb"]\npriority'), "o.toml")
+    )
     assert "unknown operator 'oneweb'" in str(error)
 
 
@@ -190,8 +240,10 @@ def test_included_files_hold_only_zones(data_dir, write_policy):
 
 
 def test_status_overrides_and_unknown_feed(data_dir, write_policy):
-    text = HEADER + ZONES + '[statuses]\nsource = "starlink_availability_20260723"\n[statuses.countries]\n' \
+    text = (
+        HEADER + ZONES + '[statuses]\nsource = "starlink_availability_20260723"\n[statuses.countries]\n'
         'TW = "launched"\nUA = { status = "coming_soon", expected = "Starting in 2027" }\n' + RULE
+    )
     policy = load_policy(write_policy(text))
     assert policy.statuses["TW"].status == "launched"
     assert policy.statuses["UA"].expected == "Starting in 2027"

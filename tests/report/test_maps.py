@@ -42,8 +42,14 @@ def test_taiwan_coverage_maps_plot_a_field_that_varies(example_reports):
 
 
 def test_coverage_metric_prefers_coverage_when_it_varies():
-    varying = pd.DataFrame({"coverage_fraction": [0.5, 1.0], "sats_in_view_min": [0, 3],
-                            "fraction_at_least_4": [0.1, 0.9], "sats_in_view_mean": [1.0, 5.0]})
+    varying = pd.DataFrame(
+        {
+            "coverage_fraction": [0.5, 1.0],
+            "sats_in_view_min": [0, 3],
+            "fraction_at_least_4": [0.1, 0.9],
+            "sats_in_view_mean": [1.0, 5.0],
+        }
+    )
     assert coverage_metric([varying]) == (COVERAGE_METRICS[0], "")
     flat = varying.assign(coverage_fraction=1.0, sats_in_view_min=2)
     metric, why = coverage_metric([flat])

@@ -107,8 +107,9 @@ def _summary(**changes):
 def test_compare_exact_tolerant_and_what_is_not_compared():
     recorded = _summary()
     assert compare_summaries(recorded, _summary(run={"seconds": 99.0})).ok
-    nudged = _summary(variants=[{"coverage": [{"coverage_fraction": 0.25 * (1 + 1e-12), "satellites": 651,
-                                               "region": "Taiwan"}]}])
+    nudged = _summary(
+        variants=[{"coverage": [{"coverage_fraction": 0.25 * (1 + 1e-12), "satellites": 651, "region": "Taiwan"}]}]
+    )
     assert compare_summaries(recorded, nudged).ok
     exact = compare_summaries(recorded, nudged, rtol=0.0, atol=0.0)
     assert not exact.ok and [d.key for d in exact.differences] == ["variants.0.coverage.0.coverage_fraction"]
@@ -201,8 +202,17 @@ def test_sixty_days_from_epoch_warns_and_strict_refuses(data_file, workdir):
     assert "refusing to run (--strict)" in lines[0] and "days from the run's times" in lines[0]
     assert not (workdir / "strict-out").exists()
 
-    wider = _cli("assess", "late.toml", "--out", "wide", "--strict", "--max-epoch-gap-days", "90", cwd=workdir,
-                 cache=workdir / "cache")
+    wider = _cli(
+        "assess",
+        "late.toml",
+        "--out",
+        "wide",
+        "--strict",
+        "--max-epoch-gap-days",
+        "90",
+        cwd=workdir,
+        cache=workdir / "cache",
+    )
     assert wider.returncode == 0, wider.stderr
     assert "warning:" not in wider.stdout
 
@@ -259,6 +269,8 @@ def test_start_epoch_is_the_newest_element_epoch_and_is_recorded_resolved(data_d
     assert all("live" not in r.lower() and "2026-08-18" in r for r in rows)
     (workdir / "presets.toml").write_text(TINY.format(start="epoch", source="oneweb"))
     refused = _cli("assess", "presets.toml", cwd=workdir, cache=workdir / "cache")
-    assert refused.returncode != 0 and "time.start" in refused.stderr and "every constellation is a preset" in (
-        refused.stderr
+    assert (
+        refused.returncode != 0
+        and "time.start" in refused.stderr
+        and "every constellation is a preset" in (refused.stderr)
     )

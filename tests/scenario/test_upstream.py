@@ -73,8 +73,9 @@ def upstream(data_dir, tmp_path_factory):
 def _cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if k not in ("SKYFENCE_DATA_DIR", "SKYFENCE_DOWNLOAD_MIRROR")}
     environ.update(COLUMNS="200", **env)
-    return subprocess.run([sys.executable, "-m", "skyfence", *args], capture_output=True, text=True, cwd=cwd,
-                          env=environ)
+    return subprocess.run(
+        [sys.executable, "-m", "skyfence", *args], capture_output=True, text=True, cwd=cwd, env=environ
+    )
 
 
 def test_taiwan_from_upstream_reproduces_and_equals_the_mirror_run(data_dir, upstream, tmp_path):
@@ -100,15 +101,19 @@ def test_taiwan_from_upstream_reproduces_and_equals_the_mirror_run(data_dir, ups
     assert "csv_starlink.csv.gz" in downloaded and "csv_oneweb.csv.gz" in downloaded
     for name in datasets:  # every dataset the run read is in the cache: downloaded from the server, or seeded
         assert (cache / data.get(name).cache_path).is_file(), name
-        assert data.get(name).member or any(p.endswith(urlsplit(data.get(name).url).path) for p in
-                                            upstream["requested"]), name
+        assert data.get(name).member or any(
+            p.endswith(urlsplit(data.get(name).url).path) for p in upstream["requested"]
+        ), name
 
     check = _cli("assess", "--check", "out/taiwan/summary.json", cwd=user, env=online)
     assert check.returncode == 0, check.stdout + check.stderr
     assert check.stdout.startswith("reproduced: all ")
 
-    mirror = {"SKYFENCE_CACHE_DIR": str(tmp_path / "mirror-cache"), "SKYFENCE_DATA_DIR": str(data_dir),
-              "SKYFENCE_OFFLINE": "1"}
+    mirror = {
+        "SKYFENCE_CACHE_DIR": str(tmp_path / "mirror-cache"),
+        "SKYFENCE_DATA_DIR": str(data_dir),
+        "SKYFENCE_OFFLINE": "1",
+    }
     exact = _cli("assess", "--check", "out/taiwan/summary.json", "--rtol", "0", "--atol", "0", cwd=user, env=mirror)
     assert exact.returncode == 0, exact.stdout + exact.stderr
     assert exact.stdout.startswith("reproduced: all ") and "rtol 0 / atol 0" in exact.stdout

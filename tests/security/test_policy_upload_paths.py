@@ -118,8 +118,10 @@ def _upload_text(client, case: str, key: str, depth: int, kind: str, policy_dir:
                 reference = name
             else:
                 reference = _reference(kind, key, policy_dir, root)
-        return _fragment(key, reference) + POLICY_TOML if key == "include" else POLICY_TOML + "\n" + _fragment(
-            key, reference
+        return (
+            _fragment(key, reference) + POLICY_TOML
+            if key == "include"
+            else POLICY_TOML + "\n" + _fragment(key, reference)
         )
     case_dir = policy_dir / case
     levels = [case_dir / "d1", case_dir / "d1" / "d2"][:depth]

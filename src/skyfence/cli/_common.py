@@ -23,8 +23,12 @@ def check_output(path: Path | None, *, folder: bool, field: str = "--out") -> No
         return
     path = Path(path)
     if folder and path.exists() and not path.is_dir():
-        raise InputError("is an existing file, not a folder", source=str(path), field=field,
-                         hint="give a folder (new or existing) for the outputs")
+        raise InputError(
+            "is an existing file, not a folder",
+            source=str(path),
+            field=field,
+            hint="give a folder (new or existing) for the outputs",
+        )
     if not folder and path.is_dir():
         raise InputError("is a folder, not a file", source=str(path), field=field, hint="give a file name")
     parent = path if folder else path.parent
@@ -35,8 +39,12 @@ def check_output(path: Path | None, *, folder: bool, field: str = "--out") -> No
     try:
         probe, name = tempfile.mkstemp(prefix=".skyfence-write-check.", dir=parent)
     except OSError as error:
-        raise InputError(f"cannot write in {parent}: {error.strerror}", source=str(path), field=field,
-                         hint="choose a folder you may write to") from None
+        raise InputError(
+            f"cannot write in {parent}: {error.strerror}",
+            source=str(path),
+            field=field,
+            hint="choose a folder you may write to",
+        ) from None
     os.close(probe)
     os.unlink(name)
 

@@ -103,8 +103,7 @@ def _check(summary_file: Path, scenario_file: Path | None, *, rtol: float, atol:
 
     with unit_progress() as progress, warnings.catch_warnings():
         warnings.simplefilter("ignore", _data_warning())
-        result, _now = check_summary(summary_file, scenario_file=scenario_file, rtol=rtol, atol=atol,
-                                     progress=progress)
+        result, _now = check_summary(summary_file, scenario_file=scenario_file, rtol=rtol, atol=atol, progress=progress)
     if json_out:
         print_json(result.to_dict())
     else:

@@ -53,9 +53,12 @@ def synth(
         frame.to_parquet(tmp, index=False)
     counts = frame.groupby("true_class", observed=True)["terminal_id"].agg(["nunique", "size"])
     summary: dict[str, Any] = {
-        "out": str(out), "fixes": len(frame), "terminals": int(frame["terminal_id"].nunique()),
+        "out": str(out),
+        "fixes": len(frame),
+        "terminals": int(frame["terminal_id"].nunique()),
         "classes": {str(k): {"terminals": int(r["nunique"]), "fixes": int(r["size"])} for k, r in counts.iterrows()},
-        "start": str(frame["time"].min()), "end": str(frame["time"].max()),
+        "start": str(frame["time"].min()),
+        "end": str(frame["time"].max()),
         "seconds": round(_time.perf_counter() - started, 1),
     }
     if json_out:
@@ -65,18 +68,25 @@ def synth(
     for name, entry in summary["classes"].items():
         table.add_row(name, f"{entry['terminals']:,}", f"{entry['fixes']:,}")
     console.print(table)
-    console.print(f"wrote {escape(str(out))}: {summary['fixes']:,} fixes from {summary['terminals']:,} terminals "
-                  f"({summary['start']} to {summary['end']}) in {summary['seconds']} s")
+    console.print(
+        f"wrote {escape(str(out))}: {summary['fixes']:,} fixes from {summary['terminals']:,} terminals "
+        f"({summary['start']} to {summary['end']}) in {summary['seconds']} s"
+    )
 
 
 def detect(
-    args: list[str] = typer.Argument(..., metavar="FIXES | evaluate FIXES ALERTS",
-                                     help="A fixes table to run the detectors on, or `evaluate FIXES ALERTS`."),
+    args: list[str] = typer.Argument(
+        ...,
+        metavar="FIXES | evaluate FIXES ALERTS",
+        help="A fixes table to run the detectors on, or `evaluate FIXES ALERTS`.",
+    ),
     policy: Path = typer.Option(None, "--policy", help="Policy file (TOML): high-risk places, geofences, limits."),
     out: Path = typer.Option(None, "--out", help="Alerts table to write (.parquet), atomically."),
-    constellation: str = typer.Option(None, "--constellation",
-                                      help="Elements of the serving satellites (default: the fleet's, else "
-                                           "starlink_omm_20260818)."),
+    constellation: str = typer.Option(
+        None,
+        "--constellation",
+        help="Elements of the serving satellites (default: the fleet's, else starlink_omm_20260818).",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
     markdown: bool = typer.Option(False, "--markdown", help="evaluate: print Markdown tables."),
 ) -> None:
@@ -94,8 +104,11 @@ def detect(
     if len(args) != 1:
         raise InputError("give one fixes file", field="FIXES", hint="skyfence detect FIXES --policy P --out A")
     if policy is None or out is None:
-        raise InputError("detect needs --policy and --out", field="--policy" if policy is None else "--out",
-                         hint="skyfence detect FIXES --policy examples/policies/real_world_2026.toml --out a.parquet")
+        raise InputError(
+            "detect needs --policy and --out",
+            field="--policy" if policy is None else "--out",
+            hint="skyfence detect FIXES --policy examples/policies/real_world_2026.toml --out a.parquet",
+        )
     if out.suffix.lower() != ".parquet":
         raise InputError("the alerts file must be .parquet", field="--out")
     from skyfence.detection import Context
@@ -114,9 +127,15 @@ def detect(
     with atomic_path(out) as tmp:
         alerts.to_parquet(tmp, index=False)
     counts = alerts["kind"].value_counts().to_dict()
-    summary: dict[str, Any] = {"out": str(out), "fixes": len(fixes), "terminals": int(fixes["terminal_id"].nunique()),
-               "alerts": len(alerts), "by_kind": {k: int(v) for k, v in sorted(counts.items())},
-               "seconds": round(seconds, 2), "fixes_per_s": round(len(fixes) / seconds) if seconds else None}
+    summary: dict[str, Any] = {
+        "out": str(out),
+        "fixes": len(fixes),
+        "terminals": int(fixes["terminal_id"].nunique()),
+        "alerts": len(alerts),
+        "by_kind": {k: int(v) for k, v in sorted(counts.items())},
+        "seconds": round(seconds, 2),
+        "fixes_per_s": round(len(fixes) / seconds) if seconds else None,
+    }
     if json_out:
         print_json(summary)
         return
@@ -124,8 +143,10 @@ def detect(
     for kind, n in summary["by_kind"].items():
         table.add_row(kind, f"{n:,}")
     console.print(table)
-    console.print(f"wrote {escape(str(out))}: {summary['alerts']:,} alerts from {summary['fixes']:,} fixes of "
-                  f"{summary['terminals']:,} terminals in {summary['seconds']} s")
+    console.print(
+        f"wrote {escape(str(out))}: {summary['alerts']:,} alerts from {summary['fixes']:,} fixes of "
+        f"{summary['terminals']:,} terminals in {summary['seconds']} s"
+    )
 
 
 def _fmt(value, pct: bool = False) -> str:
@@ -147,15 +168,33 @@ def _evaluate(fixes_path: Path, alerts_path: Path, json_out: bool, markdown: boo
     if markdown:
         sys.stdout.write(to_markdown(result))
         return
-    table = Table("class", "terminals", "precision", "recall", "F1", "recall (any alert)", "median fixes to detect",
-                  "false-positive rate", title="Detection by class")
+    table = Table(
+        "class",
+        "terminals",
+        "precision",
+        "recall",
+        "F1",
+        "recall (any alert)",
+        "median fixes to detect",
+        "false-positive rate",
+        title="Detection by class",
+    )
     for row in result["classes"]:
         if "precision" in row:
-            table.add_row(row["class"], f"{row['terminals']:,}", _fmt(row["precision"]), _fmt(row["recall"]),
-                          _fmt(row["f1"]), _fmt(row["recall_any_alert"]), _fmt(row["median_fixes_to_detect"]), "")
+            table.add_row(
+                row["class"],
+                f"{row['terminals']:,}",
+                _fmt(row["precision"]),
+                _fmt(row["recall"]),
+                _fmt(row["f1"]),
+                _fmt(row["recall_any_alert"]),
+                _fmt(row["median_fixes_to_detect"]),
+                "",
+            )
         else:
-            table.add_row(row["class"], f"{row['terminals']:,}", "", "", "", "", "",
-                          _fmt(row["false_positive_rate"], pct=True))
+            table.add_row(
+                row["class"], f"{row['terminals']:,}", "", "", "", "", "", _fmt(row["false_positive_rate"], pct=True)
+            )
     console.print(table)
     kinds = Table("kind", "terminals alerted", "true", "precision", "counted true when", title="Alert kinds")
     for row in result["kinds"]:
@@ -166,5 +205,7 @@ def _evaluate(fixes_path: Path, alerts_path: Path, json_out: bool, markdown: boo
         spoof.add_row(row["offset_km"], str(row["terminals"]), str(row["detected"]), _fmt(row["recall"]))
     console.print(spoof)
     legit = result["legit"]
-    console.print(f"legitimate terminals with any alert: {legit['alerted']:,} of {legit['terminals']:,} "
-                  f"({_fmt(legit['false_positive_rate'], pct=True)})")
+    console.print(
+        f"legitimate terminals with any alert: {legit['alerted']:,} of {legit['terminals']:,} "
+        f"({_fmt(legit['false_positive_rate'], pct=True)})"
+    )

@@ -264,9 +264,23 @@ _SOURCE_HELP = "TLE/OMM file, dataset or preset (default: the 2025-09-23 Starlin
 
 
 def _country_run(
-    countries: list[str] | None, source: str, start: str | None, duration: str, step: str, pop_assignment: str,
-    assignment: Path | None, policy: str, processing_ms: float | None, lasers: str, objective: str, dropout: float,
-    laser_hop_ms: float, ground: str, status: str, cities: int, infer_gateways: bool,
+    countries: list[str] | None,
+    source: str,
+    start: str | None,
+    duration: str,
+    step: str,
+    pop_assignment: str,
+    assignment: Path | None,
+    policy: str,
+    processing_ms: float | None,
+    lasers: str,
+    objective: str,
+    dropout: float,
+    laser_hop_ms: float,
+    ground: str,
+    status: str,
+    cities: int,
+    infer_gateways: bool,
 ):
     """Parse the shared options of ``latency country`` / ``latency world`` and run the library."""
     from skyfence.network.access import AccessModel
@@ -275,8 +289,9 @@ def _country_run(
     from skyfence.network.pops import load_pop_assignment
     from skyfence.orbits.sources import load_constellation
 
-    access = AccessModel(policy=policy) if processing_ms is None else AccessModel(policy=policy,
-                                                                                   processing_ms=processing_ms)
+    access = (
+        AccessModel(policy=policy) if processing_ms is None else AccessModel(policy=policy, processing_ms=processing_ms)
+    )
     laser_model = LaserModel(availability=lasers, objective=objective, dropout=dropout, hop_delay_ms=laser_hop_ms)
     if cities < 1:
         raise InputError(f"--cities {cities} must be >= 1", field="--cities")
@@ -286,9 +301,18 @@ def _country_run(
         countries = sorted(set(gazetteer_countries()) | set(table.countries if table is not None else []))
     constellation = load_constellation(source)
     times = _times(constellation, start, duration, step)
-    return country_latency(constellation, countries, times, segment, pop_assignment=pop_assignment,
-                           assignment=table, access=access, lasers=laser_model, infer_gateways=infer_gateways,
-                           cities_per_country=cities)
+    return country_latency(
+        constellation,
+        countries,
+        times,
+        segment,
+        pop_assignment=pop_assignment,
+        assignment=table,
+        access=access,
+        lasers=laser_model,
+        infer_gateways=infer_gateways,
+        cities_per_country=cities,
+    )
 
 
 _COMMON = {
@@ -296,8 +320,9 @@ _COMMON = {
     "start": typer.Option(None, help="Start, ISO 8601 UTC. Default: newest element epoch."),
     "duration": typer.Option("24h", help="Span: 1h, 24h ..."),
     "step": typer.Option("15m", help="Step; each step stands for one 15 s reconfiguration interval."),
-    "pop_assignment": typer.Option("operator", "--pop-assignment",
-                                   help="operator (the PoPs Starlink assigns the country) or nearest."),
+    "pop_assignment": typer.Option(
+        "operator", "--pop-assignment", help="operator (the PoPs Starlink assigns the country) or nearest."
+    ),
     "assignment": typer.Option(None, "--assignment", help="Country -> PoP CSV (default: the staged snapshot)."),
     "policy": typer.Option("max_elevation", help="Satellite selection: max_elevation, longest_visibility, min_delay."),
     "processing_ms": typer.Option(None, "--processing-ms", help="Per-node processing, one way [ms] (default fitted)."),
@@ -308,39 +333,71 @@ _COMMON = {
     "ground": typer.Option("starlink_ground_stations", help="Gateway/PoP dataset name or file."),
     "status": typer.Option("operational", help="Site status: operational, planned or all."),
     "cities": typer.Option(3, "--cities", help="Terminals per country: its most populous gazetteer cities."),
-    "infer_gateways": typer.Option(True, "--infer-gateways/--no-infer-gateways",
-                                   help="Add a gateway at every PoP without one (documented inference rule)."),
+    "infer_gateways": typer.Option(
+        True,
+        "--infer-gateways/--no-infer-gateways",
+        help="Add a gateway at every PoP without one (documented inference rule).",
+    ),
 }
 
 
 @latency_app.command("country")
 def latency_country(
     country: str = typer.Argument(..., help="ISO 3166 alpha-2 country code, e.g. DE, KI."),
-    source: str = _COMMON["source"], start: str = _COMMON["start"], duration: str = _COMMON["duration"],
-    step: str = _COMMON["step"], pop_assignment: str = _COMMON["pop_assignment"],
-    assignment: Path = _COMMON["assignment"], policy: str = _COMMON["policy"],
-    processing_ms: float = _COMMON["processing_ms"], lasers: str = _COMMON["lasers"],
-    objective: str = _COMMON["objective"], dropout: float = _COMMON["dropout"],
-    laser_hop_ms: float = _COMMON["laser_hop_ms"], ground: str = _COMMON["ground"], status: str = _COMMON["status"],
-    cities: int = _COMMON["cities"], infer_gateways: bool = _COMMON["infer_gateways"],
+    source: str = _COMMON["source"],
+    start: str = _COMMON["start"],
+    duration: str = _COMMON["duration"],
+    step: str = _COMMON["step"],
+    pop_assignment: str = _COMMON["pop_assignment"],
+    assignment: Path = _COMMON["assignment"],
+    policy: str = _COMMON["policy"],
+    processing_ms: float = _COMMON["processing_ms"],
+    lasers: str = _COMMON["lasers"],
+    objective: str = _COMMON["objective"],
+    dropout: float = _COMMON["dropout"],
+    laser_hop_ms: float = _COMMON["laser_hop_ms"],
+    ground: str = _COMMON["ground"],
+    status: str = _COMMON["status"],
+    cities: int = _COMMON["cities"],
+    infer_gateways: bool = _COMMON["infer_gateways"],
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """p5/p50/p95 RTT from a country's terminals to its PoP(s), with the access and laser models."""
-    result = _country_run([country], source, start, duration, step, pop_assignment, assignment, policy,
-                          processing_ms, lasers, objective, dropout, laser_hop_ms, ground, status, cities,
-                          infer_gateways)
+    result = _country_run(
+        [country],
+        source,
+        start,
+        duration,
+        step,
+        pop_assignment,
+        assignment,
+        policy,
+        processing_ms,
+        lasers,
+        objective,
+        dropout,
+        laser_hop_ms,
+        ground,
+        status,
+        cities,
+        infer_gateways,
+    )
     if json_out:
         print_json(result.to_dict())
         return
     row = result.table.iloc[0]
-    console.print(f"{row['iso_a2']}: terminals {row['terminals']}; {result.settings['steps']} steps, "
-                  f"PoP assignment {row['assignment']}, reachable {row['reachable_share']:.0%}")
+    console.print(
+        f"{row['iso_a2']}: terminals {row['terminals']}; {result.settings['steps']} steps, "
+        f"PoP assignment {row['assignment']}, reachable {row['reachable_share']:.0%}"
+    )
     if row["median_rtt_ms"] is None or row["median_rtt_ms"] != row["median_rtt_ms"]:  # None or NaN
         console.print("  unreachable at every step")
         return
-    console.print(f"  RTT to the PoP p5 {row['p5_rtt_ms']:.1f} / median {row['median_rtt_ms']:.1f} / "
-                  f"p95 {row['p95_rtt_ms']:.1f} ms (access model: {result.settings['access']['policy']}, "
-                  f"15 s reconfiguration), median laser hops {row['median_laser_hops']:.0f}")
+    console.print(
+        f"  RTT to the PoP p5 {row['p5_rtt_ms']:.1f} / median {row['median_rtt_ms']:.1f} / "
+        f"p95 {row['p95_rtt_ms']:.1f} ms (access model: {result.settings['access']['policy']}, "
+        f"15 s reconfiguration), median laser hops {row['median_laser_hops']:.0f}"
+    )
     console.print(f"  PoPs: {row['pops']}")
     console.print(f"  most used gateway: {row['gateway']}")
 
@@ -349,25 +406,52 @@ def latency_country(
 def latency_world(
     out: Path = typer.Option(..., "--out", help="Output folder: PNG map, GeoJSON, GeoParquet, CSV and JSON."),
     countries: str = typer.Option(None, "--countries", help="Comma-separated codes (default: every country)."),
-    source: str = _COMMON["source"], start: str = _COMMON["start"], duration: str = _COMMON["duration"],
-    step: str = _COMMON["step"], pop_assignment: str = _COMMON["pop_assignment"],
-    assignment: Path = _COMMON["assignment"], policy: str = _COMMON["policy"],
-    processing_ms: float = _COMMON["processing_ms"], lasers: str = _COMMON["lasers"],
-    objective: str = _COMMON["objective"], dropout: float = _COMMON["dropout"],
-    laser_hop_ms: float = _COMMON["laser_hop_ms"], ground: str = _COMMON["ground"], status: str = _COMMON["status"],
-    cities: int = _COMMON["cities"], infer_gateways: bool = _COMMON["infer_gateways"],
+    source: str = _COMMON["source"],
+    start: str = _COMMON["start"],
+    duration: str = _COMMON["duration"],
+    step: str = _COMMON["step"],
+    pop_assignment: str = _COMMON["pop_assignment"],
+    assignment: Path = _COMMON["assignment"],
+    policy: str = _COMMON["policy"],
+    processing_ms: float = _COMMON["processing_ms"],
+    lasers: str = _COMMON["lasers"],
+    objective: str = _COMMON["objective"],
+    dropout: float = _COMMON["dropout"],
+    laser_hop_ms: float = _COMMON["laser_hop_ms"],
+    ground: str = _COMMON["ground"],
+    status: str = _COMMON["status"],
+    cities: int = _COMMON["cities"],
+    infer_gateways: bool = _COMMON["infer_gateways"],
 ) -> None:
     """Per-country p5/p50/p95 RTT to the PoP for every country: world map, table, GeoJSON and GeoParquet."""
     from skyfence.report.latency import write_world
 
     wanted = [c for c in countries.split(",") if c.strip()] if countries else None
-    result = _country_run(wanted, source, start, duration, step, pop_assignment, assignment, policy,
-                          processing_ms, lasers, objective, dropout, laser_hop_ms, ground, status, cities,
-                          infer_gateways)
+    result = _country_run(
+        wanted,
+        source,
+        start,
+        duration,
+        step,
+        pop_assignment,
+        assignment,
+        policy,
+        processing_ms,
+        lasers,
+        objective,
+        dropout,
+        laser_hop_ms,
+        ground,
+        status,
+        cities,
+        infer_gateways,
+    )
     paths = write_world(result, out, title=f"Median RTT to the PoP ({pop_assignment} PoP assignment) [ms]")
     table = result.table
     reachable = table["median_rtt_ms"].notna()
-    console.print(f"{len(table)} countries ({int(reachable.sum())} reachable), median of country medians "
-                  f"{table.loc[reachable, 'median_rtt_ms'].median():.1f} ms -> {out}")
+    console.print(
+        f"{len(table)} countries ({int(reachable.sum())} reachable), median of country medians "
+        f"{table.loc[reachable, 'median_rtt_ms'].median():.1f} ms -> {out}"
+    )
     for kind, path in paths.items():
         console.print(f"  {kind}: {path}")

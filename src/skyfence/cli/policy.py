@@ -32,9 +32,15 @@ def _load(path: Path):
 
 def _policy_summary(policy) -> dict:
     spec = policy.spec
-    return {"name": policy.name, "id": policy.id, "source": policy.source, "operator": policy.operator,
-            "default": policy.default, "pov": spec.policy.pov,
-            "as_of": spec.policy.as_of.isoformat() if spec.policy.as_of is not None else None}
+    return {
+        "name": policy.name,
+        "id": policy.id,
+        "source": policy.source,
+        "operator": policy.operator,
+        "default": policy.default,
+        "pov": spec.policy.pov,
+        "as_of": spec.policy.as_of.isoformat() if spec.policy.as_of is not None else None,
+    }
 
 
 @app.command("validate")
@@ -47,11 +53,20 @@ def validate(file: Path = _POLICY, json_out: bool = _JSON) -> None:
         "included": policy.included,
         "zones": sorted(policy.spec.zones),
         "licences": len(policy.spec.licences),
-        "statuses": {"source": policy.status_source, "countries": len(policy.statuses),
-                     "without_polygon": list(policy.compiled.unmapped_status_codes)},
+        "statuses": {
+            "source": policy.status_source,
+            "countries": len(policy.statuses),
+            "without_polygon": list(policy.compiled.unmapped_status_codes),
+        },
         "rules": [
-            {"precedence": rank, "index": i, "id": policy.rule_id(i), "kind": rules[i].kind,
-             "priority": rules[i].priority, "action": rules[i].action}
+            {
+                "precedence": rank,
+                "index": i,
+                "id": policy.rule_id(i),
+                "kind": rules[i].kind,
+                "priority": rules[i].priority,
+                "action": rules[i].action,
+            }
             for rank, i in enumerate(policy.compiled.order)
         ],
         "valid": True,
@@ -59,17 +74,22 @@ def validate(file: Path = _POLICY, json_out: bool = _JSON) -> None:
     if json_out:
         print_json(summary)
         return
-    console.print(f"[bold green]valid[/] {escape(policy.name)}  id {policy.short_id}  operator {policy.operator}  "
-                  f"default {policy.default}  pov {summary['policy']['pov']}")
+    console.print(
+        f"[bold green]valid[/] {escape(policy.name)}  id {policy.short_id}  operator {policy.operator}  "
+        f"default {policy.default}  pov {summary['policy']['pov']}"
+    )
     table = Table("order", "rule", "kind", "priority", "action")
     for entry in summary["rules"]:
-        table.add_row(str(entry["precedence"]), escape(entry["id"]), entry["kind"], str(entry["priority"]),
-                      entry["action"])
+        table.add_row(
+            str(entry["precedence"]), escape(entry["id"]), entry["kind"], str(entry["priority"]), entry["action"]
+        )
     console.print(table)
     status = summary["statuses"]
     if status["countries"]:
-        console.print(f"statuses: {status['countries']} countries from {escape(str(status['source']))}; "
-                      f"without a polygon at this scale: {', '.join(status['without_polygon']) or 'none'}")
+        console.print(
+            f"statuses: {status['countries']} countries from {escape(str(status['source']))}; "
+            f"without a polygon at this scale: {', '.join(status['without_polygon']) or 'none'}"
+        )
 
 
 @app.command("check")
@@ -93,8 +113,7 @@ def check(
 ) -> None:
     """Decide one fix: decision, deciding rule and reason (--explain: every rule, matched or not, and why)."""
     policy = _load(file)
-    fix = {"speed_kmh": speed_kmh, "alt_m": alt_m, "plan": plan, "whitelisted": whitelisted,
-           "days_abroad": days_abroad}
+    fix = {"speed_kmh": speed_kmh, "alt_m": alt_m, "plan": plan, "whitelisted": whitelisted, "days_abroad": days_abroad}
     if terminal is not None:
         fix["terminal"] = terminal
     if registered_in is not None:
@@ -112,8 +131,10 @@ def check(
         print_json(payload)
         return
     colour = {"allow": "green", "deny": "red", "degrade": "yellow"}[result.decision]
-    console.print(f"[bold {colour}]{result.decision.upper()}[/]  rule {escape(result.rule_id)}  "
-                  f"({result.country or 'sea'}; policy {policy.short_id})")
+    console.print(
+        f"[bold {colour}]{result.decision.upper()}[/]  rule {escape(result.rule_id)}  "
+        f"({result.country or 'sea'}; policy {policy.short_id})"
+    )
     console.print(escape(result.reason))
     if explain:
         _print_traces(result.traces, wide=wide)
@@ -171,8 +192,14 @@ def evaluate(
         result[column] = values.array
     with atomic_path(out) as tmp:
         result.to_parquet(tmp, index=False)
-    summary = {"policy": _policy_summary(policy), "fixes": len(decisions), "decisions": decisions.counts(),
-               "assumptions": decisions.assumptions, "seconds": round(seconds, 3), "out": str(out)}
+    summary = {
+        "policy": _policy_summary(policy),
+        "fixes": len(decisions),
+        "decisions": decisions.counts(),
+        "assumptions": decisions.assumptions,
+        "seconds": round(seconds, 3),
+        "out": str(out),
+    }
     if json_out:
         print_json(summary)
         return
@@ -208,8 +235,10 @@ def map_(
     if json_out:
         print_json(summary)
         return
-    console.print(f"{summary['operator']} under '{escape(policy.name)}' ({policy.short_id}) at {summary['time']}: "
-                  f"{summary['cells']:,} cells at res {res} over {escape(summary['region'])}")
+    console.print(
+        f"{summary['operator']} under '{escape(policy.name)}' ({policy.short_id}) at {summary['time']}: "
+        f"{summary['cells']:,} cells at res {res} over {escape(summary['region'])}"
+    )
     table = Table("availability", "cells", "countries")
     for name, cells in summary["cells_by_availability"].items():
         table.add_row(name, f"{cells:,}", str(summary["countries_by_availability"].get(name, 0)))
@@ -243,8 +272,10 @@ def import_availability(
     if json_out:
         print_json(summary)
         return
-    console.print(f"{summary['countries']} countries from {escape(imported.source)} "
-                  f"({summary['admin1_entries']} sub-national entries kept, not mapped)")
+    console.print(
+        f"{summary['countries']} countries from {escape(imported.source)} "
+        f"({summary['admin1_entries']} sub-national entries kept, not mapped)"
+    )
     table = Table("status", "countries", "examples")
     for status, count in summary["by_status"].items():
         examples = [c for c, e in sorted(imported.admin0.items()) if e.status == status][:8]
@@ -288,15 +319,24 @@ def diff(
     if json_out:
         print_json(summary)
         return
-    console.print(f"{escape(summary['a']['name'])} → {escape(summary['b']['name'])}: "
-                  f"{summary['cells']['changed']:,} of {summary['cells']['total']:,} cells change at res {res}")
+    console.print(
+        f"{escape(summary['a']['name'])} → {escape(summary['b']['name'])}: "
+        f"{summary['cells']['changed']:,} of {summary['cells']['total']:,} cells change at res {res}"
+    )
     table = Table("country", "from", "to", "served share", "people (cities ≥15k)")
     for row in summary["countries"]:
         share = f"{row['served_fraction_from']:.0%} → {row['served_fraction_to']:.0%}"
-        table.add_row(f"{row['iso_a2']} {escape(str(row['name']))}", row["from"], row["to"], share,
-                      f"{row.get('population', 0):,}")
+        table.add_row(
+            f"{row['iso_a2']} {escape(str(row['name']))}",
+            row["from"],
+            row["to"],
+            share,
+            f"{row.get('population', 0):,}",
+        )
     console.print(table)
     people = summary["population"]
     if people.get("people") is not None:
-        console.print(f"population affected: {people['people']:,} people in {people['cities']:,} cities "
-                      f"({escape(people['note'])})")
+        console.print(
+            f"population affected: {people['people']:,} people in {people['cities']:,} cities "
+            f"({escape(people['note'])})"
+        )

@@ -68,15 +68,37 @@ KINDS = ("drone_suspected", "diversion_suspected", "spoofing_suspected", "roamin
 _BIT = {k: 1 << i for i, k in enumerate(KINDS)}
 REQUIRED_COLUMNS = ("terminal_id", "time", "lat_deg", "lon_deg")
 OPTIONAL_DEFAULTS = {
-    "account_id": -1, "registered_in": "", "alt_m": np.nan, "speed_kmh": np.nan,
-    "serving_sat": -1, "serving_cell": 0,
+    "account_id": -1,
+    "registered_in": "",
+    "alt_m": np.nan,
+    "speed_kmh": np.nan,
+    "serving_sat": -1,
+    "serving_cell": 0,
 }
 ALERT_COLUMNS = ("terminal_id", "kind", "time", "score", "evidence")
 
 #: Per-terminal state carried between batches (float64 each; bounded: one row per terminal).
 STATE_FIELDS = (
-    "n", "last_t", "last_lat", "last_lon", "last_alt", "v1", "c1", "rv1", "fast_t", "first_hr", "hr", "beam_hr",
-    "geo_bad", "jumps", "in_band", "appear", "abroad_days", "abroad_last_day", "alerted", "first_zone",
+    "n",
+    "last_t",
+    "last_lat",
+    "last_lon",
+    "last_alt",
+    "v1",
+    "c1",
+    "rv1",
+    "fast_t",
+    "first_hr",
+    "hr",
+    "beam_hr",
+    "geo_bad",
+    "jumps",
+    "in_band",
+    "appear",
+    "abroad_days",
+    "abroad_last_day",
+    "alerted",
+    "first_zone",
 )
 _S = {name: k for k, name in enumerate(STATE_FIELDS)}
 
@@ -112,8 +134,14 @@ class Thresholds:
 class Context:
     """What the detectors take from a policy: high-risk places, geofence bands, plan limits, roaming limit."""
 
-    def __init__(self, policy, *, thresholds: Thresholds | None = None, constellation: str | None = None,
-                 raster_deg: float = 0.02) -> None:
+    def __init__(
+        self,
+        policy,
+        *,
+        thresholds: Thresholds | None = None,
+        constellation: str | None = None,
+        raster_deg: float = 0.02,
+    ) -> None:
         from skyfence.policy import model as m
         from skyfence.policy.zones import buffer_km
 
@@ -125,7 +153,9 @@ class Context:
         rules = policy.spec.rules
         self.location_rules = np.array(
             [r.kind in ("jurisdiction", "geofence", "export_control", "status") and r.action == "deny" for r in rules]
-            + [False], dtype=bool)  # index -1 (policy default) -> False
+            + [False],
+            dtype=bool,
+        )  # index -1 (policy default) -> False
         speeds = [r.max_speed_kmh for r in rules if isinstance(r, m.MotionRule) and r.max_speed_kmh is not None]
         self.max_plan_kmh = 1.1 * max(speeds) if speeds and max(speeds) >= 900 else 1200.0
         days = [r.max_days_abroad for r in rules if isinstance(r, m.RoamingRule)]
@@ -167,8 +197,9 @@ class Context:
         n = len(lat)
         if n == 0:
             return np.zeros(0, dtype=bool), np.zeros(0, dtype="<U2")
-        decisions = self.engine.evaluate(lat=lat, lon=lon, time=time_ns.astype("datetime64[ns]"),
-                                         whitelisted=np.ones(n, dtype=bool))
+        decisions = self.engine.evaluate(
+            lat=lat, lon=lon, time=time_ns.astype("datetime64[ns]"), whitelisted=np.ones(n, dtype=bool)
+        )
         deny = decisions.decision == 1
         location = self.location_rules[decisions.rule]
         return deny & location, decisions.countries()
@@ -216,8 +247,12 @@ def _check(fixes: pd.DataFrame, source: str | None) -> Columns:
     """Validated fix columns as numpy arrays (defaults for the optional ones); bad rows raise naming the row."""
     missing = [c for c in REQUIRED_COLUMNS if c not in fixes.columns]
     if missing:
-        raise InputError(f"missing column(s) {', '.join(missing)}", source=source, field=missing[0],
-                         hint="fixes need " + ", ".join(REQUIRED_COLUMNS))
+        raise InputError(
+            f"missing column(s) {', '.join(missing)}",
+            source=source,
+            field=missing[0],
+            hint="fixes need " + ", ".join(REQUIRED_COLUMNS),
+        )
     n = len(fixes)
     out: Columns = {}
     try:
@@ -241,8 +276,13 @@ def _check(fixes: pd.DataFrame, source: str | None) -> Columns:
             out[name] = v
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise InputError(what, source=source, record=row + 1, field=name,
-                             hint="drop or repair that fix (rows are numbered from 1)")
+            raise InputError(
+                what,
+                source=source,
+                record=row + 1,
+                field=name,
+                hint="drop or repair that fix (rows are numbered from 1)",
+            )
     out["time"] = t
     for name, default in OPTIONAL_DEFAULTS.items():
         if name not in fixes.columns:
@@ -365,8 +405,31 @@ def fix_context(ctx: Context, fx: Columns) -> dict[str, np.ndarray]:
 
 
 @numba.njit(cache=True, nogil=True)
-def _scan(slot, t_s, lat, lon, alt, rep_speed, zone, hr, beam_hr, abroad, band, beam_km, sat_el, state, th,
-          max_plan_kmh, max_days, out_row, out_kind, out_score, out_e1, out_e2, out_e3):  # pragma: no cover
+def _scan(
+    slot,
+    t_s,
+    lat,
+    lon,
+    alt,
+    rep_speed,
+    zone,
+    hr,
+    beam_hr,
+    abroad,
+    band,
+    beam_km,
+    sat_el,
+    state,
+    th,
+    max_plan_kmh,
+    max_days,
+    out_row,
+    out_kind,
+    out_score,
+    out_e1,
+    out_e2,
+    out_e3,
+):  # pragma: no cover
     """One causal pass over fixes sorted by (slot, time, tie-break); returns the number of alerts written."""
     n_out = 0
     deg = np.pi / 180.0
@@ -477,10 +540,30 @@ def _scan(slot, t_s, lat, lon, alt, rep_speed, zone, hr, beam_hr, abroad, band, 
 
 
 def _threshold_vector(th: Thresholds) -> np.ndarray:
-    return np.array([th.drone_min_kmh, th.drone_max_kmh, th.ground_max_kmh, th.airliner_kmh, th.airliner_memory_s,
-                     th.climb_m_s, th.speed_lie_kmh, np.nan, th.max_interval_s, th.beam_tolerance_km,
-                     th.min_serving_elevation_deg, th.geometry_count, th.jump_count, th.high_risk_count, np.nan,
-                     np.nan, th.appear_jump_km, th.appear_gap_s, th.appear_count], dtype=float)
+    return np.array(
+        [
+            th.drone_min_kmh,
+            th.drone_max_kmh,
+            th.ground_max_kmh,
+            th.airliner_kmh,
+            th.airliner_memory_s,
+            th.climb_m_s,
+            th.speed_lie_kmh,
+            np.nan,
+            th.max_interval_s,
+            th.beam_tolerance_km,
+            th.min_serving_elevation_deg,
+            th.geometry_count,
+            th.jump_count,
+            th.high_risk_count,
+            np.nan,
+            np.nan,
+            th.appear_jump_km,
+            th.appear_gap_s,
+            th.appear_count,
+        ],
+        dtype=float,
+    )
 
 
 def _new_state(n: int) -> np.ndarray:
@@ -494,14 +577,25 @@ def _new_state(n: int) -> np.ndarray:
 def _evidence(kind: int, e1: float, e2: float, e3: float) -> str:
     if kind == 0:
         flags = int(e3) if np.isfinite(e3) else 0
-        why = [n for b, n in ((1, "faster than ground vehicles"), (2, "climbing"),
-                              (4, "switched on in a high-risk place"), (8, "self-reported speed too low")) if flags & b]
+        why = [
+            n
+            for b, n in (
+                (1, "faster than ground vehicles"),
+                (2, "climbing"),
+                (4, "switched on in a high-risk place"),
+                (8, "self-reported speed too low"),
+            )
+            if flags & b
+        ]
         body = {"speed_kmh": [round(e1, 1), round(e2, 1)], "because": why}
     elif kind == 1:
         body = {"high_risk_fixes": int(e1), "high_risk_beam_fixes": int(e2), "first_activation_high_risk": bool(e3)}
     elif kind == 2:
-        body = {"inconsistent_geometry_fixes": int(e1), "impossible_jumps": int(e2),
-                "beam_offset_km": None if not np.isfinite(e3) else round(e3, 1)}
+        body = {
+            "inconsistent_geometry_fixes": int(e1),
+            "impossible_jumps": int(e2),
+            "beam_offset_km": None if not np.isfinite(e3) else round(e3, 1),
+        }
     elif kind == 3:
         body = {"days_abroad": int(e1), "max_days_abroad": int(e2)}
     else:
@@ -554,13 +648,29 @@ class StreamDetector:
         out_score = np.empty(5 * n)
         out_e = [np.empty(5 * n) for _ in range(3)]
         g = lambda a: np.ascontiguousarray(a[order])  # noqa: E731
-        m = _scan(g(slot), g(t_s), g(fx["lat_deg"]), g(fx["lon_deg"]),
-                  g(np.nan_to_num(fx["alt_m"], nan=0.0)),
-                  g(fx["speed_kmh"]),
-                  g(ctx["zone"]), g(ctx["hr"]), g(ctx["beam_hr"]), g(ctx["abroad"]), g(ctx["band"]), g(ctx["beam_km"]),
-                  g(ctx["sat_el"]), self.state, _threshold_vector(self.context.th),
-                  float(self.context.max_plan_kmh), float(self.context.max_days_abroad),
-                  out_row, out_kind, out_score, *out_e)
+        m = _scan(
+            g(slot),
+            g(t_s),
+            g(fx["lat_deg"]),
+            g(fx["lon_deg"]),
+            g(np.nan_to_num(fx["alt_m"], nan=0.0)),
+            g(fx["speed_kmh"]),
+            g(ctx["zone"]),
+            g(ctx["hr"]),
+            g(ctx["beam_hr"]),
+            g(ctx["abroad"]),
+            g(ctx["band"]),
+            g(ctx["beam_km"]),
+            g(ctx["sat_el"]),
+            self.state,
+            _threshold_vector(self.context.th),
+            float(self.context.max_plan_kmh),
+            float(self.context.max_days_abroad),
+            out_row,
+            out_kind,
+            out_score,
+            *out_e,
+        )
         rows = order[out_row[:m]]
         alerts = pd.DataFrame(
             {
@@ -568,8 +678,10 @@ class StreamDetector:
                 "kind": np.asarray(KINDS)[out_kind[:m]],
                 "time": fx["time"][rows],
                 "score": out_score[:m],
-                "evidence": [_evidence(int(k), a, b, c) for k, a, b, c in
-                             zip(out_kind[:m], out_e[0][:m], out_e[1][:m], out_e[2][:m], strict=True)],
+                "evidence": [
+                    _evidence(int(k), a, b, c)
+                    for k, a, b, c in zip(out_kind[:m], out_e[0][:m], out_e[1][:m], out_e[2][:m], strict=True)
+                ],
             }
         )
         clusters = self._clusters(first_time)
@@ -636,21 +748,28 @@ def _order(fx: Columns, slot: np.ndarray) -> np.ndarray:
     if tie.size:
         rows = np.unique(np.concatenate([tie, tie + 1]))
         sub = order[rows]
-        keys = [fx[c][sub] for c in ("serving_cell", "serving_sat", "speed_kmh", "alt_m", "lon_deg",
-                                                  "lat_deg")]
+        keys = [fx[c][sub] for c in ("serving_cell", "serving_sat", "speed_kmh", "alt_m", "lon_deg", "lat_deg")]
         keys = [np.nan_to_num(k.astype(float), nan=-1e300) if k.dtype.kind == "f" else k for k in keys]
         order[rows] = sub[np.lexsort([*keys, t_ns[sub], slot[sub]])]
     return order
 
 
 def _empty_alerts() -> pd.DataFrame:
-    return pd.DataFrame({"terminal_id": np.zeros(0, np.int64), "kind": np.zeros(0, dtype=object),
-                         "time": np.zeros(0, "datetime64[ns]"), "score": np.zeros(0), "evidence": np.zeros(0, object)})
+    return pd.DataFrame(
+        {
+            "terminal_id": np.zeros(0, np.int64),
+            "kind": np.zeros(0, dtype=object),
+            "time": np.zeros(0, "datetime64[ns]"),
+            "score": np.zeros(0),
+            "evidence": np.zeros(0, object),
+        }
+    )
 
 
 def _sorted(alerts: pd.DataFrame) -> pd.DataFrame:
-    alerts = alerts.astype({"terminal_id": np.int64, "kind": str, "time": "datetime64[ns]", "score": float,
-                            "evidence": str})
+    alerts = alerts.astype(
+        {"terminal_id": np.int64, "kind": str, "time": "datetime64[ns]", "score": float, "evidence": str}
+    )
     return alerts.sort_values(["time", "terminal_id", "kind"], kind="stable").reset_index(drop=True)
 
 

@@ -154,8 +154,9 @@ def _best_kernel(time_index, ground, sat_pos, sin_min_el, out_sat, out_el):  # p
             out_el[k] = np.degrees(np.arcsin(best_sin)) if best >= 0 else np.nan
 
 
-def best_satellites(time_index: np.ndarray, ground_ecef_km: np.ndarray, sat_pos_km: np.ndarray,
-                    min_elevation_deg: float) -> tuple[np.ndarray, np.ndarray]:
+def best_satellites(
+    time_index: np.ndarray, ground_ecef_km: np.ndarray, sat_pos_km: np.ndarray, min_elevation_deg: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Row of the highest-elevation satellite per fix (``-1`` when none is above the mask) and its elevation."""
     n = len(time_index)
     out_sat = np.full(n, -1, dtype=np.int64)
@@ -164,8 +165,14 @@ def best_satellites(time_index: np.ndarray, ground_ecef_km: np.ndarray, sat_pos_
         order = np.argsort(time_index, kind="stable")
         sat = np.full(n, -1, dtype=np.int64)
         el = np.full(n, np.nan)
-        _best_kernel(np.ascontiguousarray(time_index[order]), np.ascontiguousarray(ground_ecef_km[order]),
-                     np.ascontiguousarray(sat_pos_km), np.sin(np.radians(min_elevation_deg)), sat, el)
+        _best_kernel(
+            np.ascontiguousarray(time_index[order]),
+            np.ascontiguousarray(ground_ecef_km[order]),
+            np.ascontiguousarray(sat_pos_km),
+            np.sin(np.radians(min_elevation_deg)),
+            sat,
+            el,
+        )
         out_sat[order] = sat
         out_el[order] = el
     return out_sat, out_el
@@ -186,6 +193,7 @@ def serving_elevation_deg(sat_ecef_km: np.ndarray, ground_ecef_km: np.ndarray) -
     """Elevation [deg] of a satellite position seen from a ground position, row by row (geocentric up)."""
     out = np.full(len(sat_ecef_km), np.nan)
     if len(out):
-        _elevation_kernel(np.ascontiguousarray(sat_ecef_km, dtype=float),
-                          np.ascontiguousarray(ground_ecef_km, dtype=float), out)
+        _elevation_kernel(
+            np.ascontiguousarray(sat_ecef_km, dtype=float), np.ascontiguousarray(ground_ecef_km, dtype=float), out
+        )
     return out

@@ -49,8 +49,9 @@ class FleetHeader(_Strict):
     constellation: str = "starlink_omm_20260818"
     min_elevation_deg: float = Field(default=25.0, ge=0.0, lt=90.0)
     beam_res: int = Field(default=5, ge=3, le=7, description="H3 resolution of a beam cell")
-    beam_spill: float = Field(default=0.1, ge=0.0, le=0.5,
-                              description="share of fixes served by a neighbouring beam cell")
+    beam_spill: float = Field(
+        default=0.1, ge=0.0, le=0.5, description="share of fixes served by a neighbouring beam cell"
+    )
     gps_noise_m: float = Field(default=5.0, ge=0.0, le=100.0)
 
     @field_validator("start")
@@ -146,8 +147,21 @@ class Drone(_Strict):
     false_speed_fraction: float = Field(default=0.7, ge=0.0, le=1.0)
     registered_in: list[Code] = ["KZ", "AE", "GE", "UA", "PL"]
     launch_from: list[str] = ["occupied:ua:2026-08-22", "RU"]
-    targets: list[str] = ["Kyiv", "Kharkiv", "Dnipro", "Odesa", "Zaporizhzhia", "Sumy", "Poltava", "Kryvyi Rih",
-                          "Mykolaiv", "Chernihiv", "Kremenchuk", "Vinnytsia", "Lviv"]
+    targets: list[str] = [
+        "Kyiv",
+        "Kharkiv",
+        "Dnipro",
+        "Odesa",
+        "Zaporizhzhia",
+        "Sumy",
+        "Poltava",
+        "Kryvyi Rih",
+        "Mykolaiv",
+        "Chernihiv",
+        "Kremenchuk",
+        "Vinnytsia",
+        "Lviv",
+    ]
     max_range_km: float = Field(default=1500.0, gt=0.0)
 
     @field_validator("speed_kmh")
@@ -227,8 +241,9 @@ def loads_fleet_spec(text: str, *, source: str = "<spec>") -> FleetSpec:
     except tomllib.TOMLDecodeError as error:
         raise InputError(f"not valid TOML: {error}", source=source) from None
     if "classes" not in data:
-        raise InputError("missing [classes] table", source=source, field="classes",
-                         hint="add e.g. [classes.residential] count = 100")
+        raise InputError(
+            "missing [classes] table", source=source, field="classes", hint="add e.g. [classes.residential] count = 100"
+        )
     try:
         return FleetSpec.model_validate(data)
     except ValidationError as error:

@@ -32,8 +32,17 @@ __all__ = ["REPORTED_COLUMNS", "SEA_LANES", "TRUTH_COLUMNS", "synthesize_fleet"]
 
 #: Columns a detector may read: what the terminal reports and what the network logs about its fixes.
 REPORTED_COLUMNS = (
-    "terminal_id", "account_id", "registered_in", "plan", "time", "lat_deg", "lon_deg", "alt_m", "speed_kmh",
-    "serving_sat", "serving_cell",
+    "terminal_id",
+    "account_id",
+    "registered_in",
+    "plan",
+    "time",
+    "lat_deg",
+    "lon_deg",
+    "alt_m",
+    "speed_kmh",
+    "serving_sat",
+    "serving_cell",
 )
 #: Ground truth, for evaluation only.
 TRUTH_COLUMNS = ("true_class", "true_lat_deg", "true_lon_deg", "true_alt_m")
@@ -42,18 +51,58 @@ TRUTH_COLUMNS = ("true_class", "true_lat_deg", "true_lon_deg", "true_alt_m")
 #: the main lanes drawn in the NGA *Pub. 151 Distances Between Ports* tables and the Black Sea grain corridor
 #: (2023-); waypoints are ours, placed off the coast.
 SEA_LANES: dict[str, list[tuple[float, float]]] = {
-    "channel_gibraltar_suez": [(52.0, 3.3), (51.05, 1.65), (50.2, -1.0), (49.6, -5.0), (46.5, -7.5), (43.8, -9.9),
-                               (37.0, -9.6), (36.0, -6.6), (35.95, -5.5), (36.3, -2.0), (37.6, 4.0), (37.4, 10.5),
-                               (37.2, 11.4), (36.5, 12.6), (35.6, 14.0), (35.5, 15.5), (34.0, 24.0), (32.0, 30.0),
-                               (31.6, 32.2)],
-    "red_sea_aden": [(27.3, 34.2), (24.0, 36.3), (20.0, 38.6), (15.5, 41.5), (12.7, 43.3), (12.3, 45.5),
-                     (12.0, 52.0), (8.0, 65.0), (5.6, 80.2), (6.0, 90.0), (6.3, 94.5)],
+    "channel_gibraltar_suez": [
+        (52.0, 3.3),
+        (51.05, 1.65),
+        (50.2, -1.0),
+        (49.6, -5.0),
+        (46.5, -7.5),
+        (43.8, -9.9),
+        (37.0, -9.6),
+        (36.0, -6.6),
+        (35.95, -5.5),
+        (36.3, -2.0),
+        (37.6, 4.0),
+        (37.4, 10.5),
+        (37.2, 11.4),
+        (36.5, 12.6),
+        (35.6, 14.0),
+        (35.5, 15.5),
+        (34.0, 24.0),
+        (32.0, 30.0),
+        (31.6, 32.2),
+    ],
+    "red_sea_aden": [
+        (27.3, 34.2),
+        (24.0, 36.3),
+        (20.0, 38.6),
+        (15.5, 41.5),
+        (12.7, 43.3),
+        (12.3, 45.5),
+        (12.0, 52.0),
+        (8.0, 65.0),
+        (5.6, 80.2),
+        (6.0, 90.0),
+        (6.3, 94.5),
+    ],
     "black_sea_corridor": [(41.35, 29.15), (42.2, 29.6), (43.2, 29.9), (44.3, 30.2), (45.3, 30.6), (46.0, 30.85)],
     "north_atlantic": [(49.6, -6.0), (48.0, -20.0), (46.0, -35.0), (42.5, -50.0), (40.6, -65.0), (40.3, -72.5)],
-    "baltic": [(54.55, 10.5), (54.6, 11.3), (54.5, 11.85), (54.52, 12.3), (54.75, 12.9), (55.0, 13.6), (54.8, 14.5),
-               (54.9, 15.6), (55.6, 17.0), (56.6, 19.0), (58.5, 20.6), (59.6, 23.5), (59.8, 25.6)],
-    "north_pacific": [(34.8, 140.2), (38.0, 150.0), (43.0, 170.0), (47.0, -170.0), (48.5, -150.0),
-                      (48.3, -126.5)],
+    "baltic": [
+        (54.55, 10.5),
+        (54.6, 11.3),
+        (54.5, 11.85),
+        (54.52, 12.3),
+        (54.75, 12.9),
+        (55.0, 13.6),
+        (54.8, 14.5),
+        (54.9, 15.6),
+        (55.6, 17.0),
+        (56.6, 19.0),
+        (58.5, 20.6),
+        (59.6, 23.5),
+        (59.8, 25.6),
+    ],
+    "north_pacific": [(34.8, 140.2), (38.0, 150.0), (43.0, 170.0), (47.0, -170.0), (48.5, -150.0), (48.3, -126.5)],
     "south_china_sea": [(1.2, 104.3), (5.0, 106.5), (10.0, 111.5), (15.0, 114.5), (20.0, 116.0), (22.0, 114.6)],
     "us_east_coast": [(40.3, -72.5), (37.5, -74.5), (35.3, -74.8), (32.0, -78.8), (28.5, -79.8), (25.6, -79.7)],
 }
@@ -105,8 +154,11 @@ def _cities(countries: list[str], field_name: str, *, free: bool = True) -> pd.D
     out = table[table["cc"].isin(wanted)]
     missing = sorted(set(wanted) - set(out["cc"]))
     if missing:
-        raise InputError(f"no gazetteer cities in {', '.join(missing)}", field=field_name,
-                         hint="use ISO 3166 alpha-2 codes of countries with cities above 15,000 inhabitants")
+        raise InputError(
+            f"no gazetteer cities in {', '.join(missing)}",
+            field=field_name,
+            hint="use ISO 3166 alpha-2 codes of countries with cities above 15,000 inhabitants",
+        )
     return out.reset_index(drop=True)
 
 
@@ -140,8 +192,12 @@ class _Area:
         assert self.cities is not None
         weights = self.cities["pop"].to_numpy() / self.cities["pop"].sum()
         pick = rng.choice(len(self.cities), size=n, p=weights)
-        lat, lon = destination(self.cities["lat"].to_numpy()[pick], self.cities["lon"].to_numpy()[pick],
-                               rng.uniform(0, 360, n), rng.uniform(0, 12.0, n))
+        lat, lon = destination(
+            self.cities["lat"].to_numpy()[pick],
+            self.cities["lon"].to_numpy()[pick],
+            rng.uniform(0, 360, n),
+            rng.uniform(0, 12.0, n),
+        )
         return lat, lon
 
 
@@ -174,8 +230,9 @@ def _area(spec: str, field_name: str) -> _Area:
         return _Area(spec, geometry=region.geometry)
     if len(spec) == 2 and spec.isalpha():
         return _Area(spec, cities=_cities([spec], field_name, free=False))
-    raise InputError(f"unknown area {spec!r}", field=field_name,
-                     hint="use occupied:ua:YYYY-MM-DD or an ISO alpha-2 country code")
+    raise InputError(
+        f"unknown area {spec!r}", field=field_name, hint="use occupied:ua:YYYY-MM-DD or an ISO alpha-2 country code"
+    )
 
 
 # --------------------------------------------------------------------------- per-class generators
@@ -199,8 +256,9 @@ class _Batch:
     registered: list[str] = field(default_factory=list)
     plan: list[str] = field(default_factory=list)
 
-    def add(self, terminal: int, t_s, lat, lon, alt, speed_kmh, *, rep=None, account: int, registered: str,
-            plan: str) -> None:
+    def add(
+        self, terminal: int, t_s, lat, lon, alt, speed_kmh, *, rep=None, account: int, registered: str, plan: str
+    ) -> None:
         n = len(t_s)
         self.terminal.append(np.full(n, terminal, dtype=np.int64))
         self.t_s.append(np.asarray(t_s, dtype=np.int64))
@@ -265,11 +323,20 @@ class _Fleet:
         for k, pick in enumerate(picks):
             if k == 0 or rng.random() > 0.05:  # 5 % share an account with the previous terminal (households)
                 account = self.account_id()
-            self.fixed_terminal(batch, rng, float(cities["lat"][pick]), float(cities["lon"][pick]), 10.0,
-                                account, str(cities["cc"][pick]), "residential")
+            self.fixed_terminal(
+                batch,
+                rng,
+                float(cities["lat"][pick]),
+                float(cities["lon"][pick]),
+                10.0,
+                account,
+                str(cities["cc"][pick]),
+                "residential",
+            )
 
-    def fixed_terminal(self, batch, rng, lat0, lon0, radius_km, account, registered, plan, *, start_s=0,
-                       offset=None) -> None:
+    def fixed_terminal(
+        self, batch, rng, lat0, lon0, radius_km, account, registered, plan, *, start_s=0, offset=None
+    ) -> None:
         lat, lon = destination(lat0, lon0, rng.uniform(0, 360), radius_km * np.sqrt(rng.random()))
         phase = int(rng.integers(0, self.fixed_step // self.step)) * self.step
         t = self.grid(self.fixed_step, phase)
@@ -281,11 +348,30 @@ class _Fleet:
         true = (np.full(n, float(lat)), np.full(n, float(lon)), alt)
         r_lat, r_lon = offset(true[0], true[1], t) if offset else true[:2]
         rep = self.noise(r_lat, r_lon, alt, n, rng)
-        batch.add(self.terminal_id(), t, *true, rng.normal(0.0, 0.3, n).clip(0.0), rep=rep, account=account,
-                  registered=registered, plan=plan)
+        batch.add(
+            self.terminal_id(),
+            t,
+            *true,
+            rng.normal(0.0, 0.3, n).clip(0.0),
+            rep=rep,
+            account=account,
+            registered=registered,
+            plan=plan,
+        )
 
-    def drive(self, rng, cities: pd.DataFrame, start: int, spec_speed, spec_leg, spec_stop, t: np.ndarray,
-              active: np.ndarray, *, area=None):
+    def drive(
+        self,
+        rng,
+        cities: pd.DataFrame,
+        start: int,
+        spec_speed,
+        spec_leg,
+        spec_stop,
+        t: np.ndarray,
+        active: np.ndarray,
+        *,
+        area=None,
+    ):
         """A car's positions at times ``t``: legs between cities (or area points) with stops, only while ``active``."""
         lat_all: Any = cities["lat"].to_numpy() if cities is not None else None
         lon_all: Any = cities["lon"].to_numpy() if cities is not None else None
@@ -327,8 +413,16 @@ class _Fleet:
             mid_lat, mid_lon = bent_lat, bent_lon
             way_lat.extend([*mid_lat.tolist(), to_lat])
             way_lon.extend([*mid_lon.tolist(), to_lon])
-            path = float(np.sum(haversine_km(np.array([cur_lat, *mid_lat]), np.array([cur_lon, *mid_lon]),
-                                             np.array([*mid_lat, to_lat]), np.array([*mid_lon, to_lon]))))
+            path = float(
+                np.sum(
+                    haversine_km(
+                        np.array([cur_lat, *mid_lat]),
+                        np.array([cur_lon, *mid_lon]),
+                        np.array([*mid_lat, to_lat]),
+                        np.array([*mid_lon, to_lon]),
+                    )
+                )
+            )
             # speed changes every 5 minutes inside the spec's range
             v_base = rng.uniform(*spec_speed)
             remaining = path
@@ -366,14 +460,25 @@ class _Fleet:
         t = t[active]
         if not len(t):
             return
-        lat, lon, speed = self.drive(rng, cities, home, spec.speed_kmh, spec.leg_km, spec.stop_min, t,
-                                     np.ones(len(t), dtype=bool))
+        lat, lon, speed = self.drive(
+            rng, cities, home, spec.speed_kmh, spec.leg_km, spec.stop_min, t, np.ones(len(t), dtype=bool)
+        )
         alt = _terrain_m(lat, lon) + 1.5
         n = len(t)
         r_lat, r_lon = offset(lat, lon, t) if offset else (lat, lon)
         rep = self.noise(r_lat, r_lon, alt, n, rng)
-        batch.add(self.terminal_id(), t, lat, lon, alt, speed + rng.normal(0, 1.0, n), rep=rep,
-                  account=self.account_id(), registered=str(cities["cc"][home]), plan=cls_plan)
+        batch.add(
+            self.terminal_id(),
+            t,
+            lat,
+            lon,
+            alt,
+            speed + rng.normal(0, 1.0, n),
+            rep=rep,
+            account=self.account_id(),
+            registered=str(cities["cc"][home]),
+            plan=cls_plan,
+        )
 
     def maritime(self, batch: _Batch, spec, rng) -> None:
         lanes = list(SEA_LANES.values())
@@ -392,13 +497,27 @@ class _Fleet:
             along = np.where(s <= length, s, 2 * length - s)  # back and forth along the lane
             lat, lon = route_positions(way_lat, way_lon, along)
             # lateral spread inside the lane (a few km), constant per vessel
-            lat, lon = destination(lat, lon, initial_bearing_deg(way_lat[0], way_lon[0], way_lat[-1],
-                                                                 way_lon[-1]) + 90.0, rng.normal(0.0, 1.5))
+            lat, lon = destination(
+                lat,
+                lon,
+                initial_bearing_deg(way_lat[0], way_lon[0], way_lat[-1], way_lon[-1]) + 90.0,
+                rng.normal(0.0, 1.5),
+            )
             n = len(t)
             alt = np.full(n, 20.0)
             rep = self.noise(lat, lon, alt, n, rng)
-            batch.add(self.terminal_id(), t, lat, lon, alt, np.full(n, v) + rng.normal(0, 0.5, n), rep=rep,
-                      account=account, registered=str(rng.choice(_FLAGS)), plan="maritime")
+            batch.add(
+                self.terminal_id(),
+                t,
+                lat,
+                lon,
+                alt,
+                np.full(n, v) + rng.normal(0, 0.5, n),
+                rep=rep,
+                account=account,
+                registered=str(rng.choice(_FLAGS)),
+                plan="maritime",
+            )
 
     @functools.cached_property
     def airports(self) -> pd.DataFrame:
@@ -420,8 +539,10 @@ class _Fleet:
         dh_k = np.array([h_cruise, 4000.0, 900.0, 0.0])
         fine = np.arange(0.0, 1200.0 + 1.0, 1.0)
         fine_d = np.arange(0.0, 1800.0 + 1.0, 1.0)
-        climb_d, desc_d = (np.concatenate([[0.0], np.cumsum(0.5 * (v[1:] + v[:-1]))]) / 3600.0  # trapezoids, 1 s
-                           for v in (np.interp(fine, t_k, v_k), np.interp(fine_d, d_t, d_v)))
+        climb_d, desc_d = (
+            np.concatenate([[0.0], np.cumsum(0.5 * (v[1:] + v[:-1]))]) / 3600.0  # trapezoids, 1 s
+            for v in (np.interp(fine, t_k, v_k), np.interp(fine_d, d_t, d_v))
+        )
         cruise_km = max(length_km - climb_d[-1] - desc_d[-1], 0.0)
         cruise_s = cruise_km / v_cruise * 3600.0
         total_s = 1200.0 + cruise_s + 1800.0
@@ -431,11 +552,17 @@ class _Fleet:
             d = np.where(
                 tau <= 1200.0,
                 np.interp(tau, fine, climb_d),
-                np.where(tau <= 1200.0 + cruise_s, climb_d[-1] + (tau - 1200.0) * v_cruise / 3600.0,
-                         climb_d[-1] + cruise_km + np.interp(tau - 1200.0 - cruise_s, fine_d, desc_d)),
+                np.where(
+                    tau <= 1200.0 + cruise_s,
+                    climb_d[-1] + (tau - 1200.0) * v_cruise / 3600.0,
+                    climb_d[-1] + cruise_km + np.interp(tau - 1200.0 - cruise_s, fine_d, desc_d),
+                ),
             )
-            h = np.where(tau <= 1320.0, np.interp(tau, h_t, h_k),
-                         np.where(tau <= 1200.0 + cruise_s, h_cruise, np.interp(tau - 1200.0 - cruise_s, dh_t, dh_k)))
+            h = np.where(
+                tau <= 1320.0,
+                np.interp(tau, h_t, h_k),
+                np.where(tau <= 1200.0 + cruise_s, h_cruise, np.interp(tau - 1200.0 - cruise_s, dh_t, dh_k)),
+            )
             return np.minimum(d, length_km), h
 
         return total_s, at
@@ -487,8 +614,18 @@ class _Fleet:
             lat, lon = np.concatenate(lats)[first], np.concatenate(lons)[first]
             alt, v = np.concatenate(alts)[first], np.concatenate(speeds)[first]
             rep = self.noise(lat, lon, alt, len(t), rng)
-            batch.add(self.terminal_id(), t, lat, lon, alt, v, rep=rep, account=account,
-                      registered=str(ap["cc"][here]), plan="aviation")
+            batch.add(
+                self.terminal_id(),
+                t,
+                lat,
+                lon,
+                alt,
+                v,
+                rep=rep,
+                account=account,
+                registered=str(ap["cc"][here]),
+                plan="aviation",
+            )
 
     def avoid_pairs(self) -> np.ndarray:
         """Airport pairs whose great circle crosses Ukraine, Russia or Belarus (airliners avoid them since 2022)."""
@@ -537,8 +674,9 @@ class _Fleet:
                     self.mobile_bm(batch, rng, spec, area, start, account, registered, offset)
                 else:
                     radius = 0.0 if area.geometry is not None else 8.0
-                    self.fixed_terminal(batch, rng, lat0, lon0, radius, account, registered, "residential",
-                                        start_s=start, offset=offset)
+                    self.fixed_terminal(
+                        batch, rng, lat0, lon0, radius, account, registered, "residential", start_s=start, offset=offset
+                    )
                 made += 1
 
     def mobile_bm(self, batch, rng, spec, area, start, account, registered, offset) -> None:
@@ -547,16 +685,28 @@ class _Fleet:
         t = t[(t >= start) & (hour >= 6.0) & (hour < 20.0)]
         if len(t) < 2:  # switched on after dark on the last day: it stays put
             lat0, lon0 = area.sample(rng, 1)
-            self.fixed_terminal(batch, rng, float(lat0[0]), float(lon0[0]), 0.0, account, registered, "residential",
-                                start_s=start, offset=offset)
+            self.fixed_terminal(
+                batch,
+                rng,
+                float(lat0[0]),
+                float(lon0[0]),
+                0.0,
+                account,
+                registered,
+                "residential",
+                start_s=start,
+                offset=offset,
+            )
             return
-        lat, lon, speed = self.drive(rng, None, 0, spec.mobile_speed_kmh, [10.0, 60.0], [30.0, 240.0], t,
-                                     np.ones(len(t), dtype=bool), area=area)
+        lat, lon, speed = self.drive(
+            rng, None, 0, spec.mobile_speed_kmh, [10.0, 60.0], [30.0, 240.0], t, np.ones(len(t), dtype=bool), area=area
+        )
         alt = _terrain_m(lat, lon) + 1.5
         r_lat, r_lon = offset(lat, lon, t) if offset else (lat, lon)
         rep = self.noise(r_lat, r_lon, alt, len(t), rng)
-        batch.add(self.terminal_id(), t, lat, lon, alt, speed, rep=rep, account=account, registered=registered,
-                  plan="roam")
+        batch.add(
+            self.terminal_id(), t, lat, lon, alt, speed, rep=rep, account=account, registered=registered, plan="roam"
+        )
 
     def drone(self, batch: _Batch, spec, rng) -> None:
         launch_areas = []
@@ -578,8 +728,9 @@ class _Fleet:
                 if len(ok):
                     break
             else:
-                raise InputError("no drone target within max_range_km of the launch area",
-                                 field="classes.drone.max_range_km")
+                raise InputError(
+                    "no drone target within max_range_km of the launch area", field="classes.drone.max_range_km"
+                )
             to = targets[int(rng.choice(ok))]
             length = float(haversine_km(lat0, lon0, to[0], to[1]))
             n_mid = int(rng.integers(0, 3))
@@ -593,8 +744,13 @@ class _Fleet:
                 way_lon += m_lon.tolist()
             way_lat.append(float(to[0]))
             way_lon.append(float(to[1]))
-            path = float(np.sum(haversine_km(np.array(way_lat[:-1]), np.array(way_lon[:-1]), np.array(way_lat[1:]),
-                                             np.array(way_lon[1:]))))
+            path = float(
+                np.sum(
+                    haversine_km(
+                        np.array(way_lat[:-1]), np.array(way_lon[:-1]), np.array(way_lat[1:]), np.array(way_lon[1:])
+                    )
+                )
+            )
             v = rng.uniform(*spec.speed_kmh)
             duration = path / v * 3600.0
             launch = int(rng.uniform(0, max(self.span_s - duration - self.step, 1)) // self.step * self.step)
@@ -616,8 +772,18 @@ class _Fleet:
             else:
                 told = speed_t + rng.normal(0.0, 1.0, n)
             rep = self.noise(lat, lon, alt, n, rng)
-            batch.add(self.terminal_id(), t, lat, lon, alt, told, rep=rep, account=self.account_id(),
-                      registered=str(rng.choice(spec.registered_in)).upper(), plan="roam")
+            batch.add(
+                self.terminal_id(),
+                t,
+                lat,
+                lon,
+                alt,
+                told,
+                rep=rep,
+                account=self.account_id(),
+                registered=str(rng.choice(spec.registered_in)).upper(),
+                plan="roam",
+            )
 
     def spoofer(self, batch: _Batch, spec, rng) -> None:
         cities = _cities(spec.countries, "classes.spoofer.countries")
@@ -644,8 +810,17 @@ class _Fleet:
                 self.roam_terminal(batch, rng, big, weights, roam, offset=offset, cls_plan="roam")
             else:
                 pick = int(rng.choice(len(big), p=weights))
-                self.fixed_terminal(batch, rng, float(big["lat"][pick]), float(big["lon"][pick]), 10.0,
-                                    self.account_id(), str(big["cc"][pick]), "residential", offset=offset)
+                self.fixed_terminal(
+                    batch,
+                    rng,
+                    float(big["lat"][pick]),
+                    float(big["lon"][pick]),
+                    10.0,
+                    self.account_id(),
+                    str(big["cc"][pick]),
+                    "residential",
+                    offset=offset,
+                )
 
 
 @functools.lru_cache(maxsize=1)
@@ -765,7 +940,9 @@ def _serve(frame: pd.DataFrame, spec: FleetSpec, rng: np.random.Generator, progr
         pick = rng.integers(0, 6, spill.size)
         cells[spill] = np.fromiter(
             (sorted(h3n.grid_ring(int(c), 1).tolist())[p % 6] for c, p in zip(cells[spill], pick, strict=True)),
-            dtype=np.uint64, count=spill.size)
+            dtype=np.uint64,
+            count=spill.size,
+        )
     frame["serving_cell"] = cells
     # serving satellite: highest elevation above the mask, from the true position
     t_ns = frame["time"].to_numpy().view(np.int64)
@@ -781,8 +958,9 @@ def _serve(frame: pd.DataFrame, spec: FleetSpec, rng: np.random.Generator, progr
         lo = np.searchsorted(sorted_steps, chunk.time_slice.start)
         hi = np.searchsorted(sorted_steps, chunk.time_slice.stop)
         rows = order[lo:hi]
-        best, _ = best_satellites(step_index[rows] - chunk.time_slice.start, ground[rows], chunk.position_itrf_km,
-                                  head.min_elevation_deg)
+        best, _ = best_satellites(
+            step_index[rows] - chunk.time_slice.start, ground[rows], chunk.position_itrf_km, head.min_elevation_deg
+        )
         sat[rows] = np.where(best >= 0, ids[np.maximum(best, 0)], -1)
         if progress is not None:
             progress(chunk.time_slice.stop - chunk.time_slice.start)
@@ -851,8 +1029,10 @@ def _assemble(batches: list[_Batch], fleet: _Fleet) -> pd.DataFrame:
     frame = frame.sort_values(["time_s", "terminal_id"], kind="stable").reset_index(drop=True)
     frame["time"] = (fleet.start_ns + frame["time_s"].to_numpy() * 1_000_000_000).astype("datetime64[ns]")
     frame = frame.drop(columns="time_s")
-    for column, categories in (("true_class", list(CLASSES)), ("plan", ["residential", "roam", "maritime",
-                                                                       "aviation"])):
+    for column, categories in (
+        ("true_class", list(CLASSES)),
+        ("plan", ["residential", "roam", "maritime", "aviation"]),
+    ):
         frame[column] = pd.Categorical(frame[column], categories=categories)
     frame["registered_in"] = frame["registered_in"].astype("category")
     return frame

@@ -111,9 +111,7 @@ def enu_basis(lat_deg, lon_deg) -> np.ndarray:
     return np.stack([east, north, up], axis=-2)
 
 
-def look_angles(
-    lat_deg, lon_deg, alt_km, target_xyz_km: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def look_angles(lat_deg, lon_deg, alt_km, target_xyz_km: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Elevation [deg], azimuth [deg, clockwise from north, 0..360) and slant range [km] of targets.
 
     Elevation is measured from the plane normal to the WGS-84 ellipsoid at the

@@ -90,8 +90,7 @@ FITTED_SPIKE_S = 2.0
 
 def _check_nonnegative(value: float, name: str) -> None:
     if not (np.isfinite(value) and value >= 0):
-        raise InputError(f"{name} {value} must be a finite number >= 0", field=name,
-                         hint="delays cannot be negative")
+        raise InputError(f"{name} {value} must be a finite number >= 0", field=name, hint="delays cannot be negative")
 
 
 @dataclass(frozen=True)
@@ -109,22 +108,36 @@ class AccessModel:
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
-            raise InputError(f"selection policy {self.policy!r} is not one of {POLICIES}", field="policy",
-                             hint="use max_elevation, longest_visibility or min_delay")
+            raise InputError(
+                f"selection policy {self.policy!r} is not one of {POLICIES}",
+                field="policy",
+                hint="use max_elevation, longest_visibility or min_delay",
+            )
         for name in ("processing_ms", "scheduling_scale_ms", "spike_ms", "spike_s"):
             _check_nonnegative(getattr(self, name), name)
         if not (np.isfinite(self.scheduling_shape) and self.scheduling_shape > 0):
             raise InputError(f"scheduling shape {self.scheduling_shape} must be > 0", field="scheduling_shape")
         if not (np.isfinite(self.reconfiguration_s) and self.reconfiguration_s > 0):
-            raise InputError(f"reconfiguration interval {self.reconfiguration_s} s must be > 0",
-                             field="reconfiguration_s")
+            raise InputError(
+                f"reconfiguration interval {self.reconfiguration_s} s must be > 0", field="reconfiguration_s"
+            )
         if self.samples_per_interval < 1:
             raise InputError("samples_per_interval must be >= 1", field="samples_per_interval")
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in (
-            "policy", "reconfiguration_s", "processing_ms", "scheduling_shape", "scheduling_scale_ms", "spike_ms",
-            "spike_s", "samples_per_interval")}
+        return {
+            k: getattr(self, k)
+            for k in (
+                "policy",
+                "reconfiguration_s",
+                "processing_ms",
+                "scheduling_shape",
+                "scheduling_scale_ms",
+                "spike_ms",
+                "spike_s",
+                "samples_per_interval",
+            )
+        }
 
     def offsets_ms(self) -> tuple[np.ndarray, np.ndarray]:
         """Per packet of an interval: ``(fraction of the interval elapsed, scheduling + spike delay [ms])``."""
@@ -185,8 +198,10 @@ class AccessRoutes:
     def _usage(self, names: np.ndarray) -> list[dict]:
         counts = Counter(n for n in names.ravel().tolist() if n)
         total = names.size
-        return [{"name": n, "country": self.sites.get(n, {}).get("country", ""), "share": round(c / total, 4)}
-                for n, c in counts.most_common()]
+        return [
+            {"name": n, "country": self.sites.get(n, {}).get("country", ""), "share": round(c / total, 4)}
+            for n, c in counts.most_common()
+        ]
 
     def summary(self, row: int) -> dict:
         """p5/p50/p95 RTT [ms] of one row, reachability, gateways/PoPs used, reconfigurations, laser hops."""
@@ -218,8 +233,11 @@ def realistic_ground(ground, *, pop_assignment: str = "operator", assignment=Non
     from skyfence.network.pops import POP_ASSIGNMENTS, infer_gateways, merge_pops
 
     if pop_assignment not in POP_ASSIGNMENTS:
-        raise InputError(f"PoP assignment {pop_assignment!r} is not one of {POP_ASSIGNMENTS}",
-                         field="--pop-assignment", hint="use nearest or operator")
+        raise InputError(
+            f"PoP assignment {pop_assignment!r} is not one of {POP_ASSIGNMENTS}",
+            field="--pop-assignment",
+            hint="use nearest or operator",
+        )
     names: dict[str, str] = {}
     if pop_assignment == "operator" and assignment is not None:
         ground, names = merge_pops(ground, assignment)
@@ -285,8 +303,10 @@ def access_routes(
     times = np.atleast_1d(np.asarray(times, dtype="datetime64[ns]"))
     gateways, pops = ground.gateways, ground.pops
     if not len(gateways) or not len(pops):
-        raise InputError(f"the ground segment has {len(gateways)} gateways and {len(pops)} PoPs",
-                         hint="routes need at least one of each")
+        raise InputError(
+            f"the ground segment has {len(gateways)} gateways and {len(pops)} PoPs",
+            hint="routes need at least one of each",
+        )
     pop_names = pops["name"].tolist()
     pop_of = {n: i for i, n in enumerate(pop_names)}
     for t in targets:
@@ -310,8 +330,10 @@ def access_routes(
     # Fixed edges (forward direction): gateway -> home PoP, PoP <-> PoP backbone, PoP -> sink (nearest mode).
     home = np.array([pop_of[h] for h in gateways["home_pop"]], dtype=np.int64)
     plat, plon = pops["lat_deg"].to_numpy(float), pops["lon_deg"].to_numpy(float)
-    backhaul = fibre_km(great_circle_km(gateways["lat_deg"].to_numpy(), gateways["lon_deg"].to_numpy(),
-                                        plat[home], plon[home]), fibre_factor)
+    backhaul = fibre_km(
+        great_circle_km(gateways["lat_deg"].to_numpy(), gateways["lon_deg"].to_numpy(), plat[home], plon[home]),
+        fibre_factor,
+    )
     pa, pb = np.meshgrid(np.arange(n_pop), np.arange(n_pop), indexing="ij")
     off = pa != pb
     backbone = fibre_km(great_circle_km(plat[pa[off]], plon[pa[off]], plat[pb[off]], plon[pb[off]]), fibre_factor)
@@ -325,8 +347,12 @@ def access_routes(
     demand = np.ones(n_row) if weights is None else np.asarray(weights, dtype=float)
 
     term = GroundPoints([s.lat_deg for s in terminals], [s.lon_deg for s in terminals], 0.0, min_elevation_deg)
-    gw_points = GroundPoints(gateways["lat_deg"].to_numpy(), gateways["lon_deg"].to_numpy(),
-                             gateways["alt_km"].to_numpy(), gateway_min_elevation_deg)
+    gw_points = GroundPoints(
+        gateways["lat_deg"].to_numpy(),
+        gateways["lon_deg"].to_numpy(),
+        gateways["alt_km"].to_numpy(),
+        gateway_min_elevation_deg,
+    )
     gw_names = np.array([*gateways["name"].tolist(), ""], dtype=object)
     pop_name_arr = np.array([*pop_names, ""], dtype=object)
 
@@ -425,16 +451,45 @@ def access_routes(
                 held[k, step] = norad[choice[k]]
                 laser_hops[k, step] = sats - 1
     sites = {str(r.name): {"kind": str(r.kind), "country": str(r.country)} for r in ground.sites.itertuples()}
-    settings = {"isl": isl, "lasers": lasers.to_dict(), "access": access.to_dict(),
-                "min_elevation_deg": min_elevation_deg, "fibre_factor": fibre_factor,
-                "satellites_in_service": int(n_sat), "laser_capable_in_service": int((capable & service).sum()),
-                "isls": len(isls)}
-    return AccessRoutes(list(terminals), list(targets), times, rtt_start, rtt_end, gw_used, pop_used, held,
-                        laser_hops, access, sites, settings)
+    settings = {
+        "isl": isl,
+        "lasers": lasers.to_dict(),
+        "access": access.to_dict(),
+        "min_elevation_deg": min_elevation_deg,
+        "fibre_factor": fibre_factor,
+        "satellites_in_service": int(n_sat),
+        "laser_capable_in_service": int((capable & service).sum()),
+        "isls": len(isls),
+    }
+    return AccessRoutes(
+        list(terminals),
+        list(targets),
+        times,
+        rtt_start,
+        rtt_end,
+        gw_used,
+        pop_used,
+        held,
+        laser_hops,
+        access,
+        sites,
+        settings,
+    )
 
 
-def _select(policy: str, term: GroundPoints, pos: np.ndarray, ti: np.ndarray, ts: np.ndarray, tr: np.ndarray,
-            dist: np.ndarray, row_tree: np.ndarray, proc_km: float, n_look: int, n_row: int) -> np.ndarray:
+def _select(
+    policy: str,
+    term: GroundPoints,
+    pos: np.ndarray,
+    ti: np.ndarray,
+    ts: np.ndarray,
+    tr: np.ndarray,
+    dist: np.ndarray,
+    row_tree: np.ndarray,
+    proc_km: float,
+    n_look: int,
+    n_row: int,
+) -> np.ndarray:
     """Satellite index held by each row this interval (-1: none can reach the row's PoP)."""
     reach = dist[row_tree[ti], ts]
     ok = np.isfinite(reach)
@@ -461,4 +516,3 @@ def _select(policy: str, term: GroundPoints, pos: np.ndarray, ti: np.ndarray, ts
     choice = np.full(n_row, -1, dtype=np.int64)
     choice[first[0]] = ts[order][first[1]]
     return choice
-

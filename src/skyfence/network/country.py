@@ -53,8 +53,10 @@ def _weighted(cities: pd.DataFrame, code: str):
     from skyfence.earth.places import Place
 
     weights = np.maximum(cities["population"].to_numpy(float), 1.0)
-    return [(Place(str(r.name), float(r.lat_deg), float(r.lon_deg), code), float(w))
-            for r, w in zip(cities.itertuples(index=False), weights / weights.sum(), strict=True)]
+    return [
+        (Place(str(r.name), float(r.lat_deg), float(r.lon_deg), code), float(w))
+        for r, w in zip(cities.itertuples(index=False), weights / weights.sum(), strict=True)
+    ]
 
 
 def country_terminals(country: str, n: int = DEFAULT_CITIES_PER_COUNTRY, assignment=None):
@@ -86,8 +88,11 @@ def country_terminals(country: str, n: int = DEFAULT_CITIES_PER_COUNTRY, assignm
         import difflib
 
         close = difflib.get_close_matches(code, sorted(known), n=3)
-        raise InputError(f"unknown country code {country!r}", field="COUNTRY",
-                         hint=f"use an ISO 3166 alpha-2 code{', e.g. ' + ', '.join(close) if close else ' (DE, KI)'}")
+        raise InputError(
+            f"unknown country code {country!r}",
+            field="COUNTRY",
+            hint=f"use an ISO 3166 alpha-2 code{', e.g. ' + ', '.join(close) if close else ' (DE, KI)'}",
+        )
     raise InputError(f"country {code} has no gazetteer city or boundary to place terminals", field="COUNTRY")
 
 
@@ -133,8 +138,9 @@ def country_latency(
     lasers = lasers or LaserModel()
     if pop_assignment == "operator" and assignment is None:
         assignment = load_pop_assignment()
-    segment, names, inferred = realistic_ground(ground, pop_assignment=pop_assignment, assignment=assignment,
-                                                infer=infer_gateways)
+    segment, names, inferred = realistic_ground(
+        ground, pop_assignment=pop_assignment, assignment=assignment, infer=infer_gateways
+    )
     rows_place, rows_target, rows_weight, rows_country, rows_mode = [], [], [], [], []
     wanted = list(dict.fromkeys(c.strip().upper() for c in countries))
     skipped = []
@@ -157,9 +163,19 @@ def country_latency(
                 rows_weight.append(w * share)
                 rows_country.append(code)
                 rows_mode.append("operator" if shares else "nearest")
-    routes = access_routes(constellation, rows_place, rows_target, times, segment, access=access, lasers=lasers,
-                           weights=rows_weight, min_elevation_deg=min_elevation_deg,
-                           gateway_min_elevation_deg=min_elevation_deg, fibre_factor=fibre_factor)
+    routes = access_routes(
+        constellation,
+        rows_place,
+        rows_target,
+        times,
+        segment,
+        access=access,
+        lasers=lasers,
+        weights=rows_weight,
+        min_elevation_deg=min_elevation_deg,
+        gateway_min_elevation_deg=min_elevation_deg,
+        fibre_factor=fibre_factor,
+    )
     samples = routes.samples_ms()
     country_arr = np.array(rows_country)
     weight_arr = np.array(rows_weight)
@@ -179,20 +195,28 @@ def country_latency(
         gateways = gateways[gateways != ""]
         hops = routes.laser_hops[idx][ok]
         total = sum(pops.values()) or 1.0
-        records.append({
-            "iso_a2": code,
-            "terminals": "; ".join(dict.fromkeys(rows_place[k].name for k in idx)),
-            "pops": "; ".join(f"{n} {v / total:.0%}" for n, v in sorted(pops.items(), key=lambda x: -x[1])),
-            "p5_rtt_ms": None if p5 is None else round(p5, 1),
-            "median_rtt_ms": None if p50 is None else round(p50, 1),
-            "p95_rtt_ms": None if p95 is None else round(p95, 1),
-            "reachable_share": round(reach, 4),
-            "gateway": str(gateways.value_counts().index[0]) if len(gateways) else "",
-            "median_laser_hops": float(np.median(hops)) if len(hops) else None,
-            "assignment": rows_mode[idx[0]],
-        })
-    settings = {"pop_assignment": pop_assignment, "steps": len(times), "start": iso_utc(times[0]),
-                "end": iso_utc(times[-1]), "inferred_gateways_at": inferred, "skipped_no_location": skipped,
-                "assignment_source": getattr(assignment, "source", "") if pop_assignment == "operator" else "",
-                **routes.settings}
+        records.append(
+            {
+                "iso_a2": code,
+                "terminals": "; ".join(dict.fromkeys(rows_place[k].name for k in idx)),
+                "pops": "; ".join(f"{n} {v / total:.0%}" for n, v in sorted(pops.items(), key=lambda x: -x[1])),
+                "p5_rtt_ms": None if p5 is None else round(p5, 1),
+                "median_rtt_ms": None if p50 is None else round(p50, 1),
+                "p95_rtt_ms": None if p95 is None else round(p95, 1),
+                "reachable_share": round(reach, 4),
+                "gateway": str(gateways.value_counts().index[0]) if len(gateways) else "",
+                "median_laser_hops": float(np.median(hops)) if len(hops) else None,
+                "assignment": rows_mode[idx[0]],
+            }
+        )
+    settings = {
+        "pop_assignment": pop_assignment,
+        "steps": len(times),
+        "start": iso_utc(times[0]),
+        "end": iso_utc(times[-1]),
+        "inferred_gateways_at": inferred,
+        "skipped_no_location": skipped,
+        "assignment_source": getattr(assignment, "source", "") if pop_assignment == "operator" else "",
+        **routes.settings,
+    }
     return CountryLatency(pd.DataFrame(records), settings, routes)

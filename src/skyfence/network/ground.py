@@ -93,8 +93,9 @@ def _countries(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
         radii = np.array([0.05, 0.15, 0.3])
         d_lat = (radii[:, None] * np.sin(angles)[None, :]).ravel()
         d_lon = (radii[:, None] * np.cos(angles)[None, :]).ravel()
-        ring = np.asarray(lookup_country(
-            np.clip(lat[missing, None] + d_lat, -90, 90), lon[missing, None] + d_lon), dtype=object)
+        ring = np.asarray(
+            lookup_country(np.clip(lat[missing, None] + d_lat, -90, 90), lon[missing, None] + d_lon), dtype=object
+        )
         found = ring != ""
         first = np.argmax(found, axis=1)
         codes[missing] = np.where(found.any(axis=1), ring[np.arange(len(missing)), first], "")
@@ -157,10 +158,20 @@ class GroundSegment:
         _check_lat_lon(lat_deg, lon_deg, name)
         if country is None:
             country = str(_countries(np.array([lat_deg]), np.array([lon_deg]))[0])
-        row = pd.DataFrame([{
-            "name": name, "kind": kind, "status": status, "lat_deg": float(lat_deg), "lon_deg": float(lon_deg),
-            "alt_km": float(alt_km), "country": country, "home_pop": "",
-        }])
+        row = pd.DataFrame(
+            [
+                {
+                    "name": name,
+                    "kind": kind,
+                    "status": status,
+                    "lat_deg": float(lat_deg),
+                    "lon_deg": float(lon_deg),
+                    "alt_km": float(alt_km),
+                    "country": country,
+                    "home_pop": "",
+                }
+            ]
+        )
         return self._replace(pd.concat([self.sites, row], ignore_index=True))
 
     def remove_sites(self, names: Iterable[str]) -> GroundSegment:
@@ -171,8 +182,11 @@ class GroundSegment:
             import difflib
 
             close = difflib.get_close_matches(unknown[0], self.sites["name"].tolist(), n=3)
-            raise InputError(f"no site named {unknown[0]!r}", field="names",
-                             hint=f"did you mean {', '.join(close)}?" if close else "see GroundSegment.sites")
+            raise InputError(
+                f"no site named {unknown[0]!r}",
+                field="names",
+                hint=f"did you mean {', '.join(close)}?" if close else "see GroundSegment.sites",
+            )
         return self._replace(self.sites[~self.sites["name"].isin(names)])
 
     def exclude_gateways_in(self, countries: Iterable[str]) -> GroundSegment:
@@ -212,8 +226,10 @@ def _home(sites: pd.DataFrame) -> pd.DataFrame:
     sites["home_pop"] = ""
     if len(pops) and is_gw.any():
         d = great_circle_km(
-            sites.loc[is_gw, "lat_deg"].to_numpy()[:, None], sites.loc[is_gw, "lon_deg"].to_numpy()[:, None],
-            pops["lat_deg"].to_numpy()[None, :], pops["lon_deg"].to_numpy()[None, :],
+            sites.loc[is_gw, "lat_deg"].to_numpy()[:, None],
+            sites.loc[is_gw, "lon_deg"].to_numpy()[:, None],
+            pops["lat_deg"].to_numpy()[None, :],
+            pops["lon_deg"].to_numpy()[None, :],
         )
         sites.loc[is_gw, "home_pop"] = pops["name"].to_numpy()[np.argmin(d, axis=1)]
     return sites
@@ -244,8 +260,12 @@ def _read_viz_json(text: str, source: str) -> pd.DataFrame:
         except (KeyError, TypeError, ValueError, AttributeError):
             raise InputError("station needs name, lat, lon", source=source, record=number) from None
         if kind not in KINDS or status not in STATUSES:
-            raise InputError(f"type {kind!r} / status {status!r} not understood", source=source, record=number,
-                             hint=f"type in {KINDS}, status in {STATUSES}")
+            raise InputError(
+                f"type {kind!r} / status {status!r} not understood",
+                source=source,
+                record=number,
+                hint=f"type in {KINDS}, status in {STATUSES}",
+            )
         _check_lat_lon(lat, lon, f"{source} record {number}")
         rows.append({"name": name, "kind": kind, "status": status, "lat_deg": lat, "lon_deg": lon, "alt_km": 0.0})
     return _frame(rows, source)
@@ -269,8 +289,16 @@ def _read_map_csv(text: str, source: str) -> pd.DataFrame:
             raise InputError("lat/lon is not a number", source=source, line=number) from None
         _check_lat_lon(lat, lon, f"{source}:{number}")
         status = "operational" if is_pop or item["status"].strip() in STATUS_2023 else "planned"
-        rows.append({"name": name, "kind": "pop" if is_pop else "gateway", "status": status,
-                     "lat_deg": lat, "lon_deg": lon, "alt_km": 0.0})
+        rows.append(
+            {
+                "name": name,
+                "kind": "pop" if is_pop else "gateway",
+                "status": status,
+                "lat_deg": lat,
+                "lon_deg": lon,
+                "alt_km": 0.0,
+            }
+        )
     return _frame(rows, source)
 
 

@@ -231,7 +231,9 @@ def read_tles(path: str | os.PathLike[str]) -> tuple[int, int, tuple, tuple[str,
     header = lines[0].split()
     if len(header) != 2:
         raise InputError(
-            f"header has {len(header)} fields, expected 2", source=str(path), line=1,
+            f"header has {len(header)} fields, expected 2",
+            source=str(path),
+            line=1,
             hint="first line must be '<n_orbits> <sats_per_orbit>'",
         )
     n_orbits = _int(header[0], path, 1, "n_orbits", minimum=1)
@@ -239,8 +241,10 @@ def read_tles(path: str | os.PathLike[str]) -> tuple[int, int, tuple, tuple[str,
     body = [(i + 2, text) for i, text in enumerate(lines[1:]) if text.strip()]
     if len(body) % 3:
         raise InputError(
-            f"{len(body)} non-empty lines after the header is not a multiple of 3", source=str(path),
-            line=body[-1][0], hint="each satellite needs a name line and two TLE lines",
+            f"{len(body)} non-empty lines after the header is not a multiple of 3",
+            source=str(path),
+            line=body[-1][0],
+            hint="each satellite needs a name line and two TLE lines",
         )
     satrecs, names = [], []
     epoch: tuple[float, float] | None = None
@@ -249,7 +253,9 @@ def read_tles(path: str | os.PathLike[str]) -> tuple[int, int, tuple, tuple[str,
         parts = name.split()
         if len(parts) < 2 or _int(parts[-1], path, ln0, "satellite id") != sid:
             raise InputError(
-                f"name line must end with satellite id {sid}", source=str(path), line=ln0,
+                f"name line must end with satellite id {sid}",
+                source=str(path),
+                line=ln0,
                 hint="satgenpy numbers satellites 0, 1, 2, ... in file order",
             )
         if not (l1.startswith("1 ") and l2.startswith("2 ")):
@@ -266,7 +272,9 @@ def read_tles(path: str | os.PathLike[str]) -> tuple[int, int, tuple, tuple[str,
             epoch = this_epoch
         elif abs((this_epoch[0] - epoch[0]) + (this_epoch[1] - epoch[1])) > 1e-9:
             raise InputError(
-                "epoch differs from the first TLE's", source=str(path), line=ln1,
+                "epoch differs from the first TLE's",
+                source=str(path),
+                line=ln1,
                 hint="satgenpy requires one epoch for all TLEs (t = 0)",
             )
         satrecs.append(sat)
@@ -276,7 +284,9 @@ def read_tles(path: str | os.PathLike[str]) -> tuple[int, int, tuple, tuple[str,
     if n_orbits * sats_per_orbit != len(satrecs):
         raise InputError(
             f"header says {n_orbits} x {sats_per_orbit} = {n_orbits * sats_per_orbit} satellites, "
-            f"file has {len(satrecs)}", source=str(path), line=1,
+            f"file has {len(satrecs)}",
+            source=str(path),
+            line=1,
         )
     assert epoch is not None
     return n_orbits, sats_per_orbit, tuple(satrecs), tuple(names), epoch
@@ -298,15 +308,23 @@ def read_ground_stations(path: str | os.PathLike[str]) -> dict[str, np.ndarray |
         cols = text.split(",")
         if len(cols) != 8:
             raise InputError(
-                f"{len(cols)} columns, expected 8", source=str(path), line=number,
+                f"{len(cols)} columns, expected 8",
+                source=str(path),
+                line=number,
                 hint="format: gid,name,lat_deg,lon_deg,elevation_m,x_m,y_m,z_m",
             )
         gid = _int(cols[0], path, number, "ground station id")
         if gid != len(names):
-            raise InputError(f"ground station id {gid}, expected {len(names)}", source=str(path), line=number,
-                             hint="ids must be 0, 1, 2, ... in file order")
-        row = [_float(c, path, number, what) for c, what in zip(
-            cols[2:], ("latitude", "longitude", "elevation", "x", "y", "z"), strict=True)]
+            raise InputError(
+                f"ground station id {gid}, expected {len(names)}",
+                source=str(path),
+                line=number,
+                hint="ids must be 0, 1, 2, ... in file order",
+            )
+        row = [
+            _float(c, path, number, what)
+            for c, what in zip(cols[2:], ("latitude", "longitude", "elevation", "x", "y", "z"), strict=True)
+        ]
         if not -90.0 <= row[0] <= 90.0:
             raise InputError(f"latitude {row[0]} outside [-90, 90]", source=str(path), line=number)
         names.append(cols[1])
@@ -337,14 +355,22 @@ def read_isls(path: str | os.PathLike[str], n_satellites: int) -> np.ndarray:
         if not cols:
             continue
         if len(cols) != 2:
-            raise InputError(f"{len(cols)} columns, expected 2", source=str(path), line=number,
-                             hint="format: '<sat a> <sat b>' with a < b")
+            raise InputError(
+                f"{len(cols)} columns, expected 2",
+                source=str(path),
+                line=number,
+                hint="format: '<sat a> <sat b>' with a < b",
+            )
         a = _int(cols[0], path, number, "satellite id")
         b = _int(cols[1], path, number, "satellite id")
         for sid in (a, b):
             if sid >= n_satellites:
-                raise InputError(f"satellite {sid} does not exist (tles.txt has {n_satellites})",
-                                 source=str(path), line=number, hint=f"ids run from 0 to {n_satellites - 1}")
+                raise InputError(
+                    f"satellite {sid} does not exist (tles.txt has {n_satellites})",
+                    source=str(path),
+                    line=number,
+                    hint=f"ids run from 0 to {n_satellites - 1}",
+                )
         if b <= a:
             raise InputError(f"second id {b} must be larger than first {a}", source=str(path), line=number)
         if (a, b) in seen:
@@ -386,8 +412,12 @@ def read_gsl_interfaces_info(
             continue
         cols = text.split(",")
         if len(cols) != 3:
-            raise InputError(f"{len(cols)} columns, expected 3", source=str(path), line=number,
-                             hint="format: node_id,number_of_interfaces,aggregate_max_bandwidth")
+            raise InputError(
+                f"{len(cols)} columns, expected 3",
+                source=str(path),
+                line=number,
+                hint="format: node_id,number_of_interfaces,aggregate_max_bandwidth",
+            )
         node = _int(cols[0], path, number, "node id")
         if node != len(counts):
             raise InputError(f"node id {node}, expected {len(counts)}", source=str(path), line=number)
@@ -398,8 +428,7 @@ def read_gsl_interfaces_info(
         bandwidths.append(bandwidth)
     expected = n_satellites + n_ground_stations
     if len(counts) != expected:
-        raise InputError(f"{len(counts)} nodes, expected {expected} (satellites + ground stations)",
-                         source=str(path))
+        raise InputError(f"{len(counts)} nodes, expected {expected} (satellites + ground stations)", source=str(path))
     return np.array(counts, dtype=np.int64), np.array(bandwidths, dtype=float)
 
 
@@ -407,8 +436,11 @@ def read_hypatia_inputs(directory: str | os.PathLike[str]) -> HypatiaInputs:
     """Read and validate the satgenpy inputs in ``directory`` (see the module docstring)."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise InputError("not a directory", source=str(directory),
-                         hint="give the folder holding tles.txt, isls.txt, ground_stations.txt, description.txt")
+        raise InputError(
+            "not a directory",
+            source=str(directory),
+            hint="give the folder holding tles.txt, isls.txt, ground_stations.txt, description.txt",
+        )
     for name in ("tles.txt", "isls.txt", "ground_stations.txt", "description.txt"):
         if not (directory / name).is_file():
             raise InputError(f"missing {name}", source=str(directory), hint="satgenpy inputs need all four files")
@@ -699,8 +731,14 @@ def compute_forwarding_state(
     decision = np.concatenate([sat_decision, gs_decision[off_diag]])
     current, destination = _entry_ids(n_sat, n_gs)
     return ForwardingState(
-        time_ns=int(time_ns), current=current, destination=destination, decision=decision,
-        sat_to_gs_m=dist, gs_to_gs_m=gs_to_gs, gsl_m=gsl, isl_m=isl_m,
+        time_ns=int(time_ns),
+        current=current,
+        destination=destination,
+        decision=decision,
+        sat_to_gs_m=dist,
+        gs_to_gs_m=gs_to_gs,
+        gsl_m=gsl,
+        isl_m=isl_m,
     )
 
 
@@ -779,8 +817,9 @@ def _break_ties_as_satgenpy(sat_decision, gs_decision, gs_ties, via, gsl, dist, 
             sats = in_range[g]
             d = fw.distances(cur)[sats] + gsl[g, sats]
             low = d.min()
-            exits[(cur, g)] = min((fw.value(cur, int(b)) + float(gsl[g, b]), int(b))
-                                  for b in sats[d <= low + TIE_TOLERANCE_M])
+            exits[(cur, g)] = min(
+                (fw.value(cur, int(b)) + float(gsl[g, b]), int(b)) for b in sats[d <= low + TIE_TOLERANCE_M]
+            )
         return exits[(cur, g)]
 
     for g, cur in sat_ties.tolist():
@@ -887,15 +926,23 @@ def generate_dynamic_state(
     positions = hypatia_positions_m(inputs.satrecs, inputs.epoch_jd, offsets, frame=frame)
     if np.isnan(positions).any():
         bad = int(np.flatnonzero(np.isnan(positions).any(axis=(1, 2)))[0])
-        raise InputError(f"SGP4 fails for satellite {bad} within the run", source=str(inputs.directory / "tles.txt"),
-                         hint="shorten the duration or fix that TLE")
+        raise InputError(
+            f"SGP4 fails for satellite {bad} within the run",
+            source=str(inputs.directory / "tles.txt"),
+            hint="shorten the duration or fix that TLE",
+        )
     topo = _topology(inputs.isls, inputs.n_satellites)
     summaries: list[dict] = []
     previous: np.ndarray | None = None
     for step, t_ns in enumerate(offsets.tolist()):
         state = compute_forwarding_state(
-            positions[:, step], inputs.ground_xyz_m, inputs.isls, inputs.max_gsl_length_m,
-            max_isl_length_m=inputs.max_isl_length_m, time_ns=t_ns, _topology_cache=topo,
+            positions[:, step],
+            inputs.ground_xyz_m,
+            inputs.isls,
+            inputs.max_gsl_length_m,
+            max_isl_length_m=inputs.max_isl_length_m,
+            time_ns=t_ns,
+            _topology_cache=topo,
         )
         if previous is None:
             changed = np.ones(len(state.decision), dtype=bool)
@@ -906,10 +953,12 @@ def generate_dynamic_state(
         _write(out / f"gsl_if_bandwidth_{t_ns}.txt", _bandwidth_lines(inputs, topo.num_isls) if t_ns == 0 else b"")
         previous = state.decision
         off_diag = ~np.eye(inputs.n_ground_stations, dtype=bool)
-        summaries.append({
-            "time_ns": t_ns,
-            "fstate_entries": int(changed.sum()),
-            "gsl_pairs_in_range": state.gsl_pairs_in_range,
-            "unreachable_gs_pairs": int((~np.isfinite(state.gs_to_gs_m[off_diag])).sum()),
-        })
+        summaries.append(
+            {
+                "time_ns": t_ns,
+                "fstate_entries": int(changed.sum()),
+                "gsl_pairs_in_range": state.gsl_pairs_in_range,
+                "unreachable_gs_pairs": int((~np.isfinite(state.gs_to_gs_m[off_diag])).sum()),
+            }
+        )
     return summaries

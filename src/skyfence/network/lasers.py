@@ -76,11 +76,17 @@ class LaserModel:
 
     def __post_init__(self) -> None:
         if self.availability not in AVAILABILITY:
-            raise InputError(f"laser availability {self.availability!r} is not one of {AVAILABILITY}",
-                             field="lasers", hint="use generation, all or none")
+            raise InputError(
+                f"laser availability {self.availability!r} is not one of {AVAILABILITY}",
+                field="lasers",
+                hint="use generation, all or none",
+            )
         if self.objective not in OBJECTIVES:
-            raise InputError(f"routing objective {self.objective!r} is not one of {OBJECTIVES}", field="objective",
-                             hint="use delay, hops or load")
+            raise InputError(
+                f"routing objective {self.objective!r} is not one of {OBJECTIVES}",
+                field="objective",
+                hint="use delay, hops or load",
+            )
         if not (np.isfinite(self.hop_delay_ms) and self.hop_delay_ms >= 0):
             raise InputError(f"laser hop delay {self.hop_delay_ms} ms must be >= 0", field="hop_delay_ms")
         if not (0.0 <= self.dropout < 1.0):
@@ -89,8 +95,14 @@ class LaserModel:
             raise InputError(f"load weight {self.load_weight} must be >= 0", field="load_weight")
 
     def to_dict(self) -> dict:
-        return {"availability": self.availability, "hop_delay_ms": self.hop_delay_ms, "dropout": self.dropout,
-                "objective": self.objective, "load_weight": self.load_weight, "seed": self.seed}
+        return {
+            "availability": self.availability,
+            "hop_delay_ms": self.hop_delay_ms,
+            "dropout": self.dropout,
+            "objective": self.objective,
+            "load_weight": self.load_weight,
+            "seed": self.seed,
+        }
 
 
 def laser_capable(constellation, availability: str = "generation") -> np.ndarray:

@@ -144,12 +144,16 @@ def orbit_planes(
     return plane, u % 360.0
 
 
-def isl_pairs(constellation, topology: str = "+grid", *, t_ref: np.datetime64 | None = None,
-              in_service: np.ndarray | None = None) -> np.ndarray:
+def isl_pairs(
+    constellation, topology: str = "+grid", *, t_ref: np.datetime64 | None = None, in_service: np.ndarray | None = None
+) -> np.ndarray:
     """ISLs ``(E, 2)`` of a :class:`~skyfence.orbits.constellation.Constellation` for a topology name."""
     if topology not in ISL_TOPOLOGIES:
-        raise InputError(f"ISL topology {topology!r} is not one of {ISL_TOPOLOGIES}", field="isl",
-                         hint="use --isl +grid or --isl none")
+        raise InputError(
+            f"ISL topology {topology!r} is not one of {ISL_TOPOLOGIES}",
+            field="isl",
+            hint="use --isl +grid or --isl none",
+        )
     n = len(constellation)
     use = np.ones(n, dtype=bool) if in_service is None else np.asarray(in_service, dtype=bool)
     if topology == "none" or n == 0:

@@ -70,10 +70,20 @@ POP_ASSIGNMENTS = ("nearest", "operator")
 SAME_METRO_KM = 150.0
 #: PoP codes missing from the clarkzjw list: metro -> gazetteer city (``"City, CC"``).
 METRO_CITIES = {
-    "poa": "Porto Alegre, BR", "dss": "Dakar, SN", "kul": "Kuala Lumpur, MY", "arn": "Stockholm, SE",
-    "bth": "Batam, ID", "del": "New Delhi, IN", "maa": "Chennai, IN", "ccu": "Kolkata, IN",
-    "sgn": "Ho Chi Minh City, VN", "mfe": "McAllen, US", "ebb": "Kampala, UG", "atl2": "Atlanta, US",
-    "pdx2": "Portland, US", "staging2": "Kent, US",
+    "poa": "Porto Alegre, BR",
+    "dss": "Dakar, SN",
+    "kul": "Kuala Lumpur, MY",
+    "arn": "Stockholm, SE",
+    "bth": "Batam, ID",
+    "del": "New Delhi, IN",
+    "maa": "Chennai, IN",
+    "ccu": "Kolkata, IN",
+    "sgn": "Ho Chi Minh City, VN",
+    "mfe": "McAllen, US",
+    "ebb": "Kampala, UG",
+    "atl2": "Atlanta, US",
+    "pdx2": "Portland, US",
+    "staging2": "Kent, US",
 }
 _COLUMNS = ("iso_a2", "region", "city", "pop_code", "n_prefixes")
 
@@ -84,8 +94,10 @@ def _data_root() -> Path:
 
     root = data_dir()
     if root is None or not root.is_dir():
-        raise DatasetError(f"the operator PoP assignment needs the shared data folder; found {mirror_origin()}",
-                           hint="set SKYFENCE_DATA_DIR to it, or pass an assignment file")
+        raise DatasetError(
+            f"the operator PoP assignment needs the shared data folder; found {mirror_origin()}",
+            hint="set SKYFENCE_DATA_DIR to it, or pass an assignment file",
+        )
     return root
 
 
@@ -155,15 +167,18 @@ def load_pop_assignment(path: str | os.PathLike[str] | None = None) -> PopAssign
     table = pd.read_csv(source, dtype=str, keep_default_na=False)
     missing = [c for c in _COLUMNS if c not in table.columns]
     if missing:
-        raise InputError(f"assignment file lacks columns {missing}", source=str(source), line=1,
-                         hint=f"need {', '.join(_COLUMNS)}")
+        raise InputError(
+            f"assignment file lacks columns {missing}", source=str(source), line=1, hint=f"need {', '.join(_COLUMNS)}"
+        )
     for number, row in enumerate(table.itertuples(index=False), start=2):
         if len(str(row.iso_a2)) != 2 or not str(row.iso_a2).isalpha():
-            raise InputError(f"country {row.iso_a2!r} is not an ISO alpha-2 code", source=str(source), line=number,
-                             field="iso_a2")
+            raise InputError(
+                f"country {row.iso_a2!r} is not an ISO alpha-2 code", source=str(source), line=number, field="iso_a2"
+            )
         if not str(row.n_prefixes).isdigit():
-            raise InputError(f"n_prefixes {row.n_prefixes!r} is not a count", source=str(source), line=number,
-                             field="n_prefixes")
+            raise InputError(
+                f"n_prefixes {row.n_prefixes!r} is not a count", source=str(source), line=number, field="n_prefixes"
+            )
     table["iso_a2"] = table["iso_a2"].str.upper()
     table["n_prefixes"] = table["n_prefixes"].astype(int)
     metro = table["pop_metro_code"] if "pop_metro_code" in table.columns else pd.Series("", index=table.index)
@@ -176,8 +191,11 @@ def _pop_list() -> dict[str, tuple[str, float, float]]:
     import json
 
     items = json.loads((_data_root() / POP_LIST_FILE).read_text(encoding="utf-8"))
-    return {str(i["code"]): (str(i["city"]), float(i["lat"]), float(i["lon"]))
-            for i in items if i.get("code") and str(i.get("city", "Unknown")) != "Unknown"}
+    return {
+        str(i["code"]): (str(i["city"]), float(i["lat"]), float(i["lon"]))
+        for i in items
+        if i.get("code") and str(i.get("city", "Unknown")) != "Unknown"
+    }
 
 
 def locate_pops(codes: list[str], metros: list[str], *, source: str = "") -> pd.DataFrame:
@@ -196,9 +214,13 @@ def locate_pops(codes: list[str], metros: list[str], *, source: str = "") -> pd.
             place = resolve_place(METRO_CITIES[str(metro).strip().lower()], field="pop_metro_code")
             city, lat, lon = place.name, place.lat_deg, place.lon_deg
         else:
-            raise InputError(f"unknown PoP {code!r}: not in the PoP list and metro {metro!r} unknown",
-                             source=source, line=number, field="pop_code",
-                             hint="use a PoP code from starlink_pops_clarkzjw (e.g. frntdeu1) or add its metro")
+            raise InputError(
+                f"unknown PoP {code!r}: not in the PoP list and metro {metro!r} unknown",
+                source=source,
+                line=number,
+                field="pop_code",
+                hint="use a PoP code from starlink_pops_clarkzjw (e.g. frntdeu1) or add its metro",
+            )
         rows.append({"pop_code": code, "name": f"{city} ({code})", "lat_deg": lat, "lon_deg": lon})
     return pd.DataFrame(rows, columns=["pop_code", "name", "lat_deg", "lon_deg"])
 
@@ -214,15 +236,26 @@ def merge_pops(ground, assignment: PopAssignment) -> tuple[object, dict[str, str
     added = []
     for row in assignment.pops.itertuples(index=False):
         if len(existing):
-            d = great_circle_km(row.lat_deg, row.lon_deg, existing["lat_deg"].to_numpy(),
-                                existing["lon_deg"].to_numpy())
+            d = great_circle_km(
+                row.lat_deg, row.lon_deg, existing["lat_deg"].to_numpy(), existing["lon_deg"].to_numpy()
+            )
             k = int(np.argmin(d))
             if d[k] <= SAME_METRO_KM:
                 names[row.pop_code] = str(existing["name"].iloc[k])
                 continue
         names[row.pop_code] = row.name
-        added.append({"name": row.name, "kind": "pop", "status": "operational", "lat_deg": float(row.lat_deg),
-                      "lon_deg": float(row.lon_deg), "alt_km": 0.0, "country": "", "home_pop": ""})
+        added.append(
+            {
+                "name": row.name,
+                "kind": "pop",
+                "status": "operational",
+                "lat_deg": float(row.lat_deg),
+                "lon_deg": float(row.lon_deg),
+                "alt_km": 0.0,
+                "country": "",
+                "home_pop": "",
+            }
+        )
     if not added:
         return ground, names
     from skyfence.network.ground import _countries, _home

@@ -164,8 +164,13 @@ class LatencyResult:
                     "hops": int(h) if h >= 0 else None,
                 }
                 for t, r, s, g, p, h in zip(
-                    self.times, self.rtt_ms, self.satellites, self.gateway.tolist(), self.pop.tolist(),
-                    self.hops.tolist(), strict=True,
+                    self.times,
+                    self.rtt_ms,
+                    self.satellites,
+                    self.gateway.tolist(),
+                    self.pop.tolist(),
+                    self.hops.tolist(),
+                    strict=True,
                 )
             ],
         }
@@ -222,13 +227,17 @@ def route_pairs(
     if len(sources) != len(destinations):
         raise InputError("need one destination per source", field="destinations")
     if fibre_factor < 1.0:
-        raise InputError(f"fibre factor {fibre_factor} is below 1 (a route cannot be shorter than the great circle)",
-                         field="fibre_factor")
+        raise InputError(
+            f"fibre factor {fibre_factor} is below 1 (a route cannot be shorter than the great circle)",
+            field="fibre_factor",
+        )
     times = np.atleast_1d(np.asarray(times, dtype="datetime64[ns]"))
     gateways, pops = ground.gateways, ground.pops
     if not len(gateways) or not len(pops):
-        raise InputError(f"the ground segment has {len(gateways)} gateways and {len(pops)} PoPs",
-                         hint="routes need at least one of each; check --status and removed sites")
+        raise InputError(
+            f"the ground segment has {len(gateways)} gateways and {len(pops)} PoPs",
+            hint="routes need at least one of each; check --status and removed sites",
+        )
     service = in_service(constellation)
     sat_index = np.flatnonzero(service)
     norad = constellation.satellites["norad_id"].to_numpy(np.int64)[sat_index]
@@ -249,22 +258,33 @@ def route_pairs(
     pop_names = pops["name"].tolist()
     pop_of = {n: i for i, n in enumerate(pop_names)}
     home = np.array([pop_of[h] for h in gateways["home_pop"]], dtype=np.int64)
-    backhaul = fibre_km(great_circle_km(gateways["lat_deg"].to_numpy(), gateways["lon_deg"].to_numpy(),
-                                        pops["lat_deg"].to_numpy()[home], pops["lon_deg"].to_numpy()[home]),
-                        fibre_factor)
+    backhaul = fibre_km(
+        great_circle_km(
+            gateways["lat_deg"].to_numpy(),
+            gateways["lon_deg"].to_numpy(),
+            pops["lat_deg"].to_numpy()[home],
+            pops["lon_deg"].to_numpy()[home],
+        ),
+        fibre_factor,
+    )
     fixed_rows = [gw0 + np.arange(n_gw)]
     fixed_cols = [pop0 + home]
     fixed_w = [backhaul]
     for (lat, lon), node in dest_node.items():
         fixed_rows.append(pop0 + np.arange(n_pop))
         fixed_cols.append(np.full(n_pop, node))
-        fixed_w.append(fibre_km(great_circle_km(pops["lat_deg"].to_numpy(), pops["lon_deg"].to_numpy(), lat, lon),
-                                fibre_factor))
+        fixed_w.append(
+            fibre_km(great_circle_km(pops["lat_deg"].to_numpy(), pops["lon_deg"].to_numpy(), lat, lon), fibre_factor)
+        )
     fixed = (np.concatenate(fixed_rows), np.concatenate(fixed_cols), np.concatenate(fixed_w))
 
     terminals = GroundPoints([s.lat_deg for s in sources], [s.lon_deg for s in sources], 0.0, min_elevation_deg)
-    gateway_points = GroundPoints(gateways["lat_deg"].to_numpy(), gateways["lon_deg"].to_numpy(),
-                                  gateways["alt_km"].to_numpy(), gateway_min_elevation_deg)
+    gateway_points = GroundPoints(
+        gateways["lat_deg"].to_numpy(),
+        gateways["lon_deg"].to_numpy(),
+        gateways["alt_km"].to_numpy(),
+        gateway_min_elevation_deg,
+    )
     target = [None if d is None else dest_node[(d.lat_deg, d.lon_deg)] for d in destinations]
     gw_names = gateways["name"].tolist()
 
@@ -318,13 +338,19 @@ def route_pairs(
         str(r.name): {"kind": str(r.kind), "country": str(r.country)} for r in ground.sites.itertuples(index=False)
     }
     settings = {
-        "isl": isl, "min_elevation_deg": min_elevation_deg, "gateway_min_elevation_deg": gateway_min_elevation_deg,
-        "max_range_km": max_range_km, "max_isl_km": max_isl_km, "fibre_factor": fibre_factor,
-        "satellites_in_service": int(n_sat), "isls": len(isls),
+        "isl": isl,
+        "min_elevation_deg": min_elevation_deg,
+        "gateway_min_elevation_deg": gateway_min_elevation_deg,
+        "max_range_km": max_range_km,
+        "max_isl_km": max_isl_km,
+        "fibre_factor": fibre_factor,
+        "satellites_in_service": int(n_sat),
+        "isls": len(isls),
     }
     return [
-        LatencyResult(sources[k], destinations[k], times, rtt[k], sats_used[k], gw_used[k], pop_used[k], hops[k],
-                      sites, settings)
+        LatencyResult(
+            sources[k], destinations[k], times, rtt[k], sats_used[k], gw_used[k], pop_used[k], hops[k], sites, settings
+        )
         for k in range(n_src)
     ]
 

@@ -51,8 +51,9 @@ def _data_dir(data_dir: str | Path | None) -> Path:
 
     root = data_dir or mirror()
     if not root or not Path(root).is_dir():
-        raise DatasetError("the RIPE validation needs the shared data folder",
-                           hint="set SKYFENCE_DATA_DIR to it (../shared/data)")
+        raise DatasetError(
+            "the RIPE validation needs the shared data folder", hint="set SKYFENCE_DATA_DIR to it (../shared/data)"
+        )
     return Path(root)
 
 
@@ -64,14 +65,16 @@ def measured_medians(data_dir: str | Path | None = None) -> pd.DataFrame:
     pings = pings[(pings["rcvd"] > 0) & np.isfinite(pings["min_ms"])]
     stats = pings.groupby("prb_id")["min_ms"].agg(["median", "size"]).reset_index()
     table = probes.merge(stats, on="prb_id", how="inner")
-    return pd.DataFrame({
-        "prb_id": table["prb_id"].astype(int),
-        "place": table["place"],
-        "lat_deg": table["lat"].astype(float),
-        "lon_deg": table["lon"].astype(float),
-        "pings": table["size"].astype(int),
-        "measured_median_rtt_ms": table["median"].astype(float),
-    })
+    return pd.DataFrame(
+        {
+            "prb_id": table["prb_id"].astype(int),
+            "place": table["place"],
+            "lat_deg": table["lat"].astype(float),
+            "lon_deg": table["lon"].astype(float),
+            "pings": table["size"].astype(int),
+            "measured_median_rtt_ms": table["median"].astype(float),
+        }
+    )
 
 
 def ripe_validation(data_dir: str | Path | None = None, *, isl: str = "+grid", step: str = "15m") -> pd.DataFrame:
@@ -119,8 +122,10 @@ def ripe_validation(data_dir: str | Path | None = None, *, isl: str = "+grid", s
 
 def markdown_table(table: pd.DataFrame) -> str:
     """The validation table as Markdown (for ``docs/validation_latency.md``)."""
-    header = ("| probe | place | measured median [ms] | simulated median [ms] | difference [ms] | gateway (most used) "
-              "| PoP | reachable |")
+    header = (
+        "| probe | place | measured median [ms] | simulated median [ms] | difference [ms] | gateway (most used) "
+        "| PoP | reachable |"
+    )
     lines = [header, "|---:|---|---:|---:|---:|---|---|---:|"]
     for r in table.itertuples():
         gateway = r.gateway.replace("|", "/")
@@ -153,10 +158,20 @@ def tum_series(data_dir: str | Path | None = None) -> pd.DataFrame:
     fast = pd.read_csv(root / "pop_ping_bandwidth_20230815.csv")
     slow = pd.read_csv(root / "history.csv")
     frames = [
-        pd.DataFrame({"time": pd.to_datetime(fast["timestamp"], unit="s"), "pop_ping_ms": fast["pop_ping_latency_ms"],
-                      "series": "1s-20230815"}),
-        pd.DataFrame({"time": pd.to_datetime(slow["timestamp"]), "pop_ping_ms": slow["pop_ping_latency_ms"],
-                      "series": "10s-20230918"}),
+        pd.DataFrame(
+            {
+                "time": pd.to_datetime(fast["timestamp"], unit="s"),
+                "pop_ping_ms": fast["pop_ping_latency_ms"],
+                "series": "1s-20230815",
+            }
+        ),
+        pd.DataFrame(
+            {
+                "time": pd.to_datetime(slow["timestamp"]),
+                "pop_ping_ms": slow["pop_ping_latency_ms"],
+                "series": "10s-20230918",
+            }
+        ),
     ]
     table = pd.concat(frames, ignore_index=True)
     return table[np.isfinite(table["pop_ping_ms"]) & (table["pop_ping_ms"] > 0)].reset_index(drop=True)
@@ -187,8 +202,12 @@ def fit_scheduling(series: pd.DataFrame, *, spike_s: float = 2.0) -> dict:
     shape = float(brentq(ratio, 0.3, 200.0)) if ratio(0.3) * ratio(200.0) < 0 else 1.0
     q5, q95 = gamma.ppf([0.05, 0.95], shape)
     scale = float((p95 - p5) / (q95 - q5))
-    return {"scheduling_shape": round(shape, 2), "scheduling_scale_ms": round(scale, 2),
-            "spike_ms": round(spike_ms, 1), "spike_s": spike_s}
+    return {
+        "scheduling_shape": round(shape, 2),
+        "scheduling_scale_ms": round(scale, 2),
+        "spike_ms": round(spike_ms, 1),
+        "spike_s": spike_s,
+    }
 
 
 def _validation_inputs(root: Path):
@@ -211,10 +230,18 @@ def _simulate(constellation, ground, times, measured: pd.DataFrame, access, lase
     from skyfence.network.access import access_routes
 
     probes = [Place(str(r.place), float(r.lat_deg), float(r.lon_deg)) for r in measured.itertuples()]
-    ripe = access_routes(constellation, probes, [None] * len(probes), times, ground, access=access, lasers=lasers,
-                         extra_nodes=1)
-    tum = access_routes(constellation, [Place("TUM Garching dish", TUM_LAT_DEG, TUM_LON_DEG)], [None], times, ground,
-                        access=access, lasers=lasers)
+    ripe = access_routes(
+        constellation, probes, [None] * len(probes), times, ground, access=access, lasers=lasers, extra_nodes=1
+    )
+    tum = access_routes(
+        constellation,
+        [Place("TUM Garching dish", TUM_LAT_DEG, TUM_LON_DEG)],
+        [None],
+        times,
+        ground,
+        access=access,
+        lasers=lasers,
+    )
     return ripe, tum
 
 
@@ -258,8 +285,13 @@ def calibrate_access(data_dir: str | Path | None = None, *, policy: str = "max_e
             return float(np.sum(np.abs(errors)))
 
         processing = round(float(minimize_scalar(loss, bounds=(0.0, 20.0), method="bounded").x), 2)
-    return {"processing_ms": processing, **params, "tum_median_ms": round(tum_median, 1),
-            "calibration_probes": int(train.sum()), "held_back_probes": int((~train).sum())}
+    return {
+        "processing_ms": processing,
+        **params,
+        "tum_median_ms": round(tum_median, 1),
+        "calibration_probes": int(train.sum()),
+        "held_back_probes": int((~train).sum()),
+    }
 
 
 def access_validation(data_dir: str | Path | None = None, *, access=None, lasers=None) -> pd.DataFrame:
@@ -276,22 +308,36 @@ def access_validation(data_dir: str | Path | None = None, *, access=None, lasers
     rows = []
     for k, r in enumerate(measured.itertuples()):
         s = ripe.summary(k)
-        rows.append({"prb_id": int(r.prb_id), "place": str(r.place),
-                     "measured_median_rtt_ms": r.measured_median_rtt_ms, "simulated_p5_rtt_ms": s["p5_rtt_ms"],
-                     "simulated_median_rtt_ms": s["median_rtt_ms"], "simulated_p95_rtt_ms": s["p95_rtt_ms"],
-                     "gateway": s["gateways"][0]["name"] if s["gateways"] else "",
-                     "pop": s["pops"][0]["name"] if s["pops"] else "", "laser_hops": s["median_laser_hops"]})
+        rows.append(
+            {
+                "prb_id": int(r.prb_id),
+                "place": str(r.place),
+                "measured_median_rtt_ms": r.measured_median_rtt_ms,
+                "simulated_p5_rtt_ms": s["p5_rtt_ms"],
+                "simulated_median_rtt_ms": s["median_rtt_ms"],
+                "simulated_p95_rtt_ms": s["p95_rtt_ms"],
+                "gateway": s["gateways"][0]["name"] if s["gateways"] else "",
+                "pop": s["pops"][0]["name"] if s["pops"] else "",
+                "laser_hops": s["median_laser_hops"],
+            }
+        )
     table = pd.DataFrame(rows)
     table["split"] = probe_split(measured).to_numpy()
     table["error_ms"] = (table["simulated_median_rtt_ms"] - table["measured_median_rtt_ms"]).round(1)
     tum = tum_series(root)
     s = dish.summary(0)
-    tum_row = {"prb_id": 0, "place": "TUM Garching dish (PoP ping)", "measured_median_rtt_ms":
-               round(float(np.median(tum["pop_ping_ms"])), 1), "simulated_p5_rtt_ms": s["p5_rtt_ms"],
-               "simulated_median_rtt_ms": s["median_rtt_ms"], "simulated_p95_rtt_ms": s["p95_rtt_ms"],
-               "gateway": s["gateways"][0]["name"] if s["gateways"] else "",
-               "pop": s["pops"][0]["name"] if s["pops"] else "", "laser_hops": s["median_laser_hops"],
-               "split": "calibration (TUM)"}
+    tum_row = {
+        "prb_id": 0,
+        "place": "TUM Garching dish (PoP ping)",
+        "measured_median_rtt_ms": round(float(np.median(tum["pop_ping_ms"])), 1),
+        "simulated_p5_rtt_ms": s["p5_rtt_ms"],
+        "simulated_median_rtt_ms": s["median_rtt_ms"],
+        "simulated_p95_rtt_ms": s["p95_rtt_ms"],
+        "gateway": s["gateways"][0]["name"] if s["gateways"] else "",
+        "pop": s["pops"][0]["name"] if s["pops"] else "",
+        "laser_hops": s["median_laser_hops"],
+        "split": "calibration (TUM)",
+    }
     tum_row["error_ms"] = round(tum_row["simulated_median_rtt_ms"] - tum_row["measured_median_rtt_ms"], 1)
     table = pd.concat([table, pd.DataFrame([tum_row])], ignore_index=True)
     table["measured_median_rtt_ms"] = table["measured_median_rtt_ms"].round(1)
@@ -305,13 +351,24 @@ def access_markdown(table: pd.DataFrame) -> str:
         part = table[table["split"] == split].sort_values("error_ms")
         if not len(part):
             continue
-        lines += [f"**{split}**", "", "| probe | place | measured median [ms] | simulated p5 / p50 / p95 [ms] | "
-                  "error [ms] | gateway (most used) | PoP | laser hops |", "|---:|---|---:|---|---:|---|---|---:|"]
+        lines += [
+            f"**{split}**",
+            "",
+            "| probe | place | measured median [ms] | simulated p5 / p50 / p95 [ms] | "
+            "error [ms] | gateway (most used) | PoP | laser hops |",
+            "|---:|---|---:|---|---:|---|---|---:|",
+        ]
         for r in part.itertuples():
-            lines.append(f"| {r.prb_id} | {r.place} | {r.measured_median_rtt_ms:.1f} | {r.simulated_p5_rtt_ms:.1f} / "
-                         f"{r.simulated_median_rtt_ms:.1f} / {r.simulated_p95_rtt_ms:.1f} | {r.error_ms:+.1f} | "
-                         f"{r.gateway.replace('|', '/')} | {r.pop} | {r.laser_hops:.0f} |")
+            lines.append(
+                f"| {r.prb_id} | {r.place} | {r.measured_median_rtt_ms:.1f} | {r.simulated_p5_rtt_ms:.1f} / "
+                f"{r.simulated_median_rtt_ms:.1f} / {r.simulated_p95_rtt_ms:.1f} | {r.error_ms:+.1f} | "
+                f"{r.gateway.replace('|', '/')} | {r.pop} | {r.laser_hops:.0f} |"
+            )
         errors = part["error_ms"].abs()
-        lines += ["", f"{split}: {len(part)} rows, median absolute error {errors.median():.1f} ms, "
-                  f"largest {errors.max():.1f} ms, mean signed error {part['error_ms'].mean():+.1f} ms.", ""]
+        lines += [
+            "",
+            f"{split}: {len(part)} rows, median absolute error {errors.median():.1f} ms, "
+            f"largest {errors.max():.1f} ms, mean signed error {part['error_ms'].mean():+.1f} ms.",
+            "",
+        ]
     return "\n".join(lines)

@@ -42,7 +42,6 @@ _INTL_TLE = re.compile(r"^(\d{2})(\d{3})([A-Z]{1,3})$")
 _INTL_COSPAR = re.compile(r"^(\d{4})-(\d{3})([A-Z]{1,3})$")
 
 
-
 class _Bad(Exception):
     """A problem with one record, before its location in the file is attached."""
 
@@ -156,7 +155,6 @@ def _tle_from_cospar(designator: str) -> str:
     if match:
         return f"{match.group(1)[2:]}{match.group(2)}{match.group(3)}"
     return designator if len(designator) <= 8 and designator.isascii() and designator.isalnum() else ""
-
 
 
 def _format_arg(format: str | None) -> str | None:

@@ -91,7 +91,7 @@ class EpochGap:
             f"{self.source}: element epochs {_iso(self.epoch_min)} .. {_iso(self.epoch_max)} (median "
             f"{_iso(self.epoch_median)}) are {self.gap_days:.1f} days from the run's times {_iso(self.start)} .. "
             f"{_iso(self.end)}, more than the {self.max_gap_days:g}-day limit: SGP4 positions that far from epoch "
-            f"are off by tens to hundreds of km (use a catalog dated near the run, or start = \"epoch\")"
+            f'are off by tens to hundreds of km (use a catalog dated near the run, or start = "epoch")'
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -87,7 +87,6 @@ _JD_EPOCH0 = 2433281.5  # Julian date of 1949-12-31T00:00 UTC, sgp4init's epoch 
 _OMM_EPOCH = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?Z?$")
 
 
-
 def _omm_value(fields: Mapping[str, Any], key: str) -> Any:
     value = fields.get(key)
     if isinstance(value, str):

@@ -36,9 +36,14 @@ def load_constellation(source: str | Path, *, skip_invalid: bool = False) -> Con
     if text in catalogs:
         return read_elements(data.path(text), name=text, skip_invalid=skip_invalid)
     close = difflib.get_close_matches(text, [*PRESETS, *catalogs], n=3)
-    hint = f"did you mean {', '.join(close)}?" if close else (
-        "give a TLE/OMM file, a preset (" + ", ".join(sorted(PRESETS)) + "), a dated catalog (`skyfence data list "
-        "--kind elements`) or celestrak:GROUP"
+    hint = (
+        f"did you mean {', '.join(close)}?"
+        if close
+        else (
+            "give a TLE/OMM file, a preset (" + ", ".join(sorted(PRESETS)) + "), a dated catalog (`skyfence data list "
+            "--kind elements`) or celestrak:GROUP"
+        )
     )
-    raise InputError(f"{text!r} is not a file, a preset, a catalog dataset or celestrak:GROUP", field="SOURCE",
-                     hint=hint)
+    raise InputError(
+        f"{text!r} is not a file, a preset, a catalog dataset or celestrak:GROUP", field="SOURCE", hint=hint
+    )

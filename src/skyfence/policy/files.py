@@ -108,8 +108,11 @@ def _parse_toml(text: str, source: str) -> dict:
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error)) or "invalid TOML"
         raise PolicyError(f"invalid TOML: {message}", source=source, line=line) from None
     except RecursionError:
-        raise PolicyError("invalid TOML: nested too deeply", source=source,
-                          hint="arrays and tables may nest a few levels, not thousands") from None
+        raise PolicyError(
+            "invalid TOML: nested too deeply",
+            source=source,
+            hint="arrays and tables may nest a few levels, not thousands",
+        ) from None
 
 
 @dataclass
@@ -127,12 +130,20 @@ def _includes(data: dict, here: Path, stack: list[Path], merged: _Merged) -> Non
     for i, name in enumerate(includes):
         target = policy_file(name, here.parent, field=f"include[{i}]", source=str(here))
         if target in stack:
-            chain = " → ".join(p.name for p in [*stack[stack.index(target):], target])
-            raise PolicyError(f"include cycle: {chain}", source=str(here), field=f"include[{i}]",
-                              hint="shared files must not include each other in a loop")
+            chain = " → ".join(p.name for p in [*stack[stack.index(target) :], target])
+            raise PolicyError(
+                f"include cycle: {chain}",
+                source=str(here),
+                field=f"include[{i}]",
+                hint="shared files must not include each other in a loop",
+            )
         if not target.is_file():
-            raise PolicyError(f"included file {name!r} not found", source=str(here), field=f"include[{i}]",
-                              hint=f"paths are relative to {here.parent}")
+            raise PolicyError(
+                f"included file {name!r} not found",
+                source=str(here),
+                field=f"include[{i}]",
+                hint=f"paths are relative to {here.parent}",
+            )
         sub = _read_toml(target)
         try:
             included = m.IncludeFile.model_validate(sub)
@@ -261,9 +272,7 @@ class Policy:
         zones = {}
         for name, zone in sorted(self.spec.zones.items()):
             entry = zone.model_dump(mode="json")
-            entry["files"] = [
-                "sha256:" + _file_digest((self.zone_dirs[name] / f).resolve()) for f in zone.files
-            ]
+            entry["files"] = ["sha256:" + _file_digest((self.zone_dirs[name] / f).resolve()) for f in zone.files]
             zones[name] = entry
         body["zones"] = zones
         body["statuses"] = {
@@ -343,27 +352,42 @@ def _check_references(spec: m.PolicyFile, source: str) -> None:
 
     def zone_ref(name: str, where: str) -> None:
         if name not in spec.zones:
-            raise PolicyError(f"unknown zone {name!r}; defined zones: {listing}", source=source, field=where,
-                              hint=_close(name, zones) + "define it under [zones.NAME] or in an included file")
+            raise PolicyError(
+                f"unknown zone {name!r}; defined zones: {listing}",
+                source=source,
+                field=where,
+                hint=_close(name, zones) + "define it under [zones.NAME] or in an included file",
+            )
 
     def plan_refs(values, where: str) -> None:
         for i, plan in enumerate(values or []):
             if plan not in plans:
-                raise PolicyError(f"unknown plan {plan!r}; known plans: {', '.join(plans)}", source=source,
-                                  field=f"{where}[{i}]", hint=_close(plan, plans) + "declare it under [plans.NAME]")
+                raise PolicyError(
+                    f"unknown plan {plan!r}; known plans: {', '.join(plans)}",
+                    source=source,
+                    field=f"{where}[{i}]",
+                    hint=_close(plan, plans) + "declare it under [plans.NAME]",
+                )
 
     def operator_ref(name: str | None, where: str) -> None:
         if name is not None and name not in operators:
-            raise PolicyError(f"unknown operator {name!r}; declared operators: {', '.join(operators)}",
-                              source=source, field=where, hint="declare it under [operators.NAME]")
+            raise PolicyError(
+                f"unknown operator {name!r}; declared operators: {', '.join(operators)}",
+                source=source,
+                field=where,
+                hint="declare it under [operators.NAME]",
+            )
 
     seen_ids: dict[str, int] = {}
     for i, rule in enumerate(spec.rules):
         where = f"rules[{i}]"
         if rule.id is not None:
             if rule.id in seen_ids:
-                raise PolicyError(f"rule id {rule.id!r} is used twice (also rules[{seen_ids[rule.id]}])",
-                                  source=source, field=f"{where}.id")
+                raise PolicyError(
+                    f"rule id {rule.id!r} is used twice (also rules[{seen_ids[rule.id]}])",
+                    source=source,
+                    field=f"{where}.id",
+                )
             seen_ids[rule.id] = i
         single = getattr(rule, "zone", None)
         if single:

@@ -92,8 +92,13 @@ def _floats(value, n: int, field: str, source, lo: float, hi: float, unit: str) 
         row = int(np.flatnonzero(bad)[0])
         value = array[row]
         what = "NaN" if np.isnan(value) else f"{value:g} {unit}"
-        raise _row_error(f"{field} is {what}, outside [{lo:g}, {hi:g}]", row, field, source,
-                         hint=f"{int(bad.sum())} bad row(s) in all")
+        raise _row_error(
+            f"{field} is {what}, outside [{lo:g}, {hi:g}]",
+            row,
+            field,
+            source,
+            hint=f"{int(bad.sum())} bad row(s) in all",
+        )
     return array
 
 
@@ -107,8 +112,9 @@ def _codes(value, n: int) -> tuple[np.ndarray, list[str]]:
         categories = ["" if pd.isna(c) else str(c) for c in value.categories]
         codes = np.asarray(value.codes, dtype=np.int32)
     else:
-        codes, uniques = pd.factorize(np.asarray(value, dtype=object) if not isinstance(value, pd.Series)
-                                      else value, use_na_sentinel=True)
+        codes, uniques = pd.factorize(
+            np.asarray(value, dtype=object) if not isinstance(value, pd.Series) else value, use_na_sentinel=True
+        )
         categories = ["" if pd.isna(u) else str(u) for u in uniques]
         codes = np.asarray(codes, dtype=np.int32)
     if (codes < 0).any():
@@ -163,8 +169,9 @@ def _times(value, n: int, source) -> np.ndarray:
             else:
                 converted = pd.to_datetime(series, utc=True, format="ISO8601").dt.tz_localize(None)
         except (ValueError, TypeError) as error:
-            raise PolicyError(f"time: {error}", source=source, field="time",
-                              hint="use ISO 8601 UTC times, e.g. 2026-08-22T12:00:00Z") from None
+            raise PolicyError(
+                f"time: {error}", source=source, field="time", hint="use ISO 8601 UTC times, e.g. 2026-08-22T12:00:00Z"
+            ) from None
         values = converted.to_numpy(dtype="datetime64[ns]")
     if len(values) != n:
         raise PolicyError(f"time has {len(values)} values, expected {n}", source=source, field="time")
@@ -234,8 +241,9 @@ def prepare_fixes(engine: Engine, fixes=None, *, source: str | None = None, **co
         for k, name in enumerate(categories):
             if name not in engine.plan_code:
                 row = int(np.flatnonzero(codes == k)[0])
-                raise _row_error(f"unknown plan {name!r}", row, "plan", source,
-                                 hint="known plans: " + ", ".join(engine.plans))
+                raise _row_error(
+                    f"unknown plan {name!r}", row, "plan", source, hint="known plans: " + ", ".join(engine.plans)
+                )
             table[k] = engine.plan_code[name]
         plan = table[codes]
     else:
@@ -279,8 +287,22 @@ def prepare_fixes(engine: Engine, fixes=None, *, source: str | None = None, **co
     days = None
     if "days_abroad" in cols:
         days = _floats(cols["days_abroad"], n, "days_abroad", source, 0.0, 1e6, "days")
-    return Fixes(lat, lon, alt, speed, time_ns, plan, whitelisted, registered, country_codes, end_use, end_uses,
-                 terminal, days, assumptions)
+    return Fixes(
+        lat,
+        lon,
+        alt,
+        speed,
+        time_ns,
+        plan,
+        whitelisted,
+        registered,
+        country_codes,
+        end_use,
+        end_uses,
+        terminal,
+        days,
+        assumptions,
+    )
 
 
 def read_fixes(path: str | Path) -> pd.DataFrame:

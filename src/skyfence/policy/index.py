@@ -123,7 +123,7 @@ def _row_crossings(x0, y0, x1, y1, d, nrows):  # pragma: no cover - numba
     fill = row_ptr[:-1].copy()
     _scan_crossings(x0, y0, x1, y1, d, nrows, counts, xs, fill, True)
     for r in range(nrows):
-        xs[row_ptr[r]:row_ptr[r + 1]] = np.sort(xs[row_ptr[r]:row_ptr[r + 1]])
+        xs[row_ptr[r] : row_ptr[r + 1]] = np.sort(xs[row_ptr[r] : row_ptr[r + 1]])
     return row_ptr, xs
 
 
@@ -213,8 +213,12 @@ class TileIndex:
         flat = np.empty(lat.shape[0], dtype=np.int64)
         inv_d = 1.0 / self.tile_deg
         # one numba signature: C-contiguous, writeable float64 (read-only views would compile another)
-        lat, lon = (a if a.dtype == np.float64 and a.flags.c_contiguous and a.flags.writeable
-                    else np.array(a, dtype=np.float64, order="C") for a in (lat, lon))
+        lat, lon = (
+            a
+            if a.dtype == np.float64 and a.flags.c_contiguous and a.flags.writeable
+            else np.array(a, dtype=np.float64, order="C")
+            for a in (lat, lon)
+        )
         cls = _lookup(lat, lon, inv_d, self.nrows, self.ncols, self.raster, flat)
         return cls, flat
 

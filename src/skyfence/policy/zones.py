@@ -88,8 +88,9 @@ def country_table(pov: str, scale: str | None) -> pd.DataFrame:
     try:
         return _regions.countries(pov=pov, scale=scale)
     except (RegionError, InputError) as error:
-        raise PolicyError(error.message, field="policy.scale" if error.field == "scale" else "policy.pov",
-                          hint=error.hint) from None
+        raise PolicyError(
+            error.message, field="policy.scale" if error.field == "scale" else "policy.pov", hint=error.hint
+        ) from None
 
 
 def _suggest(code: str, table: pd.DataFrame) -> str:
@@ -124,8 +125,15 @@ class Geography:
         self.code_rows: dict[str, list[int]] = {}
         for number, row in enumerate(table.itertuples()):
             geometry = row.geometry
-            self._add_part(Part(f"country:{row.adm0_a3}:{number}", str(row.name), geometry, str(row.iso_a2),
-                                float(shapely.area(geometry))))
+            self._add_part(
+                Part(
+                    f"country:{row.adm0_a3}:{number}",
+                    str(row.name),
+                    geometry,
+                    str(row.iso_a2),
+                    float(shapely.area(geometry)),
+                )
+            )
             if row.iso_a2:
                 self.code_rows.setdefault(str(row.iso_a2), []).append(number)
         self.n_countries = len(self.parts)
@@ -210,8 +218,12 @@ class Geography:
         else:
             geometry = buffer_km(self.union_geometry(zone), km)
             index = self.add_geometry(key, f"{zone.name} + {km:g} km", geometry)
-        return ZoneGeometry(name, frozenset({index}), countries=zone.countries,
-                            description=f"{zone.description or zone.name}, grown by {km:g} km")
+        return ZoneGeometry(
+            name,
+            frozenset({index}),
+            countries=zone.countries,
+            description=f"{zone.description or zone.name}, grown by {km:g} km",
+        )
 
     # ----------------------------------------------------------------- zone specs
 
@@ -237,8 +249,9 @@ class Geography:
                 if confinement()[0] and _regions.names_a_file(region_spec):
                     region = _regions.region_from_geojson(policy_file(region_spec, base_dir, field=where))
                 else:
-                    region = _regions.get_region(region_spec, pov=self.pov, scale=self.scale,
-                                                 files=not confinement()[0])
+                    region = _regions.get_region(
+                        region_spec, pov=self.pov, scale=self.scale, files=not confinement()[0]
+                    )
             except RegionError as error:
                 raise PolicyError(error.message, field=where, hint=error.hint) from None
             if region.kind == "country":
@@ -248,8 +261,11 @@ class Geography:
             elif region.kind == "world":
                 world = True
             else:
-                parts.add(self.add_geometry(f"region:{region.kind}:{region.source}:{region.name}", region.name,
-                                            region.geometry))
+                parts.add(
+                    self.add_geometry(
+                        f"region:{region.kind}:{region.source}:{region.name}", region.name, region.geometry
+                    )
+                )
         for i, file_name in enumerate(spec.files):
             path = policy_file(file_name, base_dir, field=f"{field_path}.files[{i}]")
             geometry, digest = read_policy_polygon(path, field=f"{field_path}.files[{i}]")
@@ -340,8 +356,12 @@ def read_policy_polygon(path: Path, *, field: str) -> tuple[BaseGeometry, str]:
     must be exactly what its author drew, so a self-intersection is an error naming the file and feature.
     """
     if not path.is_file():
-        raise PolicyError("polygon file not found", source=str(path), field=field,
-                          hint="paths are relative to the TOML file that names them")
+        raise PolicyError(
+            "polygon file not found",
+            source=str(path),
+            field=field,
+            hint="paths are relative to the TOML file that names them",
+        )
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
@@ -362,8 +382,9 @@ def read_policy_polygon(path: Path, *, field: str) -> tuple[BaseGeometry, str]:
         except Exception as error:
             raise PolicyError(f"{where}: malformed geometry ({error})", source=str(path), field=field) from None
         if raw.geom_type not in ("Polygon", "MultiPolygon"):
-            raise PolicyError(f"{where}: a {raw.geom_type}; a zone needs Polygon or MultiPolygon",
-                              source=str(path), field=field)
+            raise PolicyError(
+                f"{where}: a {raw.geom_type}; a zone needs Polygon or MultiPolygon", source=str(path), field=field
+            )
         if not raw.is_valid:
             raise PolicyError(
                 f"{where}: invalid polygon ({shapely.is_valid_reason(raw)})",
@@ -381,8 +402,9 @@ def read_policy_polygon(path: Path, *, field: str) -> tuple[BaseGeometry, str]:
 def _cells_geometry(cells: list[str], *, field: str) -> tuple[BaseGeometry, str]:
     for i, cell in enumerate(cells):
         if not h3.is_valid_cell(str(cell)):
-            raise PolicyError(f"not an H3 cell: {cell!r}", field=f"{field}[{i}]",
-                              hint="give hex ids like 85283473fffffff")
+            raise PolicyError(
+                f"not an H3 cell: {cell!r}", field=f"{field}[{i}]", hint="give hex ids like 85283473fffffff"
+            )
     ids = np.array([h3.str_to_int(str(c)) for c in cells], dtype=np.uint64)
     polygons = _cells.cells_to_polygons(np.unique(ids))
     merged = shapely.union_all(polygons)

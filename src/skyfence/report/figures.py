@@ -61,12 +61,29 @@ class Metric:
 
 #: Per-cell coverage figures in order of preference: the first that varies over the cells is mapped.
 COVERAGE_METRICS = (
-    Metric("coverage_fraction", "Share of the day with a satellite in view", "share of time covered [%]", "magma",
-           0.0, 100.0),
-    Metric("sats_in_view_min", "Fewest satellites in view at any moment", "satellites in view, minimum [count]",
-           "viridis", 0.0),
-    Metric("fraction_at_least_4", "Share of time with at least 4 satellites in view",
-           "share of time with ≥ 4 satellites [%]", "magma", 0.0, 100.0),
+    Metric(
+        "coverage_fraction",
+        "Share of the day with a satellite in view",
+        "share of time covered [%]",
+        "magma",
+        0.0,
+        100.0,
+    ),
+    Metric(
+        "sats_in_view_min",
+        "Fewest satellites in view at any moment",
+        "satellites in view, minimum [count]",
+        "viridis",
+        0.0,
+    ),
+    Metric(
+        "fraction_at_least_4",
+        "Share of time with at least 4 satellites in view",
+        "share of time with ≥ 4 satellites [%]",
+        "magma",
+        0.0,
+        100.0,
+    ),
     Metric("sats_in_view_mean", "Satellites in view on average", "satellites in view, mean [count]", "viridis", 0.0),
 )
 _PERCENT = {"coverage_fraction", "fraction_at_least_4"}
@@ -254,6 +271,7 @@ def coverage_figures(summary: dict, data: dict[str, Path], regions: dict[str, An
         units = {k: u for k, u in units.items() if k in data and (data[k] / "per_cell.parquet").exists()}
         if not units:
             continue
+
         def draw(units=units, region=region) -> list[Figure]:
             return coverage_maps(
                 [(u["label"], pd.read_parquet(data[k] / "per_cell.parquet")) for k, u in units.items()],

@@ -77,13 +77,25 @@ SECTIONS: tuple[Section, ...] = (
     Section("how-to-read", "How to read this", "how_to_read.html.j2"),
     Section("summary", "Coverage", "coverage.html.j2"),
     Section("maps", "Coverage maps", "maps.html.j2", lambda s, f: bool(f["coverage"])),
-    Section("capacity", "Capacity: Mb/s per user in the busy hour", "capacity.html.j2",
-            lambda s, f: any(v.get("capacity") for v in s["variants"])),
-    Section("latency", "Latency and where traffic leaves the network", "latency.html.j2",
-            lambda s, f: any(v["latency"] for v in s["variants"])),
+    Section(
+        "capacity",
+        "Capacity: Mb/s per user in the busy hour",
+        "capacity.html.j2",
+        lambda s, f: any(v.get("capacity") for v in s["variants"]),
+    ),
+    Section(
+        "latency",
+        "Latency and where traffic leaves the network",
+        "latency.html.j2",
+        lambda s, f: any(v["latency"] for v in s["variants"]),
+    ),
     Section("policy", "Who may be served", "policy.html.j2", lambda s, f: any(v["policy"] for v in s["variants"])),
-    Section("threats", "Threats and resilience", "threats.html.j2",
-            lambda s, f: any(v.get("threats") for v in s["variants"])),
+    Section(
+        "threats",
+        "Threats and resilience",
+        "threats.html.j2",
+        lambda s, f: any(v.get("threats") for v in s["variants"]),
+    ),
     Section("diff", "Variant against variant", "diff.html.j2", lambda s, f: bool(s["diff"])),
     Section("appendix", "Appendix: data sources and assumptions", "appendix.html.j2"),
 )
@@ -202,4 +214,3 @@ def write_report(folder: Path, result: AssessResult, *, maps: bool = True, figur
     for name, png in pngs.items():
         (maps_dir / name).write_bytes(png)
     return folder / "report.html"
-

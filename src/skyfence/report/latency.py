@@ -24,8 +24,12 @@ def write_world(result, out: str | Path, *, title: str = "") -> dict[str, str]:
     out.mkdir(parents=True, exist_ok=True)
     table = result.table
     shapes = countries()
-    shapes = shapes[shapes["iso_a2"] != ""].groupby("iso_a2")["geometry"].apply(
-        lambda g: shapely.union_all(list(g))).reset_index()
+    shapes = (
+        shapes[shapes["iso_a2"] != ""]
+        .groupby("iso_a2")["geometry"]
+        .apply(lambda g: shapely.union_all(list(g)))
+        .reset_index()
+    )
     joined = shapes.merge(table, on="iso_a2", how="inner")
     paths = {}
     with atomic_path(out / "latency_by_country.csv") as tmp:
@@ -60,8 +64,9 @@ def _plot(table, path: Path, title: str) -> str:
         for ring in _rings(geometry):
             polys.append(ring)
             values.append(value)
-    collection = PolyCollection(polys, array=np.asarray(values, dtype=float), cmap="viridis_r", edgecolor="#555555",
-                                linewidth=0.2)
+    collection = PolyCollection(
+        polys, array=np.asarray(values, dtype=float), cmap="viridis_r", edgecolor="#555555", linewidth=0.2
+    )
     collection.set_clim(20, 120)
     ax.add_collection(collection)
     fig.colorbar(collection, ax=ax, shrink=0.7, label="median RTT to the PoP [ms]")

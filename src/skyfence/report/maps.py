@@ -108,8 +108,15 @@ def _cities(ax, extent, count: int) -> None:
             continue
         placed.append((row.lon_deg, row.lat_deg))
         ax.plot(row.lon_deg, row.lat_deg, "o", color="black", markersize=2.5, zorder=4)
-        ax.annotate(row.name, (row.lon_deg, row.lat_deg), xytext=(3, 3), textcoords="offset points", fontsize=7.5,
-                    zorder=5, path_effects=halo)
+        ax.annotate(
+            row.name,
+            (row.lon_deg, row.lat_deg),
+            xytext=(3, 3),
+            textcoords="offset points",
+            fontsize=7.5,
+            zorder=5,
+            path_effects=halo,
+        )
 
 
 def draw_cells(
@@ -186,8 +193,9 @@ def draw_cells(
             for ring in _rings(poly):
                 verts.append(ring)
                 colours.append(value)
-        collection = PolyCollection(verts, array=np.asarray(colours), cmap=cmap_obj, norm=norm, edgecolors="face",
-                                    linewidths=0.2, zorder=2)
+        collection = PolyCollection(
+            verts, array=np.asarray(colours), cmap=cmap_obj, norm=norm, edgecolors="face", linewidths=0.2, zorder=2
+        )
         ax.add_collection(collection)
         _cities(ax, extent, cities)
         ax.set_xlim(extent[0], extent[1])
@@ -197,7 +205,7 @@ def draw_cells(
         ax.tick_params(labelsize=7)
         ax.set_xlabel("longitude [°E]", fontsize=7)
         ax.set_ylabel("latitude [°N]", fontsize=7)
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
     fig.suptitle("\n".join(textwrap.wrap(title, 80 if ncols > 1 else 60)), fontsize=11)
     if categories:
@@ -205,8 +213,9 @@ def draw_cells(
         handles = [Patch(color=categories[k][1], label=categories[k][0]) for k in sorted(categories) if k in present]
         fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 5), fontsize=8, frameon=False)
     elif collection is not None:
-        bar = fig.colorbar(collection, ax=list(axes.flat), orientation="horizontal", fraction=0.05, shrink=0.7,
-                           aspect=40)
+        bar = fig.colorbar(
+            collection, ax=list(axes.flat), orientation="horizontal", fraction=0.05, shrink=0.7, aspect=40
+        )
         bar.set_label(colourbar_label, fontsize=9)
     if note:
         fig.text(0.01, 0.005, note, fontsize=7, color="#555555")

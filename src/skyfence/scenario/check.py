@@ -271,8 +271,6 @@ def check_summary(
         raise InputError("scenario file not found", source=str(file), hint="check the path")
     scenario: Scenario = scenario_from_dict(recorded["scenario"]["resolved"], source=f"{summary_path}: scenario")
     with tempfile.TemporaryDirectory(prefix="skyfence-check-") as scratch:
-        result = run_scenario(
-            scenario, file.parent, cache_root=Path(scratch), progress=progress, scenario_file=file
-        )
+        result = run_scenario(scenario, file.parent, cache_root=Path(scratch), progress=progress, scenario_file=file)
     now = json.loads(json.dumps(result.summary.to_json(), allow_nan=False))
     return compare_summaries(recorded, now, rtol=rtol, atol=atol), now

@@ -94,8 +94,9 @@ def _coverage(summary: Summary) -> list[_Sentence]:
             else:
                 s.text(f"covers {unit.region} ")
                 s.num(f"{key}.coverage_fraction", unit.coverage_fraction, "pct").text(" of the time on average; ")
-                s.text("the worst-served place ").num(f"{key}.coverage_fraction_worst_cell",
-                                                      unit.coverage_fraction_worst_cell, "pct")
+                s.text("the worst-served place ").num(
+                    f"{key}.coverage_fraction_worst_cell", unit.coverage_fraction_worst_cell, "pct"
+                )
                 s.text(", with gaps of up to ").num(f"{key}.max_gap_s", unit.max_gap_s, "int").text(" s.")
             out.append(s)
     return out

@@ -299,9 +299,7 @@ def _run_scenario(
             if _with_latency(scenario, c_spec):
                 unit = the_plan.by_slot[(variant.name, "latency", len(out.latency))]
                 out.latency.append(
-                    S.LatencyResult(
-                        unit=unit.key, constellation=c_spec.name, label=labels[c_spec.name], **result(unit)
-                    )
+                    S.LatencyResult(unit=unit.key, constellation=c_spec.name, label=labels[c_spec.name], **result(unit))
                 )
         if variant.threats:
             for c_spec in _constellations(scenario, variant):
@@ -450,8 +448,7 @@ def _diff(variants: list[S.VariantResult]) -> list[S.DiffRow]:
                             constellation=lat.constellation,
                             where=terminal.terminal,
                             **{
-                                f"delta_{k}": _delta(getattr(terminal, k), getattr(tref, k))
-                                for k in _LATENCY_DIFF_KEYS
+                                f"delta_{k}": _delta(getattr(terminal, k), getattr(tref, k)) for k in _LATENCY_DIFF_KEYS
                             },
                         )
                     )

@@ -296,8 +296,9 @@ def scenario_from_dict(raw: object, *, source: str) -> Scenario:
         return Scenario.model_validate(raw)
     except ValidationError as error:
         problem = first_problem(error, data=raw)
-        raise InputError(problem.message, source=source, field=problem.field or "(top level)",
-                         hint=problem.hint) from None
+        raise InputError(
+            problem.message, source=source, field=problem.field or "(top level)", hint=problem.hint
+        ) from None
 
 
 def is_elements_dataset(text: str) -> bool:

@@ -32,8 +32,17 @@ from skyfence.scenario.schema import (
     is_elements_dataset,
 )
 
-__all__ = ["PRESENTATION_ONLY", "Context", "Unit", "availability_unit", "capacity_unit", "coverage_unit",
-           "latency_unit", "policy_diff_unit", "threat_unit"]
+__all__ = [
+    "PRESENTATION_ONLY",
+    "Context",
+    "Unit",
+    "availability_unit",
+    "capacity_unit",
+    "coverage_unit",
+    "latency_unit",
+    "policy_diff_unit",
+    "threat_unit",
+]
 
 #: Scenario keys that change what the report shows but not any computed number, so they are in no cache key.
 #: ``[]`` stands for every element of a list.  ``tests/scenario/test_cache_keys.py`` checks that every other key

@@ -102,9 +102,10 @@ def charge(session: Session, settings: Settings, principal: Principal, n_fixes: 
         .on_conflict_do_nothing(index_elements=["scope"])
     )
     row = session.scalars(
-        select(FixBudget).where(FixBudget.scope == principal.scope).with_for_update().execution_options(
-            populate_existing=True
-        )
+        select(FixBudget)
+        .where(FixBudget.scope == principal.scope)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).one()
     row.tokens, row.updated_s = _refilled(row, limits, now) - n_fixes, now
 

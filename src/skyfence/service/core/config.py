@@ -105,8 +105,9 @@ class Settings(BaseSettings):
             "SKYFENCE_ENVIRONMENT=development on your own machine"
         )
         if value is None or value.lower() in WEAK_SECRETS or len(value) < _MIN_SECRET_CHARS:
-            raise ValueError(f"SKYFENCE_SECRET_KEY is missing or a placeholder in environment {self.environment!r} "
-                             f"({fix})")
+            raise ValueError(
+                f"SKYFENCE_SECRET_KEY is missing or a placeholder in environment {self.environment!r} ({fix})"
+            )
         if estimated_bits(value) < _MIN_SECRET_BITS:
             raise ValueError(
                 f"SKYFENCE_SECRET_KEY is too predictable in environment {self.environment!r}: about "

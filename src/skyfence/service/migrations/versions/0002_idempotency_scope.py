@@ -27,8 +27,9 @@ def upgrade() -> None:
     with op.batch_alter_table("api_keys") as batch:
         batch.add_column(sa.Column("lineage", sa.String(length=16), nullable=True))
     connection = op.get_bind()
-    keys = sa.table("api_keys", sa.column("id", sa.String), sa.column("replaced_by", sa.String),
-                    sa.column("lineage", sa.String))
+    keys = sa.table(
+        "api_keys", sa.column("id", sa.String), sa.column("replaced_by", sa.String), sa.column("lineage", sa.String)
+    )
     successor = dict(connection.execute(sa.select(keys.c.id, keys.c.replaced_by)).all())
     predecessors = {new: old for old, new in successor.items() if new}
     for key_id in successor:
