@@ -156,8 +156,7 @@ def _fmt(value, pct: bool = False) -> str:
 
 
 def _evaluate(fixes_path: Path, alerts_path: Path, json_out: bool, markdown: bool) -> None:
-    from skyfence.detection import evaluate
-    from skyfence.detection.evaluate import to_markdown
+    from skyfence.detection.evaluate import evaluate, to_markdown
 
     fixes = _read_table(fixes_path, "fixes")
     alerts = _read_table(alerts_path, "alerts")

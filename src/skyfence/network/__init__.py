@@ -37,10 +37,10 @@ _WHERE = {
     "read_hypatia_inputs": "skyfence.network.hypatia",
     "resolve_place": "skyfence.earth.places",
 }
-__all__ = [
+__all__ = [  # noqa: RUF022 -- plain sorted(), as tests/network/test_hypatia.py checks
+    "AccessModel",
     "DEFAULT_FIBRE_FACTOR",
     "DEFAULT_STEP",
-    "AccessModel",
     "GroundSegment",
     "LaserModel",
     "LatencyResult",

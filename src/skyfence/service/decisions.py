@@ -138,17 +138,28 @@ def validate_policy(source: str, *, policy_dir: Path | None = None) -> PolicyInf
 
 
 class Evaluator:
-    """A compiled policy version; :meth:`evaluate` is thread-safe (the engine keeps per-call tables)."""
+    """A compiled policy version.
+
+    The engine keeps no per-call state of its own, but the geometry libraries under it (GEOS through shapely,
+    the lazily built STR-tree) are not safe to call from several threads at once: without this lock the durability
+    test's server died with heap corruption under concurrent batches.  Evaluation holds the GIL for most of its
+    time anyway, so the lock costs little.
+    """
 
     def __init__(self, version_id: str, policy: Any) -> None:
         self.version_id = version_id
         self.policy = policy
         self.engine = policy.engine()
         self._kinds = ["default", *(rule.kind for rule in policy.rules)]
+        self._lock = threading.Lock()
 
     def evaluate(self, fixes: FixColumns) -> Verdicts:
         n = len(fixes.serial)
-        result = self.engine.evaluate(
+        with self._lock:
+            return self._verdicts(fixes, self._evaluate(fixes), n)
+
+    def _evaluate(self, fixes: FixColumns) -> Any:
+        return self.engine.evaluate(
             lat=fixes.lat_deg,
             lon=fixes.lon_deg,
             alt_m=fixes.alt_m,
@@ -160,6 +171,8 @@ class Evaluator:
             whitelisted=fixes.whitelisted,
             source="request body",
         )
+
+    def _verdicts(self, fixes: FixColumns, result: Any, n: int) -> Verdicts:
         labels = result.labels.tolist()
         rule_ids = [str(r) for r in result.rule_ids()]
         kinds = [self._kinds[int(r) + 1] for r in result.rule]
