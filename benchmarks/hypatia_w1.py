@@ -71,6 +71,11 @@ def best_of_three(args: list[str]) -> tuple[float, list[float], float, subproces
     return min(runs), runs, cpus[runs.index(min(runs))], done
 
 
+def _w1_args(inputs_dir: str, out: str) -> list[str]:
+    """The W1 command line after ``skyfence``: three one-second snapshots, JSON summary."""
+    return ["network", "hypatia-state", inputs_dir, "--duration", "3s", "--step", "1s", "--out", out, "--json"]
+
+
 def main() -> None:
     root = os.environ.get("SKYFENCE_DATA_DIR")
     if not root:
@@ -79,40 +84,14 @@ def main() -> None:
     command = skyfence_command()
     help_seconds, help_runs, help_cpu, _ = best_of_three([*command, "--help"])
     with tempfile.TemporaryDirectory() as out:
-        w1 = [
-            *command,
-            "network",
-            "hypatia-state",
-            inputs_dir,
-            "--duration",
-            "3s",
-            "--step",
-            "1s",
-            "--out",
-            out,
-            "--json",
-        ]
+        w1 = [*command, *_w1_args(inputs_dir, out)]
         seconds, runs, cpu, done = best_of_three(w1)
         summary = json.loads(done.stdout)["steps"]
         n_files = len(list(Path(out).iterdir()))
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
     with tempfile.TemporaryDirectory() as out:
         probe = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                _MODULES_OF_A_RUN,
-                "network",
-                "hypatia-state",
-                inputs_dir,
-                "--duration",
-                "3s",
-                "--step",
-                "1s",
-                "--out",
-                out,
-                "--json",
-            ],
+            [sys.executable, "-c", _MODULES_OF_A_RUN, *_w1_args(inputs_dir, out)],
             capture_output=True,
             text=True,
             check=True,
