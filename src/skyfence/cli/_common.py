@@ -5,13 +5,26 @@ Only typer, rich and the foundation are imported here: ``skyfence --help`` must 
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from skyfence._console import console, err_console, fail, json_text, print_json
 
-__all__ = ["check_output", "console", "err_console", "fail", "json_text", "print_json", "steps_progress"]
+__all__ = [
+    "check_output",
+    "console",
+    "err_console",
+    "fail",
+    "json_text",
+    "print_json",
+    "shared_options",
+    "steps_progress",
+]
 
 
 def check_output(path: Path | None, *, folder: bool, field: str = "--out") -> None:
@@ -63,3 +76,36 @@ def steps_progress(*, disable: bool = False):
         transient=True,
         disable=disable,
     )
+
+
+def shared_options(options: Mapping[str, tuple[Any, Any]], *, into: str) -> Callable[[Callable], Callable]:
+    """Declare a set of Typer options once and give them to several commands.
+
+    ``options`` maps a parameter name to ``(type, typer.Option(...))``. The decorated command declares only its own
+    parameters plus one parameter named ``into``; Typer sees the shared options appended to the command's own, and the
+    command receives their values as one dict in ``into``::
+
+        @app.command()
+        @shared_options({"step": (str, typer.Option("15m"))}, into="run")
+        def cmd(country: str, run: dict) -> None: ...
+    """
+
+    def decorate(func: Callable) -> Callable:
+        signature = inspect.signature(func)
+        own = [p for name, p in signature.parameters.items() if name != into]
+        added = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
+            for name, (kind, option) in options.items()
+        ]
+
+        @functools.wraps(func)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            shared = {name: kwargs.pop(name) for name in options}
+            return func(*args, **kwargs, **{into: shared})
+
+        command.__signature__ = signature.replace(parameters=[*own, *added])  # type: ignore[attr-defined]
+        annotations = {k: v for k, v in func.__annotations__.items() if k != into}
+        command.__annotations__ = {**annotations, **{name: kind for name, (kind, _) in options.items()}}
+        return command
+
+    return decorate

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from typer.core import TyperGroup
 
-from skyfence.cli._common import check_output, console, print_json
+from skyfence.cli._common import check_output, console, print_json, shared_options
 from skyfence.errors import InputError
 
 __all__ = ["app", "latency", "latency_app"]
@@ -125,9 +125,9 @@ def latency(
     add_gateway: list[str] = typer.Option([], "--add-gateway", help="Hypothetical gateway: NAME=LAT,LON or city."),
     add_pop: list[str] = typer.Option([], "--add-pop", help="Hypothetical PoP: NAME=LAT,LON or city."),
     remove_site: list[str] = typer.Option([], "--remove-site", help="Remove a gateway/PoP by name."),
-    min_elevation: float = typer.Option(25.0, help="Elevation mask of terminal and gateways [deg]."),
-    max_range_km: float = typer.Option(None, help="Maximum ground-link slant range [km]."),
-    max_isl_km: float = typer.Option(None, help="Maximum ISL length [km]."),
+    min_elevation: float = typer.Option(25.0, help="Elevation mask of terminal and gateways \\[deg]."),
+    max_range_km: float = typer.Option(None, help="Maximum ground-link slant range \\[km]."),
+    max_isl_km: float = typer.Option(None, help="Maximum ISL length \\[km]."),
     fibre_factor: float = typer.Option(1.5, help="Fibre route length / great circle (gateway->PoP->destination)."),
     json_out: bool = typer.Option(False, "--json", help="Print summary and per-step routes as JSON."),
 ) -> None:
@@ -171,7 +171,7 @@ def routes(
     exclude_gateways_in: list[str] = typer.Option([], "--exclude-gateways-in", help="Country codes, e.g. TW."),
     ground: str = typer.Option("starlink_ground_stations", help="Gateway/PoP dataset name or file."),
     status: str = typer.Option("operational", help="Site status: operational, planned or all."),
-    min_elevation: float = typer.Option(25.0, help="Elevation mask [deg]."),
+    min_elevation: float = typer.Option(25.0, help="Elevation mask \\[deg]."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Routes and RTT for every pair in a CSV file, at every time step."""
@@ -263,125 +263,96 @@ def validate_ripe(
 _SOURCE_HELP = "TLE/OMM file, dataset or preset (default: the 2025-09-23 Starlink catalog)."
 
 
-def _country_run(
-    countries: list[str] | None,
-    source: str,
-    start: str | None,
-    duration: str,
-    step: str,
-    pop_assignment: str,
-    assignment: Path | None,
-    policy: str,
-    processing_ms: float | None,
-    lasers: str,
-    objective: str,
-    dropout: float,
-    laser_hop_ms: float,
-    ground: str,
-    status: str,
-    cities: int,
-    infer_gateways: bool,
-):
-    """Parse the shared options of ``latency country`` / ``latency world`` and run the library."""
+def _country_run(countries: list[str] | None, run: dict):
+    """Run the library with the shared options of ``latency country`` / ``latency world``."""
     from skyfence.network.access import AccessModel
     from skyfence.network.country import country_latency, gazetteer_countries
     from skyfence.network.lasers import LaserModel
     from skyfence.network.pops import load_pop_assignment
     from skyfence.orbits.sources import load_constellation
 
+    policy, processing_ms = run["policy"], run["processing_ms"]
     access = (
         AccessModel(policy=policy) if processing_ms is None else AccessModel(policy=policy, processing_ms=processing_ms)
     )
-    laser_model = LaserModel(availability=lasers, objective=objective, dropout=dropout, hop_delay_ms=laser_hop_ms)
-    if cities < 1:
-        raise InputError(f"--cities {cities} must be >= 1", field="--cities")
-    table = load_pop_assignment(assignment) if pop_assignment == "operator" else None
-    segment = _ground(ground, status, [], [], [], [])
+    laser_model = LaserModel(
+        availability=run["lasers"], objective=run["objective"], dropout=run["dropout"], hop_delay_ms=run["laser_hop_ms"]
+    )
+    if run["cities"] < 1:
+        raise InputError(f"--cities {run['cities']} must be >= 1", field="--cities")
+    table = load_pop_assignment(run["assignment"]) if run["pop_assignment"] == "operator" else None
+    segment = _ground(run["ground"], run["status"], [], [], [], [])
     if countries is None:
         countries = sorted(set(gazetteer_countries()) | set(table.countries if table is not None else []))
-    constellation = load_constellation(source)
-    times = _times(constellation, start, duration, step)
+    constellation = load_constellation(run["source"])
+    times = _times(constellation, run["start"], run["duration"], run["step"])
     return country_latency(
         constellation,
         countries,
         times,
         segment,
-        pop_assignment=pop_assignment,
+        pop_assignment=run["pop_assignment"],
         assignment=table,
         access=access,
         lasers=laser_model,
-        infer_gateways=infer_gateways,
-        cities_per_country=cities,
+        infer_gateways=run["infer_gateways"],
+        cities_per_country=run["cities"],
     )
 
 
-_COMMON = {
-    "source": typer.Option("starlink_tle_20250923", "--source", help=_SOURCE_HELP),
-    "start": typer.Option(None, help="Start, ISO 8601 UTC. Default: newest element epoch."),
-    "duration": typer.Option("24h", help="Span: 1h, 24h ..."),
-    "step": typer.Option("15m", help="Step; each step stands for one 15 s reconfiguration interval."),
-    "pop_assignment": typer.Option(
-        "operator", "--pop-assignment", help="operator (the PoPs Starlink assigns the country) or nearest."
+_LATENCY_OPTIONS = {
+    "source": (str, typer.Option("starlink_tle_20250923", "--source", help=_SOURCE_HELP)),
+    "start": (str | None, typer.Option(None, help="Start, ISO 8601 UTC. Default: newest element epoch.")),
+    "duration": (str, typer.Option("24h", help="Span: 1h, 24h ...")),
+    "step": (str, typer.Option("15m", help="Step; each step stands for one 15 s reconfiguration interval.")),
+    "pop_assignment": (
+        str,
+        typer.Option(
+            "operator", "--pop-assignment", help="operator (the PoPs Starlink assigns the country) or nearest."
+        ),
     ),
-    "assignment": typer.Option(None, "--assignment", help="Country -> PoP CSV (default: the staged snapshot)."),
-    "policy": typer.Option("max_elevation", help="Satellite selection: max_elevation, longest_visibility, min_delay."),
-    "processing_ms": typer.Option(None, "--processing-ms", help="Per-node processing, one way [ms] (default fitted)."),
-    "lasers": typer.Option("generation", "--lasers", help="Laser availability: generation (no v1.0), all or none."),
-    "objective": typer.Option("delay", "--objective", help="Routing objective: delay, hops or load."),
-    "dropout": typer.Option(0.0, "--laser-dropout", help="Probability a laser is down per step."),
-    "laser_hop_ms": typer.Option(0.0, "--laser-hop-ms", help="Extra delay per laser hop [ms]."),
-    "ground": typer.Option("starlink_ground_stations", help="Gateway/PoP dataset name or file."),
-    "status": typer.Option("operational", help="Site status: operational, planned or all."),
-    "cities": typer.Option(3, "--cities", help="Terminals per country: its most populous gazetteer cities."),
-    "infer_gateways": typer.Option(
-        True,
-        "--infer-gateways/--no-infer-gateways",
-        help="Add a gateway at every PoP without one (documented inference rule).",
+    "assignment": (
+        Path | None,
+        typer.Option(None, "--assignment", help="Country -> PoP CSV (default: the staged snapshot)."),
+    ),
+    "policy": (
+        str,
+        typer.Option("max_elevation", help="Satellite selection: max_elevation, longest_visibility, min_delay."),
+    ),
+    "processing_ms": (
+        float | None,
+        typer.Option(None, "--processing-ms", help="Per-node processing, one way \\[ms] (default fitted)."),
+    ),
+    "lasers": (
+        str,
+        typer.Option("generation", "--lasers", help="Laser availability: generation (no v1.0), all or none."),
+    ),
+    "objective": (str, typer.Option("delay", "--objective", help="Routing objective: delay, hops or load.")),
+    "dropout": (float, typer.Option(0.0, "--laser-dropout", help="Probability a laser is down per step.")),
+    "laser_hop_ms": (float, typer.Option(0.0, "--laser-hop-ms", help="Extra delay per laser hop \\[ms].")),
+    "ground": (str, typer.Option("starlink_ground_stations", help="Gateway/PoP dataset name or file.")),
+    "status": (str, typer.Option("operational", help="Site status: operational, planned or all.")),
+    "cities": (int, typer.Option(3, "--cities", help="Terminals per country: its most populous gazetteer cities.")),
+    "infer_gateways": (
+        bool,
+        typer.Option(
+            True,
+            "--infer-gateways/--no-infer-gateways",
+            help="Add a gateway at every PoP without one (documented inference rule).",
+        ),
     ),
 }
 
 
 @latency_app.command("country")
+@shared_options(_LATENCY_OPTIONS, into="run")
 def latency_country(
     country: str = typer.Argument(..., help="ISO 3166 alpha-2 country code, e.g. DE, KI."),
-    source: str = _COMMON["source"],
-    start: str = _COMMON["start"],
-    duration: str = _COMMON["duration"],
-    step: str = _COMMON["step"],
-    pop_assignment: str = _COMMON["pop_assignment"],
-    assignment: Path = _COMMON["assignment"],
-    policy: str = _COMMON["policy"],
-    processing_ms: float = _COMMON["processing_ms"],
-    lasers: str = _COMMON["lasers"],
-    objective: str = _COMMON["objective"],
-    dropout: float = _COMMON["dropout"],
-    laser_hop_ms: float = _COMMON["laser_hop_ms"],
-    ground: str = _COMMON["ground"],
-    status: str = _COMMON["status"],
-    cities: int = _COMMON["cities"],
-    infer_gateways: bool = _COMMON["infer_gateways"],
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    run: dict | None = None,
 ) -> None:
     """p5/p50/p95 RTT from a country's terminals to its PoP(s), with the access and laser models."""
-    result = _country_run(
-        [country],
-        source,
-        start,
-        duration,
-        step,
-        pop_assignment,
-        assignment,
-        policy,
-        processing_ms,
-        lasers,
-        objective,
-        dropout,
-        laser_hop_ms,
-        ground,
-        status,
-        cities,
-        infer_gateways,
-    )
+    result = _country_run([country], run or {})
     if json_out:
         print_json(result.to_dict())
         return
@@ -403,49 +374,19 @@ def latency_country(
 
 
 @latency_app.command("world")
+@shared_options(_LATENCY_OPTIONS, into="run")
 def latency_world(
     out: Path = typer.Option(..., "--out", help="Output folder: PNG map, GeoJSON, GeoParquet, CSV and JSON."),
     countries: str = typer.Option(None, "--countries", help="Comma-separated codes (default: every country)."),
-    source: str = _COMMON["source"],
-    start: str = _COMMON["start"],
-    duration: str = _COMMON["duration"],
-    step: str = _COMMON["step"],
-    pop_assignment: str = _COMMON["pop_assignment"],
-    assignment: Path = _COMMON["assignment"],
-    policy: str = _COMMON["policy"],
-    processing_ms: float = _COMMON["processing_ms"],
-    lasers: str = _COMMON["lasers"],
-    objective: str = _COMMON["objective"],
-    dropout: float = _COMMON["dropout"],
-    laser_hop_ms: float = _COMMON["laser_hop_ms"],
-    ground: str = _COMMON["ground"],
-    status: str = _COMMON["status"],
-    cities: int = _COMMON["cities"],
-    infer_gateways: bool = _COMMON["infer_gateways"],
+    run: dict | None = None,
 ) -> None:
     """Per-country p5/p50/p95 RTT to the PoP for every country: world map, table, GeoJSON and GeoParquet."""
     from skyfence.report.latency import write_world
 
+    run = run or {}
+    pop_assignment = run["pop_assignment"]
     wanted = [c for c in countries.split(",") if c.strip()] if countries else None
-    result = _country_run(
-        wanted,
-        source,
-        start,
-        duration,
-        step,
-        pop_assignment,
-        assignment,
-        policy,
-        processing_ms,
-        lasers,
-        objective,
-        dropout,
-        laser_hop_ms,
-        ground,
-        status,
-        cities,
-        infer_gateways,
-    )
+    result = _country_run(wanted, run)
     paths = write_world(result, out, title=f"Median RTT to the PoP ({pop_assignment} PoP assignment) [ms]")
     table = result.table
     reachable = table["median_rtt_ms"].notna()
