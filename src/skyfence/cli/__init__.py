@@ -22,6 +22,7 @@ from skyfence.cli import (
     propagate,
     region,
     service,
+    sweep,
     threat,
 )
 
@@ -50,6 +51,7 @@ app.command("serve")(service.serve)
 app.add_typer(service.audit_app, name="audit")
 app.add_typer(service.keys_app, name="keys")
 app.add_typer(threat.app, name="threat")
+app.command("sweep")(sweep.sweep)
 
 
 def main() -> None:

@@ -1,0 +1,105 @@
+"""``skyfence sweep``: a sweep file in (a base scenario and axes), a tidy Parquet table and plots out.
+
+Runs on a Dask ``LocalCluster`` sized to the cores by default, ``--workers N`` processes, an existing cluster
+with ``--scheduler tcp://HOST:8786``, or ``--serial`` in this process.  Points already computed (by an interrupted
+run, another sweep, or ``skyfence assess``) come from the cache.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from skyfence._io import atomic_outputs
+from skyfence.cli._common import check_output, console, fail, print_json
+
+
+def sweep(
+    sweep_file: Path = typer.Argument(..., help="Sweep TOML (see examples/sweeps/taiwan_attrition.toml)."),
+    out: Path = typer.Option(..., "--out", help="Output folder: results.parquet, plots/, sweep.json."),
+    scheduler: str = typer.Option(
+        None, "--scheduler", help="Address of a running Dask scheduler (tcp://HOST:8786). Default: a local cluster."
+    ),
+    workers: int = typer.Option(
+        None, "--workers", min=1, help="Worker processes of the local cluster (default: cores)."
+    ),
+    serial: bool = typer.Option(False, "--serial", help="Run the points one after another in this process (no Dask)."),
+    yes: bool = typer.Option(False, "--yes", help="Run a sweep of more than 1,000,000 points."),
+    retries: int = typer.Option(3, "--retries", min=0, help="Times Dask re-runs a point whose worker failed."),
+    json_out: bool = typer.Option(False, "--json", help="Print sweep.json to stdout."),
+) -> None:
+    """Run a scenario over a grid of parameters and Monte Carlo repetitions; write one table and plots."""
+    if scheduler is not None and (workers is not None or serial):
+        fail("give --scheduler, or --workers / --serial for a local run, not both")
+    from skyfence.sweep.execute import run_sweep
+    from skyfence.sweep.results import results_table, write_outputs
+    from skyfence.sweep.spec import load_sweep
+
+    started = time.perf_counter()
+    spec = load_sweep(sweep_file, confirm_large=yes)
+    check_output(out, folder=True)
+    plain = not sys.stdout.isatty()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("points"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[note]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=plain,
+    )
+    task = bar.add_task("points", total=spec.size, note="")
+
+    def on_start(run) -> None:
+        where = f"{run.mode}, {run.workers} worker(s)"
+        if run.dashboard:
+            where += f"; dashboard: {run.dashboard}"
+        message = f"sweep: {spec.size:,} point(s) on {where}"
+        if plain:
+            sys.stderr.write(message + "\n")
+        else:
+            console.print(escape(message), soft_wrap=True)
+
+    def on_point(result, run) -> None:
+        done = len(run.results)
+        bar.update(task, completed=done, note=f"{run.cache_misses} unit(s) computed")
+        if plain and (done == spec.size or done % max(spec.size // 20, 1) == 0):
+            sys.stderr.write(f"sweep: {done}/{spec.size} point(s)\n")
+            sys.stderr.flush()
+
+    with bar:
+        run = run_sweep(
+            spec,
+            serial=serial,
+            workers=workers,
+            scheduler=scheduler,
+            retries=retries,
+            on_start=on_start,
+            on_point=on_point,
+        )
+    frame = results_table(spec, run)
+    with atomic_outputs(out) as staging:
+        summary = write_outputs(staging, spec, run, frame)
+    if json_out:
+        print_json(summary)
+        return
+    console.print(
+        f"[bold]{escape(spec.spec.title or Path(spec.source).name)}[/]: {len(frame):,} point(s), "
+        f"{run.points_computed:,} computed, {len(frame) - run.points_computed:,} from cache "
+        f"({run.cache_misses} unit(s) computed, {run.cache_hits} read); {time.perf_counter() - started:.1f} s",
+        soft_wrap=True,
+    )
+    if summary["ranking"]:
+        rank = spec.spec.rank
+        assert rank is not None
+        for row in summary["ranking"][:5]:
+            label = ", ".join(f"{a.name}={row[a.name]}" for a in spec.axes)
+            console.print(f"  {row['rank']}. {escape(label)}: {rank.metric} = {row[rank.metric]:.4g}", soft_wrap=True)
+    console.print(f"table: {out / 'results.parquet'}; plots: {out / 'plots'}", soft_wrap=True)

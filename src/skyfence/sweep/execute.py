@@ -1,0 +1,245 @@
+"""Run the points of a sweep: serially in this process, or on ``dask.distributed``.
+
+Each point is one task: :func:`run_point` runs its scenario with :func:`skyfence.scenario.runner.run_scenario`,
+whose units are content-addressed in the cache (``<cache>/results/<key>/``), so a point already done -- by an
+interrupted run of the same sweep, by another sweep or by ``skyfence assess`` -- is read, not recomputed.  The
+runner's cache counters come back with every point; nothing else is shared between tasks, so the results do not
+depend on where or in which order they ran.
+
+On Dask: a :class:`~distributed.LocalCluster` of worker *processes* (one thread each, as many as the cores)
+unless a scheduler address is given; tasks are submitted with ``retries`` so a point whose worker dies is run
+again elsewhere (Dask also reschedules the tasks a dead worker held), and at most a few tasks per worker are in
+flight at once, so a sweep of a million points never holds a million scenario documents in memory.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from skyfence.errors import InputError
+from skyfence.sweep.spec import Point, Sweep
+
+__all__ = ["PointResult", "SweepRun", "connect", "run_point", "run_sweep"]
+
+#: Seconds to wait for a scheduler before saying it is unreachable.
+CONNECT_TIMEOUT_S = 5.0
+#: Tasks a worker may have queued: enough to keep it busy, few enough to bound the client's memory.
+IN_FLIGHT_PER_WORKER = 4
+
+
+@dataclass(frozen=True)
+class PointResult:
+    """One point's numbers, and what the runner's cache did for it (units read, units computed)."""
+
+    index: int
+    metrics: dict[str, float | None]
+    cache_hits: int
+    cache_misses: int
+    seconds: float
+    worker: str = ""
+
+
+@dataclass
+class SweepRun:
+    """Every point's result (by point number), the cache counters summed, where it ran, and how long it took."""
+
+    results: dict[int, PointResult] = field(default_factory=dict)
+    mode: str = "serial"
+    workers: int = 1
+    dashboard: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def cache_hits(self) -> int:
+        return sum(r.cache_hits for r in self.results.values())
+
+    @property
+    def cache_misses(self) -> int:
+        return sum(r.cache_misses for r in self.results.values())
+
+    @property
+    def points_computed(self) -> int:
+        """Points that computed at least one unit (the rest came whole from the cache)."""
+        return sum(1 for r in self.results.values() if r.cache_misses)
+
+
+def run_point(
+    index: int, scenario: dict[str, Any], base_dir: str, cache_root: str | None, source: str = "sweep"
+) -> PointResult:
+    """Run one point's scenario (a raw scenario document; relative paths start at ``base_dir``)."""
+    from skyfence.errors import DataWarning
+    from skyfence.scenario.runner import run_scenario
+    from skyfence.scenario.schema import scenario_from_dict
+    from skyfence.sweep.metrics import metrics_of
+
+    started = time.perf_counter()
+    parsed = scenario_from_dict(scenario, source=f"{source} point {index}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)  # the same for every point: the base was checked before
+        result = run_scenario(parsed, Path(base_dir), cache_root=None if cache_root is None else Path(cache_root))
+    worker = ""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker().address
+    except (ImportError, ValueError):
+        pass
+    return PointResult(
+        index,
+        metrics_of(result.summary),
+        result.cache_hits,
+        result.cache_misses,
+        round(time.perf_counter() - started, 3),
+        worker,
+    )
+
+
+def connect(scheduler: str, timeout_s: float = CONNECT_TIMEOUT_S):
+    """A :class:`distributed.Client` of the scheduler at ``scheduler``; one clear line if it cannot be reached."""
+    from distributed import Client
+
+    try:
+        return Client(scheduler, timeout=timeout_s, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as error:
+        text = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise InputError(
+            f"cannot reach the Dask scheduler at {scheduler} within {timeout_s:.0f} s ({text[:120]})",
+            field="--scheduler",
+            hint="start one with `dask scheduler` and `dask worker ADDRESS`, or leave out --scheduler to run on "
+            "a local cluster",
+        ) from None
+
+
+def local_cluster(workers: int | None = None):
+    """A :class:`distributed.LocalCluster` of ``workers`` processes (default: the cores), one thread each, its
+    dashboard on a free local port."""
+    import logging
+
+    from distributed import LocalCluster
+
+    n = workers or os.cpu_count() or 1
+    return LocalCluster(
+        n_workers=n,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address="127.0.0.1:0",
+        host="127.0.0.1",
+        silence_logs=logging.ERROR,
+    )
+
+
+def _dashboard(client) -> str | None:
+    try:
+        return str(client.dashboard_link)
+    except Exception:  # no dashboard (bokeh missing): the run goes on without a link
+        return None
+
+
+def run_sweep(
+    sweep: Sweep,
+    *,
+    serial: bool = False,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client=None,
+    cache_root: Path | None = None,
+    retries: int = 3,
+    on_start: Callable[[SweepRun], None] | None = None,
+    on_point: Callable[[PointResult, SweepRun], None] | None = None,
+) -> SweepRun:
+    """Run every point of ``sweep``; returns the results by point number.
+
+    ``serial`` runs them one after the other in this process (no Dask); otherwise on ``client`` if given, on the
+    scheduler at ``scheduler``, or on a new local cluster of ``workers`` processes (closed at the end).
+    ``on_start`` is called once the cluster is up (the dashboard link is known), ``on_point`` after each point.
+    """
+    started = time.perf_counter()
+    root = None if cache_root is None else str(cache_root)
+    base = str(sweep.base_dir)
+    run = SweepRun()
+    points = sweep.points()
+    if serial:
+        if on_start:
+            on_start(run)
+        for point in points:
+            result = run_point(point.index, point.scenario, base, root, sweep.source)
+            run.results[point.index] = result
+            if on_point:
+                on_point(result, run)
+        run.seconds = time.perf_counter() - started
+        return run
+
+    own_cluster = None
+    if client is None:
+        if scheduler is not None:
+            client = connect(scheduler)
+            run.mode = f"dask scheduler {scheduler}"
+        else:
+            own_cluster = local_cluster(workers)
+            from distributed import Client
+
+            client = Client(own_cluster, set_as_default=False)
+            run.mode = "dask local cluster"
+    else:
+        run.mode = "dask client"
+    try:
+        run.workers = len(client.scheduler_info().get("workers", {})) or 1
+        run.dashboard = _dashboard(client)
+        if on_start:
+            on_start(run)
+        _submit_all(client, points, base, root, sweep.source, retries, run, on_point)
+    finally:
+        if own_cluster is not None:
+            client.close()
+            own_cluster.close()
+        elif scheduler is not None:
+            client.close()
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+def _submit_all(
+    client,
+    points: Iterator[Point],
+    base: str,
+    root: str | None,
+    source: str,
+    retries: int,
+    run: SweepRun,
+    on_point: Callable[[PointResult, SweepRun], None] | None,
+) -> None:
+    from distributed import as_completed
+
+    limit = max(run.workers, 1) * IN_FLIGHT_PER_WORKER
+
+    def submit(point: Point):
+        return client.submit(
+            run_point,
+            point.index,
+            point.scenario,
+            base,
+            root,
+            source,
+            key=f"skyfence-sweep-point-{point.index}-{os.getpid()}-{id(run)}",
+            pure=False,
+            retries=retries,
+        )
+
+    first = [submit(p) for _, p in zip(range(limit), points, strict=False)]
+    with client.as_current():  # as_completed looks for the current client; ours is not the process default
+        queue = as_completed(first)
+    for future in queue:
+        result = future.result()  # a point that failed on every retry raises here, with its own error
+        run.results[result.index] = result
+        future.release()
+        if on_point:
+            on_point(result, run)
+        following = next(points, None)
+        if following is not None:
+            queue.add(submit(following))

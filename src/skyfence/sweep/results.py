@@ -1,0 +1,189 @@
+"""A sweep's outputs: one tidy table, plots of each metric against each axis, a summary.
+
+``results.parquet`` has one row per point in point order and one column per parameter (``point``,
+``repetition``, ``seed`` when there are repetitions, then one column per axis) and per metric
+(:mod:`skyfence.sweep.metrics`); it holds numbers only -- no timings, no cache counters, no worker names -- so
+the same sweep gives the same bytes serially, on a local cluster or resumed after an interruption.
+
+Plots (``plots/<metric>__<axis>.png``): the metric's mean against the axis, with a band for the 95 % confidence
+interval of the mean over repetitions (normal approximation, mean +/- 1.96 s/sqrt(n)) and a lighter band for the
+5-95 % spread of the draws; with several axes, one line per value of the others (up to 6, else their mean).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from skyfence.sweep.execute import SweepRun
+from skyfence.sweep.spec import Sweep
+
+__all__ = ["axis_summary", "results_table", "write_outputs"]
+
+MAX_LINES = 6
+
+
+def _cell(value: Any) -> Any:
+    """Axis values as table cells: scalars as they are, anything else (a list of sites) as its JSON text."""
+    if isinstance(value, bool | int | float | str):
+        return value
+    return json.dumps(value, sort_keys=True)
+
+
+def results_table(sweep: Sweep, run: SweepRun) -> pd.DataFrame:
+    """The tidy table of every point that ran (module docstring)."""
+    rows = []
+    labels = {
+        axis.name: dict(zip(map(_cell, axis.values), axis.labels, strict=True)) for axis in sweep.axes if axis.labels
+    }
+    metric_names: dict[str, None] = {}
+    for point in sweep.points():
+        result = run.results.get(point.index)
+        if result is None:
+            continue
+        row: dict[str, Any] = {"point": point.index}
+        if sweep.spec.repetitions > 1:
+            row["repetition"] = point.repetition
+            row["seed"] = point.seed
+        for name, value in point.params.items():
+            cell = _cell(value)
+            row[name] = labels.get(name, {}).get(cell, cell)
+        row.update(result.metrics)
+        for key in result.metrics:
+            metric_names.setdefault(key)
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    params = ["point"] + (["repetition", "seed"] if sweep.spec.repetitions > 1 else []) + [a.name for a in sweep.axes]
+    metrics = list(metric_names)
+    if sweep.spec.metrics is not None:
+        metrics = [m for m in sweep.spec.metrics if m in metric_names]
+    for m in metrics:
+        if m not in frame:
+            frame[m] = np.nan
+    frame = frame.reindex(columns=params + metrics) if len(frame) else pd.DataFrame(columns=params + metrics)
+    for m in metrics:
+        frame[m] = pd.to_numeric(frame[m], errors="coerce").astype("float64")
+    return frame.reset_index(drop=True)
+
+
+def axis_summary(frame: pd.DataFrame, axis: str, metric: str, by: list[str] | None = None) -> pd.DataFrame:
+    """Per value of ``axis`` (and of ``by``): n, mean, the 95 % confidence interval of the mean, 5-95 % spread."""
+    keys = [*(by or []), axis]
+    grouped = frame.groupby(keys, sort=True, dropna=False)[metric]
+    out = grouped.agg(n="count", mean="mean", std="std").reset_index()
+    half = 1.96 * out["std"].fillna(0.0) / np.sqrt(out["n"].clip(lower=1))
+    out["ci95_low"] = out["mean"] - half
+    out["ci95_high"] = out["mean"] + half
+    out["p05"] = grouped.quantile(0.05).to_numpy()
+    out["p95"] = grouped.quantile(0.95).to_numpy()
+    return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:80]
+
+
+def _plot(frame: pd.DataFrame, axis: str, metric: str, others: list[str], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    numeric = pd.api.types.is_numeric_dtype(frame[axis])
+    fig, ax = plt.subplots(figsize=(7.0, 4.2))
+    groups: list[tuple[str, pd.DataFrame]]
+    if others and frame.groupby(others).ngroups <= MAX_LINES:
+        groups = [
+            (", ".join(f"{k}={v}" for k, v in zip(others, key if isinstance(key, tuple) else (key,), strict=True)), g)
+            for key, g in frame.groupby(others, sort=True)
+        ]
+    else:
+        groups = [("mean over the other axes" if others else "", frame)]
+    for label, group in groups:
+        stats = axis_summary(group, axis, metric)
+        if stats["n"].sum() == 0:
+            continue
+        if numeric:
+            x = stats[axis].to_numpy(dtype=float)
+            (line,) = ax.plot(x, stats["mean"], marker="o", ms=3, label=label or "mean")
+            if stats["n"].max() > 1:
+                ax.fill_between(x, stats["p05"], stats["p95"], color=line.get_color(), alpha=0.12, lw=0)
+                ax.fill_between(x, stats["ci95_low"], stats["ci95_high"], color=line.get_color(), alpha=0.35, lw=0)
+        else:
+            stats = stats.sort_values("mean")
+            y = np.arange(len(stats))
+            err = np.vstack([stats["mean"] - stats["ci95_low"], stats["ci95_high"] - stats["mean"]])
+            ax.errorbar(stats["mean"], y, xerr=err, fmt="o", capsize=3, label=label or "mean")
+            ax.set_yticks(y, [str(v)[:40] for v in stats[axis]])
+    if numeric:
+        ax.set_xlabel(axis)
+        ax.set_ylabel(metric)
+    else:
+        ax.set_xlabel(metric)
+    reps = int(frame.groupby([*others, axis]).size().max()) if len(frame) else 0
+    note = f" ({reps} repetitions: bands = 95 % CI of the mean and 5-95 % of draws)" if reps > 1 and numeric else ""
+    ax.set_title((title + "\n" if title else "") + f"{metric} against {axis}{note}", fontsize=9)
+    ax.grid(alpha=0.3)
+    if any(label for label, _ in groups):
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_outputs(folder: Path, sweep: Sweep, run: SweepRun, frame: pd.DataFrame) -> dict[str, Any]:
+    """Write ``results.parquet``, ``plots/``, ``ranking.csv`` (when the sweep ranks) and ``sweep.json`` into
+    ``folder`` (a staging folder: the caller moves it into place atomically); returns the summary written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(folder / "results.parquet", index=False)
+    params = {"point", "repetition", "seed", *(a.name for a in sweep.axes)}
+    metrics = [c for c in frame.columns if c not in params]
+    plotted = [m for m in (sweep.spec.plot or metrics) if m in metrics and frame[m].notna().any()]
+    plots = []
+    if len(frame):
+        (folder / "plots").mkdir(exist_ok=True)
+        for axis in sweep.axes:
+            others = [a.name for a in sweep.axes if a.name != axis.name]
+            for metric in plotted:
+                name = f"plots/{_slug(metric)}__{_slug(axis.name)}.png"
+                _plot(frame, axis.name, metric, others, folder / name, sweep.spec.title)
+                plots.append(name)
+    ranking = None
+    rank = sweep.spec.rank
+    if rank is not None and rank.metric in frame and sweep.axes:
+        keys = [a.name for a in sweep.axes]
+        table = frame.groupby(keys, sort=True)[rank.metric].agg(["mean", "count"]).reset_index()
+        table = table.sort_values("mean", ascending=rank.order == "ascending", kind="stable").reset_index(drop=True)
+        table.insert(0, "rank", np.arange(1, len(table) + 1))
+        table = table.rename(columns={"mean": rank.metric})
+        table.to_csv(folder / "ranking.csv", index=False)
+        ranking = table.to_dict(orient="records")
+    summary = {
+        "sweep": Path(sweep.source).name,
+        "title": sweep.spec.title,
+        "scenario": sweep.spec.scenario,
+        "points": sweep.size,
+        "points_done": len(frame),
+        "repetitions": sweep.spec.repetitions,
+        "axes": [{"name": a.name, "key": a.key, "values": [_cell(v) for v in a.values][:1000]} for a in sweep.axes],
+        "metrics": metrics,
+        "plots": plots,
+        "ranking": ranking,
+        "run": {
+            "mode": run.mode,
+            "workers": run.workers,
+            "seconds": round(run.seconds, 3),
+            "points_computed": run.points_computed,
+            "cache_hits": run.cache_hits,
+            "cache_misses": run.cache_misses,
+        },
+    }
+    from skyfence._json import dumps
+
+    (folder / "sweep.json").write_text(dumps(summary, indent=2) + "\n")
+    return summary

@@ -1,0 +1,115 @@
+"""Sweeps: the same table serially, on a 2-worker LocalCluster and after a worker is killed; a resumed sweep
+computes only the missing points (the runner's cache counters say so); points expand in a fixed order."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from skyfence.sweep.execute import run_sweep
+from skyfence.sweep.results import results_table, write_outputs
+from skyfence.sweep.spec import load_sweep
+
+SWEEP = Path(__file__).parents[1] / "data" / "sweeps" / "tiny.toml"
+
+
+@pytest.fixture(scope="module")
+def sweep(data_dir):
+    return load_sweep(SWEEP)
+
+
+@pytest.fixture(scope="module")
+def serial(sweep, tmp_path_factory):
+    """The reference: every point run serially in this process on an empty cache."""
+    cache = tmp_path_factory.mktemp("serial-cache")
+    run = run_sweep(sweep, serial=True, cache_root=cache)
+    return run, results_table(sweep, run)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+        ) as local,
+        Client(local, set_as_default=False) as client,
+    ):
+        yield client
+
+
+def test_points_expand_in_order_with_seeds(sweep):
+    points = list(sweep.points())
+    assert sweep.size == len(points) == 3 * 2
+    assert [p.params["loss_fraction"] for p in points] == [0.0, 0.0, 0.2, 0.2, 0.4, 0.4]
+    assert [p.seed for p in points] == [11, 12] * 3
+    threat = points[3].scenario["variants"][0]["threats"][0]
+    assert threat == {"kind": "attrition", "fraction": 0.2, "seed": 12}
+
+
+def test_serial_table_is_tidy_and_attrition_bites(serial, sweep, tmp_path):
+    run, frame = serial
+    assert list(frame["point"]) == list(range(6))
+    assert list(frame.columns[:4]) == ["point", "repetition", "seed", "loss_fraction"]
+    lost = frame.groupby("loss_fraction")["threats.satellites_lost_mean"].mean()
+    assert lost[0.0] == 0 and 0 < lost[0.2] < lost[0.4]
+    # twice the fraction removes about twice the satellites seen from the region
+    assert lost[0.4] / lost[0.2] == pytest.approx(2.0, rel=0.2)
+    assert run.cache_misses == 1 + 6  # the shared coverage unit once, one threat unit per point
+    summary = write_outputs(tmp_path, sweep, run, frame)
+    assert (tmp_path / "results.parquet").is_file()
+    assert "plots/threats.after.sats_in_view_mean__loss_fraction.png" in summary["plots"]
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "results.parquet"), frame)
+
+
+def test_local_cluster_gives_the_serial_table(serial, sweep, cluster, tmp_path):
+    run = run_sweep(sweep, client=cluster, cache_root=tmp_path)
+    assert {r.worker for r in run.results.values()} <= set(cluster.scheduler_info()["workers"])
+    # the shared coverage unit may be computed by both workers at once (same key, same bytes, atomic writes)
+    assert serial[0].cache_misses <= run.cache_misses <= serial[0].cache_misses + 1
+    pd.testing.assert_frame_equal(results_table(sweep, run), serial[1], check_exact=True)
+
+
+def test_a_killed_worker_is_retried_and_the_table_is_identical(serial, sweep, cluster, tmp_path):
+    pids = cluster.run(os.getpid)  # worker address -> process id
+    victim = sorted(pids)[0]
+    killed: list[int] = []
+
+    def kill_once(result, run) -> None:
+        if not killed:
+            killed.append(len(run.results))
+            os.kill(pids[victim], signal.SIGKILL)
+
+    run = run_sweep(sweep, client=cluster, cache_root=tmp_path, on_point=kill_once)
+    assert killed and killed[0] < sweep.size  # killed in the middle of the sweep
+    pd.testing.assert_frame_equal(results_table(sweep, run), serial[1], check_exact=True)
+    assert victim not in cluster.scheduler_info()["workers"] or pids[victim] != cluster.run(os.getpid).get(victim)
+
+
+def test_resume_computes_only_the_missing_points(serial, sweep, tmp_path):
+    class Interrupted(Exception):
+        pass
+
+    def stop_after_two(result, run) -> None:
+        if len(run.results) == 2:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        run_sweep(sweep, serial=True, cache_root=tmp_path, on_point=stop_after_two)
+    resumed = run_sweep(sweep, serial=True, cache_root=tmp_path)
+    first_two = [resumed.results[i] for i in (0, 1)]
+    rest = [resumed.results[i] for i in range(2, 6)]
+    assert all(r.cache_misses == 0 for r in first_two)  # done before the interruption: read, not recomputed
+    assert all(r.cache_misses == 1 for r in rest)  # each missing point computes its own threat unit only
+    assert resumed.points_computed == 4
+    full = serial[0]
+    interrupted_misses = sum(full.results[i].cache_misses for i in (0, 1))
+    assert resumed.cache_misses + interrupted_misses == full.cache_misses
+    pd.testing.assert_frame_equal(results_table(sweep, resumed), serial[1], check_exact=True)
+    again = run_sweep(sweep, serial=True, cache_root=tmp_path)
+    assert again.cache_misses == 0 and again.points_computed == 0
