@@ -96,12 +96,20 @@ def _omm_value(fields: Mapping[str, Any], key: str) -> Any:
     return value
 
 
-def _omm_float(fields: Mapping[str, Any], key: str, default: float | None = None) -> float:
+def _omm_present(fields: Mapping[str, Any], key: str, default: Any) -> Any:
+    """The stripped value of ``key``, else ``default``; a required key (no default) that is missing is an error."""
     value = _omm_value(fields, key)
     if value is None:
         if default is not None:
             return default
         raise _Bad(key, f"{key} is missing or empty", f"every OMM record needs {', '.join(OMM_REQUIRED)}")
+    return value
+
+
+def _omm_float(fields: Mapping[str, Any], key: str, default: float | None = None) -> float:
+    value = _omm_present(fields, key, default)
+    if default is not None and value is default:
+        return default
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise _Bad(key, f"{key} {value!r} is not a number", None)
     try:
@@ -116,11 +124,9 @@ def _omm_float(fields: Mapping[str, Any], key: str, default: float | None = None
 
 
 def _omm_int(fields: Mapping[str, Any], key: str, default: int | None = None) -> int:
-    value = _omm_value(fields, key)
-    if value is None:
-        if default is not None:
-            return default
-        raise _Bad(key, f"{key} is missing or empty", f"every OMM record needs {', '.join(OMM_REQUIRED)}")
+    value = _omm_present(fields, key, default)
+    if default is not None and value is default:
+        return default
     if isinstance(value, bool):
         raise _Bad(key, f"{key} {value!r} is not an integer", None)
     if isinstance(value, int):
@@ -465,26 +471,10 @@ _XML_HEAD = (
     '<ndm xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
     'xsi:noNamespaceSchemaLocation="https://sanaregistry.org/r/ndmxml_unqualified/ndmxml-2.0.0-master-2.0.xsd">\n'
 )
-_XML_META = ("OBJECT_NAME", "OBJECT_ID")
-_XML_MEAN = (
-    "EPOCH",
-    "MEAN_MOTION",
-    "ECCENTRICITY",
-    "INCLINATION",
-    "RA_OF_ASC_NODE",
-    "ARG_OF_PERICENTER",
-    "MEAN_ANOMALY",
-)
-_XML_TLE = (
-    "EPHEMERIS_TYPE",
-    "CLASSIFICATION_TYPE",
-    "NORAD_CAT_ID",
-    "ELEMENT_SET_NO",
-    "REV_AT_EPOCH",
-    "BSTAR",
-    "MEAN_MOTION_DOT",
-    "MEAN_MOTION_DDOT",
-)
+# The NDM/XML OMM groups the same fields as metadata, mean elements and TLE parameters, in OMM_FIELDS' order.
+_XML_META = OMM_FIELDS[:2]
+_XML_MEAN = OMM_FIELDS[2:9]
+_XML_TLE = OMM_FIELDS[9:]
 
 
 def _xml_text(records: list[dict[str, Any]]) -> str:
