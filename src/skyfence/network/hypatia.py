@@ -82,6 +82,7 @@ Spacetrack Report #3. AIAA 2006-6753 (SGP4; GMST-1982 in ``gstime``).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -194,6 +195,19 @@ def _lines(path: Path) -> list[str]:
     return text.splitlines()
 
 
+def _rows(path: Path, columns: int, fmt: str, sep: str | None = ",") -> Iterator[tuple[int, list[str]]]:
+    """``(line number, columns)`` of each non-blank line, which must have exactly ``columns`` fields."""
+    for number, text in enumerate(_lines(path), start=1):
+        if not text.strip():
+            continue
+        cols = text.split(sep)
+        if len(cols) != columns:
+            raise InputError(
+                f"{len(cols)} columns, expected {columns}", source=str(path), line=number, hint=f"format: {fmt}"
+            )
+        yield number, cols
+
+
 def _int(text: str, path: Path, line: int, what: str, *, minimum: int = 0) -> int:
     try:
         value = int(text.strip())
@@ -302,17 +316,7 @@ def read_ground_stations(path: str | os.PathLike[str]) -> dict[str, np.ndarray |
     path = Path(path)
     names: list[str] = []
     values: list[list[float]] = []
-    for number, text in enumerate(_lines(path), start=1):
-        if not text.strip():
-            continue
-        cols = text.split(",")
-        if len(cols) != 8:
-            raise InputError(
-                f"{len(cols)} columns, expected 8",
-                source=str(path),
-                line=number,
-                hint="format: gid,name,lat_deg,lon_deg,elevation_m,x_m,y_m,z_m",
-            )
+    for number, cols in _rows(path, 8, "gid,name,lat_deg,lon_deg,elevation_m,x_m,y_m,z_m"):
         gid = _int(cols[0], path, number, "ground station id")
         if gid != len(names):
             raise InputError(
@@ -350,17 +354,7 @@ def read_isls(path: str | os.PathLike[str], n_satellites: int) -> np.ndarray:
     path = Path(path)
     pairs: list[tuple[int, int]] = []
     seen: set[tuple[int, int]] = set()
-    for number, text in enumerate(_lines(path), start=1):
-        cols = text.split()
-        if not cols:
-            continue
-        if len(cols) != 2:
-            raise InputError(
-                f"{len(cols)} columns, expected 2",
-                source=str(path),
-                line=number,
-                hint="format: '<sat a> <sat b>' with a < b",
-            )
+    for number, cols in _rows(path, 2, "'<sat a> <sat b>' with a < b", sep=None):
         a = _int(cols[0], path, number, "satellite id")
         b = _int(cols[1], path, number, "satellite id")
         for sid in (a, b):
@@ -407,17 +401,7 @@ def read_gsl_interfaces_info(
     path = Path(path)
     counts: list[int] = []
     bandwidths: list[float] = []
-    for number, text in enumerate(_lines(path), start=1):
-        if not text.strip():
-            continue
-        cols = text.split(",")
-        if len(cols) != 3:
-            raise InputError(
-                f"{len(cols)} columns, expected 3",
-                source=str(path),
-                line=number,
-                hint="format: node_id,number_of_interfaces,aggregate_max_bandwidth",
-            )
+    for number, cols in _rows(path, 3, "node_id,number_of_interfaces,aggregate_max_bandwidth"):
         node = _int(cols[0], path, number, "node id")
         if node != len(counts):
             raise InputError(f"node id {node}, expected {len(counts)}", source=str(path), line=number)
