@@ -294,6 +294,18 @@ def calibrate_access(data_dir: str | Path | None = None, *, policy: str = "max_e
     }
 
 
+def _simulated(summary: dict) -> dict:
+    """The simulated columns of an access-validation row, from a latency summary of one terminal."""
+    return {
+        "simulated_p5_rtt_ms": summary["p5_rtt_ms"],
+        "simulated_median_rtt_ms": summary["median_rtt_ms"],
+        "simulated_p95_rtt_ms": summary["p95_rtt_ms"],
+        "gateway": summary["gateways"][0]["name"] if summary["gateways"] else "",
+        "pop": summary["pops"][0]["name"] if summary["pops"] else "",
+        "laser_hops": summary["median_laser_hops"],
+    }
+
+
 def access_validation(data_dir: str | Path | None = None, *, access=None, lasers=None) -> pd.DataFrame:
     """Per probe: measured median, simulated p5/p50/p95 with the access model, error, split; plus a TUM row."""
     from skyfence.network.access import AccessModel
@@ -307,35 +319,23 @@ def access_validation(data_dir: str | Path | None = None, *, access=None, lasers
     ripe, dish = _simulate(constellation, ground, times, measured, access, lasers)
     rows = []
     for k, r in enumerate(measured.itertuples()):
-        s = ripe.summary(k)
         rows.append(
             {
                 "prb_id": int(r.prb_id),
                 "place": str(r.place),
                 "measured_median_rtt_ms": r.measured_median_rtt_ms,
-                "simulated_p5_rtt_ms": s["p5_rtt_ms"],
-                "simulated_median_rtt_ms": s["median_rtt_ms"],
-                "simulated_p95_rtt_ms": s["p95_rtt_ms"],
-                "gateway": s["gateways"][0]["name"] if s["gateways"] else "",
-                "pop": s["pops"][0]["name"] if s["pops"] else "",
-                "laser_hops": s["median_laser_hops"],
+                **_simulated(ripe.summary(k)),
             }
         )
     table = pd.DataFrame(rows)
     table["split"] = probe_split(measured).to_numpy()
     table["error_ms"] = (table["simulated_median_rtt_ms"] - table["measured_median_rtt_ms"]).round(1)
     tum = tum_series(root)
-    s = dish.summary(0)
     tum_row = {
         "prb_id": 0,
         "place": "TUM Garching dish (PoP ping)",
         "measured_median_rtt_ms": round(float(np.median(tum["pop_ping_ms"])), 1),
-        "simulated_p5_rtt_ms": s["p5_rtt_ms"],
-        "simulated_median_rtt_ms": s["median_rtt_ms"],
-        "simulated_p95_rtt_ms": s["p95_rtt_ms"],
-        "gateway": s["gateways"][0]["name"] if s["gateways"] else "",
-        "pop": s["pops"][0]["name"] if s["pops"] else "",
-        "laser_hops": s["median_laser_hops"],
+        **_simulated(dish.summary(0)),
         "split": "calibration (TUM)",
     }
     tum_row["error_ms"] = round(tum_row["simulated_median_rtt_ms"] - tum_row["measured_median_rtt_ms"], 1)
