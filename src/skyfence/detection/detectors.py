@@ -59,9 +59,12 @@ __all__ = [
     "REQUIRED_COLUMNS",
     "STATE_FIELDS",
     "Context",
+    "Prepared",
     "StreamDetector",
     "Thresholds",
     "detect",
+    "new_state",
+    "prepare",
 ]
 
 KINDS = ("drone_suspected", "diversion_suspected", "spoofing_suspected", "roaming_limit", "geofence_probing")
@@ -607,12 +610,58 @@ def _evidence(kind: int, e1: float, e2: float, e3: float) -> str:
 
 
 @dataclass
+class Prepared:
+    """The stateless part of one batch (:func:`prepare`): checked columns, per-fix context and the scan order.
+
+    ``terminals`` are the batch's distinct terminal ids (sorted), ``local`` each fix's index into them, ``order``
+    the fixes sorted by terminal, time and the tie-break, ``first_row`` the row of each terminal's first fix in
+    that order.
+    """
+
+    fx: Columns
+    ctx: dict[str, np.ndarray]
+    terminals: np.ndarray
+    local: np.ndarray
+    order: np.ndarray
+    t_s: np.ndarray
+    first_row: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+
+def prepare(context: Context, fixes: pd.DataFrame, *, source: str | None = None) -> Prepared:
+    """Check a batch and compute its per-fix context (no state involved; safe to run before taking any lock)."""
+    fx = _check(fixes, source)
+    terminals, local = np.unique(fx["terminal_id"], return_inverse=True)
+    local = local.astype(np.int64)
+    if not len(local):
+        empty = np.zeros(0, dtype=np.int64)
+        return Prepared(fx, {}, terminals, local, empty, np.zeros(0), empty)
+    ctx = fix_context(context, fx)
+    order = _order(fx, local)
+    s_sorted = local[order]
+    starts = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1]])
+    return Prepared(fx, ctx, terminals, local, order, fx["time"].view(np.int64) / 1e9, order[starts])
+
+
+def new_state(n: int) -> np.ndarray:
+    """Fresh per-terminal state rows (``n`` x :data:`STATE_FIELDS`)."""
+    return _new_state(n)
+
+
+@dataclass
 class StreamDetector:
     """Detectors over a stream of batches, with per-terminal state (see the module notes).
 
     ``process(batch)`` returns the new alerts of that batch.  A stream split into batches at any points, with any
     order inside a batch, gives the same alerts as :func:`detect` on the whole, as long as each terminal's fixes
     arrive in time order across batches (a fix older than one already processed is late, and ignored).
+
+    The state is plain data -- ``slots`` (terminal id -> row of ``state``), ``state`` (one float64 row per terminal,
+    :data:`STATE_FIELDS`), ``accounts`` (account -> ``(first seen [s], slot)`` of its terminals first seen near
+    the front) and ``cluster_done`` -- so a caller may load it from storage, :meth:`advance` one prepared batch and
+    store it back (the control-plane service does, per batch, in the batch's transaction).
     """
 
     context: Context
@@ -621,27 +670,44 @@ class StreamDetector:
     accounts: dict[int, list[tuple[float, int]]] = field(default_factory=dict)
     cluster_done: set[int] = field(default_factory=set)
     late: int = 0
+    #: Terminals seen for the first time by the last :meth:`advance`: slot -> (first time [s], account, near the
+    #: front, row of that first fix).
+    first_seen: dict[int, tuple[float, int, bool, int]] = field(default_factory=dict)
 
-    def _slots_for(self, terminals: np.ndarray) -> np.ndarray:
-        uniq, inverse = np.unique(terminals, return_inverse=True)
-        new = [int(x) for x in uniq.tolist() if int(x) not in self.slots]
-        if new:
-            base = len(self.slots)
-            for k, term in enumerate(new):
-                self.slots[term] = base + k
-            self.state = np.vstack([self.state, _new_state(len(new))])
-        table = np.array([self.slots[int(x)] for x in uniq.tolist()], dtype=np.int64)
-        return table[inverse]
+    def add_terminals(self, terminals: list[int], rows: np.ndarray | None = None) -> None:
+        """Give terminals not seen yet a slot, with stored state ``rows`` (fresh state when ``None``)."""
+        new = [t for t in terminals if t not in self.slots]
+        if not new:
+            return
+        base = len(self.slots)
+        for k, term in enumerate(new):
+            self.slots[term] = base + k
+        if rows is None:
+            rows = _new_state(len(new))
+        self.state = np.vstack([self.state, rows])
 
     def process(self, fixes: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
-        fx = _check(fixes, source)
-        if not len(fx["time"]):
-            return _empty_alerts()
-        ctx = fix_context(self.context, fx)
-        slot = self._slots_for(fx["terminal_id"])
-        t_s = fx["time"].view(np.int64) / 1e9
-        order = _order(fx, slot)
-        first_time = self._first_seen(fx, ctx, slot, t_s, order)
+        return self.advance(prepare(self.context, fixes, source=source))
+
+    def advance(self, batch: Prepared, *, with_rows: bool = False) -> pd.DataFrame:
+        """Run the scan over a prepared batch, updating the state; the batch's new alerts.
+
+        ``with_rows`` adds a column ``row``: the batch row of the fix each alert refers to (for an account-cluster
+        alert of a terminal seen in an earlier batch, the first fix in this batch of the terminal that completed
+        the cluster).
+        """
+        self.first_seen = {}
+        if not len(batch):
+            return _empty_alerts(with_rows)
+        fx, ctx, order = batch.fx, batch.ctx, batch.order
+        self.add_terminals([int(x) for x in batch.terminals.tolist()])
+        table = np.array([self.slots[int(x)] for x in batch.terminals.tolist()], dtype=np.int64)
+        slot = table[batch.local]
+        fresh = self.state[table, _S["n"]] == 0
+        for row in batch.first_row.tolist():
+            if fresh[batch.local[row]]:
+                s = int(table[batch.local[row]])
+                self.first_seen[s] = (float(batch.t_s[row]), int(fx["account_id"][row]), bool(ctx["near"][row]), row)
         n = len(order)
         out_row = np.empty(5 * n, dtype=np.int64)
         out_kind = np.empty(5 * n, dtype=np.int64)
@@ -650,7 +716,7 @@ class StreamDetector:
         g = lambda a: np.ascontiguousarray(a[order])  # noqa: E731
         m = _scan(
             g(slot),
-            g(t_s),
+            g(batch.t_s),
             g(fx["lat_deg"]),
             g(fx["lon_deg"]),
             g(np.nan_to_num(fx["alt_m"], nan=0.0)),
@@ -684,32 +750,21 @@ class StreamDetector:
                 ],
             }
         )
-        clusters = self._clusters(first_time)
+        if with_rows:
+            alerts["row"] = rows.astype(np.int64)
+        clusters = self._clusters(with_rows)
         if len(clusters):
             alerts = pd.concat([alerts, clusters], ignore_index=True)
         return _sorted(alerts)
 
-    def _first_seen(self, fx: Columns, ctx, slot, t_s, order) -> dict[int, tuple[float, int, bool]]:
-        """Terminals seen for the first time in this batch: first time, account, first fix near the front."""
-        fresh = self.state[:, _S["n"]] == 0
-        out: dict[int, tuple[float, int, bool]] = {}
-        s_sorted = slot[order]
-        starts = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1]])
-        for i in starts.tolist():
-            s = int(s_sorted[i])
-            if fresh[s]:
-                row = order[i]
-                out[s] = (float(t_s[row]), int(fx["account_id"][row]), bool(ctx["near"][row]))
-        return out
-
-    def _clusters(self, first: dict[int, tuple[float, int, bool]]) -> pd.DataFrame:
+    def _clusters(self, with_rows: bool) -> pd.DataFrame:
         th = self.context.th
-        touched = set()
-        by_slot = {v: k for k, v in self.slots.items()} if first else {}
-        for s, (t0, account, near) in first.items():
+        touched: dict[int, int] = {}  # account -> row of its latest new member's first fix in this batch
+        by_slot = {v: k for k, v in self.slots.items()} if self.first_seen else {}
+        for s, (t0, account, near, row) in self.first_seen.items():
             if near and account >= 0:
                 self.accounts.setdefault(account, []).append((t0, s))
-                touched.add(account)
+                touched[account] = row
         rows = []
         for account in sorted(touched):
             members = sorted(self.accounts[account])
@@ -721,10 +776,12 @@ class StreamDetector:
                     continue
                 self.cluster_done.add(s)
                 at = max(t0, t_cluster)
-                rows.append((by_slot[s], at, sum(1 for t, _ in members if t <= at)))
+                mine = self.first_seen.get(s)
+                row = mine[3] if mine is not None else touched[account]
+                rows.append((by_slot[s], at, sum(1 for t, _ in members if t <= at), row))
         if not rows:
-            return _empty_alerts()
-        return pd.DataFrame(
+            return _empty_alerts(with_rows)
+        out = pd.DataFrame(
             {
                 "terminal_id": np.array([r[0] for r in rows], dtype=np.int64),
                 "kind": "diversion_suspected",
@@ -733,6 +790,9 @@ class StreamDetector:
                 "evidence": [json.dumps({"account_cluster_near_front": r[2]}, separators=(",", ":")) for r in rows],
             }
         )
+        if with_rows:
+            out["row"] = np.array([r[3] for r in rows], dtype=np.int64)
+        return out
 
 
 def _order(fx: Columns, slot: np.ndarray) -> np.ndarray:
@@ -754,22 +814,25 @@ def _order(fx: Columns, slot: np.ndarray) -> np.ndarray:
     return order
 
 
-def _empty_alerts() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "terminal_id": np.zeros(0, np.int64),
-            "kind": np.zeros(0, dtype=object),
-            "time": np.zeros(0, "datetime64[ns]"),
-            "score": np.zeros(0),
-            "evidence": np.zeros(0, object),
-        }
-    )
+def _empty_alerts(with_rows: bool = False) -> pd.DataFrame:
+    columns = {
+        "terminal_id": np.zeros(0, np.int64),
+        "kind": np.zeros(0, dtype=object),
+        "time": np.zeros(0, "datetime64[ns]"),
+        "score": np.zeros(0),
+        "evidence": np.zeros(0, object),
+    }
+    if with_rows:
+        columns["row"] = np.zeros(0, np.int64)
+    return pd.DataFrame(columns)
 
 
 def _sorted(alerts: pd.DataFrame) -> pd.DataFrame:
-    alerts = alerts.astype(
-        {"terminal_id": np.int64, "kind": str, "time": "datetime64[ns]", "score": float, "evidence": str}
-    )
+    types: dict[str, Any] = {"terminal_id": np.int64, "kind": str, "time": "datetime64[ns]", "score": float}
+    types["evidence"] = str
+    if "row" in alerts.columns:
+        types["row"] = np.int64
+    alerts = alerts.astype(types)
     return alerts.sort_values(["time", "terminal_id", "kind"], kind="stable").reset_index(drop=True)
 
 

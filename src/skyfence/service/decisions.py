@@ -5,6 +5,9 @@
 * :func:`evaluator` -- a compiled, cached :class:`Evaluator` for a stored version.
 * :meth:`Evaluator.evaluate` -- fix columns → one :class:`Verdicts` row per fix: decision, deciding rule id, rule
   kind, a readable reason and the country under the fix.
+* :meth:`Evaluator.prepare_detection` -- the stateless half of the behavioural detectors
+  (:func:`skyfence.detection.detectors.prepare`) under the same policy; the stateful scan runs in the ingestion
+  transaction (:mod:`skyfence.service.detect`).
 
 Uploaded policies cannot read the server's files: every file reference, at every include depth (``include``, zone
 ``files``, path-like zone ``regions``, ``statuses.source`` when it is not a registry dataset), must be a relative
@@ -62,12 +65,15 @@ class FixColumns:
     plan: list[str]
     whitelisted: np.ndarray
     status: list[str]
+    terminal_id: np.ndarray
+    account_id: np.ndarray
 
     @classmethod
     def build(cls, fixes: Sequence[Any], terminals: dict[int, Any]) -> FixColumns:
         """From validated fixes (``terminal_id``, ``time`` aware UTC, ``lat_deg`` ...) and their terminals."""
         attributes = {
-            t.id: (t.serial, t.registration_country, t.plan, t.whitelisted, t.status) for t in terminals.values()
+            t.id: (t.serial, t.registration_country, t.plan, t.whitelisted, t.status, t.account_id)
+            for t in terminals.values()
         }
         rows = [attributes[f.terminal_id] for f in fixes]
         micros = [(f.time - _EPOCH) // _MICROSECOND for f in fixes]
@@ -82,6 +88,25 @@ class FixColumns:
             plan=[r[2] for r in rows],
             whitelisted=np.array([r[3] for r in rows], dtype=bool),
             status=[r[4] for r in rows],
+            terminal_id=np.array([f.terminal_id for f in fixes], dtype=np.int64),
+            account_id=np.array([r[5] for r in rows], dtype=np.int64),
+        )
+
+    def frame(self) -> Any:
+        """The fixes as the detectors take them (:data:`skyfence.detection.detectors.REQUIRED_COLUMNS` and more)."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            {
+                "terminal_id": self.terminal_id,
+                "time": self.time,
+                "lat_deg": self.lat_deg,
+                "lon_deg": self.lon_deg,
+                "alt_m": self.alt_m,
+                "speed_kmh": self.speed_kmh,
+                "account_id": self.account_id,
+                "registered_in": self.registered_in,
+            }
         )
 
 
@@ -152,6 +177,39 @@ class Evaluator:
         self.engine = policy.engine()
         self._kinds = ["default", *(rule.kind for rule in policy.rules)]
         self._lock = threading.Lock()
+        self._detection: Any = None
+
+    def detection_context(self) -> Any:
+        """The detectors' view of this policy (:class:`skyfence.detection.detectors.Context`), built once."""
+        with self._lock:
+            return self._detection_context()
+
+    def _detection_context(self) -> Any:
+        if self._detection is None:
+            from skyfence.detection.detectors import Context
+
+            self._detection = Context(self.policy)
+        return self._detection
+
+    def warm_detection(self) -> None:
+        """Build the detectors' context and load (or compile) their scan, so the first batch is not the slow one."""
+        import pandas as pd
+
+        from skyfence.detection.detectors import StreamDetector, prepare
+
+        one = pd.DataFrame(
+            {"terminal_id": [1], "time": np.array(["2026-01-01"], dtype="datetime64[ns]"), "lat_deg": [0.0]}
+        ).assign(lon_deg=0.0)
+        with self._lock:
+            context = self._detection_context()
+            StreamDetector(context).advance(prepare(context, one))
+
+    def prepare_detection(self, fixes: FixColumns) -> Any:
+        """Checked columns and per-fix context of a batch (:class:`skyfence.detection.detectors.Prepared`)."""
+        from skyfence.detection.detectors import prepare
+
+        with self._lock:  # the per-fix context evaluates the policy at the fixes: same engine, same lock
+            return prepare(self._detection_context(), fixes.frame(), source="request body")
 
     def evaluate(self, fixes: FixColumns) -> Verdicts:
         n = len(fixes.serial)

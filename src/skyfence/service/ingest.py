@@ -10,7 +10,9 @@ The steps of one request:
 3. *Decide* with the active policy (409 when none is active) -- outside the write transaction, so the database
    write lock is held only for the inserts.
 4. *Store* in one transaction: the batch row (its ``(scope, idempotency_key)``, unique, first, so a concurrent retry
-   conflicts at once), the fixes, their decisions and the alerts.  COMMIT returns only once the database has made
+   conflicts at once), the fixes, their decisions, the behavioural detectors' per-terminal state
+   (:mod:`skyfence.service.detect`; their per-fix context is computed in step 3, outside the transaction) and the
+   alerts, of the policy and of the detectors.  COMMIT returns only once the database has made
    it durable (SQLite WAL ``synchronous=FULL``; PostgreSQL ``synchronous_commit=on``); only then is the 201 sent.
 
 A crash before COMMIT leaves nothing (the client retries with the same key and the batch is stored then); a
@@ -39,7 +41,8 @@ from skyfence.service.core.db import Database
 from skyfence.service.core.metrics import Metrics
 from skyfence.service.core.problems import FieldProblem, ProblemError
 from skyfence.service.core.security import Principal
-from skyfence.service.decisions import FixColumns, Verdicts, evaluator
+from skyfence.service.decisions import Evaluator, FixColumns, Verdicts, evaluator
+from skyfence.service.detect import detect_batch
 from skyfence.service.models import Alert, Decision, Fix, Policy, TelemetryBatch, Terminal, utcnow
 from skyfence.service.schemas import BatchReceipt, DecisionBrief, DecisionValue, FixIn
 
@@ -143,7 +146,15 @@ def _terminals(session: Session, fixes: list[FixIn], principal: Principal) -> di
     return found
 
 
-def _decide(session: Session, fixes: list[FixIn], terminals: dict[int, Terminal], settings: Settings):
+@dataclass
+class _Decided:
+    version_id: str
+    verdicts: Verdicts
+    evaluator: Evaluator
+    detection: Any  # a prepared batch for the detectors, or None when detection is off
+
+
+def _decide(session: Session, fixes: list[FixIn], terminals: dict[int, Terminal], settings: Settings) -> _Decided:
     policy = session.scalar(select(Policy).where(Policy.active.is_(True)))
     if policy is None:
         raise ProblemError(
@@ -154,10 +165,12 @@ def _decide(session: Session, fixes: list[FixIn], terminals: dict[int, Terminal]
         )
     try:
         compiled = evaluator(policy.version_id, policy.source, policy_dir=settings.policy_dir)
-        verdicts = compiled.evaluate(FixColumns.build(fixes, terminals))
+        columns = FixColumns.build(fixes, terminals)
+        verdicts = compiled.evaluate(columns)
+        prepared = compiled.prepare_detection(columns) if settings.detection else None
     except PolicyError as error:
         raise ProblemError(409, f"the active policy cannot decide these fixes: {error}", kind="policy-error") from None
-    return policy.version_id, verdicts
+    return _Decided(policy.version_id, verdicts, compiled, prepared)
 
 
 def _alerts(
@@ -201,6 +214,9 @@ def _alerts(
                 "n_fixes": len(indices),
                 "rule": rule[:128],
                 "reason": reason[:1000],
+                "time": fixes[first].time,
+                "score": None,
+                "evidence": None,
                 "created_at": utcnow(),
             }
         )
@@ -248,10 +264,10 @@ def _store(
     fixes: list[FixIn],
     key: str | None,
     digest: str,
-    version_id: str,
-    verdicts: Verdicts,
+    decided: _Decided,
     settings: Settings,
 ) -> tuple[TelemetryBatch, list[DecisionBrief], int]:
+    version_id, verdicts = decided.version_id, decided.verdicts
     with db.write() as session:
         batch = TelemetryBatch(
             scope=principal.scope,
@@ -298,6 +314,14 @@ def _store(
             ],
         )
         alerts = _alerts(session, batch.id, fixes, fix_ids, verdicts, settings)
+        if decided.detection is not None:
+            alerts += detect_batch(
+                connection,
+                decided.evaluator.detection_context(),
+                decided.detection,
+                batch_id=batch.id,
+                fix_ids=fix_ids,
+            )
         if alerts:
             session.execute(insert(_ALERTS), alerts)
     briefs = [
@@ -354,9 +378,9 @@ def _ingest(
                 metrics.inc("skyfence_batches_replayed_total", help_text="Batches answered from storage (retries).")
                 return IngestResult(_replay(session, existing, digest), created=False)
         budget.check_budget(session, settings, principal, len(fixes))
-        version_id, verdicts = _decide(session, fixes, terminals, settings)
+        decided = _decide(session, fixes, terminals, settings)
     try:
-        batch, briefs, n_alerts = _store(db, principal, fixes, key, digest, version_id, verdicts, settings)
+        batch, briefs, n_alerts = _store(db, principal, fixes, key, digest, decided, settings)
     except IntegrityError:
         if key is None:
             raise

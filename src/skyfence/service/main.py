@@ -97,7 +97,9 @@ def _warm_up(database: Database, settings: Settings) -> None:
         if active is None:
             return
         try:
-            evaluator(active.version_id, active.source, policy_dir=settings.policy_dir)
+            compiled = evaluator(active.version_id, active.source, policy_dir=settings.policy_dir)
+            if settings.detection:
+                compiled.warm_detection()
         except SkyfenceError as error:  # ingestion answers 409 with the same message until it is fixed
             log.warning("active policy %s cannot be compiled: %s", active.version_id[:12], error)
 

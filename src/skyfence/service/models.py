@@ -23,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -36,7 +37,9 @@ __all__ = [
     "ACCOUNT_TYPES",
     "ALERT_KINDS",
     "DECISIONS",
+    "DETECTION_ALERT_KINDS",
     "PLANS",
+    "POLICY_ALERT_KINDS",
     "ROLES",
     "SALE_CHANNELS",
     "TERMINAL_STATUSES",
@@ -47,6 +50,7 @@ __all__ = [
     "AuditRow",
     "Base",
     "Decision",
+    "DetectorState",
     "Fix",
     "Licence",
     "Operator",
@@ -63,7 +67,16 @@ PLANS: Final = ("residential", "roam", "maritime", "aviation")
 SALE_CHANNELS: Final = ("direct", "retailer", "reseller", "donation", "government", "unknown")
 TERMINAL_STATUSES: Final = ("active", "suspended", "deactivated")
 DECISIONS: Final = ("allow", "deny", "degrade")
-ALERT_KINDS: Final = ("denial", "repeated_denial", "suspicious_rule")
+#: Alerts of the policy (on decisions) and of the behavioural detectors (:mod:`skyfence.detection`).
+POLICY_ALERT_KINDS: Final = ("denial", "repeated_denial", "suspicious_rule")
+DETECTION_ALERT_KINDS: Final = (
+    "drone_suspected",
+    "diversion_suspected",
+    "spoofing_suspected",
+    "roaming_limit",
+    "geofence_probing",
+)
+ALERT_KINDS: Final = POLICY_ALERT_KINDS + DETECTION_ALERT_KINDS
 
 #: Stable constraint names, so Alembic migrations can refer to them on every backend.
 NAMING_CONVENTION: Final = {
@@ -286,10 +299,18 @@ class Decision(Base):
 
 
 class Alert(Base):
-    """Something a human should look at: a denial, repeated denials of one terminal, a suspicious rule hit."""
+    """Something a human should look at, raised on ingestion.
+
+    Policy alerts (``denial``, ``repeated_denial``, ``suspicious_rule``) come from the decisions; detection alerts
+    (:data:`DETECTION_ALERT_KINDS`) from the behavioural detectors, with a ``score`` in [0, 1] and the ``evidence``
+    as JSON.  ``time`` is the time of the fix the alert refers to; ``created_at`` when the service raised it.
+    """
 
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_terminal_kind", "terminal_id", "kind", "created_at"),)
+    __table_args__ = (
+        Index("ix_alerts_terminal_kind", "terminal_id", "kind", "created_at"),
+        Index("ix_alerts_time", "time"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(24))
@@ -299,9 +320,38 @@ class Alert(Base):
     n_fixes: Mapped[int] = mapped_column(Integer)
     rule: Mapped[str] = mapped_column(String(128))
     reason: Mapped[str] = mapped_column(String(1000))
+    time: Mapped[datetime] = mapped_column(UTCDateTime())
+    score: Mapped[float | None] = mapped_column(Float)
+    #: JSON text (detection alerts); ``None`` for policy alerts.
+    evidence: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     acknowledged_by: Mapped[str | None] = mapped_column(String(16))
+
+
+class DetectorState(Base):
+    """The behavioural detectors' state of one terminal (bounded: one row per terminal, whatever its history).
+
+    Written in the same transaction as the fixes that produced it, so a crash never loses or double-counts a fix.
+    ``state`` is the detector's float64 state row (:data:`skyfence.detection.detectors.STATE_FIELDS`, little-endian
+    bytes); the other columns are what the account-cluster rule looks up across terminals.
+    """
+
+    __tablename__ = "detector_state"
+    __table_args__ = (Index("ix_detector_state_account", "account_id", "near_front"),)
+
+    terminal_id: Mapped[int] = mapped_column(BigId, ForeignKey("terminals.id"), primary_key=True, autoincrement=False)
+    #: The terminal's account when it was first seen (-1: none).
+    account_id: Mapped[int] = mapped_column(BigInteger)
+    #: Time of the terminal's first processed fix [s since the Unix epoch].
+    first_seen_s: Mapped[float] = mapped_column(Float)
+    #: First seen near the front, registered elsewhere: counted in its account's cluster.
+    near_front: Mapped[bool] = mapped_column(Boolean)
+    #: The account-cluster alert was raised for this terminal.
+    cluster_done: Mapped[bool] = mapped_column(Boolean)
+    #: Fixes processed (late and duplicate fixes excluded).
+    n_fixes: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class AuditRow(Base):

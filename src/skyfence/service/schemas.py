@@ -8,8 +8,9 @@ contact address.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
-from typing import Annotated, Final, Generic, Literal, TypeVar
+from typing import Annotated, Any, Final, Generic, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -18,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 
@@ -128,7 +130,16 @@ TerminalStatus = Literal["active", "suspended", "deactivated"]
 LicenceState = Literal["none", "applied", "pending_regulatory", "granted", "denied", "revoked"]
 Role = Literal["operator", "regulator", "analyst", "terminal"]
 DecisionValue = Literal["allow", "deny", "degrade"]
-AlertKind = Literal["denial", "repeated_denial", "suspicious_rule"]
+AlertKind = Literal[
+    "denial",
+    "repeated_denial",
+    "suspicious_rule",
+    "drone_suspected",
+    "diversion_suspected",
+    "spoofing_suspected",
+    "roaming_limit",
+    "geofence_probing",
+]
 
 
 class _In(BaseModel):
@@ -591,6 +602,9 @@ class DecisionPublic(_Out):
 
 
 class AlertPublic(_Out):
+    """A policy alert (``denial``, ``repeated_denial``, ``suspicious_rule``; ``rule`` is the deciding rule) or a
+    detection alert (``rule`` is ``detector``) with a ``score`` in [0, 1] and its ``evidence``."""
+
     id: int
     kind: AlertKind
     terminal_id: int
@@ -599,9 +613,18 @@ class AlertPublic(_Out):
     n_fixes: int
     rule: str
     reason: str
+    #: The time of the fix the alert refers to.
+    time: datetime
+    score: float | None
+    evidence: dict[str, Any] | None
     created_at: datetime
     acknowledged_at: datetime | None
     acknowledged_by: str | None
+
+    @field_validator("evidence", mode="before")
+    @classmethod
+    def _parse_evidence(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
 
 
 # --------------------------------------------------------------------------- audit, health

@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     repeated_denial_window_hours: PositiveFloat = 24.0
     #: Rule kinds whose hits are suspicious on their own (a dish on a drone, a black-market dish in a whitelist zone).
     suspicious_rule_kinds: tuple[str, ...] = ("whitelist", "motion", "export_control", "geofence")
+    #: Run the behavioural detectors (drone, diversion, spoofing, roaming, geofence probing) on every ingested fix.
+    detection: bool = True
     #: Directory uploaded policies may include files from (``include``, zone ``files``); unset: none.
     policy_dir: Path | None = None
     #: Seconds an SQLite writer waits for the file lock held by another process before giving up with 503.

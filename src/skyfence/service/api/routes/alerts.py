@@ -1,20 +1,35 @@
-"""``/api/v1/alerts``: denials, repeated denials of one terminal, suspicious rule hits -- raised on ingestion.
+"""``/api/v1/alerts``: alerts raised on ingestion -- of the policy (denials, repeated denials of one terminal,
+suspicious rule hits) and of the behavioural detectors (drone, diversion, spoofing, roaming limit, geofence
+probing; see :mod:`skyfence.service.detect`).
 
-An alert stays open until an operator acknowledges it; while one is open, the same alert (terminal, kind, rule)
-is not raised again, so a terminal parked in a denied zone makes one alert, not one per fix.
+Readers (operators, regulators, analysts) list and filter them; operators acknowledge them, and each
+acknowledgement is recorded in the audit log with the reason given.  A policy alert stays open until acknowledged;
+while one is open, the same alert (terminal, kind, rule) is not raised again, so a terminal parked in a denied zone
+makes one alert, not one per fix.  A detection alert is raised once per terminal and kind.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 from sqlalchemy import select
 
-from skyfence.service.api.common import After, IdFilter, Limit, PathId, get_or_404
+from skyfence.service.api.common import After, IdFilter, Limit, PathId, get_or_404, record_change, snapshot
 from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession
 from skyfence.service.models import Alert, utcnow
 from skyfence.service.schemas import AlertKind, AlertPublic, Page, ReasonIn
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
+
+Since = Annotated[
+    AwareDatetime | None,
+    Query(description="Only alerts about fixes at or after this time (ISO 8601 with a UTC offset, e.g. ...Z)."),
+]
+Acknowledged = Annotated[
+    bool | None, Query(description="true: only acknowledged alerts; false: only open ones; absent: both.")
+]
 
 
 @router.get("", response_model=Page[AlertPublic])
@@ -24,17 +39,23 @@ def list_alerts(
     limit: Limit = 100,
     after: After = 0,
     terminal_id: IdFilter = None,
-    kind: AlertKind | None = None,
-    open_only: bool = False,
+    kind: Annotated[list[AlertKind] | None, Query(description="Only these kinds (repeat for several).")] = None,
+    since: Since = None,
+    acknowledged: Acknowledged = None,
+    open_only: Annotated[bool, Query(description="Same as acknowledged=false (kept for older clients).")] = False,
 ) -> Page[AlertPublic]:
-    """Alerts, ordered by id."""
+    """Alerts, ordered by id, optionally of one terminal, some kinds, since a time, open or acknowledged."""
     query = select(Alert).where(Alert.id > after)
     if terminal_id is not None:
         query = query.where(Alert.terminal_id == terminal_id)
-    if kind is not None:
-        query = query.where(Alert.kind == kind)
-    if open_only:
+    if kind:
+        query = query.where(Alert.kind.in_(sorted(set(kind))))
+    if since is not None:
+        query = query.where(Alert.time >= since)
+    if open_only or acknowledged is False:
         query = query.where(Alert.acknowledged_at.is_(None))
+    elif acknowledged:
+        query = query.where(Alert.acknowledged_at.is_not(None))
     rows = session.scalars(query.order_by(Alert.id).limit(limit)).all()
     items = [AlertPublic.model_validate(r) for r in rows]
     return Page(items=items, next_after=items[-1].id if len(items) == limit else None)
@@ -49,10 +70,22 @@ def get_alert(alert_id: PathId, session: ReadSession, _: Reader) -> AlertPublic:
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertPublic)
 def acknowledge_alert(alert_id: PathId, body: ReasonIn, db: DbDep, principal: OperatorCaller) -> AlertPublic:
-    """Mark an alert as handled (acknowledging twice keeps the first acknowledgement)."""
+    """Mark an alert as handled, recorded in the audit log (acknowledging twice keeps the first acknowledgement)."""
     with db.write() as session:
         row = get_or_404(session, Alert, alert_id, "alert")
         if row.acknowledged_at is None:
+            before = snapshot(row)
             row.acknowledged_at = utcnow()
             row.acknowledged_by = principal.key_id
+            session.flush()
+            record_change(
+                session,
+                principal,
+                action="alert.acknowledge",
+                resource_type="alert",
+                resource_id=row.id,
+                before=before,
+                after=snapshot(row),
+                reason=body.reason,
+            )
     return AlertPublic.model_validate(row)

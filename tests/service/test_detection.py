@@ -1,0 +1,268 @@
+"""Detection inside the control plane: every ingested fix goes through the behavioural detectors, their
+per-terminal state is stored with the fixes, alerts carry kind, score and evidence, readers filter them, operators
+acknowledge them (audited) -- on SQLite and on PostgreSQL.
+
+The reference is the offline detector (:func:`skyfence.detection.detect`) run on the whole stream at once: the
+service, fed the stream in batches of any size, must raise exactly the alerts it raises.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from skyfence.service.core.migrate import MIGRATIONS_DIR, alembic_config
+from skyfence.service.models import AuditRow, DetectorState
+from tests.service.conftest import POLICY_TOML, World, auth, operator_key, populate, service_settings
+from tests.service.tracks import frame, stream
+
+PROBLEM = "application/problem+json"
+KINDS = {"drone": "drone_suspected", "jumper": "spoofing_suspected"}
+N_FIXES = 40
+
+
+def test_the_migrations_have_one_head():
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    assert len(heads) == 1, f"several Alembic heads {heads}: re-point the newest migration's down_revision"
+    assert (MIGRATIONS_DIR / "versions").is_dir()
+
+
+def _register(client, world: World, kinds: list[str], label: str) -> dict[int, str]:
+    """One UA-registered terminal per kind on the Ukrainian account; terminal id -> kind."""
+    out = {}
+    for k, kind in enumerate(kinds):
+        body = {
+            "serial": f"UT-{label}-{kind}-{k}-{uuid.uuid4().hex[:6]}",
+            "account_id": world.accounts["ua"],
+            "registration_country": "UA",
+            "plan": "roam",
+            "sale_channel": "retailer",
+            "reason": "detection test",
+        }
+        response = client.post("/api/v1/terminals", json=body)
+        assert response.status_code == 201, response.text
+        out[response.json()["id"]] = kind
+    return out
+
+
+def _post(client, fixes: list[dict], batch_size: int, label: str) -> None:
+    for i in range(0, len(fixes), batch_size):
+        response = client.post(
+            "/api/v1/telemetry/batches",
+            json={"fixes": fixes[i : i + batch_size]},
+            headers={"Idempotency-Key": f"{label}-{i}"},
+        )
+        assert response.status_code == 201, response.text
+
+
+def _alerts(client, **params) -> list[dict]:
+    items, after = [], 0
+    while True:
+        response = client.get("/api/v1/alerts", params={"limit": 7, "after": after, **params})
+        assert response.status_code == 200, response.text
+        page = response.json()
+        items += page["items"]
+        if page["next_after"] is None:
+            return items
+        after = page["next_after"]
+
+
+def _offline(fixes: list[dict], world: World, terminals: dict[int, str]) -> pd.DataFrame:
+    from skyfence.detection.detectors import Context, detect
+    from skyfence.policy import loads_policy
+
+    context = Context(loads_policy(POLICY_TOML, base_dir=Path("/nonexistent-policy-dir"), name="uploaded.toml"))
+    account = dict.fromkeys(terminals, world.accounts["ua"])
+    return detect(frame(fixes, account, dict.fromkeys(terminals, "UA")), context)
+
+
+def _as_rows(alerts) -> set[tuple]:
+    """(terminal, kind, time, score, evidence) of service alerts (dicts) or offline alerts (a DataFrame)."""
+    if isinstance(alerts, pd.DataFrame):
+        return {
+            (
+                int(a.terminal_id),
+                a.kind,
+                pd.Timestamp(a.time).tz_localize("UTC").isoformat(),
+                round(float(a.score), 6),
+                json.dumps(json.loads(a.evidence), sort_keys=True),
+            )
+            for a in alerts.itertuples(index=False)
+        }
+    return {
+        (
+            a["terminal_id"],
+            a["kind"],
+            pd.Timestamp(a["time"]).isoformat(),
+            round(a["score"], 6),
+            json.dumps(a["evidence"], sort_keys=True),
+        )
+        for a in alerts
+        if a["rule"] == "detector"
+    }
+
+
+@pytest.fixture
+def service(db_url, service_data):
+    from skyfence.service import create_app
+
+    key = operator_key(db_url)
+    app = create_app(service_settings(db_url))
+    with TestClient(app, headers=auth(key)) as client:
+        world = populate(client)
+        yield app, client, world
+
+
+def test_ingested_fixes_raise_the_offline_alerts_whatever_the_batching(service):
+    _app, client, world = service
+    kinds = ["drone", "jumper", "car", "resident"]
+    whole = _register(client, world, kinds, "whole")
+    split = _register(client, world, kinds, "split")
+    fixes_whole = stream(whole, N_FIXES)
+    fixes_split = stream(split, N_FIXES)
+    _post(client, fixes_whole, 1000, f"whole-{uuid.uuid4().hex}")  # one batch
+    rng = np.random.default_rng(3)
+    shuffled: list[dict] = []
+    for i in range(0, len(fixes_split), 13):  # batches of 13, shuffled inside each batch
+        part = fixes_split[i : i + 13]
+        shuffled += [part[j] for j in rng.permutation(len(part))]
+    _post(client, shuffled, 13, f"split-{uuid.uuid4().hex}")
+
+    alerts = _alerts(client)
+    for terminals, fixes in ((whole, fixes_whole), (split, fixes_split)):
+        mine = [a for a in alerts if a["terminal_id"] in terminals]
+        expected = _offline(fixes, world, terminals)
+        assert _as_rows(mine) == _as_rows(expected)
+        raised = {(terminals[a["terminal_id"]], a["kind"]) for a in mine if a["rule"] == "detector"}
+        assert raised == {("drone", "drone_suspected"), ("jumper", "spoofing_suspected")}, raised
+    for a in alerts:
+        if a["rule"] == "detector":
+            assert (
+                0.0 < a["score"] <= 1.0 and a["evidence"] and a["reason"].split(":")[0] in a["kind"].replace("_", " ")
+            )
+            assert a["n_fixes"] == 1 and a["first_fix_id"] >= 1
+    # the same stream split differently gives the same detection alerts, terminal by terminal
+    by_kind = {
+        label: sorted(
+            (terminals[a["terminal_id"]], a["kind"], a["time"], a["score"], json.dumps(a["evidence"]))
+            for a in alerts
+            if a["terminal_id"] in terminals and a["rule"] == "detector"
+        )
+        for label, terminals in (("whole", whole), ("split", split))
+    }
+    assert by_kind["whole"] == by_kind["split"]
+
+
+def test_detector_state_is_stored_per_terminal_as_the_offline_stream_leaves_it(service):
+    from skyfence.detection.detectors import STATE_FIELDS, Context, StreamDetector
+    from skyfence.policy import loads_policy
+
+    app, client, world = service
+    terminals = _register(client, world, ["drone", "jumper", "car"], "state")
+    fixes = stream(terminals, 25)
+    _post(client, fixes, 17, f"state-{uuid.uuid4().hex}")
+    context = Context(loads_policy(POLICY_TOML, base_dir=Path("/nonexistent-policy-dir"), name="uploaded.toml"))
+    offline = StreamDetector(context)
+    account = dict.fromkeys(terminals, world.accounts["ua"])
+    offline.process(frame(fixes, account, dict.fromkeys(terminals, "UA")))
+    with app.state.db.read() as session:
+        rows = {r.terminal_id: r for r in session.scalars(select(DetectorState))}
+    for terminal in terminals:
+        row = rows[terminal]
+        stored = np.frombuffer(row.state, dtype="<f8")
+        assert stored.shape == (len(STATE_FIELDS),)
+        np.testing.assert_array_equal(stored, offline.state[offline.slots[terminal]])
+        assert row.n_fixes == 25 and row.account_id == world.accounts["ua"]
+
+
+def test_alert_filters_paging_and_an_audited_acknowledgement(service):
+    app, client, world = service
+    terminals = _register(client, world, ["drone", "jumper", "drone"], "filters")
+    fixes = stream(terminals, 20)
+    _post(client, fixes, 500, f"filters-{uuid.uuid4().hex}")
+    drones = [t for t, k in terminals.items() if k == "drone"]
+
+    everything = _alerts(client)
+    assert len({a["id"] for a in everything}) == len(everything)  # paging neither repeats nor skips
+    assert [a["id"] for a in everything] == sorted(a["id"] for a in everything)
+    found = _alerts(client, kind="drone_suspected")
+    assert {a["terminal_id"] for a in found} >= set(drones) and {a["kind"] for a in found} == {"drone_suspected"}
+    both = _alerts(client, kind=["drone_suspected", "spoofing_suspected"])
+    assert {a["kind"] for a in both} == {"drone_suspected", "spoofing_suspected"}
+    mine = _alerts(client, terminal_id=drones[0])
+    assert mine and {a["terminal_id"] for a in mine} == {drones[0]}
+    latest = max(a["time"] for a in everything)
+    since = _alerts(client, since=latest)
+    assert since and all(a["time"] == latest for a in since)
+    assert _alerts(client, since="2100-01-01T00:00:00Z") == []
+
+    target = found[0]
+    reader = TestClient(app, headers=auth(world.keys["analyst"]))
+    refused = reader.post(f"/api/v1/alerts/{target['id']}/acknowledge", json={"reason": "seen"})
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith(PROBLEM)
+    acked = client.post(f"/api/v1/alerts/{target['id']}/acknowledge", json={"reason": "drone handed to air defence"})
+    assert acked.status_code == 200, acked.text
+    body = acked.json()
+    assert body["acknowledged_at"] and body["acknowledged_by"] == world.key_ids["operator"]
+    again = client.post(f"/api/v1/alerts/{target['id']}/acknowledge", json={"reason": "twice"})
+    assert again.json()["acknowledged_at"] == body["acknowledged_at"]  # the first acknowledgement stays
+    with app.state.db.read() as session:
+        audit = session.scalars(select(AuditRow).where(AuditRow.action == "alert.acknowledge")).all()
+    assert [(r.resource_id, r.reason, r.actor_role) for r in audit] == [
+        (str(target["id"]), "drone handed to air defence", "operator")
+    ]
+    assert json.loads(audit[0].fields) == ["acknowledged_at", "acknowledged_by"]
+    assert client.get("/api/v1/audit/verify").json()["ok"]
+
+    acknowledged = _alerts(client, acknowledged=True)
+    assert [a["id"] for a in acknowledged] == [target["id"]]
+    open_ = _alerts(client, acknowledged=False)
+    assert target["id"] not in {a["id"] for a in open_} and len(open_) == len(everything) - 1
+    assert {a["id"] for a in _alerts(client, open_only=True)} == {a["id"] for a in open_}
+    # analysts and regulators read and filter
+    for role in ("analyst", "regulator"):
+        seen = TestClient(app, headers=auth(world.keys[role])).get("/api/v1/alerts", params={"kind": "drone_suspected"})
+        assert seen.status_code == 200 and seen.json()["items"]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"since": "2026-08-22T10:00:00"}, "since"),  # no UTC offset
+        ({"since": "yesterday"}, "since"),
+        ({"kind": "ufo_suspected"}, "kind"),
+        ({"acknowledged": "perhaps"}, "acknowledged"),
+        ({"limit": "0"}, "limit"),
+    ],
+)
+def test_bad_alert_filters_are_problems_naming_the_parameter(service, params, field):
+    _app, client, _world = service
+    response = client.get("/api/v1/alerts", params=params)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    assert any(field in e["field"] for e in body["errors"]), body
+    assert "/work" not in response.text and "site-packages" not in response.text
+
+
+def test_detection_can_be_switched_off(db_url, service_data):
+    from skyfence.service import create_app
+
+    key = operator_key(db_url)
+    app = create_app(service_settings(db_url, detection=False))
+    with TestClient(app, headers=auth(key)) as client:
+        world = populate(client)
+        terminals = _register(client, world, ["drone", "jumper"], "off")
+        _post(client, stream(terminals, 20), 100, f"off-{uuid.uuid4().hex}")
+        assert [a for a in _alerts(client) if a["rule"] == "detector"] == []
+        with app.state.db.read() as session:
+            assert session.scalars(select(DetectorState)).all() == []
