@@ -30,17 +30,29 @@ def sweep(
     serial: bool = typer.Option(False, "--serial", help="Run the points one after another in this process (no Dask)."),
     yes: bool = typer.Option(False, "--yes", help="Run a sweep of more than 1,000,000 points."),
     retries: int = typer.Option(3, "--retries", min=0, help="Times Dask re-runs a point whose worker failed."),
+    repetitions: int = typer.Option(
+        None, "--repetitions", min=1, help="Run this many repetitions instead of the file's (e.g. a quick look)."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print sweep.json to stdout."),
 ) -> None:
-    """Run a scenario over a grid of parameters and Monte Carlo repetitions; write one table and plots."""
+    """Run a scenario over a grid of parameters and Monte Carlo repetitions; write one table and plots.
+
+    A file with a [timetravel] table (examples/frontline_timetravel.toml) runs the occupation time-travel instead:
+    one task per date of the front-line series."""
     if scheduler is not None and (workers is not None or serial):
         fail("give --scheduler, or --workers / --serial for a local run, not both")
     from skyfence.sweep.execute import run_sweep
     from skyfence.sweep.results import results_table, write_outputs
     from skyfence.sweep.spec import load_sweep
+    from skyfence.sweep.timetravel import is_timetravel_file
 
+    if is_timetravel_file(sweep_file):
+        _timetravel(
+            sweep_file, out, scheduler=scheduler, workers=workers, serial=serial, retries=retries, json_out=json_out
+        )
+        return
     started = time.perf_counter()
-    spec = load_sweep(sweep_file, confirm_large=yes)
+    spec = load_sweep(sweep_file, confirm_large=yes, repetitions=repetitions)
     check_output(out, folder=True)
     plain = not sys.stdout.isatty()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -101,5 +113,53 @@ def sweep(
         assert rank is not None
         for row in summary["ranking"][:5]:
             label = ", ".join(f"{a.name}={row[a.name]}" for a in spec.axes)
-            console.print(f"  {row['rank']}. {escape(label)}: {rank.metric} = {row[rank.metric]:.4g}", soft_wrap=True)
+            what = rank.metric if isinstance(rank.metric, str) else f"mean of {', '.join(rank.metric)}"
+            console.print(f"  {row['rank']}. {escape(label)}: {escape(what)} = {row['rank_value']:.4g}", soft_wrap=True)
     console.print(f"table: {out / 'results.parquet'}; plots: {out / 'plots'}", soft_wrap=True)
+
+
+def _timetravel(
+    path: Path, out: Path, *, scheduler: str | None, workers: int | None, serial: bool, retries: int, json_out: bool
+) -> None:
+    """A ``[timetravel]`` file: one task per date, the table, the flipped cells and the animation."""
+    from skyfence.sweep.timetravel import load_timetravel, run_timetravel, write_timetravel
+
+    started = time.perf_counter()
+    tt = load_timetravel(path)
+    check_output(out, folder=True)
+
+    def on_start(run) -> None:
+        where = f"{run.mode}, {run.workers} worker(s)" + (f"; dashboard: {run.dashboard}" if run.dashboard else "")
+        sys.stderr.write(f"time-travel: {len(tt.dates)} date(s) on {where}\n")
+        sys.stderr.flush()
+
+    def on_date(done: int) -> None:
+        sys.stderr.write(f"time-travel: {done}/{len(tt.dates)} date(s)\n")
+        sys.stderr.flush()
+
+    result = run_timetravel(
+        tt, serial=serial, workers=workers, scheduler=scheduler, retries=retries, on_start=on_start, on_date=on_date
+    )
+    with atomic_outputs(out) as staging:
+        summary = write_timetravel(staging, tt, result)
+    if json_out:
+        print_json(summary)
+        return
+    console.print(
+        f"[bold]{escape(tt.spec.title or Path(tt.source).name)}[/]: {len(tt.dates)} date(s), "
+        f"{result.dates_computed} computed; {time.perf_counter() - started:.1f} s",
+        soft_wrap=True,
+    )
+    for row in summary["rows"][1:]:
+        line = (
+            f"  {row['previous_date']} -> {row['date']}: {row['cells_newly_inside']:,} cells newly inside, "
+            f"{row['cells_newly_outside']:,} newly outside; people {row['population_newly_inside']:,} in, "
+            f"{row['population_newly_outside']:,} out"
+        )
+        if row.get("terminals_cut_off") is not None:
+            line += (
+                f"; terminals cut off {row['terminals_cut_off']:,} (+{row['terminals_newly_cut_off']:,}, "
+                f"-{row['terminals_restored']:,})"
+            )
+        console.print(escape(line), soft_wrap=True)
+    console.print(f"table: {out / 'timetravel.parquet'}; animation: {out / 'timetravel.gif'}", soft_wrap=True)

@@ -14,6 +14,9 @@ flight at once, so a sweep of a million points never holds a million scenario do
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import os
 import time
 import warnings
@@ -27,6 +30,8 @@ from skyfence.sweep.spec import Point, Sweep
 
 __all__ = ["PointResult", "SweepRun", "connect", "run_point", "run_sweep"]
 
+#: Version of the columns :func:`skyfence.sweep.metrics.metrics_of` writes; part of every point's key.
+METRICS_LAYOUT = 1
 #: Seconds to wait for a scheduler before saying it is unreachable.
 CONNECT_TIMEOUT_S = 5.0
 #: Tasks a worker may have queued: enough to keep it busy, few enough to bound the client's memory.
@@ -72,32 +77,61 @@ class SweepRun:
 def run_point(
     index: int, scenario: dict[str, Any], base_dir: str, cache_root: str | None, source: str = "sweep"
 ) -> PointResult:
-    """Run one point's scenario (a raw scenario document; relative paths start at ``base_dir``)."""
+    """Run one point's scenario (a raw scenario document; relative paths start at ``base_dir``).
+
+    The point's numbers are cached under the key of its units (:func:`point_key`): when every unit is done and
+    the numbers were read once, the point costs planning only; otherwise the runner takes each unit from the
+    cache or computes it (its counters are the point's ``cache_hits`` / ``cache_misses``)."""
+    from skyfence import data
+    from skyfence._io import atomic_outputs
     from skyfence.errors import DataWarning
-    from skyfence.scenario.runner import run_scenario
+    from skyfence.scenario.runner import plan, run_scenario
     from skyfence.scenario.schema import scenario_from_dict
+    from skyfence.scenario.units import Context
     from skyfence.sweep.metrics import metrics_of
 
     started = time.perf_counter()
     parsed = scenario_from_dict(scenario, source=f"{source} point {index}")
+    root = Path(cache_root) if cache_root is not None else data.cache_dir() / "results"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)  # the same for every point: the base was checked before
-        result = run_scenario(parsed, Path(base_dir), cache_root=None if cache_root is None else Path(cache_root))
-    worker = ""
-    try:
-        from distributed import get_worker
-
-        worker = get_worker().address
-    except (ImportError, ValueError):
-        pass
+        ctx = Context(parsed, Path(base_dir))
+        units = plan(ctx.scenario, Path(base_dir), ctx).units
+        key = point_key([u.key for u in units])
+        record = root / key / "result.json"
+        if record.is_file():  # every unit of this point is done and its numbers were read once already
+            metrics = json.loads(record.read_text())["metrics"]
+            return PointResult(index, metrics, len(units), 0, round(time.perf_counter() - started, 3), _worker())
+        result = run_scenario(parsed, Path(base_dir), cache_root=root)
+    metrics = metrics_of(result.summary)
+    with atomic_outputs(root / key) as staging:
+        (staging / "result.json").write_text(
+            json.dumps({"kind": "sweep_point", "units": sorted(u.key for u in units), "metrics": metrics})
+        )
     return PointResult(
         index,
-        metrics_of(result.summary),
+        metrics,
         result.cache_hits,
         result.cache_misses,
         round(time.perf_counter() - started, 3),
-        worker,
+        _worker(),
     )
+
+
+def point_key(unit_keys: list[str]) -> str:
+    """The cache key of a point's numbers: the sha256 of its units' keys (each already the sha256 of everything
+    the unit depends on, and of the skyfence version) and of the layout of :func:`metrics_of`."""
+    payload = json.dumps({"sweep_point": METRICS_LAYOUT, "units": sorted(unit_keys)})
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _worker() -> str:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return ""
 
 
 def connect(scheduler: str, timeout_s: float = CONNECT_TIMEOUT_S):
@@ -141,6 +175,36 @@ def _dashboard(client) -> str | None:
         return None
 
 
+@contextlib.contextmanager
+def cluster_client(*, client=None, scheduler: str | None = None, workers: int | None = None, run: SweepRun):
+    """The Dask client to run on: ``client`` as given, one connected to ``scheduler``, or one of a new local
+    cluster of ``workers`` processes (closed on exit).  Fills ``run.mode``, ``run.workers``, ``run.dashboard``."""
+    own_cluster = None
+    if client is not None:
+        run.mode = "dask client"
+        own_client = False
+    elif scheduler is not None:
+        client = connect(scheduler)
+        run.mode = f"dask scheduler {scheduler}"
+        own_client = True
+    else:
+        from distributed import Client
+
+        own_cluster = local_cluster(workers)
+        client = Client(own_cluster, set_as_default=False)
+        run.mode = "dask local cluster"
+        own_client = True
+    try:
+        run.workers = len(client.scheduler_info().get("workers", {})) or 1
+        run.dashboard = _dashboard(client)
+        yield client
+    finally:
+        if own_client:
+            client.close()
+        if own_cluster is not None:
+            own_cluster.close()
+
+
 def run_sweep(
     sweep: Sweep,
     *,
@@ -175,31 +239,10 @@ def run_sweep(
         run.seconds = time.perf_counter() - started
         return run
 
-    own_cluster = None
-    if client is None:
-        if scheduler is not None:
-            client = connect(scheduler)
-            run.mode = f"dask scheduler {scheduler}"
-        else:
-            own_cluster = local_cluster(workers)
-            from distributed import Client
-
-            client = Client(own_cluster, set_as_default=False)
-            run.mode = "dask local cluster"
-    else:
-        run.mode = "dask client"
-    try:
-        run.workers = len(client.scheduler_info().get("workers", {})) or 1
-        run.dashboard = _dashboard(client)
+    with cluster_client(client=client, scheduler=scheduler, workers=workers, run=run) as dask_client:
         if on_start:
             on_start(run)
-        _submit_all(client, points, base, root, sweep.source, retries, run, on_point)
-    finally:
-        if own_cluster is not None:
-            client.close()
-            own_cluster.close()
-        elif scheduler is not None:
-            client.close()
+        _submit_all(dask_client, points, base, root, sweep.source, retries, run, on_point)
     run.seconds = time.perf_counter() - started
     return run
 

@@ -155,12 +155,14 @@ def write_outputs(folder: Path, sweep: Sweep, run: SweepRun, frame: pd.DataFrame
                 plots.append(name)
     ranking = None
     rank = sweep.spec.rank
-    if rank is not None and rank.metric in frame and sweep.axes:
+    if rank is not None and all(m in frame for m in rank.metrics) and sweep.axes and len(frame):
         keys = [a.name for a in sweep.axes]
-        table = frame.groupby(keys, sort=True)[rank.metric].agg(["mean", "count"]).reset_index()
-        table = table.sort_values("mean", ascending=rank.order == "ascending", kind="stable").reset_index(drop=True)
+        table = frame.groupby(keys, sort=True)[rank.metrics].mean().reset_index()
+        table["points"] = frame.groupby(keys, sort=True).size().to_numpy()
+        table["rank_value"] = table[rank.metrics].mean(axis=1)
+        table = table.sort_values("rank_value", ascending=rank.order == "ascending", kind="stable")
+        table = table.reset_index(drop=True)
         table.insert(0, "rank", np.arange(1, len(table) + 1))
-        table = table.rename(columns={"mean": rank.metric})
         table.to_csv(folder / "ranking.csv", index=False)
         ranking = table.to_dict(orient="records")
     summary = {

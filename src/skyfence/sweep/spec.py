@@ -138,10 +138,15 @@ class AxisSpec(_Strict):
 
 
 class RankSpec(_Strict):
-    """Rank the axis values by a metric's mean over repetitions (``ranking.csv``)."""
+    """Rank the axis values by a metric's mean over repetitions (``ranking.csv``); several metrics (same unit):
+    by the mean of their means (``rank_value``)."""
 
-    metric: Annotated[str, Field(min_length=1)]
+    metric: Annotated[str, Field(min_length=1)] | Annotated[list[str], Field(min_length=1)]
     order: Literal["ascending", "descending"] = "descending"
+
+    @property
+    def metrics(self) -> list[str]:
+        return [self.metric] if isinstance(self.metric, str) else list(self.metric)
 
 
 class SweepSpec(_Strict):
@@ -347,8 +352,8 @@ def _validate(raw: dict[str, Any], *, source: str, field: str, what: str) -> Non
         ) from None
 
 
-def load_sweep(path: str | Path, *, confirm_large: bool = False) -> Sweep:
-    """Read and check a sweep file; nothing is run.
+def load_sweep(path: str | Path, *, confirm_large: bool = False, repetitions: int | None = None) -> Sweep:
+    """Read and check a sweep file; nothing is run.  ``repetitions`` overrides the file's.
 
     Raises
     ------
@@ -373,6 +378,8 @@ def load_sweep(path: str | Path, *, confirm_large: bool = False) -> Sweep:
         raise InputError(
             problem.message, source=source, field=problem.field or "(top level)", hint=problem.hint
         ) from None
+    if repetitions is not None:
+        spec = spec.model_copy(update={"repetitions": repetitions})
     scenario_file = (path.parent / spec.scenario).resolve()
     if not scenario_file.is_file():
         raise InputError(
