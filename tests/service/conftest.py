@@ -161,8 +161,8 @@ def populate(client, *, revoke: bool = True) -> World:
         }
         terminals[label] = _ok(client.post("/api/v1/terminals", json=body))["id"]
     licences = {}
-    for label, country, state in (("tw", "TW", "applied"), ("ua", "UA", "granted")):
-        body = {"operator_id": "starlink", "jurisdiction": country, "state": state, "reason": "set-up"}
+    for label, country in (("tw", "TW"), ("ua", "UA")):
+        body = {"operator_id": "starlink", "jurisdiction": country, "reason": "set-up"}
         licences[label] = _ok(client.post("/api/v1/licences", json=body))["id"]
     policy = _ok(client.post("/api/v1/policies", json={"source": POLICY_TOML, "reason": "set-up"}))
     _ok(client.post(f"/api/v1/policies/{policy['version_id']}/activate", json={"reason": "set-up"}), 200)

@@ -59,7 +59,7 @@ def audited_db(db_url: str) -> str:
             ),
             (
                 "/api/v1/licences",
-                {"operator_id": "starlink", "jurisdiction": "TW", "state": "applied", "reason": "application filed"},
+                {"operator_id": "starlink", "jurisdiction": "TW", "reason": "application filed"},
             ),
             ("/api/v1/keys", {"name": "NCC", "role": "regulator", "jurisdiction": "TW", "reason": "regulator"}),
         ]
@@ -67,8 +67,7 @@ def audited_db(db_url: str) -> str:
             assert client.post(path, json=body).status_code == 201
         assert client.patch("/api/v1/terminals/1", json={"whitelisted": True, "reason": "MoD list"}).status_code == 200
         assert (
-            client.patch("/api/v1/licences/1", json={"state": "pending_regulatory", "reason": "review"}).status_code
-            == 200
+            client.patch("/api/v1/licences/1", json={"note": "filed with MODA", "reason": "review"}).status_code == 200
         )
         verified = client.get("/api/v1/audit/verify").json()
         assert verified["ok"] and verified["rows"] == N_ROWS

@@ -36,6 +36,8 @@ READERS = frozenset({"operator", "regulator", "regulator_foreign", "analyst"})
 EVERY_ROLE = READERS | {"terminal", "terminal_foreign"}
 PUBLIC = EVERY_ROLE | {"anonymous", "revoked"}
 LICENCE_MANAGERS = frozenset({"operator", "regulator"})  # regulator_foreign acts on a TW licence: 403
+TW_REGULATOR = frozenset({"regulator"})  # decisions on TW licences and the TW whitelist: regulator_foreign gets 403
+TW_READERS = frozenset({"operator", "regulator", "analyst"})  # the TW whitelist and service view
 OWN_TELEMETRY = frozenset({"operator", "terminal"})  # terminal_foreign posts fixes of another terminal: 403
 PRINCIPALS = (
     "operator",
@@ -79,6 +81,22 @@ class Context:
 
     def new_key(self) -> str:
         return self.ok("POST", "/api/v1/keys", json={"name": "target", "role": "analyst", "reason": "matrix"})["id"]
+
+    def new_site(self) -> int:
+        body = {
+            "operator_id": "starlink",
+            "name": f"site-{uuid.uuid4().hex[:10]}",
+            "kind": "gateway",
+            "lat_deg": 25.05,
+            "lon_deg": 121.53,
+            "reason": "matrix",
+        }
+        return self.ok("POST", "/api/v1/ground-sites", json=body)["id"]
+
+    def new_delegate(self) -> int:
+        body = {"key_id": self.new_key(), "reason": "matrix"}
+        regulator = {"X-API-Key": self.world.keys["regulator"]}
+        return self.ok("POST", "/api/v1/whitelists/TW/delegates", json=body, headers=regulator)["id"]
 
 
 def _batch(ctx: Context, _who: str) -> Call:
@@ -206,7 +224,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, frozenset[str], Builder]] = {
     ("GET", "/api/v1/licences/{licence_id}"): (200, READERS, _c("/api/v1/licences/{licence}")),
     ("PATCH", "/api/v1/licences/{licence_id}"): (
         200,
-        LICENCE_MANAGERS,
+        TW_REGULATOR,  # the operator applies; only the jurisdiction's regulator decides
         lambda ctx, who: Call(
             f"/api/v1/licences/{ctx.new_licence()}", json={"state": "pending_regulatory", "reason": "matrix"}
         ),
@@ -215,6 +233,79 @@ EXPECTED: dict[tuple[str, str], tuple[int, frozenset[str], Builder]] = {
         204,
         LICENCE_MANAGERS,
         lambda ctx, who: Call(f"/api/v1/licences/{ctx.new_licence()}", params={"reason": "entered in error"}),
+    ),
+    ("GET", "/api/v1/ground-sites"): (200, READERS, _c("/api/v1/ground-sites")),
+    ("POST", "/api/v1/ground-sites"): (
+        201,
+        OP,
+        lambda ctx, who: Call(
+            "/api/v1/ground-sites",
+            json={
+                "operator_id": "starlink",
+                "name": f"site-{uuid.uuid4().hex[:10]}",
+                "kind": "pop",
+                "lat_deg": 25.03,
+                "lon_deg": 121.56,
+                "reason": "matrix",
+            },
+        ),
+    ),
+    ("GET", "/api/v1/ground-sites/{site_id}"): (200, READERS, _c("/api/v1/ground-sites/{site}")),
+    ("PATCH", "/api/v1/ground-sites/{site_id}"): (
+        200,
+        OP,
+        lambda ctx, who: Call(f"/api/v1/ground-sites/{ctx.new_site()}", json={"status": "offline", "reason": "m"}),
+    ),
+    ("DELETE", "/api/v1/ground-sites/{site_id}"): (
+        204,
+        OP,
+        lambda ctx, who: Call(f"/api/v1/ground-sites/{ctx.new_site()}", params={"reason": "matrix"}),
+    ),
+    ("GET", "/api/v1/operators/{operator_id}/ownership/{jurisdiction}"): (
+        200,
+        READERS,
+        _c("/api/v1/operators/starlink/ownership/TW"),
+    ),
+    ("PUT", "/api/v1/operators/{operator_id}/ownership/{jurisdiction}"): (
+        200,
+        OP,
+        _c(
+            "/api/v1/operators/starlink/ownership/TW",
+            json={"entity": "Starlink Taiwan", "local_pct": 51, "foreign_pct": 49, "reason": "matrix"},
+        ),
+    ),
+    ("GET", "/api/v1/whitelists/{jurisdiction}/enrolments"): (200, TW_READERS, _c("/api/v1/whitelists/TW/enrolments")),
+    ("POST", "/api/v1/whitelists/{jurisdiction}/enrolments"): (
+        201,
+        TW_REGULATOR,
+        lambda ctx, who: Call(
+            "/api/v1/whitelists/TW/enrolments",
+            json={"items": [{"terminal_id": ctx.world.terminals["tw"], "evidence_ref": "NCC-1"}], "reason": "matrix"},
+        ),
+    ),
+    ("POST", "/api/v1/whitelists/{jurisdiction}/revocations"): (
+        200,
+        TW_REGULATOR,
+        lambda ctx, who: Call(
+            "/api/v1/whitelists/TW/revocations",
+            json={"terminal_ids": [ctx.world.terminals["pl"]], "reason": "matrix"},
+        ),
+    ),
+    ("GET", "/api/v1/whitelists/{jurisdiction}/delegates"): (200, TW_READERS, _c("/api/v1/whitelists/TW/delegates")),
+    ("POST", "/api/v1/whitelists/{jurisdiction}/delegates"): (
+        201,
+        TW_REGULATOR,
+        lambda ctx, who: Call("/api/v1/whitelists/TW/delegates", json={"key_id": ctx.new_key(), "reason": "m"}),
+    ),
+    ("DELETE", "/api/v1/whitelists/{jurisdiction}/delegates/{delegate_id}"): (
+        204,
+        TW_REGULATOR,
+        lambda ctx, who: Call(f"/api/v1/whitelists/TW/delegates/{ctx.new_delegate()}", params={"reason": "m"}),
+    ),
+    ("GET", "/api/v1/jurisdictions/{jurisdiction}/service"): (
+        200,
+        TW_READERS,
+        _c("/api/v1/jurisdictions/TW/service"),
     ),
     ("GET", "/api/v1/policies"): (200, READERS, _c("/api/v1/policies")),
     ("POST", "/api/v1/policies"): (201, OP, _new_policy),
@@ -296,6 +387,8 @@ def matrix_setup(tmp_path_factory, service_data):
             json={"fixes": [fix(world.terminals["tw"]), fix(world.terminals["tw"], PARIS)]},
         )
         alerts = ctx.ok("GET", "/api/v1/alerts", expected=200)["items"]
+        ownership = {"local_pct": 51, "foreign_pct": 49, "reason": "matrix set-up"}
+        ctx.ok("PUT", "/api/v1/operators/starlink/ownership/TW", expected=200, json=ownership)
         world.extra.update(
             account=world.accounts["tw"],
             terminal=world.terminals["tw"],
@@ -304,6 +397,7 @@ def matrix_setup(tmp_path_factory, service_data):
             batch_key=batch_key,
             decision=receipt["decisions"][0]["fix_id"],
             alert=alerts[0]["id"],
+            site=ctx.new_site(),
         )
         yield app, anonymous, ctx, tokens
 

@@ -54,6 +54,7 @@ __all__ = [
     "great_circle_km",
     "load_ground_segment",
     "read_ground_segment",
+    "site_countries",
 ]
 
 #: Dataset name of the default list (see the module docstring).
@@ -78,7 +79,7 @@ def great_circle_km(lat1_deg, lon1_deg, lat2_deg, lon2_deg) -> np.ndarray:
     return 2 * EARTH_MEAN_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
-def _countries(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+def site_countries(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     """Country under each site; a coastal site that falls just outside the polygons takes the nearest
     country found on rings of 0.05, 0.15 and 0.3 deg around it (coastlines are generalised)."""
     from skyfence.earth.regions import lookup_country
@@ -100,6 +101,9 @@ def _countries(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
         first = np.argmax(found, axis=1)
         codes[missing] = np.where(found.any(axis=1), ring[np.arange(len(missing)), first], "")
     return codes
+
+
+_countries = site_countries  # the name network.pops imports
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,7 +161,7 @@ class GroundSegment:
         _check_statuses([status])
         _check_lat_lon(lat_deg, lon_deg, name)
         if country is None:
-            country = str(_countries(np.array([lat_deg]), np.array([lon_deg]))[0])
+            country = str(site_countries(np.array([lat_deg]), np.array([lon_deg]))[0])
         row = pd.DataFrame(
             [
                 {
@@ -237,7 +241,7 @@ def _home(sites: pd.DataFrame) -> pd.DataFrame:
 
 def _frame(rows: list[dict], source: str) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=[c for c in _COLUMNS if c not in ("country", "home_pop")])
-    table["country"] = _countries(table["lat_deg"].to_numpy(float), table["lon_deg"].to_numpy(float))
+    table["country"] = site_countries(table["lat_deg"].to_numpy(float), table["lon_deg"].to_numpy(float))
     table["home_pop"] = ""
     return table
 

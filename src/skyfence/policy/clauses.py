@@ -79,6 +79,9 @@ class Compiled:
     clauses: list[Clause]
     order: list[int]
     terminal_lists: list[frozenset[str]] = field(default_factory=list)
+    #: Terminal lists filled per call from the control plane's enrolments (``whitelists_from = "registry"``):
+    #: list index → the ISO codes whose whitelists count.
+    registry_lists: dict[int, tuple[str, ...]] = field(default_factory=dict)
     unmapped_status_codes: tuple[str, ...] = ()
     tile_indexes: dict[float, TileIndex] = field(default_factory=dict)
 
@@ -178,6 +181,25 @@ def _expand(policy, compiled: Compiled, index: int) -> list[Clause]:
     if kind == "whitelist":
         assert zone is not None
         listed = -1
+        if spec.policy.whitelists_from == "registry":
+            if not zone.countries or zone.world or zone.sea:
+                raise PolicyError(
+                    "a whitelist read from the registry needs a zone of ISO country codes (whose whitelists count)",
+                    field=f"rules[{index}].zone",
+                    hint="use a zone with countries = [...]",
+                )
+            compiled.terminal_lists.append(frozenset())  # filled per call (Engine.evaluate(terminal_lists=...))
+            listed = len(compiled.terminal_lists) - 1
+            compiled.registry_lists[listed] = tuple(zone.countries)
+            whose = "/".join(zone.countries)
+            return [
+                clause(
+                    f"terminal not enrolled in the {whose} whitelist (registry) in {_describe_zone(geo, zone)}",
+                    zone=zone_index,
+                    whitelisted=0,
+                    listed=listed,
+                )
+            ]
         if rule.terminals:
             compiled.terminal_lists.append(frozenset(rule.terminals))
             listed = len(compiled.terminal_lists) - 1

@@ -416,8 +416,8 @@ class Engine:
         days[order] = counted
         return days
 
-    def _listed_bits(self, fx: Fixes) -> np.ndarray:
-        lists = self.compiled.terminal_lists
+    def _listed_bits(self, fx: Fixes, lists: list[frozenset[str]] | None = None) -> np.ndarray:
+        lists = self.compiled.terminal_lists if lists is None else lists
         bits = np.zeros(len(fx), dtype=np.uint64)
         if not lists or fx.terminal is None:
             return bits
@@ -429,13 +429,32 @@ class Engine:
 
     # ----------------------------------------------------------------- evaluation
 
-    def evaluate(self, fixes=None, *, method: str = "auto", source: str | None = None, **columns) -> Decisions:
-        """Decide every fix (a DataFrame, a dict of columns or keyword arrays); see the module notes."""
-        fx = fixes if isinstance(fixes, Fixes) else self.prepare(fixes, source=source, **columns)
-        bits, country = self.locate(fx.lat_deg, fx.lon_deg, method=method)
-        return self._decide(fx, bits, country)
+    def evaluate(
+        self,
+        fixes=None,
+        *,
+        method: str = "auto",
+        source: str | None = None,
+        terminal_lists: list[frozenset[str]] | None = None,
+        **columns,
+    ) -> Decisions:
+        """Decide every fix (a DataFrame, a dict of columns or keyword arrays); see the module notes.
 
-    def _decide(self, fx: Fixes, bits: np.ndarray, country: np.ndarray) -> Decisions:
+        ``terminal_lists`` replaces the whitelists' terminal lists for this call (one per entry of
+        ``compiled.terminal_lists``; the control plane fills the registry-driven ones from its enrolments).
+        """
+        fx = fixes if isinstance(fixes, Fixes) else self.prepare(fixes, source=source, **columns)
+        if terminal_lists is not None and len(terminal_lists) != len(self.compiled.terminal_lists):
+            raise PolicyError(
+                f"{len(terminal_lists)} terminal lists given, the policy has {len(self.compiled.terminal_lists)}",
+                field="terminal_lists",
+            )
+        bits, country = self.locate(fx.lat_deg, fx.lon_deg, method=method)
+        return self._decide(fx, bits, country, terminal_lists)
+
+    def _decide(
+        self, fx: Fixes, bits: np.ndarray, country: np.ndarray, terminal_lists: list[frozenset[str]] | None = None
+    ) -> Decisions:
         assumptions = list(fx.assumptions)
         days = fx.days_abroad
         if days is None:
@@ -451,7 +470,7 @@ class Engine:
             _ready(fx.plan),
             _ready(fx.time_ns),
             _ready(fx.whitelisted),
-            _ready(self._listed_bits(fx)),
+            _ready(self._listed_bits(fx, terminal_lists)),
             _ready(fx.speed_kmh),
             _ready(fx.alt_m),
             _ready(days),

@@ -399,6 +399,23 @@ def _check_references(spec: m.PolicyFile, source: str) -> None:
         plan_refs(rule.plans, f"{where}.plans")
         for j, name in enumerate(rule.operators or []):
             operator_ref(name, f"{where}.operators[{j}]")
+    if spec.policy.licences_from == "registry" and spec.licences:
+        raise PolicyError(
+            'licences_from = "registry" takes licences from the control plane, but the file lists licences too',
+            source=source,
+            field="licences[0]",
+            hint='drop the [[licences]] tables, or set licences_from = "file"',
+        )
+    if spec.policy.whitelists_from == "registry":
+        for i, rule in enumerate(spec.rules):
+            if rule.kind == "whitelist" and rule.terminals:
+                raise PolicyError(
+                    'whitelists_from = "registry" takes whitelist membership from the control plane\'s enrolments, '
+                    "but this rule lists terminals",
+                    source=source,
+                    field=f"rules[{i}].terminals",
+                    hint='drop terminals, or set whitelists_from = "file"',
+                )
     for i, licence in enumerate(spec.licences):
         where = f"licences[{i}]"
         if licence.zone is not None:
@@ -418,7 +435,7 @@ def _check_history(licence: m.Licence, where: str, source: str) -> None:
                 f"a licence cannot go from {previous} to {event.state}; allowed next states: {', '.join(allowed)}",
                 source=source,
                 field=f"{where}.history[{j}].state",
-                hint="states run none → applied → pending_regulatory → granted | denied; granted → revoked",
+                hint="states run none → applied → pending_regulatory → granted | denied; granted → suspended | revoked",
             )
         if last_day is not None and event.on < last_day:
             raise PolicyError("history dates must not go backwards", source=source, field=f"{where}.history[{j}].on")

@@ -6,7 +6,10 @@ that every error names its key path (``rules[3].zone``) and the allowed values. 
 ``[policy]``
     ``name``, ``operator`` (the operator the rules are written for), ``default`` (the decision for a fix no rule
     covers -- required: a policy never allows silently), ``pov`` (border point of view for ISO codes: ``default`` or
-    ``DEU``), ``scale``, ``as_of`` (the moment the policy describes; the default time of checks and maps).
+    ``DEU``), ``scale``, ``as_of`` (the moment the policy describes; the default time of checks and maps),
+    ``licences_from`` and ``whitelists_from`` (``"file"``, the default, or ``"registry"``: the control plane's
+    database supplies licence state and conditions, or whitelist enrolment, at every decision; see
+    :mod:`skyfence.service.registry`).
 ``[zones.NAME]``
     A jurisdiction: ISO 3166 codes (``countries``), :func:`~skyfence.earth.regions.get_region` specs (``regions``:
     ``disputed:Crimea``, ``occupied:ua:2026-08-22``, a country name, ``world``, or ``sea`` = outside every country
@@ -105,14 +108,17 @@ FEED_STATUS_MAP: Final = {
     "faq": "unknown",
 }
 
-#: Licence states: ``none → applied → pending_regulatory → granted | denied``, ``granted → revoked``.
-LICENCE_STATES: Final = ("none", "applied", "pending_regulatory", "granted", "denied", "revoked")
-#: Allowed state changes in a licence's ``history`` (a denied or revoked operator may apply again).
+#: Licence states: ``none → applied → pending_regulatory → granted | denied``, ``granted → suspended | revoked``,
+#: ``suspended → granted | revoked``.
+LICENCE_STATES: Final = ("none", "applied", "pending_regulatory", "granted", "denied", "suspended", "revoked")
+#: Allowed state changes in a licence's ``history`` (a denied or revoked operator may apply again; a suspended
+#: licence is reinstated or revoked).
 LICENCE_TRANSITIONS: Final = {
     "none": ("applied",),
     "applied": ("pending_regulatory", "denied"),
     "pending_regulatory": ("granted", "denied"),
-    "granted": ("revoked",),
+    "granted": ("suspended", "revoked"),
+    "suspended": ("granted", "revoked"),
     "denied": ("applied",),
     "revoked": ("applied",),
 }
@@ -137,7 +143,10 @@ RULE_KINDS: Final = (
 Action = Literal["allow", "deny", "degrade"]
 Restriction = Literal["deny", "degrade"]
 Status = Literal["launched", "coming_soon", "pending_regulatory", "blacklisted", "exclude", "unknown"]
-LicenceState = Literal["none", "applied", "pending_regulatory", "granted", "denied", "revoked"]
+LicenceState = Literal["none", "applied", "pending_regulatory", "granted", "denied", "suspended", "revoked"]
+#: Where licences (state, conditions) and whitelist membership come from: this file, or the control plane's
+#: registry (``skyfence.service``: licences, ground sites, ownership records, enrolments in its database).
+Source = Literal["file", "registry"]
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$", max_length=64)]
 
 
@@ -197,6 +206,8 @@ class PolicyHeader(_Strict):
     as_of: Moment | None = None
     description: str = ""
     version: str = ""
+    licences_from: Source = "file"
+    whitelists_from: Source = "file"
 
 
 class PlanSpec(_Strict):
@@ -382,7 +393,9 @@ class GeofenceRule(_NeedsZone):
 class WhitelistRule(_NeedsZone):
     """Inside the zones only whitelisted (registered) terminals are served; the rule matches the others.
 
-    A terminal is whitelisted when its fix says so or its id is in ``terminals``.
+    A terminal is whitelisted when its fix says so or its id is in ``terminals``.  With ``whitelists_from =
+    "registry"`` in ``[policy]``, membership is the control plane's enrolment in the whitelist of the zone's
+    countries instead (``terminals`` and the fix's flag are not used).
     """
 
     kind: Literal["whitelist"]

@@ -16,10 +16,26 @@ path or a symlink leading out (:mod:`skyfence.policy.confine`).  Error texts nev
 
 One service rule comes before the policy: a terminal whose status is ``suspended`` or ``deactivated`` is denied
 (rule ``service:terminal-status``), whatever the policy says -- the operator switched it off.
+
+**Registry-driven rules.**  A policy with ``whitelists_from = "registry"`` reads whitelist membership from the
+enrolments (:mod:`skyfence.service.registry`): each whitelist rule's terminal list is filled, per batch, with the
+batch's terminals enrolled in the whitelist of the rule zone's countries (the terminal's ``whitelisted`` flag is
+not used).  A policy with ``licences_from = "registry"`` reads licences: a licence rule matches a fix in a country
+where the policy's operator holds a registry licence, in the rule's place in the precedence order --
+
+* the licence is in force (granted, every condition met, not expired) and ``granted`` is in the rule's states:
+  the rule's action;
+* the licence is in another state listed in ``states``: the rule's action;
+* otherwise, for a rule that allows ``granted`` licences: **deny**, naming why (``licence applied, not granted``,
+  ``condition unmet: no operational gateway in TW``): a licence that is not in force serves nobody.
+
+Countries without a registry licence are not matched (lower rules or the default decide).  Each decision
+records the licence (``licence_id``) or enrolment (``enrolment_id``) it used.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -32,8 +48,18 @@ import numpy as np
 
 from skyfence.errors import PolicyError
 from skyfence.service.core.problems import scrub_paths
+from skyfence.service.registry import RegistryView
 
-__all__ = ["STATUS_RULE", "Evaluator", "FixColumns", "PolicyInfo", "Verdicts", "evaluator", "validate_policy"]
+__all__ = [
+    "STATUS_RULE",
+    "Evaluator",
+    "FixColumns",
+    "PolicyInfo",
+    "RegistryView",
+    "Verdicts",
+    "evaluator",
+    "validate_policy",
+]
 
 #: The rule id of the service's own rule (terminal switched off by the operator).
 STATUS_RULE: Final = "service:terminal-status"
@@ -123,6 +149,8 @@ class Verdicts:
     rule_kind: list[str]
     reason: list[str]
     country: list[str]
+    licence_id: list[int | None]
+    enrolment_id: list[int | None]
 
 
 def _load(source: str, base: Path | None) -> Any:
@@ -178,6 +206,23 @@ class Evaluator:
         self._kinds = ["default", *(rule.kind for rule in policy.rules)]
         self._lock = threading.Lock()
         self._detection: Any = None
+        header = policy.spec.policy
+        compiled = policy.compiled
+        self.operator: str = policy.operator
+        self.whitelists_from_registry = header.whitelists_from == "registry"
+        self.licences_from_registry = header.licences_from == "registry"
+        self.registry_lists: dict[int, tuple[str, ...]] = dict(compiled.registry_lists)
+        #: ISO codes whose enrolments the whitelist rules read.
+        self.whitelist_codes: tuple[str, ...] = tuple(
+            sorted({c for codes in self.registry_lists.values() for c in codes})
+        )
+        self._position = {rule: k for k, rule in enumerate(compiled.order)}
+        self._licence_rules = []
+        if self.licences_from_registry:
+            for rule_index in compiled.order:
+                rule = policy.spec.rules[rule_index]
+                if rule.kind == "licence" and (not rule.operators or self.operator in rule.operators):
+                    self._licence_rules.append((self._position[rule_index], rule_index, rule))
 
     def detection_context(self) -> Any:
         """The detectors' view of this policy (:class:`skyfence.detection.detectors.Context`), built once."""
@@ -211,12 +256,26 @@ class Evaluator:
         with self._lock:  # the per-fix context evaluates the policy at the fixes: same engine, same lock
             return prepare(self._detection_context(), fixes.frame(), source="request body")
 
-    def evaluate(self, fixes: FixColumns) -> Verdicts:
-        n = len(fixes.serial)
-        with self._lock:
-            return self._verdicts(fixes, self._evaluate(fixes), n)
+    @property
+    def needs_registry(self) -> bool:
+        """Whether decisions read the registry (licences or whitelists)."""
+        return self.licences_from_registry or self.whitelists_from_registry
 
-    def _evaluate(self, fixes: FixColumns) -> Any:
+    def evaluate(self, fixes: FixColumns, registry: RegistryView | None = None) -> Verdicts:
+        n = len(fixes.serial)
+        registry = registry if registry is not None else RegistryView()
+        lists = None
+        if self.whitelists_from_registry:
+            # membership is the enrolment, not the terminal's flag (a copy: the caller's columns stay as they were)
+            fixes = dataclasses.replace(fixes, whitelisted=np.zeros(n, dtype=bool))
+            lists = list(self.engine.compiled.terminal_lists)
+            for k, codes in self.registry_lists.items():
+                lists[k] = frozenset(s for s, where in registry.enrolled.items() if any(c in where for c in codes))
+        with self._lock:
+            result = self._evaluate(fixes, lists)
+            return self._verdicts(fixes, result, n, registry)
+
+    def _evaluate(self, fixes: FixColumns, lists: list[frozenset[str]] | None = None) -> Any:
         return self.engine.evaluate(
             lat=fixes.lat_deg,
             lon=fixes.lon_deg,
@@ -228,19 +287,76 @@ class Evaluator:
             plan=np.asarray(fixes.plan, dtype=object),
             whitelisted=fixes.whitelisted,
             source="request body",
+            terminal_lists=lists,
         )
 
-    def _verdicts(self, fixes: FixColumns, result: Any, n: int) -> Verdicts:
+    def _verdicts(self, fixes: FixColumns, result: Any, n: int, registry: RegistryView) -> Verdicts:
         labels = result.labels.tolist()
         rule_ids = [str(r) for r in result.rule_ids()]
         kinds = [self._kinds[int(r) + 1] for r in result.rule]
         reasons = [result.reason(i) for i in range(n)]
         countries = result.countries().tolist()
+        licence_ids: list[int | None] = [None] * n
+        enrolment_ids: list[int | None] = [None] * n
+        if self.whitelist_codes and registry.enrolled:
+            for i, code in enumerate(countries):
+                if code in self.whitelist_codes:
+                    where = registry.enrolled.get(fixes.serial[i])
+                    if where and code in where:
+                        enrolment_ids[i] = where[code]
+        if self._licence_rules and registry.licences:
+            self._apply_licences(fixes, result, registry, countries, labels, rule_ids, kinds, reasons, licence_ids)
         for i, status in enumerate(fixes.status):
             if status != "active":
                 labels[i], rule_ids[i], kinds[i] = "deny", STATUS_RULE, "terminal_status"
                 reasons[i] = f"deny by the operator: terminal {fixes.serial[i]} is {status}"
-        return Verdicts(labels, rule_ids, kinds, reasons, countries)
+        return Verdicts(labels, rule_ids, kinds, reasons, countries, licence_ids, enrolment_ids)
+
+    def _apply_licences(self, fixes, result, registry, countries, labels, rule_ids, kinds, reasons, licence_ids):
+        """Registry licence rules, each in its place in the precedence order (see the module notes)."""
+        from skyfence.policy.model import as_utc, until_utc
+
+        decided = result.rule
+        times = fixes.time
+        never = len(self._position) + 1
+        for i, code in enumerate(countries):
+            status = registry.licences.get(code) if code else None
+            if status is None:
+                continue
+            engine_rule = int(decided[i])
+            engine_position = self._position.get(engine_rule, never) if engine_rule >= 0 else never
+            at: datetime | None = None
+            for position, rule_index, rule in self._licence_rules:
+                if position >= engine_position:
+                    break
+                if rule.plans is not None and fixes.plan[i] not in rule.plans:
+                    continue
+                if rule.registered_in is not None and fixes.registered_in[i] not in rule.registered_in:
+                    continue
+                if at is None:
+                    at = datetime.fromtimestamp(int(times[i].astype("datetime64[us]").astype(np.int64)) / 1e6, UTC)
+                if rule.valid_from is not None and at < as_utc(rule.valid_from):
+                    continue
+                if rule.valid_until is not None and at >= until_utc(rule.valid_until):
+                    continue
+                why = status.why_not(at)
+                rid = self.policy.rule_id(rule_index)
+                head = f"by rule '{rid}' (licence, priority {rule.priority}): "
+                if why is None and "granted" in rule.states:
+                    action = rule.action
+                    text = f"{self.operator} holds {status.describe()}"
+                elif status.state != "granted" and status.state in rule.states:
+                    action = rule.action
+                    text = f"{self.operator} holds {status.describe()}"
+                elif rule.action == "allow" and "granted" in rule.states:
+                    action = "deny"
+                    text = f"{why} ({self.operator}, {status.describe()})"
+                else:
+                    continue
+                labels[i], rule_ids[i], kinds[i] = action, rid, "licence"
+                reasons[i] = f"{action} {head}{text}" + (f" — {rule.reason}" if rule.reason else "")
+                licence_ids[i] = status.id
+                break
 
 
 _cache: OrderedDict[str, Evaluator] = OrderedDict()

@@ -35,13 +35,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from skyfence.errors import PolicyError
+from skyfence.service import registry
 from skyfence.service.core import budget
 from skyfence.service.core.config import Settings
 from skyfence.service.core.db import Database
 from skyfence.service.core.metrics import Metrics
 from skyfence.service.core.problems import FieldProblem, ProblemError
 from skyfence.service.core.security import Principal
-from skyfence.service.decisions import Evaluator, FixColumns, Verdicts, evaluator
+from skyfence.service.decisions import Evaluator, FixColumns, RegistryView, Verdicts, evaluator
 from skyfence.service.detect import detect_batch
 from skyfence.service.models import Alert, Decision, Fix, Policy, TelemetryBatch, Terminal, utcnow
 from skyfence.service.schemas import BatchReceipt, DecisionBrief, DecisionValue, FixIn
@@ -93,12 +94,29 @@ def _replay(session: Session, batch: TelemetryBatch, digest: str) -> BatchReceip
 def replay_receipt(session: Session, batch: TelemetryBatch) -> BatchReceipt:
     """The receipt of a stored batch, rebuilt from the database."""
     rows = session.execute(
-        select(Decision.fix_id, Decision.decision, Decision.rule, Decision.reason)
+        select(
+            Decision.fix_id,
+            Decision.decision,
+            Decision.rule,
+            Decision.reason,
+            Decision.licence_id,
+            Decision.enrolment_id,
+        )
         .join(Fix, Fix.id == Decision.fix_id)
         .where(Fix.batch_id == batch.id)
         .order_by(Fix.index_in_batch)
     ).all()
-    briefs = [DecisionBrief(fix_id=r[0], decision=cast(DecisionValue, r[1]), rule=r[2], reason=r[3]) for r in rows]
+    briefs = [
+        DecisionBrief(
+            fix_id=r[0],
+            decision=cast(DecisionValue, r[1]),
+            rule=r[2],
+            reason=r[3],
+            licence_id=r[4],
+            enrolment_id=r[5],
+        )
+        for r in rows
+    ]
     return _receipt(batch, briefs, replayed=True)
 
 
@@ -166,11 +184,23 @@ def _decide(session: Session, fixes: list[FixIn], terminals: dict[int, Terminal]
     try:
         compiled = evaluator(policy.version_id, policy.source, policy_dir=settings.policy_dir)
         columns = FixColumns.build(fixes, terminals)
-        verdicts = compiled.evaluate(columns)
+        view = None
+        if compiled.needs_registry:
+            view = _registry_view(session, compiled.operator, compiled.whitelist_codes, terminals)
+        verdicts = compiled.evaluate(columns, view)
         prepared = compiled.prepare_detection(columns) if settings.detection else None
     except PolicyError as error:
         raise ProblemError(409, f"the active policy cannot decide these fixes: {error}", kind="policy-error") from None
     return _Decided(policy.version_id, verdicts, compiled, prepared)
+
+
+def _registry_view(
+    session: Session, operator: str, codes: tuple[str, ...], terminals: dict[int, Terminal]
+) -> RegistryView:
+    """The registry as this batch's decisions read it: two small reads, however many fixes (see registry.py)."""
+    licences = registry.snapshot(session).of_operator(operator)
+    enrolled = registry.enrolments_of(session, sorted(terminals), codes)
+    return RegistryView(licences=licences, enrolled={terminals[t].serial: where for t, where in enrolled.items()})
 
 
 def _alerts(
@@ -297,7 +327,19 @@ def _store(
         _bulk_insert(
             connection,
             _DECISIONS,
-            ("fix_id", "terminal_id", "time", "policy_version", "decision", "rule", "rule_kind", "reason", "country"),
+            (
+                "fix_id",
+                "terminal_id",
+                "time",
+                "policy_version",
+                "decision",
+                "rule",
+                "rule_kind",
+                "reason",
+                "country",
+                "licence_id",
+                "enrolment_id",
+            ),
             [
                 (
                     fix_ids[i],
@@ -309,6 +351,8 @@ def _store(
                     verdicts.rule_kind[i][:32],
                     verdicts.reason[i][:1000],
                     verdicts.country[i][:2],
+                    verdicts.licence_id[i],
+                    verdicts.enrolment_id[i],
                 )
                 for i, f in enumerate(fixes)
             ],
@@ -330,6 +374,8 @@ def _store(
             decision=cast(DecisionValue, verdicts.decision[i]),
             rule=verdicts.rule[i],
             reason=verdicts.reason[i],
+            licence_id=verdicts.licence_id[i],
+            enrolment_id=verdicts.enrolment_id[i],
         )
         for i in range(len(fixes))
     ]

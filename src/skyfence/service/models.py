@@ -38,6 +38,8 @@ __all__ = [
     "ALERT_KINDS",
     "DECISIONS",
     "DETECTION_ALERT_KINDS",
+    "GROUND_SITE_KINDS",
+    "GROUND_SITE_STATUSES",
     "PLANS",
     "POLICY_ALERT_KINDS",
     "ROLES",
@@ -51,13 +53,18 @@ __all__ = [
     "Base",
     "Decision",
     "DetectorState",
+    "Enrolment",
     "Fix",
+    "GroundSite",
     "Licence",
     "Operator",
+    "Ownership",
     "Policy",
+    "RegistryVersion",
     "TelemetryBatch",
     "Terminal",
     "UTCDateTime",
+    "WhitelistDelegate",
     "utcnow",
 ]
 
@@ -77,6 +84,9 @@ DETECTION_ALERT_KINDS: Final = (
     "geofence_probing",
 )
 ALERT_KINDS: Final = POLICY_ALERT_KINDS + DETECTION_ALERT_KINDS
+GROUND_SITE_KINDS: Final = ("gateway", "pop")
+#: ``operational`` sites carry traffic (and meet licence conditions); ``planned`` and ``offline`` ones do not.
+GROUND_SITE_STATUSES: Final = ("operational", "planned", "offline")
 
 #: Stable constraint names, so Alembic migrations can refer to them on every backend.
 NAMING_CONVENTION: Final = {
@@ -164,7 +174,13 @@ class Terminal(Base):
 
 
 class Licence(Base):
-    """A licence of an operator in a jurisdiction (ISO 3166-1 alpha-2), as a regulator records it."""
+    """A licence of an operator in a jurisdiction (ISO 3166-1 alpha-2), as a regulator records it.
+
+    Its conditions (see :mod:`skyfence.service.registry`): ``local_gateway`` (an operational gateway of the operator
+    in the jurisdiction is required), ``local_ownership_min_pct`` / ``foreign_ownership_max_pct`` (against the
+    operator's :class:`Ownership` record there), ``lawful_intercept`` (an operational PoP in the jurisdiction) and
+    ``expires_on`` (in force through that day, UTC).
+    """
 
     __tablename__ = "licences"
     __table_args__ = (UniqueConstraint("operator_id", "jurisdiction", name="uq_licences_operator_jurisdiction"),)
@@ -174,13 +190,90 @@ class Licence(Base):
     jurisdiction: Mapped[str] = mapped_column(String(2), index=True)
     state: Mapped[str] = mapped_column(String(24))
     local_gateway: Mapped[bool] = mapped_column(Boolean, default=False)
-    local_ownership: Mapped[bool] = mapped_column(Boolean, default=False)
+    local_ownership_min_pct: Mapped[float | None] = mapped_column(Float)
+    foreign_ownership_max_pct: Mapped[float | None] = mapped_column(Float)
     lawful_intercept: Mapped[bool] = mapped_column(Boolean, default=False)
     expires_on: Mapped[date | None] = mapped_column(Date)
     authority: Mapped[str] = mapped_column(String(200), default="")
     note: Mapped[str] = mapped_column(String(2000), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Ownership(Base):
+    """An operator's declared ownership of its licensee in a jurisdiction: local and foreign shares [%]."""
+
+    __tablename__ = "ownerships"
+    __table_args__ = (UniqueConstraint("operator_id", "jurisdiction", name="uq_ownerships_operator_jurisdiction"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    operator_id: Mapped[str] = mapped_column(ForeignKey("operators.id"), index=True)
+    jurisdiction: Mapped[str] = mapped_column(String(2))
+    entity: Mapped[str] = mapped_column(String(200), default="")
+    local_pct: Mapped[float] = mapped_column(Float)
+    foreign_pct: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class GroundSite(Base):
+    """A gateway or PoP of an operator; ``country`` is where Natural Earth places it (set when it is stored)."""
+
+    __tablename__ = "ground_sites"
+    __table_args__ = (UniqueConstraint("operator_id", "name", name="uq_ground_sites_operator_name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    operator_id: Mapped[str] = mapped_column(ForeignKey("operators.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    lat_deg: Mapped[float] = mapped_column(Float)
+    lon_deg: Mapped[float] = mapped_column(Float)
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Enrolment(Base):
+    """A terminal on a jurisdiction's whitelist, with a reference to the verification evidence (never the evidence).
+
+    Revocation keeps the row (``revoked_at``); enrolling the terminal again re-activates it.
+    """
+
+    __tablename__ = "enrolments"
+    __table_args__ = (UniqueConstraint("jurisdiction", "terminal_id", name="uq_enrolments_jurisdiction_terminal"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    jurisdiction: Mapped[str] = mapped_column(String(2))
+    terminal_id: Mapped[int] = mapped_column(BigId, ForeignKey("terminals.id"), index=True)
+    evidence_ref: Mapped[str] = mapped_column(String(500))
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    enrolled_by: Mapped[str] = mapped_column(String(64))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class WhitelistDelegate(Base):
+    """A key (by rotation lineage) that a jurisdiction's regulator lets manage that jurisdiction's whitelist."""
+
+    __tablename__ = "whitelist_delegates"
+    __table_args__ = (UniqueConstraint("jurisdiction", "lineage", name="uq_whitelist_delegates_jurisdiction"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    jurisdiction: Mapped[str] = mapped_column(String(2))
+    lineage: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class RegistryVersion(Base):
+    """One row: bumped in the same transaction as every change of licences, ground sites or ownership, so every
+    worker sees a change at its next batch (:mod:`skyfence.service.registry`)."""
+
+    __tablename__ = "registry_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigId)
 
 
 class Policy(Base):
@@ -296,6 +389,10 @@ class Decision(Base):
     reason: Mapped[str] = mapped_column(String(1000))
     #: ISO alpha-2 code of the country under the fix ("" at sea), as the policy's point of view draws borders.
     country: Mapped[str] = mapped_column(String(2))
+    #: The registry licence the decision used (``licences_from = "registry"``), if any.
+    licence_id: Mapped[int | None] = mapped_column(BigId)
+    #: The whitelist enrolment the decision used (``whitelists_from = "registry"``), if any.
+    enrolment_id: Mapped[int | None] = mapped_column(BigId)
 
 
 class Alert(Base):

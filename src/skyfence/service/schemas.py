@@ -27,6 +27,7 @@ from skyfence.service.iso3166 import is_country_code
 
 __all__ = [
     "MAX_BATCH_FIXES",
+    "MAX_ENROLMENTS",
     "AccountCreate",
     "AccountPublic",
     "AccountRedacted",
@@ -38,20 +39,34 @@ __all__ = [
     "BatchReceipt",
     "DecisionBrief",
     "DecisionPublic",
+    "DelegateIn",
+    "DelegatePublic",
+    "EnrolmentBulk",
+    "EnrolmentIn",
+    "EnrolmentPublic",
+    "EnrolmentReceipt",
+    "EnrolmentRevoke",
     "FixIn",
     "FixPublic",
+    "GroundSiteCreate",
+    "GroundSitePublic",
+    "GroundSiteUpdate",
     "Health",
+    "JurisdictionService",
     "KeyCreate",
     "KeyCreated",
     "KeyPublic",
     "KeyRevoke",
     "KeyRotate",
+    "LicenceConditions",
     "LicenceCreate",
     "LicencePublic",
     "LicenceUpdate",
     "OperatorCreate",
     "OperatorPublic",
     "OperatorUpdate",
+    "OwnershipIn",
+    "OwnershipPublic",
     "Page",
     "PolicyActivate",
     "PolicyDetail",
@@ -127,7 +142,10 @@ AccountType = Literal["consumer", "business", "government", "military"]
 Plan = Literal["residential", "roam", "maritime", "aviation"]
 SaleChannel = Literal["direct", "retailer", "reseller", "donation", "government", "unknown"]
 TerminalStatus = Literal["active", "suspended", "deactivated"]
-LicenceState = Literal["none", "applied", "pending_regulatory", "granted", "denied", "revoked"]
+LicenceState = Literal["applied", "pending_regulatory", "granted", "denied", "suspended", "revoked"]
+SiteKind = Literal["gateway", "pop"]
+SiteStatus = Literal["operational", "planned", "offline"]
+Percent = Annotated[float, Field(ge=0.0, le=100.0, allow_inf_nan=False, description="A share in per cent, 0-100.")]
 Role = Literal["operator", "regulator", "analyst", "terminal"]
 DecisionValue = Literal["allow", "deny", "degrade"]
 AlertKind = Literal[
@@ -316,19 +334,29 @@ class TerminalPublic(TerminalBase, _Out):
 # --------------------------------------------------------------------------- licences
 
 
-class LicenceBase(BaseModel):
-    """Fields a licence has in every form."""
+class LicenceConditions(_In):
+    """Structured conditions of a licence; every one must hold for a granted licence to serve (unknown keys: 422)."""
 
-    state: LicenceState
-    local_gateway: bool = False
-    local_ownership: bool = False
-    lawful_intercept: bool = False
-    expires_on: date | None = None
-    authority: Short = ""
-    note: Note = ""
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"local_gateway_required": True, "foreign_ownership_max_pct": 49}]},
+    )
+    local_gateway_required: bool = Field(
+        False, description="An operational gateway of the operator inside the jurisdiction."
+    )
+    local_ownership_min_pct: Percent | None = Field(
+        None, description="The operator's ownership record there declares at least this local share."
+    )
+    foreign_ownership_max_pct: Percent | None = Field(
+        None, description="The operator's ownership record there declares at most this foreign share."
+    )
+    lawful_intercept: bool = Field(False, description="An operational PoP of the operator inside the jurisdiction.")
+    expires: date | None = Field(None, description="In force through this day (UTC), not after.")
 
 
-class LicenceCreate(LicenceBase, _In):
+class LicenceCreate(_In):
+    """An operator's application: every licence starts as ``applied``; the jurisdiction's regulator decides."""
+
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -336,41 +364,266 @@ class LicenceCreate(LicenceBase, _In):
                 {
                     "operator_id": "starlink",
                     "jurisdiction": "TW",
-                    "state": "applied",
-                    "local_ownership": True,
-                    "authority": "NCC",
-                    "reason": "application received",
+                    "authority": "MODA",
+                    "reason": "application filed",
                 }
             ]
         },
     )
     operator_id: OperatorId
     jurisdiction: CountryCode
+    state: Literal["applied"] = "applied"
+    authority: Short = ""
+    note: Note = ""
     reason: Reason
 
 
 class LicenceUpdate(_In):
-    """A change of state (along the allowed transitions) or of conditions; operator and jurisdiction are fixed."""
+    """A decision (a state along the allowed transitions) and/or new conditions; operator and jurisdiction are
+    fixed.  ``conditions`` replaces the whole set."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"state": "granted", "reason": "NCC decision 2026/17"}]}
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"state": "granted", "conditions": {"local_gateway_required": True}, "reason": "MODA decision 2026/17"}
+            ]
+        },
     )
     state: LicenceState | None = None
-    local_gateway: bool | None = None
-    local_ownership: bool | None = None
-    lawful_intercept: bool | None = None
-    expires_on: date | None = None
+    conditions: LicenceConditions | None = None
     authority: Short | None = None
     note: Note | None = None
     reason: Reason
 
 
-class LicencePublic(LicenceBase, _Out):
+class LicencePublic(_Out):
     id: int
     operator_id: str
     jurisdiction: str
+    state: LicenceState
+    conditions: LicenceConditions
+    allowed_next: list[LicenceState] = Field(description="States the licence may move to next.")
+    authority: str
+    note: str
     created_at: datetime
     updated_at: datetime
+
+
+class OwnershipIn(_In):
+    """An operator's declared ownership of its licensee in a jurisdiction."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"entity": "Starlink Taiwan Ltd", "local_pct": 51, "foreign_pct": 49, "reason": "filing"}]
+        },
+    )
+    entity: Short = ""
+    local_pct: Percent
+    foreign_pct: Percent
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _at_most_whole(self) -> OwnershipIn:
+        if self.local_pct + self.foreign_pct > 100.0 + 1e-9:
+            raise ValueError("local_pct + foreign_pct exceeds 100")
+        return self
+
+
+class OwnershipPublic(_Out):
+    id: int
+    operator_id: str
+    jurisdiction: str
+    entity: str
+    local_pct: float
+    foreign_pct: float
+    created_at: datetime
+    updated_at: datetime
+
+
+class GroundSiteCreate(_In):
+    """A gateway or PoP; its country is where Natural Earth places the point (a point outside every country: 422)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "operator_id": "starlink",
+                    "name": "Taipei gateway",
+                    "kind": "gateway",
+                    "status": "operational",
+                    "lat_deg": 25.05,
+                    "lon_deg": 121.53,
+                    "reason": "gateway commissioned",
+                }
+            ]
+        },
+    )
+    operator_id: OperatorId
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    kind: SiteKind
+    status: SiteStatus = "operational"
+    lat_deg: Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False)]
+    lon_deg: Annotated[float, Field(ge=-180.0, le=180.0, allow_inf_nan=False)]
+    reason: Reason
+
+
+class GroundSiteUpdate(_In):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"status": "offline", "reason": "flooded"}]}
+    )
+    status: SiteStatus
+    reason: Reason
+
+
+class GroundSitePublic(_Out):
+    id: int
+    operator_id: str
+    name: str
+    kind: SiteKind
+    status: SiteStatus
+    lat_deg: float
+    lon_deg: float
+    country: str
+    created_at: datetime
+    updated_at: datetime
+
+
+# --------------------------------------------------------------------------- whitelists
+
+#: Most terminals one enrolment or revocation request may carry.
+MAX_ENROLMENTS: Final = 10_000
+Evidence = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    AfterValidator(_storable),
+    Field(
+        description="A reference to the verification evidence (a case number, a document id), never the evidence.",
+        examples=["MDT-verification-2026-000123"],
+    ),
+]
+
+
+class EnrolmentIn(_In):
+    """One terminal to enrol: by id or by serial, with the reference to its verification evidence."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"serial": "UT-UA-0001", "evidence_ref": "MDT-2026-000123"}]},
+    )
+    terminal_id: RowId | None = None
+    serial: Serial | None = None
+    evidence_ref: Evidence
+
+    @model_validator(mode="after")
+    def _one_key(self) -> EnrolmentIn:
+        if (self.terminal_id is None) == (self.serial is None):
+            raise ValueError("give exactly one of terminal_id or serial")
+        return self
+
+
+class EnrolmentBulk(_In):
+    """Up to 10,000 terminals enrolled in one request, all or nothing (a bad row is named by its index)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"items": [{"serial": "UT-UA-0001", "evidence_ref": "MDT-2026-000123"}], "reason": "batch 17"}]
+        },
+    )
+    items: Annotated[list[EnrolmentIn], Field(min_length=1, max_length=MAX_ENROLMENTS)]
+    reason: Reason
+
+
+class EnrolmentRevoke(_In):
+    """Terminals to take off the whitelist (by id or serial), up to 10,000 a request."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"serials": ["UT-UA-0001"], "reason": "terminal captured"}]}
+    )
+    terminal_ids: Annotated[list[RowId], Field(max_length=MAX_ENROLMENTS)] = []
+    serials: Annotated[list[Serial], Field(max_length=MAX_ENROLMENTS)] = []
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _something(self) -> EnrolmentRevoke:
+        if not self.terminal_ids and not self.serials:
+            raise ValueError("give terminal_ids and/or serials")
+        if len(self.terminal_ids) + len(self.serials) > MAX_ENROLMENTS:
+            raise ValueError(f"at most {MAX_ENROLMENTS} terminals a request")
+        return self
+
+
+class EnrolmentPublic(_Out):
+    id: int
+    jurisdiction: str
+    terminal_id: int
+    evidence_ref: str
+    enrolled_at: datetime
+    enrolled_by: str
+    revoked_at: datetime | None
+    revoked_by: str | None
+
+
+class EnrolmentReceipt(BaseModel):
+    """What an enrolment or revocation request changed."""
+
+    jurisdiction: str
+    enrolled: int = 0
+    already_enrolled: int = 0
+    revoked: int = 0
+    not_enrolled: int = 0
+    whitelist_size: int
+
+
+class DelegateIn(_In):
+    """A key the jurisdiction's regulator lets manage its whitelist (the delegation follows the key's rotations)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"key_id": "0123456789abcdef", "reason": "MDT office"}]}
+    )
+    key_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
+    reason: Reason
+
+
+class DelegatePublic(_Out):
+    id: int
+    jurisdiction: str
+    lineage: str
+    created_at: datetime
+    created_by: str
+
+
+class ServedCount(BaseModel):
+    decision: DecisionValue
+    rule: str
+    reason: str
+    terminals: int
+
+
+class LicenceView(BaseModel):
+    licence: LicencePublic
+    in_force: bool
+    why_not: str | None
+    conditions_met: list[str]
+    conditions_unmet: list[str]
+
+
+class JurisdictionService(BaseModel):
+    """A regulator's view of service in its jurisdiction: each terminal's latest decision there, by reason; the
+    licences with their conditions evaluated now; the whitelist size."""
+
+    jurisdiction: str
+    as_of: datetime
+    terminals_served: int
+    terminals_denied: int
+    terminals_degraded: int
+    by_reason: list[ServedCount]
+    licences: list[LicenceView]
+    whitelist_size: int
+    ground_sites: list[GroundSitePublic]
 
 
 # --------------------------------------------------------------------------- policies
@@ -561,6 +814,8 @@ class DecisionBrief(BaseModel):
     decision: DecisionValue
     rule: str
     reason: str
+    licence_id: int | None = None
+    enrolment_id: int | None = None
 
 
 class BatchReceipt(BaseModel):
@@ -599,6 +854,8 @@ class DecisionPublic(_Out):
     rule_kind: str
     reason: str
     country: str = Field(description="ISO alpha-2 code of the country under the fix; empty at sea.")
+    licence_id: int | None = Field(None, description="The registry licence the decision used, if any.")
+    enrolment_id: int | None = Field(None, description="The whitelist enrolment the decision used, if any.")
 
 
 class AlertPublic(_Out):

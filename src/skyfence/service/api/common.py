@@ -93,8 +93,9 @@ def update_audited(
     kind: str,
     reason: str,
     nullable: tuple[str, ...] = (),
+    action: str = "update",
 ) -> Any:
-    """Apply ``changes`` to ``row`` and append ``<kind>.update`` with before/after to the audit log.
+    """Apply ``changes`` to ``row`` and append ``<kind>.<action>`` with before/after to the audit log.
 
     ``None`` means "leave as is", except for the fields in ``nullable``, where it clears the value.  A change that
     changes nothing (every value equal to the stored one) touches neither ``updated_at`` nor the audit log.
@@ -115,7 +116,7 @@ def update_audited(
     record_change(
         session,
         principal,
-        action=f"{kind}.update",
+        action=f"{kind}.{action}",
         resource_type=kind,
         resource_id=key,
         before=before,

@@ -147,10 +147,10 @@ def allow(*roles: str) -> Callable[..., Principal]:
     return dependency
 
 
-def require_jurisdiction(principal: Principal, jurisdiction: str) -> None:
+def require_jurisdiction(principal: Principal, jurisdiction: str, what: str = "licences") -> None:
     """A regulator acts only in its own jurisdiction (operators everywhere)."""
     if principal.role == "regulator" and principal.jurisdiction != jurisdiction:
-        raise ProblemError(403, f"regulator of {principal.jurisdiction} may not manage licences in {jurisdiction}")
+        raise ProblemError(403, f"regulator of {principal.jurisdiction} may not manage {what} in {jurisdiction}")
 
 
 def require_terminal(principal: Principal, terminal_id: int, field: str) -> None:

@@ -10,6 +10,8 @@ from skyfence.service.api.routes import (
     alerts,
     audit,
     decisions,
+    ground,
+    jurisdictions,
     keys,
     licences,
     login,
@@ -17,10 +19,26 @@ from skyfence.service.api.routes import (
     policies,
     telemetry,
     terminals,
+    whitelists,
 )
 
 __all__ = ["api_router"]
 
 api_router = APIRouter(responses=ERROR_RESPONSES)
-for module in (login, keys, operators, accounts, terminals, licences, policies, telemetry, decisions, alerts, audit):
+for module in (
+    login,
+    keys,
+    operators,
+    accounts,
+    terminals,
+    licences,
+    ground,
+    whitelists,
+    jurisdictions,
+    policies,
+    telemetry,
+    decisions,
+    alerts,
+    audit,
+):
     api_router.include_router(module.router)

@@ -1,0 +1,190 @@
+"""``/api/v1/ground-sites`` and ``/api/v1/operators/{operator_id}/ownership/{jurisdiction}``: what licence
+conditions are checked against.
+
+A ground site (gateway or PoP) is placed in a country with Natural Earth when it is stored (the same placement as
+:func:`skyfence.network.ground.site_countries`, which snaps a coastal site to the nearest country within 0.3°); a
+point outside every country is refused (422 naming ``body.lat_deg``), since it could never meet a jurisdiction's
+condition.  Operators manage their sites and ownership records; every reader reads them.  Every change is audited
+and bumps the registry version (:mod:`skyfence.service.registry`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from sqlalchemy import select
+
+from skyfence.service import registry
+from skyfence.service.api.common import (
+    After,
+    CodeFilter,
+    Limit,
+    PathId,
+    add_audited,
+    get_or_404,
+    record_change,
+    snapshot,
+    update_audited,
+)
+from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession
+from skyfence.service.core.problems import FieldProblem, ProblemError
+from skyfence.service.models import GroundSite, Operator, Ownership, utcnow
+from skyfence.service.schemas import (
+    GroundSiteCreate,
+    GroundSitePublic,
+    GroundSiteUpdate,
+    OwnershipIn,
+    OwnershipPublic,
+    Page,
+    Reason,
+)
+
+router = APIRouter(tags=["ground segment"])
+
+OperatorIdPath = Annotated[str, Path(max_length=32, examples=["starlink"])]
+CodePath = Annotated[str, Path(pattern=r"^[A-Z]{2}$", examples=["TW"])]
+
+
+def _unknown_operator(operator_id: str) -> ProblemError:
+    return ProblemError(
+        422,
+        f"body.operator_id: unknown operator {operator_id!r}",
+        kind="validation-error",
+        errors=[FieldProblem(field="body.operator_id", message="unknown operator")],
+    )
+
+
+def country_of(lat_deg: float, lon_deg: float) -> str:
+    """The ISO code of the country under a site ("" outside every country), as the offline tools place it."""
+    import numpy as np
+
+    from skyfence.network.ground import site_countries
+
+    return str(site_countries(np.array([lat_deg]), np.array([lon_deg]))[0])
+
+
+@router.get("/ground-sites", response_model=Page[GroundSitePublic])
+def list_sites(
+    session: ReadSession,
+    _: Reader,
+    limit: Limit = 100,
+    after: After = 0,
+    operator_id: Annotated[str | None, Query(max_length=32)] = None,
+    country: CodeFilter = None,
+) -> Page[GroundSitePublic]:
+    """Gateways and PoPs, ordered by id, optionally of one operator or in one country."""
+    query = select(GroundSite).where(GroundSite.id > after)
+    if operator_id is not None:
+        query = query.where(GroundSite.operator_id == operator_id)
+    if country is not None:
+        query = query.where(GroundSite.country == country)
+    rows = session.scalars(query.order_by(GroundSite.id).limit(limit)).all()
+    items = [GroundSitePublic.model_validate(r) for r in rows]
+    return Page(items=items, next_after=items[-1].id if len(items) == limit else None)
+
+
+@router.post("/ground-sites", response_model=GroundSitePublic, status_code=201)
+def create_site(body: GroundSiteCreate, db: DbDep, principal: OperatorCaller) -> GroundSitePublic:
+    """Add a gateway or PoP (its country is looked up; outside every country: 422)."""
+    country = country_of(body.lat_deg, body.lon_deg)
+    if not country:
+        raise ProblemError(
+            422,
+            f"body.lat_deg: ({body.lat_deg:g}, {body.lon_deg:g}) is outside every country (Natural Earth), so the "
+            "site could meet no jurisdiction's condition; check the coordinates (latitude first)",
+            kind="validation-error",
+            errors=[
+                FieldProblem(field="body.lat_deg", message="outside every country"),
+                FieldProblem(field="body.lon_deg", message="outside every country"),
+            ],
+        )
+    with db.write() as session:
+        if session.get(Operator, body.operator_id) is None:
+            raise _unknown_operator(body.operator_id)
+        clash = session.scalar(
+            select(GroundSite.id).where(GroundSite.operator_id == body.operator_id, GroundSite.name == body.name)
+        )
+        if clash is not None:
+            raise ProblemError(409, f"{body.operator_id} already has a site named {body.name!r} ({clash})")
+        row = GroundSite(**body.model_dump(exclude={"reason"}), country=country)
+        add_audited(session, principal, row, kind="ground_site", reason=body.reason)
+        registry.bump(session)
+    return GroundSitePublic.model_validate(row)
+
+
+@router.get("/ground-sites/{site_id}", response_model=GroundSitePublic)
+def get_site(site_id: PathId, session: ReadSession, _: Reader) -> GroundSitePublic:
+    """One ground site."""
+    return GroundSitePublic.model_validate(get_or_404(session, GroundSite, site_id, "ground site"))
+
+
+@router.patch("/ground-sites/{site_id}", response_model=GroundSitePublic)
+def update_site(site_id: PathId, body: GroundSiteUpdate, db: DbDep, principal: OperatorCaller) -> GroundSitePublic:
+    """Change a site's status (``operational``, ``planned``, ``offline``)."""
+    with db.write() as session:
+        row = get_or_404(session, GroundSite, site_id, "ground site")
+        update_audited(session, principal, row, {"status": body.status}, kind="ground_site", reason=body.reason)
+        registry.bump(session)
+    return GroundSitePublic.model_validate(row)
+
+
+@router.delete("/ground-sites/{site_id}", status_code=204, response_class=Response)
+def delete_site(
+    site_id: PathId,
+    db: DbDep,
+    principal: OperatorCaller,
+    reason: Annotated[Reason, Query(description="Why the site is removed; recorded in the audit log.")],
+) -> Response:
+    """Remove a site (licences whose conditions needed it stop serving at the next batch)."""
+    with db.write() as session:
+        row = get_or_404(session, GroundSite, site_id, "ground site")
+        before = snapshot(row)
+        session.delete(row)
+        session.flush()
+        record_change(
+            session,
+            principal,
+            action="ground_site.delete",
+            resource_type="ground_site",
+            resource_id=site_id,
+            before=before,
+            after=None,
+            reason=reason,
+        )
+        registry.bump(session)
+    return Response(status_code=204)
+
+
+@router.get("/operators/{operator_id}/ownership/{jurisdiction}", response_model=OwnershipPublic)
+def get_ownership(
+    operator_id: OperatorIdPath, jurisdiction: CodePath, session: ReadSession, _: Reader
+) -> OwnershipPublic:
+    """An operator's declared ownership of its licensee in a jurisdiction."""
+    row = session.scalar(
+        select(Ownership).where(Ownership.operator_id == operator_id, Ownership.jurisdiction == jurisdiction)
+    )
+    if row is None:
+        raise ProblemError(404, f"no ownership record of {operator_id!r} in {jurisdiction}", kind="not-found")
+    return OwnershipPublic.model_validate(row)
+
+
+@router.put("/operators/{operator_id}/ownership/{jurisdiction}", response_model=OwnershipPublic)
+def put_ownership(
+    operator_id: OperatorIdPath, jurisdiction: CodePath, body: OwnershipIn, db: DbDep, principal: OperatorCaller
+) -> OwnershipPublic:
+    """Declare (or correct) the ownership record: local and foreign shares in per cent (0-100)."""
+    with db.write() as session:
+        get_or_404(session, Operator, operator_id, "operator")
+        row = session.scalar(
+            select(Ownership).where(Ownership.operator_id == operator_id, Ownership.jurisdiction == jurisdiction)
+        )
+        values = body.model_dump(exclude={"reason"})
+        if row is None:
+            row = Ownership(operator_id=operator_id, jurisdiction=jurisdiction, **values)
+            add_audited(session, principal, row, kind="ownership", reason=body.reason)
+        else:
+            update_audited(session, principal, row, values, kind="ownership", reason=body.reason)
+            row.updated_at = row.updated_at or utcnow()
+        registry.bump(session)
+    return OwnershipPublic.model_validate(row)
