@@ -6,6 +6,7 @@ import json
 import secrets
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -106,6 +107,22 @@ def test_migrations_match_the_models(db_url):
         assert diff == [], diff
     finally:
         database.dispose()
+
+
+def test_the_migrations_have_one_head_and_a_linear_chain():
+    from alembic.script import ScriptDirectory
+
+    from skyfence.service.core.migrate import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config())
+    heads = script.get_heads()
+    assert len(heads) == 1, f"several Alembic heads {heads}: re-point the newer migration's down_revision"
+    revisions = list(script.walk_revisions())
+    numbers = [int(r.revision) for r in reversed(revisions)]
+    assert numbers == list(range(1, len(numbers) + 1)), numbers  # 0001, 0002, ... with no gaps or branches
+    for revision in revisions:
+        assert revision.module.__file__ is not None
+        assert Path(revision.module.__file__).name.startswith(revision.revision + "_")
 
 
 # --------------------------------------------------------------------------- rate limiter

@@ -144,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         GuardMiddleware,
         max_body_bytes=settings.max_body_bytes,
         form_paths=[TOKEN_PATH],
+        csv_paths=rf"{API_PREFIX}/whitelists/[A-Z]{{2}}/enrolments",
         large_body_bytes=settings.large_body_bytes,
         large_in_flight=settings.large_requests_in_flight,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import email.message
+import re
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -45,6 +46,10 @@ def _is_json(content_type: str) -> bool:
     return message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
+def _is_csv(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() == "text/csv"
+
+
 def _is_form(content_type: str) -> bool:
     return content_type.split(";", 1)[0].strip().lower() == "application/x-www-form-urlencoded"
 
@@ -59,8 +64,8 @@ class PayloadTooLarge(ProblemError):
 
 
 class GuardMiddleware:
-    """Refuse bodies over ``max_body_bytes`` (413), bodies that are not JSON (or form data on ``form_paths``) (415)
-    and NUL characters in API URLs (400)."""
+    """Refuse bodies over ``max_body_bytes`` (413), bodies that are not JSON (or form data on ``form_paths``; JSON or
+    CSV on paths matching ``csv_paths``) (415) and NUL characters in API URLs (400)."""
 
     def __init__(
         self,
@@ -68,12 +73,14 @@ class GuardMiddleware:
         *,
         max_body_bytes: int,
         form_paths: Iterable[str] = (),
+        csv_paths: str | None = None,
         large_body_bytes: int | None = None,
         large_in_flight: int = 2,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.form_paths = frozenset(form_paths)
+        self.csv_paths = re.compile(csv_paths) if csv_paths else None
         self.large_body_bytes = large_body_bytes
         self.large_in_flight = large_in_flight
         self._large_gate: asyncio.Semaphore | None = None  # made in the server's event loop, on first use
@@ -104,7 +111,10 @@ class GuardMiddleware:
         if has_body:
             content_type = _header(scope, b"content-type") or ""
             wants_form = scope["path"] in self.form_paths
-            if not (_is_form(content_type) if wants_form else _is_json(content_type)):
+            takes_csv = self.csv_paths is not None and self.csv_paths.fullmatch(scope["path"]) is not None
+            if takes_csv and _is_csv(content_type):
+                pass
+            elif not (_is_form(content_type) if wants_form else _is_json(content_type)):
                 expected = "application/x-www-form-urlencoded" if wants_form else "application/json"
                 shown = content_type or "none"
                 await self._reply(

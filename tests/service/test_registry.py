@@ -1,0 +1,383 @@
+"""Licences and whitelists that drive live decisions (issue 19), on SQLite and PostgreSQL.
+
+* The Taiwan flow: apply → a Taipei fix is denied "licence applied, not granted"; grant with
+  ``local_gateway_required`` → "condition unmet: no operational gateway in TW"; a Taipei gateway → allowed;
+  suspend → denied.  Every step is in the audit log and ``skyfence audit verify`` passes.
+* The Ukraine flow: 10,000 terminals enrolled in one request; enrolled terminals in Ukraine are allowed, the others
+  denied by the whitelist rule; a revocation takes effect on the terminal's next fix.
+* Bad input: unknown condition, percentage outside 0-100, unknown terminal in a bulk enrolment (its row index), a
+  gateway outside every country → 4xx problem naming the field, and nothing stored.
+
+Every change happens between two batches: the next batch sees it (the registry version is read per batch).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, insert, text
+
+from skyfence.service.core.db import normalise_url
+from tests.service.conftest import KYIV, TAIPEI, auth, fix, operator_key, service_settings
+
+REGISTRY_POLICY = (Path(__file__).parents[2] / "examples" / "policies" / "registry_driven.toml").read_text()
+PROBLEM = "application/problem+json"
+TAIPEI_GATEWAY = {"name": "Taipei gateway", "kind": "gateway", "lat_deg": 25.05, "lon_deg": 121.53}
+
+
+def _ok(response, expected: int = 201) -> Any:
+    assert response.status_code == expected, (response.status_code, response.text)
+    return response.json() if response.content else None
+
+
+def _problem(response, status: int, field: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    assert any(e["field"] == field for e in body.get("errors") or []), body
+    assert "/tmp" not in body["detail"] and "/work" not in body["detail"]
+    return body
+
+
+class Registry:
+    """An app on a fresh database with the registry-driven policy active, an operator and a regulator per country."""
+
+    def __init__(self, client: TestClient, db_url: str) -> None:
+        self.client = client
+        self.db_url = db_url
+        _ok(client.post("/api/v1/operators", json={"id": "starlink", "name": "Starlink", "reason": "set-up"}))
+        self.keys: dict[str, str] = {}
+        for code in ("TW", "UA", "PL"):
+            body = {"name": f"{code} regulator", "role": "regulator", "jurisdiction": code, "reason": "set-up"}
+            self.keys[code] = _ok(client.post("/api/v1/keys", json=body))["key"]
+        self.accounts: dict[str, int] = {}
+        for code in ("TW", "UA"):
+            body = {
+                "operator_id": "starlink",
+                "owner_name": f"Owner {code}",
+                "country": code,
+                "type": "consumer",
+                "reason": "set-up",
+            }
+            self.accounts[code] = _ok(client.post("/api/v1/accounts", json=body))["id"]
+        policy = _ok(client.post("/api/v1/policies", json={"source": REGISTRY_POLICY, "reason": "set-up"}))
+        _ok(client.post(f"/api/v1/policies/{policy['version_id']}/activate", json={"reason": "set-up"}), 200)
+
+    def terminal(self, code: str, serial: str, plan: str = "residential") -> int:
+        body = {
+            "serial": serial,
+            "account_id": self.accounts[code],
+            "registration_country": code,
+            "plan": plan,
+            "reason": "set-up",
+        }
+        return _ok(self.client.post("/api/v1/terminals", json=body))["id"]
+
+    def regulator(self, code: str) -> dict[str, str]:
+        return auth(self.keys[code])
+
+    def decide(self, *fixes: dict[str, Any]) -> list[dict[str, Any]]:
+        """Post one batch (a new idempotency key) and return its decisions, in order."""
+        receipt = _ok(
+            self.client.post(
+                "/api/v1/telemetry/batches",
+                json={"fixes": list(fixes)},
+                headers={"Idempotency-Key": f"registry-{uuid.uuid4().hex}"},
+            )
+        )
+        return receipt["decisions"]
+
+    def licence(self, licence_id: int, body: dict[str, Any], code: str = "TW") -> dict[str, Any]:
+        return _ok(self.client.patch(f"/api/v1/licences/{licence_id}", json=body, headers=self.regulator(code)), 200)
+
+
+@pytest.fixture
+def registry(db_url, service_data):
+    from skyfence.service import create_app
+
+    key = operator_key(db_url)
+    app = create_app(service_settings(db_url))
+    with TestClient(app, headers=auth(key)) as client:
+        yield Registry(client, db_url)
+    app.state.db.dispose()
+
+
+def _audit_verify(db_url: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "skyfence", "audit", "verify", "--db", db_url],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+# --------------------------------------------------------------------------- Taiwan
+
+
+def test_taiwan_flow_apply_grant_with_a_condition_gateway_suspend(registry):
+    r, client = registry, registry.client
+    taipei = r.terminal("TW", "UT-TW-0001")
+
+    # 1. The operator applies: the Taipei fix is denied, naming the licence's state.
+    licence = _ok(
+        client.post("/api/v1/licences", json={"operator_id": "starlink", "jurisdiction": "TW", "reason": "filed"})
+    )
+    assert licence["state"] == "applied" and licence["allowed_next"] == ["pending_regulatory", "denied"]
+    (first,) = r.decide(fix(taipei, TAIPEI))
+    assert first["decision"] == "deny" and first["rule"] == "licensed", first
+    assert "licence applied, not granted" in first["reason"]
+    assert first["licence_id"] == licence["id"]
+
+    # Only the regulator of TW decides; the operator cannot grant its own licence, nor skip a state.
+    forbidden = client.patch(f"/api/v1/licences/{licence['id']}", json={"state": "pending_regulatory", "reason": "x"})
+    assert forbidden.status_code == 403
+    skip = client.patch(
+        f"/api/v1/licences/{licence['id']}", json={"state": "granted", "reason": "x"}, headers=r.regulator("TW")
+    )
+    assert skip.status_code == 409 and "allowed next: pending_regulatory, denied" in skip.json()["detail"]
+
+    # 2. The regulator grants with local_gateway_required: still denied, naming the unmet condition.
+    r.licence(licence["id"], {"state": "pending_regulatory", "reason": "MODA review"})
+    granted = r.licence(
+        licence["id"],
+        {"state": "granted", "conditions": {"local_gateway_required": True}, "reason": "MODA decision 2026/17"},
+    )
+    assert granted["conditions"]["local_gateway_required"] is True
+    (second,) = r.decide(fix(taipei, TAIPEI))
+    assert second["decision"] == "deny", second
+    assert "condition unmet: no operational gateway in TW" in second["reason"]
+
+    # A planned gateway does not meet it; an operational one in Taipei does.
+    planned = {**TAIPEI_GATEWAY, "name": "Taoyuan gateway (planned)", "lat_deg": 25.0, "lon_deg": 121.3}
+    _ok(
+        client.post(
+            "/api/v1/ground-sites", json={"operator_id": "starlink", "status": "planned", **planned, "reason": "plan"}
+        )
+    )
+    assert r.decide(fix(taipei, TAIPEI))[0]["decision"] == "deny"
+
+    # 3. The operator adds a Taipei gateway: the fix is allowed.
+    site = _ok(
+        client.post("/api/v1/ground-sites", json={"operator_id": "starlink", **TAIPEI_GATEWAY, "reason": "built"})
+    )
+    assert site["country"] == "TW"
+    (third,) = r.decide(fix(taipei, TAIPEI))
+    assert third["decision"] == "allow", third
+    assert third["licence_id"] == licence["id"] and "Taipei gateway" in third["reason"]
+
+    view = _ok(client.get("/api/v1/jurisdictions/TW/service", headers=r.regulator("TW")), 200)
+    assert view["terminals_served"] == 1 and view["licences"][0]["in_force"] is True
+    assert client.get("/api/v1/jurisdictions/TW/service", headers=r.regulator("UA")).status_code == 403
+
+    # 4. The regulator suspends: denied again.
+    r.licence(licence["id"], {"state": "suspended", "reason": "MODA order 2026/31"})
+    (fourth,) = r.decide(fix(taipei, TAIPEI))
+    assert fourth["decision"] == "deny" and "licence suspended, not granted" in fourth["reason"], fourth
+
+    # Every step is audited, and the chain verifies.
+    rows = _ok(client.get("/api/v1/audit", params={"limit": 1000}), 200)["items"]
+    actions = [row["action"] for row in rows if row["resource_type"] in ("licence", "ground_site")]
+    for action in ("licence.apply", "licence.pending_regulatory", "licence.granted", "ground_site.create"):
+        assert action in actions, actions
+    assert actions[-1] == "licence.suspended"
+    verified = _audit_verify(r.db_url)
+    assert verified.returncode == 0, verified.stderr
+    assert "audit log ok" in verified.stdout
+
+
+def test_removing_the_gateway_ends_service_and_ownership_conditions_are_checked(registry):
+    r, client = registry, registry.client
+    taipei = r.terminal("TW", "UT-TW-0002")
+    licence = _ok(
+        client.post("/api/v1/licences", json={"operator_id": "starlink", "jurisdiction": "TW", "reason": "filed"})
+    )
+    r.licence(licence["id"], {"state": "pending_regulatory", "reason": "review"})
+    conditions = {"local_gateway_required": True, "foreign_ownership_max_pct": 49, "local_ownership_min_pct": 51}
+    r.licence(licence["id"], {"state": "granted", "conditions": conditions, "reason": "granted"})
+    site = _ok(
+        client.post("/api/v1/ground-sites", json={"operator_id": "starlink", **TAIPEI_GATEWAY, "reason": "built"})
+    )
+    denied = r.decide(fix(taipei, TAIPEI))[0]
+    assert denied["decision"] == "deny" and "no ownership record of starlink in TW" in denied["reason"], denied
+
+    owner = {"entity": "Starlink Taiwan", "local_pct": 40, "foreign_pct": 60, "reason": "filing"}
+    _ok(client.put("/api/v1/operators/starlink/ownership/TW", json=owner), 200)
+    reason = r.decide(fix(taipei, TAIPEI))[0]["reason"]
+    assert "foreign ownership 60% is not <= 49% in TW" in reason and "local ownership 40% is not >= 51%" in reason
+
+    _ok(client.put("/api/v1/operators/starlink/ownership/TW", json={**owner, "local_pct": 51, "foreign_pct": 49}), 200)
+    assert r.decide(fix(taipei, TAIPEI))[0]["decision"] == "allow"
+
+    _ok(client.delete(f"/api/v1/ground-sites/{site['id']}", params={"reason": "gateway destroyed"}), 204)
+    after = r.decide(fix(taipei, TAIPEI))[0]
+    assert after["decision"] == "deny" and "no operational gateway in TW" in after["reason"]
+
+    # An expiry in the past ends it too (checked against the fix's time).
+    _ok(client.post("/api/v1/ground-sites", json={"operator_id": "starlink", **TAIPEI_GATEWAY, "reason": "rebuilt"}))
+    r.licence(licence["id"], {"conditions": {**conditions, "expires": "2026-08-21"}, "reason": "term"})
+    expired = r.decide(fix(taipei, TAIPEI))[0]
+    assert expired["decision"] == "deny" and "licence expired on 2026-08-21" in expired["reason"]
+
+
+# --------------------------------------------------------------------------- Ukraine
+
+
+def _bulk_terminals(db_url: str, account_id: int, n: int, prefix: str) -> None:
+    """Insert ``n`` terminals straight into the database (set-up only: the subject is enrolment, not creation)."""
+    from skyfence.service.models import Terminal, utcnow
+
+    engine = create_engine(normalise_url(db_url))
+    now = utcnow()
+    rows = [
+        {
+            "serial": f"{prefix}-{k:05d}",
+            "account_id": account_id,
+            "registration_country": "UA",
+            "plan": "residential",
+            "sale_channel": "donation",
+            "status": "active",
+            "whitelisted": False,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for k in range(n)
+    ]
+    with engine.begin() as connection:
+        connection.execute(insert(Terminal), rows)
+    engine.dispose()
+
+
+def test_ukraine_flow_bulk_enrolment_whitelist_and_revocation(registry):
+    r, client = registry, registry.client
+    ua = r.regulator("UA")
+    licence = _ok(
+        client.post("/api/v1/licences", json={"operator_id": "starlink", "jurisdiction": "UA", "reason": "x"})
+    )
+    r.licence(licence["id"], {"state": "pending_regulatory", "reason": "review"}, "UA")
+    r.licence(licence["id"], {"state": "granted", "reason": "granted"}, "UA")
+    _bulk_terminals(r.db_url, r.accounts["UA"], 10_050, "UA")
+    ids = {serial: tid for tid, serial in _terminal_ids(r.db_url)}
+
+    # 10,000 terminals in one request, as CSV; the last 50 stay off the whitelist.
+    lines = ["serial,evidence_ref"] + [f"UA-{k:05d},MDT-2026-{k:06d}" for k in range(10_000)]
+    receipt = _ok(
+        client.post(
+            "/api/v1/whitelists/UA/enrolments",
+            content="\n".join(lines).encode(),
+            params={"reason": "MDT verification batch 17"},
+            headers={"Content-Type": "text/csv", **ua},
+        )
+    )
+    assert receipt["enrolled"] == 10_000 and receipt["whitelist_size"] == 10_000
+
+    enrolled = [ids[f"UA-{k:05d}"] for k in range(0, 10_000, 500)]
+    others = [ids[f"UA-{k:05d}"] for k in range(10_000, 10_050, 5)]
+    decisions = r.decide(*(fix(t, KYIV) for t in enrolled + others))
+    for brief in decisions[: len(enrolled)]:
+        assert brief["decision"] == "allow" and brief["rule"] == "licensed" and brief["enrolment_id"], brief
+    for brief in decisions[len(enrolled) :]:
+        assert brief["decision"] == "deny" and brief["rule"] == "ua-whitelist", brief
+        assert "not enrolled in the UA whitelist" in brief["reason"]
+
+    # Revoking one takes effect on its next fix; the others stay served.
+    revoked = _ok(
+        client.post(
+            "/api/v1/whitelists/UA/revocations",
+            json={"serials": ["UA-00500"], "reason": "terminal reported captured"},
+            headers=ua,
+        ),
+        200,
+    )
+    assert revoked["revoked"] == 1 and revoked["whitelist_size"] == 9_999
+    again = r.decide(fix(ids["UA-00500"], KYIV), fix(ids["UA-01000"], KYIV))
+    assert [b["decision"] for b in again] == ["deny", "allow"]
+    assert again[0]["rule"] == "ua-whitelist"
+
+    # The whitelist and its actions are the UA regulator's: the TW regulator gets 403 on each.
+    tw = r.regulator("TW")
+    assert client.get("/api/v1/whitelists/UA/enrolments", headers=tw).status_code == 403
+    one = {"items": [{"serial": "UA-10001", "evidence_ref": "x"}], "reason": "x"}
+    assert client.post("/api/v1/whitelists/UA/enrolments", json=one, headers=tw).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/whitelists/UA/revocations", json={"serials": ["UA-00001"], "reason": "x"}, headers=tw
+        ).status_code
+        == 403
+    )
+
+    # A delegate of the UA regulator may enrol; the delegation is audited.
+    office = _ok(client.post("/api/v1/keys", json={"name": "MDT office", "role": "analyst", "reason": "x"}))
+    _ok(client.post("/api/v1/whitelists/UA/delegates", json={"key_id": office["id"], "reason": "MDT"}, headers=ua))
+    assert client.post("/api/v1/whitelists/UA/enrolments", json=one, headers=auth(office["key"])).status_code == 201
+    view = _ok(client.get("/api/v1/jurisdictions/UA/service", headers=ua), 200)
+    assert view["whitelist_size"] == 10_000 and view["terminals_denied"] >= 11
+
+    verified = _audit_verify(r.db_url)
+    assert verified.returncode == 0, verified.stderr
+
+
+def _terminal_ids(db_url: str) -> list[tuple[int, str]]:
+    engine = create_engine(normalise_url(db_url))
+    with engine.connect() as connection:
+        rows = [(int(a), str(b)) for a, b in connection.execute(text("SELECT id, serial FROM terminals"))]
+    engine.dispose()
+    return rows
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_bad_registry_input_is_a_problem_naming_the_field_and_stores_nothing(registry):
+    r, client = registry, registry.client
+    tw = r.regulator("TW")
+    licence = _ok(
+        client.post("/api/v1/licences", json={"operator_id": "starlink", "jurisdiction": "TW", "reason": "x"})
+    )
+    r.licence(licence["id"], {"state": "pending_regulatory", "reason": "review"})
+    path = f"/api/v1/licences/{licence['id']}"
+
+    unknown = client.patch(
+        path, json={"state": "granted", "conditions": {"chinese_shareholders": 0}, "reason": "x"}, headers=tw
+    )
+    _problem(unknown, 422, "body.conditions.chinese_shareholders")
+    too_much = client.patch(
+        path, json={"state": "granted", "conditions": {"foreign_ownership_max_pct": 149}, "reason": "x"}, headers=tw
+    )
+    _problem(too_much, 422, "body.conditions.foreign_ownership_max_pct")
+    negative = client.put(
+        "/api/v1/operators/starlink/ownership/TW", json={"local_pct": -1, "foreign_pct": 20, "reason": "x"}
+    )
+    _problem(negative, 422, "body.local_pct")
+    assert client.get(path).json()["state"] == "pending_regulatory"  # nothing stored
+    assert client.get("/api/v1/operators/starlink/ownership/TW").status_code == 404
+
+    at_sea = {"operator_id": "starlink", "name": "Strait gateway", "kind": "gateway", "lat_deg": 24.0, "lon_deg": 119.6}
+    _problem(client.post("/api/v1/ground-sites", json={**at_sea, "reason": "x"}), 422, "body.lat_deg")
+    assert client.get("/api/v1/ground-sites").json()["items"] == []
+
+    r.terminal("UA", "UT-UA-0001")
+    items = [{"serial": "UT-UA-0001", "evidence_ref": "MDT-1"}] * 3 + [
+        {"serial": "UT-UA-9999", "evidence_ref": "MDT-4"}
+    ]
+    ua = r.regulator("UA")
+    missing = client.post("/api/v1/whitelists/UA/enrolments", json={"items": items, "reason": "x"}, headers=ua)
+    body = _problem(missing, 422, "body.items[3].serial")
+    assert "row 3" in body["detail"]
+    csv_missing = client.post(
+        "/api/v1/whitelists/UA/enrolments",
+        content=b"serial,evidence_ref\nUT-UA-0001,MDT-1\nUT-UA-0404,MDT-2\n",
+        params={"reason": "x"},
+        headers={"Content-Type": "text/csv", **ua},
+    )
+    _problem(csv_missing, 422, "body.items[1].serial")
+    no_evidence = client.post(
+        "/api/v1/whitelists/UA/enrolments", json={"items": [{"serial": "UT-UA-0001"}], "reason": "x"}, headers=ua
+    )
+    _problem(no_evidence, 422, "body.items[0].evidence_ref")
+    assert client.get("/api/v1/whitelists/UA/enrolments", headers=ua).json()["items"] == []
