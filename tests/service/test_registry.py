@@ -5,6 +5,8 @@
   suspend → denied.  Every step is in the audit log and ``skyfence audit verify`` passes.
 * The Ukraine flow: 10,000 terminals enrolled in one request; enrolled terminals in Ukraine are allowed, the others
   denied by the whitelist rule; a revocation takes effect on the terminal's next fix.
+* The registry exported after each Taiwan step (``skyfence policy export``) and run through ``assess`` reproduces
+  that step's availability for Taiwan; ``skyfence policy import`` loads a snapshot back, audited.
 * Bad input: unknown condition, percentage outside 0-100, unknown terminal in a bulk enrolment (its row index), a
   gateway outside every country → 4xx problem naming the field, and nothing stored.
 
@@ -120,8 +122,16 @@ def _audit_verify(db_url: str) -> subprocess.CompletedProcess:
 # --------------------------------------------------------------------------- Taiwan
 
 
-def test_taiwan_flow_apply_grant_with_a_condition_gateway_suspend(registry):
+def test_taiwan_flow_apply_grant_with_a_condition_gateway_suspend(registry, tmp_path):
+    from skyfence.service.snapshot import export_snapshot
+
     r, client = registry, registry.client
+    snapshots = tmp_path / "snapshots"
+    snapshots.mkdir()
+
+    def export(step: str) -> Path:
+        return export_snapshot(r.db_url, snapshots / f"{step}.toml").policy
+
     taipei = r.terminal("TW", "UT-TW-0001")
 
     # 1. The operator applies: the Taipei fix is denied, naming the licence's state.
@@ -133,6 +143,7 @@ def test_taiwan_flow_apply_grant_with_a_condition_gateway_suspend(registry):
     assert first["decision"] == "deny" and first["rule"] == "licensed", first
     assert "licence applied, not granted" in first["reason"]
     assert first["licence_id"] == licence["id"]
+    export("applied")
 
     # Only the regulator of TW decides; the operator cannot grant its own licence, nor skip a state.
     forbidden = client.patch(f"/api/v1/licences/{licence['id']}", json={"state": "pending_regulatory", "reason": "x"})
@@ -152,6 +163,7 @@ def test_taiwan_flow_apply_grant_with_a_condition_gateway_suspend(registry):
     (second,) = r.decide(fix(taipei, TAIPEI))
     assert second["decision"] == "deny", second
     assert "condition unmet: no operational gateway in TW" in second["reason"]
+    export("no_gateway")
 
     # A planned gateway does not meet it; an operational one in Taipei does.
     planned = {**TAIPEI_GATEWAY, "name": "Taoyuan gateway (planned)", "lat_deg": 25.0, "lon_deg": 121.3}
@@ -170,6 +182,7 @@ def test_taiwan_flow_apply_grant_with_a_condition_gateway_suspend(registry):
     (third,) = r.decide(fix(taipei, TAIPEI))
     assert third["decision"] == "allow", third
     assert third["licence_id"] == licence["id"] and "Taipei gateway" in third["reason"]
+    export("gateway")
 
     view = _ok(client.get("/api/v1/jurisdictions/TW/service", headers=r.regulator("TW")), 200)
     assert view["terminals_served"] == 1 and view["licences"][0]["in_force"] is True
@@ -179,6 +192,8 @@ def test_taiwan_flow_apply_grant_with_a_condition_gateway_suspend(registry):
     r.licence(licence["id"], {"state": "suspended", "reason": "MODA order 2026/31"})
     (fourth,) = r.decide(fix(taipei, TAIPEI))
     assert fourth["decision"] == "deny" and "licence suspended, not granted" in fourth["reason"], fourth
+    cli = _skyfence("policy", "export", "--db", r.db_url, "--out", str(snapshots / "suspended.toml"))
+    assert cli.returncode == 0 and "1 licences" in cli.stdout, cli.stderr
 
     # Every step is audited, and the chain verifies.
     rows = _ok(client.get("/api/v1/audit", params={"limit": 1000}), 200)["items"]
@@ -189,6 +204,69 @@ def test_taiwan_flow_apply_grant_with_a_condition_gateway_suspend(registry):
     verified = _audit_verify(r.db_url)
     assert verified.returncode == 0, verified.stderr
     assert "audit log ok" in verified.stdout
+
+    # What the control plane did at each step, as assess computes it from the exported snapshots.
+    from skyfence.network.ground import load_ground_segment
+
+    gateways = load_ground_segment(snapshots / "gateway.ground.json").gateways
+    assert list(gateways["country"]) == ["TW"] and list(gateways["name"]) == ["Taipei gateway"]
+    served = _assess_served_share(snapshots, ["applied", "no_gateway", "gateway", "suspended"])
+    assert served == {"applied": 0.0, "no_gateway": 0.0, "gateway": pytest.approx(1.0), "suspended": 0.0}, served
+
+
+ASSESS = """\
+name = "registry-snapshots"
+title = "Taiwan under each exported registry state"
+
+[time]
+start = "2026-08-22T10:00:00Z"
+duration = "10m"
+step = "5m"
+
+[coverage]
+res = 3
+
+[[constellations]]
+name = "oneweb"
+source = "oneweb"
+
+[[regions]]
+spec = "TW"
+
+[ground]
+sites = "gateway.ground.json"
+
+[policy]
+file = "applied.toml"
+
+[outputs]
+maps = false
+"""
+
+
+def _skyfence(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "skyfence", *args], capture_output=True, text=True, timeout=600, cwd=cwd
+    )
+
+
+def _assess_served_share(folder: Path, steps: list[str]) -> dict[str, float]:
+    """Run one assess with a variant per exported snapshot; Taiwan's served share of each."""
+    import json
+
+    variants = "".join(
+        f'\n[[variants]]\nname = "{step}"\n\n[variants.policy]\nfile = "{step}.toml"\noperator = "starlink"\n'
+        for step in steps
+    )
+    (folder / "scenario.toml").write_text(ASSESS + variants)
+    run = _skyfence("assess", "scenario.toml", "--out", "out", cwd=folder)
+    assert run.returncode == 0, run.stderr[-2000:]
+    summary = json.loads((folder / "out" / "summary.json").read_text())
+    shares = {}
+    for variant in summary["variants"]:
+        (availability,) = [a for a in variant["policy"] if a["region_spec"] == "TW"]
+        shares[variant["name"]] = availability["served_share"]
+    return shares
 
 
 def test_removing_the_gateway_ends_service_and_ownership_conditions_are_checked(registry):
@@ -381,3 +459,93 @@ def test_bad_registry_input_is_a_problem_naming_the_field_and_stores_nothing(reg
     )
     _problem(no_evidence, 422, "body.items[0].evidence_ref")
     assert client.get("/api/v1/whitelists/UA/enrolments", headers=ua).json()["items"] == []
+
+
+# --------------------------------------------------------------------------- import
+
+
+IMPORTED = """\
+[policy]
+name = "A regulator's register, to import"
+operator = "starlink"
+default = "deny"
+
+[zones.ukraine]
+countries = ["UA"]
+
+[operators.starlink]
+gateways_in = ["TW"]
+
+[[licences]]
+countries = ["TW"]
+state = "granted"
+authority = "MODA"
+conditions = { local_gateway = true, expires = 2027-12-31 }
+
+[[rules]]
+id = "licensed"
+kind = "licence"
+action = "allow"
+
+[[rules]]
+id = "ua-whitelist"
+kind = "whitelist"
+zone = "ukraine"
+priority = 5
+terminals_file = "enrolled.txt"
+"""
+
+
+def test_policy_import_loads_licences_sites_and_whitelist_audited(sqlite_url, service_data, tmp_path):
+    from skyfence.service import create_app
+
+    key = operator_key(sqlite_url)
+    app = create_app(service_settings(sqlite_url))
+    with TestClient(app, headers=auth(key)) as client:
+        r = Registry(client, sqlite_url)
+        taipei = r.terminal("TW", "UT-TW-0100")
+        kyiv = r.terminal("UA", "UT-UA-0100")
+        (tmp_path / "register.toml").write_text(IMPORTED)
+        (tmp_path / "enrolled.txt").write_text("# verified by MDT\nUT-UA-0100\n")
+        stations = '{"stations": [{"name": "Taipei gateway", "type": "gateway", "lat": 25.05, "lon": 121.53}]}'
+        (tmp_path / "ground.json").write_text(stations)
+        run = _skyfence(
+            "policy",
+            "import",
+            str(tmp_path / "register.toml"),
+            "--db",
+            sqlite_url,
+            "--ground",
+            str(tmp_path / "ground.json"),
+            "--reason",
+            "MODA register of 2026-08-22",
+        )
+        assert run.returncode == 0, run.stderr
+        assert "imported 1 licences, 1 ground sites, 1 enrolments" in run.stdout
+        (licence,) = client.get("/api/v1/licences").json()["items"]
+        assert licence["state"] == "granted" and licence["jurisdiction"] == "TW"
+        assert licence["conditions"] == {
+            "local_gateway_required": True,
+            "local_ownership_min_pct": None,
+            "foreign_ownership_max_pct": None,
+            "lawful_intercept": False,
+            "expires": "2027-12-31",
+        }
+        decided = r.decide(fix(taipei, TAIPEI), fix(kyiv, KYIV))
+        assert decided[0]["decision"] == "allow" and decided[0]["licence_id"] == licence["id"]
+        # Ukraine has no registry licence, so the enrolled terminal passes the whitelist and meets the default.
+        assert decided[1]["decision"] == "deny" and decided[1]["rule"] == "default" and decided[1]["enrolment_id"]
+        actions = [row["action"] for row in client.get("/api/v1/audit", params={"limit": 1000}).json()["items"]]
+        assert {"licence.import", "ground_site.import", "whitelist.import"} <= set(actions)
+        assert all(
+            row["actor"] == "cli:policy-import"
+            for row in client.get("/api/v1/audit", params={"limit": 1000}).json()["items"]
+            if row["action"].endswith(".import")
+        )
+    app.state.db.dispose()
+    assert _audit_verify(sqlite_url).returncode == 0
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(IMPORTED.replace('countries = ["TW"]\nstate', 'countries = ["TW", "JP"]\nstate'))
+    refused = _skyfence("policy", "import", str(bad), "--db", sqlite_url, "--reason", "x")
+    assert refused.returncode != 0 and "licences[0].countries" in refused.stderr and "Traceback" not in refused.stderr

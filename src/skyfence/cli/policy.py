@@ -285,6 +285,72 @@ def import_availability(
         console.print(f"wrote {escape(str(out))}")
 
 
+_DB_URL = typer.Option(
+    ...,
+    "--db",
+    envvar="SKYFENCE_DATABASE_URL",
+    help="The control plane's database: a SQLite file path, sqlite:///path or postgresql://user:password@host/db.",
+)
+
+
+@app.command("export")
+def export(
+    db: str = _DB_URL,
+    out: Path = typer.Option(..., "--out", help="The snapshot policy file to write (snapshot.toml)."),
+    json_out: bool = _JSON,
+) -> None:
+    """Write the control plane's registry as a policy (licences, conditions, whitelist files) and a ground-segment
+    file, so that `assess` and `latency` answer "what does the control plane do right now?"."""
+    from skyfence.service.commands import _require_service
+
+    _require_service()
+    from skyfence.service.snapshot import export_snapshot
+
+    check_output(out, folder=False)
+    result = export_snapshot(db, out)
+    summary = {
+        "policy": str(result.policy),
+        "ground": str(result.ground),
+        "whitelists": {code: str(path) for code, path in result.whitelists.items()},
+        "licences": result.licences,
+        "sites": result.sites,
+        "enrolled": result.enrolled,
+    }
+    if json_out:
+        print_json(summary)
+        return
+    console.print(
+        f"wrote {escape(str(result.policy))} ({result.licences} licences), {escape(str(result.ground))} "
+        f"({result.sites} ground sites)"
+        + "".join(f", {escape(str(p))} ({code})" for code, p in result.whitelists.items())
+    )
+
+
+@app.command("import")
+def import_(
+    file: Path = _POLICY,
+    db: str = _DB_URL,
+    ground: Path = typer.Option(None, "--ground", help="A ground-segment file (starlink-viz JSON or map CSV)."),
+    reason: str = typer.Option(..., "--reason", help="Why; recorded in the audit log with each change."),
+    actor: str = typer.Option("cli:policy-import", "--actor", help="Who imports (the audit log's actor)."),
+    json_out: bool = _JSON,
+) -> None:
+    """Load a policy file's licences and whitelists (and a ground file's sites) into the control plane's registry,
+    in one audited transaction."""
+    from skyfence.service.commands import _require_service
+
+    _require_service()
+    from skyfence.service.snapshot import import_snapshot
+
+    counts = import_snapshot(db, file, ground_path=ground, actor=actor[:64], reason=reason)
+    if json_out:
+        print_json(counts)
+        return
+    console.print(
+        f"imported {counts['licences']} licences, {counts['sites']} ground sites, {counts['enrolled']} enrolments"
+    )
+
+
 @app.command("diff")
 def diff(
     a: Path = typer.Argument(..., help="First policy file."),

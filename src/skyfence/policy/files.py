@@ -317,6 +317,7 @@ def _build(data: dict, path: Path, *, source_name: str | None = None) -> Policy:
     _add_zones(spec.zones, path, merged)
     spec = spec.model_copy(update={"zones": dict(merged.zones)})
     _check_references(spec, source)
+    spec = _read_terminal_files(spec, path.parent, source)
     statuses, status_source, admin1 = _resolve_statuses(spec, path.parent, source)
     policy = Policy(
         spec=spec,
@@ -337,6 +338,32 @@ def _build(data: dict, path: Path, *, source_name: str | None = None) -> Policy:
         raise
     policy.id = _digest(policy.normalised())
     return policy
+
+
+def _read_terminal_files(spec: m.PolicyFile, base: Path, source: str) -> m.PolicyFile:
+    """Whitelist rules' ``terminals_file`` → their ``terminals`` (so the version id covers the membership)."""
+    rules = list(spec.rules)
+    changed = False
+    for i, rule in enumerate(rules):
+        if not isinstance(rule, m.WhitelistRule) or rule.terminals_file is None:
+            continue
+        name = rule.terminals_file
+        field = f"rules[{i}].terminals_file"
+        path = policy_file(name, base, field=field, source=source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise PolicyError(
+                f"cannot read terminal list {name!r}: {type(error).__name__}",
+                source=source,
+                field=field,
+                hint="a UTF-8 text file, one terminal id a line, relative to the policy file",
+            ) from None
+        listed = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+        terminals = sorted({*rule.terminals, *(t for t in listed if t)})
+        rules[i] = rule.model_copy(update={"terminals": terminals, "terminals_file": None})
+        changed = True
+    return spec.model_copy(update={"rules": rules}) if changed else spec
 
 
 def _close(name: str, choices) -> str:
@@ -408,7 +435,7 @@ def _check_references(spec: m.PolicyFile, source: str) -> None:
         )
     if spec.policy.whitelists_from == "registry":
         for i, rule in enumerate(spec.rules):
-            if rule.kind == "whitelist" and rule.terminals:
+            if rule.kind == "whitelist" and (rule.terminals or rule.terminals_file):
                 raise PolicyError(
                     'whitelists_from = "registry" takes whitelist membership from the control plane\'s enrolments, '
                     "but this rule lists terminals",

@@ -393,14 +393,16 @@ class GeofenceRule(_NeedsZone):
 class WhitelistRule(_NeedsZone):
     """Inside the zones only whitelisted (registered) terminals are served; the rule matches the others.
 
-    A terminal is whitelisted when its fix says so or its id is in ``terminals``.  With ``whitelists_from =
-    "registry"`` in ``[policy]``, membership is the control plane's enrolment in the whitelist of the zone's
-    countries instead (``terminals`` and the fix's flag are not used).
+    A terminal is whitelisted when its fix says so or its id is in ``terminals`` or in ``terminals_file`` (one
+    terminal id a line, ``#`` comments, relative to the policy file; ``skyfence policy export`` writes one).  With
+    ``whitelists_from = "registry"`` in ``[policy]``, membership is the control plane's enrolment in the whitelist
+    of the zone's countries instead (``terminals`` and the fix's flag are not used).
     """
 
     kind: Literal["whitelist"]
     action: Restriction = "deny"
     terminals: list[str] = []
+    terminals_file: str | None = None
 
     @model_validator(mode="after")
     def _no_flag(self):

@@ -24,7 +24,7 @@ __all__ = ["DEFAULT_DATABASE_URL", "app", "audit_app", "keys_app", "serve"]
 #: Same as :data:`skyfence.service.core.config.DEFAULT_DATABASE_URL` (kept here so ``skyfence --help`` does not
 #: import the service stack; a test checks they agree).
 DEFAULT_DATABASE_URL = "sqlite:///skyfence.db"
-_SERVICE_MODULES = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "pydantic_settings", "jwt", "multipart")
+_SERVICE_MODULES = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "pydantic_settings", "jwt", "multipart", "tomli_w")
 
 
 def _require_service() -> None:

@@ -1,0 +1,363 @@
+"""The registry as files, and back: ``skyfence policy export`` / ``skyfence policy import``.
+
+**Export** writes what the control plane does right now as files the offline tools read:
+
+* ``snapshot.toml`` -- the active policy with ``licences_from`` / ``whitelists_from`` resolved: the operator's
+  registry licences as ``[[licences]]`` (state, conditions), what the conditions are checked against as
+  ``[operators.NAME]`` (``gateways_in``: countries with an operational gateway, ``lawful_intercept_in``: with an
+  operational PoP, ``local_ownership_in``: where the ownership record meets that licence's bounds), and each
+  registry-driven whitelist rule pointing at a terminal list (``terminals_file``);
+* ``snapshot.ground.json`` -- the operator's gateways and PoPs (operational and planned; offline sites left out)
+  in the starlink-viz layout that ``[ground] sites`` in a scenario and ``skyfence latency --ground`` read;
+* ``snapshot.whitelist-<CC>.txt`` -- one enrolled terminal serial a line.
+
+A granted licence's ownership bounds become the file model's ``local_ownership`` condition, met where the
+operator's record meets them, so ``assess`` reproduces each country's availability.  Files are written atomically.
+
+**Import** reads such a policy file (and optionally a ground file) into the registry: licences of the policy's
+operator (created, or their state and conditions updated), ground sites (by name), and whitelist terminals of file
+whitelist rules as enrolments -- in one transaction, each change audited with the importer's name.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from skyfence.errors import InputError
+from skyfence.service import registry
+from skyfence.service.core.db import Database, open_database
+from skyfence.service.models import Enrolment, GroundSite, Licence, Operator, Ownership, Policy, Terminal, utcnow
+
+__all__ = ["ExportResult", "export_snapshot", "import_snapshot"]
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    policy: Path
+    ground: Path
+    whitelists: dict[str, Path]
+    licences: int
+    sites: int
+    enrolled: int
+
+
+def _database(db_url: str) -> Database:
+    from skyfence.service.core.migrate import current_revision, head_revision
+
+    database = open_database(db_url)
+    with database.writer.connect() as connection:
+        revision = current_revision(connection)
+    if revision != head_revision():
+        database.dispose()
+        raise InputError(
+            f"the database is at schema revision {revision or 'none'}, not {head_revision()}",
+            field="--db",
+            hint="start `skyfence serve --db URL` once to migrate it",
+        )
+    return database
+
+
+def _ownership_ok(row: Licence, owner: Ownership | None) -> bool:
+    if row.local_ownership_min_pct is None and row.foreign_ownership_max_pct is None:
+        return True
+    if owner is None:
+        return False
+    low = row.local_ownership_min_pct
+    high = row.foreign_ownership_max_pct
+    return (low is None or owner.local_pct >= low) and (high is None or owner.foreign_pct <= high)
+
+
+def export_snapshot(db_url: str, out: Path) -> ExportResult:
+    """Write the registry's state as a policy, a ground-segment file and whitelist files (see the module notes)."""
+    from skyfence._io import atomic_path
+
+    out = Path(out)
+    if out.suffix != ".toml":
+        raise InputError(f"{out.name}: the snapshot is a policy file and must end in .toml", field="--out")
+    database = _database(db_url)
+    try:
+        with database.read() as session:
+            active = session.scalar(select(Policy).where(Policy.active.is_(True)))
+            if active is None:
+                raise InputError("no policy is active in this database", field="--db", hint="activate one first")
+            data = tomllib.loads(active.source)
+            header = data["policy"]
+            operator = header["operator"]
+            from_registry = header.pop("licences_from", "file") == "registry"
+            whitelists_from_registry = header.pop("whitelists_from", "file") == "registry"
+            version = registry.current_version(session)
+            moment = utcnow().replace(microsecond=0)
+            stamp = moment.isoformat().replace("+00:00", "Z")
+            header["as_of"] = moment  # the moment the snapshot describes (maps and checks default to it)
+            header["description"] = (
+                header.get("description", "") + f" [registry snapshot {stamp}, registry version {version}]"
+            ).strip()
+            sites = list(session.scalars(select(GroundSite).where(GroundSite.operator_id == operator)))
+            licences = list(session.scalars(select(Licence).where(Licence.operator_id == operator)))
+            owners = {
+                o.jurisdiction: o for o in session.scalars(select(Ownership).where(Ownership.operator_id == operator))
+            }
+            if from_registry:
+                _licences(data, operator, licences, sites, owners)
+            whitelists: dict[str, Path] = {}
+            enrolled = 0
+            if whitelists_from_registry:
+                enrolled = _whitelists(session, data, out, whitelists)
+            ground = out.with_suffix(".ground.json")
+            stations = [
+                {"name": s.name, "type": s.kind, "status": s.status, "lat": s.lat_deg, "lon": s.lon_deg}
+                for s in sorted(sites, key=lambda s: s.name)
+                if s.status in ("operational", "planned")
+            ]
+        import tomli_w
+
+        with atomic_path(ground) as tmp:
+            tmp.write_text(json.dumps({"stations": stations}, indent=1) + "\n", encoding="utf-8")
+        comment = f"# skyfence policy export: the control plane's registry at {stamp} (version {version}).\n"
+        with atomic_path(out) as tmp:
+            tmp.write_text(comment + tomli_w.dumps(data), encoding="utf-8")
+        return ExportResult(out, ground, whitelists, len(licences) if from_registry else 0, len(stations), enrolled)
+    finally:
+        database.dispose()
+
+
+def _licences(
+    data: dict[str, Any],
+    operator: str,
+    licences: list[Licence],
+    sites: list[GroundSite],
+    owners: dict[str, Ownership],
+) -> None:
+    operational = [s for s in sites if s.status == "operational"]
+    entries = []
+    owned = []
+    for row in sorted(licences, key=lambda r: r.jurisdiction):
+        conditions: dict[str, Any] = {}
+        if row.local_gateway:
+            conditions["local_gateway"] = True
+        if row.local_ownership_min_pct is not None or row.foreign_ownership_max_pct is not None:
+            conditions["local_ownership"] = True
+            if _ownership_ok(row, owners.get(row.jurisdiction)):
+                owned.append(row.jurisdiction)
+        if row.lawful_intercept:
+            conditions["lawful_intercept"] = True
+        if row.expires_on is not None:
+            conditions["expires"] = row.expires_on
+        entry: dict[str, Any] = {"countries": [row.jurisdiction], "state": row.state}
+        if conditions:
+            entry["conditions"] = conditions
+        entry["authority"] = row.authority
+        entry["note"] = f"registry licence {row.id}" + (f": {row.note}" if row.note else "")
+        entries.append(entry)
+    data["licences"] = entries
+    capability = data.setdefault("operators", {}).setdefault(operator, {})
+    capability["gateways_in"] = sorted({s.country for s in operational if s.kind == "gateway"})
+    capability["lawful_intercept_in"] = sorted({s.country for s in operational if s.kind == "pop"})
+    capability["local_ownership_in"] = sorted(set(owned))
+
+
+def _whitelists(session: Any, data: dict[str, Any], out: Path, written: dict[str, Path]) -> int:
+    from skyfence._io import atomic_path
+
+    zones = data.get("zones", {})
+    total = 0
+    for i, rule in enumerate(data.get("rules", [])):
+        if rule.get("kind") != "whitelist":
+            continue
+        names = ([rule["zone"]] if rule.get("zone") else []) + list(rule.get("zones", []))
+        codes = sorted({c.upper() for n in names for c in zones.get(n, {}).get("countries", [])})
+        if not codes:
+            raise InputError(
+                f"rules[{i}]: a registry whitelist's zone must list its countries in this file to be exported",
+                field=f"rules[{i}].zone",
+            )
+        serials = sorted(
+            set(
+                session.scalars(
+                    select(Terminal.serial)
+                    .join(Enrolment, Enrolment.terminal_id == Terminal.id)
+                    .where(Enrolment.jurisdiction.in_(codes), Enrolment.revoked_at.is_(None))
+                )
+            )
+        )
+        label = "-".join(codes)
+        path = out.with_name(f"{out.stem}.whitelist-{label}.txt")
+        with atomic_path(path) as tmp:
+            tmp.write_text(
+                f"# terminals enrolled in the {label} whitelist (skyfence policy export)\n"
+                + "".join(f"{s}\n" for s in serials),
+                encoding="utf-8",
+            )
+        rule["terminals_file"] = path.name
+        written[label] = path
+        total += len(serials)
+    return total
+
+
+def import_snapshot(
+    db_url: str, policy_path: Path, *, ground_path: Path | None, actor: str, reason: str
+) -> dict[str, int]:
+    """Read a policy file's licences, whitelists and a ground file into the registry (audited, all or nothing)."""
+    from skyfence.network.ground import read_ground_segment
+    from skyfence.policy import load_policy
+    from skyfence.service.api.common import record_change, snapshot
+
+    policy = load_policy(policy_path)
+    segment = read_ground_segment(ground_path, status=None) if ground_path is not None else None
+    operator = policy.operator
+    counts = {"licences": 0, "sites": 0, "enrolled": 0}
+    database = _database(db_url)
+
+    def audit(session: Any, action: str, kind: str, key: Any, before: Any, after: Any) -> None:
+        record_change(
+            session,
+            None,
+            action=action,
+            resource_type=kind,
+            resource_id=key,
+            before=before,
+            after=after,
+            reason=reason,
+            actor=actor,
+        )
+
+    try:
+        with database.write() as session:
+            if session.get(Operator, operator) is None:
+                company = Operator(id=operator, name=operator)
+                session.add(company)
+                session.flush()
+                audit(session, "operator.create", "operator", operator, None, snapshot(company))
+            for number, spec in enumerate(policy.spec.licences):
+                if (spec.operator or operator) != operator:
+                    continue
+                if spec.zone is not None or len(spec.countries) != 1:
+                    raise InputError(
+                        "the registry keeps one licence per country: give countries = [one code]",
+                        source=str(policy_path),
+                        field=f"licences[{number}].countries",
+                    )
+                code = spec.countries[0]
+                values: dict[str, Any] = {
+                    "state": spec.state if spec.state != "none" else "applied",
+                    "local_gateway": spec.conditions.local_gateway,
+                    "lawful_intercept": spec.conditions.lawful_intercept,
+                    "local_ownership_min_pct": 50.0 if spec.conditions.local_ownership else None,
+                    "foreign_ownership_max_pct": None,
+                    "expires_on": spec.conditions.expires,
+                    "authority": spec.authority[:200],
+                    "note": spec.note[:2000],
+                }
+                found = session.scalar(
+                    select(Licence).where(Licence.operator_id == operator, Licence.jurisdiction == code)
+                )
+                if found is None:
+                    licence = Licence(operator_id=operator, jurisdiction=code, **values)
+                    session.add(licence)
+                    session.flush()
+                    audit(session, "licence.import", "licence", licence.id, None, snapshot(licence))
+                else:
+                    before = snapshot(found)
+                    for key, value in values.items():
+                        setattr(found, key, value)
+                    found.updated_at = utcnow()
+                    session.flush()
+                    audit(session, "licence.import", "licence", found.id, before, snapshot(found))
+                counts["licences"] += 1
+            if segment is not None:
+                from skyfence.service.api.routes.ground import country_of
+
+                for site in segment.sites.itertuples():
+                    country = str(site.country) or country_of(float(site.lat_deg), float(site.lon_deg))
+                    if not country:
+                        raise InputError(
+                            f"site {site.name!r} is outside every country", source=str(ground_path), field="lat"
+                        )
+                    values = {
+                        "kind": str(site.kind),
+                        "status": str(site.status),
+                        "lat_deg": float(site.lat_deg),
+                        "lon_deg": float(site.lon_deg),
+                        "country": country,
+                    }
+                    existing = session.scalar(
+                        select(GroundSite).where(GroundSite.operator_id == operator, GroundSite.name == site.name)
+                    )
+                    if existing is None:
+                        new = GroundSite(operator_id=operator, name=str(site.name), **values)
+                        session.add(new)
+                        session.flush()
+                        audit(session, "ground_site.import", "ground_site", new.id, None, snapshot(new))
+                    else:
+                        before = snapshot(existing)
+                        for key, value in values.items():
+                            setattr(existing, key, value)
+                        session.flush()
+                        audit(session, "ground_site.import", "ground_site", existing.id, before, snapshot(existing))
+                    counts["sites"] += 1
+            counts["enrolled"] = _import_whitelists(session, policy, policy_path, audit)
+            registry.bump(session)
+    finally:
+        database.dispose()
+    return counts
+
+
+def _import_whitelists(session: Any, policy: Any, policy_path: Path, audit: Any) -> int:
+    total = 0
+    for i, rule in enumerate(policy.spec.rules):
+        if rule.kind != "whitelist" or not rule.terminals:
+            continue
+        codes = sorted({c for n in rule.zone_names() for c in policy.spec.zones[n].countries})
+        if len(codes) != 1:
+            raise InputError(
+                "a whitelist is imported into one jurisdiction: its zone must be one country",
+                source=str(policy_path),
+                field=f"rules[{i}].zone",
+            )
+        code = codes[0]
+        found: dict[str, int] = {}
+        for start in range(0, len(rule.terminals), 5000):
+            part = rule.terminals[start : start + 5000]
+            found.update(session.execute(select(Terminal.serial, Terminal.id).where(Terminal.serial.in_(part))).all())
+        missing = [s for s in rule.terminals if s not in found]
+        if missing:
+            raise InputError(
+                f"{len(missing)} whitelisted terminals are not registered (first: {missing[0]!r})",
+                source=str(policy_path),
+                field=f"rules[{i}].terminals",
+                hint="register the terminals first",
+            )
+        existing = {
+            e.terminal_id: e
+            for e in session.scalars(select(Enrolment).where(Enrolment.jurisdiction == code))
+            if e.terminal_id in set(found.values())
+        }
+        now = utcnow()
+        added = []
+        for serial in rule.terminals:
+            terminal_id = found[serial]
+            row = existing.get(terminal_id)
+            if row is None:
+                session.add(
+                    Enrolment(
+                        jurisdiction=code,
+                        terminal_id=terminal_id,
+                        evidence_ref=f"imported from {policy_path.name}",
+                        enrolled_at=now,
+                        enrolled_by="import",
+                    )
+                )
+                added.append(terminal_id)
+            elif row.revoked_at is not None:
+                row.revoked_at, row.revoked_by = None, None
+                added.append(terminal_id)
+        session.flush()
+        audit(session, "whitelist.import", "whitelist", code, None, {"jurisdiction": code, "terminal_ids": added})
+        total += len(added)
+    return total
