@@ -317,7 +317,7 @@ class Evaluator:
         from skyfence.policy.model import as_utc, until_utc
 
         decided = result.rule
-        times = fixes.time
+        micros = fixes.time.astype("datetime64[us]").astype(np.int64).tolist()
         never = len(self._position) + 1
         for i, code in enumerate(countries):
             status = registry.licences.get(code) if code else None
@@ -334,7 +334,7 @@ class Evaluator:
                 if rule.registered_in is not None and fixes.registered_in[i] not in rule.registered_in:
                     continue
                 if at is None:
-                    at = datetime.fromtimestamp(int(times[i].astype("datetime64[us]").astype(np.int64)) / 1e6, UTC)
+                    at = _EPOCH + timedelta(microseconds=micros[i])
                 if rule.valid_from is not None and at < as_utc(rule.valid_from):
                     continue
                 if rule.valid_until is not None and at >= until_utc(rule.valid_until):
