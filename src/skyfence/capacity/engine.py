@@ -1,10 +1,11 @@
 """Capacity runs: link budgets for the satellites in view, beams allocated to cells by demand, Mb/s per user.
 
-For each time step (streamed in chunks from the visibility kernel, which
-also hands on the satellite positions):
+For each time step (SGP4 positions streamed in chunks; one compiled kernel,
+:func:`_capacity_steps`, finds the pairs in view with the visibility
+kernel's footprint window and does steps 1 to 3, time steps in parallel):
 
-1. **Link budget per (satellite, cell)** for the ``k`` highest satellites in
-   view of each cell: C/N from the generation's PFD on the ground, the
+1. **Link budget per (satellite, cell)** for the first ``k`` satellites in
+   view of each cell (satellite order): C/N from the generation's PFD on the ground, the
    terminal's G/T less its scan loss (the array faces up; the scan angle is
    90 deg minus the elevation) and the ITU-R atmosphere at that elevation:
    clear sky (gases, clouds and scintillation exceeded 1 % of the year, no
@@ -45,6 +46,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numba
@@ -68,11 +70,18 @@ from skyfence.capacity.resources import (
     generation_for_launch,
     get_generation,
 )
-from skyfence.coverage.visibility import GroundGrid, iter_visibility, visibility_from_positions
+from skyfence.coverage.visibility import (
+    _NORMAL_TILT_MARGIN_DEG,
+    GroundGrid,
+    _up_and_range2,
+    footprint_window,
+    visibility_from_positions,
+)
 from skyfence.earth import cells as h3cells
-from skyfence.earth.geodesy import WGS84_A_KM, WGS84_E2, enu_basis, geodetic_to_ecef
+from skyfence.earth.geodesy import WGS84_A_KM, WGS84_B_KM, WGS84_E2, enu_basis, geodetic_to_ecef
 from skyfence.errors import InputError
 from skyfence.orbits.constellation import Constellation
+from skyfence.orbits.propagate import iter_positions
 
 __all__ = ["CapacityResult", "assign_generations", "run_capacity"]
 
@@ -126,6 +135,11 @@ def assign_generations(constellation: Constellation, generation: str | None = No
     return names
 
 
+#: Time steps per chunk of positions, and the satellite x step pairs a chunk holds at most.
+_CHUNK_STEPS = 32
+_CHUNK_PAIRS = 1_000_000
+#: Satellites in view of one gateway found by the visibility kernel at once (more are tested directly).
+_GATEWAY_SLOTS = 128
 #: Grid of the GSO sky tables: east and north components of the unit direction, each over [-1, 1].
 _GSO_GRID = 201
 
@@ -178,11 +192,18 @@ def _gso_sky_table(lat_bins_deg, earth_a_km, earth_e2, gso_radius_km):  # pragma
     return out
 
 
-def _link_tables(gens: list[Generation], table: AttenuationTable, n_cells: int) -> np.ndarray:
-    """C/N [linear] per (generation, cell, elevation bin) with the table's atmosphere."""
+def _link_tables(gens: list[Generation], table: AttenuationTable) -> np.ndarray:
+    """C/N [linear] per (generation, attenuation node, elevation bin) with the table's atmosphere.
+
+    Every cell of one node (``table.node_of_point``) sees the same atmosphere, so
+    the tables are kept per node, not per cell.
+    """
     el = np.arange(_N_BINS) * _BIN_DEG
-    out = np.zeros((len(gens), n_cells, _N_BINS), dtype=np.float64)
-    loss = loss_on_grid(table, el)
+    n_nodes = len(table.node_lat_deg)
+    out = np.zeros((len(gens), n_nodes, _N_BINS), dtype=np.float64)
+    first = np.zeros(n_nodes, np.int64)  # one point of each node
+    first[table.node_of_point[::-1]] = np.arange(len(table.node_of_point))[::-1]
+    loss = loss_on_grid(table, el)[first]
     for g, gen in enumerate(gens):
         pfd = pfd_limit_db(el, high_db=gen.pfd_dbw_m2_4khz) + 10.0 * np.log10(gen.channel_mhz * 1e6 / 4e3)
         scan = scan_loss_db(np.clip(90.0 - el - gen.terminal_tilt_deg, 0.0, 90.0), gen.scan_exponent)
@@ -193,14 +214,13 @@ def _link_tables(gens: list[Generation], table: AttenuationTable, n_cells: int) 
     return out
 
 
-def _rate_table(cn_lin: np.ndarray, ci_inv: np.ndarray, sym_mhz: np.ndarray, thresholds_db, eff) -> np.ndarray:
-    """Beam rate [Mb/s] per (generation, cell, elevation bin) without extra interference."""
+def _rate_index_table(cn_lin: np.ndarray, ci_inv: np.ndarray, thresholds_db) -> np.ndarray:
+    """1 + index of the best MODCOD that closes (0: none) per (generation, node, elevation bin), no extra I."""
     with np.errstate(divide="ignore"):
         sinr = 1.0 / (1.0 / cn_lin + ci_inv[:, None, None])
         sinr_db = 10.0 * np.log10(sinr)
-    pos = np.searchsorted(thresholds_db, sinr_db, side="right") - 1
-    rate = np.where(pos >= 0, eff[np.maximum(pos, 0)], 0.0) * sym_mhz[:, None, None]
-    return np.where(cn_lin > 0, rate, 0.0).astype(np.float32)
+    pos = np.searchsorted(thresholds_db, sinr_db, side="right")
+    return np.where(cn_lin > 0, pos, 0).astype(np.uint8)
 
 
 @numba.njit(inline="always")
@@ -217,21 +237,82 @@ def _rate(sinr_lin, thresholds_lin, eff, sym_mhz):  # pragma: no cover - compile
     return eff[lo - 1] * sym_mhz
 
 
+#: Pairs are kept as ``satellite * _BIN_SLOTS + elevation bin`` in one int32.
+_BIN_SLOTS = 512
+#: Cells of the coarse look-up from the sine of the elevation to its bin.
+_SIN_COARSE = 16384
+
+
+@numba.njit(inline="always")
+def _elevation_f32(x):  # pragma: no cover - compiled
+    """Elevation [deg] as float32 from its sine: how the link tables are indexed."""
+    return np.float32(math.asin(min(x, 1.0)) * (180.0 / np.pi))
+
+
+@numba.njit(cache=True)
+def _sine_thresholds(values_deg, strict):  # pragma: no cover - compiled
+    """Smallest ``x`` in [0, 1] with ``_elevation_f32(x) >= v`` (``> v`` if ``strict``), 2.0 if none, per ``v``.
+
+    ``_elevation_f32`` is monotone, so ``el >= v`` iff ``x >= threshold``: the
+    kernel compares sines with these instead of taking an arcsine per pair,
+    with exactly the outcome of the comparison in degrees.  Bisection on the
+    bit patterns of positive doubles (ordered like the values).
+    """
+    out = np.empty(values_deg.shape[0])
+    one = np.array([1.0]).view(np.int64)[0]
+    probe = np.empty(1)
+    bits = probe.view(np.int64)
+    for i in range(values_deg.shape[0]):
+        v = values_deg[i]
+        if (_elevation_f32(1.0) > v) if strict else (_elevation_f32(1.0) >= v):
+            lo, hi = np.int64(-1), one  # pred(hi) holds; pred(lo) does not (lo = -1: below 0.0)
+            while hi - lo > 1:
+                mid = lo + (hi - lo) // 2
+                bits[0] = mid
+                e = _elevation_f32(probe[0])
+                if (e > v) if strict else (e >= v):
+                    hi = mid
+                else:
+                    lo = mid
+            bits[0] = hi
+            out[i] = probe[0]
+        else:
+            out[i] = 2.0
+    return out
+
+
+def _bin_lookup() -> tuple[np.ndarray, np.ndarray]:
+    """Sine thresholds of the elevation bins (``x_bin[b]``: lowest sine in bin ``b``) and a coarse start table."""
+    x_bin = _sine_thresholds(np.arange(_N_BINS + 1) * _BIN_DEG, False)
+    x_bin[-1] = 2.0  # sentinel above every sine
+    grid = np.arange(_SIN_COARSE) / _SIN_COARSE
+    coarse = (np.searchsorted(x_bin, grid, side="right") - 1).clip(0, _N_BINS - 1).astype(np.int16)
+    return x_bin, coarse
+
+
 @numba.njit(parallel=True, nogil=True, cache=True)
-def _share(
-    pair_sat,
-    pair_el,
-    pair_count,
+def _capacity_steps(
     pos,
-    cell_xyz,
+    pts,
+    lon_index,
+    band_deg,
+    lon_step,
+    mask_rad,
+    earth_radius_km,
+    cap_margin_deg,
+    k,
+    x_bin,
+    x_coarse,
+    x_min_el,
     cell_enu,
+    cell_node,
     cell_lat_bin,
-    gso_sky,
-    gso_el_max,
+    gso_bits,
+    x_gso_max,
+    order,
     sat_gen,
     sat_limit,
     gw_ok,
-    g_min_el,
     g_excl_deg,
     g_channels,
     g_beams,
@@ -240,116 +321,194 @@ def _share(
     g_ci_inv,
     cn_clear,
     cn_wx,
-    rate_clear,
-    rate_wx,
+    mc_clear,
+    mc_wx,
+    rate_of,
     extra_in,
     has_extra,
     thresholds_lin,
     eff,
     demand,
+    scratch_cnt,
+    scratch_use,
+    scratch_pair,
+    scratch_lam,
     offered,
     beam_time_out,
     sinr_out,
     beam_rate_out,
     sat_load,
+    truncated,
 ):  # pragma: no cover - compiled
-    n_time, n_cell, k = pair_sat.shape
-    n_sat = sat_gen.shape[0]
-    half_grid = (gso_sky.shape[1] - 1) / 2.0
+    """Link budgets, beam shares and delivered rates for every time step of a chunk (module docstring).
+
+    The visibility scan and the allocation are one kernel, so no (time,
+    point, k) pair arrays exist: each worker thread takes one time step at a
+    time through its own scratch rows.  Pass 1 walks satellite by satellite
+    over the grid points under its footprint (the visibility kernel's window,
+    the same exact horizon test) and keeps, among each point's first ``k``
+    pairs in view (satellite order), those that can carry traffic, packed as
+    satellite and elevation bin; each satellite totals the demand it can
+    serve on the way.  Pass 2 walks the points.  Points are in the grid's
+    sorted order (``pts``, ``cell_*``, ``demand``, ``extra_in``); outputs go
+    to the caller's cell ``order[m]``.  Link tables are per attenuation node
+    (``cell_node``): C/N [linear] and 1 + MODCOD index (``rate_of`` gives the
+    beam rate).
+    """
+    n_sat, n_time = pos.shape[0], pos.shape[1]
+    n_cell = pts.shape[0]
+    n_band, n_lon = lon_index.shape
+    last = n_lon - 1
+    sin_mask = math.sin(mask_rad)
+    sin2 = sin_mask * sin_mask
+    half_grid = (gso_bits.shape[1] - 1) / 2.0
     for t in numba.prange(n_time):
-        sum_d = np.zeros(n_sat)
-        sum_tau = np.zeros(n_sat)
-        rc_pair = np.empty((n_cell, k), np.float32)
-        # pass 1: clear-sky link budget of every pair in view; each satellite totals the demand it can serve
-        for c in range(n_cell):
-            extra = extra_in[t, c] if has_extra else 0.0
-            d = demand[c]
-            n = min(pair_count[t, c], k)
-            for j in range(n):
-                rc_pair[c, j] = 0.0
-                s = pair_sat[t, c, j]
-                g = sat_gen[s]
-                if g < 0:
-                    continue
-                el = pair_el[t, c, j]
-                if el < g_min_el[g] or not (gw_ok[s, t] or g_isl[g]):
-                    continue
-                cnc = cn_clear[g, c, int(el * 4.0)]
-                if cnc <= 0.0:
-                    continue
-                if g_excl_deg[g] > 0.0 and el <= gso_el_max[c]:
-                    dx = pos[s, t, 0] - cell_xyz[c, 0]
-                    dy = pos[s, t, 1] - cell_xyz[c, 1]
-                    dz = pos[s, t, 2] - cell_xyz[c, 2]
-                    inv = 1.0 / math.sqrt(dx * dx + dy * dy + dz * dz)
-                    east = (dx * cell_enu[c, 0, 0] + dy * cell_enu[c, 0, 1] + dz * cell_enu[c, 0, 2]) * inv
-                    north = (dx * cell_enu[c, 1, 0] + dy * cell_enu[c, 1, 1] + dz * cell_enu[c, 1, 2]) * inv
-                    ia = int((east + 1.0) * half_grid + 0.5)
-                    ib = int((north + 1.0) * half_grid + 0.5)
-                    if gso_sky[cell_lat_bin[c], ia, ib] < g_excl_deg[g]:
-                        continue
-                if has_extra:
-                    rc = _rate(1.0 / ((1.0 + extra) / cnc + g_ci_inv[g]), thresholds_lin, eff, g_sym_mhz[g])
-                else:
-                    rc = rate_clear[g, c, int(el * 4.0)]
-                rc_pair[c, j] = rc
-                if rc > 0.0 and d > 0.0:
-                    sum_d[s] += d
-                    sum_tau[s] += d / rc
-        # each satellite shares its capacity and its beam-time in proportion to demand
-        lam = np.zeros(n_sat)
+        w = numba.get_thread_id()
+        cnt = scratch_cnt[w]
+        n_use = scratch_use[w]
+        pairs = scratch_pair[w]
+        lam = scratch_lam[w]
+        cnt[:] = 0
+        n_use[:] = 0
+        # pass 1: every pair in view, satellite by satellite; each satellite totals the demand it can serve
         for s in range(n_sat):
-            if sum_d[s] > 0.0:
-                lam[s] = min(sat_limit[s] / sum_d[s], g_beams[sat_gen[s]] / sum_tau[s])
+            lam[s] = 0.0
+            px, py, pz = pos[s, t, 0], pos[s, t, 1], pos[s, t, 2]
+            i0, i1, j_lo, j_hi, wrap_lo, wrap_hi = footprint_window(
+                px, py, pz, n_band, last, band_deg, lon_step, mask_rad, earth_radius_km, cap_margin_deg
+            )
+            g = sat_gen[s]
+            live = g >= 0
+            if live:
+                live = gw_ok[s, t] or g_isl[g]
+            gbit = 1 << max(g, 0)
+            sd = 0.0
+            st = 0.0
+            for i in range(i0, i1 + 1):
+                for run in range(2):
+                    if run == 0:
+                        lo, hi = lon_index[i, j_lo], lon_index[i, j_hi]
+                    elif wrap_lo >= 0:
+                        lo, hi = lon_index[i, wrap_lo], lon_index[i, wrap_hi]
+                    else:
+                        break
+                    for m in range(lo, hi):
+                        up, d2 = _up_and_range2(m, px, py, pz, pts)
+                        if up < 0.0 or up * up < sin2 * d2:
+                            continue
+                        slot = cnt[m]
+                        cnt[m] = slot + 1
+                        if not live or slot >= k:
+                            continue
+                        rng = math.sqrt(d2)
+                        x = up / rng  # sine of the elevation
+                        if x < x_min_el[g]:  # el < g_min_el[g]
+                            continue
+                        b = x_coarse[int(min(x, 1.0) * _SIN_COARSE - 0.5)]  # bin int(el * 4), el in float32
+                        while x >= x_bin[b + 1]:
+                            b += 1
+                        node = cell_node[m]
+                        if has_extra:
+                            if cn_clear[g, node, b] <= 0.0:
+                                continue
+                        elif mc_clear[g, node, b] == 0:  # no MODCOD closes (or no carrier at all)
+                            continue
+                        if g_excl_deg[g] > 0.0 and x < x_gso_max[m]:  # el <= gso_el_max[m]
+                            inv = 1.0 / rng
+                            dx = px - pts[m, 0]
+                            dy = py - pts[m, 1]
+                            dz = pz - pts[m, 2]
+                            east = (dx * cell_enu[m, 0, 0] + dy * cell_enu[m, 0, 1] + dz * cell_enu[m, 0, 2]) * inv
+                            north = (dx * cell_enu[m, 1, 0] + dy * cell_enu[m, 1, 1] + dz * cell_enu[m, 1, 2]) * inv
+                            ia = int((east + 1.0) * half_grid + 0.5)
+                            ib = int((north + 1.0) * half_grid + 0.5)
+                            if gso_bits[cell_lat_bin[m], ia, ib] & gbit:
+                                continue
+                        if has_extra:
+                            rc = _rate(
+                                1.0 / ((1.0 + extra_in[t, m]) / cn_clear[g, node, b] + g_ci_inv[g]),
+                                thresholds_lin,
+                                eff,
+                                g_sym_mhz[g],
+                            )
+                            if rc <= 0.0:
+                                continue
+                        else:
+                            rc = rate_of[g, mc_clear[g, node, b]]
+                        q = n_use[m]
+                        pairs[m, q] = s * _BIN_SLOTS + b
+                        n_use[m] = q + 1
+                        d = demand[m]
+                        if d > 0.0:
+                            sd += d
+                            st += d / rc
+            # the satellite shares its capacity and its beam-time in proportion to demand
+            if sd > 0.0:
+                lam[s] = min(sat_limit[s] / sd, g_beams[g] / st)
         # pass 2: each cell fills at most n_channels beams (one per channel) with its best offers
-        order = np.empty(k, np.int64)
-        for c in range(n_cell):
-            d = demand[c]
-            if d <= 0.0:
+        beyond = 0
+        order_q = np.empty(k, np.int64)
+        rcs = np.empty(k, np.float32)
+        for m in range(n_cell):
+            beyond += max(cnt[m] - k, 0)
+            d = demand[m]
+            n = n_use[m]
+            if d <= 0.0 or n == 0:
                 continue
-            extra = extra_in[t, c] if has_extra else 0.0
-            n = min(pair_count[t, c], k)
-            m = 0
+            c = order[m]
+            node = cell_node[m]
+            extra = extra_in[t, m] if has_extra else 0.0
             total_tau = 0.0
             budget = 0.0
-            best_j = -1
+            best_j = 0
             for j in range(n):
-                rc = rc_pair[c, j]
-                if rc > 0.0:
-                    order[m] = j
-                    m += 1
-                    s = pair_sat[t, c, j]
-                    total_tau += min(d * lam[s], rc) / rc
-                    budget = max(budget, float(g_channels[sat_gen[s]]))
-                    if best_j < 0 or rc > rc_pair[c, best_j]:
-                        best_j = j
-            if m == 0:
-                continue
+                s = pairs[m, j] // _BIN_SLOTS
+                b = pairs[m, j] % _BIN_SLOTS
+                g = sat_gen[s]
+                if has_extra:
+                    rc = np.float32(
+                        _rate(
+                            1.0 / ((1.0 + extra) / cn_clear[g, node, b] + g_ci_inv[g]),
+                            thresholds_lin,
+                            eff,
+                            g_sym_mhz[g],
+                        )
+                    )
+                else:
+                    rc = rate_of[g, mc_clear[g, node, b]]
+                rcs[j] = rc
+                order_q[j] = j
+                total_tau += min(d * lam[s], rc) / rc
+                budget = max(budget, float(g_channels[g]))
+                if rc > rcs[best_j]:
+                    best_j = j
             if total_tau > budget:  # more offers than channels: best rates first
-                for q in range(1, m):
-                    j = order[q]
+                for q in range(1, n):
+                    j = order_q[q]
                     p = q
-                    while p > 0 and rc_pair[c, order[p - 1]] < rc_pair[c, j]:
-                        order[p] = order[p - 1]
+                    while p > 0 and rcs[order_q[p - 1]] < rcs[j]:
+                        order_q[p] = order_q[p - 1]
                         p -= 1
-                    order[p] = j
+                    order_q[p] = j
             got = 0.0
             used = 0.0
-            for q in range(m):
-                j = order[q]
-                s = pair_sat[t, c, j]
+            sinr_w = 0.0
+            for q in range(n):
+                j = order_q[q]
+                s = pairs[m, j] // _BIN_SLOTS
+                b = pairs[m, j] % _BIN_SLOTS
                 g = sat_gen[s]
-                rc = rc_pair[c, j]
+                rc = rcs[j]
                 tau = min(min(d * lam[s], rc) / rc, budget - used)
                 if tau <= 0.0:
                     break
-                cnw = cn_wx[g, c, int(pair_el[t, c, j] * 4.0)]
-                sinr_w = 1.0 / ((1.0 + extra) / cnw + g_ci_inv[g]) if cnw > 0.0 else 0.0
-                rw = (
-                    min(_rate(sinr_w, thresholds_lin, eff, g_sym_mhz[g]), rc)
-                    if has_extra
-                    else min(rate_wx[g, c, int(pair_el[t, c, j] * 4.0)], rc)
-                )
+                if has_extra or j == best_j:  # the weather C/(N+I) is needed for the rate or the output
+                    cnw = cn_wx[g, node, b]
+                    sinr_w = 1.0 / ((1.0 + extra) / cnw + g_ci_inv[g]) if cnw > 0.0 else 0.0
+                if has_extra:
+                    rw = min(_rate(sinr_w, thresholds_lin, eff, g_sym_mhz[g]), rc)
+                else:
+                    rw = min(rate_of[g, mc_wx[g, node, b]], rc)
                 delivered = tau * rw
                 got += delivered
                 used += tau
@@ -359,10 +518,22 @@ def _share(
                     beam_rate_out[t, c] = rw
             offered[t, c] = got
             beam_time_out[t, c] = used
+        truncated[t] = beyond
+
+
+def _collect(future: Future, total: np.ndarray, per_step: np.ndarray | None, peak: float, progress) -> float:
+    """Wait for one chunk; add its satellite load to the totals; return the new peak load."""
+    sl, nt, load = future.result()
+    total += load.sum(axis=0)
+    if per_step is not None:
+        per_step[sl] = load
+    if progress is not None:
+        progress(nt)
+    return max(peak, float(load.max(initial=0.0)))
 
 
 def _gateway_mask(ground, positions: np.ndarray, min_elevation_deg: float) -> np.ndarray:
-    """(satellite, time) True where a gateway sees the satellite above ``min_elevation_deg``."""
+    """(satellite, time) True where a gateway sees the satellite above ``min_elevation_deg`` (every one)."""
     n_sat, n_time = positions.shape[0], positions.shape[1]
     if ground is None:
         return np.ones((n_sat, n_time), dtype=np.bool_)
@@ -371,11 +542,22 @@ def _gateway_mask(ground, positions: np.ndarray, min_elevation_deg: float) -> np
     if len(gw) == 0:
         return out
     grid = GroundGrid.from_latlon(gw["lat_deg"].to_numpy(), gw["lon_deg"].to_numpy(), gw["alt_km"].to_numpy())
-    _, best_sat, _ = visibility_from_positions(grid, positions, min_elevation_deg=min_elevation_deg, k=64)
-    assert best_sat is not None
-    t_idx = np.broadcast_to(np.arange(n_time)[:, None, None], best_sat.shape)
-    ok = best_sat >= 0
-    out[best_sat[ok], t_idx[ok]] = True
+    count, sats, _ = visibility_from_positions(
+        grid, positions, min_elevation_deg=min_elevation_deg, k=_GATEWAY_SLOTS, all_pairs=True
+    )
+    assert sats is not None
+    slots = np.arange(_GATEWAY_SLOTS)[None, None, :] < count[:, :, None]
+    t_idx = np.broadcast_to(np.arange(n_time)[:, None, None], sats.shape)
+    out[sats[slots], t_idx[slots]] = True
+    crowded = np.argwhere(count > _GATEWAY_SLOTS)  # more satellites over one gateway than slots: test them all
+    if len(crowded):
+        gw_xyz = geodetic_to_ecef(gw["lat_deg"].to_numpy(), gw["lon_deg"].to_numpy(), gw["alt_km"].to_numpy())
+        gw_up = enu_basis(gw["lat_deg"].to_numpy(), gw["lon_deg"].to_numpy())[:, 2, :]
+        sin_mask = math.sin(math.radians(min_elevation_deg))
+        for t, p in crowded:
+            d = positions[:, t, :] - gw_xyz[p]
+            seen = d @ gw_up[p] >= sin_mask * np.linalg.norm(d, axis=1)
+            out[seen, t] = True
     return out
 
 
@@ -472,13 +654,18 @@ def run_capacity(
     clear_tab = AttenuationTable.build(
         lat, lon, freq, CLEAR_SKY_P_PERCENT, diameter_m=diameter, include_rain=False, elevation_nodes_deg=nodes
     )
-    cn_clear = _link_tables(gens, clear_tab, len(cells)) if gens else np.zeros((1, len(cells), _N_BINS))
+    cell_node = clear_tab.node_of_point.astype(np.int64)
+    cn_clear = _link_tables(gens, clear_tab) if gens else np.zeros((1, 1, _N_BINS))
+    if not gens:
+        cell_node = np.zeros(len(cells), np.int64)
     cn_wx = cn_clear
     if rain_p is not None and gens:
         wx_tab = AttenuationTable.build(
             lat, lon, freq, rain_p, diameter_m=diameter, include_rain=True, elevation_nodes_deg=nodes
         )
-        cn_wx = np.minimum(_link_tables(gens, wx_tab, len(cells)), cn_clear)  # weather never beats clear sky
+        if not np.array_equal(wx_tab.node_of_point, clear_tab.node_of_point):  # pragma: no cover - same inputs
+            raise AssertionError("the clear-sky and weather tables must share their nodes")
+        cn_wx = np.minimum(_link_tables(gens, wx_tab), cn_clear)  # weather never beats clear sky
 
     thresholds_db, eff = frontier_arrays(linear=True)
     thresholds_lin = 10.0 ** (thresholds_db / 10.0)
@@ -490,10 +677,11 @@ def run_capacity(
     g_isl = np.array([g.has_isl for g in g_arr], dtype=np.bool_)
     g_sym = np.array([g.channel_mhz / (1.0 + g.rolloff) for g in g_arr])
     g_ci_inv = np.array([10.0 ** (-g.c_over_i_db() / 10.0) for g in g_arr])
-    rate_clear = _rate_table(cn_clear, g_ci_inv, g_sym, thresholds_db, eff)
-    rate_wx = _rate_table(cn_wx, g_ci_inv, g_sym, thresholds_db, eff) if cn_wx is not cn_clear else rate_clear
+    mc_clear = _rate_index_table(cn_clear, g_ci_inv, thresholds_db)
+    mc_wx = _rate_index_table(cn_wx, g_ci_inv, thresholds_db) if cn_wx is not cn_clear else mc_clear
+    # beam rate [Mb/s] per (generation, 1 + MODCOD index); 0: none closes
+    rate_of = np.concatenate([np.zeros((len(g_arr), 1)), eff[None, :] * g_sym[:, None]], axis=1).astype(np.float32)
 
-    xyz = geodetic_to_ecef(lat, lon, 0.0)
     enu = np.ascontiguousarray(enu_basis(lat, lon))
     lat_bin = np.round(lat / _GSO_LAT_BIN_DEG).astype(np.int64)
     bins = np.unique(lat_bin)
@@ -505,7 +693,23 @@ def run_capacity(
     horizontal = np.minimum(np.hypot(comp[:, None], comp[None, :]), 1.0)
     el_grid = np.broadcast_to(np.degrees(np.arccos(horizontal))[None, :, :], near.shape)
     gso_el_max = np.where(near, el_grid, -1.0).max(axis=(1, 2))[cell_lat_bin] + 1.0
+    # bit g set where generation g may not point (closer to the GSO arc than its exclusion angle)
+    gso_bits = np.zeros(gso_sky.shape, np.uint8 if len(g_arr) <= 8 else np.uint64)
+    for g, excl in enumerate(g_excl):
+        gso_bits |= np.where(gso_sky < excl, 1 << g, 0).astype(gso_bits.dtype)
+    del gso_sky, near, el_grid
     grid = GroundGrid.from_latlon(lat, lon)
+    srt = grid.order  # the kernel walks the cells in the grid's order
+    sorted_cells = {
+        "cell_enu": np.ascontiguousarray(enu[srt]),
+        "cell_node": np.ascontiguousarray(cell_node[srt]),
+        "cell_lat_bin": np.ascontiguousarray(cell_lat_bin[srt]),
+        "x_gso_max": _sine_thresholds(np.ascontiguousarray(gso_el_max[srt]), True),
+        "order": np.ascontiguousarray(srt),
+    }
+    demand_sorted = np.ascontiguousarray(demand_mbps[srt])
+    x_bin, x_coarse = _bin_lookup()
+    x_min_el = _sine_thresholds(g_min_el.astype(np.float64), False)
 
     n_t, n_c = len(times), len(cells)
     offered = np.zeros((n_t, n_c), np.float32)
@@ -514,50 +718,52 @@ def run_capacity(
     beam_rate = np.zeros((n_t, n_c), np.float32)
     sat_load_total = np.zeros(len(constellation))
     sat_load = np.zeros((n_t, len(constellation)), np.float32) if keep_satellite_load else None
+    truncated_steps = np.zeros(n_t, np.int64)
+    n_workers = numba.get_num_threads()
+    scratch = {
+        "scratch_cnt": np.zeros((n_workers, n_c), np.int32),
+        "scratch_use": np.zeros((n_workers, n_c), np.int32),
+        "scratch_pair": np.zeros((n_workers, n_c, k), np.int32),
+        "scratch_lam": np.zeros((n_workers, len(constellation))),
+    }
     peak_load = 0.0
-    chunk_steps = int(max(1, min(60, 40_000_000 // max(n_c * k, 1))))
-    truncated = 0
-    for chunk in iter_visibility(
-        constellation,
-        grid,
-        times,
-        min_elevation_deg=mask,
-        k=k,
-        chunk_steps=chunk_steps,
-        keep_positions=True,
-        all_pairs=True,
-    ):
+
+    def evaluate(chunk) -> tuple[slice, int, np.ndarray]:
+        """The fused kernel on one chunk of positions; returns (time slice, steps, satellite load)."""
         sl = chunk.time_slice
         pos = np.ascontiguousarray(chunk.position_itrf_km)
-        gw_ok = _gateway_mask(ground, pos, gateway_min_elevation_deg)
         nt = len(chunk.times)
-        extra = (
-            np.zeros((nt, n_c))
-            if extra_interference is None
-            else np.asarray(extra_interference(chunk.times, sl), dtype=np.float64)
-        )
-        if extra.shape != (nt, n_c):
-            raise InputError(f"extra interference must have shape {(nt, n_c)}, got {extra.shape}", field="extra")
+        gw_ok = _gateway_mask(ground, pos, gateway_min_elevation_deg)
+        if extra_interference is None:
+            extra = np.zeros((nt, 1))
+        else:
+            extra = np.asarray(extra_interference(chunk.times, sl), dtype=np.float64)
+            if extra.shape != (nt, n_c):
+                raise InputError(f"extra interference must have shape {(nt, n_c)}, got {extra.shape}", field="extra")
+            extra = np.ascontiguousarray(extra[:, srt])
         load = np.zeros((nt, len(constellation)))
-        o = np.zeros((nt, n_c))
-        b = np.zeros((nt, n_c))
-        s_db = np.full((nt, n_c), np.nan)
-        br = np.zeros((nt, n_c))
-        truncated += int(np.maximum(chunk.count.astype(np.int64) - k, 0).sum())
-        _share(
-            chunk.best_sat,
-            chunk.best_elevation_deg,
-            chunk.count,
+        _capacity_steps(
             pos,
-            xyz,
-            enu,
-            cell_lat_bin,
-            gso_sky,
-            gso_el_max,
+            grid.sorted_xyz_normal,
+            grid.lon_index,
+            grid.band_deg,
+            grid.lon_step_deg,
+            math.radians(mask),
+            WGS84_B_KM,
+            _NORMAL_TILT_MARGIN_DEG,
+            int(k),
+            x_bin,
+            x_coarse,
+            x_min_el,
+            sorted_cells["cell_enu"],
+            sorted_cells["cell_node"],
+            sorted_cells["cell_lat_bin"],
+            gso_bits,
+            sorted_cells["x_gso_max"],
+            sorted_cells["order"],
             sat_gen,
             sat_limit,
             gw_ok,
-            g_min_el,
             g_excl,
             g_channels,
             g_beams,
@@ -566,29 +772,39 @@ def run_capacity(
             g_ci_inv,
             cn_clear,
             cn_wx,
-            rate_clear,
-            rate_wx,
+            mc_clear,
+            mc_wx,
+            rate_of,
             extra,
             extra_interference is not None,
             thresholds_lin,
             eff,
-            demand_mbps,
-            o,
-            b,
-            s_db,
-            br,
+            demand_sorted,
+            scratch["scratch_cnt"],
+            scratch["scratch_use"],
+            scratch["scratch_pair"],
+            scratch["scratch_lam"],
+            offered[sl],
+            beam_time[sl],
+            sinr[sl],
+            beam_rate[sl],
             load,
+            truncated_steps[sl],
         )
-        offered[sl] = o
-        beam_time[sl] = b
-        sinr[sl] = s_db
-        beam_rate[sl] = br
-        sat_load_total += load.sum(axis=0)
-        if sat_load is not None:
-            sat_load[sl] = load
-        peak_load = max(peak_load, float(load.max(initial=0.0)))
-        if progress is not None:
-            progress(nt)
+        return sl, nt, load
+
+    # SGP4 of the next chunk (on this thread) overlaps the compiled kernel (which releases the GIL) on this one
+    chunk_steps = int(max(1, min(_CHUNK_STEPS, _CHUNK_PAIRS // max(len(constellation), 1))))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="skyfence-capacity") as pool:
+        pending: Future | None = None
+        for chunk in iter_positions(constellation, times, chunk_steps=chunk_steps):
+            future = pool.submit(evaluate, chunk)
+            if pending is not None:
+                peak_load = _collect(pending, sat_load_total, sat_load, peak_load, progress)
+            pending = future
+        if pending is not None:
+            peak_load = _collect(pending, sat_load_total, sat_load, peak_load, progress)
+    truncated = int(truncated_steps.sum())
 
     served = np.minimum(offered, demand_mbps[None, :].astype(np.float32))
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -222,6 +222,53 @@ def _scan(t, s, lo, hi, px, py, pz, pts, sin2, top_k, count, best_sat, best_el):
         _count_run(t, lo, hi, px, py, pz, pts, sin2, count)
 
 
+@numba.njit(inline="always")
+def footprint_window(  # pragma: no cover - compiled
+    px, py, pz, n_band, last, band_deg, lon_step, mask_rad, earth_radius_km, cap_margin_deg
+):
+    """Grid window that holds every point which may see a satellite at ITRF ``(px, py, pz)`` [km].
+
+    Returns ``(i0, i1, j_lo, j_hi, wrap_lo, wrap_hi)``: latitude bands ``i0..i1``
+    (none when ``i0 > i1``: the satellite is below every horizon or its
+    position is NaN), longitude columns ``j_lo..j_hi`` of
+    :attr:`GroundGrid.lon_index`, and a second run ``wrap_lo..wrap_hi`` where
+    the cap crosses the antimeridian (``wrap_lo < 0``: none).
+    """
+    r2d = 180.0 / np.pi
+    if not (px == px):  # NaN: SGP4 failure
+        return 1, 0, 0, 0, -1, -1
+    r = math.sqrt(px * px + py * py + pz * pz)
+    c = earth_radius_km * math.cos(mask_rad) / r
+    if c >= 1.0:
+        return 1, 0, 0, 0, -1, -1
+    cap = (math.acos(c) - mask_rad) * r2d + cap_margin_deg
+    slat = math.asin(pz / r) * r2d
+    slon = math.atan2(py, px) * r2d
+    # Longitude half-width of the cap (largest over its latitudes); all longitudes if it holds a pole.
+    full = slat + cap >= 90.0 or slat - cap <= -90.0
+    ratio = 0.0
+    if not full:
+        ratio = math.sin(cap / r2d) / math.cos(slat / r2d)
+        full = ratio >= 1.0
+    half = 180.0 if full else math.asin(ratio) * r2d
+    i0 = max(int((slat - cap + 90.0) / band_deg), 0)
+    i1 = min(int((slat + cap + 90.0) / band_deg), n_band - 1)
+    j_lo = int((slon - half + 180.0) / lon_step) if slon - half > -180.0 else 0
+    j_hi = min(int((slon + half + 180.0) / lon_step) + 1, last)
+    wrap_lo = -1
+    wrap_hi = -1
+    if not full and slon - half < -180.0:  # the cap crosses the antimeridian westwards
+        wrap_lo = int((slon - half + 540.0) / lon_step)
+        wrap_hi = last
+    elif not full and slon + half > 180.0:  # ... eastwards
+        wrap_lo = 0
+        wrap_hi = min(int((slon + half - 180.0) / lon_step) + 1, last)
+    if full:
+        j_lo = 0
+        j_hi = last
+    return i0, i1, j_lo, j_hi, wrap_lo, wrap_hi
+
+
 @numba.njit(parallel=True, nogil=True, cache=True)
 def _visibility_kernel(
     pos,
@@ -239,44 +286,14 @@ def _visibility_kernel(
 ):  # pragma: no cover - compiled
     n_sat, n_time = pos.shape[0], pos.shape[1]
     n_band, n_lon = lon_index.shape
-    last = n_lon - 1
-    r2d = 180.0 / np.pi
     sin_mask = math.sin(mask_rad)
     sin2 = sin_mask * sin_mask
-    cos_mask = math.cos(mask_rad)
     for t in numba.prange(n_time):
         for s in range(n_sat):
             px, py, pz = pos[s, t, 0], pos[s, t, 1], pos[s, t, 2]
-            if not (px == px):  # NaN: SGP4 failure
-                continue
-            r = math.sqrt(px * px + py * py + pz * pz)
-            c = earth_radius_km * cos_mask / r
-            if c >= 1.0:
-                continue
-            cap = (math.acos(c) - mask_rad) * r2d + cap_margin_deg
-            slat = math.asin(pz / r) * r2d
-            slon = math.atan2(py, px) * r2d
-            # Longitude half-width of the cap (largest over its latitudes); all longitudes if it holds a pole.
-            full = slat + cap >= 90.0 or slat - cap <= -90.0
-            if not full:
-                ratio = math.sin(cap / r2d) / math.cos(slat / r2d)
-                full = ratio >= 1.0
-            half = 180.0 if full else math.asin(ratio) * r2d
-            i0 = max(int((slat - cap + 90.0) / band_deg), 0)
-            i1 = min(int((slat + cap + 90.0) / band_deg), n_band - 1)
-            j_lo = int((slon - half + 180.0) / lon_step) if slon - half > -180.0 else 0
-            j_hi = min(int((slon + half + 180.0) / lon_step) + 1, last)
-            wrap_lo = -1
-            wrap_hi = -1
-            if not full and slon - half < -180.0:  # the cap crosses the antimeridian westwards
-                wrap_lo = int((slon - half + 540.0) / lon_step)
-                wrap_hi = last
-            elif not full and slon + half > 180.0:  # ... eastwards
-                wrap_lo = 0
-                wrap_hi = min(int((slon + half - 180.0) / lon_step) + 1, last)
-            if full:
-                j_lo = 0
-                j_hi = last
+            i0, i1, j_lo, j_hi, wrap_lo, wrap_hi = footprint_window(
+                px, py, pz, n_band, n_lon - 1, band_deg, lon_step, mask_rad, earth_radius_km, cap_margin_deg
+            )
             for i in range(i0, i1 + 1):
                 _scan(
                     t, s, lon_index[i, j_lo], lon_index[i, j_hi], px, py, pz, pts, sin2, top_k, count, best_sat, best_el
