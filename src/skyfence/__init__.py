@@ -47,6 +47,7 @@ _WHERE = {
     "cells_to_polygons": "skyfence.earth.cells",
     "countries": "skyfence.earth.regions",
     "ecef_to_geodetic": "skyfence.earth.geodesy",
+    "export_czml": "skyfence.report.czml",
     "footprint_radius_km": "skyfence.coverage.visibility",
     "geodetic_to_ecef": "skyfence.earth.geodesy",
     "get_region": "skyfence.earth.regions",
@@ -98,6 +99,7 @@ __all__ = [
     "cells_to_polygons",
     "countries",
     "ecef_to_geodetic",
+    "export_czml",
     "footprint_radius_km",
     "geodetic_to_ecef",
     "get_region",
@@ -154,6 +156,7 @@ if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
     from skyfence.orbits.tle import write_tle
     from skyfence.orbits.walker import PRESETS, Shell, preset, walker
     from skyfence.policy import load_policy
+    from skyfence.report.czml import export_czml
     from skyfence.scenario.runner import run_scenario
     from skyfence.scenario.schema import load_scenario
     from skyfence.threats.attrition import SatelliteAttack

@@ -17,6 +17,7 @@ from skyfence.cli import (
     coverage,
     data,
     detect,
+    export,
     network,
     policy,
     propagate,
@@ -52,6 +53,7 @@ app.add_typer(service.audit_app, name="audit")
 app.add_typer(service.keys_app, name="keys")
 app.add_typer(threat.app, name="threat")
 app.command("sweep")(sweep.sweep)
+app.add_typer(export.app, name="export")
 
 
 def main() -> None:

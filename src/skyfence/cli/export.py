@@ -1,0 +1,83 @@
+"""``skyfence export ...``: files for other tools -- CZML for Cesium.
+
+Heavy modules are imported inside the commands so ``skyfence --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from skyfence.cli._common import check_output, console, print_json, steps_progress
+from skyfence.errors import InputError
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Export: files for other tools (CZML for Cesium).", no_args_is_help=True)
+
+
+@app.command("czml")
+def czml(
+    source: str = typer.Argument(
+        ..., help="TLE/OMM file, preset name, dated catalog (starlink_omm_20260818) or live celestrak:GROUP."
+    ),
+    out: Path = typer.Option(..., "--out", help="The CZML file to write (.czml)."),
+    start: str = typer.Option(None, help="Start, ISO 8601 UTC. Default: newest element epoch."),
+    duration: str = typer.Option("1h", help="Span: 10m, 1h, 1d ..."),
+    step: str = typer.Option("60s", help="Time between position samples (Cesium interpolates between them)."),
+    ground: bool = typer.Option(False, "--ground", help="Add GSL links: each satellite to its nearest gateway."),
+    isl: bool = typer.Option(False, "--isl", help="Add laser links (+grid between laser-capable satellites)."),
+    sites: str = typer.Option("starlink_ground_stations", help="Gateway/PoP dataset name or file ('none': no sites)."),
+    status: str = typer.Option("operational", help="Site status: operational, planned or all."),
+    lasers: str = typer.Option("generation", help="Which satellites carry lasers: generation, all or none."),
+    min_elevation: float = typer.Option(25.0, help="Elevation mask of the gateways [deg]."),
+    max_samples: int = typer.Option(2_000_000, help="Refuse more satellite x time samples than this."),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Write SOURCE's satellites (sampled ITRF positions), gateways, PoPs and links as CZML for Cesium."""
+    from skyfence.report.czml import export_czml
+
+    if out.suffix.lower() != ".czml":
+        raise InputError(f"cannot write {out.name}", field="--out", hint="use a .czml file name")
+    if ground and sites.lower() == "none":
+        raise InputError("--ground needs gateways", field="--sites", hint="leave out --sites none")
+    if duration.strip().startswith("-"):
+        raise InputError(f"duration must not be negative, got {duration!r}", field="--duration", hint="e.g. 1h")
+    if not (0.0 <= min_elevation < 90.0):
+        raise InputError(f"elevation mask {min_elevation} deg is outside [0, 90)", field="--min-elevation")
+    check_output(out, folder=False)
+    with steps_progress(disable=json_out) as bar:
+        task = bar.add_task("propagating", total=None)
+        export = export_czml(
+            source,
+            out,
+            start=start,
+            duration=duration,
+            step=step,
+            sites=None if sites.lower() == "none" else sites,
+            status=status,
+            gsl=ground,
+            isl=isl,
+            lasers=lasers,
+            min_elevation_deg=min_elevation,
+            max_samples=max_samples,
+            progress=lambda n: bar.advance(task, n),
+        )
+    summary = {**export.summary(), "out": str(out), "bytes": out.stat().st_size}
+    if json_out:
+        print_json(summary)
+        return
+    links = []
+    if ground:
+        links.append(f"{export.gsl_links:,} GSL")
+    if isl:
+        links.append(f"{export.isl_links:,} ISL")
+    console.print(
+        f"{export.satellites:,} satellites × {export.samples_per_satellite:,} samples, {export.sites:,} sites"
+        + (f", {' and '.join(links)} links" if links else "")
+        + f", {export.start} → {export.end}"
+    )
+    if export.left_out:
+        console.print(f"left out {export.left_out:,} satellites without any valid SGP4 position")
+    console.print(f"wrote {out} ({summary['bytes'] / 1e6:.1f} MB)")
