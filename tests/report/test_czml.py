@@ -192,3 +192,53 @@ def test_wrong_suffix_is_refused_before_any_work(skyfence_cli, tmp_path):
     ran = skyfence_cli("export", "czml", "oneweb", "--out", tmp_path / "x.json")
     assert ran.returncode != 0 and "use a .czml file name" in ran.stderr
     assert not any(Path(tmp_path).iterdir())
+
+
+SMALL = Path(__file__).parents[1] / "data" / "scenarios" / "small.toml"
+
+
+def _scenario(tmp_path: Path, outputs: str) -> Path:
+    text = SMALL.read_text().replace('file = "../../../examples/', f'file = "{SMALL.parents[3]}/examples/')
+    file = tmp_path / "small.toml"
+    file.write_text(text + "\n[outputs]\n" + outputs)
+    return file
+
+
+def test_assess_writes_czml_beside_the_report_and_links_it(skyfence_cli, data_dir, tmp_path):
+    plain = skyfence_cli("assess", _scenario(tmp_path, ""), "--out", tmp_path / "plain")
+    assert plain.returncode == 0, plain.stderr
+    assert not (tmp_path / "plain" / "czml").exists()  # off by default
+    assert 'id="czml"' not in (tmp_path / "plain" / "report.html").read_text()
+    scenario = _scenario(tmp_path, 'czml = true\nczml_duration = "10m"\nczml_step = "2m"\n')
+    ran = skyfence_cli("assess", scenario, "--out", tmp_path / "report")
+    assert ran.returncode == 0, ran.stderr
+    report = (tmp_path / "report" / "report.html").read_text()
+    for name, satellites in (("starlink-550", 1584), ("oneweb", 588)):
+        file = tmp_path / "report" / "czml" / f"{name}.czml"
+        packets = json.loads(file.read_text())
+        assert packets[0]["id"] == "document"
+        assert packets[0]["clock"]["interval"] == "2026-01-01T00:00:00.000Z/2026-01-01T00:10:00.000Z"
+        sats = [p for p in packets if p["id"].startswith("satellite/")]
+        assert len(sats) == satellites
+        assert all(len(p["position"]["cartesian"]) == 4 * 6 for p in sats)  # 0, 2, ..., 10 min
+        assert any(p["id"].startswith("gsl/") for p in packets) and any(p["id"].startswith("isl/") for p in packets)
+        assert f'href="czml/{name}.czml"' in report
+    assert f"CZML: {tmp_path / 'report' / 'czml' / 'oneweb.czml'}" in ran.stdout.replace("\n", "")
+
+
+@pytest.mark.parametrize(
+    ("outputs", "needle"),
+    [
+        ('czml = true\nczml_step = "-1m"\n', "outputs.czml_step"),
+        ('czml = true\nczml_duration = "soon"\n', "outputs.czml_duration"),
+        ('czml = true\nczml_duration = "2h"\nczml_step = "1s"\n', "outputs.czml_step"),
+    ],
+    ids=["negative-step", "bad-duration", "too-many-samples"],
+)
+def test_assess_czml_bad_keys_are_one_line(skyfence_cli, data_dir, tmp_path, outputs, needle):
+    ran = skyfence_cli("assess", _scenario(tmp_path, outputs), "--out", tmp_path / "report")
+    assert ran.returncode != 0
+    lines = ran.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in ran.stderr, ran.stderr
+    assert needle in lines[0], lines[0]
+    assert not (tmp_path / "report").exists()  # nothing half-written

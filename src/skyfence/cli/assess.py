@@ -59,12 +59,28 @@ def assess(
         )
     folder = out if out is not None else Path(scenario.outputs.dir) / scenario.name
     check_output(folder, folder=True)
+    if scenario.outputs.czml:
+        from skyfence.report.czml import check_scenario_czml
+
+        check_scenario_czml(scenario, base)
     with unit_progress() as progress, warnings.catch_warnings():
         warnings.simplefilter("ignore", _data_warning())  # listed below from the summary, not as Python warnings
         result = run_scenario(scenario, base, progress=progress, scenario_file=scenario_file, strict=strict)
         progress.note("drawing the report")
         with atomic_outputs(folder) as staging:
-            write_report(staging, result, maps=scenario.outputs.maps, figure_cache=data.cache_dir() / "figures")
+            czml = []
+            if scenario.outputs.czml:
+                from skyfence.report.czml import write_scenario_czml
+
+                progress.note("writing CZML")
+                czml = write_scenario_czml(staging, scenario, base)
+            write_report(
+                staging,
+                result,
+                maps=scenario.outputs.maps,
+                figure_cache=data.cache_dir() / "figures",
+                czml=czml,
+            )
     elapsed = time.perf_counter() - started
     if json_out:
         print_json(result.summary.to_json())
@@ -78,6 +94,8 @@ def assess(
     for warning in summary.warnings:
         console.print(f"[bold yellow]warning:[/] {escape(warning.message)}", soft_wrap=True)
     console.print(f"report: {folder / 'report.html'}", soft_wrap=True)
+    for entry in czml:
+        console.print(f"CZML: {folder / entry['file']}", soft_wrap=True)
 
 
 def _data_warning() -> type[Warning]:

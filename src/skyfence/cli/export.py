@@ -79,5 +79,5 @@ def czml(
         + f", {export.start} → {export.end}"
     )
     if export.left_out:
-        console.print(f"left out {export.left_out:,} satellites without any valid SGP4 position")
+        console.print(f"left out {export.left_out:,} satellite(s) without any valid SGP4 position")
     console.print(f"wrote {out} ({summary['bytes'] / 1e6:.1f} MB)")

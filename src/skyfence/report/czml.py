@@ -52,7 +52,15 @@ import numpy as np
 from skyfence.errors import InputError
 from skyfence.orbits.time import iso_utc
 
-__all__ = ["MAX_SAMPLES", "CzmlExport", "build_czml", "export_czml", "write_czml"]
+__all__ = [
+    "MAX_SAMPLES",
+    "CzmlExport",
+    "build_czml",
+    "check_scenario_czml",
+    "export_czml",
+    "write_czml",
+    "write_scenario_czml",
+]
 
 #: Satellite x time samples allowed in one file by default (about 40 bytes each: ~80 MB of CZML).
 MAX_SAMPLES = 2_000_000
@@ -452,3 +460,56 @@ def export_czml(
     if out is not None:
         write_czml(out, export)
     return export
+
+
+def _scenario_plan(scenario, base: Path):
+    """The scenario's inputs, the CZML times and its constellations; too many samples raise (before any work)."""
+    from skyfence.orbits.time import parse_duration, time_grid
+    from skyfence.scenario.units import Context
+
+    spec = scenario.outputs
+    ctx = Context(scenario, base)
+    t0, t1 = ctx.times[0], ctx.times[-1]
+    span = min(parse_duration(spec.czml_duration, field="outputs.czml_duration"), t1 - t0)
+    times = time_grid(t0, span, spec.czml_step)
+    constellations = [(c, ctx.constellation(c)) for c in scenario.constellations]
+    for _, constellation in constellations:
+        try:
+            check_samples(len(constellation), len(times))
+        except InputError as error:
+            raise InputError(
+                error.message,
+                field="outputs.czml_step",
+                hint="use a longer outputs.czml_step or a shorter outputs.czml_duration",
+            ) from None
+    return ctx, times, constellations
+
+
+def check_scenario_czml(scenario, base: Path) -> None:
+    """Refuse, before a run, a scenario whose ``outputs.czml`` files would hold too many samples."""
+    if scenario.outputs.czml:
+        _scenario_plan(scenario, base)
+
+
+def write_scenario_czml(folder: str | os.PathLike[str], scenario, base: Path) -> list[dict[str, Any]]:
+    """With ``outputs.czml = true``, write ``czml/<constellation>.czml`` into ``folder`` for every constellation of
+    a scenario (its top-level ground segment, GSL and ISL links) over the first ``outputs.czml_duration`` of its
+    span every ``outputs.czml_step``; returns one entry per file for the report (``file`` relative to ``folder``).
+
+    Too many samples is an :class:`~skyfence.errors.InputError` naming ``outputs.czml_step``.
+    """
+    if not scenario.outputs.czml:
+        return []
+    ctx, times, constellations = _scenario_plan(scenario, base)
+    ground = ctx.ground(scenario.ground)
+    entries = []
+    for c_spec, constellation in constellations:
+        label = c_spec.label or c_spec.name
+        source = Path(c_spec.source).name if "/" in c_spec.source else c_spec.source  # no machine paths in the file
+        export = build_czml(constellation, times, ground=ground, gsl=True, isl=True, name=label, source=source)
+        file = f"czml/{c_spec.name}.czml"
+        target = Path(folder) / file
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(export.text, encoding="utf-8")
+        entries.append({"file": file, "label": label, "bytes": len(export.text.encode()), **export.summary()})
+    return entries

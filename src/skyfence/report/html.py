@@ -167,10 +167,13 @@ def render_report(
     *,
     maps: bool = True,
     figure_cache: Path | None = None,
+    czml: list[dict] | None = None,
 ) -> tuple[str, dict[str, bytes]]:
     """HTML text and the PNG files (name -> bytes) for a run's ``summary`` (JSON form) and its units' data.
 
     ``figure_cache`` is a folder where drawn figures are kept by the hash of what they show (None: draw all).
+    ``czml`` lists the CZML files written beside the report (:func:`skyfence.report.czml.write_scenario_czml`);
+    the appendix links them.
     """
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -199,14 +202,23 @@ def render_report(
         num=_cell,
         finding=_finding_html,
         resolved_scenario=json.dumps(summary["scenario"].get("resolved") or {}, indent=2),
+        czml=czml or [],
     )
     return html, pngs
 
 
-def write_report(folder: Path, result: AssessResult, *, maps: bool = True, figure_cache: Path | None = None) -> Path:
-    """Write ``report.html``, ``summary.json`` and ``maps/*.png`` into ``folder`` (the caller makes it atomic)."""
+def write_report(
+    folder: Path,
+    result: AssessResult,
+    *,
+    maps: bool = True,
+    figure_cache: Path | None = None,
+    czml: list[dict] | None = None,
+) -> Path:
+    """Write ``report.html``, ``summary.json`` and ``maps/*.png`` into ``folder`` (the caller makes it atomic);
+    ``czml``: the CZML files already written there, linked from the appendix."""
     summary = result.summary.to_json()  # the page and summary.json come from the very same values
-    html, pngs = render_report(summary, result.data, result.regions, maps=maps, figure_cache=figure_cache)
+    html, pngs = render_report(summary, result.data, result.regions, maps=maps, figure_cache=figure_cache, czml=czml)
     (folder / "report.html").write_text(html, encoding="utf-8")
     (folder / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False))
     maps_dir = folder / "maps"

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from skyfence._validation import first_problem
 from skyfence.errors import InputError, SkyfenceError
@@ -193,8 +193,30 @@ class VariantSpec(_Strict):
 
 
 class OutputSpec(_Strict):
+    """Where the report goes and what it includes.  ``czml = true`` also writes ``czml/<constellation>.czml``
+    beside the report (satellites, gateways, PoPs, GSL and ISL links for Cesium, :mod:`skyfence.report.czml`)
+    over the first ``czml_duration`` of the run (at most the run's span) every ``czml_step``."""
+
     dir: str = "out"
     maps: bool = True
+    czml: bool = False
+    czml_duration: str = "1h"
+    czml_step: str = "60s"
+
+    @field_validator("czml_duration", "czml_step")
+    @classmethod
+    def _czml_span(cls, value: str, info: ValidationInfo) -> str:
+        from skyfence.orbits.time import parse_duration
+
+        if value.strip().startswith("-"):
+            raise ValueError(f"must not be negative, got {value!r}")
+        try:
+            span = parse_duration(value, field=f"outputs.{info.field_name}")
+        except InputError as error:
+            raise ValueError(error.message) from None
+        if info.field_name == "czml_step" and span <= np.timedelta64(0, "ns"):
+            raise ValueError(f"step must be positive, got {value!r}")
+        return value
 
 
 class Scenario(_Strict):

@@ -61,6 +61,9 @@ PRESENTATION_ONLY = frozenset(
         "variants[].threats[].name",
         "outputs.dir",
         "outputs.maps",
+        "outputs.czml",  # the CZML files are written beside the report from the inputs, never from a unit
+        "outputs.czml_duration",
+        "outputs.czml_step",
         "time.max_epoch_gap_days",  # decides whether the run warns about stale elements, not any number
     }
 )
