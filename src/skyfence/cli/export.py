@@ -31,7 +31,7 @@ def czml(
     sites: str = typer.Option("starlink_ground_stations", help="Gateway/PoP dataset name or file ('none': no sites)."),
     status: str = typer.Option("operational", help="Site status: operational, planned or all."),
     lasers: str = typer.Option("generation", help="Which satellites carry lasers: generation, all or none."),
-    min_elevation: float = typer.Option(25.0, help="Elevation mask of the gateways [deg]."),
+    min_elevation: float = typer.Option(25.0, help="Elevation mask of the gateways \\[deg]."),
     max_samples: int = typer.Option(2_000_000, help="Refuse more satellite x time samples than this."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
