@@ -19,6 +19,7 @@ _WHERE = {
     "DVBS2X_MODCODS": "skyfence.capacity.modcod",
     "GENERATIONS": "skyfence.capacity.resources",
     "AttenuationTable": "skyfence.capacity.atmosphere",
+    "CapacityCase": "skyfence.capacity.engine",
     "CapacityResult": "skyfence.capacity.engine",
     "DemandModel": "skyfence.capacity.demand",
     "Generation": "skyfence.capacity.resources",
@@ -33,6 +34,7 @@ _WHERE = {
     "population_per_cell": "skyfence.capacity.demand",
     "region_figures": "skyfence.capacity.engine",
     "run_capacity": "skyfence.capacity.engine",
+    "run_capacity_cases": "skyfence.capacity.engine",
     "s1528_gain_db": "skyfence.capacity.link",
     "scan_loss_db": "skyfence.capacity.link",
     "select_modcod": "skyfence.capacity.modcod",
@@ -43,6 +45,7 @@ __all__ = [
     "DVBS2X_MODCODS",
     "GENERATIONS",
     "AttenuationTable",
+    "CapacityCase",
     "CapacityResult",
     "DemandModel",
     "Generation",
@@ -57,6 +60,7 @@ __all__ = [
     "population_per_cell",
     "region_figures",
     "run_capacity",
+    "run_capacity_cases",
     "s1528_gain_db",
     "scan_loss_db",
     "select_modcod",
@@ -67,7 +71,14 @@ __getattr__, __dir__ = lazy_exports(__name__, _WHERE)
 if TYPE_CHECKING:  # let type checkers and IDEs see the real objects
     from skyfence.capacity.atmosphere import AttenuationTable, direct_attenuation_db
     from skyfence.capacity.demand import DEFAULT_DEMAND, DemandModel, population_per_cell
-    from skyfence.capacity.engine import CapacityResult, assign_generations, region_figures, run_capacity
+    from skyfence.capacity.engine import (
+        CapacityCase,
+        CapacityResult,
+        assign_generations,
+        region_figures,
+        run_capacity,
+        run_capacity_cases,
+    )
     from skyfence.capacity.link import (
         combine_ratios_db,
         ebn0_db,

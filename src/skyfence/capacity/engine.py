@@ -48,6 +48,7 @@ import math
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numba
 import numpy as np
@@ -83,7 +84,7 @@ from skyfence.errors import InputError
 from skyfence.orbits.constellation import Constellation
 from skyfence.orbits.propagate import iter_positions
 
-__all__ = ["CapacityResult", "assign_generations", "run_capacity"]
+__all__ = ["CapacityCase", "CapacityResult", "assign_generations", "run_capacity", "run_capacity_cases"]
 
 #: Exceedance probability [%] of the clear-sky gases, clouds and scintillation the beam plan is made for.
 CLEAR_SKY_P_PERCENT = 1.0
@@ -521,36 +522,59 @@ def _capacity_steps(
         truncated[t] = beyond
 
 
-def _collect(future: Future, total: np.ndarray, per_step: np.ndarray | None, peak: float, progress) -> float:
-    """Wait for one chunk; add its satellite load to the totals; return the new peak load."""
-    sl, nt, load = future.result()
-    total += load.sum(axis=0)
-    if per_step is not None:
-        per_step[sl] = load
-    if progress is not None:
-        progress(nt)
-    return max(peak, float(load.max(initial=0.0)))
+def _gateway_sites(cases) -> tuple[pd.DataFrame, list[np.ndarray | None]]:
+    """The gateways of every case's ground segment, once each, and per case the rows of its gateways (None: the
+    case has no ground segment, every satellite fed)."""
+    frames: list[tuple[str, float, float, float]] = []
+    keys: dict[tuple[str, float, float, float], int] = {}
+    rows: list[np.ndarray | None] = []
+    for case in cases:
+        if case.ground is None:
+            rows.append(None)
+            continue
+        gw = case.ground.gateways
+        idx = []
+        for name, lat, lon, alt in zip(gw["name"], gw["lat_deg"], gw["lon_deg"], gw["alt_km"], strict=True):
+            key = (str(name), float(lat), float(lon), float(alt))
+            if key not in keys:
+                keys[key] = len(keys)
+                frames.append(key)
+            idx.append(keys[key])
+        rows.append(np.asarray(idx, dtype=np.int64))
+    return pd.DataFrame(frames, columns=["name", "lat_deg", "lon_deg", "alt_km"]), rows
 
 
-def _gateway_mask(ground, positions: np.ndarray, min_elevation_deg: float) -> np.ndarray:
-    """(satellite, time) True where a gateway sees the satellite above ``min_elevation_deg`` (every one)."""
-    n_sat, n_time = positions.shape[0], positions.shape[1]
-    if ground is None:
-        return np.ones((n_sat, n_time), dtype=np.bool_)
-    gw = ground.gateways
-    out = np.zeros((n_sat, n_time), dtype=np.bool_)
-    if len(gw) == 0:
-        return out
-    grid = GroundGrid.from_latlon(gw["lat_deg"].to_numpy(), gw["lon_deg"].to_numpy(), gw["alt_km"].to_numpy())
+def _gateway_views(sites: pd.DataFrame, positions: np.ndarray, min_elevation_deg: float):
+    """Every satellite each gateway of ``sites`` sees per time step: ``(count, sats)`` of the all-pairs kernel,
+    or None without gateways (one pass for the gateways of every case)."""
+    if not len(sites):
+        return None
+    grid = GroundGrid.from_latlon(sites["lat_deg"].to_numpy(), sites["lon_deg"].to_numpy(), sites["alt_km"].to_numpy())
     count, sats, _ = visibility_from_positions(
         grid, positions, min_elevation_deg=min_elevation_deg, k=_GATEWAY_SLOTS, all_pairs=True
     )
     assert sats is not None
+    return count, sats
+
+
+def _gateway_mask(
+    views, rows: np.ndarray | None, sites: pd.DataFrame, positions: np.ndarray, min_elevation_deg: float
+) -> np.ndarray:
+    """(satellite, time) True where one of the gateways ``rows`` of ``sites`` sees the satellite above
+    ``min_elevation_deg`` (every one: more satellites over a gateway than the kernel's slots are tested directly)."""
+    n_sat, n_time = positions.shape[0], positions.shape[1]
+    if rows is None:
+        return np.ones((n_sat, n_time), dtype=np.bool_)
+    out = np.zeros((n_sat, n_time), dtype=np.bool_)
+    if views is None or not len(rows):
+        return out
+    count, sats = views[0][:, rows], views[1][:, rows]
     slots = np.arange(_GATEWAY_SLOTS)[None, None, :] < count[:, :, None]
     t_idx = np.broadcast_to(np.arange(n_time)[:, None, None], sats.shape)
     out[sats[slots], t_idx[slots]] = True
     crowded = np.argwhere(count > _GATEWAY_SLOTS)  # more satellites over one gateway than slots: test them all
     if len(crowded):
+        gw = sites.iloc[rows]
         gw_xyz = geodetic_to_ecef(gw["lat_deg"].to_numpy(), gw["lon_deg"].to_numpy(), gw["alt_km"].to_numpy())
         gw_up = enu_basis(gw["lat_deg"].to_numpy(), gw["lon_deg"].to_numpy())[:, 2, :]
         sin_mask = math.sin(math.radians(min_elevation_deg))
@@ -572,23 +596,41 @@ def _quantiles_weighted(values: np.ndarray, weights: np.ndarray, qs) -> list[flo
     return [float(v[order][min(np.searchsorted(cum, q), len(v) - 1)]) for q in qs]
 
 
+@dataclass(frozen=True, eq=False)
+class CapacityCase:
+    """One state of the system for :func:`run_capacity_cases` -- the one mechanism by which an attack reaches the
+    capacity layer.
+
+    ``removed_satellites``
+        Boolean per satellite: these carry nothing (destroyed, or lost to debris).
+    ``ground``
+        The :class:`~skyfence.network.ground.GroundSegment` after the attack (None: every satellite fed).  A
+        bent-pipe satellite is fed only with one of its gateways in view; a satellite with lasers is fed through
+        the mesh -- as long as the segment keeps at least one gateway and one PoP.  With none left nothing is
+        delivered at all.
+    ``extra_interference``
+        ``f(times_chunk, time_slice) -> I/N`` [linear, (time, cell)]: a jammer's J/N into C/(N+I+J).
+    ``no_service``
+        ``f(times_chunk, time_slice) -> bool (time, cell)``: cells that get nothing (e.g. no MODCOD closes on the
+        uplink under a jammer: a terminal that cannot send cannot use the downlink either).
+    """
+
+    name: str = "as is"
+    removed_satellites: np.ndarray | None = None
+    ground: Any = None
+    extra_interference: Callable[[np.ndarray, slice], np.ndarray] | None = None
+    no_service: Callable[[np.ndarray, slice], np.ndarray] | None = None
+
+
 def run_capacity(
     constellation: Constellation,
     cells: np.ndarray,
     times: np.ndarray,
     *,
-    generation: str | None = None,
-    generation_overrides: dict[str, dict] | None = None,
-    rain_p: float | None = 0.1,
-    demand: DemandModel = DEFAULT_DEMAND,
-    population: np.ndarray | None = None,
     ground=None,
-    gateway_min_elevation_deg: float = 25.0,
-    k: int = 128,
     extra_interference: Callable[[np.ndarray, slice], np.ndarray] | None = None,
-    cell_country: np.ndarray | None = None,
-    keep_satellite_load: bool = False,
-    progress: Callable[[int], None] | None = None,
+    removed_satellites: np.ndarray | None = None,
+    **options,
 ) -> CapacityResult:
     """Offered and served capacity per ``(time, cell)`` and Mb/s per user (module docstring).
 
@@ -616,6 +658,38 @@ def run_capacity(
         A jammer's J/N in dB is
         ``link.c_over_n_from_eirp_db(jammer_eirp_dbw, fspl_db(range_km, f) + discrimination_db,
         gen.terminal_g_over_t_db_k, gen.channel_mhz * 1e6)`` -- the same budget as a carrier.
+    removed_satellites
+        Boolean per satellite that carry nothing (see :class:`CapacityCase`).
+
+    Other options as :func:`run_capacity_cases`.
+    """
+    case = CapacityCase(removed_satellites=removed_satellites, ground=ground, extra_interference=extra_interference)
+    return run_capacity_cases(constellation, cells, times, [case], **options)[0]
+
+
+def run_capacity_cases(
+    constellation: Constellation,
+    cells: np.ndarray,
+    times: np.ndarray,
+    cases: list[CapacityCase],
+    *,
+    generation: str | None = None,
+    generation_overrides: dict[str, dict] | None = None,
+    rain_p: float | None = 0.1,
+    demand: DemandModel = DEFAULT_DEMAND,
+    population: np.ndarray | None = None,
+    gateway_min_elevation_deg: float = 25.0,
+    k: int = 128,
+    cell_country: np.ndarray | None = None,
+    keep_satellite_load: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> list[CapacityResult]:
+    """:func:`run_capacity` for several states of the system (:class:`CapacityCase`) in one pass.
+
+    The positions (SGP4), the link tables and the gateways' view are computed once; each case masks its removed
+    satellites, feeds the satellites its ground segment feeds, adds its interference and re-runs the fused kernel
+    -- so the capacity of a case is the capacity of a run on the surviving system
+    (``tests/threats/test_capacity_impact.py`` checks it against a run with the satellites removed from the input).
     """
     cells = np.unique(np.asarray(cells, dtype=np.uint64))
     if cells.size == 0:
@@ -624,6 +698,8 @@ def run_capacity(
         rain_p = validate_p_percent(rain_p, field="rain_p")
     if not 1 <= int(k) <= 128:
         raise InputError(f"k must be in 1..128, got {k}", field="k")
+    if not cases:
+        return []
     times = np.asarray(times, dtype="datetime64[ns]")
     names = assign_generations(constellation, generation)
     used = sorted({n for n in names.tolist() if n})
@@ -632,6 +708,18 @@ def run_capacity(
         get_generation(key, field=f"generation_overrides.{key}")
     gens = [get_generation(n).with_overrides(**overrides.get(n, {})) for n in used]
     sat_gen = np.array([used.index(n) if n else -1 for n in names.tolist()], dtype=np.int32)
+    case_gen = []
+    for i, case in enumerate(cases):
+        if case.removed_satellites is None:
+            case_gen.append(sat_gen)
+            continue
+        removed = np.asarray(case.removed_satellites, dtype=bool)
+        if removed.shape != sat_gen.shape:
+            raise InputError(
+                f"removed_satellites must have one value per satellite ({len(sat_gen)}), got {removed.shape}",
+                field=f"cases[{i}].removed_satellites",
+            )
+        case_gen.append(np.ascontiguousarray(np.where(removed, np.int32(-1), sat_gen).astype(np.int32)))
     limit_by_gen = np.array([g.feeder_capacity_mbps() for g in gens])
     sat_limit = (
         np.where(sat_gen >= 0, limit_by_gen[np.maximum(sat_gen, 0)], 0.0) if len(gens) else np.zeros(len(sat_gen))
@@ -681,6 +769,9 @@ def run_capacity(
     mc_wx = _rate_index_table(cn_wx, g_ci_inv, thresholds_db) if cn_wx is not cn_clear else mc_clear
     # beam rate [Mb/s] per (generation, 1 + MODCOD index); 0: none closes
     rate_of = np.concatenate([np.zeros((len(g_arr), 1)), eff[None, :] * g_sym[:, None]], axis=1).astype(np.float32)
+    # lasers feed a satellite through the mesh only while the ground segment has somewhere to land the traffic
+    case_isl = [np.ascontiguousarray(g_isl & _network_fed(case.ground)) for case in cases]
+    gw_sites, gw_rows = _gateway_sites(cases)
 
     enu = np.ascontiguousarray(enu_basis(lat, lon))
     lat_bin = np.round(lat / _GSO_LAT_BIN_DEG).astype(np.int64)
@@ -712,13 +803,7 @@ def run_capacity(
     x_min_el = _sine_thresholds(g_min_el.astype(np.float64), False)
 
     n_t, n_c = len(times), len(cells)
-    offered = np.zeros((n_t, n_c), np.float32)
-    beam_time = np.zeros((n_t, n_c), np.float32)
-    sinr = np.full((n_t, n_c), np.nan, np.float32)
-    beam_rate = np.zeros((n_t, n_c), np.float32)
-    sat_load_total = np.zeros(len(constellation))
-    sat_load = np.zeros((n_t, len(constellation)), np.float32) if keep_satellite_load else None
-    truncated_steps = np.zeros(n_t, np.int64)
+    acc = [_CaseArrays(n_t, n_c, len(constellation), keep_satellite_load) for _ in cases]
     n_workers = numba.get_num_threads()
     scratch = {
         "scratch_cnt": np.zeros((n_workers, n_c), np.int32),
@@ -726,72 +811,92 @@ def run_capacity(
         "scratch_pair": np.zeros((n_workers, n_c, k), np.int32),
         "scratch_lam": np.zeros((n_workers, len(constellation))),
     }
-    peak_load = 0.0
 
-    def evaluate(chunk) -> tuple[slice, int, np.ndarray]:
-        """The fused kernel on one chunk of positions; returns (time slice, steps, satellite load)."""
+    def evaluate(chunk) -> tuple[slice, int, list[np.ndarray]]:
+        """The fused kernel on one chunk of positions, once per case; returns (time slice, steps, loads)."""
         sl = chunk.time_slice
         pos = np.ascontiguousarray(chunk.position_itrf_km)
         nt = len(chunk.times)
-        gw_ok = _gateway_mask(ground, pos, gateway_min_elevation_deg)
-        if extra_interference is None:
-            extra = np.zeros((nt, 1))
-        else:
-            extra = np.asarray(extra_interference(chunk.times, sl), dtype=np.float64)
-            if extra.shape != (nt, n_c):
-                raise InputError(f"extra interference must have shape {(nt, n_c)}, got {extra.shape}", field="extra")
-            extra = np.ascontiguousarray(extra[:, srt])
-        load = np.zeros((nt, len(constellation)))
-        _capacity_steps(
-            pos,
-            grid.sorted_xyz_normal,
-            grid.lon_index,
-            grid.band_deg,
-            grid.lon_step_deg,
-            math.radians(mask),
-            WGS84_B_KM,
-            _NORMAL_TILT_MARGIN_DEG,
-            int(k),
-            x_bin,
-            x_coarse,
-            x_min_el,
-            sorted_cells["cell_enu"],
-            sorted_cells["cell_node"],
-            sorted_cells["cell_lat_bin"],
-            gso_bits,
-            sorted_cells["x_gso_max"],
-            sorted_cells["order"],
-            sat_gen,
-            sat_limit,
-            gw_ok,
-            g_excl,
-            g_channels,
-            g_beams,
-            g_isl,
-            g_sym,
-            g_ci_inv,
-            cn_clear,
-            cn_wx,
-            mc_clear,
-            mc_wx,
-            rate_of,
-            extra,
-            extra_interference is not None,
-            thresholds_lin,
-            eff,
-            demand_sorted,
-            scratch["scratch_cnt"],
-            scratch["scratch_use"],
-            scratch["scratch_pair"],
-            scratch["scratch_lam"],
-            offered[sl],
-            beam_time[sl],
-            sinr[sl],
-            beam_rate[sl],
-            load,
-            truncated_steps[sl],
-        )
-        return sl, nt, load
+        views = _gateway_views(gw_sites, pos, gateway_min_elevation_deg)
+        gw_cache: dict[tuple | None, np.ndarray] = {}
+        loads = []
+        for ci, (case, out) in enumerate(zip(cases, acc, strict=True)):
+            rows = gw_rows[ci]
+            gw_key = None if rows is None else tuple(rows.tolist())
+            if gw_key not in gw_cache:
+                gw_cache[gw_key] = _gateway_mask(views, rows, gw_sites, pos, gateway_min_elevation_deg)
+            if case.extra_interference is None:
+                extra = np.zeros((nt, 1))
+            else:
+                extra = np.asarray(case.extra_interference(chunk.times, sl), dtype=np.float64)
+                if extra.shape != (nt, n_c):
+                    raise InputError(
+                        f"extra interference must have shape {(nt, n_c)}, got {extra.shape}", field="extra"
+                    )
+                extra = np.ascontiguousarray(extra[:, srt])
+            load = np.zeros((nt, len(constellation)))
+            _capacity_steps(
+                pos,
+                grid.sorted_xyz_normal,
+                grid.lon_index,
+                grid.band_deg,
+                grid.lon_step_deg,
+                math.radians(mask),
+                WGS84_B_KM,
+                _NORMAL_TILT_MARGIN_DEG,
+                int(k),
+                x_bin,
+                x_coarse,
+                x_min_el,
+                sorted_cells["cell_enu"],
+                sorted_cells["cell_node"],
+                sorted_cells["cell_lat_bin"],
+                gso_bits,
+                sorted_cells["x_gso_max"],
+                sorted_cells["order"],
+                case_gen[ci],
+                sat_limit,
+                gw_cache[gw_key],
+                g_excl,
+                g_channels,
+                g_beams,
+                case_isl[ci],
+                g_sym,
+                g_ci_inv,
+                cn_clear,
+                cn_wx,
+                mc_clear,
+                mc_wx,
+                rate_of,
+                extra,
+                case.extra_interference is not None,
+                thresholds_lin,
+                eff,
+                demand_sorted,
+                scratch["scratch_cnt"],
+                scratch["scratch_use"],
+                scratch["scratch_pair"],
+                scratch["scratch_lam"],
+                out.offered[sl],
+                out.beam_time[sl],
+                out.sinr[sl],
+                out.beam_rate[sl],
+                load,
+                out.truncated[sl],
+            )
+            if case.no_service is not None:
+                dead = np.asarray(case.no_service(chunk.times, sl), dtype=bool)
+                out.offered[sl][dead] = 0.0
+                out.beam_rate[sl][dead] = 0.0
+            loads.append(load)
+        return sl, nt, loads
+
+    def collect(future: Future) -> None:
+        sl, nt, loads = future.result()
+        for out, load in zip(acc, loads, strict=True):
+            out.add_load(sl, load)
+        if progress is not None:
+            progress(nt)
 
     # SGP4 of the next chunk (on this thread) overlaps the compiled kernel (which releases the GIL) on this one
     chunk_steps = int(max(1, min(_CHUNK_STEPS, _CHUNK_PAIRS // max(len(constellation), 1))))
@@ -800,12 +905,69 @@ def run_capacity(
         for chunk in iter_positions(constellation, times, chunk_steps=chunk_steps):
             future = pool.submit(evaluate, chunk)
             if pending is not None:
-                peak_load = _collect(pending, sat_load_total, sat_load, peak_load, progress)
+                collect(pending)
             pending = future
         if pending is not None:
-            peak_load = _collect(pending, sat_load_total, sat_load, peak_load, progress)
-    truncated = int(truncated_steps.sum())
+            collect(pending)
 
+    res = int((cells[0] >> np.uint64(52)) & np.uint64(0xF))
+    results = []
+    for case, out in zip(cases, acc, strict=True):
+        settings = {
+            "constellation": constellation.name,
+            "source": constellation.source,
+            "satellites": len(constellation),
+            "generations": ",".join(used),
+            "rain_p": "none" if rain_p is None else rain_p,
+            "take_rate": demand.take_rate,
+            "busy_hour_mbps": demand.busy_hour_mbps,
+            "oversubscription": demand.oversubscription,
+            "plan_peak_mbps": demand.plan_peak_mbps,
+            "gateways": "all satellites fed" if case.ground is None else f"{len(case.ground.gateways)} gateways",
+            "k": int(k),
+            "pairs_beyond_k": int(out.truncated.sum()),
+            "res": res,
+            "start": str(times[0]),
+            "end": str(times[-1]),
+            "steps": n_t,
+        }
+        if len(cases) > 1 or case.removed_satellites is not None:
+            settings["case"] = case.name
+            settings["satellites_removed"] = (
+                0 if case.removed_satellites is None else int(np.asarray(case.removed_satellites, bool).sum())
+            )
+        results.append(
+            _assemble(cells, times, lat, lon, population, demand, demand_mbps, active, res, settings, sat_limit, out)
+        )
+    return results
+
+
+def _network_fed(ground) -> bool:
+    """Whether satellites with lasers can land traffic: no segment given, or at least one gateway and one PoP."""
+    return ground is None or (len(ground.gateways) > 0 and len(ground.pops) > 0)
+
+
+class _CaseArrays:
+    """The per-(time, cell) outputs of one case, filled chunk by chunk."""
+
+    def __init__(self, n_t: int, n_c: int, n_sat: int, keep_load: bool) -> None:
+        self.offered = np.zeros((n_t, n_c), np.float32)
+        self.beam_time = np.zeros((n_t, n_c), np.float32)
+        self.sinr = np.full((n_t, n_c), np.nan, np.float32)
+        self.beam_rate = np.zeros((n_t, n_c), np.float32)
+        self.truncated = np.zeros(n_t, np.int64)
+        self.sat_load = np.zeros((n_t, n_sat), np.float32) if keep_load else None
+        self.peak_load = 0.0
+
+    def add_load(self, sl: slice, load: np.ndarray) -> None:
+        if self.sat_load is not None:
+            self.sat_load[sl] = load
+        self.peak_load = max(self.peak_load, float(load.max(initial=0.0)))
+
+
+def _assemble(cells, times, lat, lon, population, demand, demand_mbps, active, res, settings, sat_limit, out):
+    """A :class:`CapacityResult` from one case's arrays."""
+    offered, beam_rate = out.offered, out.beam_rate
     served = np.minimum(offered, demand_mbps[None, :].astype(np.float32))
     with np.errstate(divide="ignore", invalid="ignore"):
         fraction = np.where(demand_mbps[None, :] > 0, served / demand_mbps[None, :], np.nan).astype(np.float32)
@@ -815,25 +977,6 @@ def run_capacity(
             np.nan,
         )
     per_user = per_user.astype(np.float32)
-    res = int((cells[0] >> np.uint64(52)) & np.uint64(0xF))
-    settings = {
-        "constellation": constellation.name,
-        "source": constellation.source,
-        "satellites": len(constellation),
-        "generations": ",".join(used),
-        "rain_p": "none" if rain_p is None else rain_p,
-        "take_rate": demand.take_rate,
-        "busy_hour_mbps": demand.busy_hour_mbps,
-        "oversubscription": demand.oversubscription,
-        "plan_peak_mbps": demand.plan_peak_mbps,
-        "gateways": "all satellites fed" if ground is None else f"{len(ground.gateways)} gateways",
-        "k": int(k),
-        "pairs_beyond_k": truncated,
-        "res": res,
-        "start": str(times[0]),
-        "end": str(times[-1]),
-        "steps": n_t,
-    }
     dataset = xr.Dataset(
         {
             "offered_mbps": (("time", "cell"), offered, {"units": "Mb/s", "long_name": "capacity offered to the cell"}),
@@ -844,8 +987,12 @@ def run_capacity(
                 per_user,
                 {"units": "Mb/s", "long_name": "busy-hour rate per active user"},
             ),
-            "beams": (("time", "cell"), beam_time, {"units": "1", "long_name": "beams (beam-time, one per channel)"}),
-            "sinr_db": (("time", "cell"), sinr, {"units": "dB", "long_name": "C/(N+I) of the first beam"}),
+            "beams": (
+                ("time", "cell"),
+                out.beam_time,
+                {"units": "1", "long_name": "beams (beam-time, one per channel)"},
+            ),
+            "sinr_db": (("time", "cell"), out.sinr, {"units": "dB", "long_name": "C/(N+I) of the first beam"}),
             "population": ("cell", population, {"units": "inhabitants"}),
             "demand_mbps": ("cell", demand_mbps, {"units": "Mb/s"}),
             "subscribers": ("cell", demand.subscribers(population), {"units": "1"}),
@@ -871,8 +1018,8 @@ def run_capacity(
         }
     )
     statistics = region_figures(dataset)
-    statistics["satellite_peak_load_mbps"] = peak_load
-    return CapacityResult(cells, times, dataset, per_cell, statistics, sat_limit, settings, sat_load)
+    statistics["satellite_peak_load_mbps"] = out.peak_load
+    return CapacityResult(cells, times, dataset, per_cell, statistics, sat_limit, settings, out.sat_load)
 
 
 def _column_stat(values: np.ndarray, func) -> np.ndarray:
