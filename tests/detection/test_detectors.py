@@ -181,3 +181,48 @@ def test_missing_column_and_nan_position(context):
     with pytest.raises(InputError) as caught:
         detect(bad, context, source="f.parquet")
     assert str(caught.value).startswith("f.parquet record 2: field lat_deg: lat_deg is NaN")
+
+
+def test_gnss_jamming_from_the_threat_layer_is_not_spoofing_evidence(data_dir):
+    """A Ukrainian terminal in Kharkiv whose GNSS is spoofed (reports Kyiv and Odesa in turn) is a spoofing suspect on
+    geometry alone; with the threat layer's GNSS L1 jammer (an aerostat over Belgorod) on across the border its
+    fixes are not evidence -- and a spoofer beyond the jammer's reach, or after the jammer's schedule ends, still is."""
+    from pathlib import Path
+
+    from skyfence.detection import Context
+    from skyfence.network.ground import great_circle_km
+    from skyfence.policy import load_policy
+    from skyfence.threats.jamming import JammerSite, gnss_denied
+
+    root = Path(__file__).resolve().parents[2]
+    policy = load_policy(root / "examples/policies/real_world_2026.toml")
+    true_lat, true_lon = 49.99, 36.23  # Kharkiv
+    jammer = JammerSite(
+        "Belgorod GNSS",
+        50.60,
+        36.58,
+        20.0,
+        band="gnss_l1",
+        height_m=400.0,
+        bandwidth_mhz=20.0,
+        schedule=(("2026-08-22T06:00:00Z", "2026-08-22T07:00:00Z"),),
+    )
+    # by hand: the 4/3-Earth horizon of a 400 m aerostat and a 2 m dish is sqrt(2 kR h1) + sqrt(2 kR h2) = 88 km,
+    # beyond Kharkiv (73 km); J/S = 20 dBW - FSPL(73 km, L1) 133.7 dB + 158.5 dBW = 45 dB >= 30 dB
+    k_r = 4.0 / 3.0 * 6371.0
+    assert (2 * k_r * 0.4) ** 0.5 + (2 * k_r * 0.002) ** 0.5 > float(great_circle_km(50.60, 36.58, true_lat, true_lon))
+    assert gnss_denied([jammer], [true_lat], [true_lon], [T0]).all()
+    assert not gnss_denied([jammer], [true_lat], [true_lon], [T0 + np.timedelta64(2, "h")]).any()
+    lat = np.where(np.arange(6) % 2 == 0, 50.45, 46.48)  # spoofed: Kyiv / Odesa alternately
+    lon = np.where(np.arange(6) % 2 == 0, 30.52, 30.72)
+    track = _track(lat, lon, registered="UA", cell_at=(true_lat, true_lon), step_s=300)
+    plain = Context(policy, constellation="starlink_omm_20260818")
+    jammed = Context(policy, constellation="starlink_omm_20260818", gnss_jammers=[jammer])
+    assert "spoofing_suspected" in _kinds(detect(track, plain))
+    assert "spoofing_suspected" not in _kinds(detect(track, jammed))
+    # the same track two hours later, after the jammer's schedule: evidence again
+    later = track.assign(time=track["time"] + np.timedelta64(2, "h"))
+    assert "spoofing_suspected" in _kinds(detect(later, jammed))
+    # a spoofer served over Lviv, far beyond the jammer's horizon, is still a suspect
+    far = _track(np.full(4, 50.45), np.full(4, 30.52), registered="UA", cell_at=(49.84, 24.03), terminal=2)
+    assert "spoofing_suspected" in _kinds(detect(far, jammed), terminal=2)

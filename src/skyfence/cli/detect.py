@@ -87,6 +87,12 @@ def detect(
         "--constellation",
         help="Elements of the serving satellites (default: the fleet's, else starlink_omm_20260818).",
     ),
+    gnss_jammers: Path = typer.Option(
+        None,
+        "--gnss-jammers",
+        help="Jammer sites (TOML [[jammers]], as `skyfence threat jam`); band gnss_l1 ones mark where GNSS is "
+        "jammed, and positions reported there are not spoofing evidence.",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
     markdown: bool = typer.Option(False, "--markdown", help="evaluate: print Markdown tables."),
 ) -> None:
@@ -121,7 +127,16 @@ def detect(
         stored = fixes.attrs.get("fleet_spec")
         constellation = json.loads(stored)["fleet"]["constellation"] if stored else "starlink_omm_20260818"
     started = _time.perf_counter()
-    context = Context(load_policy(policy), constellation=constellation)
+    jammers = ()
+    if gnss_jammers is not None:
+        from skyfence.cli.threat import _read_jammers
+
+        jammers = tuple(_read_jammers(gnss_jammers))
+        if not any(j.band == "gnss_l1" for j in jammers):
+            raise InputError(
+                "no gnss_l1 jammer in the file", source=str(gnss_jammers), field="band", hint='band = "gnss_l1"'
+            )
+    context = Context(load_policy(policy), constellation=constellation, gnss_jammers=jammers)
     alerts = run(fixes, context, source=str(fixes_path))
     seconds = _time.perf_counter() - started
     with atomic_path(out) as tmp:

@@ -35,6 +35,12 @@ Decisions (thresholds in :class:`Thresholds`, sources and reasoning in ``docs/va
     >= 3 *appearances* in the 15 km band just outside a deny geofence: a fix in the band whose previous fix was
     not, and was > 20 km away or > 30 min earlier (driving into the band is not an appearance).
 
+GNSS jamming and spoofing (the threat layer's ``gnss_l1`` jammers, :func:`skyfence.threats.jamming.gnss_denied`):
+where and while GNSS is jammed at a fix's reported position or at its serving beam-cell centre, the reported
+position is not the terminal's doing -- electronic warfare moves it (in Ukraine, receivers near the front report
+positions hundreds of km away).  Such a fix adds no spoofing evidence (neither a geometry mismatch nor an impossible
+jump), and for diversion only the serving beam counts, as when the beam disagrees with the reported position.
+
 Duplicate timestamps within a terminal: the fix first in the sort order (time, then lat, lon, alt, speed, satellite,
 cell) is used and the others are ignored.  In a stream, a fix older than the terminal's newest processed fix is late
 and ignored by the scan (its context is still computed); see :class:`StreamDetector`.
@@ -144,6 +150,7 @@ class Context:
         thresholds: Thresholds | None = None,
         constellation: str | None = None,
         raster_deg: float = 0.02,
+        gnss_jammers=(),
     ) -> None:
         from skyfence.policy import model as m
         from skyfence.policy.zones import buffer_km
@@ -180,6 +187,8 @@ class Context:
                     fences.append(buffer_km(g, r.buffer_km) if getattr(r, "buffer_km", 0.0) else g)
         self.fence = shapely.union_all(fences) if fences else None
         self.raster_deg = raster_deg
+        #: GNSS L1 jammers (:class:`skyfence.threats.jamming.JammerSite`, band ``gnss_l1``): see the module notes
+        self.gnss_jammers = tuple(j for j in gnss_jammers if getattr(j, "band", None) == "gnss_l1")
         self._band = self._near = None
         if self.fence is not None:
             band = shapely.difference(buffer_km(self.fence, self.th.band_km), self.fence)
@@ -206,6 +215,14 @@ class Context:
         deny = decisions.decision == 1
         location = self.location_rules[decisions.rule]
         return deny & location, decisions.countries()
+
+    def gnss_denied(self, lat: np.ndarray, lon: np.ndarray, time_ns: np.ndarray) -> np.ndarray:
+        """Per point: GNSS jammed there at that time by one of :attr:`gnss_jammers` (NaN positions: False)."""
+        if not self.gnss_jammers:
+            return np.zeros(len(lat), dtype=bool)
+        from skyfence.threats.jamming import gnss_denied
+
+        return gnss_denied(self.gnss_jammers, lat, lon, np.asarray(time_ns).astype("datetime64[ns]"))
 
     def in_band(self, lat, lon) -> np.ndarray:
         return self._band.contains(lat, lon) if self._band is not None else np.zeros(len(lat), dtype=bool)
@@ -384,14 +401,18 @@ def fix_context(ctx: Context, fx: Columns) -> dict[str, np.ndarray]:
         beam_hr[has_cell] = b_hr
         beam_country[has_cell] = b_country
     beam_km = np.where(has_cell, haversine_km(lat, lon, np.nan_to_num(c_lat), np.nan_to_num(c_lon)), np.nan)
+    # GNSS jammed at the reported position or at the serving beam: the position is not evidence (module notes)
+    gnss = ctx.gnss_denied(lat, lon, t) | ctx.gnss_denied(c_lat, c_lon, t)
+    beam_km = np.where(gnss, np.nan, beam_km)
     sat = fx["serving_sat"]
     sat_pos = _serving_positions(ctx, sat, t)
     alt = np.nan_to_num(fx["alt_m"], nan=0.0)
     ground = geodetic_to_ecef(lat, lon, alt / 1000.0).reshape(-1, 3)
-    elevation = serving_elevation_deg(sat_pos, ground)
+    elevation = np.where(gnss, np.nan, serving_elevation_deg(sat_pos, ground))
     registered = fx["registered_in"]
-    # where the network sees the terminal: the reported position counts only when the beam agrees with it
-    consistent = ~(beam_km > ctx.th.beam_tolerance_km)
+    # where the network sees the terminal: the reported position counts only when the beam agrees with it (and
+    # GNSS is not jammed there)
+    consistent = ~(beam_km > ctx.th.beam_tolerance_km) & ~gnss
     return {
         "zone": hr & consistent,
         "hr": hr & consistent & (registered != country),
@@ -401,6 +422,7 @@ def fix_context(ctx: Context, fx: Columns) -> dict[str, np.ndarray]:
         "near": ctx.near_front(lat, lon) & (registered != country),
         "beam_km": beam_km,
         "sat_el": elevation,
+        "gnss": gnss,
     }
 
 
@@ -422,6 +444,7 @@ def _scan(
     band,
     beam_km,
     sat_el,
+    gnss,
     state,
     th,
     max_plan_kmh,
@@ -484,7 +507,7 @@ def _scan(
         # -- geometry consistency and impossible jumps
         if (np.isfinite(beam_km[k]) and beam_km[k] > th[9]) or (np.isfinite(sat_el[k]) and sat_el[k] < th[10]):
             st[12] += 1
-        if np.isfinite(v) and v > max_plan_kmh and d_km > 5.0:
+        if np.isfinite(v) and v > max_plan_kmh and d_km > 5.0 and not gnss[k]:
             st[13] += 1
         if not (int(st[18]) & 4) and (st[12] >= th[11] or st[13] >= th[12]):
             fired |= 4
@@ -728,6 +751,7 @@ class StreamDetector:
             g(ctx["band"]),
             g(ctx["beam_km"]),
             g(ctx["sat_el"]),
+            g(ctx["gnss"]),
             self.state,
             _threshold_vector(self.context.th),
             float(self.context.max_plan_kmh),

@@ -10,7 +10,9 @@ A jammer site (:class:`JammerSite`) has a position, a height above ground, an EI
     Noise into the satellite's receive band (14.0-14.5 GHz): it enters the satellite's receive beam and degrades
     every cell that beam serves (evaluated through the capacity layer's beams).
 ``gnss_l1``
-    GNSS L1 (1575.42 MHz) jamming: no effect on the Ku links; cells in reach are flagged for the detection layer.
+    GNSS L1 (1575.42 MHz) jamming: no effect on the Ku links; cells in reach are flagged, and the detection layer
+    (:class:`skyfence.detection.Context` ``gnss_jammers``, :func:`gnss_denied`) stops counting a terminal's reported
+    position as evidence where and while GNSS is jammed or spoofed.
 
 Geometry
 --------
@@ -60,12 +62,14 @@ __all__ = [
     "BAND_FREQ_GHZ",
     "DEFAULT_SAT_EIRP_DBW",
     "DEFAULT_SIGNAL_BANDWIDTH_MHZ",
+    "GNSS_JS_THRESHOLD_DB",
     "K_FACTOR",
     "PATTERNS",
     "JammerSite",
     "JammingMap",
     "TerminalAntenna",
     "fspl_db",
+    "gnss_denied",
     "j_over_s_db",
     "jammers_from_records",
     "jamming_map",
@@ -86,6 +90,8 @@ DEFAULT_SAT_EIRP_DBW = 33.0
 DEFAULT_SIGNAL_BANDWIDTH_MHZ = 250.0
 #: Received GPS L1 C/A power at the ground, minimum specified [dBW] (IS-GPS-200N, sec. 3.3.1.6: -158.5 dBW).
 GNSS_L1_SIGNAL_DBW = -158.5
+#: J/S [dB] over the minimum L1 C/A power at which a receiver is taken as jammed (the flag for the detection layer).
+GNSS_JS_THRESHOLD_DB = 30.0
 
 
 def radio_horizon_km(h1_m, h2_m=0.0, *, k_factor: float = K_FACTOR) -> np.ndarray:
@@ -389,6 +395,49 @@ def _jammer_power_dbw(
         return 10.0 * np.log10(total_w)
 
 
+def _gnss_reach(site: JammerSite, lat, lon, receiver_height_m: float, threshold_db: float) -> np.ndarray:
+    """Points where a GNSS L1 jammer is in sight (4/3-Earth horizon) with J/S >= ``threshold_db`` over the minimum
+    specified L1 C/A power (omnidirectional 0 dBi receiver)."""
+    from skyfence.earth.geodesy import geodetic_to_ecef
+    from skyfence.network.ground import great_circle_km
+
+    lat = np.asarray(lat, dtype=float)
+    lon = np.asarray(lon, dtype=float)
+    in_sight = great_circle_km(site.lat_deg, site.lon_deg, lat, lon) <= radio_horizon_km(
+        site.height_m, receiver_height_m
+    )
+    ground = geodetic_to_ecef(lat, lon, receiver_height_m / 1000.0).reshape(-1, 3)
+    dist = np.linalg.norm(
+        geodetic_to_ecef(site.lat_deg, site.lon_deg, site.height_m / 1000.0)[None, :] - ground, axis=1
+    )
+    js = site.eirp_dbw - fspl_db(dist, site.freq_ghz) - GNSS_L1_SIGNAL_DBW
+    return np.asarray(in_sight & (js >= threshold_db), dtype=bool).reshape(lat.shape)
+
+
+def gnss_denied(
+    jammers: Sequence[JammerSite],
+    lat_deg,
+    lon_deg,
+    times,
+    *,
+    receiver_height_m: float = 2.0,
+    threshold_db: float = GNSS_JS_THRESHOLD_DB,
+) -> np.ndarray:
+    """Per point (one time each): GNSS is jammed there -- a ``gnss_l1`` jammer is on, in sight and at least
+    ``threshold_db`` above the L1 signal.  The same rule as :func:`jamming_map`'s ``gnss_jammed``, per point; the
+    detection layer uses it to discount position evidence where GNSS cannot be trusted."""
+    lat = np.atleast_1d(np.asarray(lat_deg, dtype=float))
+    lon = np.atleast_1d(np.asarray(lon_deg, dtype=float))
+    times = np.atleast_1d(np.asarray(times, dtype="datetime64[ns]"))
+    out = np.zeros(lat.shape, dtype=bool)
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    for site in (j for j in jammers if j.band == "gnss_l1"):
+        hit = np.zeros(lat.shape, dtype=bool)
+        hit[ok] = _gnss_reach(site, lat[ok], lon[ok], receiver_height_m, threshold_db)
+        out |= hit & site.active(times)
+    return out
+
+
 def jamming_map(
     constellation,
     cells: np.ndarray,
@@ -399,7 +448,7 @@ def jamming_map(
     sat_eirp_dbw: float = DEFAULT_SAT_EIRP_DBW,
     signal_bandwidth_mhz: float = DEFAULT_SIGNAL_BANDWIDTH_MHZ,
     min_elevation_deg: float = 25.0,
-    gnss_js_threshold_db: float = 30.0,
+    gnss_js_threshold_db: float = GNSS_JS_THRESHOLD_DB,
 ) -> JammingMap:
     """J/S of Ku-downlink jammers at terminals in each cell (pointing at their highest satellite), per time.
 
@@ -410,7 +459,6 @@ def jamming_map(
     from skyfence.coverage.visibility import GroundGrid, iter_visibility
     from skyfence.earth import cells as h3cells
     from skyfence.earth.geodesy import geodetic_to_ecef
-    from skyfence.network.ground import great_circle_km
 
     antenna = antenna or TerminalAntenna()
     cells = np.unique(np.asarray(cells, dtype=np.uint64))
@@ -449,13 +497,8 @@ def jamming_map(
         jam[sl] = j_dbw
         js[sl] = np.where(served, j_dbw - s_dbw, np.nan)
     for site in gnss:
-        d = great_circle_km(site.lat_deg, site.lon_deg, lat, lon)
-        in_sight = d <= radio_horizon_km(site.height_m, antenna.height_m)
-        dist = np.linalg.norm(
-            geodetic_to_ecef(site.lat_deg, site.lon_deg, site.height_m / 1000.0)[None, :] - ground, axis=1
-        )
-        js_gnss = site.eirp_dbw - fspl_db(dist, site.freq_ghz) - GNSS_L1_SIGNAL_DBW
-        gnss_flag |= site.active(times)[:, None] & (in_sight & (js_gnss >= gnss_js_threshold_db))[None, :]
+        reach = _gnss_reach(site, lat, lon, antenna.height_m, gnss_js_threshold_db)
+        gnss_flag |= site.active(times)[:, None] & reach[None, :]
     settings = {
         "sat_eirp_dbw": sat_eirp_dbw,
         "signal_bandwidth_mhz": signal_bandwidth_mhz,
