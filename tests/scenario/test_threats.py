@@ -41,6 +41,22 @@ def test_threat_section_maps_and_curves(tmp_path, data_dir):
     assert f'data-key="{key}"' in html
     maps = {p.name for p in (out / "maps").iterdir()}
     assert {"threat_outage__TW.png", "threat_resilience__TW.png", "threat_jamming__TW.png"} <= maps
+    # capacity before and after each threat and all of them; the curve against gateways lost ends at zero
+    cap = threat["capacity"]
+    assert set(cap["cases"]) == {"before", "jamming", "satellites", "ground", "all"}
+    assert cap["after_case"] == "all"
+    before, after = cap["cases"]["before"], cap["cases"]["all"]
+    assert after["served_fraction"] < before["served_fraction"]
+    assert cap["cases"]["jamming"]["served_fraction"] < before["served_fraction"]
+    nearest = [p for p in cap["gateway_curve"] if p["order"] == "nearest first"]
+    assert nearest[0]["gateways_lost"] == 0
+    assert nearest[-1]["served_fraction"] == 0.0 and nearest[0]["served_fraction"] > 0.0
+    for case in ("before", "all"):
+        key = f"variants.1.threats.0.capacity.cases.{case}.mbps_per_user_median"
+        assert f'data-key="{key}"' in html
+    assert {"threat_capacity__TW.png", "threat_gateways_curve__TW.png"} <= maps
+    findings = [f for f in summary["findings"] if f["topic"] == "threats"]
+    assert findings and "Mb/s" in findings[0]["text"]
 
 
 def test_unknown_threat_target_is_one_line_and_writes_nothing(tmp_path, data_dir):

@@ -1,5 +1,7 @@
 """``skyfence threat ...``: quick single questions about attacks -- J/S, horizons, jamming maps, attrition, debris,
-reachability after ground losses.
+reachability after ground losses, service against gateways lost; ``--capacity`` adds Mb/s per user and the share of
+demand served before and after (the capacity layer re-run on the attacked system,
+:mod:`skyfence.threats.capacity_impact`).
 
 Heavy modules are imported inside the commands so ``skyfence --help`` stays fast.
 """
@@ -55,6 +57,29 @@ def _read_jammers(path: Path):
         return jammers_from_records(records)
     except InputError as error:
         raise InputError(error.message, source=str(path), field=error.field, hint=error.hint) from None
+
+
+_CAPACITY_HELP = "Also capacity before and after: Mb/s per user and share of demand served (slower)."
+_GROUND_HELP = "Gateway/PoP dataset name or file (feeds bent-pipe satellites; capacity and reachability)."
+
+
+def _capacity_table(rows: list[dict]) -> None:
+    """Print capacity rows (``label`` and the capacity figures) as one line each."""
+    for row in rows:
+        console.print(
+            f"  {row['label']:>28}: Mb/s per user median {row['mbps_per_user_median']:.1f} "
+            f"(p10 {row['mbps_per_user_p10']:.1f}), served {row['served_fraction']:.1%} of demand "
+            f"({row['served_gbps_mean']:.1f} Gb/s), with service {row['service_coverage']:.1%}"
+        )
+
+
+def _capacity_ground(constellation, ground: str):
+    """The ground segment that feeds the constellation's satellites (None when they are not Starlink's)."""
+    from skyfence.capacity.engine import assign_generations
+    from skyfence.capacity.resources import fed_by_starlink_gateways
+    from skyfence.network.ground import load_ground_segment
+
+    return load_ground_segment(ground) if fed_by_starlink_gateways(assign_generations(constellation)) else None
 
 
 @app.command("js")
@@ -138,9 +163,14 @@ def jam(
     eirp_sweep: str = typer.Option(None, "--eirp-sweep", help="Override every jammer's EIRP: 30,40,50 [dBW]."),
     threshold: float = typer.Option(0.0, "--threshold", help="J/S counted as jammed at or above this [dB]."),
     out: Path = typer.Option(None, "--out", help="Write a J/S map (PNG) and per-cell GeoJSON here."),
+    capacity: bool = typer.Option(False, "--capacity", help=_CAPACITY_HELP),
+    ground: str = typer.Option("starlink_ground_stations", "--ground", help=_GROUND_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """J/S map of Ku-downlink jammers over a region: share of time each cell is jammed, west vs east etc."""
+    """J/S map of Ku-downlink jammers over a region: share of time each cell is jammed, west vs east etc.
+
+    With --capacity: Mb/s per user and served demand without and with the jammers as listed (J/N as one more term of
+    C/(N+I+J), MODCOD fall-back; a cell whose uplink no MODCOD closes gets nothing)."""
     import dataclasses
 
     import numpy as np
@@ -194,8 +224,31 @@ def jam(
                 outline=area.geometry,
             )
             (staging / "summary.json").write_text(json.dumps(rows, indent=2, default=str))
+    cap_rows: list[dict] = []
+    if capacity:
+        from skyfence.threats.capacity_impact import capacity_impact
+
+        impact = capacity_impact(
+            constellation,
+            cells,
+            times,
+            ground=_capacity_ground(constellation, ground),
+            jammers=sites,
+            antenna=antenna,
+            gateway_curve=False,
+        )
+        labels = {"before": "before", "jamming": "jammers as listed"}
+        cap_rows = [{"case": c, "label": labels.get(c, c), **v} for c, v in impact.summary().items()]
     if json_out:
-        print_json({"region": area.name, "steps": len(times), "jammers": [s.to_dict() for s in sites], "sweep": rows})
+        print_json(
+            {
+                "region": area.name,
+                "steps": len(times),
+                "jammers": [s.to_dict() for s in sites],
+                "sweep": rows,
+                **({"capacity": cap_rows} if capacity else {}),
+            }
+        )
         return
     console.print(f"[bold]{area.name}[/]: {len(cells)} cells, {len(times)} steps, {len(sites)} jammer(s)")
     for row in rows:
@@ -205,6 +258,9 @@ def jam(
             f"{'–' if row['median_js_db'] is None else format(row['median_js_db'], '+.1f')} dB, "
             f"GNSS-flagged cells {row['gnss_flagged_cells']}"
         )
+    if cap_rows:
+        console.print("capacity:")
+        _capacity_table(cap_rows)
 
 
 @app.command("attrition")
@@ -224,9 +280,14 @@ def attrition(
     fraction: str = typer.Option("1", "--fraction", help="Share of targets removed; a list sweeps: 0,0.1,0.5."),
     draws: int = typer.Option(20, "--draws", help="Monte Carlo draws per fraction."),
     seed: int = typer.Option(0, "--seed", help="Seed of the first draw."),
+    capacity: bool = typer.Option(False, "--capacity", help=_CAPACITY_HELP),
+    ground: str = typer.Option("starlink_ground_stations", "--ground", help=_GROUND_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Coverage before and after removing satellites (visibility computed once, satellites masked per draw)."""
+    """Coverage before and after removing satellites (visibility computed once, satellites masked per draw).
+
+    With --capacity: Mb/s per user and served demand per fraction, mean over the first draws (at most 5), the
+    capacity layer re-run with the removed satellites masked."""
     from skyfence.earth.regions import get_region
     from skyfence.orbits.sources import load_constellation
     from skyfence.threats.attrition import SatelliteAttack
@@ -261,6 +322,17 @@ def attrition(
         "before": before,
         "after": summary.to_dict(orient="records"),
     }
+    if capacity:
+        payload["capacity"] = _attrition_capacity(
+            constellation,
+            area.cells(res),
+            times,
+            targets,
+            fractions,
+            draws,
+            seed,
+            _capacity_ground(constellation, ground),
+        )
     if json_out:
         print_json(payload)
         return
@@ -273,6 +345,41 @@ def attrition(
         part = summary[summary["metric"] == metric]
         for row in part.itertuples(index=False):
             console.print(f"    fraction {row.intensity:g}: mean {row.mean:.4g} [p05 {row.p05:.4g}, p95 {row.p95:.4g}]")
+    if capacity:
+        console.print("capacity (mean over the draws):")
+        _capacity_table(payload["capacity"])
+
+
+def _attrition_capacity(constellation, cells, times, targets, fractions, draws, seed, ground) -> list[dict]:
+    """Capacity before and after removing each fraction of the targets, first draws (one pass, masked cases)."""
+    import numpy as np
+
+    from skyfence.capacity.engine import CapacityCase, run_capacity_cases
+    from skyfence.threats.attrition import draw_fraction
+    from skyfence.threats.capacity_impact import CAPACITY_DRAWS, CAPACITY_METRICS, _figures
+
+    n = min(draws, CAPACITY_DRAWS)
+    meta = [(None, 0)] + [(f, d) for f in fractions for d in range(n)]
+    cases = [
+        CapacityCase(
+            "before" if f is None else f"fraction {f:g}",
+            removed_satellites=None if f is None else draw_fraction(targets, f, seed + d),
+            ground=ground,
+        )
+        for f, d in meta
+    ]
+    figures = [_figures(r) for r in run_capacity_cases(constellation, cells, times, cases)]
+    rows = [{"label": "before", "fraction": 0.0, **figures[0]}]
+    for f in fractions:
+        picked = [fig for (g, _), fig in zip(meta, figures, strict=True) if g == f]
+        rows.append(
+            {
+                "label": f"fraction {f:g}",
+                "fraction": f,
+                **{m: float(np.mean([p[m] for p in picked])) for m in CAPACITY_METRICS},
+            }
+        )
+    return rows
 
 
 @app.command("debris")
@@ -336,9 +443,14 @@ def reach(
     cables_cut_in: list[str] = typer.Option([], "--cables-cut-in", help="PoPs in this country lose the Internet."),
     isl_failure: float = typer.Option(0.0, "--isl-failure", help="Share of ISLs failed."),
     seed: int = typer.Option(0, "--seed", help="Seed for ISL failures."),
+    capacity: bool = typer.Option(False, "--capacity", help=_CAPACITY_HELP),
+    region: str = typer.Option("TW", "--region", help="With --capacity: the region whose capacity is measured."),
+    res: int = typer.Option(5, "--res", help="With --capacity: H3 resolution."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Reachability and RTT from a terminal before and after ground losses (unreachable is an answer)."""
+    """Reachability and RTT from a terminal before and after ground losses (unreachable is an answer).
+
+    With --capacity: Mb/s per user and served demand over --region before and after the ground losses."""
     from skyfence.earth.places import resolve_place
     from skyfence.network.ground import load_ground_segment
     from skyfence.orbits.sources import load_constellation
@@ -358,6 +470,22 @@ def reach(
     before, _ = reachability(constellation, [place], [None], times, segment, isl=isl)
     after, removed = reachability(constellation, [place], [None], times, segment, attack=attack, isl=isl)
     payload = {"before": before[0].summary(), "after": after[0].summary(), "removed": removed}
+    if capacity:
+        from skyfence.earth.regions import get_region
+        from skyfence.threats.capacity_impact import capacity_impact
+
+        fed = _capacity_ground(constellation, ground)
+        attacked = attack.apply(fed)[0] if fed is not None else None
+        impact = capacity_impact(
+            constellation,
+            get_region(region).cells(res),
+            times,
+            ground=fed,
+            attacked_ground=attacked,
+            gateway_curve=False,
+        )
+        labels = {"before": "before", "ground": "after the ground losses"}
+        payload["capacity"] = [{"case": c, "label": labels.get(c, c), **v} for c, v in impact.summary().items()]
     if json_out:
         print_json(payload)
         return
@@ -365,3 +493,95 @@ def reach(
         rtt = "unreachable" if s["median_rtt_ms"] is None else f"median RTT {s['median_rtt_ms']:.1f} ms"
         console.print(f"{label:>6}: reachable {s['reachable_share']:.0%} of {s['steps']} steps, {rtt}")
     console.print(f"removed: {len(removed['gateways'])} gateways, {len(removed['pops'])} PoPs")
+    if capacity:
+        console.print(f"capacity over {region}:")
+        _capacity_table(payload["capacity"])
+
+
+@app.command("gateways")
+def gateways(
+    source: str = typer.Argument(..., help="TLE/OMM file, preset name or celestrak:GROUP."),
+    region: str = typer.Option("TW", "--region", help="Region whose service is measured."),
+    res: int = typer.Option(5, "--res", help="H3 resolution."),
+    start: str = typer.Option(None, help="Start, ISO 8601 UTC. Default: newest element epoch."),
+    duration: str = typer.Option("2h", help="Span."),
+    step: str = typer.Option("300s", help="Step."),
+    ground: str = typer.Option("starlink_ground_stations", "--ground", help=_GROUND_HELP),
+    from_: str = typer.Option(None, "--from", help="Also reachability and RTT from this terminal (city or LAT,LON)."),
+    isl: str = typer.Option("+grid", "--isl", help="With --from: +grid or none (bent pipe)."),
+    orders: int = typer.Option(3, "--orders", help="Random gateway orders for the band (beside nearest-first)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the first random order."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Resilience curve: service over a region against the number of gateways lost.
+
+    Gateways go nearest to the region first (the worst order for it), and in --orders random orders (a band).
+    Per point: share of demand served, Mb/s per user, share of time and places with any capacity; with --from, the
+    terminal's reachable share and median RTT (nearest-first order).  Bent-pipe satellites need a gateway in view;
+    satellites with lasers stay fed while any gateway and PoP is left (the gateways' landing capacity is not
+    modelled)."""
+    from skyfence.capacity.engine import assign_generations
+    from skyfence.capacity.resources import fed_by_starlink_gateways
+    from skyfence.earth import cells as h3cells
+    from skyfence.earth.regions import get_region
+    from skyfence.network.ground import load_ground_segment
+    from skyfence.orbits.sources import load_constellation
+    from skyfence.threats.capacity_impact import gateway_steps, gateways_by_distance, gateways_lost_curve
+    from skyfence.threats.ground import GroundAttack, reachability
+
+    if orders < 0:
+        raise InputError(f"must be >= 0, got {orders}", field="--orders")
+    area = get_region(region)
+    cells = area.cells(res)
+    constellation = load_constellation(source)
+    times = _span(constellation, start, duration, step)
+    segment = load_ground_segment(ground)
+    if not fed_by_starlink_gateways(assign_generations(constellation)):
+        raise InputError(
+            f"{constellation.name}'s satellites do not land at the gateways of {ground!r}",
+            field="source",
+            hint="the only gateway list in the data is Starlink's",
+        )
+    curve = gateways_lost_curve(constellation, cells, times, segment, seed=seed, orders=orders, max_steps=len(times))
+    nearest = curve[curve["order"] == "nearest first"].reset_index(drop=True)
+    rows = []
+    for row in nearest.to_dict(orient="records"):
+        rand = curve[(curve["order"] == "random order") & (curve["gateways_lost"] == row["gateways_lost"])]
+        row["served_fraction_random_min"] = float(rand["served_fraction"].min()) if len(rand) else None
+        row["served_fraction_random_max"] = float(rand["served_fraction"].max()) if len(rand) else None
+        rows.append(row)
+    if from_ is not None:
+        from skyfence.earth.places import resolve_place
+
+        place = resolve_place(from_, field="--from")
+        lat, lon = h3cells.cell_centers(cells)
+        order = gateways_by_distance(segment, lat, lon)
+        for row, k in zip(rows, gateway_steps(len(order)), strict=True):
+            result, _ = reachability(
+                constellation, [place], [None], times, segment, attack=GroundAttack(sites=tuple(order[:k])), isl=isl
+            )
+            summary = result[0].summary()
+            row["reachable_share"] = summary["reachable_share"]
+            row["median_rtt_ms"] = summary["median_rtt_ms"]
+    payload = {"region": area.name, "gateways": len(segment.gateways), "steps": len(times), "curve": rows}
+    if json_out:
+        print_json(payload)
+        return
+    console.print(
+        f"[bold]{area.name}[/]: {len(segment.gateways)} gateways, nearest first (random orders: range); "
+        f"{len(times)} steps"
+    )
+    for row in rows:
+        band = (
+            ""
+            if row["served_fraction_random_min"] is None
+            else f" [{row['served_fraction_random_min']:.1%}-{row['served_fraction_random_max']:.1%}]"
+        )
+        reach = ""
+        if "reachable_share" in row:
+            rtt = "unreachable" if row["median_rtt_ms"] is None else f"median RTT {row['median_rtt_ms']:.1f} ms"
+            reach = f"; {from_}: reachable {row['reachable_share']:.0%}, {rtt}"
+        console.print(
+            f"  {row['gateways_lost']:>4} lost: served {row['served_fraction']:.1%}{band}, Mb/s per user median "
+            f"{row['mbps_per_user_median']:.1f}, with service {row['service_coverage']:.1%}{reach}"
+        )

@@ -1,6 +1,8 @@
-"""The threats section's figures: outage maps (coverage lost per cell, jammed share) and resilience curves.
+"""The threats section's figures: outage maps (coverage lost per cell, jammed share, Mb/s per user lost) and
+resilience curves (random attrition, jammer EIRP, gateways lost).
 
-Drawn from the threat units' data (``per_cell.parquet``, ``curve.parquet``, ``jamming.parquet``) with the same
+Drawn from the threat units' data (``per_cell.parquet``, ``curve.parquet``, ``jamming.parquet``,
+``capacity_cells.parquet``, ``gateway_curve.parquet``) with the same
 map function as every other map (:func:`skyfence.report.maps.draw_cells`); curves show the mean over the Monte
 Carlo draws with the 5th-95th percentile band.
 """
@@ -101,6 +103,44 @@ def _outage_maps(entries, region, name, outline, pov, data) -> list[Figure]:
             f"Outage map: {why}, per cell of {region['name']}.",
         )
     )
+    capacity = [
+        (f"{t['label']}, {v['title']}", pd.read_parquet(data[t["unit"]] / "capacity_cells.parquet"))
+        for v, t in entries
+        if (data[t["unit"]] / "capacity_cells.parquet").exists()
+    ]
+    capacity = [
+        (label, tb)
+        for label, tb in capacity
+        if np.nanmax(tb["mbps_per_user_before"].to_numpy(float) - tb["mbps_per_user_after"].to_numpy(float), initial=0)
+        > 0
+    ]
+    if capacity:
+        panels = [
+            Panel(
+                label,
+                _cells(tb["cell"]),
+                tb["mbps_per_user_before"].to_numpy(float) - tb["mbps_per_user_after"].to_numpy(float),
+            )
+            for label, tb in capacity
+        ]
+        figs.append(
+            Figure(
+                f"threat_capacity__{name}.png",
+                draw_cells(
+                    panels,
+                    title=f"Busy-hour Mb/s per user lost to the attacks over {region['name']}",
+                    colourbar_label="Mb/s per user lost (median over time, before minus after)",
+                    cmap="Reds",
+                    vmin=0.0,
+                    outline=outline,
+                    pov=pov,
+                ),
+                f"Map: Mb/s per user lost per cell of {region['name']} under each variant's attacks",
+                "Median busy-hour rate per active user before minus after all the variant's threats together "
+                "(capacity model re-run with the satellites lost, the jammers and the ground losses; first Monte "
+                "Carlo draw).",
+            )
+        )
     jammed = [(label, tb) for label, tb in tables if "jammed_share" in tb and tb["jammed_share"].to_numpy().any()]
     if jammed:
         panels = [Panel(label, _cells(tb["cell"]), 100.0 * tb["jammed_share"].to_numpy(float)) for label, tb in jammed]
@@ -192,6 +232,49 @@ def _curves(entries, region, name, data) -> list[Figure]:
                 f"Curve: share of time {region['name']} is jammed against jammer EIRP",
                 "Every jammer's EIRP set to the value on the axis (the sweep of an assumption without a public "
                 "value); share of served time with J/S >= 0 dB, averaged over the region's cells.",
+            )
+        )
+    gw = [
+        (v, t, pd.read_parquet(data[t["unit"]] / "gateway_curve.parquet"))
+        for v, t in entries
+        if (data[t["unit"]] / "gateway_curve.parquet").exists()
+    ]
+    if gw:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), dpi=110)
+        for ax, (metric, label) in zip(
+            axes,
+            (
+                ("served_fraction", "share of demand served [%]"),
+                ("service_coverage", "time and places with service [%]"),
+            ),
+            strict=True,
+        ):
+            for v, t, curve in gw:
+                near = curve[curve["order"] == "nearest first"].sort_values("gateways_lost")
+                rand = curve[curve["order"] == "random order"].groupby("gateways_lost")[metric]
+                line = ax.plot(
+                    near["gateways_lost"], 100.0 * near[metric], marker="o", label=f"{t['label']}, {v['title']}"
+                )
+                if len(rand):
+                    lo, hi = rand.min(), rand.max()
+                    ax.fill_between(
+                        lo.index, 100.0 * lo.to_numpy(), 100.0 * hi.to_numpy(), alpha=0.2, color=line[0].get_color()
+                    )
+            ax.set_xscale("symlog", linthresh=1.0)
+            ax.set_xlabel("gateways lost (nearest to the region first; band: random orders)")
+            ax.set_ylabel(label)
+            ax.set_ylim(0, 105)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+        fig.suptitle(f"Resilience of service over {region['name']} against gateways lost")
+        figs.append(
+            Figure(
+                f"threat_gateways_curve__{name}.png",
+                _png(fig),
+                f"Curve: service over {region['name']} against the number of gateways lost",
+                "Capacity model re-run with the variant's gateways removed one after the other, nearest to the "
+                "region first (line) and in random orders (band: range); a satellite with lasers stays fed while "
+                "any gateway and PoP is left (the gateways' landing capacity is not modelled).",
             )
         )
     return figs

@@ -197,9 +197,57 @@ def _policy(summary: Summary) -> list[_Sentence]:
     return out
 
 
+def _threats(summary: Summary) -> list[_Sentence]:
+    """Per threatened variant and constellation, over the first region: satellites lost, coverage and Mb/s per user
+    before and after, and terminals left unreachable."""
+    out: list[_Sentence] = []
+    first_region = summary.regions[0].spec if summary.regions else None
+    for vi, variant in enumerate(summary.variants):
+        for ti, t in enumerate(variant.threats):
+            if t.region_spec != first_region:
+                continue
+            key = f"variants.{vi}.threats.{ti}"
+            s = _Sentence("threats", variant.name, 1).text(f"{variant.title}: for {t.label} over {t.region}, ")
+            said = False
+            if t.satellites_lost_mean >= 0.5:
+                s.text("the attacks destroy ").num(f"{key}.satellites_lost_mean", t.satellites_lost_mean, "int")
+                s.text(" of ").num(f"{key}.satellites", t.satellites, "int").text(" satellites (mean over the draws); ")
+                said = True
+            cov_after = (t.after.get("coverage_fraction") or {}).get("mean")
+            cov_before = t.before.get("coverage_fraction")
+            if said and cov_after is not None and cov_before is not None and cov_before - cov_after >= 0.0005:
+                s.text("coverage falls from ").num(f"{key}.before.coverage_fraction", cov_before, "pct")
+                s.text(" to ").num(f"{key}.after.coverage_fraction.mean", cov_after, "pct").text(" of the time; ")
+            if t.jammed_share_mean is not None:
+                s.text("jammers drown the satellite signal (J/S >= 0 dB) ")
+                s.num(f"{key}.jammed_share_mean", t.jammed_share_mean, "pct").text(" of the served time; ")
+                said = True
+            cap = t.capacity or {}
+            cases = cap.get("cases") or {}
+            after = cap.get("after_case")
+            if "before" in cases and after in cases and after != "before":
+                ck = f"{key}.capacity.cases"
+                s.text("the median busy-hour rate per user goes from ")
+                s.num(f"{ck}.before.mbps_per_user_median", cases["before"]["mbps_per_user_median"], "f1").text(" to ")
+                s.num(f"{ck}.{after}.mbps_per_user_median", cases[after]["mbps_per_user_median"], "f1")
+                s.text(" Mb/s and the share of demand served from ")
+                s.num(f"{ck}.before.served_fraction", cases["before"]["served_fraction"], "pct").text(" to ")
+                s.num(f"{ck}.{after}.served_fraction", cases[after]["served_fraction"], "pct").text("; ")
+                said = True
+            lost = [r for r in t.reachability if r.get("reachable_before", 0) > 0 and r.get("reachable_after") == 0]
+            if lost:
+                s.text(", ".join(r["terminal"] for r in lost) + " can no longer reach the Internet; ")
+                said = True
+            if not said:
+                continue
+            s.template = s.template.rstrip("; ") + "."
+            out.append(s)
+    return out
+
+
 def key_findings(summary: Summary) -> list[Finding]:
-    """Up to :data:`MAX_FINDINGS` sentences about what the run found, coverage first, then latency and policy."""
-    sentences = [*_coverage(summary), *_latency(summary), *_policy(summary)]
+    """Up to :data:`MAX_FINDINGS` sentences about what the run found: coverage, threats, latency and policy."""
+    sentences = [*_coverage(summary), *_threats(summary), *_latency(summary), *_policy(summary)]
     complete = [(s.rank, i, s) for i, s in enumerate(sentences) if s.complete]
     # The most important sentences of every topic first; then back into page order (coverage, latency, policy).
     chosen = sorted(sorted(complete, key=lambda c: (c[0], c[1]))[:MAX_FINDINGS], key=lambda c: c[1])

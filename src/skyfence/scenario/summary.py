@@ -224,7 +224,9 @@ class ThreatResult(_Model):
     ``after`` maps each metric to its mean, 95 % CI of the mean and 5th/50th/95th percentiles over the draws;
     ``jamming`` is the EIRP sweep; ``debris`` the expected losses per shell; ``reachability`` the terminals' RTT
     and reachable share before and after (``null`` RTT = unreachable).  Per-cell outage and the resilience curve
-    are in the unit's data (``per_cell.parquet``, ``curve.parquet``).
+    are in the unit's data (``per_cell.parquet``, ``curve.parquet``).  ``capacity``: per case (``before``,
+    ``jamming``, ``satellites``, ``ground``, ``all``) the capacity figures (Mb/s per user, served share,
+    ``service_coverage``), and the curve against gateways lost (:mod:`skyfence.threats.capacity_impact`).
     """
 
     unit: str
@@ -243,6 +245,7 @@ class ThreatResult(_Model):
     reachability: list[dict[str, Any]] = Field(default_factory=list)
     removed_ground: dict[str, Any] = Field(default_factory=dict)
     threats: list[dict[str, Any]] = Field(default_factory=list)
+    capacity: dict[str, Any] | None = None
 
 
 class VariantResult(_Model):

@@ -665,6 +665,12 @@ def threat_unit(ctx: Context, c_spec: ConstellationSpec, r_spec: RegionSpec, var
         and (latency.constellations is None or c_spec.name in latency.constellations)
     )
     key = f"variants[{variant_index}].threats"
+    # capacity before and after the threats: the scenario's [capacity] settings (defaults without one), for every
+    # constellation the capacity study covers (all without a [capacity] table)
+    from skyfence.scenario.schema import CapacitySpec
+
+    cap_spec = scenario.capacity or CapacitySpec()
+    with_capacity = cap_spec.constellations is None or c_spec.name in cap_spec.constellations
 
     def compute(advance: Advance) -> dict[str, bytes | str]:
         from skyfence.earth.places import resolve_place
@@ -682,6 +688,9 @@ def threat_unit(ctx: Context, c_spec: ConstellationSpec, r_spec: RegionSpec, var
             montecarlo=scenario.montecarlo,
             seed=scenario.seed,
             key=key,
+        )
+        capacity_options, capacity_ground = _threat_capacity(
+            ctx, cap_spec, c_spec, ground, constellation, with_capacity
         )
         terminals = []
         latency_times = None
@@ -701,6 +710,8 @@ def threat_unit(ctx: Context, c_spec: ConstellationSpec, r_spec: RegionSpec, var
             policy=ctx.policy(policy) if policy is not None else None,
             operator=policy.operator if policy is not None else None,
             latency_times=latency_times,
+            capacity_options=capacity_options,
+            capacity_ground=capacity_ground,
         )
         advance(len(ctx.times))
         doc = result.to_json()
@@ -720,6 +731,11 @@ def threat_unit(ctx: Context, c_spec: ConstellationSpec, r_spec: RegionSpec, var
         }
         if len(result.jamming_curve):
             files["jamming.parquet"] = _parquet(result.jamming_curve)
+        if result.capacity is not None:
+            files["capacity_cases.parquet"] = _parquet(result.capacity.cases)
+            files["capacity_cells.parquet"] = _parquet(result.capacity.per_cell)
+            if len(result.capacity.gateway_curve):
+                files["gateway_curve.parquet"] = _parquet(result.capacity.gateway_curve)
         return files
 
     files_used = {}
@@ -743,12 +759,13 @@ def threat_unit(ctx: Context, c_spec: ConstellationSpec, r_spec: RegionSpec, var
         "files": files_used,
         "montecarlo": scenario.montecarlo.model_dump(),
         "seed": scenario.seed,
+        "capacity": cap_spec.model_dump(exclude={"constellations"}) if with_capacity else None,
+        "ground": ctx.ground_key(ground),
     }
     if with_terminals:
-        inputs["ground"] = ctx.ground_key(ground)
         inputs["latency"] = latency.model_dump(exclude={"constellations"}) if latency is not None else None
-        if policy is not None and any(getattr(t, "licence_revoked", False) for t in variant.threats):
-            inputs["policy"] = {"id": ctx.policy(policy).id, "operator": policy.operator}
+    if policy is not None and any(getattr(t, "licence_revoked", False) for t in variant.threats):
+        inputs["policy"] = {"id": ctx.policy(policy).id, "operator": policy.operator}
     return Unit(
         "threats",
         f"threats: {variant.name}, {c_spec.name} over {r_spec.name or r_spec.spec}",
@@ -756,3 +773,32 @@ def threat_unit(ctx: Context, c_spec: ConstellationSpec, r_spec: RegionSpec, var
         compute,
         steps=len(ctx.times),
     )
+
+
+def _threat_capacity(ctx: Context, spec, c_spec: ConstellationSpec, ground: GroundSpec, constellation, wanted: bool):
+    """Options of the threat unit's capacity runs and the ground segment feeding the satellites; ``(None, None)``
+    when the capacity study leaves the constellation out or its satellites' generation is unknown."""
+    from skyfence.capacity.demand import DemandModel
+    from skyfence.capacity.engine import assign_generations
+    from skyfence.capacity.resources import fed_by_starlink_gateways
+    from skyfence.errors import InputError
+
+    if not wanted:
+        return None, None
+    generation = spec.generations.get(c_spec.name)
+    try:
+        names = assign_generations(constellation, generation)
+    except InputError:
+        return None, None
+    options = {
+        "generation": generation,
+        "rain_p": spec.rain_p,
+        "demand": DemandModel(
+            take_rate=spec.take_rate,
+            busy_hour_mbps=spec.busy_hour_mbps,
+            oversubscription=spec.oversubscription,
+            plan_peak_mbps=spec.plan_peak_mbps,
+        ),
+        "gateway_min_elevation_deg": spec.gateway_min_elevation_deg,
+    }
+    return options, (ctx.ground(ground) if fed_by_starlink_gateways(names) else None)

@@ -15,6 +15,8 @@ scenario unit caches and the report draws.  Visibility runs once; every draw onl
   compare variants -- and, for jammers, the jammed share against jammer EIRP.
 * **Jamming**: J/S per cell (share of time with J/S >= 0 dB) at the listed EIRPs.
 * **Reachability**: RTT and reachable share from each terminal before and after the ground and satellite losses.
+* **Capacity** (with ``capacity_options``): Mb/s per user, served share and capacity before and after each threat
+  and all of them, and the curve against gateways lost (:mod:`skyfence.threats.capacity_impact`).
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class ThreatAssessment:
     reachability: list[dict[str, Any]] = field(default_factory=list)
     removed_ground: dict[str, Any] = field(default_factory=dict)
     satellites_lost: dict[str, float] = field(default_factory=dict)
+    capacity: Any = None  # CapacityImpact, or None when no capacity was asked for
 
     def to_json(self) -> dict[str, Any]:
         """The headline numbers (tables go to Parquet in a scenario unit)."""
@@ -84,7 +87,32 @@ class ThreatAssessment:
             "removed_ground": self.removed_ground,
             "jamming": self.jamming_curve.to_dict(orient="records"),
             "debris": self.debris.to_dict(orient="records"),
+            "capacity": None if self.capacity is None else _capacity_json(self.capacity),
         }
+
+
+def _capacity_json(impact) -> dict[str, Any]:
+    from skyfence.threats.capacity_impact import CAPACITY_METRICS
+
+    curve = impact.gateway_curve
+    points = []
+    if len(curve):
+        grouped = curve.groupby(["order", "gateways_lost"], sort=True)[list(CAPACITY_METRICS)]
+        lo, mid, hi = grouped.min(), grouped.mean(), grouped.max()
+        for (order, k), row in mid.iterrows():
+            points.append(
+                {
+                    "order": order,
+                    "gateways_lost": int(k),
+                    **{m: float(v) for m, v in row.items()},
+                    **{f"{m}_min": float(lo.loc[(order, k), m]) for m in ("served_fraction", "service_coverage")},
+                    **{f"{m}_max": float(hi.loc[(order, k), m]) for m in ("served_fraction", "service_coverage")},
+                }
+            )
+    cases = impact.summary()
+    threats = [name for name in cases if name != "before"]
+    after = "all" if "all" in cases else (threats[0] if threats else "before")
+    return {"cases": cases, "after_case": after, "settings": impact.settings, "gateway_curve": points}
 
 
 def _removal(view, constellation, plan: ThreatPlan, draw: int, engaged_cache: dict) -> np.ndarray:
@@ -119,8 +147,15 @@ def assess_threats(
     policy=None,
     operator: str | None = None,
     latency_times: np.ndarray | None = None,
+    capacity_options: dict[str, Any] | None = None,
+    capacity_ground=None,
+    progress=None,
 ) -> ThreatAssessment:
-    """Assess ``plan`` for one constellation over ``cells`` and ``times`` (module docstring)."""
+    """Assess ``plan`` for one constellation over ``cells`` and ``times`` (module docstring).
+
+    ``capacity_options`` (keyword arguments of :func:`~skyfence.capacity.engine.run_capacity`; None: no capacity)
+    with ``capacity_ground``, the variant's ground segment that feeds the satellites (None: every satellite fed).
+    """
     from skyfence.threats.viewsets import compute_viewsets
 
     view = compute_viewsets(constellation, cells, times, min_elevation_deg=min_elevation_deg)
@@ -131,8 +166,10 @@ def assess_threats(
     counts_after = []
     sats_after = []
     lost = []
+    removed_by_draw = []
     for d in range(n_draws):
         steps = _removal(view, constellation, plan, d, engaged)
+        removed_by_draw.append(steps == 0)
         lost.append(int((steps < len(view.times)).sum()))
         rows.append(
             {
@@ -176,6 +213,21 @@ def assess_threats(
     reach, removed_ground = _reach(
         constellation, plan, ground_segment, terminals, isl, policy, operator, latency_times, view, engaged
     )
+    impact = None
+    if capacity_options is not None:
+        impact = _capacity(
+            constellation,
+            view.cells,
+            times,
+            plan,
+            removed_by_draw,
+            capacity_ground,
+            policy,
+            operator,
+            min_elevation_deg,
+            capacity_options,
+            progress,
+        )
     return ThreatAssessment(
         before=before,
         after=after,
@@ -192,6 +244,31 @@ def assess_threats(
             "max": float(np.max(lost)),
             "of": float(len(constellation)),
         },
+        capacity=impact,
+    )
+
+
+def _capacity(constellation, cells, times, plan, removed_by_draw, ground, policy, operator, mask, options, progress):
+    from skyfence.threats.capacity_impact import capacity_impact
+
+    attacked = None
+    if plan.ground is not None and ground is not None:
+        at = np.asarray(times, dtype="datetime64[ns]")[0]
+        attacked, _ = plan.ground.apply(ground, policy=policy, at=at, operator=operator)
+    return capacity_impact(
+        constellation,
+        cells,
+        times,
+        removed_by_draw=removed_by_draw,
+        ground=ground,
+        attacked_ground=attacked,
+        jammers=plan.jammers,
+        antenna=plan.antenna,
+        min_elevation_deg=mask,
+        seed=plan.seed,
+        gateway_curve=plan.ground is not None,
+        progress=progress,
+        **options,
     )
 
 

@@ -19,7 +19,6 @@ Uplink (``ku_uplink`` jammers)
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,6 +29,7 @@ __all__ = [
     "DEFAULT_UPLINK_CN_DB",
     "DEFAULT_UT_EIRP_DBW",
     "downlink_jn_db",
+    "jamming_terms",
     "run_jammed_capacity",
     "uplink_js_db",
 ]
@@ -113,6 +113,62 @@ def uplink_js_db(
     return out
 
 
+def jamming_terms(
+    constellation,
+    cells: np.ndarray,
+    times: np.ndarray,
+    jammers: Sequence[JammerSite],
+    *,
+    antenna: TerminalAntenna | None = None,
+    generation: str | None = None,
+    uplink_cn_db: float = DEFAULT_UPLINK_CN_DB,
+    ut_eirp_dbw: float = DEFAULT_UT_EIRP_DBW,
+    min_elevation_deg: float = 25.0,
+):
+    """What jammers do to the capacity layer: ``(extra_interference, no_service, jn_db, uplink_js_db)``.
+
+    ``extra_interference`` and ``no_service`` are the callables of a
+    :class:`~skyfence.capacity.engine.CapacityCase` (downlink J/N [linear] per (time, cell); cells whose uplink
+    no MODCOD closes); ``jn_db`` and ``uplink_js_db`` the arrays behind them (module docstring).
+    """
+    from skyfence.capacity.engine import assign_generations
+    from skyfence.capacity.modcod import frontier_arrays
+    from skyfence.capacity.resources import get_generation
+    from skyfence.threats.jamming import jamming_map
+
+    antenna = antenna or TerminalAntenna()
+    cells = np.unique(np.asarray(cells, dtype=np.uint64))
+    names = assign_generations(constellation, generation)
+    used = sorted({n for n in names.tolist() if n})
+    gen = get_generation(used[0]) if used else get_generation("starlink-v1.5")
+    jam = jamming_map(
+        constellation,
+        cells,
+        times,
+        jammers,
+        antenna=antenna,
+        signal_bandwidth_mhz=gen.channel_mhz,
+        min_elevation_deg=min_elevation_deg,
+    )
+    jn_db = downlink_jn_db(jam.jammer_dbw, gen, antenna)
+    jn_lin = np.where(np.isfinite(jn_db), 10.0 ** (jn_db / 10.0), 0.0)
+    up_js = uplink_js_db(
+        constellation, cells, times, jammers, gen, ut_eirp_dbw=ut_eirp_dbw, min_elevation_deg=min_elevation_deg
+    )
+    thresholds_db, _ = frontier_arrays(linear=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        up_cnj = -10.0 * np.log10(10.0 ** (-uplink_cn_db / 10.0) + 10.0 ** (up_js / 10.0))
+    dead = np.isfinite(up_js) & (up_cnj < float(np.min(thresholds_db)))
+
+    def extra(_times: np.ndarray, sl: slice) -> np.ndarray:
+        return jn_lin[sl]
+
+    def no_service(_times: np.ndarray, sl: slice) -> np.ndarray:
+        return dead[sl]
+
+    return extra, (no_service if dead.any() else None), jn_db, up_js
+
+
 def run_jammed_capacity(
     constellation,
     cells: np.ndarray,
@@ -130,44 +186,20 @@ def run_jammed_capacity(
     Returns ``(result, jn_db, uplink_js_db)``: the capacity result (downlink jamming inside its MODCOD choice;
     cells whose uplink no MODCOD closes set to zero), the downlink J/N and the uplink J/S per (time, cell).
     """
-    from skyfence.capacity.engine import assign_generations, region_figures, run_capacity
-    from skyfence.capacity.modcod import frontier_arrays
-    from skyfence.capacity.resources import get_generation
-    from skyfence.threats.jamming import jamming_map
+    from skyfence.capacity.engine import CapacityCase, run_capacity_cases
 
-    antenna = antenna or TerminalAntenna()
-    cells = np.unique(np.asarray(cells, dtype=np.uint64))
-    names = assign_generations(constellation, capacity_options.get("generation"))
-    used = sorted({n for n in names.tolist() if n})
-    gen = get_generation(used[0]) if used else get_generation("starlink-v1.5")
-    jam = jamming_map(
+    extra, no_service, jn_db, up_js = jamming_terms(
         constellation,
         cells,
         times,
         jammers,
         antenna=antenna,
-        signal_bandwidth_mhz=gen.channel_mhz,
+        generation=capacity_options.get("generation"),
+        uplink_cn_db=uplink_cn_db,
+        ut_eirp_dbw=ut_eirp_dbw,
         min_elevation_deg=min_elevation_deg,
     )
-    jn_db = downlink_jn_db(jam.jammer_dbw, gen, antenna)
-    jn_lin = np.where(np.isfinite(jn_db), 10.0 ** (jn_db / 10.0), 0.0)
-
-    def extra(_times: np.ndarray, sl: slice) -> np.ndarray:
-        return jn_lin[sl]
-
-    result = run_capacity(constellation, cells, times, extra_interference=extra, **capacity_options)
-    up_js = uplink_js_db(
-        constellation, cells, times, jammers, gen, ut_eirp_dbw=ut_eirp_dbw, min_elevation_deg=min_elevation_deg
-    )
-    if np.isfinite(up_js).any():
-        thresholds_db, _ = frontier_arrays(linear=True)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            up_cnj = -10.0 * np.log10(10.0 ** (-uplink_cn_db / 10.0) + 10.0 ** (up_js / 10.0))
-        dead = np.isfinite(up_js) & (up_cnj < float(np.min(thresholds_db)))
-        ds = result.dataset
-        for name in ("offered_mbps", "served_mbps", "mbps_per_user"):
-            values = ds[name].to_numpy()
-            values[dead] = 0.0
-        ds["served_fraction"].to_numpy()[dead] = 0.0
-        result = dataclasses.replace(result, statistics={**result.statistics, **region_figures(ds)})
+    ground = capacity_options.pop("ground", None)
+    case = CapacityCase("jammed", ground=ground, extra_interference=extra, no_service=no_service)
+    (result,) = run_capacity_cases(constellation, cells, times, [case], **capacity_options)
     return result, jn_db, up_js
