@@ -118,6 +118,7 @@ def baseline(fixes: pd.DataFrame, ctx: Context) -> tuple[float, pd.DataFrame]:
             one(bool(ctx.in_band(np.array([lat]), np.array([lon]))[0]), bool),
             one(beam_km),
             one(el),
+            one(False, bool),  # no GNSS jammers in this workload
             state,
             th,
             float(ctx.max_plan_kmh),
