@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -106,13 +107,59 @@ def test_jam_map_writes_outputs(data_file, tmp_path):
             "40,70",
             "--out",
             str(out),
+            "--capacity",
             "--json",
         ],
     )
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.stdout)["sweep"]
+    doc = json.loads(result.stdout)
+    rows = doc["sweep"]
     assert rows[1]["cells_ever_jammed"] >= rows[0]["cells_ever_jammed"]
     assert (out / "jammed_share.png").exists() and (out / "summary.json").exists()
+    # capacity before and with the jammers as listed (70 dBW from the Fujian coast): less of the demand served
+    before, jammed = doc["capacity"]
+    assert (before["case"], jammed["case"]) == ("before", "jamming")
+    assert jammed["served_fraction"] < before["served_fraction"]
+    assert jammed["mbps_per_user_p10"] <= before["mbps_per_user_p10"]
+
+
+def test_gateways_curve_ends_unreachable(data_dir):
+    """Service against gateways lost for the bent-pipe Gen1 preset: it falls from the start and ends at zero, and a
+    terminal with every gateway gone is unreachable (an answer, not an exception)."""
+    result = runner.invoke(
+        app,
+        [
+            "threat",
+            "gateways",
+            "starlink-gen1",
+            "--region",
+            "TW",
+            "--res",
+            "3",
+            "--start",
+            "2026-01-01T00:00:00Z",
+            "--duration",
+            "20m",
+            "--step",
+            "600s",
+            "--orders",
+            "1",
+            "--from",
+            "Taipei",
+            "--isl",
+            "none",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    curve = json.loads(result.stdout)["curve"]
+    first, last = curve[0], curve[-1]
+    assert first["gateways_lost"] == 0 and first["served_fraction"] > 0 and first["reachable_share"] == 1.0
+    assert last["gateways_left"] == 0 and last["served_fraction"] == 0.0 and last["service_coverage"] == 0.0
+    assert last["reachable_share"] == 0.0 and last["median_rtt_ms"] is None
+    served = [p["served_fraction"] for p in curve]
+    assert all(b <= a + 1e-9 for a, b in itertools.pairwise(served))
+    assert all(p["served_fraction"] <= p["served_fraction_random_max"] + 1e-9 for p in curve)
 
 
 @pytest.mark.parametrize(
