@@ -557,7 +557,15 @@ def _gateway_views(sites: pd.DataFrame, positions: np.ndarray, min_elevation_deg
     return count, sats
 
 
-def _gateway_mask(
+def _gateway_mask(ground, positions: np.ndarray, min_elevation_deg: float) -> np.ndarray:
+    """(satellite, time) True where a gateway of ``ground`` sees the satellite above ``min_elevation_deg`` (every
+    one); None feeds every satellite."""
+    sites, rows = _gateway_sites([CapacityCase(ground=ground)])
+    views = _gateway_views(sites, positions, min_elevation_deg)
+    return _case_gateway_mask(views, rows[0], sites, positions, min_elevation_deg)
+
+
+def _case_gateway_mask(
     views, rows: np.ndarray | None, sites: pd.DataFrame, positions: np.ndarray, min_elevation_deg: float
 ) -> np.ndarray:
     """(satellite, time) True where one of the gateways ``rows`` of ``sites`` sees the satellite above
@@ -824,7 +832,7 @@ def run_capacity_cases(
             rows = gw_rows[ci]
             gw_key = None if rows is None else tuple(rows.tolist())
             if gw_key not in gw_cache:
-                gw_cache[gw_key] = _gateway_mask(views, rows, gw_sites, pos, gateway_min_elevation_deg)
+                gw_cache[gw_key] = _case_gateway_mask(views, rows, gw_sites, pos, gateway_min_elevation_deg)
             if case.extra_interference is None:
                 extra = np.zeros((nt, 1))
             else:
