@@ -127,7 +127,7 @@ def detect(
         stored = fixes.attrs.get("fleet_spec")
         constellation = json.loads(stored)["fleet"]["constellation"] if stored else "starlink_omm_20260818"
     started = _time.perf_counter()
-    jammers = ()
+    jammers: tuple[Any, ...] = ()
     if gnss_jammers is not None:
         from skyfence.cli.threat import _read_jammers
 
