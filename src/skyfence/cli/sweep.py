@@ -38,14 +38,21 @@ def sweep(
     """Run a scenario over a grid of parameters and Monte Carlo repetitions; write one table and plots.
 
     A file with a [timetravel] table (examples/frontline_timetravel.toml) runs the occupation time-travel instead:
-    one task per date of the front-line series."""
+    one task per date of the front-line series; one with a [chunked] table (examples/sweeps/starlink_world_chunked.toml)
+    runs one big coverage run chunked over time, one task per chunk, to chunked NetCDF."""
     if scheduler is not None and (workers is not None or serial):
         fail("give --scheduler, or --workers / --serial for a local run, not both")
+    from skyfence.sweep.chunked import is_chunked_file
     from skyfence.sweep.execute import run_sweep
     from skyfence.sweep.results import results_table, write_outputs
     from skyfence.sweep.spec import load_sweep
     from skyfence.sweep.timetravel import is_timetravel_file
 
+    if is_chunked_file(sweep_file):
+        _chunked(
+            sweep_file, out, scheduler=scheduler, workers=workers, serial=serial, retries=retries, json_out=json_out
+        )
+        return
     if is_timetravel_file(sweep_file):
         _timetravel(
             sweep_file, out, scheduler=scheduler, workers=workers, serial=serial, retries=retries, json_out=json_out
@@ -163,3 +170,49 @@ def _timetravel(
             )
         console.print(escape(line), soft_wrap=True)
     console.print(f"table: {out / 'timetravel.parquet'}; animation: {out / 'timetravel.gif'}", soft_wrap=True)
+
+
+def _chunked(
+    path: Path, out: Path, *, scheduler: str | None, workers: int | None, serial: bool, retries: int, json_out: bool
+) -> None:
+    """A ``[chunked]`` file: one coverage run cut into time chunks, one task each, parts written as NetCDF."""
+    from skyfence.sweep.chunked import load_chunked, run_chunked, write_chunked
+
+    started = time.perf_counter()
+    spec, base = load_chunked(path)
+    check_output(out, folder=True)
+
+    def on_start(run, chunks: int) -> None:
+        where = f"{run.mode}, {run.workers} worker(s)" + (f"; dashboard: {run.dashboard}" if run.dashboard else "")
+        sys.stderr.write(f"chunked run: {chunks} chunk(s) of {spec.chunk} on {where}\n")
+        sys.stderr.flush()
+
+    def on_chunk(done: int, total: int) -> None:
+        sys.stderr.write(f"chunked run: {done}/{total} chunk(s)\n")
+        sys.stderr.flush()
+
+    with atomic_outputs(out) as staging:
+        result = run_chunked(
+            spec,
+            base,
+            staging,
+            serial=serial,
+            workers=workers,
+            scheduler=scheduler,
+            retries=retries,
+            on_start=on_start,
+            on_chunk=on_chunk,
+        )
+        summary = write_chunked(staging, spec, result)
+    if json_out:
+        print_json(summary)
+        return
+    peaks = ", ".join(f"{mb:,.0f}" for mb in summary["worker_peak_rss_mb"].values())
+    console.print(
+        f"[bold]{escape(spec.title or Path(path).name)}[/]: {result.steps:,} steps x {result.cells:,} cells in "
+        f"{len(result.parts)} chunk(s) of {result.chunk_steps} steps; mean coverage "
+        f"{summary['coverage_fraction_mean']:.4f}; worker peak memory {peaks} MB; "
+        f"{time.perf_counter() - started:.1f} s",
+        soft_wrap=True,
+    )
+    console.print(f"counts: {out / 'counts'} (NetCDF, one file per chunk); per cell: {out / 'per_cell.parquet'}")

@@ -126,7 +126,11 @@ def _plot(frame: pd.DataFrame, axis: str, metric: str, others: list[str], path: 
     else:
         ax.set_xlabel(metric)
     reps = int(frame.groupby([*others, axis]).size().max()) if len(frame) else 0
-    note = f" ({reps} repetitions: bands = 95 % CI of the mean and 5-95 % of draws)" if reps > 1 and numeric else ""
+    note = (
+        f"\n{reps} repetitions: dark band 95 % CI of the mean, light band 5-95 % of draws"
+        if reps > 1 and numeric
+        else ""
+    )
     ax.set_title((title + "\n" if title else "") + f"{metric} against {axis}{note}", fontsize=9)
     ax.grid(alpha=0.3)
     if any(label for label, _ in groups):
