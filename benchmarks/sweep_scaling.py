@@ -83,7 +83,13 @@ def main() -> None:
         cache = fresh(f"dask{workers}")
         t_start = time.perf_counter()
         with (
-            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+            LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",
+            ) as cluster,
             Client(cluster, set_as_default=False) as client,
         ):
             client.run(run_point, -1, warm_point.scenario, base, str(warm))  # imports, numba, catalog: every worker
