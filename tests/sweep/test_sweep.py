@@ -74,8 +74,8 @@ def test_serial_table_is_tidy_and_attrition_bites(serial, sweep, tmp_path):
 def test_local_cluster_gives_the_serial_table(serial, sweep, cluster, tmp_path):
     run = run_sweep(sweep, client=cluster, cache_root=tmp_path)
     assert {r.worker for r in run.results.values()} <= set(cluster.scheduler_info()["workers"])
-    # the shared coverage unit may be computed by both workers at once (same key, same bytes, atomic writes)
-    assert serial[0].cache_misses <= run.cache_misses <= serial[0].cache_misses + 1
+    # the first point runs alone, so the coverage unit every point shares is computed once, not by both workers
+    assert run.cache_misses == serial[0].cache_misses
     pd.testing.assert_frame_equal(results_table(sweep, run), serial[1], check_exact=True)
 
 
@@ -85,7 +85,7 @@ def test_a_killed_worker_is_retried_and_the_table_is_identical(serial, sweep, cl
     killed: list[int] = []
 
     def kill_once(result, run) -> None:
-        if not killed:
+        if not killed and len(run.results) == 2:  # after the first point (run alone), with points in flight
             killed.append(len(run.results))
             os.kill(pids[victim], signal.SIGKILL)
 
