@@ -1,6 +1,8 @@
 """Durability: batched telemetry posted with idempotency keys while the server is SIGKILLed and restarted; every
 batch acknowledged with 2xx is stored exactly once (all its fixes and decisions, nothing twice) -- on SQLite and
-on PostgreSQL.
+on PostgreSQL.  The second test does the same with tracks that raise detection alerts all along the stream: after
+the kills, the alerts and the per-terminal detector state are exactly those of one uninterrupted offline run over
+the same stream (nothing lost, nothing duplicated, state resumed).
 
 A load generator (three client threads) posts batches and retries each one with the same key and body until it is
 acknowledged; a killer thread SIGKILLs the uvicorn process at random moments and restarts it.  Some acknowledged
@@ -21,7 +23,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from skyfence.service.core.db import normalise_url
-from tests.service.conftest import KYIV, PARIS, TAIPEI, auth, operator_key, populate
+from tests.service.conftest import KYIV, PARIS, TAIPEI, World, auth, operator_key, populate
 from tests.service.server import ServerProcess
 
 WORKERS = 3
@@ -86,12 +88,19 @@ def _post_until_acked(client: httpx.Client, key: str, fixes: list[dict], ledger:
 
 
 def _worker(
-    base_url: str, key: str, batches, ledger: Ledger, deadline: float, killer_done: threading.Event, errors: list
+    base_url: str,
+    key: str,
+    batches,
+    ledger: Ledger,
+    deadline: float,
+    killer_done: threading.Event,
+    errors: list,
+    min_batches: int = MIN_BATCHES_PER_WORKER,
 ) -> None:
     try:
         with httpx.Client(base_url=base_url, headers=auth(key), timeout=10.0) as client:
             for n, (idem, fixes) in enumerate(batches):
-                if n >= MIN_BATCHES_PER_WORKER and killer_done.is_set():
+                if n >= min_batches and killer_done.is_set():
                     break
                 with ledger.lock:
                     ledger.sent[idem] = fixes
@@ -166,17 +175,15 @@ def test_acknowledged_batches_survive_sigkill_exactly_once(db_url, tmp_path, ser
     _check_exactly_once(db_url, ledger)
 
 
-def _check_exactly_once(db_url: str, ledger: Ledger) -> None:
+def _check_exactly_once(db_url: str, ledger: Ledger, prefix: str = "durability-") -> None:
     engine = create_engine(normalise_url(db_url))
     try:
         with engine.connect() as connection:
             batches = {
                 row.idempotency_key: (row.id, row.n_fixes)
                 for row in connection.execute(
-                    text(
-                        "SELECT id, idempotency_key, n_fixes FROM telemetry_batches "
-                        "WHERE idempotency_key LIKE 'durability-%'"
-                    )
+                    text("SELECT id, idempotency_key, n_fixes FROM telemetry_batches WHERE idempotency_key LIKE :p"),
+                    {"p": prefix + "%"},
                 )
             }
             fixes: dict[int, list] = {}
@@ -211,6 +218,165 @@ def _check_exactly_once(db_url: str, ledger: Ledger) -> None:
         assert decisions.get(batch_id) == len(sent), (
             f"{idem}: {decisions.get(batch_id)} decisions for {len(sent)} fixes"
         )
+
+
+# --------------------------------------------------------------------------- detection state across kills
+
+#: Per worker: terminals of these kinds, misbehaving from these fixes on (spread over the 150 fixes per terminal
+#: of the 30 batches every worker sends at least, so alerts are raised before, between and after the kills).
+DETECTION_TERMINALS = (
+    ("drone", 2),
+    ("jumper", 6),
+    ("drone", 25),
+    ("jumper", 45),
+    ("drone", 70),
+    ("jumper", 95),
+    ("drone", 120),
+    ("car", 0),
+    ("resident", 0),
+)
+STEPS_PER_BATCH = 5  # fixes per terminal per batch
+
+
+def _register_detection_terminals(admin: httpx.Client, world: World) -> list[dict[int, tuple[str, int]]]:
+    """For each worker: terminal id -> (kind, onset), all registered in Ukraine on the Ukrainian account."""
+    out = []
+    for w in range(WORKERS):
+        mine = {}
+        for k, (kind, onset) in enumerate(DETECTION_TERMINALS):
+            body = {
+                "serial": f"UT-DUR-{w}-{k}-{kind}",
+                "account_id": world.accounts["ua"],
+                "registration_country": "UA",
+                "plan": "roam",
+                "sale_channel": "retailer",
+                "reason": "durability",
+            }
+            response = admin.post("/api/v1/terminals", json=body)
+            assert response.status_code == 201, response.text
+            mine[response.json()["id"]] = (kind, onset)
+        out.append(mine)
+    return out
+
+
+def _detection_batches(worker: int, terminals: dict[int, tuple[str, int]]) -> Iterator[tuple[str, list[dict]]]:
+    from tests.service.tracks import stream
+
+    steps = MAX_BATCHES_PER_WORKER * STEPS_PER_BATCH
+    fixes = stream(
+        {t: kind for t, (kind, _) in terminals.items()},
+        steps,
+        seed=worker,
+        onsets={t: onset for t, (_, onset) in terminals.items()},
+    )
+    size = STEPS_PER_BATCH * len(terminals)
+    for b in range(MAX_BATCHES_PER_WORKER):
+        yield f"detection-w{worker}-b{b}", fixes[b * size : (b + 1) * size]
+
+
+def test_detection_state_survives_sigkill_and_alerts_equal_an_uninterrupted_run(db_url, tmp_path, service_data):
+    key = operator_key(db_url)
+    server = ServerProcess(db_url, tmp_path / "server.log")
+    server.start()
+    try:
+        with httpx.Client(base_url=server.base_url, headers=auth(key), timeout=30.0) as admin:
+            world = populate(admin)
+            terminals = _register_detection_terminals(admin, world)
+        ledger = Ledger()
+        errors: list[BaseException] = []
+        deadline = time.monotonic() + DEADLINE_S
+        stop, killer_done = threading.Event(), threading.Event()
+        kills: list[float] = []
+        workers = [
+            threading.Thread(
+                target=_worker,
+                args=(
+                    server.base_url,
+                    key,
+                    _detection_batches(w, terminals[w]),
+                    ledger,
+                    deadline,
+                    killer_done,
+                    errors,
+                    30,
+                ),
+            )
+            for w in range(WORKERS)
+        ]
+        killer = threading.Thread(target=_killer, args=(server, stop, kills, killer_done, errors))
+        for thread in [*workers, killer]:
+            thread.start()
+        for thread in workers:
+            thread.join(timeout=DEADLINE_S + 60)
+        stop.set()
+        killer.join(timeout=120)
+        assert not errors, errors
+        assert len(kills) == KILLS, f"only {len(kills)} of {KILLS} kills happened"
+        if server.process is None:
+            server.start()
+        with httpx.Client(base_url=server.base_url, headers=auth(key), timeout=30.0) as admin:
+            assert admin.get("/api/v1/audit/verify").json()["ok"]
+    finally:
+        server.stop()
+    print(
+        f"\n{server.starts} starts, {len(kills)} SIGKILLs, {ledger.interrupted} interrupted requests "
+        f"({ledger.lost_in_flight} lost in flight), {ledger.replays} replays, {len(ledger.acked)} batches acknowledged"
+    )
+    assert ledger.lost_in_flight >= 1, "no request was in flight when the server was killed; the test proved little"
+    assert set(ledger.acked) == set(ledger.sent)
+    _check_exactly_once(db_url, ledger, "detection-")
+    _check_detection(db_url, ledger, world, terminals)
+
+
+def _check_detection(db_url: str, ledger: Ledger, world: World, terminals: list[dict[int, tuple[str, int]]]) -> None:
+    """Alerts and detector state in the database = one offline run over every acknowledged fix."""
+    import json
+    from pathlib import Path
+
+    import numpy as np
+    import pandas as pd
+
+    from skyfence.detection.detectors import Context, StreamDetector
+    from skyfence.policy import loads_policy
+    from tests.service.conftest import POLICY_TOML
+    from tests.service.tracks import frame
+
+    kinds = {t: kind for mine in terminals for t, (kind, _) in mine.items()}
+    fixes = [f for idem in sorted(ledger.sent) for f in ledger.sent[idem]]
+    context = Context(loads_policy(POLICY_TOML, base_dir=Path("/nonexistent-policy-dir"), name="uploaded.toml"))
+    offline = StreamDetector(context)
+    expected = offline.process(frame(fixes, dict.fromkeys(kinds, world.accounts["ua"]), dict.fromkeys(kinds, "UA")))
+    engine = create_engine(normalise_url(db_url))
+    try:
+        with engine.connect() as connection:
+            stored = connection.execute(
+                text("SELECT terminal_id, kind, time, score, evidence FROM alerts WHERE rule = 'detector'")
+            ).all()
+            states = dict(connection.execute(text("SELECT terminal_id, state FROM detector_state")).all())
+    finally:
+        engine.dispose()
+
+    def moment(value) -> str:
+        stamp = pd.Timestamp(value)
+        return (stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp).isoformat()
+
+    got = [
+        (int(r.terminal_id), r.kind, moment(r.time), round(float(r.score), 6), json.loads(r.evidence)) for r in stored
+    ]
+    want = [
+        (int(a.terminal_id), a.kind, pd.Timestamp(a.time).isoformat(), round(float(a.score), 6), json.loads(a.evidence))
+        for a in expected.itertuples(index=False)
+    ]
+    key = lambda row: (row[0], row[1], row[2])  # noqa: E731
+    assert len({key(r) for r in got}) == len(got), "an alert was stored twice"
+    assert sorted(got, key=key) == sorted(want, key=key), "alerts differ from an uninterrupted run"
+    raised = {(kinds[t], kind) for t, kind, *_ in got}
+    assert ("drone", "drone_suspected") in raised and ("jumper", "spoofing_suspected") in raised
+    assert not {k for k in raised if k[0] in ("car", "resident")}, raised
+    assert len(got) >= 7 * WORKERS, f"only {len(got)} detection alerts; the stream proved little"
+    for terminal in kinds:
+        row = np.frombuffer(bytes(states[terminal]), dtype="<f8")
+        np.testing.assert_array_equal(row, offline.state[offline.slots[terminal]], err_msg=f"terminal {terminal}")
 
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]

@@ -36,8 +36,14 @@ def _fix(terminal: int, moment: datetime, lat: float, lon: float, alt_m: float, 
     }
 
 
-def track(kind: str, terminal: int, n: int, *, seed: int | str = 0, start: datetime = START) -> list[dict[str, Any]]:
-    """``n`` fixes every 60 s of one terminal of ``kind`` (drone, jumper, car, resident); ``seed`` picks the path."""
+def track(
+    kind: str, terminal: int, n: int, *, seed: int | str = 0, start: datetime = START, onset: int = 0
+) -> list[dict[str, Any]]:
+    """``n`` fixes every 60 s of one terminal of ``kind`` (drone, jumper, car, resident); ``seed`` picks the path.
+
+    Before fix ``onset`` the terminal sits still where it starts (so its alert comes later in a stream); movers
+    turn back every 100 fixes, so a long track stays within a few hundred km.
+    """
     rng = random.Random(f"{kind}-{seed}")
     out = []
     lat, lon = 49.9 + rng.uniform(-0.3, 0.3), 36.0 + rng.uniform(-0.3, 0.3)  # east of Kharkiv
@@ -46,15 +52,17 @@ def track(kind: str, terminal: int, n: int, *, seed: int | str = 0, start: datet
     for k in range(n):
         moment = start + timedelta(seconds=k * STEP_S)
         if kind in ("drone", "car"):
-            if k:
+            if k > onset:
+                if (k - onset) % 100 == 0:
+                    heading += math.pi
                 d_km = speed * STEP_S / 3600.0
                 lat += d_km * math.cos(heading) / 111.2
                 lon += d_km * math.sin(heading) / (111.2 * math.cos(math.radians(lat)))
             alt = 800.0 + rng.uniform(-50, 50) if kind == "drone" else 150.0
             reported = rng.uniform(0.0, 60.0) if kind == "drone" else speed
-            out.append(_fix(terminal, moment, lat, lon, alt, reported))
+            out.append(_fix(terminal, moment, lat, lon, alt, reported if k > onset else 0.0))
         elif kind == "jumper":
-            where = TAIPEI if k % 10 == 5 else KYIV
+            where = TAIPEI if k >= onset and k % 10 == 5 else KYIV
             out.append(_fix(terminal, moment, where[0] + rng.gauss(0, 1e-4), where[1] + rng.gauss(0, 1e-4), 180.0, 0.0))
         elif kind == "resident":
             out.append(_fix(terminal, moment, KYIV[0] + rng.gauss(0, 1e-4), KYIV[1] + rng.gauss(0, 1e-4), 180.0, 0.0))
@@ -63,10 +71,15 @@ def track(kind: str, terminal: int, n: int, *, seed: int | str = 0, start: datet
     return out
 
 
-def stream(kinds: dict[int, str], n: int, *, seed: int = 0) -> list[dict[str, Any]]:
+def stream(
+    kinds: dict[int, str], n: int, *, seed: int = 0, onsets: dict[int, int] | None = None
+) -> list[dict[str, Any]]:
     """The tracks of several terminals (terminal id -> kind) merged in time order (ties by terminal)."""
+    onsets = onsets or {}
     fixes = [
-        f for k, (terminal, kind) in enumerate(kinds.items()) for f in track(kind, terminal, n, seed=f"{seed}-{k}")
+        f
+        for k, (terminal, kind) in enumerate(kinds.items())
+        for f in track(kind, terminal, n, seed=f"{seed}-{k}", onset=onsets.get(terminal, 0))
     ]
     return sorted(fixes, key=lambda f: (f["time"], f["terminal_id"]))
 
