@@ -266,3 +266,51 @@ def test_detection_can_be_switched_off(db_url, service_data):
         assert [a for a in _alerts(client) if a["rule"] == "detector"] == []
         with app.state.db.read() as session:
             assert session.scalars(select(DetectorState)).all() == []
+
+
+def test_operators_list_and_acknowledge_alerts_from_the_command_line(sqlite_url, tmp_path, service_data, skyfence_cli):
+    import httpx
+
+    from tests.service.server import ServerProcess
+
+    key = operator_key(sqlite_url)
+    server = ServerProcess(sqlite_url, tmp_path / "server.log")
+    server.start()
+    try:
+        with httpx.Client(base_url=server.base_url, headers=auth(key), timeout=30.0) as admin:
+            world = populate(admin)
+            terminals = _register(admin, world, ["drone", "jumper", "resident"], "cli")
+            _post(admin, stream(terminals, 20), 60, f"cli-{uuid.uuid4().hex}")
+        env = {"SKYFENCE_URL": server.base_url, "SKYFENCE_API_KEY": world.keys["analyst"]}
+        listed = skyfence_cli(
+            "alerts", "list", "--kind", "drone_suspected", "--kind", "spoofing_suspected", "--json", env=env
+        )
+        assert listed.returncode == 0, listed.stderr
+        alerts = json.loads(listed.stdout)
+        assert {(terminals[a["terminal_id"]], a["kind"]) for a in alerts} == {
+            ("drone", "drone_suspected"),
+            ("jumper", "spoofing_suspected"),
+        }
+        table = skyfence_cli("alerts", "list", "--status", "all", env=env)
+        assert table.returncode == 0 and "drone_suspected" in table.stdout and "alert(s)" in table.stdout
+        drone = next(a for a in alerts if a["kind"] == "drone_suspected")
+        refused = skyfence_cli("alerts", "ack", drone["id"], "--reason", "seen", env=env)  # an analyst may not
+        assert refused.returncode != 0 and "403" in refused.stderr and "Traceback" not in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+        acked = skyfence_cli(
+            "alerts", "ack", drone["id"], "--reason", "passed to air defence", env={**env, "SKYFENCE_API_KEY": key}
+        )
+        assert acked.returncode == 0, acked.stderr
+        assert f"alert {drone['id']} (drone_suspected" in acked.stdout
+        still_open = json.loads(skyfence_cli("alerts", "list", "--json", env=env).stdout)
+        assert drone["id"] not in {a["id"] for a in still_open}
+        done = json.loads(skyfence_cli("alerts", "list", "--status", "acknowledged", "--json", env=env).stdout)
+        assert [a["id"] for a in done] == [drone["id"]]
+        since = skyfence_cli("alerts", "list", "--since", "2100-01-01T00:00", "--json", env=env)
+        assert json.loads(since.stdout) == []
+        bad = skyfence_cli("alerts", "list", "--since", "soon", env=env)
+        assert bad.returncode != 0 and "since" in bad.stderr and "Traceback" not in bad.stderr
+    finally:
+        server.stop()
+    gone = skyfence_cli("alerts", "list", env=env)  # the server is down
+    assert gone.returncode != 0 and "cannot reach the service" in gone.stderr

@@ -1,6 +1,6 @@
-"""``skyfence serve``, ``skyfence audit`` and ``skyfence keys``: the service's own commands
+"""``skyfence serve``, ``skyfence audit``, ``skyfence keys`` and ``skyfence alerts``: the service's own commands
 (:mod:`skyfence.service.commands`), which ``python -m skyfence.service`` runs without this CLI."""
 
-from skyfence.service.commands import DEFAULT_DATABASE_URL, audit_app, keys_app, serve
+from skyfence.service.commands import DEFAULT_DATABASE_URL, alerts_app, audit_app, keys_app, serve
 
-__all__ = ["DEFAULT_DATABASE_URL", "audit_app", "keys_app", "serve"]
+__all__ = ["DEFAULT_DATABASE_URL", "alerts_app", "audit_app", "keys_app", "serve"]

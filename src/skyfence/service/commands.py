@@ -1,9 +1,11 @@
-"""``skyfence serve``, ``skyfence audit verify`` and ``skyfence keys create`` (also ``python -m skyfence.service
-serve|audit|keys``, without the top-level CLI): run and check the control plane.
+"""``skyfence serve``, ``skyfence audit verify``, ``skyfence keys create`` and ``skyfence alerts list|ack`` (also
+``python -m skyfence.service serve|audit|keys|alerts``, without the top-level CLI): run and check the control plane.
 
 ``serve`` opens (and migrates) the database and runs the API under uvicorn with one worker.  ``audit verify``
 walks the audit log's hash chain and exits non-zero naming the first bad row.  ``keys create`` makes the first
-operator key (or any key) straight in the database, printing it once.
+operator key (or any key) straight in the database, printing it once.  ``alerts list`` and ``alerts ack`` talk to a
+running service over HTTP with an API key (``--url``/``SKYFENCE_URL``, ``--key``/``SKYFENCE_API_KEY``), so the
+service's roles and audit log apply: readers list, operators acknowledge.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import typer
 from skyfence._console import console, print_json
 from skyfence.errors import InputError
 
-__all__ = ["DEFAULT_DATABASE_URL", "app", "audit_app", "keys_app", "serve"]
+__all__ = ["DEFAULT_DATABASE_URL", "alerts_app", "app", "audit_app", "keys_app", "serve"]
 
 #: Same as :data:`skyfence.service.core.config.DEFAULT_DATABASE_URL` (kept here so ``skyfence --help`` does not
 #: import the service stack; a test checks they agree).
@@ -166,8 +168,146 @@ def create_key(
     sys.stdout.write(key + "\n")
 
 
+alerts_app = typer.Typer(
+    help="Alerts of a running control plane (policy and misuse detection): list, acknowledge.", no_args_is_help=True
+)
+
+_URL = Annotated[
+    str, typer.Option("--url", envvar="SKYFENCE_URL", help="The service's base URL (as `skyfence serve` prints it).")
+]
+_KEY = Annotated[
+    str,
+    typer.Option(
+        "--key",
+        envvar="SKYFENCE_API_KEY",
+        help="API key sfk_... (readers list; operators acknowledge).",
+        show_default=False,
+    ),
+]
+DEFAULT_URL = "http://127.0.0.1:8000"
+_KINDS = (
+    "denial",
+    "repeated_denial",
+    "suspicious_rule",
+    "drone_suspected",
+    "diversion_suspected",
+    "spoofing_suspected",
+    "roaming_limit",
+    "geofence_probing",
+)
+
+
+def _api(url: str, key: str, method: str, path: str, **kwargs) -> dict:
+    """One request to the service; a problem+json answer or an unreachable service becomes one line (exit 1)."""
+    import importlib.util
+
+    if importlib.util.find_spec("httpx") is None:
+        raise InputError(
+            "talking to the service needs httpx, which is not installed", hint="pip install 'skyfence[service]'"
+        )
+    import httpx
+
+    try:
+        response = httpx.request(method, url.rstrip("/") + path, headers={"X-API-Key": key}, timeout=30.0, **kwargs)
+    except httpx.HTTPError as error:
+        raise InputError(
+            f"cannot reach the service at {url} ({type(error).__name__})",
+            field="--url",
+            hint="is `skyfence serve` running there? set --url or SKYFENCE_URL",
+        ) from None
+    if response.status_code >= 400:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        detail = body.get("detail") or response.text[:200] or response.reason_phrase
+        hint = {401: "check --key or SKYFENCE_API_KEY", 403: "this needs another role (acknowledging: operator)"}
+        raise InputError(f"{method} {path}: {response.status_code} {detail}", hint=hint.get(response.status_code))
+    return response.json()
+
+
+@alerts_app.command("list")
+def list_alerts(
+    key: _KEY,
+    url: _URL = DEFAULT_URL,
+    kind: Annotated[
+        list[str] | None, typer.Option("--kind", help=f"Only this kind (repeat for several): {', '.join(_KINDS)}.")
+    ] = None,
+    terminal_id: Annotated[int | None, typer.Option("--terminal-id", min=1, help="Only this terminal.")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Only alerts about fixes at or after this UTC time (2026-08-22T10:00Z)."),
+    ] = None,
+    status: Annotated[str, typer.Option("--status", help="open, acknowledged or all.")] = "open",
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100_000, help="At most this many alerts.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the alerts as JSON (one array).")] = False,
+) -> None:
+    """List alerts, oldest first, with their kind, score and evidence."""
+    unknown = [k for k in kind or [] if k not in _KINDS]
+    if unknown:
+        raise InputError(f"unknown alert kind {unknown[0]!r}", field="--kind", hint="one of " + ", ".join(_KINDS))
+    if status not in ("open", "acknowledged", "all"):
+        raise InputError(f"unknown status {status!r}", field="--status", hint="open, acknowledged or all")
+    params: dict = {"limit": min(limit, 1000)}
+    if kind:
+        params["kind"] = kind
+    if terminal_id is not None:
+        params["terminal_id"] = terminal_id
+    if since is not None:
+        params["since"] = since if re.search(r"(Z|[+-]\d\d:?\d\d)$", since) else since + "Z"
+    if status != "all":
+        params["acknowledged"] = "true" if status == "acknowledged" else "false"
+    items: list[dict] = []
+    after: int | None = 0
+    while after is not None and len(items) < limit:
+        page = _api(url, key, "GET", "/api/v1/alerts", params={**params, "after": after})
+        items += page["items"]
+        after = page["next_after"]
+    items = items[:limit]
+    if as_json:
+        print_json(items)
+        return
+    if not items:
+        console.print("no alerts", highlight=False)
+        return
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for column in ("id", "time (UTC)", "kind", "terminal", "score"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("reason", overflow="fold", ratio=3)
+    table.add_column("acknowledged", overflow="fold", ratio=1)
+    for a in items:
+        score = "" if a["score"] is None else f"{a['score']:.2f}"
+        acked = "" if a["acknowledged_at"] is None else f"{a['acknowledged_at'][:19]}Z by {a['acknowledged_by']}"
+        table.add_row(
+            str(a["id"]), a["time"][:19].replace("T", " "), a["kind"], str(a["terminal_id"]), score, a["reason"], acked
+        )
+    console.print(table)
+    more = " (more with --limit)" if after is not None else ""
+    console.print(f"{len(items)} alert(s){more}", highlight=False)
+
+
+@alerts_app.command("ack")
+def acknowledge(
+    alert_ids: Annotated[list[int], typer.Argument(help="Alert id(s).", min=1, show_default=False)],
+    reason: Annotated[str, typer.Option("--reason", help="Why; recorded in the audit log.")],
+    key: _KEY,
+    url: _URL = DEFAULT_URL,
+) -> None:
+    """Acknowledge alerts (operators; each acknowledgement is recorded in the audit log with the reason)."""
+    for alert_id in alert_ids:
+        alert = _api(url, key, "POST", f"/api/v1/alerts/{alert_id}/acknowledge", json={"reason": reason})
+        console.print(
+            f"alert {alert['id']} ({alert['kind']}, terminal {alert['terminal_id']}) acknowledged at "
+            f"{alert['acknowledged_at']} by {alert['acknowledged_by']}",
+            highlight=False,
+        )
+
+
 #: ``python -m skyfence.service``: the same commands without the top-level CLI.
 app = typer.Typer(name="skyfence-service", no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 app.command("serve")(serve)
 app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
+app.add_typer(alerts_app, name="alerts")
