@@ -27,7 +27,7 @@ and one client posts batches of 1,000 fixes (70 % in Ukraine, 5 % of those from 
 Taiwan) in a closed loop.  The baseline, run in the same process on the same server and database, is the same
 batches decided by ``control_plane_demo.toml`` (whitelist from the terminal's flag, no registry reads).  Target:
 >= 20,000 fixes/s with p99 < 100 ms for one client.  Server CPU seconds are read from ``/proc`` beside wall time
-(the machine is shared).
+(the machine is shared).  ``--no-detection`` serves with the behavioural detectors off, to separate their cost.
 """
 
 from __future__ import annotations
@@ -420,10 +420,13 @@ def _registry_batch(rng: random.Random, groups, n: int, start: datetime) -> byte
     return json.dumps({"fixes": fixes}).encode()
 
 
-def run_registry(db_url: str, batches: int, fixes_per_batch: int, workdir: Path, n_enrolled: int) -> dict:
+def run_registry(
+    db_url: str, batches: int, fixes_per_batch: int, workdir: Path, n_enrolled: int, detection: bool = True
+) -> dict:
     """One client, closed loop: registry-driven policy against the static baseline (see the module notes)."""
     env = {
         **os.environ,
+        "SKYFENCE_DETECTION": "true" if detection else "false",
         "SKYFENCE_ENVIRONMENT": "test",
         "SKYFENCE_SECRET_KEY": secrets.token_urlsafe(48),
         "SKYFENCE_RATE_LIMIT_PER_SECOND": "100000",
@@ -483,7 +486,12 @@ def main_registry(args: argparse.Namespace) -> None:
         workdir = Path(tmp)
         client_cpu = time.process_time()
         result = run_registry(
-            f"sqlite:///{workdir / 'bench.db'}", args.batches, args.fixes_per_batch, workdir, args.enrolled
+            f"sqlite:///{workdir / 'bench.db'}",
+            args.batches,
+            args.fixes_per_batch,
+            workdir,
+            args.enrolled,
+            detection=not args.no_detection,
         )
         client_cpu = time.process_time() - client_cpu
     ours = result["scenarios"]["registry"]
@@ -497,7 +505,8 @@ def main_registry(args: argparse.Namespace) -> None:
         json.dumps(
             {
                 "workload": f"service ingest, registry-driven licences and whitelist, {args.enrolled:,} enrolled "
-                f"terminals: {args.batches} batches x {args.fixes_per_batch} fixes, one client, SQLite",
+                f"terminals: {args.batches} batches x {args.fixes_per_batch} fixes, one client, SQLite"
+                + (", detection off" if args.no_detection else ", detection on"),
                 "seconds": ours["seconds"],
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
                 "baseline": "the same batches decided by the file policy control_plane_demo.toml (no registry reads)",
@@ -525,6 +534,9 @@ def main() -> None:
     parser.add_argument("--fixes-per-batch", type=int, default=1000)
     parser.add_argument("--registry", action="store_true", help="registry-driven decisions, one client (issue 19)")
     parser.add_argument("--enrolled", type=int, default=100_000, help="terminals enrolled (with --registry)")
+    parser.add_argument(
+        "--no-detection", action="store_true", help="serve with SKYFENCE_DETECTION=false (with --registry)"
+    )
     parser.add_argument(
         "--postgres",
         default=os.environ.get("SKYFENCE_TEST_POSTGRES_URL"),
