@@ -48,6 +48,18 @@ def test_validate(run, examples, data_dir):
     assert code == 0 and "valid" in out
 
 
+def test_validate_says_what_comes_from_the_registry(run, examples, data_dir, tmp_path):
+    code, out, _ = run("policy", "validate", examples / "registry_driven.toml", "--json")
+    assert code == 0 and json.loads(out)["from_registry"] == ["licences", "whitelists"]
+    code, out, _ = run("policy", "validate", examples / "registry_driven.toml")
+    assert code == 0 and "skyfence policy export" in " ".join(out.split())
+    mixed = tmp_path / "mixed.toml"
+    source = (examples / "registry_driven.toml").read_text()
+    mixed.write_text(source + '\n[[licences]]\ncountries = ["TW"]\nstate = "granted"\n')
+    code, _, err = run("policy", "validate", mixed)
+    assert code != 0 and "licences[0]" in err and 'licences_from = "registry"' in err
+
+
 def test_check_json_has_decision_rule_and_reason(run, examples, data_dir):
     code, out, _ = run(
         "policy",

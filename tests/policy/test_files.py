@@ -264,3 +264,52 @@ def test_cell_set_zones_and_layer_errors(data_dir, write_policy):
     assert error.field == "zones.cells.cells[0]" and "not an H3 cell" in str(error)
     error = _error(write_policy(HEADER.replace('pov = "DEU"', 'pov = "DEU"\nscale = "50m"') + ZONES + RULE, "s.toml"))
     assert "no country layer for pov=DEU at scale '50m'" in str(error)
+
+
+WHITELIST = """
+[[rules]]
+id = "ua-whitelist"
+kind = "whitelist"
+zone = "ukraine"
+priority = 20
+terminals_file = "enrolled.txt"
+"""
+
+
+def test_terminals_file_is_read_and_part_of_the_id(data_dir, write_policy, tmp_path):
+    (tmp_path / "enrolled.txt").write_text("# verified\nUT-1\nUT-2  # a comment\n\n")
+    path = write_policy(HEADER + ZONES + RULE + WHITELIST)
+    policy = load_policy(path)
+    assert policy.spec.rules[1].terminals == ["UT-1", "UT-2"]
+    kyiv = {"lat_deg": 50.45, "lon_deg": 30.52}
+    assert policy.explain(**kyiv, terminal="UT-2").decision == "allow"
+    assert policy.explain(**kyiv, terminal="UT-3").decision == "deny"
+    (tmp_path / "enrolled.txt").write_text("UT-1\n")
+    assert load_policy(path).id != policy.id  # membership is content
+    (tmp_path / "enrolled.txt").unlink()
+    assert _error(path).field == "rules[1].terminals_file"
+
+
+def test_suspended_licences_and_registry_sources(data_dir, write_policy):
+    licence = """
+[[licences]]
+countries = ["UA"]
+state = "suspended"
+history = [{state = "applied", on = 2026-01-01}, {state = "pending_regulatory", on = 2026-02-01},
+           {state = "granted", on = 2026-03-01}, {state = "suspended", on = 2026-06-01}]
+
+[[rules]]
+id = "licensed"
+kind = "licence"
+action = "allow"
+"""
+    policy = load_policy(write_policy(HEADER + ZONES + licence))
+    kyiv = {"lat_deg": 50.45, "lon_deg": 30.52}
+    assert policy.explain(**kyiv, time="2026-04-01T00:00:00Z").decision == "allow"  # granted then
+    assert policy.explain(**kyiv, time="2026-08-22T00:00:00Z").decision == "deny"  # suspended since June
+    registry = HEADER.replace("[policy]", '[policy]\nlicences_from = "registry"')
+    error = _error(write_policy(registry + ZONES + licence, "registry.toml"))
+    assert error.field == "licences[0]"
+    listed = HEADER.replace("[policy]", '[policy]\nwhitelists_from = "registry"')
+    rule = WHITELIST.replace('terminals_file = "enrolled.txt"', 'terminals = ["UT-1"]')
+    assert _error(write_policy(listed + ZONES + RULE + rule, "listed.toml")).field == "rules[1].terminals"

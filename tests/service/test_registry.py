@@ -303,6 +303,26 @@ def test_removing_the_gateway_ends_service_and_ownership_conditions_are_checked(
     assert expired["decision"] == "deny" and "licence expired on 2026-08-21" in expired["reason"]
 
 
+def test_a_change_written_by_another_worker_is_seen_at_the_next_batch(registry):
+    """Another worker (here: another connection) changes a licence and bumps the registry version in one
+    transaction, as every registry write does; this worker's cached snapshot is not served again."""
+    r, client = registry, registry.client
+    taipei = r.terminal("TW", "UT-TW-0003")
+    licence = _ok(
+        client.post("/api/v1/licences", json={"operator_id": "starlink", "jurisdiction": "TW", "reason": "x"})
+    )
+    r.licence(licence["id"], {"state": "pending_regulatory", "reason": "review"})
+    r.licence(licence["id"], {"state": "granted", "reason": "granted"})
+    assert r.decide(fix(taipei, TAIPEI))[0]["decision"] == "allow"  # the snapshot is cached now
+    engine = create_engine(normalise_url(r.db_url))
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE licences SET state = 'suspended' WHERE id = :id"), {"id": licence["id"]})
+        connection.execute(text("UPDATE registry_version SET version = version + 1 WHERE id = 1"))
+    engine.dispose()
+    after = r.decide(fix(taipei, TAIPEI))[0]
+    assert after["decision"] == "deny" and "licence suspended, not granted" in after["reason"]
+
+
 # --------------------------------------------------------------------------- Ukraine
 
 

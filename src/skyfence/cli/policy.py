@@ -71,6 +71,11 @@ def validate(file: Path = _POLICY, json_out: bool = _JSON) -> None:
         ],
         "valid": True,
     }
+    registry = [
+        what for what in ("licences", "whitelists") if getattr(policy.spec.policy, f"{what}_from") == "registry"
+    ]
+    if registry:
+        summary["from_registry"] = registry
     if json_out:
         print_json(summary)
         return
@@ -84,6 +89,11 @@ def validate(file: Path = _POLICY, json_out: bool = _JSON) -> None:
             str(entry["precedence"]), escape(entry["id"]), entry["kind"], str(entry["priority"]), entry["action"]
         )
     console.print(table)
+    if registry:
+        console.print(
+            f"{' and '.join(registry)} come from the control plane's registry: offline, this file sees none; "
+            "decide offline with a snapshot (skyfence policy export --db URL --out snapshot.toml)"
+        )
     status = summary["statuses"]
     if status["countries"]:
         console.print(
