@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from skyfence.capacity.demand import DemandModel
 from skyfence.capacity.engine import assign_generations, run_capacity
-from skyfence.capacity.resources import generation_for_launch
+from skyfence.capacity.resources import generation_for_launch, get_generation
 from skyfence.earth.regions import get_region
 from skyfence.errors import InputError
 from skyfence.orbits.sources import load_constellation
@@ -71,6 +71,11 @@ def test_rain_can_only_lower_capacity(clear, starlink, taiwan, times, p):
     assert np.all(a <= b + 1e-3)
     if p <= 0.5:
         assert a.sum() < b.sum()  # a 99.5 %-availability rain fade at 11.7 GHz costs something over Taiwan
+    up_rain = rain.dataset["offered_up_mbps"].to_numpy()
+    up_clear = clear.dataset["offered_up_mbps"].to_numpy()
+    assert np.all(up_rain <= up_clear + 1e-3)
+    if p <= 0.5:
+        assert up_rain.sum() < up_clear.sum()  # and at 14.25 GHz on the uplink
 
 
 @_SETTINGS
@@ -81,9 +86,10 @@ def test_more_satellites_never_lower_offered_capacity(starlink, taiwan, times, s
     large = np.union1d(small, np.flatnonzero(rng.random(len(starlink)) < 0.5))
     few = run_capacity(starlink.subset(small), taiwan, times, rain_p=None, demand=HEAVY)
     many = run_capacity(starlink.subset(large), taiwan, times, rain_p=None, demand=HEAVY)
-    total_few = few.dataset["offered_mbps"].to_numpy().sum(axis=1)
-    total_many = many.dataset["offered_mbps"].to_numpy().sum(axis=1)
-    assert np.all(total_many >= total_few - 1e-3)
+    for name in ("offered_mbps", "offered_up_mbps"):
+        total_few = few.dataset[name].to_numpy().sum(axis=1)
+        total_many = many.dataset[name].to_numpy().sum(axis=1)
+        assert np.all(total_many >= total_few - 1e-3), name
 
 
 def test_cells_outside_every_footprint_get_nothing(starlink, times):
@@ -96,6 +102,7 @@ def test_cells_outside_every_footprint_get_nothing(starlink, times):
     inclined = starlink.subset(np.flatnonzero(starlink.satellites["inclination_deg"].to_numpy() < 54.0))
     none = run_capacity(inclined, antarctic, times, rain_p=None, population=np.full(len(antarctic), 1e5))
     assert float(none.dataset["offered_mbps"].max()) == 0.0
+    assert float(none.dataset["offered_up_mbps"].max()) == 0.0
     assert np.isnan(none.statistics["mbps_per_user_median"]) or none.statistics["mbps_per_user_median"] == 0.0
     sparse = starlink.subset(np.arange(0, len(starlink), 900))
     cells = get_region("TW").cells(5)
@@ -107,6 +114,7 @@ def test_cells_outside_every_footprint_get_nothing(starlink, times):
     dark = seen["sats_in_view"].to_numpy() == 0
     assert dark.any()
     assert np.all(result.dataset["offered_mbps"].to_numpy()[dark] == 0.0)
+    assert np.all(result.dataset["offered_up_mbps"].to_numpy()[dark] == 0.0)
 
 
 def test_capacity_is_conserved(clear):
@@ -118,6 +126,15 @@ def test_capacity_is_conserved(clear):
     assert np.all(load <= clear.satellite_limits_mbps[None, :] * (1 + 1e-5) + 1e-3)
     assert np.all(offered.sum(axis=1) <= clear.satellite_limits_mbps.sum())
     assert float(offered.max()) > 0.0
+    # the uplink: no more than the satellites' limits, and no cell more than one beam per uplink channel
+    up = clear.dataset["offered_up_mbps"].to_numpy()
+    assert np.all(up.sum(axis=1) <= clear.satellite_limits_mbps.sum())
+    gen = get_generation("starlink-v2-mini")
+    from skyfence.capacity.modcod import frontier_arrays
+
+    best_beam = gen.up_channel_mhz / (1 + gen.rolloff) * float(frontier_arrays()[1].max())
+    assert float(up.max()) <= gen.up_n_channels * best_beam
+    assert float(up.max()) > 0.0
 
 
 def test_served_never_exceeds_demand_or_offered(clear):
@@ -136,6 +153,11 @@ def test_dataset_layout(clear, times, taiwan):
     assert ds.sizes == {"time": len(times), "cell": len(taiwan)}
     for key in ("mbps_per_user_median", "mbps_per_user_p10", "share_above_25_mbps", "share_above_100_mbps"):
         assert key in clear.statistics
+    for key in ("offered_up_gbps_mean", "mbps_per_user_up_median", "mbps_per_user_up_p10"):
+        assert key in clear.statistics
+    assert ds["mbps_per_user_up"].dims == ("time", "cell")
+    # the uplink gets less than the downlink per user, as every measurement of Starlink shows
+    assert clear.statistics["mbps_per_user_up_median"] < clear.statistics["mbps_per_user_median"]
 
 
 def test_extra_interference_is_one_more_term(starlink, taiwan, times, clear):
@@ -145,6 +167,8 @@ def test_extra_interference_is_one_more_term(starlink, taiwan, times, clear):
     jammed = run_capacity(starlink, taiwan, times, rain_p=None, demand=HEAVY, extra_interference=jam)
     assert float(jammed.dataset["offered_mbps"].sum()) < float(clear.dataset["offered_mbps"].sum())
     assert np.nanmax(jammed.dataset["sinr_db"]) < np.nanmax(clear.dataset["sinr_db"])
+    # a downlink jammer leaves the uplink alone (uplink jamming is threats.jamming_capacity's)
+    np.testing.assert_array_equal(jammed.dataset["offered_up_mbps"], clear.dataset["offered_up_mbps"])
 
 
 def test_bad_inputs(starlink, taiwan, times):
@@ -154,6 +178,10 @@ def test_bad_inputs(starlink, taiwan, times):
         DemandModel(take_rate=1.5)
     with pytest.raises(InputError, match="freq_down_ghz"):
         run_capacity(starlink, taiwan, times, generation_overrides={"starlink-v1.5": {"freq_down_ghz": 80.0}})
+    with pytest.raises(InputError, match="terminal_eirp_dbw"):
+        run_capacity(starlink, taiwan, times, generation_overrides={"starlink-v1.5": {"terminal_eirp_dbw": -3.0}})
+    with pytest.raises(InputError, match="uplink_ratio"):
+        DemandModel(uplink_ratio=-0.1)
 
 
 def test_gso_arc_table_against_brute_force():

@@ -64,12 +64,20 @@ class DemandModel:
     ``plan_peak_mbps`` caps the rate one user can get however idle the cell:
     220 Mb/s, the top of Starlink's advertised residential range
     (starlink.com/specifications, "25-220+ Mbps", 2024) [stated].
+
+    Uplink: each subscriber sends ``uplink_ratio`` of its busy-hour downlink
+    rate (0.15: MODA's 2024 terminal test averaged about 14 Mb/s up for 90
+    down, and access traffic is downstream-heavy by about that much)
+    [assumed]; ``plan_peak_up_mbps`` caps one user's uplink at 40 Mb/s
+    [assumed: the order of the upload rates Starlink advertises].
     """
 
     take_rate: float = 0.02
     busy_hour_mbps: float = 2.5
     oversubscription: float = 20.0
     plan_peak_mbps: float = 220.0
+    uplink_ratio: float = 0.15
+    plan_peak_up_mbps: float = 40.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= float(self.take_rate) <= 1.0:
@@ -80,6 +88,12 @@ class DemandModel:
             raise InputError(f"busy-hour rate must be >= 0 Mb/s, got {self.busy_hour_mbps}", field="busy_hour_mbps")
         if not float(self.plan_peak_mbps) > 0.0:
             raise InputError(f"plan peak must be > 0 Mb/s, got {self.plan_peak_mbps}", field="plan_peak_mbps")
+        if not 0.0 <= float(self.uplink_ratio) <= 10.0:
+            raise InputError(f"uplink ratio must be in [0, 10], got {self.uplink_ratio}", field="uplink_ratio")
+        if not float(self.plan_peak_up_mbps) > 0.0:
+            raise InputError(
+                f"uplink plan peak must be > 0 Mb/s, got {self.plan_peak_up_mbps}", field="plan_peak_up_mbps"
+            )
         if not float(self.oversubscription) >= 1.0:
             raise InputError(f"oversubscription must be >= 1, got {self.oversubscription}", field="oversubscription")
 
@@ -88,6 +102,9 @@ class DemandModel:
 
     def demand_mbps(self, population) -> np.ndarray:
         return self.subscribers(population) * self.busy_hour_mbps
+
+    def demand_up_mbps(self, population) -> np.ndarray:
+        return self.demand_mbps(population) * self.uplink_ratio
 
     def active_users(self, population) -> np.ndarray:
         return self.subscribers(population) / self.oversubscription

@@ -28,6 +28,14 @@ kernel's footprint window and does steps 1 to 3, time steps in parallel):
 3. **Delivered rate**: the shares are planned on clear-sky rates (so weather
    never changes who gets which beam-time); each beam-time then carries the
    rate of the MODCOD that closes under the chosen weather.
+4. **Uplink** (terminal to satellite, Ku 14.25 GHz): C/N from the terminal's
+   EIRP less the same scan loss, free space over the slant range to the
+   generation's nominal altitude, the ITU-R atmosphere at the uplink
+   frequency (its own tables) and the receive beam's G/T; the same C/I terms
+   and MODCODs.  Steps 2 and 3 run again on the same pairs with the uplink
+   rates, the uplink demand (``DemandModel.uplink_ratio`` of the downlink's),
+   ``up_n_channels`` per cell and the same per-satellite limit.  Extra
+   (downlink) interference does not touch it.
 
 What the allocation optimises, and why this one: every satellite decides
 from its own footprint alone, the way a beam-hopping scheduler fed with
@@ -62,7 +70,14 @@ from skyfence.capacity.atmosphere import (
     validate_p_percent,
 )
 from skyfence.capacity.demand import DEFAULT_DEMAND, DemandModel, population_per_cell
-from skyfence.capacity.link import c_over_n_from_pfd_db, pfd_limit_db, scan_loss_db
+from skyfence.capacity.link import (
+    c_over_n_from_eirp_db,
+    c_over_n_from_pfd_db,
+    fspl_db,
+    pfd_limit_db,
+    scan_loss_db,
+    slant_range_km,
+)
 from skyfence.capacity.modcod import frontier_arrays
 from skyfence.capacity.resources import (
     GENERATIONS,
@@ -215,6 +230,29 @@ def _link_tables(gens: list[Generation], table: AttenuationTable) -> np.ndarray:
     return out
 
 
+def _uplink_tables(gens: list[Generation], table: AttenuationTable) -> np.ndarray:
+    """Uplink C/N [linear] per (generation, attenuation node, elevation bin): terminal EIRP less scan loss, free space
+    over the slant range to the generation's nominal altitude, the table's atmosphere, the receive beam's G/T."""
+    el = np.arange(_N_BINS) * _BIN_DEG
+    n_nodes = len(table.node_lat_deg)
+    out = np.zeros((len(gens), n_nodes, _N_BINS), dtype=np.float64)
+    first = np.zeros(n_nodes, np.int64)
+    first[table.node_of_point[::-1]] = np.arange(len(table.node_of_point))[::-1]
+    atmosphere = loss_on_grid(table, el)[first]
+    for g, gen in enumerate(gens):
+        scan = scan_loss_db(np.clip(90.0 - el - gen.terminal_tilt_deg, 0.0, 90.0), gen.scan_exponent)
+        path = fspl_db(slant_range_km(np.maximum(el, 0.01), gen.sat_alt_km), gen.freq_up_ghz)
+        with np.errstate(invalid="ignore"):
+            cn = c_over_n_from_eirp_db(
+                gen.terminal_eirp_dbw - scan[None, :],
+                path[None, :] + atmosphere,
+                gen.sat_g_over_t_up_db_k(),
+                gen.up_channel_mhz * 1e6,
+            )
+        out[g] = np.where(np.isfinite(cn), 10.0 ** (cn / 10.0), 0.0)
+    return out
+
+
 def _rate_index_table(cn_lin: np.ndarray, ci_inv: np.ndarray, thresholds_db) -> np.ndarray:
     """1 + index of the best MODCOD that closes (0: none) per (generation, node, elevation bin), no extra I."""
     with np.errstate(divide="ignore"):
@@ -330,16 +368,24 @@ def _capacity_steps(
     thresholds_lin,
     eff,
     demand,
+    mc_up_clear,
+    mc_up_wx,
+    rate_up_of,
+    g_channels_up,
+    demand_up,
     scratch_cnt,
     scratch_use,
     scratch_pair,
     scratch_lam,
+    scratch_lam_up,
     offered,
     beam_time_out,
     sinr_out,
     beam_rate_out,
     sat_load,
     truncated,
+    offered_up,
+    beam_rate_up_out,
 ):  # pragma: no cover - compiled
     """Link budgets, beam shares and delivered rates for every time step of a chunk (module docstring).
 
@@ -369,11 +415,13 @@ def _capacity_steps(
         n_use = scratch_use[w]
         pairs = scratch_pair[w]
         lam = scratch_lam[w]
+        lam_up = scratch_lam_up[w]
         cnt[:] = 0
         n_use[:] = 0
         # pass 1: every pair in view, satellite by satellite; each satellite totals the demand it can serve
         for s in range(n_sat):
             lam[s] = 0.0
+            lam_up[s] = 0.0
             px, py, pz = pos[s, t, 0], pos[s, t, 1], pos[s, t, 2]
             i0, i1, j_lo, j_hi, wrap_lo, wrap_hi = footprint_window(
                 px, py, pz, n_band, last, band_deg, lon_step, mask_rad, earth_radius_km, cap_margin_deg
@@ -385,6 +433,8 @@ def _capacity_steps(
             gbit = 1 << max(g, 0)
             sd = 0.0
             st = 0.0
+            sdu = 0.0
+            stu = 0.0
             for i in range(i0, i1 + 1):
                 for run in range(2):
                     if run == 0:
@@ -443,9 +493,17 @@ def _capacity_steps(
                         if d > 0.0:
                             sd += d
                             st += d / rc
+                        du = demand_up[m]
+                        if du > 0.0:
+                            ru = rate_up_of[g, mc_up_clear[g, node, b]]
+                            if ru > 0.0:
+                                sdu += du
+                                stu += du / ru
             # the satellite shares its capacity and its beam-time in proportion to demand
             if sd > 0.0:
                 lam[s] = min(sat_limit[s] / sd, g_beams[g] / st)
+            if sdu > 0.0:
+                lam_up[s] = min(sat_limit[s] / sdu, g_beams[g] / stu)
         # pass 2: each cell fills at most n_channels beams (one per channel) with its best offers
         beyond = 0
         order_q = np.empty(k, np.int64)
@@ -519,6 +577,54 @@ def _capacity_steps(
                     beam_rate_out[t, c] = rw
             offered[t, c] = got
             beam_time_out[t, c] = used
+            # the uplink: the same pairs, shared the same way with the uplink rates (no extra interference)
+            du = demand_up[m]
+            if du <= 0.0:
+                continue
+            nu = 0
+            total_tau = 0.0
+            budget = 0.0
+            for j in range(n):
+                s = pairs[m, j] // _BIN_SLOTS
+                g = sat_gen[s]
+                ru = rate_up_of[g, mc_up_clear[g, node, pairs[m, j] % _BIN_SLOTS]]
+                if ru <= 0.0:
+                    continue
+                rcs[nu] = ru
+                order_q[nu] = j
+                nu += 1
+                total_tau += min(du * lam_up[s], ru) / ru
+                budget = max(budget, float(g_channels_up[g]))
+            best = 0.0
+            for q in range(nu):
+                best = max(best, rcs[q])
+            if total_tau > budget:  # best rates first (stable)
+                for q in range(1, nu):
+                    j = order_q[q]
+                    ru = rcs[q]
+                    p = q
+                    while p > 0 and rcs[p - 1] < ru:
+                        order_q[p] = order_q[p - 1]
+                        rcs[p] = rcs[p - 1]
+                        p -= 1
+                    order_q[p] = j
+                    rcs[p] = ru
+            got = 0.0
+            used = 0.0
+            for q in range(nu):
+                j = order_q[q]
+                s = pairs[m, j] // _BIN_SLOTS
+                g = sat_gen[s]
+                ru = rcs[q]
+                tau = min(min(du * lam_up[s], ru) / ru, budget - used)
+                if tau <= 0.0:
+                    break
+                rwu = min(rate_up_of[g, mc_up_wx[g, node, pairs[m, j] % _BIN_SLOTS]], ru)
+                got += tau * rwu
+                used += tau
+                if ru == best:
+                    beam_rate_up_out[t, c] = max(beam_rate_up_out[t, c], rwu)
+            offered_up[t, c] = got
         truncated[t] = beyond
 
 
@@ -740,6 +846,7 @@ def run_capacity_cases(
     if population.shape != cells.shape:
         raise InputError("population must have one value per cell", field="population")
     demand_mbps = demand.demand_mbps(population)
+    demand_up_mbps = demand.demand_up_mbps(population)
     active = demand.active_users(population)
 
     freq = gens[0].freq_down_ghz if gens else 11.7
@@ -762,6 +869,22 @@ def run_capacity_cases(
         if not np.array_equal(wx_tab.node_of_point, clear_tab.node_of_point):  # pragma: no cover - same inputs
             raise AssertionError("the clear-sky and weather tables must share their nodes")
         cn_wx = np.minimum(_link_tables(gens, wx_tab), cn_clear)  # weather never beats clear sky
+    # the user uplink: its own frequency, so its own atmosphere tables (the same nodes)
+    freq_up = gens[0].freq_up_ghz if gens else 14.25
+    cn_up_clear = np.zeros((1, 1, _N_BINS))
+    cn_up_wx = cn_up_clear
+    if gens:
+        up_tab = AttenuationTable.build(
+            lat, lon, freq_up, CLEAR_SKY_P_PERCENT, diameter_m=diameter, include_rain=False, elevation_nodes_deg=nodes
+        )
+        cn_up_clear = cn_up_wx = _uplink_tables(gens, up_tab)
+        if rain_p is not None:
+            up_tab = AttenuationTable.build(
+                lat, lon, freq_up, rain_p, diameter_m=diameter, include_rain=True, elevation_nodes_deg=nodes
+            )
+            cn_up_wx = np.minimum(_uplink_tables(gens, up_tab), cn_up_clear)
+        if not np.array_equal(up_tab.node_of_point, clear_tab.node_of_point):  # pragma: no cover - same inputs
+            raise AssertionError("the uplink and downlink tables must share their nodes")
 
     thresholds_db, eff = frontier_arrays(linear=True)
     thresholds_lin = 10.0 ** (thresholds_db / 10.0)
@@ -780,6 +903,13 @@ def run_capacity_cases(
     # lasers feed a satellite through the mesh only while the ground segment has somewhere to land the traffic
     case_isl = [np.ascontiguousarray(g_isl & _network_fed(case.ground)) for case in cases]
     gw_sites, gw_rows = _gateway_sites(cases)
+    g_sym_up = np.array([g.up_channel_mhz / (1.0 + g.rolloff) for g in g_arr])
+    g_channels_up = np.array([g.up_n_channels for g in g_arr], dtype=np.int64)
+    mc_up_clear = _rate_index_table(cn_up_clear, g_ci_inv, thresholds_db)
+    mc_up_wx = _rate_index_table(cn_up_wx, g_ci_inv, thresholds_db) if cn_up_wx is not cn_up_clear else mc_up_clear
+    rate_up_of = np.concatenate([np.zeros((len(g_arr), 1)), eff[None, :] * g_sym_up[:, None]], axis=1).astype(
+        np.float32
+    )
 
     enu = np.ascontiguousarray(enu_basis(lat, lon))
     lat_bin = np.round(lat / _GSO_LAT_BIN_DEG).astype(np.int64)
@@ -807,6 +937,7 @@ def run_capacity_cases(
         "order": np.ascontiguousarray(srt),
     }
     demand_sorted = np.ascontiguousarray(demand_mbps[srt])
+    demand_up_sorted = np.ascontiguousarray(demand_up_mbps[srt])
     x_bin, x_coarse = _bin_lookup()
     x_min_el = _sine_thresholds(g_min_el.astype(np.float64), False)
 
@@ -818,6 +949,7 @@ def run_capacity_cases(
         "scratch_use": np.zeros((n_workers, n_c), np.int32),
         "scratch_pair": np.zeros((n_workers, n_c, k), np.int32),
         "scratch_lam": np.zeros((n_workers, len(constellation))),
+        "scratch_lam_up": np.zeros((n_workers, len(constellation))),
     }
 
     def evaluate(chunk) -> tuple[slice, int, list[np.ndarray]]:
@@ -881,21 +1013,31 @@ def run_capacity_cases(
                 thresholds_lin,
                 eff,
                 demand_sorted,
+                mc_up_clear,
+                mc_up_wx,
+                rate_up_of,
+                g_channels_up,
+                demand_up_sorted,
                 scratch["scratch_cnt"],
                 scratch["scratch_use"],
                 scratch["scratch_pair"],
                 scratch["scratch_lam"],
+                scratch["scratch_lam_up"],
                 out.offered[sl],
                 out.beam_time[sl],
                 out.sinr[sl],
                 out.beam_rate[sl],
                 load,
                 out.truncated[sl],
+                out.offered_up[sl],
+                out.beam_rate_up[sl],
             )
             if case.no_service is not None:
                 dead = np.asarray(case.no_service(chunk.times, sl), dtype=bool)
                 out.offered[sl][dead] = 0.0
                 out.beam_rate[sl][dead] = 0.0
+                out.offered_up[sl][dead] = 0.0
+                out.beam_rate_up[sl][dead] = 0.0
             loads.append(load)
         return sl, nt, loads
 
@@ -964,6 +1106,8 @@ class _CaseArrays:
         self.sinr = np.full((n_t, n_c), np.nan, np.float32)
         self.beam_rate = np.zeros((n_t, n_c), np.float32)
         self.truncated = np.zeros(n_t, np.int64)
+        self.offered_up = np.zeros((n_t, n_c), np.float32)
+        self.beam_rate_up = np.zeros((n_t, n_c), np.float32)
         self.sat_load = np.zeros((n_t, n_sat), np.float32) if keep_load else None
         self.peak_load = 0.0
 
@@ -984,6 +1128,11 @@ def _assemble(cells, times, lat, lon, population, demand, demand_mbps, active, r
             np.minimum(np.minimum(offered / active[None, :], beam_rate), demand.plan_peak_mbps),
             np.nan,
         )
+        per_user_up = np.where(
+            active[None, :] > 0,
+            np.minimum(np.minimum(out.offered_up / active[None, :], out.beam_rate_up), demand.plan_peak_up_mbps),
+            np.nan,
+        ).astype(np.float32)
     per_user = per_user.astype(np.float32)
     dataset = xr.Dataset(
         {
@@ -1001,6 +1150,17 @@ def _assemble(cells, times, lat, lon, population, demand, demand_mbps, active, r
                 {"units": "1", "long_name": "beams (beam-time, one per channel)"},
             ),
             "sinr_db": (("time", "cell"), out.sinr, {"units": "dB", "long_name": "C/(N+I) of the first beam"}),
+            "offered_up_mbps": (
+                ("time", "cell"),
+                out.offered_up,
+                {"units": "Mb/s", "long_name": "uplink capacity offered to the cell"},
+            ),
+            "mbps_per_user_up": (
+                ("time", "cell"),
+                per_user_up,
+                {"units": "Mb/s", "long_name": "busy-hour uplink rate per active user"},
+            ),
+            "demand_up_mbps": ("cell", demand.demand_up_mbps(population), {"units": "Mb/s"}),
             "population": ("cell", population, {"units": "inhabitants"}),
             "demand_mbps": ("cell", demand_mbps, {"units": "Mb/s"}),
             "subscribers": ("cell", demand.subscribers(population), {"units": "1"}),
@@ -1073,4 +1233,22 @@ def region_figures(dataset: xr.Dataset, cell_mask: np.ndarray | None = None) -> 
         "mbps_per_user_p10": p10,
         "share_above_25_mbps": above[25.0],
         "share_above_100_mbps": above[100.0],
+        **_uplink_figures(dataset, cell_mask, pop),
+    }
+
+
+def _uplink_figures(dataset: xr.Dataset, cell_mask: np.ndarray | None, pop: np.ndarray) -> dict[str, float]:
+    """Uplink Gb/s offered (mean over time) and population-weighted median / p10 Mb/s per user, if computed."""
+    if "mbps_per_user_up" not in dataset:
+        return {}
+    per_user = dataset["mbps_per_user_up"].to_numpy()
+    offered = dataset["offered_up_mbps"].to_numpy()
+    if cell_mask is not None:
+        per_user, offered = per_user[:, cell_mask], offered[:, cell_mask]
+    weights = np.broadcast_to(pop[None, :], per_user.shape)
+    median, p10 = _quantiles_weighted(per_user.ravel(), weights.ravel(), (0.5, 0.1))
+    return {
+        "offered_up_gbps_mean": float(offered.sum(axis=1).mean() / 1e3) if offered.size else 0.0,
+        "mbps_per_user_up_median": median,
+        "mbps_per_user_up_p10": p10,
     }

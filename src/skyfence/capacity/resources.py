@@ -90,6 +90,14 @@ class Generation:
     feeder_c_over_n_db: float | None
     has_isl: bool
     capacity_multiplier: float = 1.0
+    # user uplink (Ku): the terminal's EIRP less its scan loss, free space over the slant range at the nominal
+    # altitude, the atmosphere, the satellite's receive-beam G/T; the same beams and interference geometry
+    freq_up_ghz: float = 14.25
+    up_channel_mhz: float = 62.5
+    up_n_channels: int = 8
+    terminal_eirp_dbw: float = 38.0
+    sat_rx_noise_temp_k: float = 450.0
+    sat_alt_km: float = 550.0
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
     def co_channel_c_over_i_db(self) -> float:
@@ -118,6 +126,10 @@ class Generation:
     def c_over_i_db(self) -> float:
         """All intra-system interference as one C/I [dB]."""
         return float(combine_ratios_db(self.co_channel_c_over_i_db(), *self.c_over_i_fixed_db))
+
+    def sat_g_over_t_up_db_k(self) -> float:
+        """Receive G/T [dB/K] of a user-uplink beam: the transmit beam's peak gain over ``sat_rx_noise_temp_k``."""
+        return self.sat_peak_gain_dbi - 10.0 * math.log10(self.sat_rx_noise_temp_k)
 
     def feeder_capacity_mbps(self) -> float:
         """Forward capacity the feeder uplink gives one satellite [Mb/s]: beams x per-beam rate x multiplier."""
@@ -163,14 +175,24 @@ def _checked(gen: Generation) -> Generation:
 
     validate_frequency_ghz(gen.freq_down_ghz, field=f"generation.{gen.name}.freq_down_ghz")
     validate_frequency_ghz(gen.feeder_freq_ghz, field=f"generation.{gen.name}.feeder_freq_ghz")
-    for key in ("channel_mhz", "feeder_bandwidth_mhz", "terminal_diameter_m", "sat_half_beamwidth_deg"):
+    validate_frequency_ghz(gen.freq_up_ghz, field=f"generation.{gen.name}.freq_up_ghz")
+    for key in (
+        "channel_mhz",
+        "feeder_bandwidth_mhz",
+        "terminal_diameter_m",
+        "sat_half_beamwidth_deg",
+        "up_channel_mhz",
+        "sat_rx_noise_temp_k",
+        "sat_alt_km",
+    ):
         if not getattr(gen, key) > 0:
             raise bad(key, f"{key} must be positive, got {getattr(gen, key)}")
-    for key in ("n_channels", "beams_per_sat", "feeder_beams"):
+    for key in ("n_channels", "beams_per_sat", "feeder_beams", "up_n_channels"):
         if int(getattr(gen, key)) < 1:
             raise bad(key, f"{key} must be at least 1, got {getattr(gen, key)}")
-    if gen.feeder_eirp_dbw < 0:
-        raise bad("feeder_eirp_dbw", f"power must not be negative, got {gen.feeder_eirp_dbw} dBW")
+    for key in ("feeder_eirp_dbw", "terminal_eirp_dbw"):
+        if getattr(gen, key) < 0:
+            raise bad(key, f"power must not be negative, got {getattr(gen, key)} dBW")
     if not 0.0 <= gen.min_elevation_deg < 90.0:
         raise bad("min_elevation_deg", f"minimum elevation must be in [0, 90), got {gen.min_elevation_deg}")
     if not 0.0 <= gen.gso_exclusion_deg < 90.0:
@@ -198,6 +220,13 @@ _TERMINAL = (
 _BEAM = (
     "Ku spot beam: half 3 dB beamwidth 1.0 deg, peak 42 dBi, S.1528 Ls = -20 dB; co-frequency beams of one "
     "satellite >= 10 deg apart, 32 beams, 4 colours (SpaceX's published 'Starlink beam planner' problem) [assumed]"
+)
+
+_UPLINK = (
+    "Ku user uplink 14.0-14.5 GHz (SpaceX Schedule S, SAT-LOA-20161115-00118) [filed], split into 8 channels of "
+    "62.5 MHz, one per beam colour [assumed]; terminal EIRP 38 dBW, as docs/threats.md assumes [assumed]; the "
+    "receive beam has the transmit beam's 42 dBi and T_sys 450 K (G/T 15.5 dB/K), between del Portillo et al. "
+    "2019 Table 5's 350 K (Telesat user uplink) and 536 K (SpaceX gateway receiver) [assumed]"
 )
 
 _STARLINK_V10 = Generation(
@@ -247,6 +276,8 @@ _STARLINK_V10 = Generation(
         "feeder": _DELP_FEEDER + "; 8 beams = 2 GHz of Ka uplink x 2 polarisations / 0.5 GHz, which gives "
         "del Portillo's ~21 Gb/s maximum per satellite [paper]",
         "isl": "v1.0 carried no inter-satellite lasers (SpaceX, 2021) [stated]",
+        "uplink": _UPLINK,
+        "sat_alt_km": "550 km: the shells of SAT-MOD-20181108-00083 (540-570 km) [filed]",
     },
 )
 
@@ -281,9 +312,11 @@ GENERATIONS: dict[str, Generation] = {
             label="Starlink Gen1 as filed 2016-2018 (4,425 sats, 1,110-1,325 km)",
             min_elevation_deg=40.0,
             has_isl=True,
+            sat_alt_km=1150.0,
             sources={
                 **_STARLINK_V10.sources,
                 "min_elevation_deg": "40 deg (SAT-LOA-20161115-00118) [filed]",
+                "sat_alt_km": "1,150 km, the largest of the filed Gen1 shells (SAT-LOA-20161115-00118) [filed]",
                 "isl": "optical inter-satellite links in the 2016 technical attachment [filed]",
             },
         ),
@@ -324,7 +357,13 @@ GENERATIONS: dict[str, Generation] = {
                 "feeder": "del Portillo et al. 2019 Table 5 (OneWeb gateway uplink, 0.25 GHz) [paper]; "
                 "4 feeder beams (2 steerable Ka antennas x 2 polarisations) [assumed]",
                 "isl": "no inter-satellite links on Gen1 (OneWeb) [stated]",
+                "uplink": "user uplink 0.25 GHz channels and T_sys 285.3 K: del Portillo et al. 2019 Table 5 "
+                "(OneWeb user uplink) [paper]; 8 channels and terminal EIRP 38 dBW as Starlink's [assumed]",
+                "sat_alt_km": "1,200 km (OneWeb, SAT-LOI-20160428-00041) [filed]",
             },
+            up_channel_mhz=250.0,
+            sat_rx_noise_temp_k=285.3,
+            sat_alt_km=1200.0,
         ),
     )
 }

@@ -23,6 +23,7 @@ _COLUMNS = (
     ("mbps_per_user_p10", "p10", "{:.1f}"),
     ("share_above_25_mbps", ">=25 Mb/s", "{:.1%}"),
     ("share_above_100_mbps", ">=100 Mb/s", "{:.1%}"),
+    ("mbps_per_user_up_median", "up Mb/s/user p50", "{:.1f}"),
 )
 
 

@@ -150,6 +150,9 @@ class CapacityResult(_Model):
     share_above_25_mbps: float | None = None
     share_above_100_mbps: float | None = None
     satellite_peak_load_mbps: float | None = None
+    offered_up_gbps_mean: float | None = None
+    mbps_per_user_up_median: float | None = None
+    mbps_per_user_up_p10: float | None = None
 
 
 class UsageShare(_Model):
