@@ -286,7 +286,7 @@ def attrition(
 ) -> None:
     """Coverage before and after removing satellites (visibility computed once, satellites masked per draw).
 
-    With --capacity: Mb/s per user and served demand per fraction, mean over the first draws (at most 5), the
+    With --capacity: Mb/s per user and served demand per fraction, mean over the first draws (at most 3), the
     capacity layer re-run with the removed satellites masked."""
     from skyfence.earth.regions import get_region
     from skyfence.orbits.sources import load_constellation

@@ -4,7 +4,7 @@ One mechanism: every attack becomes a :class:`~skyfence.capacity.engine.Capacity
 (attrition, ASAT debris), the ground segment after the attack (gateways and PoPs lost; bent-pipe satellites need a
 gateway in view, satellites with lasers need at least one gateway and PoP left), jammers as one more C/(N+I+J)
 term and uplink-dead cells -- and :func:`~skyfence.capacity.engine.run_capacity_cases` re-runs the allocation for
-every case on one visibility pass.  No threat is a special case: "all threats" is the case with every mask at once.
+every case on one propagation pass.  No threat is a special case: "all threats" is the case with every mask at once.
 
 Cases (only those the plan has):
 
@@ -47,11 +47,11 @@ __all__ = [
 ]
 
 #: Monte Carlo draws of the satellite losses that go through the capacity layer (each is one more allocation).
-CAPACITY_DRAWS = 5
+CAPACITY_DRAWS = 3
 #: Random gateway orders of the gateways-lost curve (beside the nearest-first order).
 CURVE_ORDERS = 3
 #: Time steps of the gateways-lost curve at most (every n-th step of the run's grid).
-CURVE_MAX_STEPS = 288
+CURVE_MAX_STEPS = 144
 #: Figures of a capacity case kept in the tables (population-weighted over cells and time unless said otherwise).
 CAPACITY_METRICS = (
     "served_fraction",
