@@ -51,6 +51,8 @@ def test_sweep_cli_writes_table_plots_and_ranking(folder, skyfence_cli, tmp_path
     assert list(ranking["coverage.min_elevation_deg"]) == [25, 40]
     assert (out / "plots" / "coverage.sats_in_view_mean__coverage.min_elevation_deg.png").is_file()
     assert "2 point(s), 2 computed" in ran.stdout
+    html = (out / "report.html").read_text()
+    assert "Ranking" in html and "plots/coverage.sats_in_view_mean__coverage.min_elevation_deg.png" in html
 
 
 def test_unknown_key_is_one_line(folder, skyfence_cli, tmp_path):
@@ -98,3 +100,25 @@ def test_unreachable_scheduler_is_one_line_within_10_s(folder, skyfence_cli, tmp
     line = _one_line(ran)
     assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in line
     assert elapsed < 10.0
+
+
+def test_sweep_on_a_running_scheduler_by_address(folder, skyfence_cli, tmp_path):
+    from distributed import LocalCluster
+
+    path = _sweep_file(folder, '[[axes]]\nkey = "coverage.min_elevation_deg"\nvalues = [25, 40]\n')
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+    ) as cluster:
+        ran = skyfence_cli(
+            "sweep",
+            path,
+            "--out",
+            tmp_path / "out",
+            "--scheduler",
+            cluster.scheduler_address,
+            env={"SKYFENCE_CACHE_DIR": str(tmp_path / "c")},
+        )
+    assert ran.returncode == 0, ran.stderr
+    assert f"dask scheduler {cluster.scheduler_address}, 1 worker(s)" in ran.stdout + ran.stderr
+    frame = pd.read_parquet(tmp_path / "out" / "results.parquet")
+    assert list(frame["coverage.min_elevation_deg"]) == [25, 40]

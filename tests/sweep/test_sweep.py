@@ -60,11 +60,12 @@ def test_serial_table_is_tidy_and_attrition_bites(serial, sweep, tmp_path):
     assert lost[0.0] == 0 and 0 < lost[0.2] < lost[0.4]
     # twice the fraction removes about twice the satellites seen from the region
     assert lost[0.4] / lost[0.2] == pytest.approx(2.0, rel=0.2)
-    # capacity counts only the satellites that survive the same draw (the threat unit's draw 0)
-    offered = frame.groupby("loss_fraction")["capacity.offered_gbps_mean"].mean()
+    # capacity after the loss (the threat unit's capacity "after" case) falls with it; before it does not
+    offered = frame.groupby("loss_fraction")["threats.capacity.after.offered_gbps_mean"].mean()
     assert offered[0.0] > offered[0.2] > offered[0.4] > 0
-    # the shared coverage unit once; a threat unit and a capacity unit per point
-    assert run.cache_misses == 1 + 6 + 6
+    assert frame["threats.capacity.before.offered_gbps_mean"].nunique() == 1
+    # the shared coverage and capacity units once; a threat unit per point
+    assert run.cache_misses == 2 + 6
     summary = write_outputs(tmp_path, sweep, run, frame)
     assert (tmp_path / "results.parquet").is_file()
     assert "plots/threats.after.sats_in_view_mean__loss_fraction.png" in summary["plots"]
@@ -109,7 +110,7 @@ def test_resume_computes_only_the_missing_points(serial, sweep, tmp_path):
     first_two = [resumed.results[i] for i in (0, 1)]
     rest = [resumed.results[i] for i in range(2, 6)]
     assert all(r.cache_misses == 0 for r in first_two)  # done before the interruption: read, not recomputed
-    assert all(r.cache_misses == 2 for r in rest)  # each missing point computes its own threat and capacity units
+    assert all(r.cache_misses == 1 for r in rest)  # each missing point computes its own threat unit only
     assert resumed.points_computed == 4
     full = serial[0]
     interrupted_misses = sum(full.results[i].cache_misses for i in (0, 1))

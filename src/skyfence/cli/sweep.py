@@ -20,7 +20,7 @@ from skyfence.cli._common import check_output, console, fail, print_json
 
 def sweep(
     sweep_file: Path = typer.Argument(..., help="Sweep TOML (see examples/sweeps/taiwan_attrition.toml)."),
-    out: Path = typer.Option(..., "--out", help="Output folder: results.parquet, plots/, sweep.json."),
+    out: Path = typer.Option(..., "--out", help="Output folder: report.html, results.parquet, plots/, sweep.json."),
     scheduler: str = typer.Option(
         None, "--scheduler", help="Address of a running Dask scheduler (tcp://HOST:8786). Default: a local cluster."
     ),
@@ -122,7 +122,7 @@ def sweep(
             label = ", ".join(f"{a.name}={row[a.name]}" for a in spec.axes)
             what = rank.metric if isinstance(rank.metric, str) else f"mean of {', '.join(rank.metric)}"
             console.print(f"  {row['rank']}. {escape(label)}: {escape(what)} = {row['rank_value']:.4g}", soft_wrap=True)
-    console.print(f"table: {out / 'results.parquet'}; plots: {out / 'plots'}", soft_wrap=True)
+    console.print(f"report: {out / 'report.html'}; table: {out / 'results.parquet'}", soft_wrap=True)
 
 
 def _timetravel(
@@ -169,7 +169,10 @@ def _timetravel(
                 f"-{row['terminals_restored']:,})"
             )
         console.print(escape(line), soft_wrap=True)
-    console.print(f"table: {out / 'timetravel.parquet'}; animation: {out / 'timetravel.gif'}", soft_wrap=True)
+    console.print(
+        f"report: {out / 'report.html'}; table: {out / 'timetravel.parquet'}; animation: {out / 'timetravel.gif'}",
+        soft_wrap=True,
+    )
 
 
 def _chunked(

@@ -134,7 +134,7 @@ def plan(scenario: Scenario, base: Path, ctx: Context | None = None) -> _Plan:
                     add((variant.name, "threats", t), threat_unit(ctx, c_spec, r_spec, vi))
                     t += 1
                 if _with_capacity(scenario, c_spec):
-                    add((variant.name, "capacity", m), capacity_unit(ctx, c_spec, r_spec, ground, vi))
+                    add((variant.name, "capacity", m), capacity_unit(ctx, c_spec, r_spec, ground))
                     m += 1
             if _with_latency(scenario, c_spec):
                 add((variant.name, "latency", j), latency_unit(ctx, c_spec, ground))

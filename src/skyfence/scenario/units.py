@@ -382,46 +382,13 @@ def coverage_unit(ctx: Context, c_spec: ConstellationSpec, r_spec: RegionSpec) -
 # ---------------------------------------------------------------------- capacity
 
 
-def capacity_unit(
-    ctx: Context, c_spec: ConstellationSpec, r_spec: RegionSpec, ground: GroundSpec, variant_index: int | None = None
-) -> Unit:
+def capacity_unit(ctx: Context, c_spec: ConstellationSpec, r_spec: RegionSpec, ground: GroundSpec) -> Unit:
     """Offered capacity, served fraction and Mb/s per user per H3 cell (``per_cell.parquet``) and over the region
-    (``result.json``: population-weighted figures of merit, demand and supply in Gb/s).
-
-    With ``variant_index``, the variant's ``attrition`` threats remove their satellites first: the Monte Carlo
-    draw 0 of the threat assessment (same targets, same seeds), so capacity after losses answers for the same
-    satellites as the threats section's reachability."""
+    (``result.json``: population-weighted figures of merit, demand and supply in Gb/s)."""
     spec = ctx.scenario.capacity
     assert spec is not None
     res = spec.res if spec.res is not None else ctx.scenario.coverage.res
     generation = spec.generations.get(c_spec.name)
-    attrition = []
-    if variant_index is not None:
-        variant = ctx.scenario.resolved_variants()[variant_index]
-        attrition = [(i, t) for i, t in enumerate(variant.threats) if t.kind == "attrition"]
-
-    def survivors():
-        constellation = ctx.constellation(c_spec)
-        if not attrition:
-            return constellation
-        from skyfence.scenario.threat_specs import threat_plan
-        from skyfence.threats.attrition import draw_fraction
-
-        plan = threat_plan(
-            [t for _, t in attrition],
-            constellation,
-            constellation_name=c_spec.name,
-            base=ctx.base,
-            montecarlo=ctx.scenario.montecarlo,
-            seed=ctx.scenario.seed,
-            key=f"variants[{variant_index}].threats",
-        )
-        removed = np.zeros(len(constellation), dtype=bool)
-        for attack in plan.attacks:
-            engaged = attack.engagement.satellites(constellation) if attack.engagement is not None else None
-            targets = attack.targets(constellation, t_ref=ctx.times[0], engaged=engaged)
-            removed |= draw_fraction(targets, attack.fraction, attack.seed + plan.seed)
-        return constellation.subset(~removed, name=constellation.name) if removed.any() else constellation
 
     def compute(advance: Advance) -> dict[str, bytes | str]:
         from skyfence.capacity.demand import DemandModel
@@ -429,7 +396,7 @@ def capacity_unit(
         from skyfence.capacity.resources import fed_by_starlink_gateways
 
         region = ctx.region(r_spec)
-        constellation = survivors()
+        constellation = ctx.constellation(c_spec)
         names = assign_generations(constellation, generation)
         segment = ctx.ground(ground) if fed_by_starlink_gateways(names) else None
         result = run_capacity(
@@ -471,14 +438,6 @@ def capacity_unit(
             "capacity": spec.model_dump(exclude={"constellations", "generations"}),
             "generation": generation,
             "res": res,
-            **(
-                {
-                    "attrition": [t.model_dump(exclude={"name"}) for _, t in attrition],
-                    "montecarlo_seed": ctx.scenario.seed,
-                }
-                if attrition
-                else {}
-            ),
         },
         compute,
         steps=len(ctx.times),

@@ -1,7 +1,9 @@
 """The headline numbers of one scenario run, flattened into the columns of a sweep table.
 
 Column names are ``<part>.<number>`` (``coverage.coverage_fraction``, ``threats.after.coverage_fraction``,
-``latency.median_rtt_ms``, ``capacity.served_fraction``, ``policy.served_share``), qualified only where the
+``latency.median_rtt_ms``, ``capacity.served_fraction``, ``policy.served_share``; capacity before and after a
+variant's threats (:mod:`skyfence.threats.capacity_impact`): ``threats.capacity.before.served_fraction``,
+``threats.capacity.after.mbps_per_user_median``), qualified only where the
 scenario has more than one of something: ``[variant]`` when it has several variants, then the constellation,
 the region or the terminal when a variant has several (``latency.median_rtt_ms[Taipei]``).  The numbers are read
 from the typed summary, so a column means exactly what the ``assess`` report shows under the same key.
@@ -18,6 +20,7 @@ __all__ = ["metrics_of"]
 _COVERAGE = ("coverage_fraction", "coverage_fraction_worst_cell", "sats_in_view_mean", "max_gap_s")
 _CAPACITY = ("served_fraction", "mbps_per_user_median", "served_gbps_mean", "offered_gbps_mean", "demand_gbps")
 _THREAT_AFTER = ("coverage_fraction", "sats_in_view_mean", "max_gap_s")
+_THREAT_CAPACITY = ("served_fraction", "mbps_per_user_median", "offered_gbps_mean", "share_above_25_mbps")
 _LATENCY = ("median_rtt_ms", "p95_rtt_ms", "reachable_share")
 
 
@@ -59,6 +62,14 @@ def metrics_of(summary: Summary) -> dict[str, float | None]:
                 row = threat.after.get(key) or {}
                 out[name("threats.after", key, *q)] = _number(row.get("mean"))
             out[name("threats", "satellites_lost_mean", *q)] = _number(threat.satellites_lost_mean)
+            capacity = threat.capacity or {}
+            cases = capacity.get("cases") or {}
+            if cases:
+                # after every threat of the variant (its "after" case); no case when nothing was hit: as before
+                after = cases.get(capacity.get("after_case") or "", cases.get("before", {}))
+                for label, figures in (("before", cases.get("before", {})), ("after", after)):
+                    for key in _THREAT_CAPACITY:
+                        out[name(f"threats.capacity.{label}", key, *q)] = _number(figures.get(key))
             for reach in threat.reachability:
                 t = (*q[:2], reach.get("terminal", ""))
                 out[name("threats", "reachable_after", *t)] = _number(reach.get("reachable_after"))

@@ -141,8 +141,9 @@ def _plot(frame: pd.DataFrame, axis: str, metric: str, others: list[str], path: 
 
 
 def write_outputs(folder: Path, sweep: Sweep, run: SweepRun, frame: pd.DataFrame) -> dict[str, Any]:
-    """Write ``results.parquet``, ``plots/``, ``ranking.csv`` (when the sweep ranks) and ``sweep.json`` into
-    ``folder`` (a staging folder: the caller moves it into place atomically); returns the summary written."""
+    """Write ``results.parquet``, ``plots/``, ``ranking.csv`` (when the sweep ranks), ``sweep.json`` and
+    ``report.html`` into ``folder`` (a staging folder: the caller moves it into place atomically); returns the
+    summary written."""
     folder.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(folder / "results.parquet", index=False)
     params = {"point", "repetition", "seed", *(a.name for a in sweep.axes)}
@@ -192,4 +193,66 @@ def write_outputs(folder: Path, sweep: Sweep, run: SweepRun, frame: pd.DataFrame
     from skyfence._json import dumps
 
     (folder / "sweep.json").write_text(dumps(summary, indent=2) + "\n")
+    _report(folder / "report.html", sweep, frame, summary, plotted)
     return summary
+
+
+def html_page(title: str, body: str) -> str:
+    """A self-contained HTML page (no scripts, no external resources)."""
+    from html import escape
+
+    style = (
+        "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
+        "table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
+        "text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}"
+        "img{max-width:100%;border:1px solid #eee;margin:.5em 0}.note{color:#555;font-size:13px}"
+    )
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
+        f"<style>{style}</style></head><body><h1>{escape(title)}</h1>{body}</body></html>\n"
+    )
+
+
+def _report(path: Path, sweep: Sweep, frame: pd.DataFrame, summary: dict[str, Any], plotted: list[str]) -> None:
+    """``report.html``: what was swept, how it ran, the ranking, per-axis means with confidence intervals, plots."""
+    from html import escape
+
+    spec = sweep.spec
+    run = summary["run"]
+    parts = [
+        f"<p>{escape(spec.description)}</p>" if spec.description else "",
+        f"<p class='note'>Base scenario <code>{escape(spec.scenario)}</code>; {summary['points']:,} point(s) "
+        f"({' × '.join(f'{len(a.values)} {escape(a.name)}' for a in sweep.axes) or 'no axes'}"
+        f"{f' × {spec.repetitions} repetitions' if spec.repetitions > 1 else ''}); ran on {escape(run['mode'])} "
+        f"with {run['workers']} worker(s) in {run['seconds']:.1f} s: {run['points_computed']:,} point(s) computed, "
+        f"{run['cache_misses']:,} unit(s) computed, {run['cache_hits']:,} read from the cache. Every number is in "
+        "<code>results.parquet</code> (one row per point).</p>",
+    ]
+    if summary["ranking"]:
+        ranking = pd.DataFrame(summary["ranking"])
+        parts.append("<h2>Ranking</h2>" + ranking.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0))
+    params = {"point", "repetition", "seed", *(a.name for a in sweep.axes)}
+    for axis in sweep.axes:
+        shown = [m for m in plotted if m not in params][:8]
+        if not shown or not len(frame):
+            continue
+        table = pd.DataFrame({axis.name: sorted(frame[axis.name].unique(), key=lambda v: (str(type(v)), v))})
+        for metric in shown:
+            stats = axis_summary(frame, axis.name, metric).set_index(axis.name)
+            cells = []
+            for value in table[axis.name]:
+                row = stats.loc[value]
+                text = f"{row['mean']:.4g}"
+                if row["n"] > 1:
+                    text += f" ± {(row['ci95_high'] - row['mean']):.2g}"
+                cells.append(text)
+            table[metric] = cells
+        parts.append(
+            f"<h2>Against {escape(axis.name)}</h2><p class='note'>Mean over repetitions"
+            f"{' ± half-width of the 95 % confidence interval of the mean' if spec.repetitions > 1 else ''}.</p>"
+            + table.to_html(index=False, border=0, escape=True)
+        )
+        for plot in summary["plots"]:
+            if plot.endswith(f"__{_slug(axis.name)}.png"):
+                parts.append(f"<img src='{escape(plot)}' alt='{escape(plot)}'>")
+    path.write_text(html_page(spec.title or Path(sweep.source).name, "".join(parts)))

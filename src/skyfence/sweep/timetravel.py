@@ -16,7 +16,7 @@ task on the same Dask cluster as a sweep (or serially), and each date's result i
 of its inputs (the polygon's sha256, the resolution, the fleet), so a re-run recomputes nothing.  Outputs:
 ``timetravel.parquet`` (one row per date), ``cells.parquet`` (every flipped cell with its date and direction),
 ``timetravel.gif`` (one frame per date: the line, the cells that flipped since the date before, the terminals
-cut off) and ``timetravel.json``.
+cut off), ``timetravel.json`` and ``report.html`` (the table and the animation).
 """
 
 from __future__ import annotations
@@ -349,6 +349,20 @@ def write_timetravel(folder: Path, tt: TimeTravel, result: TimeTravelResult) -> 
     from skyfence._json import dumps
 
     (folder / "timetravel.json").write_text(dumps(summary, indent=2) + "\n")
+    from html import escape
+
+    from skyfence.sweep.results import html_page
+
+    fleet = f"; fleet: {summary['fleet_terminals']:,} synthetic terminals" if summary["fleet_terminals"] else ""
+    body = (
+        f"<p class='note'>The deny rule of a front-line geofence drawn as the line of each date (DeepStateMap: "
+        f"{escape(', '.join(summary['datasets']))}); H3 res {tt.spec.res}, a cell is inside when its centre is; "
+        f"people: GeoNames cities of {tt.spec.min_city_population:,}+ (a lower bound){fleet}. Table: "
+        "<code>timetravel.parquet</code>; every flipped cell: <code>cells.parquet</code>.</p>"
+        + result.table.to_html(index=False, border=0, na_rep="")
+        + "<img src='timetravel.gif' alt='the line, cells that flipped and terminals cut off, date by date'>"
+    )
+    (folder / "report.html").write_text(html_page(tt.spec.title or "Occupation time-travel", body))
     return summary
 
 
