@@ -323,6 +323,30 @@ def test_a_change_written_by_another_worker_is_seen_at_the_next_batch(registry):
     assert after["decision"] == "deny" and "licence suspended, not granted" in after["reason"]
 
 
+def test_two_databases_at_the_same_registry_version_do_not_share_a_snapshot(sqlite_url, service_data, tmp_path):
+    from skyfence.service import create_app
+
+    urls = [sqlite_url, f"sqlite:///{tmp_path / 'second.db'}"]
+    answers = []
+    for k, url in enumerate(urls):
+        app = create_app(service_settings(url))
+        with TestClient(app, headers=auth(operator_key(url))) as client:
+            r = Registry(client, url)
+            taipei = r.terminal("TW", f"UT-TW-01{k}0")
+            body = {"operator_id": "starlink", "jurisdiction": "TW", "reason": "filed"}
+            licence = _ok(client.post("/api/v1/licences", json=body))  # registry version 1 in both
+            if k == 1:  # the second database's licence is granted (written as another worker would, version kept)
+                engine = create_engine(normalise_url(url))
+                with engine.begin() as connection:
+                    connection.execute(
+                        text("UPDATE licences SET state = 'granted' WHERE id = :id"), {"id": licence["id"]}
+                    )
+                engine.dispose()
+            answers.append(r.decide(fix(taipei, TAIPEI))[0]["decision"])
+        app.state.db.dispose()
+    assert answers == ["deny", "allow"]
+
+
 # --------------------------------------------------------------------------- Ukraine
 
 

@@ -177,22 +177,27 @@ def _load(session: Session, version: int) -> Snapshot:
     return Snapshot(version, licences)
 
 
-_cached: Snapshot | None = None
+#: The last snapshot per database (one in a server; tests open many databases in one process).
+_cached: dict[tuple[str, int], Snapshot] = {}
 _cache_lock = threading.Lock()
 
 
 def snapshot(session: Session) -> Snapshot:
     """The registry at its current version: one primary-key read, and a reload only when something changed."""
-    global _cached
+    bind = session.get_bind()
+    database = (bind.engine.url.render_as_string(hide_password=True), id(bind.engine))
     version = current_version(session)
-    found = _cached
+    found = _cached.get(database)
     if found is not None and found.version == version:
         return found
     with _cache_lock:
-        if _cached is not None and _cached.version == version:
-            return _cached
+        found = _cached.get(database)
+        if found is not None and found.version == version:
+            return found
         loaded = _load(session, version)
-        _cached = loaded
+        if len(_cached) >= 16:  # databases opened and closed in one process (tests): keep the map small
+            _cached.clear()
+        _cached[database] = loaded
         return loaded
 
 
