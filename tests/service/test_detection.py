@@ -314,3 +314,78 @@ def test_operators_list_and_acknowledge_alerts_from_the_command_line(sqlite_url,
         server.stop()
     gone = skyfence_cli("alerts", "list", env=env)  # the server is down
     assert gone.returncode != 0 and "cannot reach the service" in gone.stderr
+
+
+CLUSTER_POLICY = """
+[policy]
+name = "Account-cluster test: a fence east of Kharkiv"
+operator = "starlink"
+default = "allow"
+
+[zones.front]
+cells = ["841192dffffffff", "8411965ffffffff", "8411967ffffffff", "842d651ffffffff", "842d653ffffffff",
+         "842d659ffffffff", "842d65bffffffff"]
+
+[[rules]]
+id = "front-fence"
+kind = "geofence"
+zone = "front"
+action = "deny"
+"""
+
+
+def test_account_clusters_near_the_front_span_batches(service):
+    """Three new dishes of one foreign account appear near a fence, two in one batch and the third later: all three
+    get the cluster alert, as offline (the earlier members' first sight comes from the database)."""
+    from skyfence.detection.detectors import Context, detect
+    from skyfence.policy import loads_policy
+
+    app, client, _world = service
+    policy = client.post("/api/v1/policies", json={"source": CLUSTER_POLICY, "reason": "cluster test"})
+    assert policy.status_code == 201, policy.text
+    version = policy.json()["version_id"]
+    activated = client.post(f"/api/v1/policies/{version}/activate", json={"reason": "cluster test"})
+    assert activated.status_code == 200, activated.text
+    account = {
+        "operator_id": "starlink",
+        "owner_name": "Reseller",
+        "country": "KZ",
+        "type": "business",
+        "reason": "cluster test",
+    }
+    account_id = client.post("/api/v1/accounts", json=account).json()["id"]
+    terminals = []
+    for k in range(3):
+        body = {
+            "serial": f"UT-KZ-{k}-{uuid.uuid4().hex[:6]}",
+            "account_id": account_id,
+            "registration_country": "KZ",
+            "plan": "roam",
+            "sale_channel": "reseller",
+            "reason": "cluster test",
+        }
+        terminals.append(client.post("/api/v1/terminals", json=body).json()["id"])
+    # west of the fence (21-27 km from its edge), in Ukrainian-held territory, two hours apart
+    places = [(49.95, 35.6), (49.85, 35.65), (50.0, 35.55)]
+    fixes = [
+        {
+            "terminal_id": t,
+            "time": f"2026-08-22T{8 + 2 * k:02d}:{m:02d}:00Z",
+            "lat_deg": places[k][0],
+            "lon_deg": places[k][1] + 0.001 * m,
+        }
+        for k, t in enumerate(terminals)
+        for m in range(3)
+    ]
+    _post(client, fixes[:6], 1000, f"cluster-a-{uuid.uuid4().hex}")
+    assert [a for a in _alerts(client, kind="diversion_suspected") if a["terminal_id"] in terminals] == []
+    _post(client, fixes[6:], 1000, f"cluster-b-{uuid.uuid4().hex}")
+    alerts = [a for a in _alerts(client, kind="diversion_suspected") if a["terminal_id"] in terminals]
+    assert sorted(a["terminal_id"] for a in alerts) == sorted(terminals)
+    assert all(a["evidence"] == {"account_cluster_near_front": 3} for a in alerts), alerts
+    context = Context(loads_policy(CLUSTER_POLICY, base_dir=Path("/nonexistent-policy-dir"), name="uploaded.toml"))
+    expected = detect(frame(fixes, dict.fromkeys(terminals, account_id), dict.fromkeys(terminals, "KZ")), context)
+    assert _as_rows(alerts) == _as_rows(expected[expected["kind"] == "diversion_suspected"])
+    with app.state.db.read() as session:
+        done = {r.terminal_id: r.cluster_done for r in session.scalars(select(DetectorState))}
+    assert all(done[t] for t in terminals)

@@ -94,7 +94,9 @@ def detect_batch(
     done_before = set(detector.cluster_done)
     alerts = detector.advance(batch, with_rows=True)
     _store_state(connection, detector, ids, batch)
-    newly_done = [t for t, s in detector.slots.items() if s in detector.cluster_done - done_before and t not in ids]
+    done_now = detector.cluster_done - done_before
+    in_batch = set(ids)
+    newly_done = [t for t, s in detector.slots.items() if s in done_now and t not in in_batch]
     if newly_done:  # members seen in earlier batches whose cluster this batch completed
         connection.execute(update(table).where(table.c.terminal_id.in_(newly_done)).values(cluster_done=True))
     return [_alert_row(a, batch_id, fix_ids) for a in alerts.itertuples(index=False)]
