@@ -24,8 +24,9 @@ def free_port() -> int:
 class ServerProcess:
     """``python -m skyfence.service serve`` in a subprocess; the same port across restarts."""
 
-    def __init__(self, db_url: str, log_path: Path, **settings: str) -> None:
+    def __init__(self, db_url: str, log_path: Path, *, workers: int = 1, **settings: str) -> None:
         self.db_url = db_url
+        self.workers = workers
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -57,6 +58,8 @@ class ServerProcess:
                     str(self.port),
                     "--log-level",
                     "warning",
+                    "--workers",
+                    str(self.workers),
                 ],
                 env=self.env,
                 stdout=log,

@@ -347,6 +347,34 @@ def test_two_databases_at_the_same_registry_version_do_not_share_a_snapshot(sqli
     assert answers == ["deny", "allow"]
 
 
+def test_two_workers_decide_with_a_licence_change_from_the_next_batch_on(tmp_path, service_data):
+    """``skyfence serve --workers 2``: each worker caches the registry; a regulator's decision, written through
+    one worker, is applied by every worker from the next batch on (the registry version is read per batch).
+    Every request opens a new connection, so the kernel spreads them over both workers."""
+    import httpx
+
+    from tests.service.server import ServerProcess
+
+    url = f"sqlite:///{tmp_path / 'workers.db'}"
+    key = operator_key(url)
+    server = ServerProcess(url, tmp_path / "server.log", workers=2)
+    server.start()
+    try:
+        fresh = httpx.Limits(max_keepalive_connections=0)
+        with httpx.Client(base_url=server.base_url, headers=auth(key), timeout=120, limits=fresh) as client:
+            r = Registry(client, url)  # type: ignore[arg-type]  # same calls as a TestClient
+            taipei = r.terminal("TW", "UT-TW-0200")
+            body = {"operator_id": "starlink", "jurisdiction": "TW", "reason": "filed"}
+            licence = _ok(client.post("/api/v1/licences", json=body))
+            before = [r.decide(fix(taipei, TAIPEI))[0]["decision"] for _ in range(8)]  # both workers cache it
+            r.licence(licence["id"], {"state": "pending_regulatory", "reason": "review"})
+            r.licence(licence["id"], {"state": "granted", "reason": "granted"})
+            after = [r.decide(fix(taipei, TAIPEI))[0]["decision"] for _ in range(8)]
+    finally:
+        server.stop()
+    assert before == ["deny"] * 8 and after == ["allow"] * 8
+
+
 # --------------------------------------------------------------------------- Ukraine
 
 
