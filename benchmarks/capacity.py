@@ -3,8 +3,9 @@
 Workload (issue 13): the real Starlink OMM snapshot of 2026-08-18 (10,926 satellites, generations from the
 catalog) over every populated H3 res-5 cell of Taiwan, Japan, South Korea, the Philippines and coastal China
 (China east of 113 E and south of 42 N, the seaboard provinces, as demand competing for the same satellites);
-link budgets for every satellite-cell pair in view, ITU-R rain at p = 0.1 %, gateways from the community list,
-demand-proportional allocation.  Cold itur cache (a fresh SKYFENCE_CACHE_DIR).  Target: <= 60 s, <= 3 GB.
+link budgets (downlink and uplink) for every satellite-cell pair in view, ITU-R rain at p = 0.1 %, gateways from
+the community list, demand-proportional allocation on both links.  Cold itur cache (a fresh SKYFENCE_CACHE_DIR).
+Target: <= 60 s, <= 3 GB.
 
 Baseline, same process: a per-pair numpy evaluation -- elevation of every satellite over every cell by
 broadcasting, then for the pairs in view FSPL-free PFD C/N with a direct ``itur.atmospheric_attenuation_slant_path``
@@ -115,7 +116,9 @@ def main() -> None:
     )
     print(
         f"East Asia: demand {stats['demand_gbps']:,.0f} Gb/s, offered {stats['offered_gbps_mean']:,.0f} Gb/s, "
-        f"served {stats['served_fraction']:.1%}, median {stats['mbps_per_user_median']:.1f} Mb/s per user"
+        f"served {stats['served_fraction']:.1%}, median {stats['mbps_per_user_median']:.1f} Mb/s per user; uplink "
+        f"offered {stats.get('offered_up_gbps_mean', float('nan')):,.0f} Gb/s, median "
+        f"{stats.get('mbps_per_user_up_median', float('nan')):.1f} Mb/s per user"
     )
 
     gen = get_generation("starlink-v1.5")

@@ -954,6 +954,9 @@ def run_capacity_cases(
 
     def evaluate(chunk) -> tuple[slice, int, list[np.ndarray]]:
         """The fused kernel on one chunk of positions, once per case; returns (time slice, steps, loads)."""
+        # time steps handed out one at a time (dynamic scheduling): SGP4 of the next chunk holds one core for part
+        # of the time, and a static split would leave the other kernel thread waiting at the end of every chunk
+        numba.set_parallel_chunksize(1)
         sl = chunk.time_slice
         pos = np.ascontiguousarray(chunk.position_itrf_km)
         nt = len(chunk.times)
