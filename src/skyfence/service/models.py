@@ -368,6 +368,8 @@ class Decision(Base):
     __table_args__ = (
         Index("ix_decisions_terminal_id", "terminal_id", "id"),
         Index("ix_decisions_decision", "decision", "id"),
+        # The regulator's view: each terminal's latest decision in a jurisdiction.
+        Index("ix_decisions_country_terminal", "country", "terminal_id", "id"),
         # Counting a terminal's recent denials (repeated-denial alerts) reads only denial rows.
         Index(
             "ix_decisions_denials",
