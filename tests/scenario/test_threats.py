@@ -57,6 +57,11 @@ def test_threat_section_maps_and_curves(tmp_path, data_dir):
     assert {"threat_capacity__TW.png", "threat_gateways_curve__TW.png"} <= maps
     findings = [f for f in summary["findings"] if f["topic"] == "threats"]
     assert findings and "Mb/s" in findings[0]["text"]
+    for number in findings[0]["numbers"]:  # every number of the sentence is the one in summary.json
+        value = summary
+        for part in number["key"].split("."):
+            value = value[int(part)] if isinstance(value, list) else value[part]
+        assert value == number["value"], number["key"]
 
 
 def test_unknown_threat_target_is_one_line_and_writes_nothing(tmp_path, data_dir):

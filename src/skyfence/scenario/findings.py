@@ -210,7 +210,9 @@ def _threats(summary: Summary) -> list[_Sentence]:
             s = _Sentence("threats", variant.name, 1).text(f"{variant.title}: for {t.label} over {t.region}, ")
             said = False
             if t.satellites_lost_mean >= 0.5:
-                s.text("the attacks destroy ").num(f"{key}.satellites_lost_mean", t.satellites_lost_mean, "int")
+                only_debris = bool(t.debris) and not any(x.get("kind") == "attrition" for x in t.threats)
+                s.text("the ASAT debris (first-order model) destroys " if only_debris else "the attacks destroy ")
+                s.num(f"{key}.satellites_lost_mean", t.satellites_lost_mean, "int")
                 s.text(" of ").num(f"{key}.satellites", t.satellites, "int").text(" satellites (mean over the draws); ")
                 said = True
             cov_after = (t.after.get("coverage_fraction") or {}).get("mean")
@@ -227,16 +229,32 @@ def _threats(summary: Summary) -> list[_Sentence]:
             after = cap.get("after_case")
             if "before" in cases and after in cases and after != "before":
                 ck = f"{key}.capacity.cases"
-                s.text("the median busy-hour rate per user goes from ")
-                s.num(f"{ck}.before.mbps_per_user_median", cases["before"]["mbps_per_user_median"], "f1").text(" to ")
-                s.num(f"{ck}.{after}.mbps_per_user_median", cases[after]["mbps_per_user_median"], "f1")
-                s.text(" Mb/s and the share of demand served from ")
-                s.num(f"{ck}.before.served_fraction", cases["before"]["served_fraction"], "pct").text(" to ")
-                s.num(f"{ck}.{after}.served_fraction", cases[after]["served_fraction"], "pct").text("; ")
+                for what, metric, kind, unit, sep in (
+                    ("the median busy-hour rate per user", "mbps_per_user_median", "f1", " Mb/s", " and "),
+                    ("the share of demand served", "served_fraction", "pct", "", "; "),
+                ):
+                    a, b = cases["before"][metric], cases[after][metric]
+                    if a is None or b is None:
+                        s.complete = False
+                        continue
+                    if format_value(a, kind) == format_value(b, kind):
+                        s.text(f"{what} stays at ").num(f"{ck}.before.{metric}", a, kind).text(unit + sep)
+                    else:
+                        s.text(f"{what} goes from ").num(f"{ck}.before.{metric}", a, kind).text(" to ")
+                        s.num(f"{ck}.{after}.{metric}", b, kind).text(unit + sep)
                 said = True
             lost = [r for r in t.reachability if r.get("reachable_before", 0) > 0 and r.get("reachable_after") == 0]
             if lost:
                 s.text(", ".join(r["terminal"] for r in lost) + " can no longer reach the Internet; ")
+                said = True
+            for ri, r in enumerate(t.reachability[:1]):
+                before, after_ms = r.get("median_rtt_before_ms"), r.get("median_rtt_after_ms")
+                if r in lost or before is None or after_ms is None or after_ms - before < 5.0:
+                    continue
+                via = f" through {r['gateways_after'][0]}" if r.get("gateways_after") else ""
+                s.text(f"traffic from {r['terminal']} lands{via}, and its median round-trip time rises from ")
+                s.num(f"{key}.reachability.{ri}.median_rtt_before_ms", before, "f1").text(" to ")
+                s.num(f"{key}.reachability.{ri}.median_rtt_after_ms", after_ms, "f1").text(" ms; ")
                 said = True
             if not said:
                 continue
