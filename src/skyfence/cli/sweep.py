@@ -42,6 +42,28 @@ def sweep(
     runs one big coverage run chunked over time, one task per chunk, to chunked NetCDF."""
     if scheduler is not None and (workers is not None or serial):
         fail("give --scheduler, or --workers / --serial for a local run, not both")
+    from skyfence.sweep.execute import connect
+
+    # An unreachable scheduler is said at once (within the connect timeout), before any file is read.
+    client = connect(scheduler) if scheduler is not None else None
+    try:
+        _run(sweep_file, out, client, workers, serial, yes, retries, repetitions, json_out)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _run(
+    sweep_file: Path,
+    out: Path,
+    client,
+    workers: int | None,
+    serial: bool,
+    yes: bool,
+    retries: int,
+    repetitions: int | None,
+    json_out: bool,
+) -> None:
     from skyfence.sweep.chunked import is_chunked_file
     from skyfence.sweep.execute import run_sweep
     from skyfence.sweep.results import results_table, write_outputs
@@ -49,14 +71,10 @@ def sweep(
     from skyfence.sweep.timetravel import is_timetravel_file
 
     if is_chunked_file(sweep_file):
-        _chunked(
-            sweep_file, out, scheduler=scheduler, workers=workers, serial=serial, retries=retries, json_out=json_out
-        )
+        _chunked(sweep_file, out, client=client, workers=workers, serial=serial, retries=retries, json_out=json_out)
         return
     if is_timetravel_file(sweep_file):
-        _timetravel(
-            sweep_file, out, scheduler=scheduler, workers=workers, serial=serial, retries=retries, json_out=json_out
-        )
+        _timetravel(sweep_file, out, client=client, workers=workers, serial=serial, retries=retries, json_out=json_out)
         return
     started = time.perf_counter()
     spec = load_sweep(sweep_file, confirm_large=yes, repetitions=repetitions)
@@ -98,7 +116,7 @@ def sweep(
             spec,
             serial=serial,
             workers=workers,
-            scheduler=scheduler,
+            client=client,
             retries=retries,
             on_start=on_start,
             on_point=on_point,
@@ -126,7 +144,7 @@ def sweep(
 
 
 def _timetravel(
-    path: Path, out: Path, *, scheduler: str | None, workers: int | None, serial: bool, retries: int, json_out: bool
+    path: Path, out: Path, *, client, workers: int | None, serial: bool, retries: int, json_out: bool
 ) -> None:
     """A ``[timetravel]`` file: one task per date, the table, the flipped cells and the animation."""
     from skyfence.sweep.timetravel import load_timetravel, run_timetravel, write_timetravel
@@ -145,7 +163,7 @@ def _timetravel(
         sys.stderr.flush()
 
     result = run_timetravel(
-        tt, serial=serial, workers=workers, scheduler=scheduler, retries=retries, on_start=on_start, on_date=on_date
+        tt, serial=serial, workers=workers, client=client, retries=retries, on_start=on_start, on_date=on_date
     )
     with atomic_outputs(out) as staging:
         summary = write_timetravel(staging, tt, result)
@@ -175,9 +193,7 @@ def _timetravel(
     )
 
 
-def _chunked(
-    path: Path, out: Path, *, scheduler: str | None, workers: int | None, serial: bool, retries: int, json_out: bool
-) -> None:
+def _chunked(path: Path, out: Path, *, client, workers: int | None, serial: bool, retries: int, json_out: bool) -> None:
     """A ``[chunked]`` file: one coverage run cut into time chunks, one task each, parts written as NetCDF."""
     from skyfence.sweep.chunked import load_chunked, run_chunked, write_chunked
 
@@ -201,7 +217,7 @@ def _chunked(
             staging,
             serial=serial,
             workers=workers,
-            scheduler=scheduler,
+            client=client,
             retries=retries,
             on_start=on_start,
             on_chunk=on_chunk,

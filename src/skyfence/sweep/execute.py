@@ -182,7 +182,7 @@ def cluster_client(*, client=None, scheduler: str | None = None, workers: int | 
     cluster of ``workers`` processes (closed on exit).  Fills ``run.mode``, ``run.workers``, ``run.dashboard``."""
     own_cluster = None
     if client is not None:
-        run.mode = "dask client"
+        run.mode = f"dask scheduler {client.scheduler.address}"
         own_client = False
     elif scheduler is not None:
         client = connect(scheduler)
