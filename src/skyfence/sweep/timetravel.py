@@ -389,8 +389,13 @@ def _animate(path: Path, tt: TimeTravel, result: TimeTravelResult) -> None:
     def hexes(cells: np.ndarray) -> list[np.ndarray]:
         return [np.asarray(h3n.cell_to_boundary(int(c)))[:, ::-1] for c in cells]
 
+    country = get_region(tt.spec.country.upper(), pov="DEU").geometry  # Ukraine with Crimea, for orientation
+
     def frame(k: int) -> list:
         ax.clear()
+        for poly in getattr(country, "geoms", [country]):
+            x, y = poly.exterior.xy
+            ax.plot(x, y, color="0.3", lw=0.6)
         geometry = geometries[k]
         for poly in getattr(geometry, "geoms", [geometry]):
             x, y = poly.exterior.xy
