@@ -78,6 +78,15 @@ def test_local_cluster_gives_the_serial_table(serial, sweep, cluster, tmp_path):
     # the first point runs alone, so the coverage unit every point shares is computed once, not by both workers
     assert run.cache_misses == serial[0].cache_misses
     pd.testing.assert_frame_equal(results_table(sweep, run), serial[1], check_exact=True)
+    assert _parquet_bytes(results_table(sweep, run)) == _parquet_bytes(serial[1])  # the files, byte for byte
+
+
+def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)  # as write_outputs writes results.parquet
+    return buffer.getvalue()
 
 
 def test_a_killed_worker_is_retried_and_the_table_is_identical(serial, sweep, cluster, tmp_path):
@@ -93,6 +102,7 @@ def test_a_killed_worker_is_retried_and_the_table_is_identical(serial, sweep, cl
     run = run_sweep(sweep, client=cluster, cache_root=tmp_path, on_point=kill_once)
     assert killed and killed[0] < sweep.size  # killed in the middle of the sweep
     pd.testing.assert_frame_equal(results_table(sweep, run), serial[1], check_exact=True)
+    assert _parquet_bytes(results_table(sweep, run)) == _parquet_bytes(serial[1])
     assert victim not in cluster.scheduler_info()["workers"] or pids[victim] != cluster.run(os.getpid).get(victim)
 
 
