@@ -14,7 +14,7 @@ endif
 
 DEMO_OUT ?= demo-output
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench clean web
 
 install: $(STAMP)
 
@@ -39,6 +39,12 @@ lint: install
 
 bench: install
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# The dashboard's browser libraries (pinned in web/package.json and web/package-lock.json) → the package's
+# static/vendor/ folder with their licences.  Needs Node and the npm registry; the result is committed, so
+# installing skyfence never does.
+web:
+	web/build
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .ruff_cache .mypy_cache

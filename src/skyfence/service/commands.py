@@ -67,12 +67,20 @@ def serve(
             help="Worker processes (rate limits and fix budgets are shared through the database).",
         ),
     ] = 1,
+    reports: Annotated[
+        str | None,
+        typer.Option(
+            "--reports",
+            envvar="SKYFENCE_REPORTS_DIR",
+            help="A folder of `skyfence assess` outputs: the dashboard at / lists them and opens their maps.",
+        ),
+    ] = None,
 ) -> None:
-    """Run the control-plane API (migrations are applied at start-up)."""
+    """Run the control-plane API and the map dashboard at / (migrations are applied at start-up)."""
     _require_service()
     from skyfence.service.serve import run_server
 
-    run_server(db, host=host, port=port, log_level=log_level, workers=workers)
+    run_server(db, host=host, port=port, log_level=log_level, workers=workers, reports_dir=reports)
 
 
 audit_app = typer.Typer(help="The tamper-evident audit log of the control plane.", no_args_is_help=True)

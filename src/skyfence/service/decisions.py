@@ -57,6 +57,7 @@ __all__ = [
     "PolicyInfo",
     "RegistryView",
     "Verdicts",
+    "compile_policy",
     "evaluator",
     "validate_policy",
 ]
@@ -182,6 +183,12 @@ def _shown_source(source: str, base: Path | None) -> str:
     if base is not None and path.is_relative_to(base.resolve()):
         return path.relative_to(base.resolve()).as_posix()
     return path.name
+
+
+def compile_policy(source: str, *, policy_dir: Path | None = None) -> Any:
+    """A :class:`~skyfence.policy.files.Policy` compiled from uploaded TOML, confined like ingestion's (the
+    dashboard's maps use their own copy, so they never wait on ingestion's lock)."""
+    return _load(source, policy_dir)
 
 
 def validate_policy(source: str, *, policy_dir: Path | None = None) -> PolicyInfo:

@@ -18,6 +18,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from skyfence._version import __version__
+from skyfence.service.api.common import ERROR_RESPONSES
 from skyfence.service.api.main import api_router
 from skyfence.service.api.routes import health
 from skyfence.service.core.config import Settings, load_settings
@@ -27,6 +28,8 @@ from skyfence.service.core.middleware import GuardMiddleware, MetricsMiddleware
 from skyfence.service.core.migrate import upgrade
 from skyfence.service.core.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from skyfence.service.core.ratelimit import RateLimiter
+from skyfence.service.web import layers as web_layers
+from skyfence.service.web.pages import install_web
 
 __all__ = ["API_PREFIX", "app_from_environment", "create_app"]
 
@@ -132,6 +135,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=_DESCRIPTION,
         generate_unique_id_function=_route_id,
         lifespan=lifespan,
+        docs_url=None,  # served from local assets by install_web: /docs works offline
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = database
@@ -140,6 +145,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(api_router, prefix=API_PREFIX)
+    app.include_router(web_layers.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    install_web(app)
     app.add_middleware(
         GuardMiddleware,
         max_body_bytes=settings.max_body_bytes,

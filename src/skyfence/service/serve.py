@@ -13,7 +13,13 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
 def run_server(
-    database_url: str, *, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info", workers: int = 1
+    database_url: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    log_level: str = "info",
+    workers: int = 1,
+    reports_dir: str | None = None,
 ) -> None:
     """Open (and migrate) the database, build the app and serve it with ``workers`` processes until stopped.
 
@@ -28,9 +34,17 @@ def run_server(
 
     if log_level not in LOG_LEVELS:
         raise InputError(f"unknown log level {log_level!r}", field="--log-level", hint="use info, warning, ...")
-    settings = load_settings(database_url=database_url)  # fails here, in one line, before any worker starts
+    if reports_dir is not None and not os.path.isdir(reports_dir):
+        raise InputError(
+            f"reports directory {reports_dir!r} does not exist",
+            field="--reports",
+            hint="give the folder you passed to `skyfence assess --out` (or its parent)",
+        )
+    settings = load_settings(database_url=database_url, reports_dir=reports_dir)  # fails here, before any worker
     if workers > 1:
         os.environ["SKYFENCE_DATABASE_URL"] = settings.database_url
+        if settings.reports_dir is not None:
+            os.environ["SKYFENCE_REPORTS_DIR"] = str(settings.reports_dir.resolve())
         if settings.secret_key is None:  # development: the workers must share the random signing key
             os.environ["SKYFENCE_SECRET_KEY"] = settings.signing_key
         create_app(settings).state.db.dispose()  # migrate once, before the workers race to

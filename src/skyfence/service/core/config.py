@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_s: PositiveFloat = 30.0
     #: Who may read ``/metrics``: ``authenticated`` (operator, regulator or analyst keys), ``public`` or ``off``.
     metrics_access: Literal["authenticated", "public", "off"] = "authenticated"
+    #: The dashboard: assess output folders it lists (``skyfence serve --reports DIR``; unset: none), the elements
+    #: catalog of its satellites and coverage layers, and the gateway/PoP dataset of its ground layer.
+    reports_dir: Path | None = None
+    dashboard_constellation: str = "starlink_omm_20260818"
+    dashboard_ground: str = "starlink_ground_stations"
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
