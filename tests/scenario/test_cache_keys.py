@@ -252,4 +252,8 @@ def test_turning_maps_on_after_a_run_without_them_draws_the_maps(data_dir, tmp_p
     assert first.cache_misses > 0 and second.cache_misses == 0  # the second run is all cache hits ...
     assert not any(name.startswith(("coverage__", "availability__")) for name in without)
     assert any(name.startswith("coverage__") for name in with_maps)  # ... and still has its maps
+    layers = [name for name in with_maps if name.endswith(".cells.json")]  # the maps' values, for the dashboard
+    assert layers and not any(name.endswith(".cells.json") for name in without)
+    layer = json.loads((tmp_path / "out-True" / "maps" / layers[0]).read_text())
+    assert len(layer["cells"]) == len(layer["values"]) > 0 and layer["title"] and layer["units"]
     assert "availability__TW.png" in with_maps

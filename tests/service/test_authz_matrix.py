@@ -339,6 +339,37 @@ EXPECTED: dict[tuple[str, str], tuple[int, frozenset[str], Builder]] = {
     ),
     ("GET", "/api/v1/audit"): (200, READERS, _c("/api/v1/audit")),
     ("GET", "/api/v1/audit/verify"): (200, READERS, _c("/api/v1/audit/verify")),
+    # The dashboard (issue 17): its pages are public, its layers follow the roles (GET /api/v1/map/layers).
+    ("GET", "/"): (200, PUBLIC, _c("/")),
+    ("GET", "/docs"): (200, PUBLIC, _c("/docs")),
+    ("GET", "/docs/oauth2-redirect"): (200, PUBLIC, _c("/docs/oauth2-redirect")),
+    ("GET", "/redoc"): (200, PUBLIC, _c("/redoc")),
+    ("GET", "/api/v1/map/basemap"): (200, PUBLIC, _c("/api/v1/map/basemap")),
+    ("GET", "/api/v1/map/layers"): (200, EVERY_ROLE, _c("/api/v1/map/layers")),
+    ("GET", "/api/v1/map/availability"): (200, READERS, _c("/api/v1/map/availability", params={"res": "1"})),
+    ("GET", "/api/v1/map/availability/cells"): (
+        200,
+        READERS,
+        _c("/api/v1/map/availability/cells", params={"res": "1"}),
+    ),
+    ("POST", "/api/v1/map/policy-diff"): (
+        200,
+        READERS,
+        lambda ctx, who: Call("/api/v1/map/policy-diff", json={"version_id": ctx.world.policy_version, "res": 1}),
+    ),
+    ("GET", "/api/v1/map/coverage"): (
+        200,
+        READERS,
+        _c("/api/v1/map/coverage", params={"region": "TW", "res": "2", "steps": "1"}),
+    ),
+    ("GET", "/api/v1/map/satellites"): (200, EVERY_ROLE, _c("/api/v1/map/satellites", params={"tracks": "0"})),
+    ("GET", "/api/v1/map/ground"): (200, READERS, _c("/api/v1/map/ground")),
+    ("GET", "/api/v1/map/terminals"): (200, EVERY_ROLE, _c("/api/v1/map/terminals")),
+    ("GET", "/api/v1/map/alerts/stream"): (200, READERS, _c("/api/v1/map/alerts/stream", params={"timeout_s": "0.5"})),
+    ("GET", "/api/v1/map/reports"): (200, READERS, _c("/api/v1/map/reports")),
+    # No --reports folder in this app: readers get 404 (nothing to open), the others 401/403 before that.
+    ("GET", "/api/v1/map/reports/{name}/layers/{layer}"): (404, READERS, _c("/api/v1/map/reports/x/layers/y")),
+    ("GET", "/api/v1/map/reports/{name}/report.html"): (404, READERS, _c("/api/v1/map/reports/x/report.html")),
 }
 
 

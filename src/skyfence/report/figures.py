@@ -288,6 +288,32 @@ def coverage_figures(summary: dict, data: dict[str, Path], regions: dict[str, An
     return out
 
 
+def cell_layers(summary: dict, data: dict[str, Path]) -> dict[str, dict[str, Any]]:
+    """The per-cell values behind the coverage maps, one entry per (constellation, region, figure of merit): what
+    ``write_report`` saves as ``maps/<name>.cells.json`` for the dashboard (``skyfence serve --reports DIR`` opens
+    them as map layers).  Each entry: ``title``, ``units``, ``res``, ``cells`` (H3 ids, hex) and ``values``."""
+    out: dict[str, dict[str, Any]] = {}
+    for variant in summary["variants"]:
+        for unit in variant["coverage"]:
+            folder = data.get(unit["unit"])
+            if folder is None or not (folder / "per_cell.parquet").exists():
+                continue
+            table = pd.read_parquet(folder / "per_cell.parquet")
+            for metric in (COVERAGE_METRICS[0], COVERAGE_METRICS[-1]):
+                if metric.column not in table:
+                    continue
+                name = f"coverage__{_slug(unit['label'])}__{_slug(unit.get('region_code') or unit['region_spec'])}"
+                values = [None if not np.isfinite(v) else round(float(v), 4) for v in _values(table, metric.column)]
+                out[f"{name}__{metric.column}"] = {
+                    "title": f"{metric.title}: {unit['label']} over {unit.get('region', unit['region_spec'])}",
+                    "units": metric.unit_label,
+                    "res": int(unit.get("res", 0) or 0),
+                    "cells": table["cell"].astype(str).tolist(),
+                    "values": values,
+                }
+    return out
+
+
 #: The capacity maps: per-cell column, title, colour-bar label, colour map, fixed range.
 CAPACITY_MAPS = (
     (

@@ -215,8 +215,9 @@ def write_report(
     figure_cache: Path | None = None,
     czml: list[dict] | None = None,
 ) -> Path:
-    """Write ``report.html``, ``summary.json`` and ``maps/*.png`` into ``folder`` (the caller makes it atomic);
-    ``czml``: the CZML files already written there, linked from the appendix."""
+    """Write ``report.html``, ``summary.json``, ``maps/*.png`` and the maps' cell values ``maps/*.cells.json``
+    (for ``skyfence serve --reports``) into ``folder`` (the caller makes it atomic); ``czml``: the CZML files
+    already written there, linked from the appendix."""
     summary = result.summary.to_json()  # the page and summary.json come from the very same values
     html, pngs = render_report(summary, result.data, result.regions, maps=maps, figure_cache=figure_cache, czml=czml)
     (folder / "report.html").write_text(html, encoding="utf-8")
@@ -225,4 +226,9 @@ def write_report(
     maps_dir.mkdir(exist_ok=True)
     for name, png in pngs.items():
         (maps_dir / name).write_bytes(png)
+    if maps and result.data:  # the maps' cell values, for the dashboard (skyfence serve --reports DIR)
+        from skyfence.report.figures import cell_layers
+
+        for name, layer in cell_layers(summary, result.data).items():
+            (maps_dir / f"{name}.cells.json").write_text(json.dumps(layer, allow_nan=False))
     return folder / "report.html"

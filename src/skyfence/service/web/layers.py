@@ -27,7 +27,7 @@ from typing import Annotated, Any, Final
 import numpy as np
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
@@ -44,6 +44,18 @@ router = APIRouter(prefix="/map", tags=["map"])
 _BINARY: Final = "application/octet-stream"
 _READERS: Final = ("operator", "regulator", "analyst")
 _EVERYONE: Final = ("operator", "regulator", "analyst", "terminal")
+
+
+class GeoJSONResponse(Response):
+    media_type = "application/geo+json"
+
+
+class CellsResponse(Response):
+    media_type = _BINARY
+
+
+class EventStreamResponse(StreamingResponse):
+    media_type = "text/event-stream"
 
 
 @dataclass(frozen=True)
@@ -126,7 +138,7 @@ def list_layers(principal: AnyCaller, settings: SettingsDep, db: DbDep) -> dict[
         "terminal_id": principal.terminal_id,
         "jurisdiction": principal.jurisdiction,
         "constellation": settings.dashboard_constellation,
-        "reports": settings.reports_dir is not None,
+        "reports": settings.reports_dir is not None and principal.role in _READERS,
         "layers": [
             {"id": layer.id, "label": layer.label, "timed": layer.timed}
             for layer in LAYERS
@@ -167,7 +179,7 @@ def _basemap_bytes() -> bytes:
     return json.dumps(document, separators=(",", ":")).encode()
 
 
-@router.get("/basemap")
+@router.get("/basemap", response_class=GeoJSONResponse)
 def basemap(request: Request) -> Response:
     """Country polygons (GeoJSON) for the offline basemap: fills, borders and coastlines are drawn from them.
 
@@ -259,7 +271,8 @@ def availability(db: DbDep, settings: SettingsDep, _: Reader, request: Request, 
 
 @router.get(
     "/availability/cells",
-    responses={200: {"content": {_BINARY: {}, "application/geo+json": {}}, "description": "SFC1 payload"}},
+    response_class=CellsResponse,
+    responses={200: {"content": {"application/geo+json": {}}, "description": "SFC1 payload (or GeoJSON)"}},
 )
 def availability_cells(
     db: DbDep,
@@ -303,7 +316,12 @@ def _cells_geojson(cells: np.ndarray, properties: dict[str, list[Any]]) -> bytes
 class DiffRequest(BaseModel):
     """A policy to compare with the active one: TOML text, or a stored version."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"source": '[policy]\nname = "Taiwan only"\noperator = "starlink"\ndefault = "deny"\n'}]
+        },
+    )
     source: Annotated[str | None, Field(min_length=1, max_length=1_000_000)] = None
     version_id: Annotated[str | None, Field(pattern=r"^[0-9a-f]{64}$")] = None
     res: Annotated[int, Field(ge=0, le=4)] = 3
@@ -395,7 +413,7 @@ def _parse_time(value: str | None, constellation: Any) -> tuple[datetime, str]:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC), "requested"
 
 
-@router.get("/coverage", responses={200: {"content": {_BINARY: {}}, "description": "SFC1 payload, one frame a step"}})
+@router.get("/coverage", response_class=CellsResponse, responses={200: {"description": "SFC1, one frame a step"}})
 def coverage(
     settings: SettingsDep,
     _: Reader,
@@ -581,7 +599,7 @@ def _last_alert_ids(db, recent: int) -> int:
     return max(0, int(top) - recent)
 
 
-@router.get("/alerts/stream", responses={200: {"content": {"text/event-stream": {}}, "description": "SSE"}})
+@router.get("/alerts/stream", response_class=EventStreamResponse, responses={200: {"description": "SSE"}})
 async def alerts_stream(
     request: Request,
     db: DbDep,
@@ -589,7 +607,7 @@ async def alerts_stream(
     recent: Annotated[int, Query(ge=0, le=500, description="Send this many recent alerts first.")] = 20,
     timeout_s: Annotated[float, Query(ge=0.5, le=3600, description="Close the stream after this long.")] = 600,
     after: Annotated[int | None, Query(ge=0, description="Resume after this alert id (SSE Last-Event-ID).")] = None,
-) -> StreamingResponse:
+) -> EventStreamResponse:
     """New alerts as server-sent events (``event: alert``, ``id`` = alert id), checked twice a second.
 
     The stream ends after ``timeout_s``; the page reconnects with ``after`` = the last id it saw, so a revoked key
@@ -617,9 +635,7 @@ async def alerts_stream(
                 yield ": keep-alive\n\n"
             await asyncio.sleep(0.5)
 
-    return StreamingResponse(
-        events(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    )
+    return EventStreamResponse(events(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
 # --------------------------------------------------------------------------- reports
@@ -635,7 +651,7 @@ def reports(settings: SettingsDep, _: Reader) -> dict[str, Any]:
     return {"reports": list_reports(settings.reports_dir)}
 
 
-@router.get("/reports/{name}/layers/{layer}")
+@router.get("/reports/{name}/layers/{layer}", response_class=CellsResponse)
 def report_layer(name: str, layer: str, settings: SettingsDep, _: Reader, request: Request) -> Response:
     """One map of an assess output as an SFC1 cell payload (see :mod:`skyfence.service.web.reports`)."""
     from skyfence.service.web.reports import report_layer_payload
@@ -646,7 +662,7 @@ def report_layer(name: str, layer: str, settings: SettingsDep, _: Reader, reques
     return _gzip_response(payload, _BINARY, request, headers)
 
 
-@router.get("/reports/{name}/report.html")
+@router.get("/reports/{name}/report.html", response_class=HTMLResponse)
 def report_html(name: str, settings: SettingsDep, _: Reader) -> Response:
     """The assess report itself (self-contained HTML)."""
     from skyfence.service.web.reports import report_folder
@@ -654,4 +670,4 @@ def report_html(name: str, settings: SettingsDep, _: Reader) -> Response:
     if settings.reports_dir is None:
         raise ProblemError(404, "no reports directory (start the server with --reports DIR)", kind="not-found")
     folder = report_folder(settings.reports_dir, name)
-    return Response((folder / "report.html").read_bytes(), media_type="text/html")
+    return HTMLResponse((folder / "report.html").read_bytes())

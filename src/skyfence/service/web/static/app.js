@@ -69,8 +69,16 @@ async function loadBasemap() {
   ctx.basemap = countries;
 }
 
-// A promise resolved after deck.gl has drawn the next frame (for performance marks).
-function nextRender() { return new Promise((resolve) => { state.waiters.push(resolve); }); }
+// A promise resolved after deck.gl has drawn the next frame (for performance marks), or after three animation
+// frames without a draw (nothing changed on the map: deck.gl skips the frame).
+function nextRender() {
+  return new Promise((resolve) => {
+    state.waiters.push(resolve);
+    let frames = 0;
+    const tick = () => { if (++frames >= 3) resolve(); else requestAnimationFrame(tick); };
+    requestAnimationFrame(tick);
+  });
+}
 
 function render() {
   const layers = [];
@@ -139,7 +147,7 @@ const ctx = {
   reportLayer: null,
   refresh: async (id) => {
     const module = state.modules[id];
-    if (module && state.enabled.has(id)) { await module.load(ctx); await render(); }
+    if (module && state.enabled.has(id) && (await module.load(ctx)) !== false) await render();
   },
 };
 
@@ -207,6 +215,7 @@ const KEY_RE = /^sfk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/;
 
 function signOut(reason) {
   setSession(null, 0, null);
+  window.skyfence.ready = false;
   for (const id of [...state.enabled]) state.modules[id]?.unload?.(ctx);
   state.enabled.clear();
   state.modules = {};
@@ -438,6 +447,7 @@ map.on('load', async () => {
 });
 window.skyfence.signedIn = signedIn;
 window.skyfence.render = render;
+window.skyfence.overlay = overlay;
 window.skyfence.ctx = ctx;
 window.skyfence.colors = AVAILABILITY_COLORS;
 window.skyfence.swatch = swatch;

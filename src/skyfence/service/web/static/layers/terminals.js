@@ -5,10 +5,13 @@ export default {
   id: 'terminals',
   label: "Terminals' last fixes",
   async load(ctx) {
-    this.doc = await apiJson('/api/v1/map/terminals');
+    const doc = await apiJson('/api/v1/map/terminals');
+    const same = this.doc && JSON.stringify(doc) === JSON.stringify(this.doc);
+    if (!same) this.doc = doc;
     if (!this.timer) {
       this.timer = setInterval(() => ctx.refresh('terminals').catch(() => {}), 5000);
     }
+    return !same;  // false: nothing to redraw
   },
   unload() { clearInterval(this.timer); this.timer = null; },
   layers() {
