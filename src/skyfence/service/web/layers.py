@@ -575,6 +575,7 @@ def _alert_event(row: Alert, where: dict[int, tuple[float, float]]) -> str:
         "n_fixes": row.n_fixes,
         "rule": row.rule,
         "reason": row.reason,
+        "score": getattr(row, "score", None),
         "created_at": row.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "lat_deg": None if lat_lon is None else lat_lon[0],
         "lon_deg": None if lat_lon is None else lat_lon[1],
