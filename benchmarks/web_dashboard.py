@@ -65,6 +65,7 @@ def _wait(page, expression: str, timeout_s: float = 120.0) -> None:
 
 FIRST_RENDER_JS = """async () => {
   const box = document.getElementById('layer-availability');
+  delete box.dataset.ready;
   const t0 = performance.now();
   box.click();
   while (box.dataset.ready !== 'true') await new Promise((r) => setTimeout(r, 5));

@@ -88,6 +88,9 @@ def test_report_shows_the_capacity_section_and_maps(run):
     maps = sorted(p.name for p in (run / "maps").iterdir())
     assert any(m.startswith("capacity__TW__no_taiwan_gateway__mbps_per_user") for m in maps)
     assert any(m.startswith("capacity__TW__taiwan_gateway__served_fraction") for m in maps)
+    assert any(
+        m.startswith("capacity__") and m.endswith("__mbps_per_user_median.cells.json") for m in maps
+    )  # dashboard
 
 
 @pytest.mark.parametrize(

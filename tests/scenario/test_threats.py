@@ -62,6 +62,7 @@ def test_threat_section_maps_and_curves(tmp_path, data_dir):
         for part in number["key"].split("."):
             value = value[int(part)] if isinstance(value, list) else value[part]
         assert value == number["value"], number["key"]
+    assert any(m.startswith("threats__") and m.endswith("__coverage_loss.cells.json") for m in maps)  # dashboard
 
 
 def test_unknown_threat_target_is_one_line_and_writes_nothing(tmp_path, data_dir):

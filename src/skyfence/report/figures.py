@@ -288,32 +288,6 @@ def coverage_figures(summary: dict, data: dict[str, Path], regions: dict[str, An
     return out
 
 
-def cell_layers(summary: dict, data: dict[str, Path]) -> dict[str, dict[str, Any]]:
-    """The per-cell values behind the coverage maps, one entry per (constellation, region, figure of merit): what
-    ``write_report`` saves as ``maps/<name>.cells.json`` for the dashboard (``skyfence serve --reports DIR`` opens
-    them as map layers).  Each entry: ``title``, ``units``, ``res``, ``cells`` (H3 ids, hex) and ``values``."""
-    out: dict[str, dict[str, Any]] = {}
-    for variant in summary["variants"]:
-        for unit in variant["coverage"]:
-            folder = data.get(unit["unit"])
-            if folder is None or not (folder / "per_cell.parquet").exists():
-                continue
-            table = pd.read_parquet(folder / "per_cell.parquet")
-            for metric in (COVERAGE_METRICS[0], COVERAGE_METRICS[-1]):
-                if metric.column not in table:
-                    continue
-                name = f"coverage__{_slug(unit['label'])}__{_slug(unit.get('region_code') or unit['region_spec'])}"
-                values = [None if not np.isfinite(v) else round(float(v), 4) for v in _values(table, metric.column)]
-                out[f"{name}__{metric.column}"] = {
-                    "title": f"{metric.title}: {unit['label']} over {unit.get('region', unit['region_spec'])}",
-                    "units": metric.unit_label,
-                    "res": int(unit.get("res", 0) or 0),
-                    "cells": table["cell"].astype(str).tolist(),
-                    "values": values,
-                }
-    return out
-
-
 #: The capacity maps: per-cell column, title, colour-bar label, colour map, fixed range.
 CAPACITY_MAPS = (
     (
@@ -380,6 +354,41 @@ def capacity_figures(summary: dict, data: dict[str, Path], regions: dict[str, An
                 "labels": {k: u["label"] for k, u in units.items()},
             }
             out += cache.get(parts, draw)
+    return out
+
+
+def cell_layers(summary: dict, data: dict[str, Path]) -> dict[str, dict[str, Any]]:
+    """The per-cell values behind the report's maps, one entry per (unit, figure): what ``write_report`` saves as
+    ``maps/<name>.cells.json`` for the dashboard (``skyfence serve --reports DIR`` opens them as map layers) --
+    coverage (share of time covered, mean satellites in view), capacity (Mb/s per user, served fraction) and
+    threats (coverage lost to the attacks).  Each entry: ``title``, ``units``, ``cells`` (H3 ids, hex), ``values``."""
+    columns = {
+        "coverage": [(m.column, m.title, m.unit_label, 1.0) for m in (COVERAGE_METRICS[0], COVERAGE_METRICS[-1])],
+        "capacity": [(c, title, label, 1.0) for c, title, label, *_ in CAPACITY_MAPS],
+        "threats": [("coverage_loss", "Coverage lost to the attacks", "share of time no longer covered [pp]", 100.0)],
+    }
+    out: dict[str, dict[str, Any]] = {}
+    for variant in summary["variants"]:
+        for kind, wanted in columns.items():
+            for unit in variant.get(kind, []):
+                folder = data.get(unit["unit"])
+                if folder is None or not (folder / "per_cell.parquet").exists():
+                    continue
+                table = pd.read_parquet(folder / "per_cell.parquet")
+                where = unit.get("region_code") or unit["region_spec"]
+                for column, title, unit_label, scale in wanted:
+                    if column not in table:
+                        continue
+                    raw = _values(table, column) * scale
+                    values = [round(float(v), 4) if np.isfinite(v) else None for v in raw]
+                    extra = f"__{_slug(variant['name'])}" if kind != "coverage" else ""
+                    out[f"{kind}__{_slug(unit['label'])}__{_slug(where)}{extra}__{column}"] = {
+                        "title": f"{title}: {unit['label']} over {unit.get('region', where)}"
+                        + (f", {variant.get('title', variant['name'])}" if extra else ""),
+                        "units": unit_label,
+                        "cells": table["cell"].astype(str).tolist(),
+                        "values": values,
+                    }
     return out
 
 
