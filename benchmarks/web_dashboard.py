@@ -176,7 +176,7 @@ def main() -> None:
                 f"({baseline['wire_bytes']:,} on the wire)"
             )
             page.check("#layer-coverage")
-            page.wait_for_selector("#layer-coverage[data-ready=true]", timeout=600_000)
+            _wait(page, "Number(document.getElementById('time-slider').max) > 0", 600)
             steps = page.evaluate(SLIDER_JS)
             browser.close()
     finally:

@@ -55,14 +55,14 @@ def fuzz_app(fuzz_db, service_data):
 
 @pytest.fixture(scope="module")
 def fuzz_schema(fuzz_app):
-    # The dashboard's heavy or streaming layers (world maps up to H3 res 4, coverage runs, an SSE stream held open
-    # for timeout_s) would turn fuzzing into hours of computing; tests/web exercises them with real bounds.
-    return schemathesis.openapi.from_asgi("/openapi.json", fuzz_app[0], config=CONFIG).exclude(
-        path_regex=r"^/api/v1/map/(alerts/stream|coverage|availability|policy-diff|satellites)"
-    )
+    return schemathesis.openapi.from_asgi("/openapi.json", fuzz_app[0], config=CONFIG)
 
 
-schema = schemathesis.pytest.from_fixture("fuzz_schema")
+# The dashboard's heavy or streaming layers (world maps up to H3 res 4, coverage runs, an SSE stream held open for
+# timeout_s) would turn fuzzing into hours of computing; tests/web exercises them with real bounds.
+schema = schemathesis.pytest.from_fixture("fuzz_schema").exclude(
+    path_regex=r"^/api/v1/map/(alerts/stream|coverage|availability|policy-diff|satellites)"
+)
 
 
 @pytest.fixture(autouse=True)

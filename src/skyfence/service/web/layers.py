@@ -179,7 +179,11 @@ def _basemap_bytes() -> bytes:
     return json.dumps(document, separators=(",", ":")).encode()
 
 
-@router.get("/basemap", response_class=GeoJSONResponse)
+@router.get(
+    "/basemap",
+    response_class=GeoJSONResponse,
+    responses={200: {"content": {"application/geo+json": {"schema": {"type": "object"}}}}},
+)
 def basemap(request: Request) -> Response:
     """Country polygons (GeoJSON) for the offline basemap: fills, borders and coastlines are drawn from them.
 
@@ -566,6 +570,13 @@ def terminals(db: DbDep, principal: AnyCaller) -> dict[str, Any]:
     return {"terminals": items}
 
 
+#: One server-sent event as OpenAPI describes it (``event: alert``, ``id``, ``data`` = the alert as JSON text).
+_SSE_EVENT: Final = {
+    "type": "object",
+    "properties": {"event": {"type": "string"}, "id": {"type": "string"}, "data": {"type": "string"}},
+}
+
+
 def _alert_event(row: Alert, where: dict[int, tuple[float, float]]) -> str:
     lat_lon = where.get(row.first_fix_id)
     data = {
@@ -600,7 +611,11 @@ def _last_alert_ids(db, recent: int) -> int:
     return max(0, int(top) - recent)
 
 
-@router.get("/alerts/stream", response_class=EventStreamResponse, responses={200: {"description": "SSE"}})
+@router.get(
+    "/alerts/stream",
+    response_class=EventStreamResponse,
+    responses={200: {"description": "Server-sent events", "content": {"text/event-stream": {"schema": _SSE_EVENT}}}},
+)
 async def alerts_stream(
     request: Request,
     db: DbDep,
