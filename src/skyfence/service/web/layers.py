@@ -182,7 +182,7 @@ def _basemap_bytes() -> bytes:
 @router.get(
     "/basemap",
     response_class=GeoJSONResponse,
-    responses={200: {"content": {"application/geo+json": {"schema": {"type": "object"}}}}},
+    openapi_extra={"responses": {"200": {"content": {"application/geo+json": {"schema": {"type": "object"}}}}}},
 )
 def basemap(request: Request) -> Response:
     """Country polygons (GeoJSON) for the offline basemap: fills, borders and coastlines are drawn from them.
