@@ -78,6 +78,9 @@ BEGIN
 END
 \$\$;
 ALTER ROLE $ROLE PASSWORD '$PASSWORD';
+-- The tests drop each test database WITH (FORCE), which must also end an autovacuum worker that happens to be in
+-- it (PostgreSQL 15 asks for pg_signal_backend for that; without it the drop fails now and then under load).
+GRANT pg_signal_backend TO $ROLE;
 SQL
 if ! as_postgres psql -tA -p "$PORT" -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$DATABASE'" | grep -qx 1; then
     as_postgres createdb -p "$PORT" -O "$ROLE" "$DATABASE" >&2
