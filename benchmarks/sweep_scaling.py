@@ -2,12 +2,12 @@
 per-point overhead against a plain serial loop.
 
 The points: ``examples/sweeps/taiwan_attrition.toml`` with loss fractions 0.05 ... 0.50 (10 values) x 4 seeds;
-each point is one cached scenario run (:func:`skyfence.sweep.execute.run_point`): a threat unit (the real
-Starlink catalog of 2026-08-18 over Taiwan at res 5, 1 h at 120 s, latency from Taipei over 10 min) and a capacity
-unit on the surviving satellites.  The units every point shares (coverage, latency without losses) are computed
-once beforehand into a warm cache, and each configuration starts from a fresh copy of it, so every configuration
-computes exactly the same 80 units.  Workers are warmed (imports, numba, the catalog) with one point outside the
-40 before the clock starts; cluster start-up is reported but not timed.
+each point is one cached scenario run (:func:`skyfence.sweep.execute.run_point`) computing one threat unit (the
+real Starlink catalog of 2026-08-18 over Taiwan at res 5, 1 h at 120 s: coverage after the loss, reachability and
+latency from Taipei over 10 min, capacity after the loss).  The units every point shares (coverage, latency and
+capacity without losses) are computed once beforehand into a warm cache, and each configuration starts from a
+fresh copy of it, so every configuration computes exactly the same 40 units.  Workers are warmed (imports, numba,
+the catalog) with one point outside the 40 before the clock starts; cluster start-up is reported but not timed.
 
 * baseline: the same 40 points in a plain ``for`` loop in this process (no Dask);
 * ours: ``run_sweep`` on a ``LocalCluster`` of 1 worker process, then of 2 worker processes.
@@ -126,7 +126,8 @@ def main() -> None:
         {
             "workload": f"{len(points)} Monte Carlo points of examples/sweeps/taiwan_attrition.toml (10 loss "
             f"fractions 0.05-0.50 x {REPETITIONS} seeds; Starlink 2026-08-18 over Taiwan res 5, 1 h @ 120 s, "
-            "threats + capacity per point) on a Dask LocalCluster of 2 worker processes",
+            "one threat unit per point: coverage, reachability and capacity after the loss) on a Dask "
+            "LocalCluster of 2 worker processes",
             "seconds": round(two_s, 2),
             "peak_rss_mb": round(peak_rss_mb(), 1),
             "baseline": "the same sweep on a LocalCluster of 1 worker process",
