@@ -177,6 +177,11 @@ class Page(BaseModel, Generic[T]):
     items: list[T]
     next_after: int | str | None = None
 
+    @classmethod
+    def of(cls, items: list[T], limit: int, key: str = "id") -> Page[T]:
+        """A page of ``items``: ``next_after`` is the last item's ``key`` when the page is full."""
+        return cls(items=items, next_after=getattr(items[-1], key) if len(items) == limit else None)
+
 
 class ReasonIn(_In):
     """A bare reason (for actions such as activating a policy or acknowledging an alert)."""

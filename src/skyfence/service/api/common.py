@@ -6,6 +6,7 @@ from typing import Annotated, Any, Final
 
 from fastapi import Path, Query
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from skyfence.service import audit
@@ -124,6 +125,34 @@ def update_audited(
         reason=reason,
     )
     return row
+
+
+def delete_audited(session: Session, principal: Principal | None, row: Any, *, kind: str, reason: str) -> None:
+    """Delete ``row`` and append ``<kind>.delete`` with its last content to the audit log, in one transaction."""
+    before = snapshot(row)
+    (key,) = sa_inspect(type(row)).primary_key_from_instance(row)
+    session.delete(row)
+    session.flush()
+    record_change(
+        session,
+        principal,
+        action=f"{kind}.delete",
+        resource_type=kind,
+        resource_id=key,
+        before=before,
+        after=None,
+        reason=reason,
+    )
+
+
+def page_rows(session: Session, model: type[Any], *where: Any, after: int, limit: int, **equal: Any) -> list[Any]:
+    """One page of ``model`` rows ordered by id after ``after``, with the ``where`` conditions; ``equal`` filters
+    columns by value (``None`` = any)."""
+    query = select(model).where(model.id > after, *where)
+    for column, value in equal.items():
+        if value is not None:
+            query = query.where(getattr(model, column) == value)
+    return list(session.scalars(query.order_by(model.id).limit(limit)).all())
 
 
 def snapshot(row: Any, exclude: tuple[str, ...] = ()) -> dict[str, Any]:

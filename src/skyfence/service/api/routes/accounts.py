@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
 from skyfence.service.api.common import (
     After,
@@ -18,6 +17,7 @@ from skyfence.service.api.common import (
     PathId,
     add_audited,
     get_or_404,
+    page_rows,
     update_audited,
 )
 from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession
@@ -48,13 +48,8 @@ def list_accounts(
     country: CodeFilter = None,
 ) -> Page[AccountView]:
     """List accounts, ordered by id (analysts get them without personal data)."""
-    query = select(Account).where(Account.id > after)
-    if operator_id is not None:
-        query = query.where(Account.operator_id == operator_id)
-    if country is not None:
-        query = query.where(Account.country == country)
-    rows = session.scalars(query.order_by(Account.id).limit(limit)).all()
-    return Page(items=[view(r, principal) for r in rows], next_after=rows[-1].id if len(rows) == limit else None)
+    rows = page_rows(session, Account, after=after, limit=limit, operator_id=operator_id, country=country)
+    return Page.of([view(r, principal) for r in rows], limit)
 
 
 @router.post("", response_model=AccountPublic, status_code=201)

@@ -10,13 +10,12 @@ makes one alert, not one per fix.  A detection alert is raised once per terminal
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
-from sqlalchemy import select
 
-from skyfence.service.api.common import After, IdFilter, Limit, PathId, get_or_404, record_change, snapshot
+from skyfence.service.api.common import After, IdFilter, Limit, PathId, get_or_404, page_rows, record_change, snapshot
 from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession
 from skyfence.service.models import Alert, utcnow
 from skyfence.service.schemas import AlertKind, AlertPublic, Page, ReasonIn
@@ -45,20 +44,18 @@ def list_alerts(
     open_only: Annotated[bool, Query(description="Same as acknowledged=false (kept for older clients).")] = False,
 ) -> Page[AlertPublic]:
     """Alerts, ordered by id, optionally of one terminal, some kinds, since a time, open or acknowledged."""
-    query = select(Alert).where(Alert.id > after)
-    if terminal_id is not None:
-        query = query.where(Alert.terminal_id == terminal_id)
+    where: list[Any] = []
     if kind:
-        query = query.where(Alert.kind.in_(sorted(set(kind))))
+        where.append(Alert.kind.in_(sorted(set(kind))))
     if since is not None:
-        query = query.where(Alert.time >= since)
+        where.append(Alert.time >= since)
     if open_only or acknowledged is False:
-        query = query.where(Alert.acknowledged_at.is_(None))
+        where.append(Alert.acknowledged_at.is_(None))
     elif acknowledged:
-        query = query.where(Alert.acknowledged_at.is_not(None))
-    rows = session.scalars(query.order_by(Alert.id).limit(limit)).all()
+        where.append(Alert.acknowledged_at.is_not(None))
+    rows = page_rows(session, Alert, *where, after=after, limit=limit, terminal_id=terminal_id)
     items = [AlertPublic.model_validate(r) for r in rows]
-    return Page(items=items, next_after=items[-1].id if len(items) == limit else None)
+    return Page.of(items, limit)
 
 
 @router.get("/{alert_id}", response_model=AlertPublic)

@@ -27,7 +27,7 @@ def list_audit(session: ReadSession, _: Reader, limit: Limit = 100, after: After
     """Audit rows in order (``after`` is a seq)."""
     rows = session.scalars(select(AuditRow).where(AuditRow.seq > after).order_by(AuditRow.seq).limit(limit)).all()
     items = [public_row(r) for r in rows]
-    return Page(items=items, next_after=items[-1].seq if len(items) == limit else None)
+    return Page.of(items, limit, key="seq")
 
 
 @router.get("/verify", response_model=AuditVerification)

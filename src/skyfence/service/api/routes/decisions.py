@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import select
 
-from skyfence.service.api.common import After, CodeFilter, IdFilter, Limit, PathId, get_or_404
+from skyfence.service.api.common import After, CodeFilter, IdFilter, Limit, PathId, get_or_404, page_rows
 from skyfence.service.api.deps import Reader, ReadSession
 from skyfence.service.models import Decision
 from skyfence.service.schemas import DecisionPublic, DecisionValue, Page
@@ -24,16 +23,11 @@ def list_decisions(
     country: CodeFilter = None,
 ) -> Page[DecisionPublic]:
     """Decisions, ordered by id, optionally for one terminal, one outcome or one country."""
-    query = select(Decision).where(Decision.id > after)
-    if terminal_id is not None:
-        query = query.where(Decision.terminal_id == terminal_id)
-    if decision is not None:
-        query = query.where(Decision.decision == decision)
-    if country is not None:
-        query = query.where(Decision.country == country)
-    rows = session.scalars(query.order_by(Decision.id).limit(limit)).all()
+    rows = page_rows(
+        session, Decision, after=after, limit=limit, terminal_id=terminal_id, decision=decision, country=country
+    )
     items = [DecisionPublic.model_validate(r) for r in rows]
-    return Page(items=items, next_after=items[-1].id if len(items) == limit else None)
+    return Page.of(items, limit)
 
 
 @router.get("/{decision_id}", response_model=DecisionPublic)

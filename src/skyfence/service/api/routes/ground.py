@@ -22,9 +22,9 @@ from skyfence.service.api.common import (
     Limit,
     PathId,
     add_audited,
+    delete_audited,
     get_or_404,
-    record_change,
-    snapshot,
+    page_rows,
     update_audited,
 )
 from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession
@@ -74,14 +74,9 @@ def list_sites(
     country: CodeFilter = None,
 ) -> Page[GroundSitePublic]:
     """Gateways and PoPs, ordered by id, optionally of one operator or in one country."""
-    query = select(GroundSite).where(GroundSite.id > after)
-    if operator_id is not None:
-        query = query.where(GroundSite.operator_id == operator_id)
-    if country is not None:
-        query = query.where(GroundSite.country == country)
-    rows = session.scalars(query.order_by(GroundSite.id).limit(limit)).all()
+    rows = page_rows(session, GroundSite, after=after, limit=limit, operator_id=operator_id, country=country)
     items = [GroundSitePublic.model_validate(r) for r in rows]
-    return Page(items=items, next_after=items[-1].id if len(items) == limit else None)
+    return Page.of(items, limit)
 
 
 @router.post("/ground-sites", response_model=GroundSitePublic, status_code=201)
@@ -139,19 +134,7 @@ def delete_site(
     """Remove a site (licences whose conditions needed it stop serving at the next batch)."""
     with db.write() as session:
         row = get_or_404(session, GroundSite, site_id, "ground site")
-        before = snapshot(row)
-        session.delete(row)
-        session.flush()
-        record_change(
-            session,
-            principal,
-            action="ground_site.delete",
-            resource_type="ground_site",
-            resource_id=site_id,
-            before=before,
-            after=None,
-            reason=reason,
-        )
+        delete_audited(session, principal, row, kind="ground_site", reason=reason)
         registry.bump(session)
     return Response(status_code=204)
 

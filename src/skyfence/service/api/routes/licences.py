@@ -25,9 +25,9 @@ from skyfence.service.api.common import (
     Limit,
     PathId,
     add_audited,
+    delete_audited,
     get_or_404,
-    record_change,
-    snapshot,
+    page_rows,
     update_audited,
 )
 from skyfence.service.api.deps import DbDep, LicenceManager, Reader, ReadSession, require_jurisdiction
@@ -90,16 +90,11 @@ def list_licences(
     state: LicenceState | None = None,
 ) -> Page[LicencePublic]:
     """List licences (a public register: every reader sees all), ordered by id, optionally filtered."""
-    query = select(Licence).where(Licence.id > after)
-    if operator_id is not None:
-        query = query.where(Licence.operator_id == operator_id)
-    if jurisdiction is not None:
-        query = query.where(Licence.jurisdiction == jurisdiction)
-    if state is not None:
-        query = query.where(Licence.state == state)
-    rows = session.scalars(query.order_by(Licence.id).limit(limit)).all()
+    rows = page_rows(
+        session, Licence, after=after, limit=limit, operator_id=operator_id, jurisdiction=jurisdiction, state=state
+    )
     items = [licence_public(r) for r in rows]
-    return Page(items=items, next_after=items[-1].id if len(items) == limit else None)
+    return Page.of(items, limit)
 
 
 @router.post("", response_model=LicencePublic, status_code=201)
@@ -206,18 +201,6 @@ def delete_licence(
                 f"an operator may withdraw only an application still applied; licence {licence_id} is {row.state} "
                 f"(the regulator of {row.jurisdiction} revokes it)",
             )
-        before = snapshot(row)
-        session.delete(row)
-        session.flush()
-        record_change(
-            session,
-            principal,
-            action="licence.delete",
-            resource_type="licence",
-            resource_id=licence_id,
-            before=before,
-            after=None,
-            reason=reason,
-        )
+        delete_audited(session, principal, row, kind="licence", reason=reason)
         registry.bump(session)
     return Response(status_code=204)

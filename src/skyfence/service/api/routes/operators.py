@@ -28,7 +28,7 @@ def list_operators(
     """List operators, ordered by id."""
     rows = session.scalars(select(Operator).where(Operator.id > after).order_by(Operator.id).limit(limit)).all()
     items = [OperatorPublic.model_validate(row) for row in rows]
-    return Page(items=items, next_after=items[-1].id if len(items) == limit else None)
+    return Page.of(items, limit)
 
 
 @router.post("", response_model=OperatorPublic, status_code=status.HTTP_201_CREATED)

@@ -12,9 +12,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Request, Response
-from sqlalchemy import select
 
-from skyfence.service.api.common import After, IdFilter, Limit, not_found
+from skyfence.service.api.common import After, IdFilter, Limit, not_found, page_rows
 from skyfence.service.api.deps import AnyCaller, DbDep, Reader, ReadSession, SettingsDep, TelemetryWriter
 from skyfence.service.ingest import IngestResult, find_batch, ingest, replay_receipt
 from skyfence.service.models import Fix
@@ -96,11 +95,6 @@ def list_fixes(
     batch_id: IdFilter = None,
 ) -> Page[FixPublic]:
     """Stored fixes, ordered by id."""
-    query = select(Fix).where(Fix.id > after)
-    if terminal_id is not None:
-        query = query.where(Fix.terminal_id == terminal_id)
-    if batch_id is not None:
-        query = query.where(Fix.batch_id == batch_id)
-    rows = session.scalars(query.order_by(Fix.id).limit(limit)).all()
+    rows = page_rows(session, Fix, after=after, limit=limit, terminal_id=terminal_id, batch_id=batch_id)
     items = [FixPublic.model_validate(r) for r in rows]
-    return Page(items=items, next_after=items[-1].id if len(items) == limit else None)
+    return Page.of(items, limit)

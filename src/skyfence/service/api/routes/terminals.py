@@ -14,6 +14,7 @@ from skyfence.service.api.common import (
     PathId,
     add_audited,
     get_or_404,
+    page_rows,
     update_audited,
 )
 from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession
@@ -35,16 +36,11 @@ def list_terminals(
     whitelisted: bool | None = None,
 ) -> Page[TerminalPublic]:
     """List terminals, ordered by id, optionally filtered."""
-    query = select(Terminal).where(Terminal.id > after)
-    if account_id is not None:
-        query = query.where(Terminal.account_id == account_id)
-    if status is not None:
-        query = query.where(Terminal.status == status)
-    if whitelisted is not None:
-        query = query.where(Terminal.whitelisted == whitelisted)
-    rows = session.scalars(query.order_by(Terminal.id).limit(limit)).all()
+    rows = page_rows(
+        session, Terminal, after=after, limit=limit, account_id=account_id, status=status, whitelisted=whitelisted
+    )
     items = [TerminalPublic.model_validate(r) for r in rows]
-    return Page(items=items, next_after=items[-1].id if len(items) == limit else None)
+    return Page.of(items, limit)
 
 
 @router.post("", response_model=TerminalPublic, status_code=201)

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from skyfence.service.api.common import After, Limit, record_change
+from skyfence.service.api.common import After, Limit, page_rows, record_change
 from skyfence.service.api.deps import DbDep, ReadSession, allow
 from skyfence.service.core.problems import FieldProblem, ProblemError
 from skyfence.service.core.security import Principal
@@ -112,12 +112,10 @@ def list_enrolments(
     include_revoked: bool = False,
 ) -> Page[EnrolmentPublic]:
     """Enrolments of the whitelist, ordered by id (active ones unless ``include_revoked``)."""
-    query = select(Enrolment).where(Enrolment.jurisdiction == jurisdiction, Enrolment.id > after)
-    if not include_revoked:
-        query = query.where(Enrolment.revoked_at.is_(None))
-    rows = session.scalars(query.order_by(Enrolment.id).limit(limit)).all()
+    active = () if include_revoked else (Enrolment.revoked_at.is_(None),)
+    rows = page_rows(session, Enrolment, *active, after=after, limit=limit, jurisdiction=jurisdiction)
     items = [EnrolmentPublic.model_validate(r) for r in rows]
-    return Page(items=items, next_after=items[-1].id if len(items) == limit else None)
+    return Page.of(items, limit)
 
 
 def _csv_items(text: str) -> list[dict[str, Any]]:
