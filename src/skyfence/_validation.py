@@ -15,11 +15,18 @@ seconds: Input should be a valid integer, unable to parse string as an integer (
 
 from __future__ import annotations
 
+import os
+import re
+import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["Problem", "describe", "first_problem", "key_path", "problems"]
+if TYPE_CHECKING:
+    from skyfence.errors import SkyfenceError
+
+__all__ = ["Problem", "describe", "first_problem", "key_path", "loads_toml", "problems", "read_toml"]
 
 #: A caller's own wording for some errors: pydantic's error dict → (message, hint), or None for the default.
 Custom = Callable[[Mapping[str, Any], tuple], "tuple[str, str | None] | None"]
@@ -124,3 +131,41 @@ def first_problem(error: Any, **options: Any) -> Problem:
     if len(found) > 1:
         return Problem(first.field, f"{first.message} (and {len(found) - 1} more problem(s))", first.hint)
     return first
+
+
+def read_toml(path: str | os.PathLike[str], *, what: str = "file", error: type[SkyfenceError] | None = None) -> dict:
+    """Parse a UTF-8 TOML file.  Every way it can fail is one ``error`` (default :class:`InputError`) naming the
+    file -- missing, a directory, not UTF-8, or a syntax error with its line -- never a traceback."""
+    from skyfence.errors import InputError
+
+    error = error or InputError
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{what} not found", source=source, hint="check the path") from None
+    except IsADirectoryError:
+        raise error(f"is a directory, not a {what}", source=source) from None
+    except UnicodeDecodeError:
+        raise error("not a UTF-8 text file", source=source, hint="TOML must be UTF-8") from None
+    return loads_toml(text, source=source, error=error)
+
+
+def loads_toml(text: str, *, source: str, error: type[SkyfenceError] | None = None) -> dict:
+    """Parse TOML text; a syntax error is one ``error`` naming ``source`` and the line."""
+    from skyfence.errors import InputError
+
+    error = error or InputError
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line = int(found.group(1)) if found else None
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "invalid TOML"
+        raise error(f"invalid TOML: {message}", source=source, line=line) from None
+    except RecursionError:
+        raise error(
+            "invalid TOML: nested too deeply",
+            source=source,
+            hint="arrays and tables may nest a few levels, not thousands",
+        ) from None

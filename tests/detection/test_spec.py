@@ -34,5 +34,5 @@ def test_bad_spec_names_the_key(text, field, words):
 
 
 def test_not_toml():
-    with pytest.raises(InputError, match="not valid TOML"):
+    with pytest.raises(InputError, match="invalid TOML"):
         loads_fleet_spec("[classes\n", source="x.toml")

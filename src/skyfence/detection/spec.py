@@ -6,14 +6,13 @@ Every key is checked (pydantic, unknown keys refused); a bad value gives one lin
 
 from __future__ import annotations
 
-import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from skyfence._validation import key_path
+from skyfence._validation import key_path, loads_toml
 from skyfence.errors import InputError
 
 __all__ = ["CLASSES", "LEGIT_CLASSES", "MISUSE_CLASSES", "FleetSpec", "load_fleet_spec", "loads_fleet_spec"]
@@ -236,10 +235,7 @@ def _error(error: ValidationError, source: str) -> InputError:
 
 def loads_fleet_spec(text: str, *, source: str = "<spec>") -> FleetSpec:
     """Parse and validate a fleet spec from TOML text."""
-    try:
-        data: Any = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise InputError(f"not valid TOML: {error}", source=source) from None
+    data: Any = loads_toml(text, source=source)
     if "classes" not in data:
         raise InputError(
             "missing [classes] table", source=source, field="classes", hint="add e.g. [classes.residential] count = 100"

@@ -28,8 +28,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import re
-import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -37,7 +35,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from skyfence._validation import first_problem, key_path
+from skyfence._validation import first_problem, key_path, loads_toml, read_toml
 from skyfence.errors import PolicyError
 from skyfence.policy import model as m
 from skyfence.policy.clauses import Compiled, compile_policy
@@ -88,31 +86,11 @@ def _validation_error(error: ValidationError, data, source: str) -> PolicyError:
 
 
 def _read_toml(path: Path) -> dict:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PolicyError("no such policy file", source=str(path)) from None
-    except UnicodeDecodeError:
-        raise PolicyError("not a UTF-8 text file", source=str(path), hint="TOML must be UTF-8") from None
-    except IsADirectoryError:
-        raise PolicyError("is a directory, not a policy file", source=str(path)) from None
-    return _parse_toml(text, str(path))
+    return read_toml(path, what="policy file", error=PolicyError)
 
 
 def _parse_toml(text: str, source: str) -> dict:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        found = re.search(r"\(at line (\d+), column (\d+)\)", str(error))
-        line = int(found.group(1)) if found else None
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error)) or "invalid TOML"
-        raise PolicyError(f"invalid TOML: {message}", source=source, line=line) from None
-    except RecursionError:
-        raise PolicyError(
-            "invalid TOML: nested too deeply",
-            source=source,
-            hint="arrays and tables may nest a few levels, not thousands",
-        ) from None
+    return loads_toml(text, source=source, error=PolicyError)
 
 
 @dataclass

@@ -24,14 +24,13 @@ default 14; see :mod:`skyfence.orbits.epochs`).
 from __future__ import annotations
 
 import difflib
-import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from skyfence._validation import first_problem
+from skyfence._validation import first_problem, read_toml
 from skyfence.errors import InputError, SkyfenceError
 from skyfence.orbits.epochs import DEFAULT_MAX_EPOCH_GAP_DAYS
 from skyfence.scenario.threat_specs import MonteCarloSpec, ThreatSpec
@@ -294,12 +293,7 @@ def load_scenario(path: str | Path) -> tuple[Scenario, Path]:
         One line: ``file: key.path: what is wrong``.
     """
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("scenario file not found", source=str(path), hint="check the path") from None
-    except tomllib.TOMLDecodeError as error:
-        raise InputError(f"not valid TOML: {error}", source=str(path)) from None
+    raw = read_toml(path, what="scenario file")
     scenario = scenario_from_dict(raw, source=str(path))
     base = path.parent
     _check_references(scenario, base, str(path))

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from skyfence._validation import first_problem
+from skyfence._validation import first_problem, read_toml
 from skyfence.errors import InputError
 
 __all__ = ["ChunkedSpec", "is_chunked_file", "load_chunked", "run_chunked"]
@@ -112,12 +112,7 @@ def load_chunked(path: str | Path) -> tuple[ChunkedSpec, Path]:
 
     path = Path(path)
     source = str(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("file not found", source=source, hint="check the path") from None
-    except tomllib.TOMLDecodeError as error:
-        raise InputError(f"not valid TOML: {error}", source=source) from None
+    raw = read_toml(path)
     try:
         spec = ChunkedSpec.model_validate(raw.get("chunked", {}))
     except ValidationError as error:

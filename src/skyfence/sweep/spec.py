@@ -43,7 +43,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from skyfence._validation import first_problem
+from skyfence._validation import first_problem, read_toml
 from skyfence.errors import InputError, SkyfenceError
 
 __all__ = ["Axis", "Point", "Sweep", "SweepSpec", "load_sweep", "parse_key", "set_key"]
@@ -365,12 +365,7 @@ def load_sweep(path: str | Path, *, confirm_large: bool = False, repetitions: in
 
     path = Path(path)
     source = str(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("sweep file not found", source=source, hint="check the path") from None
-    except tomllib.TOMLDecodeError as error:
-        raise InputError(f"not valid TOML: {error}", source=source) from None
+    raw = read_toml(path, what="sweep file")
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as error:

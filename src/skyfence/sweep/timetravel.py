@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from skyfence._validation import first_problem
+from skyfence._validation import first_problem, read_toml
 from skyfence.errors import InputError
 
 __all__ = ["TimeTravel", "TimeTravelSpec", "is_timetravel_file", "load_timetravel", "run_timetravel"]
@@ -79,12 +79,7 @@ def load_timetravel(path: str | Path) -> TimeTravel:
 
     path = Path(path)
     source = str(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("file not found", source=source, hint="check the path") from None
-    except tomllib.TOMLDecodeError as error:
-        raise InputError(f"not valid TOML: {error}", source=source) from None
+    raw = read_toml(path)
     try:
         spec = TimeTravelSpec.model_validate(raw.get("timetravel", {}))
     except ValidationError as error:
