@@ -21,15 +21,8 @@ import numpy as np
 
 from skyfence.capacity.atmosphere import DEFAULT_ELEVATION_NODES_DEG, AttenuationTable, loss_on_grid
 from skyfence.capacity.demand import DEFAULT_DEMAND, DemandModel, population_per_cell
-from skyfence.capacity.engine import (
-    _GSO_GRID,
-    _GSO_LAT_BIN_DEG,
-    _GSO_RADIUS_KM,
-    CLEAR_SKY_P_PERCENT,
-    _gateway_mask,
-    _gso_sky_table,
-    assign_generations,
-)
+from skyfence.capacity.engine import CLEAR_SKY_P_PERCENT, _gateway_mask, assign_generations
+from skyfence.capacity.kernel import _GSO_GRID, _GSO_LAT_BIN_DEG, _GSO_RADIUS_KM, _gso_sky_table
 from skyfence.capacity.link import c_over_n_from_pfd_db, pfd_limit_db, scan_loss_db
 from skyfence.capacity.modcod import frontier_arrays
 from skyfence.capacity.resources import GENERATIONS, Generation, get_generation

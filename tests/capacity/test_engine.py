@@ -185,7 +185,7 @@ def test_bad_inputs(starlink, taiwan, times):
 
 
 def test_gso_arc_table_against_brute_force():
-    from skyfence.capacity.engine import _GSO_GRID, _GSO_RADIUS_KM, _gso_sky_table
+    from skyfence.capacity.kernel import _GSO_GRID, _GSO_RADIUS_KM, _gso_sky_table
     from skyfence.earth.geodesy import WGS84_A_KM, WGS84_E2, enu_basis, geodetic_to_ecef
 
     lat = 25.0

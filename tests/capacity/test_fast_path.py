@@ -15,15 +15,8 @@ import numpy as np
 import pytest
 
 from skyfence.capacity.demand import DemandModel
-from skyfence.capacity.engine import (
-    _BIN_DEG,
-    _N_BINS,
-    _bin_lookup,
-    _elevation_f32,
-    _gateway_mask,
-    _sine_thresholds,
-    run_capacity,
-)
+from skyfence.capacity.engine import _gateway_mask, run_capacity
+from skyfence.capacity.kernel import _BIN_DEG, _N_BINS, _bin_lookup, _elevation_f32, _sine_thresholds
 from skyfence.earth.geodesy import enu_basis, geodetic_to_ecef
 from skyfence.earth.regions import get_region
 from skyfence.network.ground import load_ground_segment
