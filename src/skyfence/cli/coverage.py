@@ -75,7 +75,7 @@ def coverage(
         "world", "--region", help="TW, Ukraine, world, disputed:NAME, occupied:ua:DATE or FILE.geojson."
     ),
     res: int = typer.Option(5, "--res", help="H3 resolution of the cells (0-15)."),
-    min_elevation: float = typer.Option(25.0, "--min-elevation", help="Elevation mask [deg]."),
+    min_elevation: float = typer.Option(25.0, "--min-elevation", help="Elevation mask \\[deg]."),
     start: str = typer.Option(None, help="Start, ISO 8601 UTC. Default: newest element epoch of SOURCE."),
     duration: str = typer.Option("24h", help="Span: 90m, 6h, 24h ... (ignored when --end is given)."),
     end: str = typer.Option(None, help="End, ISO 8601 UTC, instead of --duration."),

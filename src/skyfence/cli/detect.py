@@ -90,7 +90,7 @@ def detect(
     gnss_jammers: Path = typer.Option(
         None,
         "--gnss-jammers",
-        help="Jammer sites (TOML [[jammers]], as `skyfence threat jam`); band gnss_l1 ones mark where GNSS is "
+        help="Jammer sites (TOML [\\[jammers]], as `skyfence threat jam`); band gnss_l1 ones mark where GNSS is "
         "jammed, and positions reported there are not spoofing evidence.",
     ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),

@@ -105,10 +105,10 @@ def validate(file: Path = _POLICY, json_out: bool = _JSON) -> None:
 @app.command("check")
 def check(
     file: Path = _POLICY,
-    lat: float = typer.Option(..., "--lat", help="Latitude [deg]."),
-    lon: float = typer.Option(..., "--lon", help="Longitude [deg]."),
-    speed_kmh: float = typer.Option(0.0, "--speed-kmh", help="Ground speed [km/h]."),
-    alt_m: float = typer.Option(0.0, "--alt-m", help="Altitude [m]."),
+    lat: float = typer.Option(..., "--lat", help="Latitude \\[deg]."),
+    lon: float = typer.Option(..., "--lon", help="Longitude \\[deg]."),
+    speed_kmh: float = typer.Option(0.0, "--speed-kmh", help="Ground speed \\[km/h]."),
+    alt_m: float = typer.Option(0.0, "--alt-m", help="Altitude \\[m]."),
     terminal: str = typer.Option(None, "--terminal", help="Terminal id."),
     registered_in: str = typer.Option(None, "--registered-in", help="Registration country (ISO alpha-2)."),
     plan: str = typer.Option("residential", "--plan", help="residential, roam, maritime, aviation ..."),
@@ -259,7 +259,7 @@ def map_(
 @app.command("import-availability")
 def import_availability(
     feed: str = typer.Argument(..., help="availability.json feed file, or a dataset (starlink_availability_20260723)."),
-    out: Path = typer.Option(None, "--out", help="Write the statuses as a [statuses.countries] TOML table."),
+    out: Path = typer.Option(None, "--out", help="Write the statuses as a \\[statuses.countries] TOML table."),
     json_out: bool = _JSON,
 ) -> None:
     """Import an operator availability feed into statuses (canonical status, raw status, expected date)."""

@@ -84,13 +84,13 @@ def _capacity_ground(constellation, ground: str):
 
 @app.command("js")
 def js(
-    jammer_eirp: float = typer.Option(..., "--jammer-eirp", help="Jammer EIRP [dBW]."),
-    jammer_km: float = typer.Option(..., "--jammer-km", help="Jammer-to-terminal distance [km]."),
-    sat_eirp: float = typer.Option(33.0, "--sat-eirp", help="Satellite EIRP in the signal bandwidth [dBW]."),
-    sat_km: float = typer.Option(..., "--sat-km", help="Satellite slant range [km]."),
-    rejection: str = typer.Option("30", "--rejection", help="Side-lobe rejection [dB]; a list sweeps it: 20,30,40."),
-    jammer_bw: float = typer.Option(250.0, "--jammer-bw", help="Jammer bandwidth [MHz]."),
-    signal_bw: float = typer.Option(250.0, "--signal-bw", help="Signal bandwidth [MHz]."),
+    jammer_eirp: float = typer.Option(..., "--jammer-eirp", help="Jammer EIRP \\[dBW]."),
+    jammer_km: float = typer.Option(..., "--jammer-km", help="Jammer-to-terminal distance \\[km]."),
+    sat_eirp: float = typer.Option(33.0, "--sat-eirp", help="Satellite EIRP in the signal bandwidth \\[dBW]."),
+    sat_km: float = typer.Option(..., "--sat-km", help="Satellite slant range \\[km]."),
+    rejection: str = typer.Option("30", "--rejection", help="Side-lobe rejection \\[dB]; a list sweeps it: 20,30,40."),
+    jammer_bw: float = typer.Option(250.0, "--jammer-bw", help="Jammer bandwidth \\[MHz]."),
+    signal_bw: float = typer.Option(250.0, "--signal-bw", help="Signal bandwidth \\[MHz]."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """J/S of one jammer through the terminal's side lobes against its satellite (the hand calculation)."""
@@ -133,8 +133,8 @@ def js(
 
 @app.command("horizon")
 def horizon(
-    h1: float = typer.Option(..., "--h1", help="Antenna height [m]."),
-    h2: float = typer.Option(0.0, "--h2", help="Other antenna height [m]."),
+    h1: float = typer.Option(..., "--h1", help="Antenna height \\[m]."),
+    h2: float = typer.Option(0.0, "--h2", help="Other antenna height \\[m]."),
     k_factor: float = typer.Option(4.0 / 3.0, "--k", help="Effective Earth-radius factor (4/3: ITU-R P.834)."),
 ) -> None:
     """Radio horizon between two antennas over a smooth 4/3 Earth (terrain out of scope)."""
@@ -151,17 +151,17 @@ def horizon(
 @app.command("jam")
 def jam(
     source: str = typer.Argument(..., help="TLE/OMM file, preset name or celestrak:GROUP (the serving satellites)."),
-    jammers: Path = typer.Option(..., "--jammers", help="TOML/JSON file with [[jammers]] sites."),
+    jammers: Path = typer.Option(..., "--jammers", help="TOML/JSON file with [\\[jammers]] sites."),
     region: str = typer.Option("TW", "--region", help="Region of the terminals."),
     res: int = typer.Option(5, "--res", help="H3 resolution."),
     start: str = typer.Option(None, help="Start, ISO 8601 UTC. Default: newest element epoch."),
     duration: str = typer.Option("1h", help="Span."),
     step: str = typer.Option("60s", help="Step."),
     pattern: str = typer.Option("s465", help="Terminal pattern: s465, s580 or sidelobe."),
-    sidelobe_db: float = typer.Option(30.0, "--sidelobe-db", help="Side-lobe rejection for --pattern sidelobe [dB]."),
-    sat_eirp: float = typer.Option(33.0, "--sat-eirp", help="Satellite EIRP per 250 MHz [dBW] (assumption)."),
-    eirp_sweep: str = typer.Option(None, "--eirp-sweep", help="Override every jammer's EIRP: 30,40,50 [dBW]."),
-    threshold: float = typer.Option(0.0, "--threshold", help="J/S counted as jammed at or above this [dB]."),
+    sidelobe_db: float = typer.Option(30.0, "--sidelobe-db", help="Side-lobe rejection for --pattern sidelobe \\[dB]."),
+    sat_eirp: float = typer.Option(33.0, "--sat-eirp", help="Satellite EIRP per 250 MHz \\[dBW] (assumption)."),
+    eirp_sweep: str = typer.Option(None, "--eirp-sweep", help="Override every jammer's EIRP: 30,40,50 \\[dBW]."),
+    threshold: float = typer.Option(0.0, "--threshold", help="J/S counted as jammed at or above this \\[dB]."),
     out: Path = typer.Option(None, "--out", help="Write a J/S map (PNG) and per-cell GeoJSON here."),
     capacity: bool = typer.Option(False, "--capacity", help=_CAPACITY_HELP),
     ground: str = typer.Option("starlink_ground_stations", "--ground", help=_GROUND_HELP),
@@ -271,7 +271,7 @@ def attrition(
     start: str = typer.Option(None, help="Start, ISO 8601 UTC. Default: newest element epoch."),
     duration: str = typer.Option("24h", help="Span."),
     step: str = typer.Option("60s", help="Step."),
-    min_elevation: float = typer.Option(25.0, "--min-elevation", help="Elevation mask [deg]."),
+    min_elevation: float = typer.Option(25.0, "--min-elevation", help="Elevation mask \\[deg]."),
     norad: list[int] = typer.Option([], "--norad", help="Target catalog number (repeatable)."),
     shell: list[int] = typer.Option([], "--shell", help="Target shell (repeatable)."),
     plane: list[int] = typer.Option([], "--plane", help="Target plane within the shells (repeatable)."),
@@ -384,13 +384,15 @@ def _attrition_capacity(constellation, cells, times, targets, fractions, draws, 
 
 @app.command("debris")
 def debris(
-    alt: float = typer.Option(500.0, "--alt", help="Breakup altitude [km]."),
-    mass: float = typer.Option(1750.0, "--mass", help="Mass involved [kg] (Kosmos 1408: 1,750)."),
+    alt: float = typer.Option(500.0, "--alt", help="Breakup altitude \\[km]."),
+    mass: float = typer.Option(1750.0, "--mass", help="Mass involved \\[kg] (Kosmos 1408: 1,750)."),
     source: str = typer.Option(None, "--source", help="Constellation whose shells are exposed."),
-    horizon_days: float = typer.Option(365.0, "--horizon-days", help="Horizon [days]."),
-    lethal_size: float = typer.Option(0.01, "--lethal-size-m", help="Smallest lethal fragment [m] (assumption)."),
+    horizon_days: float = typer.Option(365.0, "--horizon-days", help="Horizon \\[days]."),
+    lethal_size: float = typer.Option(0.01, "--lethal-size-m", help="Smallest lethal fragment \\[m] (assumption)."),
     area: float = typer.Option(30.0, "--area-m2", help="Satellite cross-section [m^2] (assumption)."),
-    decay_days: float = typer.Option(None, "--decay-days", help="Fragment e-folding lifetime [days]; none = no decay."),
+    decay_days: float = typer.Option(
+        None, "--decay-days", help="Fragment e-folding lifetime \\[days]; none = no decay."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """A Kosmos-1408-like ASAT breakup (FIRST-ORDER model): fragments, and expected losses per shell."""
