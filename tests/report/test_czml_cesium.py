@@ -105,7 +105,14 @@ def site(cesium_build, data_dir, tmp_path_factory):
     exports = {
         "plain": export_czml(str(data_dir / TLE), root / "plain.czml", start=START, duration="10m", step="60s"),
         "links": export_czml(
-            str(data_dir / TLE), root / "links.czml", start=START, duration="10m", step="60s", gsl=True, isl=True
+            str(data_dir / TLE),
+            root / "links.czml",
+            start=START,
+            duration="10m",
+            step="60s",
+            gsl=True,
+            isl=True,
+            lasers="all",
         ),
     }
     with _serve(root) as url:

@@ -15,6 +15,11 @@ What the public record supports
   shell), and laser-capable otherwise (polar, 70 deg, 53.2 deg and 43 deg
   shells; all launches from 2022 on).  Walker presets are designs and keep
   lasers on every satellite.
+* **Other operators.**  The launch rule above is Starlink's record.  A
+  satellite of another operator whose generation skyfence knows
+  (:mod:`skyfence.capacity.resources`: OneWeb Gen1 has no inter-satellite
+  links, per OneWeb) carries lasers only if that generation does; so does
+  every satellite of such an operator's Walker preset (``oneweb``).
 * **Per-hop delay.**  Every satellite on a path costs the access model's
   per-node processing (:mod:`skyfence.network.access`), so the residual grows
   with the number of laser hops; ``hop_delay_ms`` adds an optional extra delay
@@ -114,13 +119,23 @@ def laser_capable(constellation, availability: str = "generation") -> np.ndarray
         return np.zeros(n, dtype=bool)
     if availability not in AVAILABILITY:
         raise InputError(f"laser availability {availability!r} is not one of {AVAILABILITY}", field="lasers")
+    from skyfence.capacity.resources import PRESET_GENERATIONS, generation_for_launch, get_generation
+
     table = constellation.satellites
     year = np.array([_launch_year(d) for d in table["intl_designator"].astype(str).tolist()], dtype=np.int64)
-    if (year < 0).all():  # a design (Walker preset): lasers everywhere
+    if (year < 0).all():  # a design (Walker preset): lasers everywhere, unless the operator's generation has none
+        preset = PRESET_GENERATIONS.get(constellation.source) or PRESET_GENERATIONS.get(constellation.name)
+        if preset is not None and not preset.startswith("starlink"):
+            return np.full(n, get_generation(preset).has_isl, dtype=bool)
         return np.ones(n, dtype=bool)
     inclination = table["inclination_deg"].to_numpy(float)
     legacy = (year >= 0) & (year < FIRST_ALL_LASER_YEAR) & (inclination < V1_MAX_INCLINATION_DEG)
-    return ~legacy
+    capable = ~legacy
+    generation = generation_for_launch(table["name"].to_numpy(), table["intl_designator"].to_numpy()).astype(str)
+    other = (generation != "") & ~np.char.startswith(generation, "starlink")
+    for name in np.unique(generation[other]):
+        capable[generation == name] = get_generation(str(name)).has_isl
+    return capable
 
 
 def _launch_year(designator: str) -> int:
