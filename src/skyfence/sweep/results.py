@@ -72,11 +72,20 @@ def results_table(sweep: Sweep, run: SweepRun) -> pd.DataFrame:
 
 
 def axis_summary(frame: pd.DataFrame, axis: str, metric: str, by: list[str] | None = None) -> pd.DataFrame:
-    """Per value of ``axis`` (and of ``by``): n, mean, the 95 % confidence interval of the mean, 5-95 % spread."""
+    """Per value of ``axis`` (and of ``by``): n, mean, the 95 % confidence interval of the mean, 5-95 % spread.
+
+    The interval is Student's t with n - 1 degrees of freedom (t = 12.7 for two draws, 2.26 for ten, 1.98 for a
+    hundred): the normal 1.96 would make it several times too narrow for a handful of repetitions.  One draw gives
+    no interval (its half-width is 0).
+    """
+    from scipy.stats import t as student_t
+
     keys = [*(by or []), axis]
     grouped = frame.groupby(keys, sort=True, dropna=False)[metric]
     out = grouped.agg(n="count", mean="mean", std="std").reset_index()
-    half = 1.96 * out["std"].fillna(0.0) / np.sqrt(out["n"].clip(lower=1))
+    n = out["n"].to_numpy(dtype=float)
+    multiplier = np.where(n > 1, student_t.ppf(0.975, np.maximum(n - 1, 1)), 0.0)
+    half = multiplier * out["std"].fillna(0.0) / np.sqrt(np.maximum(n, 1))
     out["ci95_low"] = out["mean"] - half
     out["ci95_high"] = out["mean"] + half
     out["p05"] = grouped.quantile(0.05).to_numpy()
@@ -127,7 +136,7 @@ def _plot(frame: pd.DataFrame, axis: str, metric: str, others: list[str], path: 
         ax.set_xlabel(metric)
     reps = int(frame.groupby([*others, axis]).size().max()) if len(frame) else 0
     note = (
-        f"\n{reps} repetitions: dark band 95 % CI of the mean, light band 5-95 % of draws"
+        f"\n{reps} repetitions: dark band 95 % CI of the mean (Student t), light band 5-95 % of draws"
         if reps > 1 and numeric
         else ""
     )
