@@ -621,3 +621,22 @@ def test_policy_import_loads_licences_sites_and_whitelist_audited(sqlite_url, se
     bad.write_text(IMPORTED.replace('countries = ["TW"]\nstate', 'countries = ["TW", "JP"]\nstate'))
     refused = _skyfence("policy", "import", str(bad), "--db", sqlite_url, "--reason", "x")
     assert refused.returncode != 0 and "licences[0].countries" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_import_creates_and_migrates_a_new_database_and_export_never_creates_one(service_data, tmp_path):
+    """``policy import`` writes, so it brings a new database to the schema (as ``serve`` and ``keys create`` do);
+    ``policy export`` only reads: a missing file is refused, and nothing is left behind."""
+    missing = tmp_path / "missing.db"
+    refused = _skyfence("policy", "export", "--db", f"sqlite:///{missing}", "--out", str(tmp_path / "s.toml"))
+    assert refused.returncode != 0 and "no such database file" in refused.stderr
+    assert "Traceback" not in refused.stderr and not missing.exists() and not (tmp_path / "s.toml").exists()
+
+    (tmp_path / "enrolled.txt").write_text("")
+    (tmp_path / "register.toml").write_text(IMPORTED)
+    fresh = tmp_path / "fresh.db"
+    ran = _skyfence(
+        "policy", "import", str(tmp_path / "register.toml"), "--db", f"sqlite:///{fresh}", "--reason", "first import"
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "imported 1 licences" in ran.stdout
+    assert _audit_verify(f"sqlite:///{fresh}").returncode == 0

@@ -47,10 +47,15 @@ class ExportResult:
     enrolled: int
 
 
-def _database(db_url: str) -> Database:
-    from skyfence.service.core.migrate import current_revision, head_revision
+def _database(db_url: str, *, write: bool) -> Database:
+    """The database at ``db_url``: an import (``write``) creates and migrates it, as ``serve`` and ``keys create``
+    do; an export only reads, so a missing SQLite file is refused (nothing is created) and an old schema named."""
+    from skyfence.service.core.migrate import current_revision, head_revision, upgrade
 
-    database = open_database(db_url)
+    database = open_database(db_url, must_exist=not write)
+    if write:
+        upgrade(database)
+        return database
     with database.writer.connect() as connection:
         revision = current_revision(connection)
     if revision != head_revision():
@@ -80,12 +85,17 @@ def export_snapshot(db_url: str, out: Path) -> ExportResult:
     out = Path(out)
     if out.suffix != ".toml":
         raise InputError(f"{out.name}: the snapshot is a policy file and must end in .toml", field="--out")
-    database = _database(db_url)
+    database = _database(db_url, write=False)
     try:
         with database.read() as session:
             active = session.scalar(select(Policy).where(Policy.active.is_(True)))
             if active is None:
-                raise InputError("no policy is active in this database", field="--db", hint="activate one first")
+                raise InputError(
+                    "no policy is active in this database",
+                    field="--db",
+                    hint="upload a policy and activate it (dashboard, or POST /api/v1/policies then "
+                    "POST /api/v1/policies/{id}/activate); `policy import` fills the registry only",
+                )
             data = tomllib.loads(active.source)
             header = data["policy"]
             operator = header["operator"]
@@ -212,7 +222,7 @@ def import_snapshot(
     segment = read_ground_segment(ground_path, status=None) if ground_path is not None else None
     operator = policy.operator
     counts = {"licences": 0, "sites": 0, "enrolled": 0}
-    database = _database(db_url)
+    database = _database(db_url, write=True)
 
     def audit(session: Any, action: str, kind: str, key: Any, before: Any, after: Any) -> None:
         record_change(
