@@ -76,3 +76,10 @@ def test_progress_goes_to_stderr_as_plain_lines_when_stdout_is_not_a_terminal(da
     assert any(line.startswith("[1/7] coverage: starlink-550 over TW") for line in lines)
     assert all("\x1b[" not in line and "\r" not in line for line in lines)  # no escape codes, no redraws
     assert "unit(s) computed" in proc.stdout and "[1/7]" not in proc.stdout
+
+
+def test_capacity_figures_are_never_cut_at_80_columns(data_dir):
+    proc = _skyfence("capacity", "starlink_omm_20260818", "--region", "TW", "--duration", "10m", "--step", "5m")
+    assert _too_long(proc.stdout) == []
+    assert "…" not in proc.stdout  # a squeezed column would print "20,84…" for the population
+    assert "20,848,733" in proc.stdout and "uplink per active user, median [Mb/s]" in proc.stdout

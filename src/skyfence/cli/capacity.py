@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from skyfence.cli._common import console, json_text, print_json, steps_progress
+from skyfence.cli._layout import fits
 from skyfence.errors import InputError
 
 _STARLINK_GATEWAYS = "starlink_ground_stations"
@@ -25,6 +27,18 @@ _COLUMNS = (
     ("share_above_100_mbps", ">=100 Mb/s", "{:.1%}"),
     ("mbps_per_user_up_median", "up Mb/s/user p50", "{:.1f}"),
 )
+#: Row names of the narrow (one line per figure) layout.
+_LONG_TITLES = {
+    "population": "people in the region",
+    "demand_gbps": "busy-hour demand [Gb/s]",
+    "offered_gbps_mean": "capacity offered, mean [Gb/s]",
+    "served_fraction": "share of demand served",
+    "mbps_per_user_median": "downlink per active user, median [Mb/s]",
+    "mbps_per_user_p10": "downlink per active user, 10th percentile [Mb/s]",
+    "share_above_25_mbps": "users with at least 25 Mb/s",
+    "share_above_100_mbps": "users with at least 100 Mb/s",
+    "mbps_per_user_up_median": "uplink per active user, median [Mb/s]",
+}
 
 
 def capacity(
@@ -85,7 +99,13 @@ def capacity(
 
         ground = load_ground_segment(gateways)
         if no_gateway_in:
-            ground = ground.exclude_gateways_in([c.upper() for c in no_gateway_in])
+            ground = ground.exclude_gateways_in(no_gateway_in, field="--no-gateway-in")
+    elif no_gateway_in:
+        raise InputError(
+            f"has no effect: {constellation.name} is modelled without gateways (every satellite fed)",
+            field="--no-gateway-in",
+            hint="give --gateways DATASET_OR_FILE with that operator's gateways",
+        )
     t0 = default_start(constellation.epoch_range) if start is None else parse_time(start, field="--start")
     times = time_grid(t0, duration, step)
     with steps_progress(disable=json_out) as bar:
@@ -155,6 +175,12 @@ def capacity(
         value = result.statistics.get(key)
         row.append("–" if value is None or not math.isfinite(value) else fmt.format(value))
     table.add_row(*row)
-    console.print(table)
+    if fits(table):
+        console.print(table)
+    else:  # too wide for the terminal (or a file at 80 columns): one line per figure, never a cut number
+        narrow = Table("", "", box=box.SIMPLE_HEAD, show_header=False)
+        for (key, _, _), value in zip(_COLUMNS, row, strict=True):
+            narrow.add_row(_LONG_TITLES[key], value)
+        console.print(narrow)
     if out is not None:
         console.print(f"wrote {out}/ (summary.json, capacity.nc, capacity_cells.csv, maps)")

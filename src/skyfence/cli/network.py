@@ -51,7 +51,9 @@ def _ground(
     if remove_site:
         segment = segment.remove_sites(remove_site)
     if exclude:
-        segment = segment.exclude_gateways_in([c for item in exclude for c in item.split(",")])
+        segment = segment.exclude_gateways_in(
+            [c for item in exclude for c in item.split(",")], field="--exclude-gateways-in"
+        )
     return segment
 
 

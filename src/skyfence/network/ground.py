@@ -193,9 +193,25 @@ class GroundSegment:
             )
         return self._replace(self.sites[~self.sites["name"].isin(names)])
 
-    def exclude_gateways_in(self, countries: Iterable[str]) -> GroundSegment:
-        """A segment without gateways in these countries (ISO alpha-2, e.g. ``["TW"]``); their PoPs stay."""
+    def exclude_gateways_in(self, countries: Iterable[str], *, field: str = "exclude_gateways_in") -> GroundSegment:
+        """A segment without gateways in these countries (ISO alpha-2, e.g. ``["TW"]``); their PoPs stay.
+
+        A code that names no country (Natural Earth, or a site of this segment) is an :class:`InputError`: a typo
+        would otherwise drop nothing and look like an answer.
+        """
+        import difflib
+
+        from skyfence.earth.regions import countries as country_table
+
         codes = {c.strip().upper() for c in countries if c.strip()}
+        known = set(country_table()["iso_a2"]) | set(self.sites["country"])
+        for code in sorted(codes - known):
+            close = difflib.get_close_matches(code, sorted(c for c in known if isinstance(c, str)), n=3)
+            raise InputError(
+                f"unknown country code {code!r}",
+                field=field,
+                hint=f"use an ISO 3166 alpha-2 code{', e.g. ' + ', '.join(close) if close else ' (TW, JP)'}",
+            )
         drop = (self.sites["kind"] == "gateway") & self.sites["country"].isin(codes)
         return self._replace(self.sites[~drop])
 
