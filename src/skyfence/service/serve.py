@@ -40,6 +40,7 @@ def run_server(
             field="--reports",
             hint="give the folder you passed to `skyfence assess --out` (or its parent)",
         )
+    _check_address(host, port)
     settings = load_settings(database_url=database_url, reports_dir=reports_dir)  # fails here, before any worker
     if workers > 1:
         os.environ["SKYFENCE_DATABASE_URL"] = settings.database_url
@@ -64,3 +65,35 @@ def run_server(
     gc.collect()
     gc.freeze()
     uvicorn.run(app, host=host, port=port, log_level=log_level, workers=1, timeout_graceful_shutdown=5)
+
+
+def _check_address(host: str, port: int) -> None:
+    """Resolve ``host`` and bind ``port`` once, so a bad host or a port in use is one line naming the option, not
+    a server log (uvicorn binds the same way, with SO_REUSEADDR, right after)."""
+    import errno
+    import socket
+
+    if not 0 <= port <= 65535:
+        raise InputError(f"port {port} is outside 0-65535", field="--port")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as error:
+        raise InputError(
+            f"cannot resolve host {host!r} ({error})", field="--host", hint="give an address such as 127.0.0.1"
+        ) from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise InputError(
+                    f"{host}:{port} is already in use",
+                    field="--port",
+                    hint="choose another --port or stop the other server",
+                ) from None
+            if error.errno == errno.EACCES:
+                raise InputError(
+                    f"no permission to listen on {host}:{port}", field="--port", hint="use a port above 1023"
+                ) from None
+            raise InputError(f"cannot listen on {host}:{port} ({error.strerror})", field="--host") from None
