@@ -98,7 +98,10 @@ def test_example_runs_through_skyfence_sweep(data_dir, skyfence_cli, tmp_path):
     with Image.open(out / "timetravel.gif") as gif:
         assert gif.n_frames == len(tt.dates)
     assert "2024-07-08 -> 2025-01-02" in ran.stdout
-    assert "timetravel.gif" in (out / "report.html").read_text()
+    report = (out / "report.html").read_text()
+    assert "timetravel.gif" in report
+    assert "&lt;NA&gt;" not in report and "<NA>" not in report and "nan" not in report  # a reader sees "–"
+    assert "people newly inside" in report and "population_newly_inside" not in report
 
 
 def test_unknown_date_is_one_line(data_dir, skyfence_cli, tmp_path):

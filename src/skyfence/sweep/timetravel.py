@@ -354,11 +354,43 @@ def write_timetravel(folder: Path, tt: TimeTravel, result: TimeTravelResult) -> 
         f"{escape(', '.join(summary['datasets']))}); H3 res {tt.spec.res}, a cell is inside when its centre is; "
         f"people: GeoNames cities of {tt.spec.min_city_population:,}+ (a lower bound){fleet}. Table: "
         "<code>timetravel.parquet</code>; every flipped cell: <code>cells.parquet</code>.</p>"
-        + result.table.to_html(index=False, border=0, na_rep="")
+        + _readable(result.table).to_html(index=False, border=0)
         + "<img src='timetravel.gif' alt='the line, cells that flipped and terminals cut off, date by date'>"
     )
     (folder / "report.html").write_text(html_page(tt.spec.title or "Occupation time-travel", body))
     return summary
+
+
+#: Column headings of the report's table (the Parquet file keeps the short names).
+_HEADINGS = {
+    "date": "line as of",
+    "previous_date": "compared with",
+    "area_km2": "area inside the line [km²]",
+    "cells_inside": "cells inside",
+    "population_inside": "people inside (cities)",
+    "terminals_cut_off": "fleet terminals cut off",
+    "cells_newly_inside": "cells newly inside",
+    "cells_newly_outside": "cells newly outside",
+    "population_newly_inside": "people newly inside",
+    "population_newly_outside": "people newly outside",
+    "terminals_newly_cut_off": "terminals newly cut off",
+    "terminals_restored": "terminals restored",
+}
+
+
+def _readable(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as a reader sees it: headings in words with units, thousands separators, and "–" where a figure
+    has no meaning (the first date has nothing to be compared with)."""
+    shown = pd.DataFrame(index=table.index)
+    for column in table.columns:
+        values = table[column]
+        if pd.api.types.is_numeric_dtype(values):
+            digits = 1 if column == "area_km2" else 0
+            text = [f"{float(v):,.{digits}f}" for v in values.fillna(0)]
+            shown[column] = [t if ok else "–" for t, ok in zip(text, values.notna(), strict=True)]
+        else:
+            shown[column] = values.astype(object).where(values.notna(), "–")
+    return shown.rename(columns=_HEADINGS)
 
 
 def _animate(path: Path, tt: TimeTravel, result: TimeTravelResult) -> None:
