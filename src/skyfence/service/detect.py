@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 import numpy as np
 from sqlalchemy import Connection, Table, select, text, update
 
+from skyfence.service.core.db import id_in
 from skyfence.service.models import DetectorState, utcnow
 
 if TYPE_CHECKING:  # the detectors (pandas, numba) load with the first batch, not with the server
@@ -83,7 +84,9 @@ def detect_batch(
     stored = {
         row.terminal_id: row
         for row in connection.execute(
-            select(table.c.terminal_id, table.c.state, table.c.cluster_done).where(table.c.terminal_id.in_(ids))
+            select(table.c.terminal_id, table.c.state, table.c.cluster_done).where(
+                id_in(table.c.terminal_id, ids, connection.dialect.name)
+            )
         )
     }
     rows = np.vstack([_state_row(stored[t].state, t) if t in stored else new_state(1)[0] for t in ids])
@@ -133,10 +136,11 @@ def _store_state(connection: Connection, detector: StreamDetector, ids: list[int
 
     n_column = STATE_FIELDS.index("n")
     first = detector.first_seen
+    slots = [detector.slots[t] for t in ids]
+    rows = np.ascontiguousarray(detector.state[slots], dtype="<f8")  # one copy of the batch's rows, not one a row
+    counts = rows[:, n_column].astype(np.int64).tolist()
     params = []
-    for t in ids:
-        s = detector.slots[t]
-        row = detector.state[s]
+    for k, (t, s) in enumerate(zip(ids, slots, strict=True)):
         # (for a stored terminal these three are placeholders: the upsert keeps the stored values; SQLite would
         # store NaN as NULL, hence 0.0)
         t0, account, near, _ = first.get(s, (0.0, -1, False, 0))
@@ -147,8 +151,8 @@ def _store_state(connection: Connection, detector: StreamDetector, ids: list[int
                 float(t0),
                 bool(near and account >= 0),
                 s in detector.cluster_done,
-                int(row[n_column]),
-                np.ascontiguousarray(row, dtype="<f8").tobytes(),
+                counts[k],
+                rows[k].tobytes(),
             )
         )
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"

@@ -38,7 +38,7 @@ from skyfence.errors import PolicyError
 from skyfence.service import registry
 from skyfence.service.core import budget
 from skyfence.service.core.config import Settings
-from skyfence.service.core.db import Database
+from skyfence.service.core.db import Database, id_in
 from skyfence.service.core.metrics import Metrics
 from skyfence.service.core.problems import FieldProblem, ProblemError
 from skyfence.service.core.security import Principal
@@ -50,6 +50,7 @@ from skyfence.service.schemas import BatchReceipt, DecisionBrief, DecisionValue,
 __all__ = ["IngestResult", "find_batch", "ingest", "replay_receipt", "request_digest"]
 
 _FIX_LIST = TypeAdapter(list[FixIn])
+_BRIEF_LIST = TypeAdapter(list[DecisionBrief])
 _FIXES = cast(Table, Fix.__table__)
 _DECISIONS = cast(Table, Decision.__table__)
 _ALERTS = cast(Table, Alert.__table__)
@@ -143,9 +144,25 @@ def find_batch(session: Session, scope: str, key: str) -> TelemetryBatch | None:
     )
 
 
-def _terminals(session: Session, fixes: list[FixIn], principal: Principal) -> dict[int, Terminal]:
+#: The terminal attributes a batch reads (decisions, registry view): plain rows, not ORM objects, because a batch
+#: may touch thousands of distinct terminals and building and identity-mapping an entity each cost more than the
+#: decisions themselves.
+_TERMINAL_COLUMNS = (
+    Terminal.id,
+    Terminal.serial,
+    Terminal.registration_country,
+    Terminal.plan,
+    Terminal.whitelisted,
+    Terminal.status,
+    Terminal.account_id,
+)
+
+
+def _terminals(session: Session, fixes: list[FixIn], principal: Principal) -> dict[int, Any]:
+    """The batch's terminals by id (rows of :data:`_TERMINAL_COLUMNS`); 422 for an unknown one, 403 for another's."""
     wanted = sorted({f.terminal_id for f in fixes})
-    found = {t.id: t for t in session.scalars(select(Terminal).where(Terminal.id.in_(wanted)))}
+    dialect = session.get_bind().dialect.name
+    found = {t.id: t for t in session.execute(select(*_TERMINAL_COLUMNS).where(id_in(Terminal.id, wanted, dialect)))}
     for i, fix in enumerate(fixes):
         if fix.terminal_id not in found:
             field = f"body.fixes[{i}].terminal_id"
@@ -172,7 +189,7 @@ class _Decided:
     detection: Any  # a prepared batch for the detectors, or None when detection is off
 
 
-def _decide(session: Session, fixes: list[FixIn], terminals: dict[int, Terminal], settings: Settings) -> _Decided:
+def _decide(session: Session, fixes: list[FixIn], terminals: dict[int, Any], settings: Settings) -> _Decided:
     policy = session.scalar(select(Policy).where(Policy.active.is_(True)))
     if policy is None:
         raise ProblemError(
@@ -194,9 +211,7 @@ def _decide(session: Session, fixes: list[FixIn], terminals: dict[int, Terminal]
     return _Decided(policy.version_id, verdicts, compiled, prepared)
 
 
-def _registry_view(
-    session: Session, operator: str, codes: tuple[str, ...], terminals: dict[int, Terminal]
-) -> RegistryView:
+def _registry_view(session: Session, operator: str, codes: tuple[str, ...], terminals: dict[int, Any]) -> RegistryView:
     """The registry as this batch's decisions read it: two small reads, however many fixes (see registry.py)."""
     licences = registry.snapshot(session).of_operator(operator)
     enrolled = registry.enrolments_of(session, sorted(terminals), codes)
@@ -222,11 +237,12 @@ def _alerts(
     if not denied and not suspicious:
         return []
     terminal_ids = sorted(set(denied) | {t for t, _ in suspicious})
+    dialect = session.get_bind().dialect.name
     open_alerts = {
         (row.terminal_id, row.kind, row.rule)
         for row in session.execute(
             select(Alert.terminal_id, Alert.kind, Alert.rule).where(
-                Alert.acknowledged_at.is_(None), Alert.terminal_id.in_(terminal_ids)
+                Alert.acknowledged_at.is_(None), id_in(Alert.terminal_id, terminal_ids, dialect)
             )
         )
     }
@@ -265,7 +281,9 @@ def _alerts(
         counts = dict(
             session.execute(  # this batch's denials are in the table already (same transaction)
                 select(Decision.terminal_id, func.count())
-                .where(Decision.terminal_id.in_(to_count), Decision.decision == "deny", Decision.time >= since)
+                .where(
+                    id_in(Decision.terminal_id, to_count, dialect), Decision.decision == "deny", Decision.time >= since
+                )
                 .group_by(Decision.terminal_id)
             ).all()
         )
@@ -368,17 +386,20 @@ def _store(
             )
         if alerts:
             session.execute(insert(_ALERTS), alerts)
-    briefs = [
-        DecisionBrief(
-            fix_id=fix_ids[i],
-            decision=cast(DecisionValue, verdicts.decision[i]),
-            rule=verdicts.rule[i],
-            reason=verdicts.reason[i],
-            licence_id=verdicts.licence_id[i],
-            enrolment_id=verdicts.enrolment_id[i],
-        )
-        for i in range(len(fixes))
-    ]
+    # validated as one list (one call into pydantic's core, not one model constructor per fix)
+    briefs = _BRIEF_LIST.validate_python(
+        [
+            {
+                "fix_id": fix_ids[i],
+                "decision": verdicts.decision[i],
+                "rule": verdicts.rule[i],
+                "reason": verdicts.reason[i],
+                "licence_id": verdicts.licence_id[i],
+                "enrolment_id": verdicts.enrolment_id[i],
+            }
+            for i in range(len(fixes))
+        ]
+    )
     return batch, briefs, len(alerts)
 
 

@@ -32,6 +32,7 @@ from typing import Any, Final
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from skyfence.service.core.db import id_in
 from skyfence.service.models import Enrolment, GroundSite, Licence, Ownership, RegistryVersion
 
 __all__ = [
@@ -208,7 +209,7 @@ def enrolments_of(session: Session, terminal_ids: list[int], codes: tuple[str, .
         return out
     rows = session.execute(
         select(Enrolment.terminal_id, Enrolment.jurisdiction, Enrolment.id).where(
-            Enrolment.terminal_id.in_(terminal_ids),
+            id_in(Enrolment.terminal_id, terminal_ids, session.get_bind().dialect.name),
             Enrolment.jurisdiction.in_(codes),
             Enrolment.revoked_at.is_(None),
         )
