@@ -179,8 +179,8 @@ def capacity(
         console.print(table)
     else:  # too wide for the terminal (or a file at 80 columns): one line per figure, never a cut number
         narrow = Table("", "", box=box.SIMPLE_HEAD, show_header=False)
-        for (key, _, _), value in zip(_COLUMNS, row, strict=True):
-            narrow.add_row(_LONG_TITLES[key], value)
+        for (key, _, _), text in zip(_COLUMNS, row, strict=True):
+            narrow.add_row(_LONG_TITLES[key], text)
         console.print(narrow)
     if out is not None:
         console.print(f"wrote {out}/ (summary.json, capacity.nc, capacity_cells.csv, maps)")
