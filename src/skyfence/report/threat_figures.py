@@ -65,6 +65,13 @@ def threat_figures(summary: dict, data: dict[str, Path], regions: dict[str, Any]
     return out
 
 
+def _unit_tables(entries, data, filename: str) -> list[tuple[dict, dict, pd.DataFrame]]:
+    """``(variant, threat, table)`` for every threat unit that wrote ``filename`` (older units may not have)."""
+    return [
+        (v, t, pd.read_parquet(data[t["unit"]] / filename)) for v, t in entries if (data[t["unit"]] / filename).exists()
+    ]
+
+
 def _outage_maps(entries, region, name, outline, pov, data) -> list[Figure]:
     tables = [
         (f"{t['label']}, {v['title']}", pd.read_parquet(data[t["unit"]] / "per_cell.parquet")) for v, t in entries
@@ -104,9 +111,7 @@ def _outage_maps(entries, region, name, outline, pov, data) -> list[Figure]:
         )
     )
     capacity = [
-        (f"{t['label']}, {v['title']}", pd.read_parquet(data[t["unit"]] / "capacity_cells.parquet"))
-        for v, t in entries
-        if (data[t["unit"]] / "capacity_cells.parquet").exists()
+        (f"{t['label']}, {v['title']}", table) for v, t, table in _unit_tables(entries, data, "capacity_cells.parquet")
     ]
     capacity = [
         (label, tb)
@@ -208,11 +213,7 @@ def _curves(entries, region, name, data) -> list[Figure]:
             "each draw removes a superset of the previous point's); line = mean, band = 5th to 95th percentile.",
         )
     )
-    jam = [
-        (v, t, pd.read_parquet(data[t["unit"]] / "jamming.parquet"))
-        for v, t in entries
-        if (data[t["unit"]] / "jamming.parquet").exists()
-    ]
+    jam = _unit_tables(entries, data, "jamming.parquet")
     jam = [(v, t, j) for v, t, j in jam if len(j)]
     if jam:
         fig, ax = plt.subplots(figsize=(6.5, 3.8), dpi=110)
@@ -234,11 +235,7 @@ def _curves(entries, region, name, data) -> list[Figure]:
                 "value); share of served time with J/S >= 0 dB, averaged over the region's cells.",
             )
         )
-    gw = [
-        (v, t, pd.read_parquet(data[t["unit"]] / "gateway_curve.parquet"))
-        for v, t in entries
-        if (data[t["unit"]] / "gateway_curve.parquet").exists()
-    ]
+    gw = _unit_tables(entries, data, "gateway_curve.parquet")
     if gw:
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), dpi=110)
         for ax, (metric, label) in zip(
