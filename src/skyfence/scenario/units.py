@@ -71,6 +71,11 @@ PRESENTATION_ONLY = frozenset(
 #: Version of the files a unit writes; part of every key, so a cache written by older code is never misread.
 LAYOUT = 2
 
+#: Which cells a policy unit evaluates: the scenario region's own (its point of view and scale, as coverage uses),
+#: not the policy's country layer, so "Taiwan" is one set of cells throughout a report.  Part of the policy units'
+#: keys, so a cache written when they took the policy's layer is never read back.
+REGION_CELLS = "scenario-region"
+
 Advance = Callable[[int], None]
 
 
@@ -503,7 +508,7 @@ def availability_unit(ctx: Context, spec: PolicySpec, r_spec: RegionSpec) -> Uni
         from skyfence.policy.availability import AVAILABILITY, SERVED, availability_map
 
         policy = ctx.policy(spec)
-        amap = availability_map(policy, operator=spec.operator, res=res, region=ctx.region_text(r_spec))
+        amap = availability_map(policy, operator=spec.operator, res=res, region=ctx.region(r_spec))
         area = cell_area_km2(amap.cells)
         categories = amap.table["availability"].to_numpy()
         shares = pd.Series(area).groupby(categories).sum() / area.sum() if len(area) else pd.Series(dtype=float)
@@ -540,6 +545,7 @@ def availability_unit(ctx: Context, spec: PolicySpec, r_spec: RegionSpec) -> Uni
             "policy": policy.id,
             "operator": spec.operator,
             "region": ctx.region_key(r_spec),
+            "cells": REGION_CELLS,
             "res": res,
         },
         compute,
@@ -554,7 +560,7 @@ def policy_diff_unit(ctx: Context, a: PolicySpec, b: PolicySpec, r_spec: RegionS
         from skyfence.policy import diff_policies
 
         pa, pb = ctx.policy(a), ctx.policy(b)
-        diff = diff_policies(pa, pb, operator=a.operator, res=res, region=ctx.region_text(r_spec))
+        diff = diff_policies(pa, pb, operator=a.operator, res=res, region=ctx.region(r_spec))
         summary = diff.summary()
         population = summary["population"]
         cells = diff.cells
@@ -599,6 +605,7 @@ def policy_diff_unit(ctx: Context, a: PolicySpec, b: PolicySpec, r_spec: RegionS
             "b": pb.id,
             "operator": a.operator,
             "region": ctx.region_key(r_spec),
+            "cells": REGION_CELLS,
             "res": res,
         },
         compute,
