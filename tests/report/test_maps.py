@@ -71,3 +71,30 @@ def test_differences_are_green_when_better_and_red_when_worse(key, value, expect
     from skyfence.report.html import _cell
 
     assert f'class="{expected}"' in str(_cell(key, value, "df1"))
+
+
+@pytest.mark.parametrize("panels", [1, 2])
+def test_legend_and_colour_bar_stay_clear_of_the_axis_labels(data_dir, panels):
+    """The policy-change map's legend once sat on its "longitude [°E]" label (a figure legend placed by hand)."""
+    import matplotlib.pyplot as plt
+
+    from skyfence.earth.regions import get_region
+    from skyfence.report.maps import Panel, cells_figure
+
+    taiwan = get_region("TW")
+    cells = taiwan.cells(4)
+    codes = np.arange(len(cells)) % 2
+    maps = [Panel(f"panel {i}", cells, codes) for i in range(panels)]
+    categories = {0: ("served", "#2ca25f"), 1: ("not served: coming soon", "#6baed6")}
+    for options in ({"categories": categories}, {"colourbar_label": "satellites in view"}):
+        fig = cells_figure(maps, title="What changes in Taiwan", outline=taiwan.geometry, **options)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        keys = [fig.legends[0]] if fig.legends else [a for a in fig.axes if a.get_label() == "<colorbar>"]
+        assert len(keys) == 1
+        key = keys[0].get_window_extent(renderer)
+        for ax in fig.axes[:panels]:
+            for label in (ax.xaxis.label, ax.yaxis.label):
+                assert not key.overlaps(label.get_window_extent(renderer)), (options.keys(), label.get_text())
+            assert not key.overlaps(ax.get_window_extent(renderer))
+        plt.close(fig)

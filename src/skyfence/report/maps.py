@@ -13,6 +13,7 @@ import io
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import shapely
@@ -20,7 +21,7 @@ import shapely
 from skyfence._io import atomic_path
 from skyfence.earth.cells import cells_to_polygons
 
-__all__ = ["Panel", "draw_cells", "plot_cells"]
+__all__ = ["Panel", "cells_figure", "draw_cells", "plot_cells"]
 
 SEA = "#eef3f7"
 LAND = "#dcdcdc"
@@ -119,7 +120,7 @@ def _cities(ax, extent, count: int) -> None:
         )
 
 
-def draw_cells(
+def cells_figure(
     panels: list[Panel],
     *,
     title: str,
@@ -133,8 +134,11 @@ def draw_cells(
     extent: tuple[float, float, float, float] | None = None,
     cities: int = 6,
     note: str = "",
-) -> bytes:
-    """A PNG of one or more panels of H3 cells on the common basemap, on one colour scale; returns its bytes.
+):
+    """A matplotlib figure of one or more panels of H3 cells on the common basemap, on one colour scale.
+
+    The legend or colour bar sits below the panels, outside every axes (constrained layout makes room for it), so
+    it never covers a panel's longitude label; :func:`draw_cells` renders the figure to PNG.
 
     Parameters
     ----------
@@ -211,7 +215,7 @@ def draw_cells(
     if categories:
         present = sorted({int(v) for v in values_all if np.isfinite(v)})
         handles = [Patch(color=categories[k][1], label=categories[k][0]) for k in sorted(categories) if k in present]
-        fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 5), fontsize=8, frameon=False)
+        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 5), fontsize=8, frameon=False)
     elif collection is not None:
         bar = fig.colorbar(
             collection, ax=list(axes.flat), orientation="horizontal", fraction=0.05, shrink=0.7, aspect=40
@@ -219,6 +223,14 @@ def draw_cells(
         bar.set_label(colourbar_label, fontsize=9)
     if note:
         fig.text(0.01, 0.005, note, fontsize=7, color="#555555")
+    return fig
+
+
+def draw_cells(panels: list[Panel], **options: Any) -> bytes:
+    """A PNG of :func:`cells_figure` (same arguments); returns its bytes."""
+    import matplotlib.pyplot as plt
+
+    fig = cells_figure(panels, **options)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
     plt.close(fig)
