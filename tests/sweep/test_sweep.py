@@ -128,3 +128,63 @@ def test_resume_computes_only_the_missing_points(serial, sweep, tmp_path):
     pd.testing.assert_frame_equal(results_table(sweep, resumed), serial[1], check_exact=True)
     again = run_sweep(sweep, serial=True, cache_root=tmp_path)
     assert again.cache_misses == 0 and again.points_computed == 0
+
+
+def test_report_shows_the_answer_first_with_readable_headers_and_the_rankings_unit(serial, tmp_path):
+    """A threat sweep's answer is the service after the attacks: its columns come first, named for a reader with
+    their units (not ``threats.after.coverage_fraction``), shares in %, and the ranking says what it ranks by."""
+    import shutil
+    from html.parser import HTMLParser
+
+    shutil.copy(SWEEP.parent / "tiny_attrition.toml", tmp_path / "tiny_attrition.toml")
+    ranked = tmp_path / "ranked.toml"
+    ranked.write_text(SWEEP.read_text() + '\n[rank]\nmetric = "threats.capacity.after.served_fraction"\n')
+    sweep = load_sweep(ranked)
+    run, frame = serial
+
+    class Headers(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tables: list[list[str]] = []
+            self.rows: list[list[str]] = []
+            self._th: str | None = None
+            self._td: str | None = None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "table":
+                self.tables.append([])
+                self.rows.append([])
+            self._th = "" if tag == "th" else self._th
+            self._td = "" if tag == "td" else self._td
+
+        def handle_data(self, data):
+            if self._th is not None:
+                self._th += data
+            if self._td is not None:
+                self._td += data
+
+        def handle_endtag(self, tag):
+            if tag == "th" and self._th is not None:
+                self.tables[-1].append(self._th.strip())
+                self._th = None
+            if tag == "td" and self._td is not None:
+                self.rows[-1].append(self._td.strip())
+                self._td = None
+
+    out = tmp_path / "out"
+    write_outputs(out, sweep, run, frame)
+    html = (out / "report.html").read_text()
+    parser = Headers()
+    parser.feed(html)
+    ranking, against = parser.tables
+    served = "after the attacks, capacity: busy-hour demand served [%]"
+    assert ranking == ["rank", "loss_fraction", served, "points (runs)"]
+    assert f"By {served}, highest first" in html
+    # the first ranked row, in %: the mean over its runs of the raw share times 100
+    best = frame.groupby("loss_fraction")["threats.capacity.after.served_fraction"].mean().max()
+    assert float(parser.rows[0][2]) == pytest.approx(100 * best, rel=1e-3)
+    assert against[0] == "loss_fraction"
+    assert against[1] == "after the attacks: coverage (share of time) [%]"
+    assert all(not h.startswith(("coverage.", "threats.", "capacity.")) for h in ranking + against)
+    first_before = next(i for i, h in enumerate(against) if h.startswith("before the attacks"))
+    assert all(h.startswith("after the attacks") for h in against[1:first_before])

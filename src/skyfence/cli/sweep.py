@@ -134,12 +134,19 @@ def _run(
         soft_wrap=True,
     )
     if summary["ranking"]:
+        from skyfence.sweep.metrics import has_attacks, metric_scale, metric_unit
+        from skyfence.sweep.results import rank_header
+
         rank = spec.spec.rank
         assert rank is not None
+        unit, scale = metric_unit(rank.metrics[0]), metric_scale(rank.metrics[0])
+        what = rank_header(rank.metrics, attacked=has_attacks(frame.columns)).removesuffix(f" [{unit}]")
+        order = "lowest" if rank.order == "ascending" else "highest"
+        console.print(f"ranked by {escape(what)}, {order} first:", soft_wrap=True)
         for row in summary["ranking"][:5]:
             label = ", ".join(f"{a.name}={row[a.name]}" for a in spec.axes)
-            what = rank.metric if isinstance(rank.metric, str) else f"mean of {', '.join(rank.metric)}"
-            console.print(f"  {row['rank']}. {escape(label)}: {escape(what)} = {row['rank_value']:.4g}", soft_wrap=True)
+            value = f"{scale * row['rank_value']:.4g}" + (f" {unit}" if unit and unit != "count" else "")
+            console.print(f"  {row['rank']}. {escape(label)}: {escape(value)}", soft_wrap=True)
     console.print(f"report: {out / 'report.html'}; table: {out / 'results.parquet'}", soft_wrap=True)
 
 

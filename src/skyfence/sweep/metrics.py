@@ -15,13 +15,108 @@ from typing import Any
 
 from skyfence.scenario.summary import Summary
 
-__all__ = ["metrics_of"]
+__all__ = [
+    "after_first",
+    "has_attacks",
+    "is_after_attacks",
+    "metric_header",
+    "metric_scale",
+    "metric_unit",
+    "metrics_of",
+]
 
 _COVERAGE = ("coverage_fraction", "coverage_fraction_worst_cell", "sats_in_view_mean", "max_gap_s")
 _CAPACITY = ("served_fraction", "mbps_per_user_median", "served_gbps_mean", "offered_gbps_mean", "demand_gbps")
 _THREAT_AFTER = ("coverage_fraction", "sats_in_view_mean", "max_gap_s")
 _THREAT_CAPACITY = ("served_fraction", "mbps_per_user_median", "offered_gbps_mean", "share_above_25_mbps")
 _LATENCY = ("median_rtt_ms", "p95_rtt_ms", "reachable_share")
+
+
+#: How a report names each number of a column: ``number -> (what it is, unit)``; a unit of ``%`` means the column
+#: holds a share from 0 to 1 that a report shows times 100 (:func:`metric_scale`).
+_LABELS: dict[str, tuple[str, str]] = {
+    "coverage_fraction": ("coverage (share of time)", "%"),
+    "coverage_fraction_worst_cell": ("coverage of the worst cell", "%"),
+    "sats_in_view_mean": ("satellites in view (mean)", "count"),
+    "max_gap_s": ("longest gap", "s"),
+    "served_fraction": ("busy-hour demand served", "%"),
+    "mbps_per_user_median": ("Mb/s per user (median)", "Mb/s"),
+    "served_gbps_mean": ("served (mean)", "Gb/s"),
+    "offered_gbps_mean": ("offered (mean)", "Gb/s"),
+    "demand_gbps": ("demand in the busy hour", "Gb/s"),
+    "share_above_25_mbps": ("users with at least 25 Mb/s", "%"),
+    "median_rtt_ms": ("median RTT", "ms"),
+    "p95_rtt_ms": ("95th percentile RTT", "ms"),
+    "reachable_share": ("reachable (share of time)", "%"),
+    "satellites_lost_mean": ("satellites lost (mean)", "count"),
+    "reachable_after": ("reachable (share of time)", "%"),
+    "median_rtt_after_ms": ("median RTT", "ms"),
+    "served_share": ("area served", "%"),
+}
+#: The words before a number, by the part of its column; "after the attacks" parts are the answer of a threat sweep.
+_PARTS = {
+    "coverage": "",
+    "capacity": "capacity: ",
+    "latency": "",
+    "policy": "policy: ",
+    "threats.after": "after the attacks: ",
+    "threats.capacity.before": "before the attacks, capacity: ",
+    "threats.capacity.after": "after the attacks, capacity: ",
+    "threats.reachable_after": "after the attacks: ",
+    "threats.median_rtt_after_ms": "after the attacks: ",
+    "threats.satellites_lost_mean": "the attacks: ",
+}
+_AFTER = {"threats.after", "threats.capacity.after", "threats.reachable_after", "threats.median_rtt_after_ms"}
+
+
+def _split(column: str) -> tuple[str, str, str]:
+    """``part.number[qualifiers]`` -> ``(part, number, qualifiers)``."""
+    name, _, quals = column.partition("[")
+    part, _, number = name.rpartition(".")
+    return part, number, quals.rstrip("]")
+
+
+def metric_unit(column: str) -> str:
+    """The unit a report shows a column in (``ms``, ``%``, ``count`` ...); ``""`` for a column it does not know."""
+    return _LABELS.get(_split(column)[1], ("", ""))[1]
+
+
+def metric_scale(column: str) -> float:
+    """What a report multiplies a column's values by to show them in :func:`metric_unit` (100 for shares)."""
+    return 100.0 if metric_unit(column) == "%" else 1.0
+
+
+def metric_header(column: str, *, attacked: bool = False) -> str:
+    """A column as a reader sees it: ``after the attacks: median RTT (Taipei) [ms]``; an unknown column as it is.
+
+    ``attacked``: the table also has numbers after attacks, so the coverage, capacity and latency units (computed
+    without them) are said to be "before the attacks".
+    """
+    part, number, quals = _split(column)
+    if number not in _LABELS:
+        return column
+    label, unit = _LABELS[number]
+    prefix = _PARTS.get(f"{part}.{number}", _PARTS.get(part, ""))
+    if attacked and part in ("coverage", "capacity", "latency"):
+        prefix = "before the attacks, " + (prefix or "")
+    where = f" ({quals.replace(',', ', ')})" if quals else ""
+    return f"{prefix}{label}{where} [{unit}]"
+
+
+def is_after_attacks(column: str) -> bool:
+    """Whether a column is a number after a variant's attacks (the answer of a threat sweep)."""
+    part, number, _ = _split(column)
+    return part in _AFTER or f"{part}.{number}" in _AFTER
+
+
+def has_attacks(columns) -> bool:
+    """Whether a table has numbers after attacks (then its other numbers are said to be before them)."""
+    return any(is_after_attacks(str(c)) for c in columns)
+
+
+def after_first(columns: list[str]) -> list[str]:
+    """``columns`` with the numbers after a variant's attacks first, the others after them, each in given order."""
+    return [c for c in columns if is_after_attacks(c)] + [c for c in columns if not is_after_attacks(c)]
 
 
 def _number(value: Any) -> float | None:

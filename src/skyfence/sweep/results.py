@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,10 @@ import numpy as np
 import pandas as pd
 
 from skyfence.sweep.execute import SweepRun
+from skyfence.sweep.metrics import after_first, has_attacks, metric_header, metric_scale, metric_unit
 from skyfence.sweep.spec import Sweep
 
-__all__ = ["axis_summary", "results_table", "write_outputs"]
+__all__ = ["axis_summary", "rank_header", "results_table", "write_outputs"]
 
 MAX_LINES = 6
 
@@ -104,6 +106,8 @@ def _plot(frame: pd.DataFrame, axis: str, metric: str, others: list[str], path: 
     import matplotlib.pyplot as plt
 
     numeric = pd.api.types.is_numeric_dtype(frame[axis])
+    frame = frame.assign(**{metric: frame[metric] * metric_scale(metric)})
+    header = metric_header(metric, attacked=has_attacks(frame.columns))
     fig, ax = plt.subplots(figsize=(7.0, 4.2))
     groups: list[tuple[str, pd.DataFrame]]
     if others and frame.groupby(others).ngroups <= MAX_LINES:
@@ -131,16 +135,16 @@ def _plot(frame: pd.DataFrame, axis: str, metric: str, others: list[str], path: 
             ax.set_yticks(y, [str(v)[:40] for v in stats[axis]])
     if numeric:
         ax.set_xlabel(axis)
-        ax.set_ylabel(metric)
+        ax.set_ylabel("\n".join(textwrap.wrap(header, 45)), fontsize=8)
     else:
-        ax.set_xlabel(metric)
+        ax.set_xlabel(header)
     reps = int(frame.groupby([*others, axis]).size().max()) if len(frame) else 0
     note = (
         f"\n{reps} repetitions: dark band 95 % CI of the mean (Student t), light band 5-95 % of draws"
         if reps > 1 and numeric
         else ""
     )
-    ax.set_title((title + "\n" if title else "") + f"{metric} against {axis}{note}", fontsize=9)
+    ax.set_title((title + "\n" if title else "") + f"{header} against {axis}{note}", fontsize=9)
     ax.grid(alpha=0.3)
     if any(label for label, _ in groups):
         ax.legend(fontsize=7)
@@ -206,6 +210,15 @@ def write_outputs(folder: Path, sweep: Sweep, run: SweepRun, frame: pd.DataFrame
     return summary
 
 
+def rank_header(metrics: list[str], *, attacked: bool = False) -> str:
+    """What a ranking ranks by, with its unit: one metric's header, or the mean of several (same unit)."""
+    if len(metrics) == 1:
+        return metric_header(metrics[0], attacked=attacked)
+    unit = metric_unit(metrics[0])
+    names = ", ".join(metric_header(m, attacked=attacked).removesuffix(f" [{unit}]") for m in metrics)
+    return f"mean of {names}" + (f" [{unit}]" if unit else "")
+
+
 def html_page(title: str, body: str) -> str:
     """A self-contained HTML page (no scripts, no external resources)."""
     from html import escape
@@ -237,25 +250,40 @@ def _report(path: Path, sweep: Sweep, frame: pd.DataFrame, summary: dict[str, An
         f"{run['cache_misses']:,} unit(s) computed, {run['cache_hits']:,} read from the cache. Every number is in "
         "<code>results.parquet</code> (one row per point).</p>",
     ]
-    if summary["ranking"]:
+    attacked = has_attacks(frame.columns)
+    if summary["ranking"] and spec.rank is not None:
         ranking = pd.DataFrame(summary["ranking"])
-        parts.append("<h2>Ranking</h2>" + ranking.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0))
+        ranked_by = rank_header(spec.rank.metrics, attacked=attacked)
+        order = "lowest" if spec.rank.order == "ascending" else "highest"
+        for metric in spec.rank.metrics:
+            ranking[metric] = ranking[metric] * metric_scale(metric)
+        ranking["rank_value"] = ranking["rank_value"] * metric_scale(spec.rank.metrics[0])
+        if len(spec.rank.metrics) == 1:
+            ranking = ranking.drop(columns="rank_value")  # the same numbers as the metric's own column
+        names = {m: metric_header(m, attacked=attacked) for m in spec.rank.metrics}
+        ranking = ranking.rename(columns={**names, "points": "points (runs)", "rank_value": ranked_by})
+        table = ranking.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0)
+        parts.append(
+            f"<h2>Ranking</h2><p class='note'>By {escape(ranked_by)}, {order} first; each number is the mean over "
+            f"the runs of that axis value.</p>{table}"
+        )
     params = {"point", "repetition", "seed", *(a.name for a in sweep.axes)}
     for axis in sweep.axes:
-        shown = [m for m in plotted if m not in params][:8]
+        shown = after_first([m for m in plotted if m not in params])[:8]
         if not shown or not len(frame):
             continue
         table = pd.DataFrame({axis.name: sorted(frame[axis.name].unique(), key=lambda v: (str(type(v)), v))})
         for metric in shown:
             stats = axis_summary(frame, axis.name, metric).set_index(axis.name)
+            scale = metric_scale(metric)
             cells = []
             for value in table[axis.name]:
                 row = stats.loc[value]
-                text = f"{row['mean']:.4g}"
+                text = f"{scale * row['mean']:.4g}"
                 if row["n"] > 1:
-                    text += f" ± {(row['ci95_high'] - row['mean']):.2g}"
+                    text += f" ± {scale * (row['ci95_high'] - row['mean']):.2g}"
                 cells.append(text)
-            table[metric] = cells
+            table[metric_header(metric, attacked=attacked)] = cells
         parts.append(
             f"<h2>Against {escape(axis.name)}</h2><p class='note'>Mean over repetitions"
             f"{' ± half-width of the 95 % confidence interval of the mean' if spec.repetitions > 1 else ''}.</p>"
