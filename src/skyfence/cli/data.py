@@ -143,6 +143,10 @@ def where(
         ("source", info["source"]),
         ("upstream", info["url"]),
     ]
+    if info.get("original"):
+        rows.append(
+            ("copy", f"upstream is a third party's copy ({info['copy_host']}); first published by {info['original']}")
+        )
     rows.append(("mirror", info["mirror"]))
     if info["tier"] == "missing":
         rows.append(("would use", info["mirror_candidate"] or info["cache_candidate"]))

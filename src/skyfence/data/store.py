@@ -410,6 +410,8 @@ def where(name: str) -> dict[str, Any]:
         "redistribute": ds.redistribute,
         "source": ds.source,
         "url": ds.url,
+        "original": ds.original or None,
+        "copy_host": ds.copy_host or None,
         "tier": "missing",
         "path": None,
         "sha256": None,

@@ -478,6 +478,8 @@ def _datasets(names: set[str]) -> list[S.DatasetInfo]:
                 data_date=ds.date_text,
                 url=ds.url,
                 source=ds.source,
+                original=ds.original or None,
+                copy_host=ds.copy_host or None,
             )
         )
     return out

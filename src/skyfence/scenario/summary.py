@@ -312,6 +312,8 @@ class DatasetInfo(_Model):
     data_date: str | None = None
     url: str
     source: str | None = None
+    original: str | None = None  # the original publisher, where ``url`` is a third party's copy
+    copy_host: str | None = None  # where that copy lives ("GitHub, owner/repo")
 
 
 class PolicyInfo(_Model):
