@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import xarray as xr
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def _skyfence(*args: str) -> subprocess.CompletedProcess:
@@ -85,6 +88,39 @@ def test_errors_are_one_line(tmp_path, skyfence_cli):
         assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
         assert needle in lines[0], lines[0]
     assert not (tmp_path / "x.zarr").exists()
+
+
+def test_errors_name_the_option_the_toml_key_or_the_variable(tmp_path, skyfence_cli):
+    """One naming rule: a command-line value by its option as typed (not the library's ``duration``), a TOML value
+    by its file and dotted key, an environment value by its variable."""
+    coverage = ["coverage", "oneweb", "--region", "TW", "--res", "3"]
+    live = ["coverage", "celestrak:oneweb", "--region", "TW", "--res", "3", "--duration", "1h"]  # reads the cache
+    scenario = (EXAMPLES / "taiwan.toml").read_text().replace('duration = "24h"', 'duration = "-5h"')
+    (tmp_path / "bad.toml").write_text(scenario)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    for args, env, needle in (
+        (["propagate", "oneweb", "--step", "fast"], {}, "field --step: cannot read duration 'fast'"),
+        ([*coverage, "--duration", "5x"], {}, "field --duration: cannot read duration '5x'"),
+        ([*coverage, "--min-elevation", "95"], {}, "field --min-elevation: minimum elevation must be in [0, 90)"),
+        ([*coverage, "--min-sats", "0"], {}, "field --min-sats: "),
+        ([*coverage, "--end", "2020-01-01"], {}, "field --end: end 2020-01-01T00:00:00Z is before start"),
+        (["coverage", "oneweb", "--res", "99"], {}, "field --res: H3 resolution must be an integer from 0 to 15"),
+        (["coverage", "TW"], {}, "field SOURCE: 'TW' is not a file"),
+        (["assess", str(tmp_path / "bad.toml"), "--out", str(tmp_path / "o")], {}, "bad.toml: field time.duration: "),
+        (live, {"SKYFENCE_OFFLINE": "maybe", "SKYFENCE_CACHE_DIR": str(tmp_path / "c")}, "field SKYFENCE_OFFLINE: "),
+        (live, {"SKYFENCE_OFFLINE": "1", "SKYFENCE_CACHE_DIR": str(a_file)}, "field SKYFENCE_CACHE_DIR: "),
+        (
+            ["serve", "--port", "0"],
+            {"SKYFENCE_CACHE_DIR": "", "SKYFENCE_ENVIRONMENT": "development", "SKYFENCE_RATE_LIMIT_BURST": "0"},
+            "environment: field SKYFENCE_RATE_LIMIT_BURST: Input should be greater than or equal to 1",
+        ),
+    ):
+        proc = skyfence_cli(*args, env=env)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 1 and len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert needle in lines[0], (args, lines[0])
+    assert not (tmp_path / "o").exists()
 
 
 def test_bad_input_in_a_real_process_is_one_line_without_traceback():

@@ -2,14 +2,15 @@
 consoles, strict JSON on stdout, and the one error path -- a :class:`~skyfence.errors.SkyfenceError` (or a missing
 or unreadable file) becomes one line on stderr and exit code 1; a traceback means a bug.
 
-Only rich and the standard library are imported here: a help screen must stay fast.
+Only rich, typer (inside :func:`run_app`) and the standard library are imported here: a help screen must stay fast.
 """
 
 from __future__ import annotations
 
 import errno
+import functools
+import re
 import sys
-from collections.abc import Callable
 from typing import Any, NoReturn
 
 from rich.console import Console
@@ -18,7 +19,7 @@ from rich.markup import escape
 from skyfence._json import dumps
 from skyfence.errors import SkyfenceError
 
-__all__ = ["console", "err_console", "fail", "json_text", "print_json", "run_app"]
+__all__ = ["console", "err_console", "fail", "json_text", "option_as_typed", "print_json", "run_app"]
 
 console = Console()
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -63,11 +64,69 @@ def _database_error_line(error: Exception) -> str | None:
     return f"database error: {first} (check --db: a writable SQLite file path or a reachable postgresql:// URL)"
 
 
-def run_app(app: Callable[[], object]) -> None:
+_UNIT = re.compile(r"_(deg|km|m|ms|ns|s|ghz|hz|mbps|gbps|pct|percent)$")
+
+
+def _bare(name: str) -> str:
+    """A name reduced for comparison: ``--min-elevation`` and ``min_elevation_deg`` -> ``min_elevation``."""
+    return _UNIT.sub("", name.lstrip("-").replace("-", "_").lower())
+
+
+def option_as_typed(field: str, params: list[Any], argv: list[str]) -> str:
+    """The command-line name of the parameter an error's ``field`` is about, as the user typed it (``duration`` ->
+    ``--duration``; an argument as its metavar, ``SOURCE``); ``field`` itself when no parameter of the command
+    matches (a key path, an environment variable, an option already named).
+
+    ``params`` are the click parameters of the command that ran, ``argv`` its command line.
+    """
+    if not field or field.startswith("-") or field.isupper():
+        return field
+    wanted = _bare(field)
+    for param in params:
+        names = [*getattr(param, "opts", []), *getattr(param, "secondary_opts", [])]
+        if _bare(param.name or "") != wanted and wanted not in {_bare(n) for n in names}:
+            continue
+        if getattr(param, "param_type_name", "") == "argument":
+            return param.human_readable_name
+        typed = [n for n in names if any(arg == n or arg.startswith(n + "=") for arg in argv)]
+        long = sorted((n for n in names if n.startswith("--")), key=len, reverse=True)
+        return (typed or long or names or [field])[0]
+    return field
+
+
+def _name_options(command: Any, argv: list[str]) -> None:
+    """Wrap the callback of ``command`` and of every sub-command so that a :class:`SkyfenceError` without a source
+    file names the option it is about as typed (:func:`option_as_typed`): one place for every command, whatever
+    field name the library used."""
+    for sub in getattr(command, "commands", {}).values():
+        _name_options(sub, argv)
+    callback = getattr(command, "callback", None)
+    if callback is None:
+        return
+
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except SkyfenceError as error:
+            if error.source is None and error.field:
+                error.field = option_as_typed(error.field, command.params, argv)
+            raise
+
+    command.callback = run
+
+
+def run_app(app: Any) -> None:
     """Run a Typer app; bad input, OS errors (a read-only folder, a full disk) and database errors end in one line on
-    stderr and exit code 1, Ctrl-C in exit code 130.  A traceback is left only for what is a bug."""
+    stderr and exit code 1, Ctrl-C in exit code 130.  A traceback is left only for what is a bug.
+
+    An error about an option names it as the user typed it (``--duration``, not the library's ``duration``)."""
+    import typer.main
+
+    command = typer.main.get_command(app) if isinstance(app, typer.Typer) else app
+    _name_options(command, sys.argv[1:])
     try:
-        app()
+        command()
     except SkyfenceError as error:
         fail(escape(str(error)))
     except KeyboardInterrupt:

@@ -108,6 +108,13 @@ def describe(
         message = f"unknown {ctx.get('discriminator', 'tag')} {ctx.get('tag')!r}; allowed: {ctx.get('expected_tags')}"
     elif kind == "json_invalid":
         message = f"invalid JSON: {ctx.get('error', 'cannot parse')}"
+    elif kind == "value_error" and getattr(ctx.get("error"), "message", None) is not None:
+        # a skyfence error raised inside a validator: its own field continues the key path (``time.duration``)
+        inner = ctx["error"]
+        message, hint = inner.message, inner.hint
+        where = key_path(loc)
+        if inner.field and not inner.field.startswith("-") and inner.field != where:
+            loc = (*loc, inner.field) if not inner.field.startswith(f"{where}.") else tuple(inner.field.split("."))
     elif kind in ("value_error", "assertion_error"):
         message = str(error.get("msg", "invalid value"))
         message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")

@@ -25,7 +25,7 @@ from typing import Any
 
 from skyfence._version import __version__
 from skyfence.data.registry import RETRY_AFTER, Dataset, get
-from skyfence.errors import DatasetError, DataWarning
+from skyfence.errors import DatasetError, DataWarning, InputError
 
 __all__ = [
     "cache_dir",
@@ -64,7 +64,11 @@ def _mirror_root() -> tuple[Path | None, str]:
         value = value.strip()
         if not value:
             return None, "none (SKYFENCE_DATA_DIR is set but empty)"
-        return Path(value).expanduser(), "SKYFENCE_DATA_DIR"
+        root = Path(value).expanduser()
+        if not root.is_dir():
+            what = "a file, not a folder" if root.exists() else "a folder that does not exist"
+            return root, f"SKYFENCE_DATA_DIR={value}, {what}"
+        return root, "SKYFENCE_DATA_DIR"
     checkout = _checkout_root(Path.cwd())
     if checkout is None:
         return None, "none (SKYFENCE_DATA_DIR is not set and this folder is not in a skyfence checkout)"
@@ -103,7 +107,15 @@ def cache_dir() -> Path:
     """The user cache root: ``$SKYFENCE_CACHE_DIR`` or ``pooch.os_cache("skyfence")`` (e.g. ``~/.cache/skyfence``)."""
     value = os.environ.get("SKYFENCE_CACHE_DIR", "").strip()
     if value:
-        return Path(value).expanduser()
+        root = Path(value).expanduser()
+        if root.exists() and not root.is_dir():
+            raise InputError(
+                f"{value} is a file, not a folder",
+                source="environment",
+                field="SKYFENCE_CACHE_DIR",
+                hint="name a folder, new or existing, or unset it for the default cache",
+            )
+        return root
     import pooch
 
     return Path(pooch.os_cache("skyfence"))
@@ -113,7 +125,15 @@ def is_offline(offline: bool | None = None) -> bool:
     """``offline`` if given, else whether ``$SKYFENCE_OFFLINE`` is set to 1/true/yes/on."""
     if offline is not None:
         return bool(offline)
-    return os.environ.get("SKYFENCE_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    value = os.environ.get("SKYFENCE_OFFLINE", "").strip().lower()
+    if value not in {"", "0", "false", "no", "off", "1", "true", "yes", "on"}:
+        raise InputError(
+            f"cannot read {value!r} as yes or no",
+            source="environment",
+            field="SKYFENCE_OFFLINE",
+            hint="set it to 1/true/yes/on to forbid downloads, or to 0/false/no/off, or unset it",
+        )
+    return value in {"1", "true", "yes", "on"}
 
 
 # ---------------------------------------------------------------------------------------------------------------

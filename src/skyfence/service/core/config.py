@@ -137,4 +137,10 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**clean)  # type: ignore[arg-type]
     except ValidationError as error:
         problem = first_problem(error, echo_input=False)  # settings hold secrets: never repeat a value
+        key = problem.field.split(".")[0].split("[")[0]
+        if key and key not in clean:  # from the environment: name the variable the user set
+            prefix = str(Settings.model_config.get("env_prefix", ""))
+            raise InputError(
+                problem.message, source="environment", field=f"{prefix}{key}".upper(), hint=problem.hint
+            ) from None
         raise InputError(problem.message, field=problem.field or None, hint=problem.hint) from None
