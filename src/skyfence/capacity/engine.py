@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +63,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from skyfence._threads import overlap_pool
 from skyfence.capacity.atmosphere import (
     DEFAULT_ELEVATION_NODES_DEG,
     AttenuationTable,
@@ -576,9 +577,10 @@ def run_capacity_cases(
         if progress is not None:
             progress(nt)
 
-    # SGP4 of the next chunk (on this thread) overlaps the compiled kernel (which releases the GIL) on this one
+    # SGP4 of the next chunk (on this thread) overlaps the compiled kernel (which releases the GIL) on this one;
+    # under a one-core thread budget (skyfence._threads) the kernel runs here too, after SGP4
     chunk_steps = int(max(1, min(_CHUNK_STEPS, _CHUNK_PAIRS // max(len(constellation), 1))))
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="skyfence-capacity") as pool:
+    with overlap_pool("skyfence-capacity") as pool:
         pending: Future | None = None
         for chunk in iter_positions(constellation, times, chunk_steps=chunk_steps):
             future = pool.submit(evaluate, chunk)

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 
+from skyfence._threads import overlap_pool
 from skyfence.earth.geodesy import WGS84_B_KM, enu_basis, geodetic_to_ecef
 from skyfence.errors import InputError
 from skyfence.orbits.constellation import Constellation
@@ -389,7 +389,9 @@ def iter_visibility(
     """Stream satellites-in-view counts (and optionally the best ``k`` satellites) over time chunks.
 
     SGP4 for chunk ``i + 1`` runs on the calling thread while the compiled
-    kernel (which releases the GIL) works on chunk ``i`` in a worker thread.
+    kernel (which releases the GIL) works on chunk ``i`` in a worker thread
+    (on the calling thread, one after the other, under a one-core
+    :func:`skyfence._threads.thread_budget`).
     Memory holds two chunks of positions and one of results at most
     (``keep_positions`` hands each chunk's positions on with its results).
     With ``all_pairs`` the ``k`` slots (up to 128) hold every satellite in view
@@ -399,7 +401,7 @@ def iter_visibility(
     _check_k(k, all_pairs)
     if chunk_steps is None:
         chunk_steps = max(1, min(240, 4_000_000 // max(len(constellation), 1)))
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="skyfence-visibility") as pool:
+    with overlap_pool("skyfence-visibility") as pool:
         pending = None
         for chunk in iter_positions(constellation, times, chunk_steps=chunk_steps):
             future = pool.submit(_run_kernel, grid, chunk.position_itrf_km, mask, k, all_pairs)

@@ -23,13 +23,14 @@ planets and Earth satellites generator. ASCL 1907.024.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 import xarray as xr
 
+from skyfence._threads import overlap_pool
 from skyfence.earth.geodesy import ecef_to_geodetic
 from skyfence.errors import InputError
 from skyfence.orbits.constellation import Constellation
@@ -137,7 +138,9 @@ def iter_positions(
 
     SGP4 (which holds the GIL) runs on the calling thread; the frame
     rotation of the previous chunk runs meanwhile in a worker thread in
-    compiled code that releases the GIL, so the two overlap on two cores.
+    compiled code that releases the GIL, so the two overlap on two cores
+    (under a one-core :func:`skyfence._threads.thread_budget` they run one
+    after the other on the calling thread).
     At most two chunks of positions are in memory.
 
     Parameters
@@ -164,7 +167,7 @@ def iter_positions(
             )
         return
     satrecs = constellation.satrec_array
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="skyfence-itrf") as pool:
+    with overlap_pool("skyfence-itrf") as pool:
         pending: Future[PositionChunk] | None = None
         for start in range(0, len(times), chunk_steps):
             chunk = slice(start, min(start + chunk_steps, len(times)))

@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +77,37 @@ LAYOUT = 2
 #: not the policy's country layer, so "Taiwan" is one set of cells throughout a report.  Part of the policy units'
 #: keys, so a cache written when they took the policy's layer is never read back.
 REGION_CELLS = "scenario-region"
+
+#: Element catalogs already read by this process, by file (path, inode, size, mtime) and constellation name:
+#: every point of a sweep is a new :class:`Context`, but a worker parses its catalog once (a Starlink OMM file
+#: takes ~0.25 s).  Constellations are never changed in place (subsets are new objects); the last few are kept.
+_CATALOGS: OrderedDict[tuple, Any] = OrderedDict()
+_CATALOGS_KEPT = 4
+_CATALOGS_LOCK = threading.Lock()
+
+
+def _read_catalog(path: Path, name: str):
+    """:func:`~skyfence.orbits.elements.read_elements` of ``path``, read once per process while the file is
+    unchanged."""
+    from skyfence.orbits.elements import read_elements
+
+    try:
+        stat = path.stat()
+    except OSError:  # missing or unreadable: the reader says so, in its own words
+        return read_elements(path, name=name)
+    key = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, name)
+    with _CATALOGS_LOCK:
+        known = _CATALOGS.get(key)
+        if known is not None:
+            _CATALOGS.move_to_end(key)
+            return known
+    constellation = read_elements(path, name=name)
+    with _CATALOGS_LOCK:
+        _CATALOGS[key] = constellation
+        while len(_CATALOGS) > _CATALOGS_KEPT:
+            _CATALOGS.popitem(last=False)
+    return constellation
+
 
 Advance = Callable[[int], None]
 
@@ -227,11 +260,10 @@ class Context:
 
     def constellation(self, spec: ConstellationSpec):
         if spec.name not in self._constellations:
-            from skyfence.orbits.elements import read_elements
             from skyfence.orbits.walker import preset
 
             path = self._source_path(spec)
-            c = preset(spec.source) if path is None else read_elements(path, name=spec.name)
+            c = preset(spec.source) if path is None else _read_catalog(path, spec.name)
             if spec.shells is not None:
                 c = c.subset(c.satellites["shell"].isin(spec.shells).to_numpy(), name=spec.name)
             self._constellations[spec.name] = c

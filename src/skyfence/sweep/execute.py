@@ -10,6 +10,13 @@ On Dask: a :class:`~distributed.LocalCluster` of worker *processes* (one thread 
 unless a scheduler address is given; tasks are submitted with ``retries`` so a point whose worker dies is run
 again elsewhere (Dask also reschedules the tasks a dead worker held), and at most a few tasks per worker are in
 flight at once, so a sweep of a million points never holds a million scenario documents in memory.
+
+Cores: on Dask a point runs with a budget of one core (:func:`skyfence._threads.thread_budget`: one numba
+thread, one BLAS thread, no overlap thread), since each worker thread is one core -- Dask's own convention, which
+sets ``OMP_NUM_THREADS=1`` in its workers -- so N workers on N cores run N threads, not N x N.  Serially, a point
+uses every core of this process.  Either way the numbers are the same (docs/sweeps.md, "Cores and threads").
+Each worker is set up once, before its first point (:class:`WorkerSetup`): it imports the modules a point runs
+and reads the base scenario's element catalogs into its memory, where every later point finds them.
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ METRICS_LAYOUT = 1
 CONNECT_TIMEOUT_S = 5.0
 #: Tasks a worker may have queued: enough to keep it busy, few enough to bound the client's memory.
 IN_FLIGHT_PER_WORKER = 4
+#: Cores one point may use on a Dask worker (one per worker thread; see the module docstring).
+DASK_THREADS_PER_POINT = 1
 
 
 @dataclass(frozen=True)
@@ -76,13 +85,27 @@ class SweepRun:
 
 
 def run_point(
-    index: int, scenario: dict[str, Any], base_dir: str, cache_root: str | None, source: str = "sweep"
+    index: int,
+    scenario: dict[str, Any],
+    base_dir: str,
+    cache_root: str | None,
+    source: str = "sweep",
+    threads: int | None = None,
 ) -> PointResult:
     """Run one point's scenario (a raw scenario document; relative paths start at ``base_dir``).
 
     The point's numbers are cached under the key of its units (:func:`point_key`): when every unit is done and
     the numbers were read once, the point costs planning only; otherwise the runner takes each unit from the
-    cache or computes it (its counters are the point's ``cache_hits`` / ``cache_misses``)."""
+    cache or computes it (its counters are the point's ``cache_hits`` / ``cache_misses``).  ``threads`` caps
+    the cores its kernels use (:func:`skyfence._threads.thread_budget`; None: all); the numbers do not depend
+    on it."""
+    from skyfence._threads import thread_budget
+
+    with thread_budget(threads):
+        return _run_point(index, scenario, base_dir, cache_root, source)
+
+
+def _run_point(index: int, scenario: dict[str, Any], base_dir: str, cache_root: str | None, source: str):
     from skyfence import data
     from skyfence._io import atomic_outputs
     from skyfence.errors import DataWarning
@@ -215,6 +238,7 @@ def run_sweep(
     client=None,
     cache_root: Path | None = None,
     retries: int = 3,
+    threads: int | None = None,
     on_start: Callable[[SweepRun], None] | None = None,
     on_point: Callable[[PointResult, SweepRun], None] | None = None,
 ) -> SweepRun:
@@ -222,6 +246,7 @@ def run_sweep(
 
     ``serial`` runs them one after the other in this process (no Dask); otherwise on ``client`` if given, on the
     scheduler at ``scheduler``, or on a new local cluster of ``workers`` processes (closed at the end).
+    ``threads``: cores per point (default: all of this process serially, :data:`DASK_THREADS_PER_POINT` on Dask).
     ``on_start`` is called once the cluster is up (the dashboard link is known), ``on_point`` after each point.
     """
     started = time.perf_counter()
@@ -233,19 +258,32 @@ def run_sweep(
         if on_start:
             on_start(run)
         for point in points:
-            result = run_point(point.index, point.scenario, base, root, sweep.source)
+            result = run_point(point.index, point.scenario, base, root, sweep.source, threads)
             run.results[point.index] = result
             if on_point:
                 on_point(result, run)
         run.seconds = time.perf_counter() - started
         return run
 
+    per_point = DASK_THREADS_PER_POINT if threads is None else threads
     with cluster_client(client=client, scheduler=scheduler, workers=workers, run=run) as dask_client:
+        head = list(itertools.islice(points, 1))
+        if head:
+            _set_up_workers(dask_client, head[0], base)
         if on_start:
             on_start(run)
-        _submit_all(dask_client, points, base, root, sweep.source, retries, run, on_point)
+        queue = itertools.chain(head, points)
+        _submit_all(dask_client, queue, base, root, sweep.source, retries, per_point, run, on_point)
     run.seconds = time.perf_counter() - started
     return run
+
+
+def _set_up_workers(client, first: Point, base: str) -> None:
+    """Register :class:`~skyfence.sweep.workers.WorkerSetup` with the first point's scenario: every worker, and
+    every worker that joins later, imports and reads its inputs once before it runs a point."""
+    from skyfence.sweep.workers import WorkerSetup
+
+    client.register_plugin(WorkerSetup(first.scenario, base))
 
 
 def _submit_all(
@@ -255,6 +293,7 @@ def _submit_all(
     root: str | None,
     source: str,
     retries: int,
+    threads: int,
     run: SweepRun,
     on_point: Callable[[PointResult, SweepRun], None] | None,
 ) -> None:
@@ -270,6 +309,7 @@ def _submit_all(
             base,
             root,
             source,
+            threads,
             key=f"skyfence-sweep-point-{point.index}-{os.getpid()}-{id(run)}",
             pure=False,
             retries=retries,
