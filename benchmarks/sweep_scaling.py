@@ -19,8 +19,9 @@ had not been warmed).
 Every process is warm before the clock starts: this one computed the warm cache, and each worker computes one
 point outside the 40 (imports, numba's cached machine code, the catalog).  Cluster start-up is reported, not timed.
 
-* baseline: the sweep on a ``LocalCluster`` of 1 worker process;
-* ours: the sweep on a ``LocalCluster`` of 2 worker processes.
+* baseline: the sweep on a ``LocalCluster`` of 1 worker process (:func:`skyfence.sweep.execute.local_cluster`, as
+  ``skyfence sweep --workers 1`` makes it: one thread, glibc's malloc left at its defaults as in a serial run);
+* ours: the sweep on a ``LocalCluster`` of 2 worker processes (``--workers 2``).
 
 Speed-up = 1-worker time / 2-worker time (target >= 1.7 on 2 cores); overhead = (1-worker time - loop time) /
 loop time, the loop with the same one-core budget (target <= 5 %), in wall and in CPU time (this process and
@@ -74,9 +75,9 @@ def _warm_worker(scenario: dict, base: str, warm: str, threads: int) -> float:
 
 def main() -> None:
     import pandas as pd
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    from skyfence.sweep.execute import SweepRun, run_point, run_sweep
+    from skyfence.sweep.execute import SweepRun, local_cluster, run_point, run_sweep
     from skyfence.sweep.results import results_table
     from skyfence.sweep.spec import load_sweep
 
@@ -116,16 +117,7 @@ def main() -> None:
     def on_cluster(workers: int) -> tuple[float, float, pd.DataFrame]:
         cache = fresh(f"dask{workers}")
         t_start = time.perf_counter()
-        with (
-            LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address="127.0.0.1:0",
-            ) as cluster,
-            Client(cluster, set_as_default=False) as client,
-        ):
+        with local_cluster(workers) as cluster, Client(cluster, set_as_default=False) as client:
             warmed = client.run(_warm_worker, warm_up, base, str(warm), THREADS_PER_POINT)
             startup = time.perf_counter() - t_start
             cpu0 = sum(client.run(_process_cpu_s).values()) + time.process_time()

@@ -75,10 +75,21 @@ def test_serial_table_is_tidy_and_attrition_bites(serial, sweep, tmp_path):
 def test_local_cluster_gives_the_serial_table(serial, sweep, cluster, tmp_path):
     run = run_sweep(sweep, client=cluster, cache_root=tmp_path)
     assert {r.worker for r in run.results.values()} <= set(cluster.scheduler_info()["workers"])
+    # every worker was set up before its first point (docs/sweeps.md): one core per point, all cores serially
+    assert all(seconds is not None for seconds in cluster.run(_set_up_seconds).values())
     # the first point runs alone, so the coverage unit every point shares is computed once, not by both workers
     assert run.cache_misses == serial[0].cache_misses
     pd.testing.assert_frame_equal(results_table(sweep, run), serial[1], check_exact=True)
     assert _parquet_bytes(results_table(sweep, run)) == _parquet_bytes(serial[1])  # the files, byte for byte
+
+
+def _set_up_seconds(dask_worker) -> float | None:
+    return dask_worker.plugins["skyfence-sweep-setup"].seconds
+
+
+def test_one_core_per_point_gives_the_same_table(serial, sweep, tmp_path):
+    run = run_sweep(sweep, serial=True, cache_root=tmp_path, threads=1)
+    pd.testing.assert_frame_equal(results_table(sweep, run), serial[1], check_exact=True)
 
 
 def _parquet_bytes(frame: pd.DataFrame) -> bytes:

@@ -174,22 +174,41 @@ def connect(scheduler: str, timeout_s: float = CONNECT_TIMEOUT_S):
         ) from None
 
 
+#: Environment variables Dask sets in a worker process before it starts that a sweep's worker goes without:
+#: ``MALLOC_TRIM_THRESHOLD_`` (64 KiB by default) makes glibc hand freed memory back at once, and setting it at
+#: all turns off glibc's adaptive mmap threshold, so every numpy temporary over 128 KiB is a fresh mmap, page
+#: faults and zeroing included: a third more system time per point (docs/sweeps.md, "Cores and threads").
+WORKER_ENV_DROPPED = ("MALLOC_TRIM_THRESHOLD_",)
+
+
+def worker_environment() -> dict[str, Any]:
+    """Dask's ``distributed.nanny.pre-spawn-environ`` for a sweep's local workers: Dask's own (one OpenMP, MKL and
+    OpenBLAS thread) without :data:`WORKER_ENV_DROPPED`, so a worker allocates memory as a serial run does."""
+    import dask
+
+    env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
+    return {k: v for k, v in env.items() if k not in WORKER_ENV_DROPPED}
+
+
 def local_cluster(workers: int | None = None):
     """A :class:`distributed.LocalCluster` of ``workers`` processes (default: the cores), one thread each, its
-    dashboard on a free local port."""
+    dashboard on a free local port, the workers' environment :func:`worker_environment`."""
     import logging
 
+    import dask
     from distributed import LocalCluster
 
     n = workers or os.cpu_count() or 1
-    return LocalCluster(
-        n_workers=n,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address="127.0.0.1:0",
-        host="127.0.0.1",
-        silence_logs=logging.ERROR,
-    )
+    # the nannies read it when they are made, and use it again for a worker they restart
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": worker_environment()}):
+        return LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address="127.0.0.1:0",
+            host="127.0.0.1",
+            silence_logs=logging.ERROR,
+        )
 
 
 def _dashboard(client) -> str | None:

@@ -3,8 +3,8 @@
 A point's first run in a fresh worker process pays for importing the scenario runner and its kernels (pandas,
 scipy, numba's cached machine code) and for parsing the element catalog (~0.25 s for Starlink).  The plugin does
 that when the worker joins the sweep -- every worker at once, and again on a worker Dask starts to replace one
-that died -- so no point carries it, and the catalog stays in the worker's memory for every later point
-(:func:`skyfence.scenario.units._read_catalog`).
+that died -- so no point carries it (numba's cached machine code still loads at a kernel's first call), and the
+catalog stays in the worker's memory for every later point (:func:`skyfence.scenario.units._read_catalog`).
 """
 
 from __future__ import annotations
