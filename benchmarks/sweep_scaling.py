@@ -114,27 +114,29 @@ def main() -> None:
         print(f"serial loop, {budget}: {wall:.1f} s wall, {cpu:.1f} s CPU, {computed} units computed")
         return wall, cpu, results_table(sweep, SweepRun(results=rows))
 
-    def on_cluster(workers: int) -> tuple[float, float, pd.DataFrame]:
+    def on_cluster(workers: int) -> tuple[float, float, float, pd.DataFrame]:
         cache = fresh(f"dask{workers}")
         t_start = time.perf_counter()
         with local_cluster(workers) as cluster, Client(cluster, set_as_default=False) as client:
             warmed = client.run(_warm_worker, warm_up, base, str(warm), THREADS_PER_POINT)
             startup = time.perf_counter() - t_start
-            cpu0 = sum(client.run(_process_cpu_s).values()) + time.process_time()
+            workers0, client0 = sum(client.run(_process_cpu_s).values()), time.process_time()
             t1 = time.perf_counter()
             run = run_sweep(sweep, client=client, cache_root=cache, threads=THREADS_PER_POINT)
             wall = time.perf_counter() - t1
-            cpu = sum(client.run(_process_cpu_s).values()) + time.process_time() - cpu0
+            client_cpu = time.process_time() - client0  # this process: the client, the scheduler and the nannies
+            cpu = sum(client.run(_process_cpu_s).values()) - workers0 + client_cpu
         print(
-            f"dask {workers} worker(s): {wall:.1f} s wall, {cpu:.1f} s CPU (workers + client), "
+            f"dask {workers} worker(s): {wall:.1f} s wall, {cpu:.1f} s CPU (workers + {client_cpu:.1f} s in this "
+            "process: client, scheduler, nannies), "
             f"{run.cache_misses} units computed; start-up {startup:.1f} s with a warm-up point of "
             f"{', '.join(f'{s:.1f}' for s in warmed.values())} s per worker (not timed)"
         )
-        return wall, cpu, results_table(sweep, run)
+        return wall, cpu, client_cpu, results_table(sweep, run)
 
     serial_s, serial_cpu, serial_table = serial_loop(THREADS_PER_POINT)
-    one_s, one_cpu, one_table = on_cluster(1)
-    two_s, two_cpu, two_table = on_cluster(2)
+    one_s, one_cpu, one_client_cpu, one_table = on_cluster(1)
+    two_s, two_cpu, two_client_cpu, two_table = on_cluster(2)
     all_s, all_cpu, all_table = serial_loop(None)
     for table in (one_table, two_table, all_table):
         pd.testing.assert_frame_equal(table, serial_table, check_exact=True)
@@ -176,6 +178,8 @@ def main() -> None:
                 "serial_loop": round(serial_cpu, 1),
                 "dask_1": round(one_cpu, 1),
                 "dask_2": round(two_cpu, 1),
+                "dask_1_client_scheduler_nannies": round(one_client_cpu, 1),
+                "dask_2_client_scheduler_nannies": round(two_client_cpu, 1),
                 "serial_loop_every_core": round(all_cpu, 1),
             },
             "load_average": [round(load_start, 1), round(load_end, 1)],
