@@ -143,10 +143,10 @@ def test_places_keep_their_country_and_the_other_matches():
 
 
 def test_latency_shows_the_country_chosen_and_says_when_a_name_is_ambiguous(data_dir):
-    proc = _skyfence("latency", "oneweb", "--from", "Atlantis", "--duration", "15s", "--step", "15s")
+    proc = _skyfence("latency", "starlink-550", "--from", "Atlantis", "--duration", "15s", "--step", "15s")
     assert proc.returncode == 0, proc.stderr
     assert "Atlantis, ZA" in proc.stdout  # before: "Atlantis (-33.566, 18.490)", no country
-    proc = _skyfence("latency", "oneweb", "--from", "London", "--duration", "15s", "--step", "15s")
+    proc = _skyfence("latency", "starlink-550", "--from", "London", "--duration", "15s", "--step", "15s")
     assert proc.returncode == 0, proc.stderr
     text = " ".join(proc.stdout.split())
     assert "London, GB" in text and "ambiguous" in text and "London, CA" in text

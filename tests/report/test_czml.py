@@ -17,12 +17,21 @@ N_SAMPLES = 11
 
 @pytest.fixture(scope="module")
 def exported(data_dir, tmp_path_factory) -> dict:
-    """The real OneWeb catalog of 2025-09-23 over 10 minutes, with the Starlink ground list, GSLs and ISLs."""
+    """The real OneWeb catalog of 2025-09-23 over 10 minutes, with the Starlink ground list (on purpose: OneWeb's is
+    not in the data), GSLs and ISLs."""
     from skyfence.report.czml import export_czml
 
     out = tmp_path_factory.mktemp("czml") / "oneweb.czml"
     export = export_czml(
-        str(data_dir / TLE), out, start=START, duration=DURATION, step=STEP, gsl=True, isl=True, lasers="all"
+        str(data_dir / TLE),
+        out,
+        start=START,
+        duration=DURATION,
+        step=STEP,
+        sites="starlink_ground_stations",
+        gsl=True,
+        isl=True,
+        lasers="all",
     )
     packets = json.loads(out.read_text())
     return {"export": export, "packets": packets, "by_id": {p["id"]: p for p in packets}, "out": out}

@@ -103,13 +103,21 @@ def site(cesium_build, data_dir, tmp_path_factory):
     (root / "cesium").symlink_to(cesium_build, target_is_directory=True)
     (root / "index.html").write_text(PAGE)
     exports = {
-        "plain": export_czml(str(data_dir / TLE), root / "plain.czml", start=START, duration="10m", step="60s"),
+        "plain": export_czml(
+            str(data_dir / TLE),
+            root / "plain.czml",
+            start=START,
+            duration="10m",
+            step="60s",
+            sites="starlink_ground_stations",  # on purpose: OneWeb's gateways are not in the data
+        ),
         "links": export_czml(
             str(data_dir / TLE),
             root / "links.czml",
             start=START,
             duration="10m",
             step="60s",
+            sites="starlink_ground_stations",  # on purpose: OneWeb's gateways are not in the data
             gsl=True,
             isl=True,
             lasers="all",

@@ -28,7 +28,11 @@ def czml(
     step: str = typer.Option("60s", help="Time between position samples (Cesium interpolates between them)."),
     ground: bool = typer.Option(False, "--ground", help="Add GSL links: each satellite to its nearest gateway."),
     isl: bool = typer.Option(False, "--isl", help="Add laser links (+grid between laser-capable satellites)."),
-    sites: str = typer.Option("starlink_ground_stations", help="Gateway/PoP dataset name or file ('none': no sites)."),
+    sites: str = typer.Option(
+        "operator",
+        help="Gateway/PoP dataset name or file ('none': no sites). Default: the operator's (Starlink's community "
+        "list for Starlink; the data has none for other operators: give theirs).",
+    ),
     status: str = typer.Option("operational", help="Site status: operational, planned or all."),
     lasers: str = typer.Option("generation", help="Which satellites carry lasers: generation, all or none."),
     min_elevation: float = typer.Option(25.0, help="Elevation mask of the gateways \\[deg]."),
@@ -78,6 +82,8 @@ def czml(
         + (f", {' and '.join(links)} links" if links else "")
         + f", {export.start} → {export.end}"
     )
+    if export.note:
+        console.print(f"{export.note} (give them with --sites FILE)")
     if export.left_out:
         console.print(f"left out {export.left_out:,} satellite(s) without any valid SGP4 position")
     console.print(f"wrote {out} ({summary['bytes'] / 1e6:.1f} MB)")

@@ -36,12 +36,26 @@ latency_app = typer.Typer(
 _ISL_HELP = "ISL topology: +grid (4 lasers: in-plane and adjacent planes) or none (bent pipe)."
 
 
+_GROUND_HELP = (
+    "Gateway/PoP dataset name or file. Default: the operator's (Starlink's community list for Starlink; the data has "
+    "none for other operators: give theirs)."
+)
+
+
 def _ground(
-    ground: str, status: str, exclude: list[str], add_gateway: list[str], add_pop: list[str], remove_site: list[str]
+    ground: str,
+    constellation,
+    status: str,
+    exclude: list[str],
+    add_gateway: list[str],
+    add_pop: list[str],
+    remove_site: list[str],
 ):
     from skyfence.earth.places import parse_site
-    from skyfence.network.ground import load_ground_segment
+    from skyfence.network.ground import OPERATOR, load_ground_segment, operator_ground
 
+    if ground == OPERATOR:
+        ground = str(operator_ground(constellation, field="--ground"))
     wanted = ["operational", "planned"] if status == "all" else [s.strip() for s in status.split(",")]
     segment = load_ground_segment(ground, status=wanted)
     for kind, specs in (("gateway", add_gateway), ("pop", add_pop)):
@@ -122,7 +136,7 @@ def latency(
     step: str = typer.Option("15s", help="Step (Starlink reconfigures every 15 s)."),
     isl: str = typer.Option("+grid", "--isl", help=_ISL_HELP),
     exclude_gateways_in: list[str] = typer.Option([], "--exclude-gateways-in", help="Country codes, e.g. TW."),
-    ground: str = typer.Option("starlink_ground_stations", help="Gateway/PoP dataset name or file."),
+    ground: str = typer.Option("operator", help=_GROUND_HELP),
     status: str = typer.Option("operational", help="Site status: operational, planned or all."),
     add_gateway: list[str] = typer.Option([], "--add-gateway", help="Hypothetical gateway: NAME=LAT,LON or city."),
     add_pop: list[str] = typer.Option([], "--add-pop", help="Hypothetical PoP: NAME=LAT,LON or city."),
@@ -140,7 +154,7 @@ def latency(
 
     constellation = load_constellation(source)
     times = _times(constellation, start, duration, step)
-    segment = _ground(ground, status, exclude_gateways_in, add_gateway, add_pop, remove_site)
+    segment = _ground(ground, constellation, status, exclude_gateways_in, add_gateway, add_pop, remove_site)
     result = route_pairs(
         constellation,
         [resolve_place(from_, field="--from")],
@@ -171,7 +185,7 @@ def routes(
     step: str = typer.Option("15s", help="Step."),
     isl: str = typer.Option("+grid", "--isl", help=_ISL_HELP),
     exclude_gateways_in: list[str] = typer.Option([], "--exclude-gateways-in", help="Country codes, e.g. TW."),
-    ground: str = typer.Option("starlink_ground_stations", help="Gateway/PoP dataset name or file."),
+    ground: str = typer.Option("operator", help=_GROUND_HELP),
     status: str = typer.Option("operational", help="Site status: operational, planned or all."),
     min_elevation: float = typer.Option(25.0, help="Elevation mask \\[deg]."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -184,7 +198,7 @@ def routes(
     specs = read_pairs(pairs)
     constellation = load_constellation(source)
     times = _times(constellation, start, duration, step)
-    segment = _ground(ground, status, exclude_gateways_in, [], [], [])
+    segment = _ground(ground, constellation, status, exclude_gateways_in, [], [], [])
     results = route_pairs(
         constellation,
         [resolve_place(a, field="from") for a, _ in specs],
@@ -283,10 +297,10 @@ def _country_run(countries: list[str] | None, run: dict):
     if run["cities"] < 1:
         raise InputError(f"--cities {run['cities']} must be >= 1", field="--cities")
     table = load_pop_assignment(run["assignment"]) if run["pop_assignment"] == "operator" else None
-    segment = _ground(run["ground"], run["status"], [], [], [], [])
+    constellation = load_constellation(run["source"])
+    segment = _ground(run["ground"], constellation, run["status"], [], [], [], [])
     if countries is None:
         countries = sorted(set(gazetteer_countries()) | set(table.countries if table is not None else []))
-    constellation = load_constellation(run["source"])
     times = _times(constellation, run["start"], run["duration"], run["step"])
     return country_latency(
         constellation,
@@ -332,7 +346,7 @@ _LATENCY_OPTIONS = {
     "objective": (str, typer.Option("delay", "--objective", help="Routing objective: delay, hops or load.")),
     "dropout": (float, typer.Option(0.0, "--laser-dropout", help="Probability a laser is down per step.")),
     "laser_hop_ms": (float, typer.Option(0.0, "--laser-hop-ms", help="Extra delay per laser hop \\[ms].")),
-    "ground": (str, typer.Option("starlink_ground_stations", help="Gateway/PoP dataset name or file.")),
+    "ground": (str, typer.Option("operator", help=_GROUND_HELP)),
     "status": (str, typer.Option("operational", help="Site status: operational, planned or all.")),
     "cities": (int, typer.Option(3, "--cities", help="Terminals per country: its most populous gazetteer cities.")),
     "infer_gateways": (

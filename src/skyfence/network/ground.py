@@ -19,6 +19,11 @@ dated studies such as the 2023 RIPE Atlas validation; their free-text status
 is mapped to operational/planned by :data:`STATUS_2023`), a PoP-only list
 (clarkzjw/starlink-geoip) and the Horizon gateway list (lon/lat swapped).
 
+Only Starlink's ground segment is public, so the commands' default (``--ground operator``, ``--sites operator``)
+is the list of the constellation's operator, read from its satellites' catalog names (:func:`operator_ground`):
+Starlink's list for a Starlink catalog or preset; for OneWeb, Kuiper and the others an error that asks for their
+gateways rather than Starlink's in silence.
+
 Which PoP a gateway feeds is not published; :func:`read_ground_segment`
 homes each gateway to the nearest PoP by great-circle distance (after status
 filters), which is what the community maps draw as backhaul for most sites.
@@ -48,17 +53,35 @@ from skyfence.errors import InputError
 __all__ = [
     "DEFAULT_GROUND_DATASET",
     "KINDS",
+    "OPERATOR",
+    "OPERATOR_GROUND",
     "STATUSES",
     "STATUS_2023",
     "GroundSegment",
     "great_circle_km",
     "load_ground_segment",
+    "operator_ground",
+    "operator_of",
     "read_ground_segment",
     "site_countries",
 ]
 
 #: Dataset name of the default list (see the module docstring).
 DEFAULT_GROUND_DATASET = "starlink_ground_stations"
+#: The default of the commands' ``--ground`` / ``--sites``: the ground segment of the constellation's operator.
+OPERATOR = "operator"
+#: The ground segments in the data, by operator (the first word of its satellites' catalog names).  Only Starlink's
+#: gateways and PoPs are public (community lists); OneWeb's, Kuiper's and the others' are not in the data.
+OPERATOR_GROUND = {"STARLINK": DEFAULT_GROUND_DATASET}
+_OPERATOR_LABELS = {
+    "STARLINK": "Starlink",
+    "ONEWEB": "OneWeb",
+    "KUIPER": "Kuiper",
+    "TELESAT": "Telesat",
+    "QIANFAN": "Qianfan",
+    "GUOWANG": "Guowang",
+    "HULIANWANG": "Guowang",
+}
 KINDS = ("gateway", "pop")
 STATUSES = ("operational", "planned")
 #: Statuses of the 2023 community map counted as operational; all others (grants, construction, "not built as
@@ -336,6 +359,41 @@ def read_ground_segment(
     sites = _read_map_csv(text, source) if path.suffix.lower() == ".csv" else _read_viz_json(text, source)
     segment = GroundSegment(sites, source)
     return segment.filter(status) if status is not None else GroundSegment(_home(sites), source)
+
+
+def operator_of(constellation) -> tuple[str, str]:
+    """``(key, label)`` of the operator of most of ``constellation``'s satellites, read from the first word of their
+    catalog names (``STARLINK-1234``, ``ONEWEB-0012``, ``HULIANWANG DIGUI-01``; presets are named the same way):
+    ``("STARLINK", "Starlink")``; ``("", constellation name)`` when there are no names."""
+    import re
+    from collections import Counter
+
+    words = Counter(
+        re.split(r"[-\s_]", str(n).strip().upper(), maxsplit=1)[0] for n in constellation.satellites["name"]
+    )
+    if not words:
+        return "", str(constellation.name)
+    key = words.most_common(1)[0][0]
+    return key, _OPERATOR_LABELS.get(key, key.title())
+
+
+def operator_ground(constellation, *, field: str = "--ground", required: bool = True) -> str | None:
+    """The ground-segment dataset of ``constellation``'s operator (:data:`OPERATOR_GROUND`).
+
+    When the data has none for that operator: ``None`` if not ``required``, else an :class:`InputError` naming
+    ``field`` that says so and asks for that operator's gateways -- never another operator's list in silence.
+    """
+    key, label = operator_of(constellation)
+    if key in OPERATOR_GROUND:
+        return OPERATOR_GROUND[key]
+    if not required:
+        return None
+    raise InputError(
+        f"no ground segment is known for {label}: the data has gateways and PoPs for Starlink only",
+        field=field,
+        hint=f"give {label}'s gateways and PoPs as a file with {field} FILE, or {field} {DEFAULT_GROUND_DATASET} to "
+        "use Starlink's on purpose",
+    )
 
 
 def load_ground_segment(

@@ -43,7 +43,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,8 @@ class CzmlExport:
     start: str
     end: str
     left_out: int
+    #: Why the file has no gateways or PoPs when none were asked for and the operator has none in the data.
+    note: str = ""
 
     @property
     def packets(self) -> int:
@@ -104,6 +106,7 @@ class CzmlExport:
             "end": self.end,
             "satellites_left_out": self.left_out,
             "packets": self.packets,
+            "note": self.note,
         }
 
 
@@ -417,7 +420,7 @@ def export_czml(
     start: str | None = None,
     duration: str = "1h",
     step: str = "60s",
-    sites: str | None = "starlink_ground_stations",
+    sites: str | None = "operator",
     status: str = "operational",
     gsl: bool = False,
     isl: bool = False,
@@ -427,9 +430,11 @@ def export_czml(
     progress: Callable[[int], None] | None = None,
 ) -> CzmlExport:
     """Load ``source`` (a TLE/OMM file, preset, dated catalog or ``celestrak:GROUP``) and the ground segment
-    ``sites`` (dataset name or file; ``None``: no sites), build the CZML over ``start`` + ``duration`` at ``step``
-    and, when ``out`` is given, write it there.  Start defaults to the newest element epoch."""
-    from skyfence.network.ground import STATUSES, load_ground_segment
+    ``sites`` (dataset name or file; ``None``: no sites; ``"operator"``: the operator's, see
+    :func:`skyfence.network.ground.operator_ground` -- none, with a note, for an operator without one in the data,
+    an error when ``gsl`` needs it), build the CZML over ``start`` + ``duration`` at ``step`` and, when ``out`` is
+    given, write it there.  Start defaults to the newest element epoch."""
+    from skyfence.network.ground import OPERATOR, STATUSES, load_ground_segment, operator_ground, operator_of
     from skyfence.orbits.sources import load_constellation
     from skyfence.orbits.time import default_start, time_grid
 
@@ -441,6 +446,11 @@ def export_czml(
     t0 = default_start(constellation.epoch_range) if start is None else start
     times = time_grid(t0, duration, step)
     check_samples(len(constellation), len(times), max_samples)
+    note = ""
+    if sites == OPERATOR:
+        sites = operator_ground(constellation, field="--sites", required=gsl)
+        if sites is None:
+            note = f"no gateways or PoPs drawn: the data has no ground segment for {operator_of(constellation)[1]}"
     ground = None
     if sites is not None:
         ground = load_ground_segment(sites, status=None if status == "all" else (status,))
@@ -457,6 +467,8 @@ def export_czml(
         max_samples=max_samples,
         progress=progress,
     )
+    if note:
+        export = replace(export, note=note)
     if out is not None:
         write_czml(out, export)
     return export
