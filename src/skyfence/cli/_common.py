@@ -22,6 +22,7 @@ __all__ = [
     "fail",
     "json_text",
     "print_json",
+    "print_summary_json",
     "shared_options",
     "steps_progress",
 ]
@@ -60,6 +61,21 @@ def check_output(path: Path | None, *, folder: bool, field: str = "--out") -> No
         ) from None
     os.close(probe)
     os.unlink(name)
+
+
+def print_summary_json(summary: dict[str, Any], *, out: Path | None, json_out: bool) -> bool:
+    """The tail of a command with ``--out`` and ``--json``: record ``out`` in ``summary`` (after the summary.json in
+    it was written without it), print the summary as JSON when ``--json`` asked for it, and say whether it did (the
+    command then returns without its text lines)::
+
+        if print_summary_json(summary, out=out, json_out=json_out):
+            return
+    """
+    if out is not None:
+        summary["out"] = str(out)
+    if json_out:
+        print_json(summary)
+    return json_out
 
 
 def steps_progress(*, disable: bool = False):

@@ -11,7 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from skyfence.cli._common import console, json_text, print_json, steps_progress
+from skyfence.cli._common import console, json_text, print_summary_json, steps_progress
 from skyfence.cli._layout import fits
 from skyfence.errors import InputError
 
@@ -160,9 +160,7 @@ def capacity(
                 cmap="magma",
             )
             (staging / "summary.json").write_text(json_text(summary))
-        summary["out"] = str(out)
-    if json_out:
-        print_json(summary)
+    if print_summary_json(summary, out=out, json_out=json_out):
         return
     console.print(
         f"[bold]{area.name}[/] ({len(cells):,} cells at res {res}); {summary['start']} → {summary['end']} every "

@@ -13,7 +13,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from skyfence.cli._common import check_output, console, json_text, print_json, steps_progress
+from skyfence.cli._common import check_output, console, json_text, print_summary_json, steps_progress
 from skyfence.cli._layout import WIDE_HELP, fits, print_wide
 
 if TYPE_CHECKING:
@@ -167,9 +167,7 @@ def coverage(
                 (staging / figure.name).write_bytes(figure.png)
             summary["maps"] = [figure.name for figure in maps]
             (staging / "summary.json").write_text(json_text(summary))
-        summary["out"] = str(out)
-    if json_out:
-        print_json(summary)
+    if print_summary_json(summary, out=out, json_out=json_out):
         return
     console.print(
         f"[bold]{area.name}[/] ({area.kind}, {summary['region']['area_km2']:,.0f} km², "

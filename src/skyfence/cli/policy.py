@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from skyfence._io import atomic_outputs, atomic_path
-from skyfence.cli._common import check_output, console, json_text, print_json
+from skyfence.cli._common import check_output, console, json_text, print_json, print_summary_json
 from skyfence.errors import InputError
 
 app = typer.Typer(
@@ -241,9 +241,7 @@ def map_(
     with atomic_outputs(out) as staging:
         summary["files"] = write_availability_map(amap, staging)
         (staging / "summary.json").write_text(json_text(summary))
-    summary["out"] = str(out)
-    if json_out:
-        print_json(summary)
+    if print_summary_json(summary, out=out, json_out=json_out):
         return
     console.print(
         f"{summary['operator']} under '{escape(policy.name)}' ({policy.short_id}) at {summary['time']}: "
@@ -278,9 +276,7 @@ def import_availability(
         text = statuses_toml(imported.admin0, comment=f"imported by skyfence from {imported.source}")
         with atomic_path(out) as tmp:
             tmp.write_text(text, encoding="utf-8")
-        summary["out"] = str(out)
-    if json_out:
-        print_json(summary)
+    if print_summary_json(summary, out=out, json_out=json_out):
         return
     console.print(
         f"{summary['countries']} countries from {escape(imported.source)} "
@@ -391,9 +387,7 @@ def diff(
             write_cells_geoparquet(staging / "changed_cells.parquet", cells, result.cells)
             result.countries.to_csv(staging / "changed_countries.csv", index=False)
             (staging / "summary.json").write_text(json_text(summary))
-        summary["out"] = str(out)
-    if json_out:
-        print_json(summary)
+    if print_summary_json(summary, out=out, json_out=json_out):
         return
     console.print(
         f"{escape(summary['a']['name'])} → {escape(summary['b']['name'])}: "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from skyfence.cli._common import check_output, console, print_json, steps_progress
+from skyfence.cli._common import check_output, console, print_summary_json, steps_progress
 from skyfence.errors import InputError
 
 
@@ -57,9 +57,7 @@ def propagate(
     if out is not None:
         with atomic_path(out) as tmp:
             ds.to_netcdf(tmp, engine="netcdf4")
-        summary["out"] = str(out)
-    if json_out:
-        print_json(summary)
+    if print_summary_json(summary, out=out, json_out=json_out):
         return
     console.print(
         f"{summary['satellites']:,} satellites × {summary['steps']:,} steps, "
