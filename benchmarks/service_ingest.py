@@ -68,6 +68,19 @@ def _service(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
+def _server_env(detection: bool) -> dict[str, str]:
+    """The environment of the service's commands and server: a test deployment with its own signing key, rate
+    limits far above the load, and the behavioural detectors on or off."""
+    return {
+        **os.environ,
+        "SKYFENCE_DETECTION": "true" if detection else "false",
+        "SKYFENCE_ENVIRONMENT": "test",
+        "SKYFENCE_SECRET_KEY": secrets.token_urlsafe(48),
+        "SKYFENCE_RATE_LIMIT_PER_SECOND": "100000",
+        "SKYFENCE_RATE_LIMIT_BURST": "100000",
+    }
+
+
 def _ok(response: httpx.Response) -> dict:
     if response.status_code >= 300:
         raise SystemExit(f"{response.request.method} {response.request.url}: {response.status_code} {response.text}")
@@ -202,14 +215,7 @@ def run(
     detection: bool = True,
 ) -> dict:
     cpu_before = _children_cpu_s()
-    env = {
-        **os.environ,
-        "SKYFENCE_DETECTION": "true" if detection else "false",
-        "SKYFENCE_ENVIRONMENT": "test",
-        "SKYFENCE_SECRET_KEY": secrets.token_urlsafe(48),
-        "SKYFENCE_RATE_LIMIT_PER_SECOND": "100000",
-        "SKYFENCE_RATE_LIMIT_BURST": "100000",
-    }
+    env = _server_env(detection)
     made = _service(
         "keys",
         "create",
@@ -424,14 +430,7 @@ def run_registry(
     db_url: str, batches: int, fixes_per_batch: int, workdir: Path, n_enrolled: int, detection: bool = True
 ) -> dict:
     """One client, closed loop: registry-driven policy against the static baseline (see the module notes)."""
-    env = {
-        **os.environ,
-        "SKYFENCE_DETECTION": "true" if detection else "false",
-        "SKYFENCE_ENVIRONMENT": "test",
-        "SKYFENCE_SECRET_KEY": secrets.token_urlsafe(48),
-        "SKYFENCE_RATE_LIMIT_PER_SECOND": "100000",
-        "SKYFENCE_RATE_LIMIT_BURST": "100000",
-    }
+    env = _server_env(detection)
     made = _service(
         "keys", "create", "--db", db_url, "--role", "operator", "--name", "bench", "--reason", "b", "--json", env=env
     )
