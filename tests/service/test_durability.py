@@ -131,47 +131,62 @@ def _killer(
         done.set()
 
 
-def test_acknowledged_batches_survive_sigkill_exactly_once(db_url, tmp_path, service_data):
+@pytest.fixture
+def killable(db_url, tmp_path) -> Iterator[tuple[ServerProcess, str]]:
+    """A running server the test may SIGKILL and restart, and an operator key; stopped at the end."""
     key = operator_key(db_url)
     server = ServerProcess(db_url, tmp_path / "server.log")
     server.start()
     try:
-        with httpx.Client(base_url=server.base_url, headers=auth(key), timeout=30.0) as admin:
-            world = populate(admin)
-        ledger = Ledger()
-        errors: list[BaseException] = []
-        deadline = time.monotonic() + DEADLINE_S
-        stop, killer_done = threading.Event(), threading.Event()
-        kills: list[float] = []
-        workers = [
-            threading.Thread(
-                target=_worker,
-                args=(server.base_url, key, _batches(w, world.terminals), ledger, deadline, killer_done, errors),
-            )
-            for w in range(WORKERS)
-        ]
-        killer = threading.Thread(target=_killer, args=(server, stop, kills, killer_done, errors))
-        for thread in [*workers, killer]:
-            thread.start()
-        for thread in workers:
-            thread.join(timeout=DEADLINE_S + 60)
-        stop.set()
-        killer.join(timeout=120)
-        assert not errors, errors
-        assert len(kills) == KILLS, f"only {len(kills)} of {KILLS} kills happened"
-        if server.process is None:
-            server.start()
-        with httpx.Client(base_url=server.base_url, headers=auth(key), timeout=30.0) as admin:
-            assert admin.get("/api/v1/audit/verify").json()["ok"]
+        yield server, key
     finally:
         server.stop()
 
+
+def _post_while_killing(server: ServerProcess, key: str, batches: list, min_batches: int) -> Ledger:
+    """One client thread per item of ``batches`` posts them (each until acknowledged) while the killer SIGKILLs and
+    restarts the server :data:`KILLS` times; then the server comes up once more, its audit log verifies and it is
+    stopped; every batch sent was acknowledged -- at least one of them after losing its answer in flight."""
+    ledger = Ledger()
+    errors: list[BaseException] = []
+    deadline = time.monotonic() + DEADLINE_S
+    stop, killer_done = threading.Event(), threading.Event()
+    kills: list[float] = []
+    workers = [
+        threading.Thread(
+            target=_worker, args=(server.base_url, key, own, ledger, deadline, killer_done, errors, min_batches)
+        )
+        for own in batches
+    ]
+    killer = threading.Thread(target=_killer, args=(server, stop, kills, killer_done, errors))
+    for thread in [*workers, killer]:
+        thread.start()
+    for thread in workers:
+        thread.join(timeout=DEADLINE_S + 60)
+    stop.set()
+    killer.join(timeout=120)
+    assert not errors, errors
+    assert len(kills) == KILLS, f"only {len(kills)} of {KILLS} kills happened"
+    if server.process is None:
+        server.start()
+    with httpx.Client(base_url=server.base_url, headers=auth(key), timeout=30.0) as admin:
+        assert admin.get("/api/v1/audit/verify").json()["ok"]
+    server.stop()  # the database is read directly afterwards, with nothing writing
     print(
         f"\n{server.starts} starts, {len(kills)} SIGKILLs, {ledger.interrupted} interrupted requests "
         f"({ledger.lost_in_flight} lost in flight), {ledger.replays} replays, {len(ledger.acked)} batches acknowledged"
     )
     assert ledger.lost_in_flight >= 1, "no request was in flight when the server was killed; the test proved little"
     assert set(ledger.acked) == set(ledger.sent)
+    return ledger
+
+
+def test_acknowledged_batches_survive_sigkill_exactly_once(db_url, killable, service_data):
+    server, key = killable
+    with httpx.Client(base_url=server.base_url, headers=auth(key), timeout=30.0) as admin:
+        world = populate(admin)
+    batches = [_batches(w, world.terminals) for w in range(WORKERS)]
+    ledger = _post_while_killing(server, key, batches, MIN_BATCHES_PER_WORKER)
     _check_exactly_once(db_url, ledger)
 
 
@@ -274,56 +289,13 @@ def _detection_batches(worker: int, terminals: dict[int, tuple[str, int]]) -> It
         yield f"detection-w{worker}-b{b}", fixes[b * size : (b + 1) * size]
 
 
-def test_detection_state_survives_sigkill_and_alerts_equal_an_uninterrupted_run(db_url, tmp_path, service_data):
-    key = operator_key(db_url)
-    server = ServerProcess(db_url, tmp_path / "server.log")
-    server.start()
-    try:
-        with httpx.Client(base_url=server.base_url, headers=auth(key), timeout=30.0) as admin:
-            world = populate(admin)
-            terminals = _register_detection_terminals(admin, world)
-        ledger = Ledger()
-        errors: list[BaseException] = []
-        deadline = time.monotonic() + DEADLINE_S
-        stop, killer_done = threading.Event(), threading.Event()
-        kills: list[float] = []
-        workers = [
-            threading.Thread(
-                target=_worker,
-                args=(
-                    server.base_url,
-                    key,
-                    _detection_batches(w, terminals[w]),
-                    ledger,
-                    deadline,
-                    killer_done,
-                    errors,
-                    30,
-                ),
-            )
-            for w in range(WORKERS)
-        ]
-        killer = threading.Thread(target=_killer, args=(server, stop, kills, killer_done, errors))
-        for thread in [*workers, killer]:
-            thread.start()
-        for thread in workers:
-            thread.join(timeout=DEADLINE_S + 60)
-        stop.set()
-        killer.join(timeout=120)
-        assert not errors, errors
-        assert len(kills) == KILLS, f"only {len(kills)} of {KILLS} kills happened"
-        if server.process is None:
-            server.start()
-        with httpx.Client(base_url=server.base_url, headers=auth(key), timeout=30.0) as admin:
-            assert admin.get("/api/v1/audit/verify").json()["ok"]
-    finally:
-        server.stop()
-    print(
-        f"\n{server.starts} starts, {len(kills)} SIGKILLs, {ledger.interrupted} interrupted requests "
-        f"({ledger.lost_in_flight} lost in flight), {ledger.replays} replays, {len(ledger.acked)} batches acknowledged"
-    )
-    assert ledger.lost_in_flight >= 1, "no request was in flight when the server was killed; the test proved little"
-    assert set(ledger.acked) == set(ledger.sent)
+def test_detection_state_survives_sigkill_and_alerts_equal_an_uninterrupted_run(db_url, killable, service_data):
+    server, key = killable
+    with httpx.Client(base_url=server.base_url, headers=auth(key), timeout=30.0) as admin:
+        world = populate(admin)
+        terminals = _register_detection_terminals(admin, world)
+    batches = [_detection_batches(w, terminals[w]) for w in range(WORKERS)]
+    ledger = _post_while_killing(server, key, batches, 30)
     _check_exactly_once(db_url, ledger, "detection-")
     _check_detection(db_url, ledger, world, terminals)
 
