@@ -321,7 +321,9 @@ class Evaluator:
         labels = result.labels.tolist()
         rule_ids = [str(r) for r in result.rule_ids()]
         kinds = [self._kinds[int(r) + 1] for r in result.rule]
-        reasons = [result.reason(i) for i in range(n)]
+        # filled by the rules the service applies over the engine's decision, then the engine's for the rest (a
+        # reason quotes the fix's own values: built only where it is the one given)
+        reasons: list[str | None] = [None] * n
         countries = result.countries().tolist()
         licence_ids: list[int | None] = [None] * n
         enrolment_ids: list[int | None] = [None] * n
@@ -337,7 +339,8 @@ class Evaluator:
             if status != "active":
                 labels[i], rule_ids[i], kinds[i] = "deny", STATUS_RULE, "terminal_status"
                 reasons[i] = f"deny by the operator: terminal {fixes.serial[i]} is {status}"
-        return Verdicts(labels, rule_ids, kinds, reasons, countries, licence_ids, enrolment_ids)
+        texts = [result.reason(i) if text is None else text for i, text in enumerate(reasons)]
+        return Verdicts(labels, rule_ids, kinds, texts, countries, licence_ids, enrolment_ids)
 
     def _apply_licences(self, fixes, result, registry, countries, labels, rule_ids, kinds, reasons, licence_ids):
         """Registry licence rules, each in its place in the precedence order (see the module notes)."""
@@ -346,6 +349,7 @@ class Evaluator:
         decided = result.rule
         micros = fixes.time.astype("datetime64[us]").astype(np.int64).tolist()
         never = len(self._position) + 1
+        outcomes: dict[tuple[int, int, str | None], tuple[str, ...]] = {}
         for i, code in enumerate(countries):
             status = registry.licences.get(code) if code else None
             if status is None:
@@ -367,23 +371,34 @@ class Evaluator:
                 if rule.valid_until is not None and at >= until_utc(rule.valid_until):
                     continue
                 why = status.why_not(at)
-                rid = self.policy.rule_id(rule_index)
-                head = f"by rule '{rid}' (licence, priority {rule.priority}): "
-                if why is None and "granted" in rule.states:
-                    action = rule.action
-                    text = f"{self.operator} holds {status.describe()}"
-                elif status.state != "granted" and status.state in rule.states:
-                    action = rule.action
-                    text = f"{self.operator} holds {status.describe()}"
-                elif rule.action == "allow" and "granted" in rule.states:
-                    action = "deny"
-                    text = f"{why} ({self.operator}, {status.describe()})"
-                else:
+                key = (rule_index, status.id, why)
+                outcome = outcomes.get(key)
+                if outcome is None:
+                    outcome = outcomes[key] = self._licence_outcome(rule_index, rule, status, why)
+                if not outcome:
                     continue
-                labels[i], rule_ids[i], kinds[i] = action, rid, "licence"
-                reasons[i] = f"{action} {head}{text}" + (f" — {rule.reason}" if rule.reason else "")
+                labels[i], rule_ids[i], kinds[i] = outcome[0], outcome[1], "licence"
+                reasons[i] = outcome[2]
                 licence_ids[i] = status.id
                 break
+
+    def _licence_outcome(self, rule_index: int, rule: Any, status: Any, why: str | None) -> tuple[str, ...]:
+        """``(action, rule id, reason)`` of a licence rule for a licence status (``()``: the rule does not match);
+        the same for every fix it decides, so built once per batch."""
+        rid = self.policy.rule_id(rule_index)
+        head = f"by rule '{rid}' (licence, priority {rule.priority}): "
+        if why is None and "granted" in rule.states:
+            action = rule.action
+            text = f"{self.operator} holds {status.describe()}"
+        elif status.state != "granted" and status.state in rule.states:
+            action = rule.action
+            text = f"{self.operator} holds {status.describe()}"
+        elif rule.action == "allow" and "granted" in rule.states:
+            action = "deny"
+            text = f"{why} ({self.operator}, {status.describe()})"
+        else:
+            return ()
+        return action, rid, f"{action} {head}{text}" + (f" — {rule.reason}" if rule.reason else "")
 
 
 _cache: OrderedDict[str, Evaluator] = OrderedDict()

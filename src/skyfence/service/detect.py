@@ -89,7 +89,10 @@ def detect_batch(
             )
         )
     }
-    rows = np.vstack([_state_row(stored[t].state, t) if t in stored else new_state(1)[0] for t in ids])
+    rows = new_state(len(ids))
+    for k, t in enumerate(ids):
+        if t in stored:
+            rows[k] = _state_row(stored[t].state, t)
     detector = StreamDetector(context)
     detector.add_terminals(ids, rows)
     detector.cluster_done = {detector.slots[t] for t, row in stored.items() if row.cluster_done}

@@ -222,7 +222,8 @@ def _terminals(session: Session, fixes: list[FixIn], principal: Principal) -> di
     """The batch's terminals by id (rows of :data:`_TERMINAL_COLUMNS`); 422 for an unknown one, 403 for another's."""
     wanted = sorted({f.terminal_id for f in fixes})
     dialect = session.get_bind().dialect.name
-    found = {t.id: t for t in session.execute(select(*_TERMINAL_COLUMNS).where(id_in(Terminal.id, wanted, dialect)))}
+    query = select(*_TERMINAL_COLUMNS).where(id_in(Terminal.id, wanted, dialect))
+    found = {t.id: t for t in session.connection().execute(query)}  # Core rows: no ORM loading per row
     for i, fix in enumerate(fixes):
         if fix.terminal_id not in found:
             field = f"body.fixes[{i}].terminal_id"
@@ -422,7 +423,9 @@ def _store(
             ],
         )
         # One indexed read instead of RETURNING, which SQLite can only do row by row when the order matters.
-        fix_ids = list(session.scalars(select(Fix.id).where(Fix.batch_id == batch.id).order_by(Fix.index_in_batch)))
+        fix_ids = list(
+            connection.execute(select(Fix.id).where(Fix.batch_id == batch.id).order_by(Fix.index_in_batch)).scalars()
+        )
         _bulk_insert(
             connection,
             _DECISIONS,

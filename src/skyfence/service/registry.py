@@ -207,7 +207,7 @@ def enrolments_of(session: Session, terminal_ids: list[int], codes: tuple[str, .
     out: dict[int, dict[str, int]] = defaultdict(dict)
     if not terminal_ids or not codes:
         return out
-    rows = session.execute(
+    rows = session.connection().execute(  # Core rows: no ORM loading per row
         select(Enrolment.terminal_id, Enrolment.jurisdiction, Enrolment.id).where(
             id_in(Enrolment.terminal_id, terminal_ids, session.get_bind().dialect.name),
             Enrolment.jurisdiction.in_(codes),
