@@ -9,6 +9,14 @@ load per step.  Only the gateway mask is the engine's own (the old one kept
 the 64 highest satellites over a gateway and missed the rest; see
 ``test_gateway_mask_is_every_satellite_in_view``).  Compiled without the
 numba cache so that nothing is written beside the tests.
+
+The allocation rules changed once since (issue #14, monotone under attack)
+and were changed here in the same way, the geometry left as it was: the
+shares are planned on clear-sky rates *without* the jammer (before: with
+it, and pairs it silenced dropped from the plan); a cell takes its offers
+best *delivered* rate first (before: best clear-sky rate first); offers
+that deliver nothing take no beam-time; the beam rate and SINR reported are
+the best of the cell's offers (before: those of its best clear-sky offer).
 """
 
 from __future__ import annotations
@@ -119,7 +127,6 @@ def _share(
         rc_pair = np.empty((n_cell, k), np.float32)
         # pass 1: clear-sky link budget of every pair in view; each satellite totals the demand it can serve
         for c in range(n_cell):
-            extra = extra_in[t, c] if has_extra else 0.0
             d = demand[c]
             n = min(pair_count[t, c], k)
             for j in range(n):
@@ -145,10 +152,7 @@ def _share(
                     ib = int((north + 1.0) * half_grid + 0.5)
                     if gso_sky[cell_lat_bin[c], ia, ib] < g_excl_deg[g]:
                         continue
-                if has_extra:
-                    rc = _rate(1.0 / ((1.0 + extra) / cnc + g_ci_inv[g]), thresholds_lin, eff, g_sym_mhz[g])
-                else:
-                    rc = rate_clear[g, c, int(el * 4.0)]
+                rc = rate_clear[g, c, int(el * 4.0)]  # the plan: clear sky, no jammer
                 rc_pair[c, j] = rc
                 if rc > 0.0 and d > 0.0:
                     sum_d[s] += d
@@ -158,8 +162,11 @@ def _share(
         for s in range(n_sat):
             if sum_d[s] > 0.0:
                 lam[s] = min(sat_limit[s] / sum_d[s], g_beams[sat_gen[s]] / sum_tau[s])
-        # pass 2: each cell fills at most n_channels beams (one per channel) with its best offers
+        # pass 2: each cell fills at most n_channels beams (one per channel) with the beam-time the plan gives it,
+        # best delivered rates (weather and jammer) first
         order = np.empty(k, np.int64)
+        ra_pair = np.empty(k, np.float32)
+        tau_pair = np.empty(k)
         for c in range(n_cell):
             d = demand[c]
             if d <= 0.0:
@@ -169,51 +176,52 @@ def _share(
             m = 0
             total_tau = 0.0
             budget = 0.0
-            best_j = -1
+            best_rate = 0.0
+            best_sinr = 0.0
+            any_pair = False
             for j in range(n):
                 rc = rc_pair[c, j]
-                if rc > 0.0:
-                    order[m] = j
-                    m += 1
-                    s = pair_sat[t, c, j]
-                    total_tau += min(d * lam[s], rc) / rc
-                    budget = max(budget, float(g_channels[sat_gen[s]]))
-                    if best_j < 0 or rc > rc_pair[c, best_j]:
-                        best_j = j
-            if m == 0:
-                continue
-            if total_tau > budget:  # more offers than channels: best rates first
-                for q in range(1, m):
-                    j = order[q]
-                    p = q
-                    while p > 0 and rc_pair[c, order[p - 1]] < rc_pair[c, j]:
-                        order[p] = order[p - 1]
-                        p -= 1
-                    order[p] = j
-            got = 0.0
-            used = 0.0
-            for q in range(m):
-                j = order[q]
+                if rc <= 0.0:
+                    continue
+                any_pair = True
                 s = pair_sat[t, c, j]
                 g = sat_gen[s]
-                rc = rc_pair[c, j]
-                tau = min(min(d * lam[s], rc) / rc, budget - used)
-                if tau <= 0.0:
-                    break
+                budget = max(budget, float(g_channels[g]))
                 cnw = cn_wx[g, c, int(pair_el[t, c, j] * 4.0)]
                 sinr_w = 1.0 / ((1.0 + extra) / cnw + g_ci_inv[g]) if cnw > 0.0 else 0.0
-                rw = (
+                best_sinr = max(best_sinr, sinr_w)
+                ra = (
                     min(_rate(sinr_w, thresholds_lin, eff, g_sym_mhz[g]), rc)
                     if has_extra
                     else min(rate_wx[g, c, int(pair_el[t, c, j] * 4.0)], rc)
                 )
-                delivered = tau * rw
+                if ra <= 0.0:
+                    continue
+                best_rate = max(best_rate, ra)
+                order[m] = j
+                ra_pair[m] = ra
+                tau_pair[m] = min(d * lam[s], rc) / rc
+                total_tau += tau_pair[m]
+                m += 1
+            if not any_pair:
+                continue
+            sinr_out[t, c] = 10.0 * math.log10(best_sinr) if best_sinr > 0.0 else np.nan
+            beam_rate_out[t, c] = best_rate
+            rank = np.arange(m)
+            if total_tau > budget:  # more beam-time than channels: best delivered rates first
+                rank = np.argsort(-ra_pair[:m], kind="mergesort")
+            got = 0.0
+            used = 0.0
+            for q in range(m):
+                i = rank[q]
+                s = pair_sat[t, c, order[i]]
+                tau = min(tau_pair[i], budget - used)
+                if tau <= 0.0:
+                    break
+                delivered = tau * ra_pair[i]
                 got += delivered
                 used += tau
                 sat_load[t, s] += delivered
-                if j == best_j:
-                    sinr_out[t, c] = 10.0 * math.log10(sinr_w) if sinr_w > 0.0 else np.nan
-                    beam_rate_out[t, c] = rw
             offered[t, c] = got
             beam_time_out[t, c] = used
 

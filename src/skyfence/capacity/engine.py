@@ -22,12 +22,17 @@ kernel's footprint window and does steps 1 to 3, time steps in parallel):
    share of its forward capacity (the feeder limit) and of its beam-time
    (``beams_per_sat`` beams) in proportion to the cell's busy-hour demand:
    ``share = demand x min(capacity / sum(demand), beams / sum(demand / rate))``,
-   at most one full beam.  Each cell then fills at most ``n_channels`` beams
-   at once (one per channel: two co-frequency beams never land on one cell)
-   with its best offers first.
-3. **Delivered rate**: the shares are planned on clear-sky rates (so weather
-   never changes who gets which beam-time); each beam-time then carries the
-   rate of the MODCOD that closes under the chosen weather.
+   at most one full beam.  The plan uses the clear-sky rates without any
+   extra interference: the beam-time a cell is offered depends on demand and
+   geometry only, never on the weather or a jammer.
+3. **Delivered rate**: each offered beam-time carries the rate of the MODCOD
+   that closes under the chosen weather and the extra interference (ACM),
+   never more than the planned clear-sky rate.  Each cell then fills at most
+   ``n_channels`` beams at once (one per channel: two co-frequency beams
+   never land on one cell) with its offers of best *delivered* rate first;
+   an offer that delivers nothing keeps its beam-time (it is not given to
+   another cell) and carries nothing.  The beam rate and the SINR reported
+   for a cell are the best of its offers.
 4. **Uplink** (terminal to satellite, Ku 14.25 GHz): C/N from the terminal's
    EIRP less the same scan loss, free space over the slant range to the
    generation's nominal altitude, the ITU-R atmosphere at the uplink
@@ -44,10 +49,25 @@ demand would, and within it the capacity goes where the demand is
 so where several satellites over-serve one cell the surplus is lost rather
 than moved elsewhere; a global optimum (a max-flow or an LP per step) would
 serve more.  In exchange it has the properties a planner relies on, by
-construction: a cell's offered capacity never falls when a satellite is
-added or when rain goes away, and no satellite gives out more than its
-limit.  Pairs beyond the first ``k`` (128) satellites in view of a cell are
-ignored and counted in ``settings["pairs_beyond_k"]``.
+construction: no satellite gives out more than its limit, and **no cell's
+figure ever improves under more attack** -- satellites or gateways lost
+(the other satellites' plans do not depend on them), a deeper rain fade, a
+stronger or longer jammer (they lower rates, never move beam-time).  Per
+cell, the delivered capacity is the optimum of a fractional knapsack (beam-
+times capped by the plan, ``n_channels`` of budget, value = delivered rate),
+which cannot rise when an offer goes or a rate falls.  Why the beam-time is
+held fixed under fading and jamming: a beam-hopping illumination plan is
+computed ahead from the traffic demand (ETSI EN 302 307-2 Annex E
+superframes; Anzalchi et al. 2010) and adaptive coding and modulation
+changes the MODCOD frame by frame within it (ETSI TR 102 376-1, ACM); and
+under proportional fairness (Kelly 1997) a user's share of a time-shared
+link does not depend on its rate -- maximising ``sum(w log x)`` subject to
+``sum(x / r) <= T`` gives each user the time ``T w / sum(w)`` -- so a fade
+or a jammer changes what a cell's beam-time carries, not how much it gets.  An
+operator who re-plans around jammed cells would give their beam-time to
+others; that response is not credited (docs/threats.md).  Pairs beyond the
+first ``k`` (128) satellites in view of a cell are ignored and counted in
+``settings["pairs_beyond_k"]``.
 """
 
 from __future__ import annotations
@@ -532,7 +552,6 @@ def run_capacity_cases(
                 case_isl[ci],
                 g_sym,
                 g_ci_inv,
-                cn_clear,
                 cn_wx,
                 mc_clear,
                 mc_wx,
@@ -679,7 +698,11 @@ def _assemble(cells, times, lat, lon, population, demand, demand_mbps, active, r
                 out.beam_time,
                 {"units": "1", "long_name": "beams (beam-time, one per channel)"},
             ),
-            "sinr_db": (("time", "cell"), out.sinr, {"units": "dB", "long_name": "C/(N+I) of the first beam"}),
+            "sinr_db": (
+                ("time", "cell"),
+                out.sinr,
+                {"units": "dB", "long_name": "best C/(N+I+J) of the cell's offers"},
+            ),
             "offered_up_mbps": (
                 ("time", "cell"),
                 out.offered_up,

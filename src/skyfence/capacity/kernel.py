@@ -215,6 +215,22 @@ def _bin_lookup() -> tuple[np.ndarray, np.ndarray]:
     return x_bin, coarse
 
 
+@numba.njit(inline="always")
+def _sort_by_rate(order_q, ras, taus, n):  # pragma: no cover - compiled
+    """Sort the first ``n`` offers by delivered rate, highest first, in place (insertion sort, stable)."""
+    for q in range(1, n):
+        j, r, tau = order_q[q], ras[q], taus[q]
+        p = q
+        while p > 0 and ras[p - 1] < r:
+            order_q[p] = order_q[p - 1]
+            ras[p] = ras[p - 1]
+            taus[p] = taus[p - 1]
+            p -= 1
+        order_q[p] = j
+        ras[p] = r
+        taus[p] = tau
+
+
 @numba.njit(parallel=True, nogil=True, cache=True)
 def _capacity_steps(
     pos,
@@ -244,7 +260,6 @@ def _capacity_steps(
     g_isl,
     g_sym_mhz,
     g_ci_inv,
-    cn_clear,
     cn_wx,
     mc_clear,
     mc_wx,
@@ -345,10 +360,7 @@ def _capacity_steps(
                         while x >= x_bin[b + 1]:
                             b += 1
                         node = cell_node[m]
-                        if has_extra:
-                            if cn_clear[g, node, b] <= 0.0:
-                                continue
-                        elif mc_clear[g, node, b] == 0:  # no MODCOD closes (or no carrier at all)
+                        if mc_clear[g, node, b] == 0:  # no MODCOD closes in clear sky (or no carrier at all)
                             continue
                         if g_excl_deg[g] > 0.0 and x < x_gso_max[m]:  # el <= gso_el_max[m]
                             inv = 1.0 / rng
@@ -361,17 +373,7 @@ def _capacity_steps(
                             ib = int((north + 1.0) * half_grid + 0.5)
                             if gso_bits[cell_lat_bin[m], ia, ib] & gbit:
                                 continue
-                        if has_extra:
-                            rc = _rate(
-                                1.0 / ((1.0 + extra_in[t, m]) / cn_clear[g, node, b] + g_ci_inv[g]),
-                                thresholds_lin,
-                                eff,
-                                g_sym_mhz[g],
-                            )
-                            if rc <= 0.0:
-                                continue
-                        else:
-                            rc = rate_of[g, mc_clear[g, node, b]]
+                        rc = rate_of[g, mc_clear[g, node, b]]  # the plan: clear sky, no jammer
                         q = n_use[m]
                         pairs[m, q] = s * _BIN_SLOTS + b
                         n_use[m] = q + 1
@@ -390,10 +392,13 @@ def _capacity_steps(
                 lam[s] = min(sat_limit[s] / sd, g_beams[g] / st)
             if sdu > 0.0:
                 lam_up[s] = min(sat_limit[s] / sdu, g_beams[g] / stu)
-        # pass 2: each cell fills at most n_channels beams (one per channel) with its best offers
+        # pass 2: each cell fills at most n_channels beams (one per channel) with the beam-time the plan gives it,
+        # best delivered rates first (a fractional knapsack: its optimum never rises when an offer goes or a rate
+        # falls)
         beyond = 0
         order_q = np.empty(k, np.int64)
-        rcs = np.empty(k, np.float32)
+        ras = np.empty(k, np.float32)
+        taus = np.empty(k, np.float64)
         for m in range(n_cell):
             beyond += max(cnt[m] - k, 0)
             d = demand[m]
@@ -405,62 +410,46 @@ def _capacity_steps(
             extra = extra_in[t, m] if has_extra else 0.0
             total_tau = 0.0
             budget = 0.0
-            best_j = 0
+            best_rate = 0.0
+            best_sinr = 0.0
+            nu = 0
             for j in range(n):
                 s = pairs[m, j] // _BIN_SLOTS
                 b = pairs[m, j] % _BIN_SLOTS
                 g = sat_gen[s]
-                if has_extra:
-                    rc = np.float32(
-                        _rate(
-                            1.0 / ((1.0 + extra) / cn_clear[g, node, b] + g_ci_inv[g]),
-                            thresholds_lin,
-                            eff,
-                            g_sym_mhz[g],
-                        )
-                    )
-                else:
-                    rc = rate_of[g, mc_clear[g, node, b]]
-                rcs[j] = rc
-                order_q[j] = j
-                total_tau += min(d * lam[s], rc) / rc
                 budget = max(budget, float(g_channels[g]))
-                if rc > rcs[best_j]:
-                    best_j = j
-            if total_tau > budget:  # more offers than channels: best rates first
-                for q in range(1, n):
-                    j = order_q[q]
-                    p = q
-                    while p > 0 and rcs[order_q[p - 1]] < rcs[j]:
-                        order_q[p] = order_q[p - 1]
-                        p -= 1
-                    order_q[p] = j
+                rc = rate_of[g, mc_clear[g, node, b]]  # the rate the beam-time was planned on
+                cnw = cn_wx[g, node, b]
+                sinr_w = 1.0 / ((1.0 + extra) / cnw + g_ci_inv[g]) if cnw > 0.0 else 0.0
+                best_sinr = max(best_sinr, sinr_w)
+                if has_extra:
+                    ra = min(np.float32(_rate(sinr_w, thresholds_lin, eff, g_sym_mhz[g])), rc)
+                else:
+                    ra = min(rate_of[g, mc_wx[g, node, b]], rc)
+                if ra <= 0.0:  # the beam-time stays with this cell and carries nothing
+                    continue
+                best_rate = max(best_rate, ra)
+                tau = min(d * lam[s], rc) / rc
+                ras[nu] = ra
+                taus[nu] = tau
+                order_q[nu] = j
+                nu += 1
+                total_tau += tau
+            sinr_out[t, c] = 10.0 * math.log10(best_sinr) if best_sinr > 0.0 else np.nan
+            beam_rate_out[t, c] = best_rate
+            if total_tau > budget:  # more beam-time than channels: best delivered rates first (stable)
+                _sort_by_rate(order_q, ras, taus, nu)
             got = 0.0
             used = 0.0
-            sinr_w = 0.0
-            for q in range(n):
-                j = order_q[q]
-                s = pairs[m, j] // _BIN_SLOTS
-                b = pairs[m, j] % _BIN_SLOTS
-                g = sat_gen[s]
-                rc = rcs[j]
-                tau = min(min(d * lam[s], rc) / rc, budget - used)
+            for q in range(nu):
+                tau = min(taus[q], budget - used)
                 if tau <= 0.0:
                     break
-                if has_extra or j == best_j:  # the weather C/(N+I) is needed for the rate or the output
-                    cnw = cn_wx[g, node, b]
-                    sinr_w = 1.0 / ((1.0 + extra) / cnw + g_ci_inv[g]) if cnw > 0.0 else 0.0
-                if has_extra:
-                    rw = min(_rate(sinr_w, thresholds_lin, eff, g_sym_mhz[g]), rc)
-                else:
-                    rw = min(rate_of[g, mc_wx[g, node, b]], rc)
-                delivered = tau * rw
+                s = pairs[m, order_q[q]] // _BIN_SLOTS
+                delivered = tau * ras[q]
                 got += delivered
                 used += tau
                 sat_load[t, s] += delivered
-                if j == best_j:
-                    sinr_out[t, c] = 10.0 * math.log10(sinr_w) if sinr_w > 0.0 else np.nan
-                    beam_rate_out[t, c] = rw
             offered[t, c] = got
             beam_time_out[t, c] = used
             # the uplink: the same pairs, shared the same way with the uplink rates (no extra interference)
@@ -470,45 +459,35 @@ def _capacity_steps(
             nu = 0
             total_tau = 0.0
             budget = 0.0
+            best_rate = 0.0
             for j in range(n):
                 s = pairs[m, j] // _BIN_SLOTS
+                b = pairs[m, j] % _BIN_SLOTS
                 g = sat_gen[s]
-                ru = rate_up_of[g, mc_up_clear[g, node, pairs[m, j] % _BIN_SLOTS]]
+                ru = rate_up_of[g, mc_up_clear[g, node, b]]
                 if ru <= 0.0:
                     continue
-                rcs[nu] = ru
+                budget = max(budget, float(g_channels_up[g]))
+                rwu = min(rate_up_of[g, mc_up_wx[g, node, b]], ru)
+                if rwu <= 0.0:
+                    continue
+                best_rate = max(best_rate, rwu)
+                tau = min(du * lam_up[s], ru) / ru
+                ras[nu] = rwu
+                taus[nu] = tau
                 order_q[nu] = j
                 nu += 1
-                total_tau += min(du * lam_up[s], ru) / ru
-                budget = max(budget, float(g_channels_up[g]))
-            best = 0.0
-            for q in range(nu):
-                best = max(best, rcs[q])
-            if total_tau > budget:  # best rates first (stable)
-                for q in range(1, nu):
-                    j = order_q[q]
-                    ru = rcs[q]
-                    p = q
-                    while p > 0 and rcs[p - 1] < ru:
-                        order_q[p] = order_q[p - 1]
-                        rcs[p] = rcs[p - 1]
-                        p -= 1
-                    order_q[p] = j
-                    rcs[p] = ru
+                total_tau += tau
+            beam_rate_up_out[t, c] = best_rate
+            if total_tau > budget:
+                _sort_by_rate(order_q, ras, taus, nu)
             got = 0.0
             used = 0.0
             for q in range(nu):
-                j = order_q[q]
-                s = pairs[m, j] // _BIN_SLOTS
-                g = sat_gen[s]
-                ru = rcs[q]
-                tau = min(min(du * lam_up[s], ru) / ru, budget - used)
+                tau = min(taus[q], budget - used)
                 if tau <= 0.0:
                     break
-                rwu = min(rate_up_of[g, mc_up_wx[g, node, pairs[m, j] % _BIN_SLOTS]], ru)
-                got += tau * rwu
+                got += tau * ras[q]
                 used += tau
-                if ru == best:
-                    beam_rate_up_out[t, c] = max(beam_rate_up_out[t, c], rwu)
             offered_up[t, c] = got
         truncated[t] = beyond
