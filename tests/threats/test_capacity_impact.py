@@ -133,10 +133,9 @@ def test_bent_pipe_capacity_needs_a_gateway_in_view(starlink, taiwan, hour, segm
     k2=st.integers(0, 40),
 )
 def test_more_attack_never_improves_capacity(oneweb_preset, small_cells, small_times, f1, f2, seed, k1, k2):
-    """Monotonicity of every capacity metric (clear sky): more satellites lost and more gateways lost together never
-    improve any figure (Hypothesis over random attack parameters; one pass, three nested cases).  Jamming is not in
-    this property on purpose: the allocation moves beam-time from jammed cells to the others, so the offered
-    capacity of a region can rise under jamming while what is served falls (docs/threats.md)."""
+    """Monotonicity of every capacity metric (clear sky, a Walker preset: fast): more satellites lost and more
+    gateways lost together never improve any figure (Hypothesis; one pass, three nested cases).  Jamming and rain
+    with the real catalog: tests/threats/test_capacity_monotone.py."""
     from skyfence.capacity.engine import CapacityCase, run_capacity_cases
     from skyfence.earth import cells as h3cells
     from skyfence.network.ground import load_ground_segment

@@ -190,6 +190,7 @@ def route_pairs(
     max_isl_km: float | None = None,
     fibre_factor: float = DEFAULT_FIBRE_FACTOR,
     isl_filter=None,
+    removed_satellites: np.ndarray | None = None,
 ) -> list[LatencyResult]:
     """Minimum-delay routes for terminal/destination pairs at every time.
 
@@ -217,6 +218,10 @@ def route_pairs(
     isl_filter
         Optional callable: ISL pairs ``(E, 2)`` (constellation row indices) -> boolean mask of the links that work
         (failed lasers, planes without lasers; see :mod:`skyfence.threats.ground`).
+    removed_satellites
+        Optional boolean per satellite: lost (destroyed, debris).  They carry nothing, and the ISLs are those of
+        the whole constellation less the links of the lost satellites -- the survivors' lasers do not re-point to
+        bridge a gap (as a lost gateway is not re-homed), so losing satellites never shortens a route.
     """
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import dijkstra
@@ -239,11 +244,21 @@ def route_pairs(
             hint="routes need at least one of each; check --status and removed sites",
         )
     service = in_service(constellation)
-    sat_index = np.flatnonzero(service)
-    norad = constellation.satellites["norad_id"].to_numpy(np.int64)[sat_index]
     pairs_all = isl_pairs(constellation, isl, t_ref=times[0], in_service=service)
     if isl_filter is not None and len(pairs_all):
         pairs_all = pairs_all[np.asarray(isl_filter(pairs_all), dtype=bool)]
+    if removed_satellites is not None:
+        gone = np.asarray(removed_satellites, dtype=bool)
+        if gone.shape != service.shape:
+            raise InputError(
+                f"removed_satellites must have one value per satellite ({len(service)}), got {gone.shape}",
+                field="removed_satellites",
+            )
+        if len(pairs_all):
+            pairs_all = pairs_all[~(gone[pairs_all[:, 0]] | gone[pairs_all[:, 1]])]
+        service = service & ~gone
+    sat_index = np.flatnonzero(service)
+    norad = constellation.satellites["norad_id"].to_numpy(np.int64)[sat_index]
     remap = np.full(len(constellation), -1, dtype=np.int64)
     remap[sat_index] = np.arange(len(sat_index))
     isls = remap[pairs_all]

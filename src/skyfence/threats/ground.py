@@ -216,24 +216,26 @@ def reachability(
     times = np.atleast_1d(np.asarray(times, dtype="datetime64[ns]"))
     attack = attack or GroundAttack()
     attacked, removed = attack.apply(segment, policy=policy, at=times[0], operator=operator)
-    survivors = constellation
+    gone = None
     if removed_satellites is not None and np.asarray(removed_satellites, dtype=bool).any():
-        survivors = constellation.subset(~np.asarray(removed_satellites, dtype=bool))
-    removed["satellites"] = len(constellation) - len(survivors)
+        gone = np.asarray(removed_satellites, dtype=bool)
+    removed["satellites"] = 0 if gone is None else int(gone.sum())
     settings = {
         "isl": options.get("isl", "+grid"),
         "gateways_left": len(attacked.gateways),
         "pops_left": len(attacked.pops),
     }
-    if not len(attacked.gateways) or not len(attacked.pops) or not len(survivors):
+    if not len(attacked.gateways) or not len(attacked.pops) or removed["satellites"] == len(constellation):
         return _unreachable(list(sources), list(destinations), times, attacked, settings), removed
+    # the ISLs of the whole constellation, less those of the lost satellites (no laser re-points to bridge a gap)
     results = route_pairs(
-        survivors,
+        constellation,
         list(sources),
         list(destinations),
         times,
         attacked,
-        isl_filter=attack.isl_filter(survivors, times[0]),
+        isl_filter=attack.isl_filter(constellation, times[0]),
+        removed_satellites=gone,
         **options,
     )
     return results, removed
