@@ -112,9 +112,9 @@ def describe(
         # a skyfence error raised inside a validator: its own field continues the key path (``time.duration``)
         inner = ctx["error"]
         message, hint = inner.message, inner.hint
-        where = key_path(loc)
-        if inner.field and not inner.field.startswith("-") and inner.field != where:
-            loc = (*loc, inner.field) if not inner.field.startswith(f"{where}.") else tuple(inner.field.split("."))
+        where, named = key_path(loc), inner.field or ""
+        if named and not named.startswith("-") and named not in (where, where.rsplit(".", 1)[-1]):
+            loc = tuple(named.split(".")) if named.startswith(f"{where}.") else (*loc, named)
     elif kind in ("value_error", "assertion_error"):
         message = str(error.get("msg", "invalid value"))
         message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
