@@ -72,6 +72,10 @@ PRESENTATION_ONLY = frozenset(
 
 #: Version of the files a unit writes; part of every key, so a cache written by older code is never misread.
 LAYOUT = 2
+#: Revision of the models behind the capacity and threats units' numbers, in their keys, so a cache written before a
+#: model change is recomputed rather than served (2: issue 14's monotone allocation -- beam-time planned without the
+#: jammer, offers taken by delivered rate -- and routes that never bridge a lost satellite).
+CAPACITY_MODEL = 2
 
 #: Which cells a policy unit evaluates: the scenario region's own (its point of view and scale, as coverage uses),
 #: not the policy's country layer, so "Taiwan" is one set of cells throughout a report.  Part of the policy units'
@@ -468,6 +472,7 @@ def capacity_unit(ctx: Context, c_spec: ConstellationSpec, r_spec: RegionSpec, g
         f"capacity: {c_spec.name} over {r_spec.name or r_spec.spec}",
         {
             "unit": "capacity",
+            "model": CAPACITY_MODEL,
             "constellation": ctx.constellation_key(c_spec),
             "region": ctx.region_key(r_spec),
             "ground": ctx.ground_key(ground),
@@ -748,6 +753,7 @@ def threat_unit(ctx: Context, c_spec: ConstellationSpec, r_spec: RegionSpec, var
                 files_used[engagement.region] = ctx.file_hash(path)
     inputs: dict[str, Any] = {
         "unit": "threats",
+        "model": CAPACITY_MODEL,
         "constellation": ctx.constellation_key(c_spec),
         "constellation_name": c_spec.name,  # threats may name the constellations they apply to
         "region": ctx.region_key(r_spec),
