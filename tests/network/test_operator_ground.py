@@ -64,3 +64,23 @@ def test_czml_draws_no_starlink_sites_for_oneweb(data_dir, skyfence_cli, tmp_pat
     ran = skyfence_cli("export", "czml", "starlink-550", "--duration", "2m", "--out", tmp_path / "s.czml", "--json")
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout)["sites"] > 100  # Starlink's operational gateways and PoPs
+
+
+def test_assess_refuses_latency_of_oneweb_over_starlinks_default_gateways(data_dir, skyfence_cli, tmp_path):
+    """The scenario's ground segment defaults to Starlink's list: latency of OneWeb over it is refused at once
+    (naming the file and key), unless ground.sites names a list on purpose."""
+    import shutil
+    from pathlib import Path
+
+    examples = Path(__file__).parents[2] / "examples"
+    shutil.copytree(examples / "policies", tmp_path / "policies")  # the scenario's policy files are relative
+    text = (examples / "taiwan.toml").read_text()
+    oneweb = text.replace('constellations = ["starlink", "starlink-gen1"]', 'constellations = ["starlink", "oneweb"]')
+    assert oneweb != text
+    scenario = tmp_path / "taiwan_oneweb.toml"
+    scenario.write_text(oneweb)
+    ran = skyfence_cli("assess", scenario, "--out", tmp_path / "out")
+    lines = ran.stderr.strip().splitlines()
+    assert ran.returncode == 1 and len(lines) == 1, ran.stderr
+    assert f"{scenario.name}: field latency.constellations: latency of 'oneweb': no ground segment" in lines[0]
+    assert not (tmp_path / "out").exists()

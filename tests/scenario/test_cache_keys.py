@@ -61,6 +61,7 @@ def _base(data_dir) -> dict:
     raw["constellations"][0]["label"] = "Starlink shell 1"
     raw["regions"][0]["name"] = "Taiwan"
     raw["ground"] = {
+        "sites": "starlink_ground_stations",  # named: latency.constellations may then list OneWeb too (on purpose)
         "exclude_gateways_in": ["TW"],
         "add_sites": [{"name": "Tainan PoP", "kind": "gateway", "lat": 23.0, "lon": 120.2, "country": "TW"}],
     }

@@ -104,6 +104,25 @@ def _with_latency(scenario: Scenario, c_spec: ConstellationSpec) -> bool:
     )
 
 
+def _check_operator_ground(ctx: Context, c_spec: ConstellationSpec, ground) -> None:
+    """Latency of a constellation over the default ground segment (Starlink's list: ``ground.sites`` not given)
+    needs a Starlink constellation: another operator's traffic would land at Starlink's gateways in silence
+    (:func:`skyfence.network.ground.operator_ground`, as ``skyfence latency`` decides)."""
+    from skyfence.network.ground import operator_ground
+
+    constellation = ctx.constellation(c_spec)
+    if "sites" not in ground.model_fields_set and len(constellation):  # no satellites: nothing lands anywhere
+        try:
+            operator_ground(constellation, field="ground.sites")
+        except InputError as error:
+            raise InputError(
+                f"latency of {c_spec.name!r}: {error.message}",
+                field="latency.constellations",
+                hint="list only Starlink constellations there, or set ground.sites to that operator's gateway and "
+                "PoP file, or to starlink_ground_stations to use Starlink's on purpose",
+            ) from None
+
+
 @dataclass
 class _Plan:
     """Units per place in the summary: ``(variant, part, index) -> unit`` and the policy diffs."""
@@ -137,6 +156,7 @@ def plan(scenario: Scenario, base: Path, ctx: Context | None = None) -> _Plan:
                     add((variant.name, "capacity", m), capacity_unit(ctx, c_spec, r_spec, ground))
                     m += 1
             if _with_latency(scenario, c_spec):
+                _check_operator_ground(ctx, c_spec, ground)
                 add((variant.name, "latency", j), latency_unit(ctx, c_spec, ground))
                 j += 1
         policy = variant.policy or scenario.policy
@@ -257,7 +277,11 @@ def _run_scenario(
             + (f" (+{len(gaps) - 1} more catalog(s))" if len(gaps) > 1 else ""),
             field="time.start",
         )
-    the_plan = plan(scenario, base, ctx)
+    try:
+        the_plan = plan(scenario, base, ctx)
+    except InputError as error:  # a problem of the scenario file: say which
+        error.source = error.source or (str(scenario_file) if scenario_file is not None else file_name)
+        raise
     folders, hits, misses = _execute(the_plan.units, root, progress or _Silent())
 
     def result(unit: Unit) -> dict[str, Any]:
