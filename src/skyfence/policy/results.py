@@ -87,28 +87,46 @@ class Decisions:
 
     def reason(self, i: int) -> str:
         """The reason for fix ``i`` with the fix's own values (speed, altitude, country ...)."""
-        i = int(i)
-        base = self.reason_table[int(self.clause[i]) + 1]
-        code = int(self.country[i])
-        country = self.codes[code] if code >= 0 else "no country (sea)"
-        facts = [f"at {self.fixes.lat_deg[i]:.5f}, {self.fixes.lon_deg[i]:.5f} ({country})"]
-        c = int(self.clause[i])
-        if c < 0 and code >= 0:
-            entry = self.engine.policy.statuses.get(country)
-            if entry is not None:
-                when = f", expected: {entry.expected}" if entry.expected else ""
-                facts.append(f"{country} is {entry.status} on the {self.engine.operator} map{when}")
-        if c >= 0:
-            detail = self.engine.clauses[c].detail
-            if detail == "speed":
-                facts.append(f"speed {self.fixes.speed_kmh[i]:g} km/h")
-            elif detail == "altitude":
-                facts.append(f"altitude {self.fixes.alt_m[i]:g} m")
-            elif detail == "days" and self.fixes.days_abroad is not None:
-                facts.append(f"{self.fixes.days_abroad[i]:g} days abroad")
-            elif detail == "end_use":
-                facts.append(f"end use {self.fixes.end_uses[self.fixes.end_use[i]]}")
-        return f"{base} ({'; '.join(facts)})"
+        return self.reasons_of([int(i)])[0]
+
+    def reasons_of(self, rows: list[int]) -> list[str]:
+        """:meth:`reason` of each of ``rows`` (a batch's worth in one call: the per-clause and per-country parts
+        are looked up once, not once a fix)."""
+        fixes, table, codes = self.fixes, self.reason_table, self.codes
+        clause, country = self.clause.tolist(), self.country.tolist()
+        lat, lon = fixes.lat_deg, fixes.lon_deg
+        status_note: dict[int, str] = {}  # country code -> "; TW is ... on the map" (default decisions)
+        details = [clause_.detail for clause_ in self.engine.clauses]
+        out = []
+        for i in rows:
+            c, code = clause[i], country[i]
+            name = codes[code] if code >= 0 else "no country (sea)"
+            text = f"{table[c + 1]} (at {lat[i]:.5f}, {lon[i]:.5f} ({name})"
+            if c < 0:
+                if code >= 0:
+                    note = status_note.get(code)
+                    if note is None:
+                        note = status_note[code] = self._status_note(name)
+                    text += note
+            else:
+                detail = details[c]
+                if detail == "speed":
+                    text += f"; speed {fixes.speed_kmh[i]:g} km/h"
+                elif detail == "altitude":
+                    text += f"; altitude {fixes.alt_m[i]:g} m"
+                elif detail == "days" and fixes.days_abroad is not None:
+                    text += f"; {fixes.days_abroad[i]:g} days abroad"
+                elif detail == "end_use":
+                    text += f"; end use {fixes.end_uses[fixes.end_use[i]]}"
+            out.append(text + ")")
+        return out
+
+    def _status_note(self, country: str) -> str:
+        entry = self.engine.policy.statuses.get(country)
+        if entry is None:
+            return ""
+        when = f", expected: {entry.expected}" if entry.expected else ""
+        return f"; {country} is {entry.status} on the {self.engine.operator} map{when}"
 
     def to_frame(self) -> pd.DataFrame:
         """``decision``, ``rule``, ``rule_id``, ``reason`` and ``country`` columns (categoricals where useful)."""

@@ -339,8 +339,10 @@ class Evaluator:
             if status != "active":
                 labels[i], rule_ids[i], kinds[i] = "deny", STATUS_RULE, "terminal_status"
                 reasons[i] = f"deny by the operator: terminal {fixes.serial[i]} is {status}"
-        texts = [result.reason(i) if text is None else text for i, text in enumerate(reasons)]
-        return Verdicts(labels, rule_ids, kinds, texts, countries, licence_ids, enrolment_ids)
+        engine_rows = [i for i, text in enumerate(reasons) if text is None]
+        for i, text in zip(engine_rows, result.reasons_of(engine_rows), strict=True):
+            reasons[i] = text
+        return Verdicts(labels, rule_ids, kinds, reasons, countries, licence_ids, enrolment_ids)  # type: ignore[arg-type]
 
     def _apply_licences(self, fixes, result, registry, countries, labels, rule_ids, kinds, reasons, licence_ids):
         """Registry licence rules, each in its place in the precedence order (see the module notes)."""

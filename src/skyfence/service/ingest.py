@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import numpy as np
 from pydantic import TypeAdapter
 from pydantic_core import to_json
 from sqlalchemy import Connection, Table, func, literal_column, select
@@ -94,6 +95,24 @@ def _time_parameter(dialect: str) -> Callable[[datetime], Any]:
     if dialect == "sqlite":
         return lambda moment: moment.replace(tzinfo=None).isoformat(" ", "microseconds")
     return lambda moment: moment
+
+
+def _time_column(dialect: str, columns: FixColumns, fixes: list[FixIn]) -> list[Any]:
+    """The fixes' times as the driver takes them (see :func:`_time_parameter`), for the whole batch at once."""
+    if dialect == "sqlite":  # SQLAlchemy's SQLite layout, 2026-08-22 10:00:00.000000, from the datetime64 column
+        return np.char.replace(np.datetime_as_string(columns.time, unit="us"), "T", " ").tolist()
+    return [f.time for f in fixes]
+
+
+def _fix_ids(connection: Connection, batch_id: int) -> list[int]:
+    """The ids of a batch's fixes in request order, fetched through the driver's cursor in one call."""
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    cursor = connection.connection.cursor()  # the DBAPI connection of this transaction
+    try:
+        cursor.execute(f"SELECT id FROM fixes WHERE batch_id = {marker} ORDER BY index_in_batch", (batch_id,))
+        return [row[0] for row in cursor.fetchall()]
+    finally:
+        cursor.close()
 
 
 def _bulk_insert(connection: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple]) -> None:
@@ -245,6 +264,7 @@ def _terminals(session: Session, fixes: list[FixIn], principal: Principal) -> di
 @dataclass
 class _Decided:
     version_id: str
+    columns: FixColumns
     verdicts: Verdicts
     evaluator: Evaluator
     detection: Any  # a prepared batch for the detectors, or None when detection is off
@@ -269,7 +289,7 @@ def _decide(session: Session, fixes: list[FixIn], terminals: dict[int, Any], set
         prepared = compiled.prepare_detection(columns) if settings.detection else None
     except PolicyError as error:
         raise ProblemError(409, f"the active policy cannot decide these fixes: {error}", kind="policy-error") from None
-    return _Decided(policy.version_id, verdicts, compiled, prepared)
+    return _Decided(policy.version_id, columns, verdicts, compiled, prepared)
 
 
 def _registry_view(session: Session, operator: str, codes: tuple[str, ...], terminals: dict[int, Any]) -> RegistryView:
@@ -411,21 +431,20 @@ def _store(
         session.flush()  # the unique idempotency key is claimed here, before any fix is written
         budget.charge(session, settings, principal, len(fixes))
         connection = session.connection()
-        as_time = _time_parameter(connection.dialect.name)
-        times = [as_time(f.time) for f in fixes]
+        batch_id = batch.id
+        times = _time_column(connection.dialect.name, decided.columns, fixes)
+        terminal_ids = decided.columns.terminal_id.tolist()
         _bulk_insert(
             connection,
             _FIXES,
             ("batch_id", "index_in_batch", "terminal_id", "time", "lat_deg", "lon_deg", "alt_m", "speed_kmh"),
             [
-                (batch.id, i, f.terminal_id, times[i], f.lat_deg, f.lon_deg, f.alt_m, f.speed_kmh)
-                for i, f in enumerate(fixes)
+                (batch_id, i, terminal, moment, f.lat_deg, f.lon_deg, f.alt_m, f.speed_kmh)
+                for i, (f, terminal, moment) in enumerate(zip(fixes, terminal_ids, times, strict=True))
             ],
         )
         # One indexed read instead of RETURNING, which SQLite can only do row by row when the order matters.
-        fix_ids = list(
-            connection.execute(select(Fix.id).where(Fix.batch_id == batch.id).order_by(Fix.index_in_batch)).scalars()
-        )
+        fix_ids = _fix_ids(connection, batch_id)
         _bulk_insert(
             connection,
             _DECISIONS,
@@ -443,20 +462,20 @@ def _store(
                 "enrolment_id",
             ),
             [
-                (
-                    fix_ids[i],
-                    f.terminal_id,
-                    times[i],
-                    version_id,
-                    verdicts.decision[i],
-                    verdicts.rule[i][:128],
-                    verdicts.rule_kind[i][:32],
-                    verdicts.reason[i][:1000],
-                    verdicts.country[i][:2],
-                    verdicts.licence_id[i],
-                    verdicts.enrolment_id[i],
+                (fix_id, terminal, moment, version_id, d, rule[:128], kind[:32], why[:1000], cc[:2], lic, enrolment)
+                for fix_id, terminal, moment, d, rule, kind, why, cc, lic, enrolment in zip(
+                    fix_ids,
+                    terminal_ids,
+                    times,
+                    verdicts.decision,
+                    verdicts.rule,
+                    verdicts.rule_kind,
+                    verdicts.reason,
+                    verdicts.country,
+                    verdicts.licence_id,
+                    verdicts.enrolment_id,
+                    strict=True,
                 )
-                for i, f in enumerate(fixes)
             ],
         )
         alerts = _alerts(session, batch.id, fixes, fix_ids, verdicts, settings)
@@ -469,6 +488,7 @@ def _store(
                 fix_ids=fix_ids,
             )
         if alerts:
+            as_time = _time_parameter(connection.dialect.name)
             _bulk_insert(
                 connection,
                 _ALERTS,
