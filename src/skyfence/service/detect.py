@@ -87,7 +87,7 @@ def detect_batch(
             select(table.c.terminal_id, table.c.state, table.c.cluster_done).where(
                 id_in(table.c.terminal_id, ids, connection.dialect.name)
             )
-        )
+        ).all()  # one fetch, not one a row
     }
     rows = new_state(len(ids))
     for k, t in enumerate(ids):

@@ -242,7 +242,8 @@ def _terminals(session: Session, fixes: list[FixIn], principal: Principal) -> di
     wanted = sorted({f.terminal_id for f in fixes})
     dialect = session.get_bind().dialect.name
     query = select(*_TERMINAL_COLUMNS).where(id_in(Terminal.id, wanted, dialect))
-    found = {t.id: t for t in session.connection().execute(query)}  # Core rows: no ORM loading per row
+    # Core rows (no ORM loading per row), fetched in one call (iterating a result fetches row by row)
+    found = {t.id: t for t in session.connection().execute(query).all()}
     for i, fix in enumerate(fixes):
         if fix.terminal_id not in found:
             field = f"body.fixes[{i}].terminal_id"

@@ -207,13 +207,17 @@ def enrolments_of(session: Session, terminal_ids: list[int], codes: tuple[str, .
     out: dict[int, dict[str, int]] = defaultdict(dict)
     if not terminal_ids or not codes:
         return out
-    rows = session.connection().execute(  # Core rows: no ORM loading per row
-        select(Enrolment.terminal_id, Enrolment.jurisdiction, Enrolment.id).where(
-            id_in(Enrolment.terminal_id, terminal_ids, session.get_bind().dialect.name),
-            Enrolment.jurisdiction.in_(codes),
-            Enrolment.revoked_at.is_(None),
+    rows = (
+        session.connection()
+        .execute(  # Core rows: no ORM loading per row
+            select(Enrolment.terminal_id, Enrolment.jurisdiction, Enrolment.id).where(
+                id_in(Enrolment.terminal_id, terminal_ids, session.get_bind().dialect.name),
+                Enrolment.jurisdiction.in_(codes),
+                Enrolment.revoked_at.is_(None),
+            )
         )
-    )
+        .all()
+    )  # one fetch, not one a row
     for terminal_id, code, enrolment_id in rows:
         out[terminal_id][code] = enrolment_id
     return out
