@@ -107,6 +107,8 @@ def test_errors_name_the_option_the_toml_key_or_the_variable(tmp_path, skyfence_
         ([*coverage, "--end", "2020-01-01"], {}, "field --end: end 2020-01-01T00:00:00Z is before start"),
         (["coverage", "oneweb", "--res", "99"], {}, "field --res: H3 resolution must be an integer from 0 to 15"),
         (["coverage", "TW"], {}, "field SOURCE: 'TW' is not a file"),
+        (["region", "lookup", "95", "34"], {}, "field LAT: lat must be within"),  # typer's own argument class
+        (["region", "lookup", "abc", "34"], {}, "field LAT: lat must be a number"),
         (["assess", str(tmp_path / "bad.toml"), "--out", str(tmp_path / "o")], {}, "bad.toml: field time.duration: "),
         (live, {"SKYFENCE_OFFLINE": "maybe", "SKYFENCE_CACHE_DIR": str(tmp_path / "c")}, "field SKYFENCE_OFFLINE: "),
         (live, {"SKYFENCE_OFFLINE": "1", "SKYFENCE_CACHE_DIR": str(a_file)}, "field SKYFENCE_CACHE_DIR: "),

@@ -87,7 +87,8 @@ def option_as_typed(field: str, params: list[Any], argv: list[str]) -> str:
         if _bare(param.name or "") != wanted and wanted not in {_bare(n) for n in names}:
             continue
         if getattr(param, "param_type_name", "") == "argument":
-            return param.human_readable_name
+            # the metavar (``LAT``); typer's own argument class has no click ``human_readable_name``
+            return str(getattr(param, "metavar", None) or (param.name or field).upper())
         typed = [n for n in names if any(arg == n or arg.startswith(n + "=") for arg in argv)]
         long = sorted((n for n in names if n.startswith("--")), key=len, reverse=True)
         return (typed or long or names or [field])[0]
