@@ -14,6 +14,11 @@ import pytest
 SMALL = Path(__file__).parents[1] / "data" / "scenarios" / "small.toml"
 
 
+def _policies_absolute(text: str) -> str:
+    """The scenario with its policy paths absolute, so that a copy elsewhere passes every other check."""
+    return text.replace("../../../examples/", (Path(__file__).parents[2] / "examples").as_posix() + "/")
+
+
 class _Cells(HTMLParser):
     """Collects table cells that carry a ``data-key`` (every number in the report's tables)."""
 
@@ -177,6 +182,17 @@ def test_page_renders_in_headless_chromium(report):
                 'constellations = ["starlink-550"]\n\n[variants', 'constellations = ["starlnk"]\n\n[variants'
             ),
             "unknown constellation 'starlnk'",
+        ),
+        # a bad country code is caught with the file, before any unit runs (it used to fail mid-run, unnamed)
+        (
+            lambda t: _policies_absolute(t) + '\n[ground]\nexclude_gateways_in = ["TWN"]\n',
+            "field ground.exclude_gateways_in: unknown country code 'TWN' (did you mean TW?)",
+        ),
+        (
+            lambda t: _policies_absolute(t).replace(
+                "[variants.ground]\n", '[variants.ground]\nexclude_gateways_in = ["QQ"]\n'
+            ),
+            "field variants[1].ground.exclude_gateways_in: unknown country code 'QQ'",
         ),
     ],
 )

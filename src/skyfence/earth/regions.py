@@ -64,6 +64,7 @@ __all__ = [
     "POVS",
     "Region",
     "RegionWarning",
+    "check_country_codes",
     "countries",
     "disputed_areas",
     "geodesic_area_km2",
@@ -631,6 +632,35 @@ def region_from_geojson(file: str | os.PathLike[str], *, name: str | None = None
         geometry=_union(g for _, g in features),
         source=str(file),
     )
+
+
+def check_country_codes(codes, *, field: str, extra: frozenset[str] = frozenset()) -> list[str]:
+    """ISO 3166 alpha-2 codes, stripped and upper-cased; a code no country has is an :class:`InputError`.
+
+    The hint turns an alpha-3 code or a country name into its alpha-2 code (``TWN`` -> ``did you mean TW?``) or
+    names the closest codes.  ``extra`` holds codes accepted beyond Natural Earth's (a ground file's own).
+    """
+    table = _country_layer("default", None).table
+    known = {code for code in table["iso_a2"] if code} | set(extra)
+    out = []
+    for raw in [codes] if isinstance(codes, str) else codes:
+        code = str(raw).strip().upper()
+        if not code:
+            continue
+        if code not in known:
+            rows = table[(table["iso_a3"] == code) | (table["adm0_a3"] == code)]
+            named = [c for c in rows["iso_a2"] if c]
+            if not named:
+                numbers = _country_layer("default", None).names.get(code.lower()) or []
+                named = [c for c in table.iloc[sorted(set(numbers))]["iso_a2"] if c]
+            close = named[:1] or difflib.get_close_matches(code, sorted(known), n=3)
+            raise InputError(
+                f"unknown country code {str(raw)!r}",
+                field=field,
+                hint=f"did you mean {', '.join(close)}?" if close else "use an ISO 3166 alpha-2 code such as TW or JP",
+            )
+        out.append(code)
+    return out
 
 
 # --------------------------------------------------------------------------- get_region

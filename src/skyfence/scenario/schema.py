@@ -133,6 +133,14 @@ class GroundSpec(_Strict):
     exclude_gateways_in: list[str] = Field(default_factory=list)
     add_sites: list[SiteSpec] = Field(default_factory=list)
 
+    @field_validator("exclude_gateways_in")
+    @classmethod
+    def _known_countries(cls, value: list[str]) -> list[str]:
+        # checked with the file, before any work: a typo would otherwise fail mid-run (or drop nothing)
+        from skyfence.earth.regions import check_country_codes
+
+        return check_country_codes(value, field="exclude_gateways_in") if value else value
+
 
 class LatencySpec(_Strict):
     """Latency study: terminals at these cities or points (``"Taipei"`` or ``"25.03,121.56"``), for the named
