@@ -58,6 +58,18 @@ def _process_cpu_s() -> float:
     return float(times.user + times.system)
 
 
+def _machine_busy_s() -> float:
+    """CPU seconds every process of the machine has used so far (/proc/stat: all but idle and iowait)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        ticks = [int(v) for v in stat.readline().split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _others(busy0: float, cpu: float, wall: float) -> float:
+    """Cores the rest of the machine used meanwhile: the machine's busy CPU less ours, over the wall time."""
+    return max(0.0, (_machine_busy_s() - busy0 - cpu) / wall)
+
+
 def _warm_worker(scenario: dict, base: str, warm: str, threads: int) -> float:
     """In a worker: compute one point outside the 40 (its own threat unit) in a scratch copy of the warm cache."""
     from skyfence.sweep.execute import run_point
@@ -104,14 +116,22 @@ def main() -> None:
         # the warm point's own threat/capacity units and record stay; the 40 points have other keys
         return target
 
+    others: dict[str, float] = {}
+
     def serial_loop(threads: int | None) -> tuple[float, float, pd.DataFrame]:
         cache = fresh(f"serial-{threads}")
-        c0, t0 = time.process_time(), time.perf_counter()
+        busy0, c0, t0 = _machine_busy_s(), time.process_time(), time.perf_counter()
         rows = {p.index: run_point(p.index, p.scenario, base, str(cache), threads=threads) for p in points}
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        name = "serial_loop" if threads is not None else "serial_loop_every_core"
+        others[name] = round(_others(busy0, cpu, wall), 2)
         computed = sum(r.cache_misses for r in rows.values())
         budget = "every core" if threads is None else f"{threads} core(s) per point"
-        print(f"serial loop, {budget}: {wall:.1f} s wall, {cpu:.1f} s CPU, {computed} units computed")
+        print(
+            f"serial loop, {budget}: {wall:.1f} s wall, {cpu:.1f} s CPU, {computed} units computed, "
+            f"{sum(r.seconds for r in rows.values()) / len(rows):.2f} s a point; other "
+            f"processes used {others[name]:.2f} cores meanwhile"
+        )
         return wall, cpu, results_table(sweep, SweepRun(results=rows))
 
     def on_cluster(workers: int) -> tuple[float, float, float, pd.DataFrame]:
@@ -121,16 +141,19 @@ def main() -> None:
             warmed = client.run(_warm_worker, warm_up, base, str(warm), THREADS_PER_POINT)
             startup = time.perf_counter() - t_start
             workers0, client0 = sum(client.run(_process_cpu_s).values()), time.process_time()
-            t1 = time.perf_counter()
+            busy0, t1 = _machine_busy_s(), time.perf_counter()
             run = run_sweep(sweep, client=client, cache_root=cache, threads=THREADS_PER_POINT)
             wall = time.perf_counter() - t1
             client_cpu = time.process_time() - client0  # this process: the client, the scheduler and the nannies
             cpu = sum(client.run(_process_cpu_s).values()) - workers0 + client_cpu
+            others[f"dask_{workers}"] = round(_others(busy0, cpu, wall), 2)
         print(
             f"dask {workers} worker(s): {wall:.1f} s wall, {cpu:.1f} s CPU (workers + {client_cpu:.1f} s in this "
             "process: client, scheduler, nannies), "
-            f"{run.cache_misses} units computed; start-up {startup:.1f} s with a warm-up point of "
-            f"{', '.join(f'{s:.1f}' for s in warmed.values())} s per worker (not timed)"
+            f"{run.cache_misses} units computed, {sum(r.seconds for r in run.results.values()) / len(run.results):.2f} "
+            f"s a point; start-up {startup:.1f} s with a warm-up point of "
+            f"{', '.join(f'{s:.1f}' for s in warmed.values())} s per worker (not timed); other processes used "
+            f"{others[f'dask_{workers}']:.2f} cores meanwhile"
         )
         return wall, cpu, client_cpu, results_table(sweep, run)
 
@@ -182,6 +205,7 @@ def main() -> None:
                 "dask_2_client_scheduler_nannies": round(two_client_cpu, 1),
                 "serial_loop_every_core": round(all_cpu, 1),
             },
+            "other_processes_cores": others,
             "load_average": [round(load_start, 1), round(load_end, 1)],
             "target_speedup": TARGET_SPEEDUP,
             "target_overhead_pct": TARGET_OVERHEAD_PCT,
