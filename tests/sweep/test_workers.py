@@ -56,3 +56,4 @@ def test_local_workers_keep_dasks_thread_settings_but_not_its_malloc_trim():
         (nanny,) = cluster.workers.values()
         assert "MALLOC_TRIM_THRESHOLD_" not in nanny.pre_spawn_env
         assert nanny.pre_spawn_env["OPENBLAS_NUM_THREADS"] == "1"
+        assert nanny.config["distributed"]["worker"]["profile"]["interval"] == "100ms"

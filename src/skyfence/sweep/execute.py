@@ -22,6 +22,7 @@ and reads the base scenario's element catalogs into its memory, where every late
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import itertools
 import json
@@ -190,15 +191,24 @@ def worker_environment() -> dict[str, Any]:
     return {k: v for k, v in env.items() if k not in WORKER_ENV_DROPPED}
 
 
+#: How often a local worker samples its running task for the dashboard's profile: Dask's 10 ms holds the task's
+#: GIL 100 times a second; a point runs about a second, so 100 ms still gives ten samples a point.
+WORKER_PROFILE_INTERVAL = "100ms"
+
+
 def local_cluster(workers: int | None = None):
     """A :class:`distributed.LocalCluster` of ``workers`` processes (default: the cores), one thread each, its
-    dashboard on a free local port, the workers' environment :func:`worker_environment`."""
+    dashboard on a free local port, the workers' environment :func:`worker_environment`, their profiler sampling
+    every :data:`WORKER_PROFILE_INTERVAL`."""
     import logging
 
     import dask
     from distributed import LocalCluster
 
     n = workers or os.cpu_count() or 1
+    # a whole copy of the configuration: a nanny keeps it, and gives it again to a worker it restarts
+    profile = {"distributed": {"worker": {"profile": {"interval": WORKER_PROFILE_INTERVAL}}}}
+    worker_config = dask.config.merge(copy.deepcopy(dask.config.config), profile)
     # the nannies read it when they are made, and use it again for a worker they restart
     with dask.config.set({"distributed.nanny.pre-spawn-environ": worker_environment()}):
         return LocalCluster(
@@ -208,6 +218,7 @@ def local_cluster(workers: int | None = None):
             dashboard_address="127.0.0.1:0",
             host="127.0.0.1",
             silence_logs=logging.ERROR,
+            config=worker_config,
         )
 
 
