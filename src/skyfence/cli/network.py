@@ -101,6 +101,54 @@ def _ambiguity_notes(*places: dict) -> None:
             )
 
 
+def _dated(path: str) -> str:
+    """``name (YYYY-MM-DD)`` for a data file whose name carries an 8-digit date, else its name."""
+    import re
+
+    from skyfence.data.registry import REGISTRY
+
+    name = Path(str(path)).name if path else "memory"
+    if name in REGISTRY and REGISTRY[name].mirror_path:  # a dataset name: its file carries the date
+        name = f"{name} = {Path(str(REGISTRY[name].mirror_path)).name}"
+    dates = re.findall(r"(20\d{2})(\d{2})(\d{2})", name)
+    return f"{name} ({'-'.join(dates[-1])})" if dates else f"{name} (undated)"
+
+
+def _provenance(source: str, constellation, segment, method: str, assignment=None) -> dict:
+    """What a latency answer rests on: the catalog and its newest element epoch, the ground-segment file, the
+    PoP method and (realistic model) the operator PoP-assignment file."""
+    from skyfence.orbits.time import iso_utc
+
+    epochs = constellation.epoch_range
+    info = {
+        "catalog": source,
+        "catalog_epoch": iso_utc(epochs[1])[:10] if epochs is not None else None,
+        "ground_segment": _dated(getattr(segment, "source", "")),
+        "method": method,
+    }
+    if assignment is not None:
+        info["pop_assignment_source"] = _dated(getattr(assignment, "source", ""))
+    return info
+
+
+def _print_provenance(info: dict) -> None:
+    console.print(
+        f"  catalog {info['catalog']} (newest element epoch {info['catalog_epoch']}); ground segment "
+        f"{info['ground_segment']}",
+        highlight=False,
+    )
+    if info.get("pop_assignment_source"):
+        console.print(f"  operator PoP assignment {info['pop_assignment_source']}", highlight=False)
+    console.print(f"  method: {info['method']}", highlight=False)
+
+
+#: How ``latency SOURCE --from`` / ``network routes`` pick the PoP (see docs/validation_latency.md).
+ROUTE_METHOD = (
+    "geometry: shortest propagation path to the nearest PoP of the community gateway/PoP list (no operator "
+    "PoP assignment, no access delay); `latency country` uses the operator's assignment"
+)
+
+
 def _print_summary(summary: dict) -> None:
     dst = summary["destination"]
     dst_text = "the PoP" if dst == "pop" else _place_text(dst)
@@ -168,10 +216,12 @@ def latency(
         max_isl_km=max_isl_km,
         fibre_factor=fibre_factor,
     )[0]
+    info = _provenance(source, constellation, segment, ROUTE_METHOD)
     if json_out:
-        print_json(result.to_dict())
+        print_json({**result.to_dict(), "provenance": info})
     else:
         _print_summary(result.summary())
+        _print_provenance(info)
 
 
 @app.command("routes")
@@ -209,11 +259,13 @@ def routes(
         min_elevation_deg=min_elevation,
         gateway_min_elevation_deg=min_elevation,
     )
+    info = _provenance(source, constellation, segment, ROUTE_METHOD)
     if json_out:
-        print_json([r.to_dict() for r in results])
+        print_json([{**r.to_dict(), "provenance": info} for r in results])
         return
     for result in results:
         _print_summary(result.summary())
+    _print_provenance(info)
 
 
 @app.command("hypatia-state")
@@ -276,13 +328,29 @@ def validate_ripe(
         console.print(table.to_string(index=False))
 
 
-_SOURCE_HELP = "TLE/OMM file, dataset or preset (default: the 2025-09-23 Starlink catalog)."
+_SOURCE_HELP = (
+    "TLE/OMM file, dataset or preset (default: the newest Starlink catalog in the data, 2026-08-18, as the README's "
+    "`latency SOURCE` example; the operator PoP assignment is a 2026-10-08 snapshot and the community ground list "
+    "of 2026-03-20: every output names the files and dates it used)."
+)
+
+
+def _country_method(mode: str, code: str) -> str:
+    if mode == "operator":
+        return (
+            f"realistic access model; {code}'s PoPs from the operator's PoP assignment (geofeed, prefix-weighted), "
+            "reached over the community gateway list + inferred gateways"
+        )
+    return (
+        f"realistic access model; {code} has no rows in the operator's PoP assignment (not served there), so its "
+        "PoP is the nearest by delay over the community list + the assignment's PoPs + inferred gateways"
+    )
 
 
 def _country_run(countries: list[str] | None, run: dict):
     """Run the library with the shared options of ``latency country`` / ``latency world``."""
     from skyfence.network.access import AccessModel
-    from skyfence.network.country import country_latency, gazetteer_countries
+    from skyfence.network.country import DEFAULT_SOURCE, country_latency, gazetteer_countries
     from skyfence.network.lasers import LaserModel
     from skyfence.network.pops import load_pop_assignment
     from skyfence.orbits.sources import load_constellation
@@ -297,12 +365,13 @@ def _country_run(countries: list[str] | None, run: dict):
     if run["cities"] < 1:
         raise InputError(f"--cities {run['cities']} must be >= 1", field="--cities")
     table = load_pop_assignment(run["assignment"]) if run["pop_assignment"] == "operator" else None
+    run = {**run, "source": run["source"] or DEFAULT_SOURCE}
     constellation = load_constellation(run["source"])
     segment = _ground(run["ground"], constellation, run["status"], [], [], [], [])
     if countries is None:
         countries = sorted(set(gazetteer_countries()) | set(table.countries if table is not None else []))
     times = _times(constellation, run["start"], run["duration"], run["step"])
-    return country_latency(
+    result = country_latency(
         constellation,
         countries,
         times,
@@ -314,10 +383,17 @@ def _country_run(countries: list[str] | None, run: dict):
         infer_gateways=run["infer_gateways"],
         cities_per_country=run["cities"],
     )
+    method = (
+        "realistic access model; operator PoP assignment where a country has one, else nearest PoP"
+        if run["pop_assignment"] == "operator"
+        else "realistic access model; nearest PoP by delay (no operator assignment)"
+    )
+    result.settings["provenance"] = _provenance(run["source"], constellation, segment, method, table)
+    return result
 
 
 _LATENCY_OPTIONS = {
-    "source": (str, typer.Option("starlink_tle_20250923", "--source", help=_SOURCE_HELP)),
+    "source": (str | None, typer.Option(None, "--source", help=_SOURCE_HELP)),
     "start": (str | None, typer.Option(None, help="Start, ISO 8601 UTC. Default: newest element epoch.")),
     "duration": (str, typer.Option("24h", help="Span: 1h, 24h ...")),
     "step": (str, typer.Option("15m", help="Step; each step stands for one 15 s reconfiguration interval.")),
@@ -387,6 +463,8 @@ def latency_country(
     )
     console.print(f"  PoPs: {row['pops']}")
     console.print(f"  most used gateway: {row['gateway']}")
+    info = result.settings["provenance"]
+    _print_provenance({**info, "method": _country_method(row["assignment"], row["iso_a2"])})
 
 
 @latency_app.command("world")
@@ -410,5 +488,6 @@ def latency_world(
         f"{len(table)} countries ({int(reachable.sum())} reachable), median of country medians "
         f"{table.loc[reachable, 'median_rtt_ms'].median():.1f} ms -> {out}"
     )
+    _print_provenance(result.settings["provenance"])
     for kind, path in paths.items():
         console.print(f"  {kind}: {path}")

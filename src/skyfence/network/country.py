@@ -30,8 +30,9 @@ from skyfence.orbits.time import iso_utc
 __all__ = ["CountryLatency", "country_latency", "country_terminals", "gazetteer_countries"]
 
 DEFAULT_CITIES_PER_COUNTRY = 3
-#: Default constellation and ground segment of the product commands.
-DEFAULT_SOURCE = "starlink_tle_20250923"
+#: Default constellation of the product commands: the newest Starlink catalog in the data (as ``latency SOURCE``'s
+#: README example), so ``latency country`` and ``latency SOURCE --from`` answer about the same satellites.
+DEFAULT_SOURCE = "starlink_omm_20260818"
 
 
 def gazetteer_countries() -> list[str]:

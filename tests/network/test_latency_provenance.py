@@ -1,0 +1,32 @@
+"""Every latency answer names its catalog (and epoch date), ground segment, PoP-assignment file and method, and
+``latency country`` defaults to the same (newest) catalog as the README's ``latency SOURCE`` example."""
+
+from __future__ import annotations
+
+import json
+
+
+def test_route_names_catalog_ground_and_method(data_dir, skyfence_cli):
+    done = skyfence_cli(
+        "latency", "starlink_omm_20260818", "--from", "Taipei", "--to", "pop",
+        "--start", "2026-08-18T12:00Z", "--duration", "0s", "--exclude-gateways-in", "TW",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert "catalog starlink_omm_20260818 (newest element epoch 2026-08-18)" in text
+    assert "starlink_gateways_pops_starlink-viz_20260320.json (2026-03-20)" in text
+    assert "method: geometry" in text and "community gateway/PoP list" in text
+
+
+def test_country_defaults_to_the_newest_catalog_and_says_why_taiwan_is_nearest(data_dir, skyfence_cli):
+    done = skyfence_cli("latency", "country", "TW", "--duration", "0s", "--step", "15m")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert "catalog starlink_omm_20260818 (newest element epoch 2026-08-18)" in text  # was 2025-09-23, unnamed
+    assert "starlink_country_pop_assignment_20261008.csv (2026-10-08)" in text
+    assert "TW has no rows in the operator's PoP assignment" in text
+    done = skyfence_cli("latency", "country", "DE", "--duration", "0s", "--json")
+    assert done.returncode == 0, done.stderr
+    provenance = json.loads(done.stdout)["settings"]["provenance"]
+    assert provenance["catalog"] == "starlink_omm_20260818" and provenance["catalog_epoch"] == "2026-08-18"
+    assert provenance["pop_assignment_source"].endswith("(2026-10-08)")
