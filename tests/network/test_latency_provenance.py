@@ -30,3 +30,18 @@ def test_country_defaults_to_the_newest_catalog_and_says_why_taiwan_is_nearest(d
     provenance = json.loads(done.stdout)["settings"]["provenance"]
     assert provenance["catalog"] == "starlink_omm_20260818" and provenance["catalog_epoch"] == "2026-08-18"
     assert provenance["pop_assignment_source"].endswith("(2026-10-08)")
+
+
+def test_unserved_countries_are_flagged_and_hatched(data_dir, tmp_path, skyfence_cli):
+    """China, Russia and North Korea are 'blacklisted' in the operator's feed: flagged, never coloured."""
+    done = skyfence_cli("latency", "country", "CN", "--duration", "0s")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert "NO SERVICE" in text and "'blacklisted'" in text and "starlink_availability_20260723" in text
+    out = tmp_path / "world"
+    done = skyfence_cli("latency", "world", "--countries", "CN,RU,KP,DE", "--duration", "0s", "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert "3 without service" in " ".join(done.stdout.split())
+    rows = {r["iso_a2"]: r for r in json.loads((out / "latency_by_country.json").read_text())["countries"]}
+    assert [c for c, r in rows.items() if not r["served"]] == ["CN", "RU", "KP"]
+    assert rows["DE"]["served"] and rows["DE"]["service_status"] == "launched"

@@ -389,7 +389,32 @@ def _country_run(countries: list[str] | None, run: dict):
         else "realistic access model; nearest PoP by delay (no operator assignment)"
     )
     result.settings["provenance"] = _provenance(run["source"], constellation, segment, method, table)
+    _mark_service(result)
     return result
+
+
+#: The operator's availability feed that says which countries are served (starlink.com/map, 2026-07-23).
+SERVICE_FEED = "starlink_availability_20260723"
+#: Feed statuses of a country without service (``exclude``: served in parts, see the feed's admin1 regions).
+UNSERVED = ("blacklisted", "coming_soon", "pending_regulatory")
+
+
+def _mark_service(result) -> None:
+    """Add ``service_status`` (the feed's raw status, ``not in feed`` when absent) and ``served`` (False where
+    the feed says there is no service: their RTT is hypothetical) to the table; the feed is named in settings."""
+    from skyfence.policy.feed import read_feed
+
+    feed = read_feed(SERVICE_FEED)
+    table = result.table
+    if not len(table):
+        return
+    status = [
+        (feed.admin0[c].feed_status or feed.admin0[c].status) if c in feed.admin0 else "not in feed"
+        for c in table["iso_a2"]
+    ]
+    table["service_status"] = status
+    table["served"] = [s not in UNSERVED for s in status]
+    result.settings["provenance"]["service_feed"] = _dated(feed.path)
 
 
 _LATENCY_OPTIONS = {
@@ -453,6 +478,12 @@ def latency_country(
         f"{row['iso_a2']}: terminals {row['terminals']}; {result.settings['steps']} steps, "
         f"PoP assignment {row['assignment']}, reachable {row['reachable_share']:.0%}"
     )
+    if not row["served"]:
+        console.print(
+            f"  NO SERVICE: the operator's availability feed ({result.settings['provenance']['service_feed']}) "
+            f"says {row['service_status']!r} for {row['iso_a2']}: the RTT below is hypothetical",
+            highlight=False,
+        )
     if row["median_rtt_ms"] is None or row["median_rtt_ms"] != row["median_rtt_ms"]:  # None or NaN
         console.print("  unreachable at every step")
         return
@@ -484,10 +515,13 @@ def latency_world(
     paths = write_world(result, out, title=f"Median RTT to the PoP ({pop_assignment} PoP assignment) [ms]")
     table = result.table
     reachable = table["median_rtt_ms"].notna()
+    served = table["served"].astype(bool) if "served" in table else reachable.map(lambda _: True)
     console.print(
-        f"{len(table)} countries ({int(reachable.sum())} reachable), median of country medians "
-        f"{table.loc[reachable, 'median_rtt_ms'].median():.1f} ms -> {out}"
+        f"{len(table)} countries ({int(reachable.sum())} reachable, {int((~served).sum())} without service: "
+        f"hatched grey, RTT flagged), median of served countries' medians "
+        f"{table.loc[reachable & served, 'median_rtt_ms'].median():.1f} ms -> {out}"
     )
+    console.print(f"  service: {result.settings['provenance'].get('service_feed', '')}", highlight=False)
     _print_provenance(result.settings["provenance"])
     for kind, path in paths.items():
         console.print(f"  {kind}: {path}")

@@ -57,8 +57,12 @@ def _plot(table, path: Path, title: str) -> str:
 
     fig, ax = plt.subplots(figsize=(14, 7), dpi=100)
     _basemap(ax, (-180.0, 180.0, -60.0, 85.0), "default", None)
-    polys, values = [], []
-    for geometry, value in zip(table["geometry"], table["median_rtt_ms"], strict=True):
+    polys, values, unserved = [], [], []
+    served = table["served"] if "served" in table else [True] * len(table)
+    for geometry, value, ok in zip(table["geometry"], table["median_rtt_ms"], served, strict=True):
+        if not ok:  # the operator's feed says no service: no colour, hatched grey
+            unserved.extend(_rings(geometry))
+            continue
         if value is None or not np.isfinite(value):
             continue
         for ring in _rings(geometry):
@@ -70,6 +74,13 @@ def _plot(table, path: Path, title: str) -> str:
     collection.set_clim(20, 120)
     ax.add_collection(collection)
     fig.colorbar(collection, ax=ax, shrink=0.7, label="median RTT to the PoP [ms]")
+    if unserved:
+        from matplotlib.patches import Patch
+
+        grey, edge = "#d0d0d0", "#777777"
+        ax.add_collection(PolyCollection(unserved, facecolor=grey, edgecolor=edge, hatch="///", linewidth=0.2))
+        key = Patch(facecolor=grey, edgecolor=edge, hatch="///", label="no service (operator's availability feed)")
+        ax.legend(handles=[key], loc="lower left")
     ax.set_xlim(-180, 180)
     ax.set_ylim(-60, 85)
     ax.set_aspect("equal")
