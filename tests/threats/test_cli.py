@@ -123,6 +123,30 @@ def test_jam_map_writes_outputs(data_file, tmp_path):
     assert jammed["mbps_per_user_p10"] <= before["mbps_per_user_p10"]
 
 
+def test_jam_out_writes_what_its_help_promises(data_file, tmp_path):
+    """--out writes the map, the per-cell GeoJSON and the summary, and says so; the map's colours read 0 % jammed as
+    light (normal service), not black (a blackout)."""
+    import matplotlib
+
+    from skyfence.report.threat_figures import JAMMED_CMAP
+
+    out = tmp_path / "jam"
+    args = ["threat", "jam", str(data_file("tle/starlink_20250923.tle")), "--jammers"]
+    args += [str(EXAMPLES / "jammers" / "fujian_coast.toml"), "--start", "2025-09-23T12:00:00Z"]
+    result = runner.invoke(app, [*args, "--duration", "10m", "--step", "300s", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "wrote" in result.output and "jammed_share.geojson" in result.output
+    doc = json.loads((out / "jammed_share.geojson").read_text())
+    shares = [f["properties"]["jammed_share"] for f in doc["features"]]
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(shares) == summary[0]["cells"] and sum(s > 0 for s in shares) == summary[0]["cells_ever_jammed"]
+    assert 0 < summary[0]["cells_ever_jammed"] < summary[0]["cells"]  # the west coast jammed, the east not
+    r, g, b, _ = matplotlib.colormaps[JAMMED_CMAP](0.0)
+    assert 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.8  # 0 % is light
+    r1, g1, b1, _ = matplotlib.colormaps[JAMMED_CMAP](1.0)
+    assert 0.2126 * r1 + 0.7152 * g1 + 0.0722 * b1 < 0.4  # 100 % is dark
+
+
 def test_gateways_curve_ends_unreachable(data_dir):
     """Service against gateways lost for the bent-pipe Gen1 preset: it falls from the start and ends at zero, and a
     terminal with every gateway gone is unreachable (an answer, not an exception)."""

@@ -162,7 +162,7 @@ def jam(
     sat_eirp: float = typer.Option(33.0, "--sat-eirp", help="Satellite EIRP per 250 MHz \\[dBW] (assumption)."),
     eirp_sweep: str = typer.Option(None, "--eirp-sweep", help="Override every jammer's EIRP: 30,40,50 \\[dBW]."),
     threshold: float = typer.Option(0.0, "--threshold", help="J/S counted as jammed at or above this \\[dB]."),
-    out: Path = typer.Option(None, "--out", help="Write a J/S map (PNG) and per-cell GeoJSON here."),
+    out: Path = typer.Option(None, "--out", help="Write a jammed-share map (PNG), per-cell GeoJSON, summary.json."),
     capacity: bool = typer.Option(False, "--capacity", help=_CAPACITY_HELP),
     ground: str = typer.Option("starlink_ground_stations", "--ground", help=_GROUND_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -207,21 +207,43 @@ def jam(
         )
         last = (result, share)
     if out is not None and last is not None:
+        import pandas as pd
+
         from skyfence._io import atomic_outputs
+        from skyfence.report.geo import write_cells_geojson
         from skyfence.report.maps import plot_cells
+        from skyfence.report.threat_figures import JAMMED_CMAP
 
         result, share = last
         with atomic_outputs(out) as staging:
             plot_cells(
                 staging / "jammed_share.png",
                 result.cells,
-                share,
-                title=f"share of time J/S >= {threshold:g} dB",
-                label="jammed share",
+                100.0 * share,
+                title=f"share of served time with J/S >= {threshold:g} dB",
+                label="jammed share [%] (0 = never jammed)",
                 vmin=0.0,
-                vmax=1.0,
-                cmap="magma",
+                vmax=100.0,
+                cmap=JAMMED_CMAP,
                 outline=area.geometry,
+            )
+            js = np.where(np.isfinite(result.signal_dbw), result.js_db, np.nan)
+            finite = np.isfinite(js)
+            median_js = np.full(js.shape[1], np.nan)
+            some = finite.any(axis=0)
+            median_js[some] = [float(np.median(js[finite[:, i], i])) for i in np.flatnonzero(some)]
+            write_cells_geojson(
+                staging / "jammed_share.geojson",
+                result.cells,
+                pd.DataFrame(
+                    {
+                        "cell": [f"{int(c):x}" for c in result.cells],
+                        "jammed_share": share.astype(float),
+                        "median_js_db": [None if not np.isfinite(v) else float(v) for v in median_js],
+                        "served_steps": np.isfinite(result.signal_dbw).sum(axis=0).astype(int),
+                        "gnss_jammed_share": result.gnss_jammed.mean(axis=0).astype(float),
+                    }
+                ),
             )
             (staging / "summary.json").write_text(json.dumps(rows, indent=2, default=str))
     cap_rows: list[dict] = []
@@ -261,6 +283,13 @@ def jam(
     if cap_rows:
         console.print("capacity:")
         _capacity_table(cap_rows)
+    if out is not None:
+        from rich.markup import escape
+
+        console.print(
+            f"wrote {escape(str(out))}/ (jammed_share.png, jammed_share.geojson: per-cell jammed share and median "
+            "J/S of the last EIRP, summary.json)"
+        )
 
 
 @app.command("attrition")

@@ -20,7 +20,11 @@ import pandas as pd
 from skyfence.report.figures import Figure, FigureCache
 from skyfence.report.maps import Panel, draw_cells
 
-__all__ = ["threat_figures"]
+__all__ = ["JAMMED_CMAP", "threat_figures"]
+
+#: Colour map of every "share of time jammed" map: sequential, 0 % light (never jammed reads as normal service, not as
+#: a blackout), more jamming darker and more saturated.
+JAMMED_CMAP = "YlOrRd"
 
 _CURVE_METRICS = (
     ("coverage_fraction", "share of time covered [%]", 100.0),
@@ -156,7 +160,7 @@ def _outage_maps(entries, region, name, outline, pov, data) -> list[Figure]:
                     panels,
                     title=f"Time jammed (J/S >= 0 dB) over {region['name']}",
                     colourbar_label="share of served time with J/S >= 0 dB [%]",
-                    cmap="magma",
+                    cmap=JAMMED_CMAP,
                     vmin=0.0,
                     vmax=100.0,
                     outline=outline,
