@@ -121,6 +121,12 @@ def test_jam_map_writes_outputs(data_file, tmp_path):
     assert (before["case"], jammed["case"]) == ("before", "jamming")
     assert jammed["served_fraction"] < before["served_fraction"]
     assert jammed["mbps_per_user_p10"] <= before["mbps_per_user_p10"]
+    # The median Mb/s per user is over users and time steps: the jammed cells (Taipei, Taichung) hold more than half
+    # of the users, so it is 0 while most of the area keeps service -- the table says both, with the same weights.
+    assert jammed["mbps_per_user_median"] == 0.0 and jammed["users_with_service"] < 0.5 < jammed["service_coverage"]
+    assert before["users_with_service"] > 0.5 and before["mbps_per_user_median"] > 0.0
+    for row in (before, jammed):
+        assert row["share_above_25_mbps"] <= row["users_with_service"] <= 1.0
 
 
 def test_jam_out_writes_what_its_help_promises(data_file, tmp_path):

@@ -69,7 +69,8 @@ def _capacity_table(rows: list[dict]) -> None:
         console.print(
             f"  {row['label']:>28}: Mb/s per user median {row['mbps_per_user_median']:.1f} "
             f"(p10 {row['mbps_per_user_p10']:.1f}), served {row['served_fraction']:.1%} of demand "
-            f"({row['served_gbps_mean']:.1f} Gb/s), with service {row['service_coverage']:.1%}"
+            f"({row['served_gbps_mean']:.1f} Gb/s), users with service {row['users_with_service']:.1%}, "
+            f"area with service {row['service_coverage']:.1%}"
         )
 
 

@@ -230,10 +230,23 @@ def _threats(summary: Summary) -> list[_Sentence]:
             if "before" in cases and after in cases and after != "before":
                 ck = f"{key}.capacity.cases"
                 for what, metric, kind, unit, sep in (
-                    ("the median busy-hour rate per user", "mbps_per_user_median", "f1", " Mb/s", " and "),
+                    (
+                        "the median busy-hour rate per user (over users and time steps)",
+                        "mbps_per_user_median",
+                        "f1",
+                        " Mb/s",
+                        ", ",
+                    ),
+                    (
+                        "the share of user-time with any service",
+                        "users_with_service",
+                        "pct",
+                        "",
+                        " and ",
+                    ),
                     ("the share of demand served", "served_fraction", "pct", "", "; "),
                 ):
-                    a, b = cases["before"][metric], cases[after][metric]
+                    a, b = cases["before"].get(metric), cases[after].get(metric)
                     if a is None or b is None:
                         s.complete = False
                         continue

@@ -52,7 +52,10 @@ CAPACITY_DRAWS = 3
 CURVE_ORDERS = 3
 #: Time steps of the gateways-lost curve at most (every n-th step of the run's grid).
 CURVE_MAX_STEPS = 144
-#: Figures of a capacity case kept in the tables (population-weighted over cells and time unless said otherwise).
+#: Figures of a capacity case kept in the tables (population-weighted over cells and time unless said otherwise):
+#: ``service_coverage`` is the share of ``(time, cell)`` samples with any capacity (by area), ``users_with_service``
+#: the population-weighted share with a rate above 0 -- the weights of the median, which is 0 once that share is
+#: below one half (users in a few jammed, populous cells).
 CAPACITY_METRICS = (
     "served_fraction",
     "served_gbps_mean",
@@ -61,6 +64,7 @@ CAPACITY_METRICS = (
     "mbps_per_user_p10",
     "share_above_25_mbps",
     "service_coverage",
+    "users_with_service",
 )
 
 
@@ -83,9 +87,17 @@ class CapacityImpact:
 
 
 def _figures(result) -> dict[str, float]:
-    stats = {m: float(result.statistics.get(m, np.nan)) for m in CAPACITY_METRICS if m != "service_coverage"}
+    own = ("service_coverage", "users_with_service")
+    stats = {m: float(result.statistics.get(m, np.nan)) for m in CAPACITY_METRICS if m not in own}
     offered = result.dataset["offered_mbps"].to_numpy()
     stats["service_coverage"] = float((offered > 0).mean()) if offered.size else 0.0
+    # The same weights as the median Mb/s per user (population over (time, cell) samples with a rate), so "median 0"
+    # and "fewer than half the users with service" are one statement: the two figures never contradict each other.
+    per_user = result.dataset["mbps_per_user"].to_numpy()
+    weights = np.broadcast_to(result.dataset["population"].to_numpy()[None, :], per_user.shape)
+    rated = np.isfinite(per_user)
+    total = float(weights[rated].sum())
+    stats["users_with_service"] = float(weights[rated & (per_user > 0)].sum() / total) if total > 0 else float("nan")
     return stats
 
 
