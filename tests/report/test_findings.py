@@ -88,3 +88,7 @@ def test_taiwan_findings_say_what_was_found(example_reports):
     assert "'coming soon'" in text
     gateway = [f for f in summary["findings"] if f["variant"] == "taiwan_gateway" and f["topic"] == "latency"]
     assert gateway and "cuts the median round-trip time to" in gateway[0]["text"]
+    # Findings get quoted without the table's note: every RTT a finding quotes says it is propagation only.
+    for finding in summary["findings"]:
+        if "round-trip time" in finding["text"]:
+            assert "propagation only: a lower bound" in finding["text"], finding["text"]

@@ -102,6 +102,11 @@ def _coverage(summary: Summary) -> list[_Sentence]:
     return out
 
 
+#: Said with every round-trip time a finding quotes: the latency model is propagation only (findings get quoted
+#: without the table's note), and skyfence assess computes no queueing/processing model to quote beside it.
+_RTT_LOWER_BOUND = "(propagation only: a lower bound, measured latency is higher)"
+
+
 def _latency(summary: Summary) -> list[_Sentence]:
     """Where traffic from each terminal leaves the network and its median RTT, then each variant's change."""
     out: list[_Sentence] = []
@@ -118,7 +123,7 @@ def _latency(summary: Summary) -> list[_Sentence]:
         s = _Sentence("latency", base.name, rank)
         s.text(f"{base.title}: traffic from {terminal.terminal} over {unit.label} ")
         s.text(f"leaves the network at {pop.name}; the median round-trip time to that exit point is ")
-        s.num(f"{key}.median_rtt_ms", terminal.median_rtt_ms, "f1").text(" ms.")
+        s.num(f"{key}.median_rtt_ms", terminal.median_rtt_ms, "f1").text(f" ms {_RTT_LOWER_BOUND}.")
         out.append(s)
         for di, row in enumerate(summary.diff):
             if (row.kind, row.constellation, row.where) != ("latency", unit.constellation, terminal.terminal):
@@ -138,7 +143,7 @@ def _latency(summary: Summary) -> list[_Sentence]:
             s.text(f"{verb} the median round-trip time to ")
             s.num(f"variants.{vi}.latency.{li}.terminals.{tj}.median_rtt_ms", other.median_rtt_ms, "f1")
             s.text(" ms (").num(f"diff.{di}.delta_median_rtt_ms", delta, "abs1")
-            s.text(" ms " + ("less)." if delta < 0 else "more)."))
+            s.text(" ms " + ("less" if delta < 0 else "more") + f"; {_RTT_LOWER_BOUND[1:-1]}).")
             out.append(s)
     return out
 
@@ -267,7 +272,7 @@ def _threats(summary: Summary) -> list[_Sentence]:
                 via = f" through {r['gateways_after'][0]}" if r.get("gateways_after") else ""
                 s.text(f"traffic from {r['terminal']} lands{via}, and its median round-trip time rises from ")
                 s.num(f"{key}.reachability.{ri}.median_rtt_before_ms", before, "f1").text(" to ")
-                s.num(f"{key}.reachability.{ri}.median_rtt_after_ms", after_ms, "f1").text(" ms; ")
+                s.num(f"{key}.reachability.{ri}.median_rtt_after_ms", after_ms, "f1").text(f" ms {_RTT_LOWER_BOUND}; ")
                 said = True
             if not said:
                 continue
