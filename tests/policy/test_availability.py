@@ -103,3 +103,15 @@ def test_front_line_diff_2024_to_2026(load_example):
     lost = {c["name"]: c for c in result.population["largest"]}
     assert lost["Pokrovsk"]["from"] == "served" and lost["Pokrovsk"]["to"] == "denied"
     assert result.population["people_losing_service"] > 100_000
+
+
+def test_whitelist_counts_as_lost_service_for_an_unregistered_terminal(load_example):
+    """Front-line geofence 2024 -> the real-world 2026 whitelist over Ukraine: an ordinary, unregistered terminal (the
+    point of view of every change) loses service in Kyiv, Kharkiv ... -- registered terminals only is no service for
+    it -- so the people losing service are nearly all the people affected, not just the occupied front line."""
+    result = diff_policies(load_example("frontline_geofence_2024"), load_example("real_world_2026"), region="UA", res=3)
+    people = result.population
+    assert people["people"] > 10_000_000
+    assert people["people_losing_service"] > 0.9 * people["people"]
+    assert people["people_gaining_service"] == 0
+    assert "unregistered" in people["note"]

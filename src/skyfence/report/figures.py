@@ -24,6 +24,7 @@ import pandas as pd
 
 from skyfence._io import atomic_outputs
 from skyfence.policy.availability import SERVED as _SERVED
+from skyfence.policy.availability import SERVED_UNREGISTERED as _SERVED_UNREGISTERED
 from skyfence.report.maps import Panel, draw_cells
 
 __all__ = [
@@ -114,13 +115,14 @@ AVAILABILITY_COLOURS = {
     "denied": "#cb181d",
     "no_rule": "#f7f7f7",
 }
-#: Colours of a change between two policies: green better, red worse.
+#: Colours of a change between two policies for an unregistered terminal: green better, red worse (the captions
+#: name the same colours, from this table).
 CHANGE_COLOURS = {
-    "gains service": "#1a9850",
-    "loses service": "#d73027",
-    "changes, served either way": "#fdae61",
-    "changes, unserved either way": "#b8a8d8",
-    "no change": "#f0f0f0",
+    "gains service": ("#1a9850", "green"),
+    "loses service": ("#d73027", "red"),
+    "changes, served either way": ("#fdae61", "orange"),
+    "changes, unserved either way": ("#b8a8d8", "purple"),
+    "no change": ("#f0f0f0", "light grey"),
 }
 
 
@@ -451,7 +453,9 @@ def _policy_maps(units: dict, changes: list[dict], region: dict, data: dict[str,
             continue
         before = tables[a].set_index("cell")["availability"]
         after = tables[b].set_index("cell")["availability"].reindex(before.index)
-        was, now = before.isin(_SERVED).to_numpy(), after.isin(_SERVED).to_numpy()
+        # One point of view throughout (the map's, the table's gains and losses, the findings'): an ordinary,
+        # unregistered terminal, for which "registered terminals only" is no service.
+        was, now = before.isin(_SERVED_UNREGISTERED).to_numpy(), after.isin(_SERVED_UNREGISTERED).to_numpy()
         changed = (before != after).to_numpy()
         kind = np.select(
             [changed & now & ~was, changed & was & ~now, changed & was & now, changed], [0, 1, 2, 3], default=4
@@ -459,19 +463,30 @@ def _policy_maps(units: dict, changes: list[dict], region: dict, data: dict[str,
         labels = list(CHANGE_COLOURS)
         png = draw_cells(
             [Panel("", _cells(before.index), kind.astype(float))],
-            title=f"What changes in {region['name']}: {change['b']} against {change['a']}",
-            categories={k: (labels[k], CHANGE_COLOURS[labels[k]]) for k in range(len(labels))},
+            title=f"What changes for an unregistered terminal in {region['name']}: {change['b']} against {change['a']}",
+            categories={k: (labels[k], CHANGE_COLOURS[labels[k]][0]) for k in range(len(labels))},
             outline=outline,
             pov=pov,
         )
+        colour = {label: c[1] for label, c in CHANGE_COLOURS.items()}
+        shown = [labels[k] for k in sorted(set(kind.tolist()))]
+        meaning = {
+            "gains service": f"served under {change['b']} but not under {change['a']}",
+            "loses service": f"served under {change['a']} but not under {change['b']} (registered terminals only "
+            "counts as no service)",
+            "changes, served either way": "served under both, the kind of service changes (e.g. degraded)",
+            "changes, unserved either way": "not served under either, the reason changes",
+            "no change": "no change",
+        }
         out.append(
             Figure(
                 f"policy_change__{name}__{i}.png",
                 png,
-                f"Map: cells of {region['name']} that gain (green) or lose (red) service, "
+                f"Map: cells of {region['name']} where an unregistered terminal gains or loses service, "
                 f"{change['b']} against {change['a']}",
-                f"Green: an unregistered terminal is served under {change['b']} but not under {change['a']}; "
-                "red: the reverse.",
+                "For an ordinary, unregistered terminal at each cell: "
+                + "; ".join(f"{colour[label]}: {meaning[label]}" for label in shown)
+                + ".",
             )
         )
     return out

@@ -190,7 +190,7 @@ def _policy(summary: Summary) -> list[_Sentence]:
         s.num(f"{key}.cells_total", change.cells_total, "int").text(f" areas of {change.region} change status")
         gaining, losing = change.people_gaining_service, change.people_losing_service
         if gaining or losing:
-            s.text("; in cities, ")
+            s.text("; for an ordinary, unregistered terminal (registered terminals only is no service), in cities, ")
             if gaining:
                 s.num(f"{key}.people_gaining_service", gaining, "int").text(" people gain service")
             if gaining and losing:

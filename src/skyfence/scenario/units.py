@@ -82,6 +82,9 @@ CAPACITY_MODEL = 3
 #: not the policy's country layer, so "Taiwan" is one set of cells throughout a report.  Part of the policy units'
 #: keys, so a cache written when they took the policy's layer is never read back.
 REGION_CELLS = "scenario-region"
+#: Whose service the policy diff's gains and losses count: an unregistered terminal (registered-only is no service).
+#: Part of the policy-diff units' keys, so a diff cached when registered-only counted as served is recomputed.
+POLICY_DIFF_POV = "unregistered"
 
 #: Element catalogs already read by this process, by file (path, inode, size, mtime) and constellation name:
 #: every point of a sweep is a new :class:`Context`, but a worker parses its catalog once (a Starlink OMM file
@@ -645,6 +648,7 @@ def policy_diff_unit(ctx: Context, a: PolicySpec, b: PolicySpec, r_spec: RegionS
             "region": ctx.region_key(r_spec),
             "cells": REGION_CELLS,
             "res": res,
+            "gains_for": POLICY_DIFF_POV,
         },
         compute,
     )
