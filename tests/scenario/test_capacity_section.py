@@ -123,3 +123,28 @@ def test_bad_capacity_values_name_the_key(tmp_path, old, new, key):
     path.write_text(path.read_text().replace(old, new))
     with pytest.raises(InputError, match=re.escape(key)):
         load_scenario(path)
+
+
+def test_capacity_run_says_capacity_in_findings_and_assumptions(run):
+    """A run with capacity answers its question in the key findings (share of the busy-hour demand carried) and its
+    assumptions no longer claim "no ... capacity limits"."""
+    summary = json.loads((run / "summary.json").read_text())
+    capacity = [f for f in summary["findings"] if f["topic"] == "capacity"]
+    assert capacity and "of Taiwan's busy-hour demand" in capacity[0]["text"]
+    first = summary["variants"][0]["capacity"][0]
+    assert capacity[0]["numbers"][0]["value"] == first["served_fraction"]
+    html = (run / "report.html").read_text()
+    assert "Capacity (computed in this run)" in html
+    assert "beam or capacity limits." not in html.replace("without beam or capacity limits.", "")
+
+
+def test_cables_cut_example_names_its_variants_and_constellations():
+    from skyfence.scenario.schema import load_scenario
+
+    scenario, _ = load_scenario(Path(__file__).resolve().parents[2] / "examples" / "taiwan_cables_cut.toml")
+    assert all(v.title for v in scenario.variants)
+    assert [c.label for c in scenario.constellations] == [
+        "Starlink (today's satellites)",
+        "Starlink Gen1 (as granted by the FCC)",
+        "OneWeb",
+    ]

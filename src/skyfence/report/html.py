@@ -24,7 +24,16 @@ from markupsafe import Markup
 if TYPE_CHECKING:
     from skyfence.scenario.runner import AssessResult
 
-__all__ = ["ASSUMPTIONS", "BETTER", "SECTIONS", "Section", "format_number", "render_report", "write_report"]
+__all__ = [
+    "ASSUMPTIONS",
+    "BETTER",
+    "SECTIONS",
+    "Section",
+    "assumptions",
+    "format_number",
+    "render_report",
+    "write_report",
+]
 
 #: Model assumptions listed in every report's appendix.
 ASSUMPTIONS = (
@@ -40,6 +49,32 @@ ASSUMPTIONS = (
     "scenario changes it.",
     "Maps: Natural Earth admin-0 polygons (land, borders) in the region's point of view; city labels from GeoNames.",
 )
+
+#: What replaces the visibility assumption's "no ... capacity limits" when the run computed capacity.
+_CAPACITY_ASSUMPTION = (
+    "Capacity (computed in this run): Ku-band link budgets with the ITU-R atmosphere (and rain where the scenario "
+    "sets it), DVB-S2X MODCOD fall-back, beam-time and each satellite's forward capacity shared in proportion to "
+    "busy-hour demand, uplink checked (skyfence.capacity.engine); coverage figures themselves count satellites in "
+    "view, without beam or capacity limits."
+)
+
+
+def assumptions(summary: dict) -> list[str]:
+    """:data:`ASSUMPTIONS` as they hold for this run: when it computed capacity (a capacity unit, or capacity before
+    and after a threat) the visibility line no longer says "no ... capacity limits" and the capacity model is
+    listed."""
+    variants = summary.get("variants") or []
+    has_capacity = any(v.get("capacity") for v in variants) or any(
+        t.get("capacity") for v in variants for t in v.get("threats") or []
+    )
+    if not has_capacity:
+        return list(ASSUMPTIONS)
+    out = [
+        a.replace("no terrain, obstructions, beam or capacity limits.", "no terrain or obstructions.")
+        for a in ASSUMPTIONS
+    ]
+    return [*out[:2], _CAPACITY_ASSUMPTION, *out[2:]]
+
 
 #: Which direction is better for a metric (the key a ``delta_`` column is named after): differences in that
 #: direction are shown green, the other way red.
@@ -197,7 +232,7 @@ def render_report(
         s=summary,
         sections=[section for section in SECTIONS if section.show(summary, figs)],
         figures=shown,
-        assumptions=ASSUMPTIONS,
+        assumptions=assumptions(summary),
         availability_labels=AVAILABILITY_LABELS,
         num=_cell,
         finding=_finding_html,

@@ -202,6 +202,46 @@ def _policy(summary: Summary) -> list[_Sentence]:
     return out
 
 
+def _capacity(summary: Summary) -> list[_Sentence]:
+    """Per variant and constellation with a capacity unit over the first region: the share of the busy-hour demand
+    carried (Gb/s of Gb/s) and the median Mb/s per user -- the question a capacity run asks."""
+    out: list[_Sentence] = []
+    first_region = summary.regions[0].spec if summary.regions else None
+    for vi, variant in enumerate(summary.variants):
+        for ci, unit in enumerate(variant.capacity):
+            if unit.region_spec != first_region or unit.served_fraction is None:
+                continue
+            first = next(
+                (
+                    u
+                    for u in summary.variants[0].capacity
+                    if (u.constellation, u.region_spec) == (unit.constellation, unit.region_spec)
+                ),
+                None,
+            )
+            if vi > 0 and (
+                first is None
+                or first.served_fraction is None
+                or format_value(first.served_fraction, "pct") == format_value(unit.served_fraction, "pct")
+            ):
+                continue  # the same as the first variant: nothing new to say
+            key = f"variants.{vi}.capacity.{ci}"
+            s = _Sentence("capacity", variant.name, 1 if vi == 0 else 2).text(f"{variant.title}: {unit.label} ")
+            s.text("would carry ").num(f"{key}.served_fraction", unit.served_fraction, "pct")
+            s.text(f" of {unit.region}'s busy-hour demand (").num(
+                f"{key}.served_gbps_mean", unit.served_gbps_mean, "f1"
+            )
+            s.text(" of ").num(f"{key}.demand_gbps", unit.demand_gbps, "f1").text(
+                " Gb/s, mean over the run's time steps)"
+            )
+            if unit.mbps_per_user_median is not None:
+                s.text("; the median busy-hour rate per user (over users and time steps) is ")
+                s.num(f"{key}.mbps_per_user_median", unit.mbps_per_user_median, "f1").text(" Mb/s")
+            s.text(".")
+            out.append(s)
+    return out
+
+
 def _threats(summary: Summary) -> list[_Sentence]:
     """Per threatened variant and constellation, over the first region: satellites lost, coverage and Mb/s per user
     before and after, and terminals left unreachable."""
@@ -282,8 +322,15 @@ def _threats(summary: Summary) -> list[_Sentence]:
 
 
 def key_findings(summary: Summary) -> list[Finding]:
-    """Up to :data:`MAX_FINDINGS` sentences about what the run found: coverage, threats, latency and policy."""
-    sentences = [*_coverage(summary), *_threats(summary), *_latency(summary), *_policy(summary)]
+    """Up to :data:`MAX_FINDINGS` sentences about what the run found: coverage, capacity, threats, latency and
+    policy."""
+    sentences = [
+        *_coverage(summary),
+        *_capacity(summary),
+        *_threats(summary),
+        *_latency(summary),
+        *_policy(summary),
+    ]
     complete = [(s.rank, i, s) for i, s in enumerate(sentences) if s.complete]
     # The most important sentences of every topic first; then back into page order (coverage, latency, policy).
     chosen = sorted(sorted(complete, key=lambda c: (c[0], c[1]))[:MAX_FINDINGS], key=lambda c: c[1])
