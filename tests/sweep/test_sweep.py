@@ -199,3 +199,15 @@ def test_report_shows_the_answer_first_with_readable_headers_and_the_rankings_un
     assert all(not h.startswith(("coverage.", "threats.", "capacity.")) for h in ranking + against)
     first_before = next(i for i, h in enumerate(against) if h.startswith("before the attacks"))
     assert all(h.startswith("after the attacks") for h in against[1:first_before])
+
+
+def test_plots_of_shares_and_counts_start_at_zero_with_both_bands_named(serial, tmp_path):
+    """Satellites in view after random losses (2 repetitions a point): the axis starts at 0 (a fall from 15.8 to 14.5
+    must not look like a collapse) and the two bands are told apart in the legend."""
+    from skyfence.sweep.results import _plot
+
+    _, frame = serial
+    ylim, legend = _plot(frame, "loss_fraction", "threats.after.sats_in_view_mean", [], tmp_path / "p.png", "")
+    assert ylim[0] == 0.0 and ylim[1] > frame["threats.after.sats_in_view_mean"].max()
+    assert any("95 % CI of the mean" in t for t in legend) and any("5-95 % of draws" in t for t in legend)
+    assert (tmp_path / "p.png").stat().st_size > 0

@@ -26,6 +26,8 @@ __all__ = ["JAMMED_CMAP", "threat_figures"]
 #: a blackout), more jamming darker and more saturated.
 JAMMED_CMAP = "YlOrRd"
 
+#: Hatches of the confidence bands, one per constellation in a plot (with its line's colour).
+_BAND_HATCHES = ("////", "\\\\", "....", "xx")
 _CURVE_METRICS = (
     ("coverage_fraction", "share of time covered [%]", 100.0),
     ("sats_in_view_mean", "satellites in view, mean", 1.0),
@@ -197,12 +199,26 @@ def _curves(entries, region, name, data) -> list[Figure]:
         seen.setdefault(t["label"], (v, t))
     fig, axes = plt.subplots(1, len(_CURVE_METRICS), figsize=(10, 3.8), dpi=110)
     for ax, (metric, label, scale) in zip(np.atleast_1d(axes), _CURVE_METRICS, strict=True):
-        for constellation, (_, t) in seen.items():
+        for k, (constellation, (_, t)) in enumerate(seen.items()):
             curve = pd.read_parquet(data[t["unit"]] / "curve.parquet")
             c = curve[curve["metric"] == metric].sort_values("intensity")
             x = 100.0 * c["intensity"].to_numpy()
-            ax.plot(x, scale * c["mean"].to_numpy(), marker="o", label=constellation)
-            ax.fill_between(x, scale * c["p05"].to_numpy(), scale * c["p95"].to_numpy(), alpha=0.25)
+            line = ax.plot(x, scale * c["mean"].to_numpy(), marker="o", label=f"{constellation}: mean")
+            # Each band in its line's colour with its own hatch, and in the legend: overlapping bands stay apart.
+            colour = line[0].get_color()
+            ax.fill_between(
+                x,
+                scale * c["p05"].to_numpy(),
+                scale * c["p95"].to_numpy(),
+                facecolor=colour,
+                alpha=0.2,
+                hatch=_BAND_HATCHES[k % len(_BAND_HATCHES)],
+                edgecolor=colour,
+                linewidth=0.0,
+                label=f"{constellation}: 5-95 % of draws",
+            )
+        # Shares and counts from zero: a fall from 15.8 to 14.5 satellites must not look like a collapse.
+        ax.set_ylim(0.0, 105.0 if scale == 100.0 else max(1.0, ax.get_ylim()[1]))
         ax.set_xlabel("satellites removed at random [%]")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
@@ -259,7 +275,12 @@ def _curves(entries, region, name, data) -> list[Figure]:
                 if len(rand):
                     lo, hi = rand.min(), rand.max()
                     ax.fill_between(
-                        lo.index, 100.0 * lo.to_numpy(), 100.0 * hi.to_numpy(), alpha=0.2, color=line[0].get_color()
+                        lo.index,
+                        100.0 * lo.to_numpy(),
+                        100.0 * hi.to_numpy(),
+                        alpha=0.2,
+                        color=line[0].get_color(),
+                        label=f"{t['label']}, {v['title']}: range over random orders",
                     )
             ax.set_xscale("symlog", linthresh=1.0)
             ax.set_xlabel("gateways lost (nearest to the region first; band: random orders)")

@@ -99,7 +99,10 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:80]
 
 
-def _plot(frame: pd.DataFrame, axis: str, metric: str, others: list[str], path: Path, title: str) -> None:
+def _plot(
+    frame: pd.DataFrame, axis: str, metric: str, others: list[str], path: Path, title: str
+) -> tuple[tuple[float, float], list[str]]:
+    """Write the plot of ``metric`` against ``axis`` to ``path``; returns the y limits and the legend's labels."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -117,6 +120,8 @@ def _plot(frame: pd.DataFrame, axis: str, metric: str, others: list[str], path: 
         ]
     else:
         groups = [("mean over the other axes" if others else "", frame)]
+    lowest = np.inf
+    banded = False
     for label, group in groups:
         stats = axis_summary(group, axis, metric)
         if stats["n"].sum() == 0:
@@ -124,9 +129,19 @@ def _plot(frame: pd.DataFrame, axis: str, metric: str, others: list[str], path: 
         if numeric:
             x = stats[axis].to_numpy(dtype=float)
             (line,) = ax.plot(x, stats["mean"], marker="o", ms=3, label=label or "mean")
+            lowest = min(lowest, float(np.nanmin(stats[["mean", "p05", "ci95_low"]].to_numpy(dtype=float))))
             if stats["n"].max() > 1:
-                ax.fill_between(x, stats["p05"], stats["p95"], color=line.get_color(), alpha=0.12, lw=0)
-                ax.fill_between(x, stats["ci95_low"], stats["ci95_high"], color=line.get_color(), alpha=0.35, lw=0)
+                # The two bands told apart by fill and hatch (not only by a darker shade), and named in the legend.
+                name = f"{label}: " if label else ""
+                ax.fill_between(
+                    x, stats["p05"], stats["p95"], color=line.get_color(), alpha=0.12, lw=0,
+                    label=f"{name}5-95 % of draws",
+                )  # fmt: skip
+                ax.fill_between(
+                    x, stats["ci95_low"], stats["ci95_high"], facecolor="none", edgecolor=line.get_color(),
+                    hatch="////", lw=0.0, label=f"{name}95 % CI of the mean",
+                )  # fmt: skip
+                banded = True
         else:
             stats = stats.sort_values("mean")
             y = np.arange(len(stats))
@@ -134,23 +149,28 @@ def _plot(frame: pd.DataFrame, axis: str, metric: str, others: list[str], path: 
             ax.errorbar(stats["mean"], y, xerr=err, fmt="o", capsize=3, label=label or "mean")
             ax.set_yticks(y, [str(v)[:40] for v in stats[axis]])
     if numeric:
+        if lowest >= 0.0:  # a share, rate or count: from zero, so a small change does not look like a collapse
+            ax.set_ylim(bottom=0.0)
         ax.set_xlabel(axis)
         ax.set_ylabel("\n".join(textwrap.wrap(header, 45)), fontsize=8)
     else:
         ax.set_xlabel(header)
     reps = int(frame.groupby([*others, axis]).size().max()) if len(frame) else 0
     note = (
-        f"\n{reps} repetitions: dark band 95 % CI of the mean (Student t), light band 5-95 % of draws"
+        f"\n{reps} repetitions: hatched band 95 % CI of the mean (Student t), light band 5-95 % of draws"
         if reps > 1 and numeric
         else ""
     )
     ax.set_title((title + "\n" if title else "") + f"{header} against {axis}{note}", fontsize=9)
     ax.grid(alpha=0.3)
-    if any(label for label, _ in groups):
-        ax.legend(fontsize=7)
+    legend: list[str] = []
+    if banded or any(label for label, _ in groups):
+        legend = [t.get_text() for t in ax.legend(fontsize=7).get_texts()]
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    ylim = (float(ax.get_ylim()[0]), float(ax.get_ylim()[1]))
     plt.close(fig)
+    return ylim, legend
 
 
 def write_outputs(folder: Path, sweep: Sweep, run: SweepRun, frame: pd.DataFrame) -> dict[str, Any]:
