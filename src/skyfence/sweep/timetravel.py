@@ -395,9 +395,11 @@ def _readable(table: pd.DataFrame) -> pd.DataFrame:
 
 def _animate(path: Path, tt: TimeTravel, result: TimeTravelResult) -> None:
     """One frame per date: the line (grey), cells newly inside (red) and newly outside (blue) since the date before,
-    the fleet's terminals cut off (black dots); written as a GIF through matplotlib's Pillow writer."""
+    the fleet's terminals cut off (purple dots, one per terminal) on the report maps' basemap; written as a GIF
+    through matplotlib's Pillow writer."""
     import h3.api.numpy_int as h3n
     import matplotlib
+    import shapely
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -405,6 +407,7 @@ def _animate(path: Path, tt: TimeTravel, result: TimeTravelResult) -> None:
     from matplotlib.collections import PolyCollection
 
     from skyfence.earth.regions import get_region
+    from skyfence.report.maps import _basemap, _cities
 
     geometries = [get_region(f"occupied:{tt.spec.country}:{d.isoformat()}").geometry for d in tt.dates]
     bounds = np.array([g.bounds for g in geometries])
@@ -418,15 +421,17 @@ def _animate(path: Path, tt: TimeTravel, result: TimeTravelResult) -> None:
 
     country = get_region(tt.spec.country.upper(), pov="DEU").geometry  # Ukraine with Crimea, for orientation
 
+    extent = (lon0, lon1, lat0, lat1)
+
     def frame(k: int) -> list:
         ax.clear()
-        for poly in getattr(country, "geoms", [country]):
-            x, y = poly.exterior.xy
-            ax.plot(x, y, color="0.3", lw=0.6)
+        # The report maps' basemap: Natural Earth land and borders, the country's outline, its largest cities named.
+        _basemap(ax, extent, "DEU", country)
+        _cities(ax, extent, 6)
         geometry = geometries[k]
         for poly in getattr(geometry, "geoms", [geometry]):
             x, y = poly.exterior.xy
-            ax.fill(x, y, color="0.75", lw=0.3, ec="0.4")
+            ax.fill(x, y, color="0.6", alpha=0.6, lw=0.3, ec="0.3", zorder=1)
         row = result.table.iloc[k]
         if k:
             now, before = result.per_date[k]["cells"], result.per_date[k - 1]["cells"]
@@ -435,8 +440,11 @@ def _animate(path: Path, tt: TimeTravel, result: TimeTravelResult) -> None:
             ax.add_collection(PolyCollection(hexes(gained), facecolor="#d62728", edgecolor="none"))
             ax.add_collection(PolyCollection(hexes(lost), facecolor="#1f77b4", edgecolor="none"))
         if positions is not None:
+            # One dot per terminal cut off (at its first reported position inside the line), not one per fix.
             cut = positions[positions["terminal_id"].astype(str).isin(result.per_date[k]["terminals"])]
-            ax.plot(cut["lon_deg"], cut["lat_deg"], "k.", ms=2)
+            inside = shapely.contains_xy(geometry, cut["lon_deg"].to_numpy(), cut["lat_deg"].to_numpy())
+            dots = cut[inside].drop_duplicates("terminal_id")
+            ax.plot(dots["lon_deg"], dots["lat_deg"], ".", color="#7b2cbf", ms=3.5, zorder=6)  # cities are black
         ax.set_xlim(lon0, lon1)
         ax.set_ylim(lat0, lat1)
         ax.set_aspect(1 / np.cos(np.radians((lat0 + lat1) / 2)))
@@ -447,7 +455,7 @@ def _animate(path: Path, tt: TimeTravel, result: TimeTravelResult) -> None:
                 f"{row['cells_newly_outside']:,} newly outside (blue)"
             )
         if positions is not None:
-            text += f"\nfleet terminals cut off: {row['terminals_cut_off']:,} (black)"
+            text += f"\nfleet terminals cut off: {row['terminals_cut_off']:,} (purple dots, one per terminal)"
         ax.set_title(text, fontsize=8)
         ax.set_xlabel("longitude [deg]")
         ax.set_ylabel("latitude [deg]")
