@@ -77,6 +77,11 @@ def test_flipped_cells_people_and_terminals_match_an_independent_shapely_count(d
     assert positions is not None
     hit_after = shapely.contains_xy(after, positions["lon_deg"].to_numpy(), positions["lat_deg"].to_numpy())
     assert row["terminals_cut_off"] == positions.loc[hit_after, "terminal_id"].nunique() > 0
+    # the animation draws one dot per terminal cut off (the caption's count), not one per fix
+    from skyfence.sweep.timetravel import cut_off_dots
+
+    dots = cut_off_dots(positions, result.per_date[1]["terminals"], after)
+    assert len(dots) == row["terminals_cut_off"] < int(hit_after.sum())
 
     again = run_timetravel(tt, serial=True, cache_root=tmp_path)
     assert again.dates_computed == 0  # each date is cached under its content key

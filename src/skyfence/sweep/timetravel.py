@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from skyfence._validation import first_problem, read_toml
 from skyfence.errors import InputError
 
-__all__ = ["TimeTravel", "TimeTravelSpec", "is_timetravel_file", "load_timetravel", "run_timetravel"]
+__all__ = ["TimeTravel", "TimeTravelSpec", "cut_off_dots", "is_timetravel_file", "load_timetravel", "run_timetravel"]
 
 #: Version of the per-date record; part of every date's key.
 LAYOUT = 1
@@ -393,13 +393,22 @@ def _readable(table: pd.DataFrame) -> pd.DataFrame:
     return shown.rename(columns=_HEADINGS)
 
 
+def cut_off_dots(positions: pd.DataFrame, terminals: list[str], geometry) -> pd.DataFrame:
+    """The animation's dots: one per terminal cut off (at its first reported position inside the line), not one per
+    fix -- so the count of dots is the count the caption gives."""
+    import shapely
+
+    cut = positions[positions["terminal_id"].astype(str).isin(terminals)]
+    inside = shapely.contains_xy(geometry, cut["lon_deg"].to_numpy(), cut["lat_deg"].to_numpy())
+    return cut[inside].drop_duplicates("terminal_id")
+
+
 def _animate(path: Path, tt: TimeTravel, result: TimeTravelResult) -> None:
     """One frame per date: the line (grey), cells newly inside (red) and newly outside (blue) since the date before,
     the fleet's terminals cut off (purple dots, one per terminal) on the report maps' basemap; written as a GIF
     through matplotlib's Pillow writer."""
     import h3.api.numpy_int as h3n
     import matplotlib
-    import shapely
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -440,10 +449,7 @@ def _animate(path: Path, tt: TimeTravel, result: TimeTravelResult) -> None:
             ax.add_collection(PolyCollection(hexes(gained), facecolor="#d62728", edgecolor="none"))
             ax.add_collection(PolyCollection(hexes(lost), facecolor="#1f77b4", edgecolor="none"))
         if positions is not None:
-            # One dot per terminal cut off (at its first reported position inside the line), not one per fix.
-            cut = positions[positions["terminal_id"].astype(str).isin(result.per_date[k]["terminals"])]
-            inside = shapely.contains_xy(geometry, cut["lon_deg"].to_numpy(), cut["lat_deg"].to_numpy())
-            dots = cut[inside].drop_duplicates("terminal_id")
+            dots = cut_off_dots(positions, result.per_date[k]["terminals"], geometry)
             ax.plot(dots["lon_deg"], dots["lat_deg"], ".", color="#7b2cbf", ms=3.5, zorder=6)  # cities are black
         ax.set_xlim(lon0, lon1)
         ax.set_ylim(lat0, lat1)
