@@ -33,6 +33,9 @@ def test_synth_detect_evaluate(tmp_path, data_dir, skyfence_cli):
     assert drone["recall"] == 1.0 and result["legit"]["alerted"] == 0
     table = _skyfence("detect", "evaluate", str(fixes), str(alerts))
     assert "Detection by class" in table.stdout and "legitimate terminals with any alert: 0 of 5" in table.stdout
+    assert "spoof offset [km]" in table.stdout  # "[km]" was eaten as rich markup
+    assert "prec. precision" in " ".join(table.stdout.split())  # abbreviated headers have a legend
+    assert max(len(line) for line in table.stdout.splitlines()) <= 80 and "…" not in table.stdout
 
 
 def test_errors_are_one_line(tmp_path, skyfence_cli):

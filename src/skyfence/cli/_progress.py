@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -90,10 +89,7 @@ class UnitProgress:
 def unit_progress(*, plain: bool | None = None) -> Iterator[UnitProgress]:
     """A :class:`UnitProgress`, plain when stdout is not a terminal (unless ``plain`` says otherwise)."""
     progress = UnitProgress(plain=not sys.stdout.isatty() if plain is None else plain)
-    started = time.perf_counter()
     try:
         yield progress
     finally:
-        progress.close()
-        if progress.plain and progress.count:
-            progress._line(f"skyfence: finished in {time.perf_counter() - started:.1f} s")
+        progress.close()  # no "finished in" line: the command prints one total and says what it covers

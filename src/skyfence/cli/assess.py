@@ -88,7 +88,9 @@ def assess(
     summary = result.summary
     console.print(
         f"[bold]{escape(summary.scenario.title)}[/]: {len(summary.variants)} variant(s); "
-        f"{result.cache_misses} unit(s) computed, {result.cache_hits} from cache; {elapsed:.1f} s"
+        f"{result.cache_misses} unit(s) computed, {result.cache_hits} from cache; {elapsed:.1f} s in all "
+        f"(computing {summary.run.seconds:.1f} s, as in the report; the rest: loading the scenario and its data, "
+        "drawing the report)"
     )
     _print_datasets(summary)
     for warning in summary.warnings:

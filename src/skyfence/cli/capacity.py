@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from skyfence.cli._common import console, json_text, print_summary_json, steps_progress
@@ -20,6 +21,7 @@ _COLUMNS = (
     ("population", "population", "{:,.0f}"),
     ("demand_gbps", "demand Gb/s", "{:,.1f}"),
     ("offered_gbps_mean", "offered Gb/s", "{:,.1f}"),
+    ("served_gbps_mean", "served Gb/s", "{:,.1f}"),
     ("served_fraction", "served", "{:.1%}"),
     ("mbps_per_user_median", "Mb/s/user p50", "{:.1f}"),
     ("mbps_per_user_p10", "p10", "{:.1f}"),
@@ -32,6 +34,7 @@ _LONG_TITLES = {
     "population": "people in the region",
     "demand_gbps": "busy-hour demand [Gb/s]",
     "offered_gbps_mean": "capacity offered, mean [Gb/s]",
+    "served_gbps_mean": "demand served, mean [Gb/s]",
     "served_fraction": "share of demand served",
     "mbps_per_user_median": "downlink per active user, median [Mb/s]",
     "mbps_per_user_p10": "downlink per active user, 10th percentile [Mb/s]",
@@ -178,7 +181,7 @@ def capacity(
     else:  # too wide for the terminal (or a file at 80 columns): one line per figure, never a cut number
         narrow = Table("", "", box=box.SIMPLE_HEAD, show_header=False)
         for (key, _, _), text in zip(_COLUMNS, row, strict=True):
-            narrow.add_row(_LONG_TITLES[key], text)
+            narrow.add_row(escape(_LONG_TITLES[key]), text)
         console.print(narrow)
     if out is not None:
         console.print(f"wrote {out}/ (summary.json, capacity.nc, capacity_cells.csv, maps)")

@@ -25,20 +25,34 @@ def info(
     if json_out:
         print_json(summary)
         return
-    console.print(f"[bold]{summary['name']}[/] — {summary['source']}")
+    from rich.markup import escape
+
+    from skyfence.data.registry import REGISTRY
+
+    title = REGISTRY[source].title if source in REGISTRY else ""
+    console.print(f"[bold]{escape(summary['name'])}[/]" + (f" — {escape(title)}" if title else ""))
+    console.print(f"source: {summary['source']}", markup=False, highlight=False, overflow="fold")
     console.print(f"satellites: {summary['satellites']:,}   epochs: {summary['epoch_min']} … {summary['epoch_max']}")
-    table = Table("shell", "name", "alt km", "incl °", "planes", "per plane", "count", title="shells")
+    # Planes are known for presets (Walker shells) only; a real catalog's shells have none: omit the columns.
+    planes = any(s["n_planes"] is not None for s in summary["shells"])
+    heads = ["shell", "name", "alt km", "incl °", *(["planes", "per plane"] if planes else []), "count"]
+    table = Table(*heads, title="shells")
     for s in summary["shells"]:
+        plane_cells = [
+            "–" if s["n_planes"] is None else str(s["n_planes"]),
+            "–" if s["sats_per_plane"] is None else str(s["sats_per_plane"]),
+        ]
         table.add_row(
             str(s["shell"]),
             s["name"],
             f"{s['alt_km']:.1f}",
             f"{s['inclination_deg']:.2f}",
-            "?" if s["n_planes"] is None else str(s["n_planes"]),
-            "?" if s["sats_per_plane"] is None else str(s["sats_per_plane"]),
+            *(plane_cells if planes else []),
             f"{s['count']:,}",
         )
     console.print(table)
+    if not planes:
+        console.print("planes and satellites per plane: not known for a catalog (only for presets' Walker shells)")
     console.print(f"not in a shell (raising, lowering or too few): {summary['not_in_a_shell']:,}")
     invalid = summary["invalid_records"]
     console.print(f"invalid records: {len(invalid)}")

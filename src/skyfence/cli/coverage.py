@@ -26,8 +26,8 @@ _SUMMARY_COLUMNS = (
     ("sats_in_view_min", "min", "{:.0f}"),
     ("sats_in_view_max", "max", "{:.0f}"),
     ("n_gaps_mean", "gaps/cell", "{:.1f}"),
-    ("max_gap_s", "max gap s", "{:.0f}"),
-    ("mean_gap_s", "mean gap s", "{:.0f}"),
+    ("max_gap_s", "max gap \\[s]", "{:.0f}"),
+    ("mean_gap_s", "mean gap \\[s]", "{:.0f}"),
 )
 
 #: Row names of the narrow (transposed) summary.
@@ -188,7 +188,7 @@ def coverage(
     else:  # too wide for the terminal: one row per figure, one column per source
         narrow = Table("", *(escape(name) for name, _ in rows), box=box.SIMPLE_HEAD)
         for i, title in enumerate(["satellites", *(_LONG_TITLES[key] for key, _, _ in _SUMMARY_COLUMNS)]):
-            narrow.add_row(title, *(row[i] for _, row in rows))
+            narrow.add_row(escape(title), *(row[i] for _, row in rows))  # "[s]" is rich markup (strike) unescaped
         console.print(narrow)
     if out is not None:
         console.print(f"wrote {out}/ (summary.json, per-source .nc, .parquet, .geojson, .png)")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -182,17 +183,11 @@ def _evaluate(fixes_path: Path, alerts_path: Path, json_out: bool, markdown: boo
     if markdown:
         sys.stdout.write(to_markdown(result))
         return
-    table = Table(
-        "class",
-        "terminals",
-        "precision",
-        "recall",
-        "F1",
-        "recall (any alert)",
-        "median fixes to detect",
-        "false-positive rate",
-        title="Detection by class",
-    )
+    # Abbreviated headers so the tables fit 80 columns (legend below); rich would cut "terminals", "precision".
+    table = Table(title="Detection by class", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    table.add_column("class", no_wrap=True)
+    for head in ("term.", "prec.", "recall", "F1", "rec. any", "fixes det.", "FP rate"):
+        table.add_column(head, no_wrap=True, justify="right")
     for row in result["classes"]:
         if "precision" in row:
             table.add_row(
@@ -210,11 +205,19 @@ def _evaluate(fixes_path: Path, alerts_path: Path, json_out: bool, markdown: boo
                 row["class"], f"{row['terminals']:,}", "", "", "", "", "", _fmt(row["false_positive_rate"], pct=True)
             )
     console.print(table)
-    kinds = Table("kind", "terminals alerted", "true", "precision", "counted true when", title="Alert kinds")
+    console.print(
+        "term. terminals; prec. precision; rec. any: recall counting any alert kind; fixes det.: median fixes to "
+        "detect; FP rate: false-positive rate (legitimate classes)",
+        highlight=False,
+    )
+    kinds = Table("kind", "alerted", "true", "prec.", "counted true when", title="Alert kinds", box=box.SIMPLE_HEAD)
     for row in result["kinds"]:
         kinds.add_row(row["kind"], f"{row['alerted']:,}", f"{row['true']:,}", _fmt(row["precision"]), row["target"])
     console.print(kinds)
-    spoof = Table("spoof offset [km]", "spoofers", "detected", "recall", title="Spoofers by offset")
+    console.print(
+        "alerted: terminals with an alert of the kind; true: those of a class the kind targets", highlight=False
+    )
+    spoof = Table("spoof offset \\[km]", "spoofers", "detected", "recall", title="Spoofers by offset")
     for row in result["spoofer_offsets"]:
         spoof.add_row(row["offset_km"], str(row["terminals"]), str(row["detected"]), _fmt(row["recall"]))
     console.print(spoof)
