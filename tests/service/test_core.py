@@ -69,6 +69,33 @@ def test_bad_database_url_is_one_line_on_the_cli(tmp_path):
     assert result.returncode == 1 and "unsupported database" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("serve", "--port", "0"),
+        ("keys", "create", "--role", "operator", "--name", "a", "--reason", "b"),
+        ("policy", "import", "examples/policies/real_world_2026.toml", "--reason", "b"),
+        ("policy", "export", "--out", "{tmp}/snapshot.toml"),
+        ("audit", "verify"),
+    ],
+    ids=lambda c: " ".join(c[:2]),
+)
+@pytest.mark.timeout(120)  # on a regression `serve` would start and never return
+def test_a_sqlite_path_in_a_missing_folder_is_refused_and_nothing_is_created(tmp_path, skyfence_cli, command):
+    """A typo in --db used to create the folder and start a new, empty control plane (no keys)."""
+    typo = tmp_path / "no-such-dir" / "cp.db"
+    args = [part.replace("{tmp}", str(tmp_path)) for part in command]
+    root = Path(__file__).parents[2]
+    args = [str(root / a) if a.startswith("examples/") else a for a in args]
+    ran = skyfence_cli(*args, "--db", typo, env={"SKYFENCE_ENVIRONMENT": "development"})
+    assert ran.returncode == 1
+    assert ran.stderr.count("\n") == 1 and "Traceback" not in ran.stderr, ran.stderr
+    assert "--db" in ran.stderr and ("does not exist" in ran.stderr or "no such database file" in ran.stderr)
+    assert "keys create" in ran.stderr
+    assert not (tmp_path / "no-such-dir").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_sqlite_is_wal_with_full_fsync_and_writers_take_the_lock_up_front(tmp_path):
     database = open_database(tmp_path / "p.db")
     try:

@@ -129,7 +129,6 @@ WRITER_CACHE_KIB: Final = 64 * 1024
 def _sqlite_engine(
     url: URL, *, immediate: bool, pool_size: int, busy_timeout_s: float, cache_kib: int | None = None
 ) -> Engine:
-    Path(url.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": busy_timeout_s},
@@ -212,17 +211,29 @@ class Checkpointer:
 def open_database(url: str | Path, *, busy_timeout_s: float = 30.0, must_exist: bool = False) -> Database:
     """Engines for ``url`` (nothing is migrated here; see :func:`skyfence.service.core.migrate.upgrade`).
 
-    A SQLite file (and its folder) is created on first use unless ``must_exist``: then a missing file is an
-    :class:`InputError` and nothing is created (``skyfence audit verify`` checks a database, it never makes one).
+    A SQLite file is created on first use unless ``must_exist``: then a missing file is an :class:`InputError`
+    and nothing is created (``skyfence audit verify`` checks a database, it never makes one).  Its folder is never
+    created: a folder that does not exist is an :class:`InputError` for every command (a typo in ``--db`` would
+    otherwise start a new, empty control plane somewhere unexpected).
     """
     parsed = normalise_url(url)
-    if must_exist and parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").expanduser().is_file():
-        raise InputError(
-            "no such database file",
-            source=parsed.database,
-            field="--db",
-            hint="check the path; `skyfence serve` creates it",
-        )
+    if parsed.get_backend_name() == "sqlite":
+        file = Path(parsed.database or "").expanduser()
+        if must_exist and not file.is_file():
+            raise InputError(
+                "no such database file",
+                source=parsed.database,
+                field="--db",
+                hint="check the path; `skyfence keys create --db PATH` (or `skyfence serve --db PATH`) creates one",
+            )
+        if not file.parent.is_dir():
+            raise InputError(
+                f"the folder {str(file.parent)!r} does not exist",
+                source=parsed.database,
+                field="--db",
+                hint="check the path; for a new database create the folder first (mkdir -p), then "
+                "`skyfence keys create --db PATH` (or `skyfence serve --db PATH`) creates the file",
+            )
     if parsed.get_backend_name() == "sqlite":
         writer = _sqlite_engine(
             parsed, immediate=True, pool_size=1, busy_timeout_s=busy_timeout_s, cache_kib=WRITER_CACHE_KIB
