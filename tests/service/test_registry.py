@@ -617,10 +617,47 @@ def test_policy_import_loads_licences_sites_and_whitelist_audited(sqlite_url, se
     app.state.db.dispose()
     assert _audit_verify(sqlite_url).returncode == 0
 
-    bad = tmp_path / "bad.toml"
-    bad.write_text(IMPORTED.replace('countries = ["TW"]\nstate', 'countries = ["TW", "JP"]\nstate'))
-    refused = _skyfence("policy", "import", str(bad), "--db", sqlite_url, "--reason", "x")
-    assert refused.returncode != 0 and "licences[0].countries" in refused.stderr and "Traceback" not in refused.stderr
+
+@pytest.mark.parametrize("example", ["real_world_2026", "operator_serves_taiwan"])
+def test_the_example_policies_import_one_licence_per_country_and_round_trip(registry, tmp_path, example):
+    """A licence for several countries (the FCC's in-motion grant) becomes one registry licence per country, with
+    the same state, conditions and dates, each audited; the exported snapshot imports back to the same registry."""
+    from skyfence.policy import load_policy
+    from skyfence.service.snapshot import export_snapshot
+
+    source = Path(__file__).parents[2] / "examples" / "policies" / f"{example}.toml"
+    spec = load_policy(source).spec
+    wanted = {}
+    for licence in spec.licences:
+        if (licence.operator or "starlink") == "starlink":
+            for code in licence.countries:
+                wanted[code] = (licence.state, licence.conditions.local_gateway, licence.conditions.expires)
+    assert any(len(licence.countries) > 1 for licence in spec.licences)  # the case that used to be refused
+    ran = _skyfence("policy", "import", str(source), "--db", registry.db_url, "--reason", "example")
+    assert ran.returncode == 0 and "Traceback" not in ran.stderr, ran.stderr
+    assert f"imported {len(wanted)} licences" in ran.stdout
+
+    def registry_licences() -> dict[str, tuple]:
+        items = registry.client.get("/api/v1/licences", params={"limit": 1000}).json()["items"]
+        return {
+            i["jurisdiction"]: (i["state"], i["conditions"]["local_gateway_required"], i["conditions"]["expires"])
+            for i in items
+        }
+
+    stored = registry_licences()
+    assert len(stored) == len(wanted)
+    for code, (state, local_gateway, expires) in wanted.items():
+        assert stored[code][:2] == ("applied" if state == "none" else state, local_gateway), code
+        assert stored[code][2] == (expires.isoformat() if expires else None), code
+    audited = registry.client.get("/api/v1/audit", params={"limit": 1000}).json()["items"]
+    assert sum(row["action"] == "licence.import" for row in audited) == len(wanted)
+
+    snapshot = export_snapshot(registry.db_url, tmp_path / "snapshot.toml").policy
+    exported = load_policy(snapshot).spec.licences
+    assert sorted(c for licence in exported for c in licence.countries) == sorted(wanted)
+    again = _skyfence("policy", "import", str(snapshot), "--db", registry.db_url, "--reason", "round trip")
+    assert again.returncode == 0, again.stderr
+    assert registry_licences() == stored
 
 
 def test_import_creates_and_migrates_a_new_database_and_export_never_creates_one(service_data, tmp_path):

@@ -247,39 +247,16 @@ def import_snapshot(
             for number, spec in enumerate(policy.spec.licences):
                 if (spec.operator or operator) != operator:
                     continue
-                if spec.zone is not None or len(spec.countries) != 1:
+                if spec.zone is not None or not spec.countries:
                     raise InputError(
-                        "the registry keeps one licence per country: give countries = [one code]",
+                        "the registry keeps licences per country, not per zone",
                         source=str(policy_path),
-                        field=f"licences[{number}].countries",
+                        field=f"licences[{number}].zone",
+                        hint="give countries = [codes] instead of a zone",
                     )
-                code = spec.countries[0]
-                values: dict[str, Any] = {
-                    "state": spec.state if spec.state != "none" else "applied",
-                    "local_gateway": spec.conditions.local_gateway,
-                    "lawful_intercept": spec.conditions.lawful_intercept,
-                    "local_ownership_min_pct": 50.0 if spec.conditions.local_ownership else None,
-                    "foreign_ownership_max_pct": None,
-                    "expires_on": spec.conditions.expires,
-                    "authority": spec.authority[:200],
-                    "note": spec.note[:2000],
-                }
-                found = session.scalar(
-                    select(Licence).where(Licence.operator_id == operator, Licence.jurisdiction == code)
-                )
-                if found is None:
-                    licence = Licence(operator_id=operator, jurisdiction=code, **values)
-                    session.add(licence)
-                    session.flush()
-                    audit(session, "licence.import", "licence", licence.id, None, snapshot(licence))
-                else:
-                    before = snapshot(found)
-                    for key, value in values.items():
-                        setattr(found, key, value)
-                    found.updated_at = utcnow()
-                    session.flush()
-                    audit(session, "licence.import", "licence", found.id, before, snapshot(found))
-                counts["licences"] += 1
+                # the registry keeps one licence per country: a licence for several countries becomes one per
+                # country, each with the same state, conditions and dates (each audited)
+                counts["licences"] += _import_licence(session, operator, spec, audit)
             if segment is not None:
                 from skyfence.service.api.routes.ground import country_of
 
@@ -316,6 +293,37 @@ def import_snapshot(
     finally:
         database.dispose()
     return counts
+
+
+def _import_licence(session: Any, operator: str, spec: Any, audit: Any) -> int:
+    """Upsert one registry licence per country of a policy licence; returns how many."""
+    from skyfence.service.api.common import snapshot
+
+    for code in spec.countries:
+        values: dict[str, Any] = {
+            "state": spec.state if spec.state != "none" else "applied",
+            "local_gateway": spec.conditions.local_gateway,
+            "lawful_intercept": spec.conditions.lawful_intercept,
+            "local_ownership_min_pct": 50.0 if spec.conditions.local_ownership else None,
+            "foreign_ownership_max_pct": None,
+            "expires_on": spec.conditions.expires,
+            "authority": spec.authority[:200],
+            "note": spec.note[:2000],
+        }
+        found = session.scalar(select(Licence).where(Licence.operator_id == operator, Licence.jurisdiction == code))
+        if found is None:
+            licence = Licence(operator_id=operator, jurisdiction=code, **values)
+            session.add(licence)
+            session.flush()
+            audit(session, "licence.import", "licence", licence.id, None, snapshot(licence))
+        else:
+            before = snapshot(found)
+            for key, value in values.items():
+                setattr(found, key, value)
+            found.updated_at = utcnow()
+            session.flush()
+            audit(session, "licence.import", "licence", found.id, before, snapshot(found))
+    return len(spec.countries)
 
 
 def _import_whitelists(session: Any, policy: Any, policy_path: Path, audit: Any) -> int:
