@@ -368,8 +368,8 @@ EXPECTED: dict[tuple[str, str], tuple[int, frozenset[str], Builder]] = {
     ("GET", "/api/v1/map/alerts/stream"): (200, READERS, _c("/api/v1/map/alerts/stream", params={"timeout_s": "0.5"})),
     ("GET", "/api/v1/map/reports"): (200, READERS, _c("/api/v1/map/reports")),
     # No --reports folder in this app: readers get 404 (nothing to open), the others 401/403 before that.
-    ("GET", "/api/v1/map/reports/{name}/layers/{layer}"): (404, READERS, _c("/api/v1/map/reports/x/layers/y")),
-    ("GET", "/api/v1/map/reports/{name}/report.html"): (404, READERS, _c("/api/v1/map/reports/x/report.html")),
+    ("GET", "/api/v1/map/reports/{name:path}/layers/{layer}"): (404, READERS, _c("/api/v1/map/reports/x/layers/y")),
+    ("GET", "/api/v1/map/reports/{name:path}/report.html"): (404, READERS, _c("/api/v1/map/reports/x/report.html")),
 }
 
 

@@ -175,3 +175,47 @@ def test_reports_are_listed_and_open_as_layers(api):
     assert client.get("/api/v1/map/reports/taiwan/report.html").text.startswith("<html>")
     for bad in ("..", "../..", "taiwan/../../etc"):
         assert client.get(f"/api/v1/map/reports/{bad}/report.html").status_code == 404
+
+
+def test_nested_reports_open_and_traversal_stays_404_without_server_paths(tmp_path, data_dir):
+    """A report two levels down (``ex/asat_debris``) is listed and opens, plain or %2F-encoded; ``..``, absolute
+    names, encoded slashes and a symlink out of the reports folder stay 404 and never echo a server path."""
+    from skyfence.service import create_app
+
+    reports = tmp_path / "reports"
+    _fake_report(reports / "ex" / "asat_debris")
+    outside = tmp_path / "secret"
+    _fake_report(outside)
+    (outside / "report.html").write_text("<html>secret</html>")
+    (reports / "ex" / "escape").symlink_to(outside, target_is_directory=True)
+    url = f"sqlite:///{tmp_path / 'skyfence.db'}"
+    key = operator_key(url)
+    app = create_app(service_settings(url, reports_dir=reports))
+    with TestClient(app, headers=auth(key)) as client:
+        names = [r["name"] for r in client.get("/api/v1/map/reports").json()["reports"]]
+        assert names == ["ex/asat_debris"]
+        for name in ("ex/asat_debris", "ex%2Fasat_debris"):
+            page = client.get(f"/api/v1/map/reports/{name}/report.html")
+            assert page.status_code == 200 and page.text.startswith("<html>"), (name, page.text)
+        layer = client.get("/api/v1/map/reports").json()["reports"][0]["layers"][0]["id"]
+        assert client.get(f"/api/v1/map/reports/ex%2Fasat_debris/layers/{layer}").status_code == 200
+        attempts = (
+            "ex/escape",
+            "ex%2Fescape",
+            "ex/../../secret",
+            "ex%2F..%2F..%2Fsecret",
+            "..%2Fsecret",
+            "%2E%2E/secret",
+            "%2F" + str(outside).lstrip("/").replace("/", "%2F"),
+            str(outside).lstrip("/"),
+            "ex\\..\\..\\secret",
+            "ex/asat_debris%00",
+        )
+        for bad in attempts:
+            for tail in ("report.html", f"layers/{layer}"):
+                response = client.get(f"/api/v1/map/reports/{bad}/{tail}")
+                assert 400 <= response.status_code < 500, (bad, tail, response.status_code)
+                assert "secret</html>" not in response.text, bad
+                # the reports folder's own location is never revealed (an absolute name is only echoed back)
+                assert str(reports) not in response.text and (str(tmp_path) not in response.text or "tmp" in bad)
+    app.state.db.dispose()

@@ -667,7 +667,7 @@ def reports(settings: SettingsDep, _: Reader) -> dict[str, Any]:
     return {"reports": list_reports(settings.reports_dir)}
 
 
-@router.get("/reports/{name}/layers/{layer}", response_class=CellsResponse)
+@router.get("/reports/{name:path}/layers/{layer}", response_class=CellsResponse)
 def report_layer(name: str, layer: str, settings: SettingsDep, _: Reader, request: Request) -> Response:
     """One map of an assess output as an SFC1 cell payload (see :mod:`skyfence.service.web.reports`)."""
     from skyfence.service.web.reports import report_layer_payload
@@ -678,9 +678,9 @@ def report_layer(name: str, layer: str, settings: SettingsDep, _: Reader, reques
     return _gzip_response(payload, _BINARY, request, headers)
 
 
-@router.get("/reports/{name}/report.html", response_class=HTMLResponse)
+@router.get("/reports/{name:path}/report.html", response_class=HTMLResponse)
 def report_html(name: str, settings: SettingsDep, _: Reader) -> Response:
-    """The assess report itself (self-contained HTML)."""
+    """The assess report itself (self-contained HTML); ``name`` is as listed, nested names included (``ex/asat``)."""
     from skyfence.service.web.reports import report_folder
 
     if settings.reports_dir is None:

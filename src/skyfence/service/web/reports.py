@@ -26,15 +26,20 @@ def _folders(root: Path) -> list[Path]:
     found = [
         p.parent for p in (*root.glob("summary.json"), *root.glob("*/summary.json"), *root.glob("*/*/summary.json"))
     ]
-    return sorted({f.resolve() for f in found if (f / "report.html").is_file()})
+    # resolved, and only those still inside the root: a symlink out of it is neither listed nor served
+    return sorted({f.resolve() for f in found if (f / "report.html").is_file() and f.resolve().is_relative_to(root)})
 
 
 def report_folder(root: Path, name: str) -> Path:
     """The output folder ``name`` (relative to ``root``), or a 404 that names only ``name``."""
     base = root.resolve()
+    # a listed name only: relative, no "..", no backslash or NUL; the resolved folder must be one _folders found
+    parts = name.split("/")
+    if not name or name.startswith("/") or "\\" in name or "\x00" in name or ".." in parts:
+        raise ProblemError(404, f"no assess output {name[:80]!r} in the reports directory", kind="not-found")
     wanted = (base / name).resolve()
     if not wanted.is_relative_to(base) or wanted not in _folders(base):
-        raise ProblemError(404, f"no assess output {name!r} in the reports directory", kind="not-found")
+        raise ProblemError(404, f"no assess output {name[:80]!r} in the reports directory", kind="not-found")
     return wanted
 
 
