@@ -27,6 +27,11 @@ SGP4 rejects) are data -- NaN plus an error code -- never exceptions.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from skyfence._validation import Problem
+
 __all__ = [
     "AuditError",
     "DataWarning",
@@ -75,6 +80,8 @@ class SkyfenceError(Exception):
         self.record = record
         self.field = field
         self.hint = hint
+        #: Every problem found, when there were several (a validator's ``Problem`` list; the message is the first).
+        self.problems: list[Problem] = []
         super().__init__(self._render())
 
     @property

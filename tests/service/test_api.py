@@ -298,6 +298,16 @@ def test_policy_upload_validates_and_versions(api):
     bad = POLICY_TOML.replace('action = "allow"', 'action = "permit"', 1)
     problem = _problem(client.post("/api/v1/policies", json={"source": bad, "reason": "typo"}), 422)
     assert "rules[0].action" in problem["detail"]
+    # two problems: errors[] lists both, and the misspelt key is named (with a suggestion only where one is close)
+    two = POLICY_TOML.replace('action = "allow"', 'acton = "allow"', 1).replace(
+        'zone = "ukraine"\naction = "allow"', 'zone = "ukraine"\naction = "allow"\ngeojson = "x.geojson"', 1
+    )
+    problem = _problem(client.post("/api/v1/policies", json={"source": two, "reason": "typos"}), 422)
+    assert "more problem(s)" in problem["detail"]
+    listed = {e["field"]: e["message"] for e in problem["errors"]}
+    assert "unknown key 'acton'" in listed["rules[0].acton"] and "did you mean action?" in listed["rules[0].acton"]
+    assert "unknown key 'geojson'" in listed["rules[1].geojson"] and "did you mean" not in listed["rules[1].geojson"]
+    assert "rules[0].action" in listed  # the required key the typo left out
     sneaky = 'include = ["../../etc/passwd"]\n' + POLICY_TOML
     assert "server" in _problem(client.post("/api/v1/policies", json={"source": sneaky, "reason": "x"}), 422)["detail"]
     assert client.get("/api/v1/policies/active").json()["version_id"] == world.policy_version

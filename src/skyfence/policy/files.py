@@ -35,7 +35,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from skyfence._validation import first_problem, key_path, loads_toml, read_toml
+from skyfence._validation import first_problem, key_path, loads_toml, problems, read_toml
 from skyfence.errors import PolicyError
 from skyfence.policy import model as m
 from skyfence.policy.clauses import Compiled, compile_policy
@@ -62,7 +62,8 @@ def _wording(error: Any, loc: tuple) -> tuple[str, str | None] | None:
     kind = error["type"]
     if kind == "extra_forbidden":
         key = str(loc[-1]) if loc else "?"
-        close = difflib.get_close_matches(key, _known_keys(), n=3, cutoff=0.6)
+        # 0.75: a typo (acton -> action) is close; an unrelated key (geojson) must not be "did you mean reason?"
+        close = difflib.get_close_matches(key, _known_keys(), n=3, cutoff=0.75)
         hint = ("did you mean " + ", ".join(close) + "?") if close else "see the policy file reference"
         return f"unknown key {key!r}", hint
     if kind == "missing" and key_path(loc).endswith("default"):
@@ -79,7 +80,10 @@ def _wording(error: Any, loc: tuple) -> tuple[str, str | None] | None:
 
 def _validation_error(error: ValidationError, data, source: str) -> PolicyError:
     problem = first_problem(error, data=data, custom=_wording)
-    return PolicyError(problem.message, source=source, field=problem.field or None, hint=problem.hint)
+    out = PolicyError(problem.message, source=source, field=problem.field or None, hint=problem.hint)
+    # every problem, for the API's errors[] (the message is the first one, with how many more there are)
+    out.problems = problems(error, data=data, custom=_wording)
+    return out
 
 
 # --------------------------------------------------------------------------- reading

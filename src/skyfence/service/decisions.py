@@ -164,13 +164,22 @@ def _load(source: str, base: Path | None) -> Any:
         try:
             return loads_policy(source, base_dir=base or _NOWHERE, name=_UPLOAD_NAME)
         except PolicyError as error:
-            raise PolicyError(
+            shown = PolicyError(
                 scrub_paths(error.message, base, _NOWHERE),
                 source=None if error.source is None else _shown_source(error.source, base),
                 line=error.line,
                 field=error.field,
                 hint=None if error.hint is None else scrub_paths(error.hint, base, _NOWHERE),
-            ) from None
+            )
+            shown.problems = [
+                dataclasses.replace(
+                    p,
+                    message=scrub_paths(p.message, base, _NOWHERE),
+                    hint=None if p.hint is None else scrub_paths(p.hint, base, _NOWHERE),
+                )
+                for p in error.problems
+            ]
+            raise shown from None
 
 
 #: Base of relative references when no policy directory is set (every file reference is refused before use).

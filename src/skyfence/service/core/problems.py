@@ -173,6 +173,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(SkyfenceError)
     async def _skyfence(request: Request, exc: SkyfenceError) -> JSONResponse:
         errors = [FieldProblem(field=exc.field, message=scrub_paths(exc.message))] if exc.field else None
+        if len(exc.problems) > 1:  # every problem, not only the first (the detail says how many more there are)
+            errors = [
+                FieldProblem(
+                    field=p.field or "body", message=scrub_paths(p.message + (f" ({p.hint})" if p.hint else ""))
+                )
+                for p in exc.problems
+            ]
         return problem_response(request, 422, str(exc), kind="invalid-input", title="Invalid input", errors=errors)
 
     @app.exception_handler(IntegrityError)
