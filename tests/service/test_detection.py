@@ -308,6 +308,9 @@ def test_operators_list_and_acknowledge_alerts_from_the_command_line(sqlite_url,
         assert [a["id"] for a in done] == [drone["id"]]
         since = skyfence_cli("alerts", "list", "--since", "2100-01-01T00:00", "--json", env=env)
         assert json.loads(since.stdout) == []
+        wrong = skyfence_cli("alerts", "list", "--key", "wrongkey", env=env)  # it used to say "bearer token"
+        assert wrong.returncode != 0 and len(wrong.stderr.strip().splitlines()) == 1, wrong.stderr
+        assert "--key" in wrong.stderr and "malformed API key" in wrong.stderr and "bearer" not in wrong.stderr
         bad = skyfence_cli("alerts", "list", "--since", "soon", env=env)
         assert bad.returncode != 0 and "since" in bad.stderr and "Traceback" not in bad.stderr
     finally:

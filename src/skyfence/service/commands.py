@@ -229,7 +229,13 @@ def _api(url: str, key: str, method: str, path: str, **kwargs) -> dict:
         except ValueError:
             body = {}
         detail = body.get("detail") or response.text[:200] or response.reason_phrase
-        hint = {401: "check --key or SKYFENCE_API_KEY", 403: "this needs another role (acknowledging: operator)"}
+        if response.status_code == 401:  # name what the user passed: the key, not a token they never gave
+            raise InputError(
+                f"the service refused the API key: {detail}",
+                field="--key",
+                hint="check --key or SKYFENCE_API_KEY (skyfence keys create prints a key sfk_...)",
+            )
+        hint = {403: "this needs another role (acknowledging: operator)"}
         raise InputError(f"{method} {path}: {response.status_code} {detail}", hint=hint.get(response.status_code))
     return response.json()
 

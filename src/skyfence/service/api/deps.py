@@ -115,7 +115,7 @@ def authenticate(
     if not credential:
         raise _unauthorised("no credentials (send X-API-Key: sfk_... or Authorization: Bearer <token>)")
     with db.read() as session:
-        if credential.startswith("sfk_"):
+        if api_key or credential.startswith("sfk_"):  # X-API-Key holds an API key, never a token
             principal = check_key(session, credential)
         else:
             key_id = read_token(credential, settings.signing_key)
