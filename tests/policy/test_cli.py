@@ -202,3 +202,15 @@ def test_map_and_diff(run, examples, data_dir, tmp_path):
         "policy", "map", examples / "frontline_geofence_2026.toml", "--operator", "oneweb", "--out", tmp_path / "nope"
     )
     assert code == 1 and "operator 'oneweb' is not in the policy" in err and not (tmp_path / "nope").exists()
+
+
+@pytest.mark.parametrize(
+    ("time", "why"), [("2026-02-31T00:00Z", "day is out of range for month"), ("tomorrow", "cannot read time")]
+)
+def test_a_bad_time_is_one_line_naming_the_option_and_the_format(run, examples, data_dir, time, why):
+    """It used to pass pandas' several sentences of advice (format='mixed', dayfirst ...) through."""
+    code, _, err = run(
+        "policy", "check", examples / "real_world_2026.toml", "--lat", 25, "--lon", 121, "--time", time
+    )
+    assert code != 0 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert "--time" in err and why in err and "ISO 8601" in err and "You might want" not in err

@@ -122,6 +122,7 @@ def check(
     json_out: bool = _JSON,
 ) -> None:
     """Decide one fix: decision, deciding rule and reason (--explain: every rule, matched or not, and why)."""
+    _check_time(time)
     policy = _load(file)
     fix = {"speed_kmh": speed_kmh, "alt_m": alt_m, "plan": plan, "whitelisted": whitelisted, "days_abroad": days_abroad}
     if terminal is not None:
@@ -234,6 +235,7 @@ def map_(
     from skyfence.policy import availability_map
     from skyfence.report.availability import write_availability_map
 
+    _check_time(time)
     check_output(out, folder=True)
     policy = _load(file)
     amap = availability_map(policy, operator=operator, res=res, region=region, time=time, plan=plan)
@@ -289,6 +291,14 @@ def import_availability(
     console.print(table)
     if out is not None:
         console.print(f"wrote {escape(str(out))}")
+
+
+def _check_time(time: str | None) -> None:
+    """A bad --time is one line naming the option and the format (never pandas' multi-sentence advice)."""
+    if time is not None:
+        from skyfence.orbits.time import parse_time
+
+        parse_time(time, field="--time")
 
 
 _DB_URL = typer.Option(
@@ -372,6 +382,7 @@ def diff(
     """Countries and cells whose availability changes from policy A to policy B, and the population affected."""
     from skyfence.policy import diff_policies
 
+    _check_time(time)
     check_output(out, folder=True)
     result = diff_policies(_load(a), _load(b), operator=operator, res=res, region=region, time=time, plan=plan)
     summary = result.summary()

@@ -89,9 +89,10 @@ def parse_time(value: str | datetime | np.datetime64, *, field: str = "start") -
         text = str(value).strip()
         try:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError:
+        except ValueError as error:
+            why = "" if str(error).startswith("Invalid isoformat") else f": {error}"  # e.g. day is out of range
             raise InputError(
-                f"cannot read time {text!r}", field=field, hint="use ISO 8601 UTC, e.g. 2025-09-23T12:00:00Z"
+                f"cannot read time {text!r}{why}", field=field, hint="use ISO 8601 UTC, e.g. 2025-09-23T12:00:00Z"
             ) from None
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)

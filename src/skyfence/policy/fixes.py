@@ -169,8 +169,9 @@ def _times(value, n: int, source) -> np.ndarray:
             else:
                 converted = pd.to_datetime(series, utc=True, format="ISO8601").dt.tz_localize(None)
         except (ValueError, TypeError) as error:
+            first = str(error).split(". ")[0].rstrip(".")  # pandas adds several sentences of advice
             raise PolicyError(
-                f"time: {error}", source=source, field="time", hint="use ISO 8601 UTC times, e.g. 2026-08-22T12:00:00Z"
+                f"time: {first}", source=source, field="time", hint="use ISO 8601 UTC times, e.g. 2026-08-22T12:00:00Z"
             ) from None
         values = converted.to_numpy(dtype="datetime64[ns]")
     if len(values) != n:
