@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-import click
 import typer
 
 from skyfence.cli import app
@@ -12,20 +12,36 @@ from skyfence.cli import app
 UNESCAPED = re.compile(r"(?<!\\)\[[^\]\[]*\]")
 
 
-def _commands(command: click.Command, path: str = "skyfence"):
+def _commands(command: Any, path: str = "skyfence"):
+    """Every command.  Typer brings its own copy of click: ``isinstance(command, click.Group)`` was never true, so
+    this walk used to stop at the root and check nothing."""
     yield path, command
-    if isinstance(command, click.Group):
-        for name, sub in command.commands.items():
-            yield from _commands(sub, f"{path} {name}")
+    if hasattr(command, "list_commands"):
+        context = command.context_class(command, info_name=path)
+        for name in command.list_commands(context):
+            sub = command.get_command(context, name)
+            if sub is not None:
+                yield from _commands(sub, f"{path} {name}")
+
+
+def test_the_walk_reaches_every_command() -> None:
+    paths = {path for path, _ in _commands(typer.main.get_command(app))}
+    assert {"skyfence policy evaluate", "skyfence threat js", "skyfence keys create"} <= paths, sorted(paths)
 
 
 def test_every_bracketed_unit_in_option_help_is_escaped() -> None:
+    """Option and argument help, and each command's own help (its docstring), keep their brackets."""
     root = typer.main.get_command(app)
     bad = [
         f"{path} {param.name}: {param.help!r}"
         for path, command in _commands(root)
         for param in command.params
         if getattr(param, "help", None) and UNESCAPED.search(param.help)
+    ]
+    bad += [
+        f"{path}: {UNESCAPED.search(command.help)[0]!r} in its help"
+        for path, command in _commands(root)
+        if command.help and UNESCAPED.search(command.help)
     ]
     assert not bad, "escape as \\[unit]:\n" + "\n".join(bad)
 

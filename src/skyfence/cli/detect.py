@@ -97,11 +97,11 @@ def detect(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
     markdown: bool = typer.Option(False, "--markdown", help="evaluate: print Markdown tables."),
 ) -> None:
-    """Run the misuse detectors on fixes (``--policy``, ``--out``), or evaluate alerts against labels.
+    """Run the misuse detectors on fixes (with --policy and --out), or evaluate alerts against labels.
 
     \b
     skyfence detect FIXES.parquet --policy P.toml --out alerts.parquet
-    skyfence detect evaluate FIXES.parquet ALERTS.parquet [--json]
+    skyfence detect evaluate FIXES.parquet ALERTS.parquet \\[--json]
     """
     if args and args[0] == "evaluate":
         if len(args) != 3:

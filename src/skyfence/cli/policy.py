@@ -182,7 +182,9 @@ def _print_traces(traces, *, wide: bool) -> None:
 @app.command("evaluate")
 def evaluate(
     file: Path = _POLICY,
-    fixes: Path = typer.Argument(..., help="Fixes table (.parquet or .csv): lat, lon, [alt_m, speed_kmh, time, ...]."),
+    fixes: Path = typer.Argument(
+        ..., help="Fixes table (.parquet or .csv): lat, lon, \\[alt_m, speed_kmh, time, ...]."
+    ),
     out: Path = typer.Option(..., "--out", help="Decisions table to write (.parquet), atomically."),
     operator: str = _OPERATOR,
     json_out: bool = _JSON,

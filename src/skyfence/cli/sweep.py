@@ -37,9 +37,10 @@ def sweep(
 ) -> None:
     """Run a scenario over a grid of parameters and Monte Carlo repetitions; write one table and plots.
 
-    A file with a [timetravel] table (examples/frontline_timetravel.toml) runs the occupation time-travel instead:
-    one task per date of the front-line series; one with a [chunked] table (examples/sweeps/starlink_world_chunked.toml)
-    runs one big coverage run chunked over time, one task per chunk, to chunked NetCDF."""
+    A file with a \\[timetravel] table (examples/frontline_timetravel.toml) runs the occupation time-travel instead:
+    one task per date of the front-line series; one with a \\[chunked] table
+    (examples/sweeps/starlink_world_chunked.toml) runs one big coverage run chunked over time, one task per chunk,
+    to chunked NetCDF."""
     if scheduler is not None and (workers is not None or serial):
         fail("give --scheduler, or --workers / --serial for a local run, not both")
     from skyfence.sweep.execute import connect

@@ -419,7 +419,7 @@ def debris(
     source: str = typer.Option(None, "--source", help="Constellation whose shells are exposed."),
     horizon_days: float = typer.Option(365.0, "--horizon-days", help="Horizon \\[days]."),
     lethal_size: float = typer.Option(0.01, "--lethal-size-m", help="Smallest lethal fragment \\[m] (assumption)."),
-    area: float = typer.Option(30.0, "--area-m2", help="Satellite cross-section [m^2] (assumption)."),
+    area: float = typer.Option(30.0, "--area-m2", help="Satellite cross-section \\[m^2] (assumption)."),
     decay_days: float = typer.Option(
         None, "--decay-days", help="Fragment e-folding lifetime \\[days]; none = no decay."
     ),
