@@ -109,6 +109,7 @@ def test_errors_name_the_option_the_toml_key_or_the_variable(tmp_path, skyfence_
         (["coverage", "TW"], {}, "field SOURCE: 'TW' is not a file"),
         (["region", "lookup", "95", "34"], {}, "field LAT: lat must be within"),  # typer's own argument class
         (["region", "lookup", "abc", "34"], {}, "field LAT: lat must be a number"),
+        (["region", "lookup", "34", "200"], {}, "field LON: lon must be within ±180 degrees, got 200"),
         (["assess", str(tmp_path / "bad.toml"), "--out", str(tmp_path / "o")], {}, "bad.toml: field time.duration: "),
         (live, {"SKYFENCE_OFFLINE": "maybe", "SKYFENCE_CACHE_DIR": str(tmp_path / "c")}, "field SKYFENCE_OFFLINE: "),
         (live, {"SKYFENCE_OFFLINE": "1", "SKYFENCE_CACHE_DIR": str(a_file)}, "field SKYFENCE_CACHE_DIR: "),

@@ -94,7 +94,7 @@ def info(
 @app.command("lookup", context_settings=_NUMBERS_OK)
 def lookup(
     lat: Annotated[str, typer.Argument(metavar="LAT", help="Latitude in degrees, -90..90.")],
-    lon: Annotated[str, typer.Argument(metavar="LON", help="Longitude in degrees, east positive.")],
+    lon: Annotated[str, typer.Argument(metavar="LON", help="Longitude in degrees, east positive, -180 to 180.")],
     pov: _POV = "default",
     scale: _SCALE = None,
     occupied: Annotated[
@@ -104,7 +104,7 @@ def lookup(
 ) -> None:
     """Country, disputed areas and occupied-territory status at LAT LON."""
     lat_deg = _parse_coordinate(lat, "lat", 90.0)
-    lon_deg = _parse_coordinate(lon, "lon", 360.0)
+    lon_deg = _parse_coordinate(lon, "lon", 180.0)
     from skyfence.earth.regions import region_lookup
 
     result = region_lookup(lat_deg, lon_deg, pov=pov, scale=scale, occupied=occupied)
