@@ -231,6 +231,10 @@ def test_disputed_crimea():
 def test_disputed_unknown_name_suggests():
     with pytest.raises(RegionError, match="disputed:Crimea"):
         get_region("disputed:Crimeaa")
+    # nothing close: list disputed areas, never ISO codes (the user asked for a disputed area)
+    with pytest.raises(RegionError, match=r"known disputed areas: disputed:Abkhazia, .*in all") as raised:
+        get_region("disputed:Nowhere")
+    assert "ISO code" not in str(raised.value)
 
 
 def test_disputed_table():

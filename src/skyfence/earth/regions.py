@@ -492,6 +492,17 @@ def _occupied_region(spec: str) -> Region:
     )
 
 
+def _suggest_disputed(wanted: str, names: list[str]) -> str:
+    """The closest disputed areas, else the list of them (never ISO codes: the user asked for a disputed area)."""
+    close = difflib.get_close_matches(wanted, [n.lower() for n in names], n=3, cutoff=0.6)
+    by_lower = {n.lower(): n for n in names}
+    if close:
+        return "did you mean " + ", ".join(f"disputed:{by_lower[c]}" for c in close) + "?"
+    shown = sorted(names)
+    more = f", … ({len(shown)} in all, see disputed_areas())" if len(shown) > 15 else ""
+    return "known disputed areas: " + ", ".join(f"disputed:{n}" for n in shown[:15]) + more
+
+
 def _disputed_region(name: str) -> Region:
     table = _disputed()
     wanted = name.strip().lower()
@@ -499,7 +510,7 @@ def _disputed_region(name: str) -> Region:
     if rows.empty:
         raise RegionError(
             f"unknown disputed area {name!r}",
-            hint=_suggest(wanted, {n.lower(): f"disputed:{n}" for n in table["name"]}, "disputed:NAME"),
+            hint=_suggest_disputed(wanted, list(dict.fromkeys(table["name"]))),
         )
     first = rows.iloc[0]
     return Region(
