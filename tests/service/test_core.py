@@ -42,6 +42,11 @@ def test_development_runs_without_a_secret_and_production_with_a_real_one():
     assert load_settings(environment="production", secret_key=strong).signing_key == strong
 
 
+def test_a_short_secret_is_called_too_short_with_its_length():
+    with pytest.raises(InputError, match=r"too short .*: 6 characters, need at least 32"):
+        load_settings(environment="production", secret_key="abc123")
+
+
 def test_serve_refuses_a_placeholder_secret_in_one_line(tmp_path):
     import os
 

@@ -111,7 +111,12 @@ class Settings(BaseSettings):
             "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`, or run with "
             "SKYFENCE_ENVIRONMENT=development on your own machine"
         )
-        if value is None or value.lower() in WEAK_SECRETS or len(value) < _MIN_SECRET_CHARS:
+        if value is not None and value.lower() not in WEAK_SECRETS and len(value) < _MIN_SECRET_CHARS:
+            raise ValueError(
+                f"SKYFENCE_SECRET_KEY is too short in environment {self.environment!r}: {len(value)} characters, "
+                f"need at least {_MIN_SECRET_CHARS} ({fix})"
+            )
+        if value is None or value.lower() in WEAK_SECRETS:
             raise ValueError(
                 f"SKYFENCE_SECRET_KEY is missing or a placeholder in environment {self.environment!r} ({fix})"
             )
