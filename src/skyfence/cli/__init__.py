@@ -7,6 +7,8 @@ traceback means a bug.
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from skyfence._console import run_app
@@ -28,6 +30,22 @@ from skyfence.cli import (
 )
 
 __all__ = ["app", "main"]
+
+
+def _no_type_for_flags() -> None:
+    """Typer 0.29's help shows a ``<bool>`` type beside every flag (``--json <bool>``), which reads as if the flag
+    took a value; a flag takes none, so its type column stays empty (the plain-text help already does this)."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag and not self.count else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_no_type_for_flags()
 
 app = typer.Typer(
     name="skyfence",
