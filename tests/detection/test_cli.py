@@ -57,3 +57,17 @@ def test_errors_are_one_line(tmp_path, skyfence_cli):
     assert no_policy.returncode != 0 and "--policy" in no_policy.stderr
     unlabelled = _skyfence("detect", "evaluate", str(fixes), str(fixes))
     assert unlabelled.returncode != 0 and "missing truth column" in unlabelled.stderr
+
+
+def test_a_bad_used_in_names_the_file_and_prints_no_blank_line(tmp_path, skyfence_cli):
+    """A used_in area is checked while synthesising: the error used to lack the file, after a blank line."""
+    spec = tmp_path / "fleet.toml"
+    spec.write_text(
+        '[fleet]\nseed = 2\ndays = 0.1\n[classes.black_market]\ncount = 3\n'
+        'used_in = ["occupied:ua:2026-08-22", "RUS", "BY"]\n'
+    )
+    bad = skyfence_cli("fleet", "synth", str(spec), "--out", str(tmp_path / "x.parquet"))
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr and bad.stdout == "", (bad.stdout, bad.stderr)
+    assert bad.stderr.startswith("error: ") and len(bad.stderr.splitlines()) == 1, bad.stderr
+    assert f"{spec}: field classes.black_market.used_in: unknown area 'RUS'" in bad.stderr
+    assert not (tmp_path / "x.parquet").exists()

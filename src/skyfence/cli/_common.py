@@ -90,7 +90,8 @@ def steps_progress(*, disable: bool = False):
         TimeRemainingColumn(),
         console=console,
         transient=True,
-        disable=disable,
+        # only on a terminal: elsewhere (a pipe, a log, CI) a stopped bar left a blank line before an error
+        disable=disable or not console.is_terminal,
     )
 
 

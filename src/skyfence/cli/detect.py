@@ -49,7 +49,12 @@ def synth(
     started = _time.perf_counter()
     with steps_progress(disable=json_out) as bar:
         task = bar.add_task("serving satellites", total=None)
-        frame = synthesize_fleet(fleet_spec, progress=lambda n: bar.advance(task, n))
+        try:
+            frame = synthesize_fleet(fleet_spec, progress=lambda n: bar.advance(task, n))
+        except InputError as error:  # a key of the spec found wrong while synthesising: name the file too
+            if error.source is None and error.field and not error.field.startswith("-"):
+                raise InputError(error.message, source=str(spec), field=error.field, hint=error.hint) from None
+            raise
     with atomic_path(out) as tmp:
         frame.to_parquet(tmp, index=False)
     counts = frame.groupby("true_class", observed=True)["terminal_id"].agg(["nunique", "size"])
