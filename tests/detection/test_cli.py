@@ -63,7 +63,7 @@ def test_a_bad_used_in_names_the_file_and_prints_no_blank_line(tmp_path, skyfenc
     """A used_in area is checked while synthesising: the error used to lack the file, after a blank line."""
     spec = tmp_path / "fleet.toml"
     spec.write_text(
-        '[fleet]\nseed = 2\ndays = 0.1\n[classes.black_market]\ncount = 3\n'
+        "[fleet]\nseed = 2\ndays = 0.1\n[classes.black_market]\ncount = 3\n"
         'used_in = ["occupied:ua:2026-08-22", "RUS", "BY"]\n'
     )
     bad = skyfence_cli("fleet", "synth", str(spec), "--out", str(tmp_path / "x.parquet"))

@@ -209,8 +209,6 @@ def test_map_and_diff(run, examples, data_dir, tmp_path):
 )
 def test_a_bad_time_is_one_line_naming_the_option_and_the_format(run, examples, data_dir, time, why):
     """It used to pass pandas' several sentences of advice (format='mixed', dayfirst ...) through."""
-    code, _, err = run(
-        "policy", "check", examples / "real_world_2026.toml", "--lat", 25, "--lon", 121, "--time", time
-    )
+    code, _, err = run("policy", "check", examples / "real_world_2026.toml", "--lat", 25, "--lon", 121, "--time", time)
     assert code != 0 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert "--time" in err and why in err and "ISO 8601" in err and "You might want" not in err
