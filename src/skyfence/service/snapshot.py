@@ -276,17 +276,8 @@ def import_snapshot(
                     existing = session.scalar(
                         select(GroundSite).where(GroundSite.operator_id == operator, GroundSite.name == site.name)
                     )
-                    if existing is None:
-                        new = GroundSite(operator_id=operator, name=str(site.name), **values)
-                        session.add(new)
-                        session.flush()
-                        audit(session, "ground_site.import", "ground_site", new.id, None, snapshot(new))
-                    else:
-                        before = snapshot(existing)
-                        for key, value in values.items():
-                            setattr(existing, key, value)
-                        session.flush()
-                        audit(session, "ground_site.import", "ground_site", existing.id, before, snapshot(existing))
+                    keys = {"operator_id": operator, "name": str(site.name)}
+                    _upsert_audited(session, audit, GroundSite, existing, keys, values, "ground_site")
                     counts["sites"] += 1
             counts["enrolled"] = _import_whitelists(session, policy, policy_path, audit)
             registry.bump(session)
@@ -295,9 +286,29 @@ def import_snapshot(
     return counts
 
 
+def _upsert_audited(
+    session: Any, audit: Any, model: Any, found: Any, keys: dict[str, Any], values: dict[str, Any], kind: str
+) -> None:
+    """Create a ``model`` row from ``keys`` and ``values``, or update ``found`` with ``values`` (and its
+    ``updated_at``); either way audited as ``{kind}.import`` with the row before and after."""
+    from skyfence.service.api.common import snapshot
+
+    if found is None:
+        row = model(**keys, **values)
+        session.add(row)
+        session.flush()
+        audit(session, f"{kind}.import", kind, row.id, None, snapshot(row))
+        return
+    before = snapshot(found)
+    for key, value in values.items():
+        setattr(found, key, value)
+    found.updated_at = utcnow()
+    session.flush()
+    audit(session, f"{kind}.import", kind, found.id, before, snapshot(found))
+
+
 def _import_licence(session: Any, operator: str, spec: Any, audit: Any) -> int:
     """Upsert one registry licence per country of a policy licence; returns how many."""
-    from skyfence.service.api.common import snapshot
 
     for code in spec.countries:
         values: dict[str, Any] = {
@@ -311,18 +322,9 @@ def _import_licence(session: Any, operator: str, spec: Any, audit: Any) -> int:
             "note": spec.note[:2000],
         }
         found = session.scalar(select(Licence).where(Licence.operator_id == operator, Licence.jurisdiction == code))
-        if found is None:
-            licence = Licence(operator_id=operator, jurisdiction=code, **values)
-            session.add(licence)
-            session.flush()
-            audit(session, "licence.import", "licence", licence.id, None, snapshot(licence))
-        else:
-            before = snapshot(found)
-            for key, value in values.items():
-                setattr(found, key, value)
-            found.updated_at = utcnow()
-            session.flush()
-            audit(session, "licence.import", "licence", found.id, before, snapshot(found))
+        _upsert_audited(
+            session, audit, Licence, found, {"operator_id": operator, "jurisdiction": code}, values, "licence"
+        )
     return len(spec.countries)
 
 
