@@ -231,6 +231,27 @@ def _sort_by_rate(order_q, ras, taus, n):  # pragma: no cover - compiled
         taus[p] = tau
 
 
+@numba.njit(inline="always")
+def _fill_channels(order_q, ras, taus, nu, total_tau, budget, pairs_row, load_row, add_load):  # pragma: no cover
+    """Fill at most ``budget`` beam-time with the first ``nu`` offers, best delivered rate first (sorted only when
+    they do not all fit); returns (delivered Mb/s, beam-time used).  With ``add_load`` each satellite's delivered
+    Mb/s is added to ``load_row``."""
+    if total_tau > budget:
+        _sort_by_rate(order_q, ras, taus, nu)
+    got = 0.0
+    used = 0.0
+    for q in range(nu):
+        tau = min(taus[q], budget - used)
+        if tau <= 0.0:
+            break
+        delivered = tau * ras[q]
+        got += delivered
+        used += tau
+        if add_load:
+            load_row[pairs_row[order_q[q]] // _BIN_SLOTS] += delivered
+    return got, used
+
+
 @numba.njit(parallel=True, nogil=True, cache=True)
 def _capacity_steps(
     pos,
@@ -437,19 +458,7 @@ def _capacity_steps(
                 total_tau += tau
             sinr_out[t, c] = 10.0 * math.log10(best_sinr) if best_sinr > 0.0 else np.nan
             beam_rate_out[t, c] = best_rate
-            if total_tau > budget:  # more beam-time than channels: best delivered rates first (stable)
-                _sort_by_rate(order_q, ras, taus, nu)
-            got = 0.0
-            used = 0.0
-            for q in range(nu):
-                tau = min(taus[q], budget - used)
-                if tau <= 0.0:
-                    break
-                s = pairs[m, order_q[q]] // _BIN_SLOTS
-                delivered = tau * ras[q]
-                got += delivered
-                used += tau
-                sat_load[t, s] += delivered
+            got, used = _fill_channels(order_q, ras, taus, nu, total_tau, budget, pairs[m], sat_load[t], True)
             offered[t, c] = got
             beam_time_out[t, c] = used
             # the uplink: the same pairs, shared the same way with the uplink rates (no extra interference)
@@ -479,15 +488,6 @@ def _capacity_steps(
                 nu += 1
                 total_tau += tau
             beam_rate_up_out[t, c] = best_rate
-            if total_tau > budget:
-                _sort_by_rate(order_q, ras, taus, nu)
-            got = 0.0
-            used = 0.0
-            for q in range(nu):
-                tau = min(taus[q], budget - used)
-                if tau <= 0.0:
-                    break
-                got += tau * ras[q]
-                used += tau
+            got, _ = _fill_channels(order_q, ras, taus, nu, total_tau, budget, pairs[m], sat_load[t], False)
             offered_up[t, c] = got
         truncated[t] = beyond
