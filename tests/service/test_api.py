@@ -412,7 +412,9 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path, service_data):
 
     url = f"sqlite:///{tmp_path / 'rate.db'}"
     key = operator_key(url)
-    app = create_app(service_settings(url, rate_limit_per_second=0.5, rate_limit_burst=3))
+    # 0.01 requests/s: a token refills in 100 s, so a slow machine (2 s between the first and the fifth request
+    # refilled one at 0.5/s) cannot let the fourth request through
+    app = create_app(service_settings(url, rate_limit_per_second=0.01, rate_limit_burst=3))
     with TestClient(app, headers=auth(key)) as client:
         statuses = [client.get("/api/v1/keys/me").status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]
