@@ -638,7 +638,7 @@ async def alerts_stream(
         deadline = _time.monotonic() + timeout_s
         yield "retry: 1000\n\n"
         quiet = 0.0
-        while _time.monotonic() < deadline:
+        while True:  # one look at least, however late: the recent alerts are sent even on a short, slow stream
             if await request.is_disconnected():
                 return
             chunk = await run_in_threadpool(_alerts_after, db, last)
@@ -649,6 +649,8 @@ async def alerts_stream(
             if quiet >= 15:
                 quiet = 0.0
                 yield ": keep-alive\n\n"
+            if _time.monotonic() >= deadline:
+                return
             await asyncio.sleep(0.5)
 
     return EventStreamResponse(events(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
