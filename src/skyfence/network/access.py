@@ -160,7 +160,7 @@ def weighted_percentiles(values: np.ndarray, weights: np.ndarray, q: Sequence[fl
     ok = np.isfinite(values) & (weights > 0)
     if not ok.any():
         return [None for _ in q]
-    order = np.argsort(values[ok])
+    order = np.argsort(values[ok], kind="stable")  # equal values keep their order on every CPU (SIMD sorts differ)
     v, w = values[ok][order], weights[ok][order]
     cum = (np.cumsum(w) - 0.5 * w) / w.sum()
     return [float(np.interp(p / 100.0, cum, v)) for p in q]

@@ -97,7 +97,7 @@ def plus_grid(plane: np.ndarray, phase: np.ndarray, shell: np.ndarray, *, same_s
                 lookup = {float(v): j for j, v in zip(nxt.tolist(), phase[nxt].tolist(), strict=True)}
                 partner = np.array([lookup.get(float(v), -1) for v in phase[sats].tolist()], dtype=np.int64)
             else:
-                order = np.argsort(phase[nxt])
+                order = np.argsort(phase[nxt], kind="stable")  # ties pick the same partner on every CPU
                 ring = phase[nxt][order]
                 x = phase[sats]
                 k = np.searchsorted(ring, x) % len(ring)
