@@ -141,6 +141,115 @@ def test_migrations_match_the_models(db_url):
         database.dispose()
 
 
+def _at_revision(database, revision: str) -> None:
+    from alembic import command
+
+    from skyfence.service.core.migrate import alembic_config
+
+    with database.writer.begin() as connection:
+        command.upgrade(alembic_config(connection), revision)
+
+
+def _fixes_and_decisions_at_0006(connection, n_fixes: int, *, decided: int) -> None:
+    """A terminal, one batch of ``n_fixes`` fixes and decisions for the first ``decided`` of them (0006 schema);
+    decision ids are offset from fix ids, as two interleaved PostgreSQL writers could leave them."""
+    now = "2026-08-22 10:00:00"
+    connection.execute(text(f"INSERT INTO operators VALUES ('starlink', 'Starlink', '{now}', '{now}')"))
+    connection.execute(
+        text(f"INSERT INTO accounts VALUES (1, 'starlink', 'A', NULL, 'UA', 'business', '{now}', '{now}')")
+    )
+    connection.execute(
+        text(f"INSERT INTO terminals VALUES (7, 'T-7', 1, 'UA', 'roam', 'direct', 'active', false, '{now}', '{now}')")
+    )
+    connection.execute(
+        text(
+            "INSERT INTO telemetry_batches (id, scope, idempotency_key, request_sha256, key_id, n_fixes, "
+            f"policy_version, received_at) VALUES (1, 'key:k', 'b1', 'h', 'k', {n_fixes}, 'v1', '{now}')"
+        )
+    )
+    for i in range(n_fixes):
+        connection.execute(
+            text(
+                "INSERT INTO fixes (id, batch_id, index_in_batch, terminal_id, time, lat_deg, lon_deg, alt_m, "
+                f"speed_kmh) VALUES ({i + 1}, 1, {i}, 7, '2026-08-22 10:00:{i:02d}', 50.0, 30.5, 100.0, 0.0)"
+            )
+        )
+    for i in range(decided):
+        decision = "deny" if i % 2 else "allow"
+        licence = "NULL" if i % 3 else "4"
+        connection.execute(
+            text(
+                "INSERT INTO decisions (id, fix_id, terminal_id, time, policy_version, decision, rule, rule_kind, "
+                f"reason, country, licence_id, enrolment_id) VALUES ({i + 101}, {i + 1}, 7, "
+                f"'2026-08-22 10:00:{i:02d}', 'v1', '{decision}', 'r{i}', 'whitelist', 'why {i}', 'UA', {licence}, "
+                f"{i + 1000})"
+            )
+        )
+
+
+_DECISION_ROW = "terminal_id, decision, rule, rule_kind, reason, country, licence_id, enrolment_id"
+
+
+def test_migration_0007_folds_decisions_into_fixes_and_back_keeping_every_value(db_url):
+    from alembic import command
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from skyfence.service.core.migrate import alembic_config
+    from skyfence.service.models import Decision
+
+    database = open_database(db_url)
+    try:
+        _at_revision(database, "0006")
+        with database.writer.begin() as connection:
+            _fixes_and_decisions_at_0006(connection, 6, decided=6)
+            before = connection.execute(text(f"SELECT fix_id, {_DECISION_ROW} FROM decisions ORDER BY fix_id")).all()
+        assert upgrade(database) == head_revision()
+        with Session(database.reader) as session:  # the Decision API reads the fixes' rows
+            rows = session.scalars(select(Decision).order_by(Decision.id)).all()
+            after = [
+                (
+                    r.fix_id,
+                    r.terminal_id,
+                    r.decision,
+                    r.rule,
+                    r.rule_kind,
+                    r.reason,
+                    r.country,
+                    r.licence_id,
+                    r.enrolment_id,
+                )
+                for r in rows
+            ]
+            assert after == [tuple(r) for r in before]
+            assert all(r.id == r.fix_id for r in rows)
+        with database.writer.begin() as connection:
+            command.downgrade(alembic_config(connection), "0006")
+        with database.reader.connect() as connection:
+            back = connection.execute(text(f"SELECT fix_id, {_DECISION_ROW} FROM decisions ORDER BY fix_id")).all()
+            ids = connection.execute(text("SELECT id, fix_id FROM decisions")).all()
+        assert [tuple(r) for r in back] == [tuple(r) for r in before]
+        assert all(i == f for i, f in ids)  # a decision's id was its fix's id
+        assert upgrade(database) == head_revision()  # and up again
+    finally:
+        database.dispose()
+
+
+def test_migration_0007_refuses_fixes_without_a_decision_and_changes_nothing(db_url):
+    database = open_database(db_url)
+    try:
+        _at_revision(database, "0006")
+        with database.writer.begin() as connection:
+            _fixes_and_decisions_at_0006(connection, 3, decided=2)
+        with pytest.raises(RuntimeError, match="1 stored fixes have no decision"):
+            upgrade(database)
+        with database.reader.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM decisions")).scalar_one() == 2
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0006"
+    finally:
+        database.dispose()
+
+
 def test_the_migrations_have_one_head_and_a_linear_chain():
     from alembic.script import ScriptDirectory
 

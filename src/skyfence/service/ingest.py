@@ -10,7 +10,7 @@ The steps of one request:
 3. *Decide* with the active policy (409 when none is active) -- outside the write transaction, so the database
    write lock is held only for the inserts.
 4. *Store* in one transaction: the batch row (its ``(scope, idempotency_key)``, unique, first, so a concurrent retry
-   conflicts at once), the fixes, their decisions, the behavioural detectors' per-terminal state
+   conflicts at once), the fixes with their decisions (one row each), the behavioural detectors' per-terminal state
    (:mod:`skyfence.service.detect`; their per-fix context is computed in step 3, outside the transaction) and the
    alerts, of the policy and of the detectors.  COMMIT returns only once the database has made
    it durable (SQLite WAL ``synchronous=FULL``; PostgreSQL ``synchronous_commit=on``); only then is the 201 sent.
@@ -54,7 +54,6 @@ __all__ = ["IngestResult", "find_batch", "ingest", "replay_receipt", "request_di
 
 _FIX_LIST = TypeAdapter(list[FixIn])
 _FIXES = cast(Table, Fix.__table__)
-_DECISIONS = cast(Table, Decision.__table__)
 _ALERTS = cast(Table, Alert.__table__)
 #: The columns an alert row of :func:`_alerts` and :func:`skyfence.service.detect.detect_batch` fills.
 _ALERT_COLUMNS = (
@@ -136,15 +135,7 @@ def _replay(session: Session, batch: TelemetryBatch, digest: str) -> BatchReceip
 def replay_receipt(session: Session, batch: TelemetryBatch) -> BatchReceipt:
     """The receipt of a stored batch, rebuilt from the database."""
     rows = session.execute(
-        select(
-            Decision.fix_id,
-            Decision.decision,
-            Decision.rule,
-            Decision.reason,
-            Decision.licence_id,
-            Decision.enrolment_id,
-        )
-        .join(Fix, Fix.id == Decision.fix_id)
+        select(Fix.id, Fix.decision, Fix.rule, Fix.reason, Fix.licence_id, Fix.enrolment_id)
         .where(Fix.batch_id == batch.id)
         .order_by(Fix.index_in_batch)
     ).all()
@@ -383,15 +374,15 @@ def _alerts(
 def _recent_denials(session: Session, terminal_ids: list[int], since: datetime) -> dict[int, int]:
     """Denials of each terminal at or after ``since`` (this batch's are in the table already: same transaction).
 
-    One probe of the partial index ``ix_decisions_denials`` per terminal.  The ``'deny'`` is a literal, not a bound
+    One probe of the partial index ``ix_fixes_denials`` per terminal.  The ``'deny'`` is a literal, not a bound
     parameter, because only then may a planner use that partial index; and SQLite is told to (without statistics
-    it prefers ``ix_decisions_decision`` and walks *every* denial ever stored, a cost that grew with the table).
+    it prefers ``ix_fixes_decision`` and walks *every* denial ever stored, a cost that grew with the table).
     """
     connection = session.connection()
     dialect = connection.dialect.name
     if dialect == "sqlite":
         rows = connection.exec_driver_sql(
-            "SELECT terminal_id, count(*) FROM decisions INDEXED BY ix_decisions_denials "
+            "SELECT terminal_id, count(*) FROM fixes INDEXED BY ix_fixes_denials "
             "WHERE terminal_id IN (SELECT value FROM json_each(?)) AND decision = 'deny' AND time >= ? "
             "GROUP BY terminal_id",
             (json.dumps(terminal_ids), _time_parameter(dialect)(since)),
@@ -435,24 +426,19 @@ def _store(
         batch_id = batch.id
         times = _time_column(connection.dialect.name, decided.columns, fixes)
         terminal_ids = decided.columns.terminal_id.tolist()
+        # Each fix with its decision, one row (models.Fix): one entry per per-terminal index, not two.
         _bulk_insert(
             connection,
             _FIXES,
-            ("batch_id", "index_in_batch", "terminal_id", "time", "lat_deg", "lon_deg", "alt_m", "speed_kmh"),
-            [
-                (batch_id, i, terminal, moment, f.lat_deg, f.lon_deg, f.alt_m, f.speed_kmh)
-                for i, (f, terminal, moment) in enumerate(zip(fixes, terminal_ids, times, strict=True))
-            ],
-        )
-        # One indexed read instead of RETURNING, which SQLite can only do row by row when the order matters.
-        fix_ids = _fix_ids(connection, batch_id)
-        _bulk_insert(
-            connection,
-            _DECISIONS,
             (
-                "fix_id",
+                "batch_id",
+                "index_in_batch",
                 "terminal_id",
                 "time",
+                "lat_deg",
+                "lon_deg",
+                "alt_m",
+                "speed_kmh",
                 "policy_version",
                 "decision",
                 "rule",
@@ -463,22 +449,43 @@ def _store(
                 "enrolment_id",
             ),
             [
-                (fix_id, terminal, moment, version_id, d, rule[:128], kind[:32], why[:1000], cc[:2], lic, enrolment)
-                for fix_id, terminal, moment, d, rule, kind, why, cc, lic, enrolment in zip(
-                    fix_ids,
-                    terminal_ids,
-                    times,
-                    verdicts.decision,
-                    verdicts.rule,
-                    verdicts.rule_kind,
-                    verdicts.reason,
-                    verdicts.country,
-                    verdicts.licence_id,
-                    verdicts.enrolment_id,
-                    strict=True,
+                (
+                    batch_id,
+                    i,
+                    terminal,
+                    moment,
+                    f.lat_deg,
+                    f.lon_deg,
+                    f.alt_m,
+                    f.speed_kmh,
+                    version_id,
+                    d,
+                    rule[:128],
+                    kind[:32],
+                    why[:1000],
+                    cc[:2],
+                    lic,
+                    enrolment,
+                )
+                for i, (f, terminal, moment, d, rule, kind, why, cc, lic, enrolment) in enumerate(
+                    zip(
+                        fixes,
+                        terminal_ids,
+                        times,
+                        verdicts.decision,
+                        verdicts.rule,
+                        verdicts.rule_kind,
+                        verdicts.reason,
+                        verdicts.country,
+                        verdicts.licence_id,
+                        verdicts.enrolment_id,
+                        strict=True,
+                    )
                 )
             ],
         )
+        # One indexed read instead of RETURNING, which SQLite can only do row by row when the order matters.
+        fix_ids = _fix_ids(connection, batch_id)
         alerts = _alerts(session, batch.id, fixes, fix_ids, verdicts, settings)
         if decided.detection is not None:
             alerts += detect_batch(

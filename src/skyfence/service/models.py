@@ -5,8 +5,8 @@ storage.  Times are stored in UTC (:class:`UTCDateTime` hands back aware datetim
 audit log's ``at``, kept as the exact ISO text that was hashed.
 
 Exactly-once ingestion rests on two constraints: ``telemetry_batches.idempotency_key`` is unique, and the batch row
-is written in the same transaction as its fixes and their decisions (``fixes (batch_id, index_in_batch)`` is unique
-too), so a batch is stored once or not at all.
+is written in the same transaction as its fixes, each with its decision in the same row (``fixes (batch_id,
+index_in_batch)`` is unique too), so a batch is stored once or not at all.
 """
 
 from __future__ import annotations
@@ -31,12 +31,13 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, synonym
 
 __all__ = [
     "ACCOUNT_TYPES",
     "ALERT_KINDS",
     "DECISIONS",
+    "DECISION_COLUMNS",
     "DETECTION_ALERT_KINDS",
     "GROUND_SITE_KINDS",
     "GROUND_SITE_STATUSES",
@@ -342,12 +343,34 @@ class FixBudget(Base):
 
 
 class Fix(Base):
-    """A position fix of a terminal (WGS-84 latitude/longitude [deg], altitude [m], ground speed [km/h])."""
+    """A position fix of a terminal (WGS-84 latitude/longitude [deg], altitude [m], ground speed [km/h]) and the
+    policy engine's decision on it, in one row.
+
+    A fix gets exactly one decision, in the transaction that stores it, so the two share a row (and an id: a
+    decision's id *is* its fix's id, :class:`Decision`).  One row costs one entry in each per-terminal index
+    instead of two; ingestion writes ~1,000 distinct terminals a batch, and those random index pages were most of
+    what a batch wrote (migration 0007).  The indexes: ``(terminal_id, id)`` pages a terminal's fixes and
+    decisions; ``(country, id, terminal_id)`` and ``(decision, id)`` page a country's or an outcome's decisions and
+    answer the regulator's view, and grow at one end per key (new rows have the largest ids), so a batch dirties
+    a few of their pages, not one a terminal; the partial ``(terminal_id, time)`` over denials counts a terminal's
+    recent denials (repeated-denial alerts).
+    """
 
     __tablename__ = "fixes"
     __table_args__ = (
         UniqueConstraint("batch_id", "index_in_batch", name="uq_fixes_batch_index"),
-        Index("ix_fixes_terminal_time", "terminal_id", "time"),
+        Index("ix_fixes_terminal_id", "terminal_id", "id"),
+        Index("ix_fixes_decision", "decision", "id"),
+        # The regulator's view (each terminal's latest decision in a jurisdiction) and decisions by country.
+        Index("ix_fixes_country", "country", "id", "terminal_id"),
+        # Counting a terminal's recent denials (repeated-denial alerts) reads only denial rows.
+        Index(
+            "ix_fixes_denials",
+            "terminal_id",
+            "time",
+            sqlite_where=text("decision = 'deny'"),
+            postgresql_where=text("decision = 'deny'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -359,31 +382,7 @@ class Fix(Base):
     lon_deg: Mapped[float] = mapped_column(Float)
     alt_m: Mapped[float] = mapped_column(Float)
     speed_kmh: Mapped[float] = mapped_column(Float)
-
-
-class Decision(Base):
-    """The policy engine's decision on one fix, with the rule that decided and a readable reason."""
-
-    __tablename__ = "decisions"
-    __table_args__ = (
-        Index("ix_decisions_terminal_id", "terminal_id", "id"),
-        Index("ix_decisions_decision", "decision", "id"),
-        # The regulator's view: each terminal's latest decision in a jurisdiction.
-        Index("ix_decisions_country_terminal", "country", "terminal_id", "id"),
-        # Counting a terminal's recent denials (repeated-denial alerts) reads only denial rows.
-        Index(
-            "ix_decisions_denials",
-            "terminal_id",
-            "time",
-            sqlite_where=text("decision = 'deny'"),
-            postgresql_where=text("decision = 'deny'"),
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    fix_id: Mapped[int] = mapped_column(BigId, ForeignKey("fixes.id"), unique=True)
-    terminal_id: Mapped[int] = mapped_column(BigId)
-    time: Mapped[datetime] = mapped_column(UTCDateTime())
+    # the decision on the fix
     policy_version: Mapped[str] = mapped_column(String(64))
     decision: Mapped[str] = mapped_column(String(8))
     rule: Mapped[str] = mapped_column(String(128))
@@ -395,6 +394,44 @@ class Decision(Base):
     licence_id: Mapped[int | None] = mapped_column(BigId)
     #: The whitelist enrolment the decision used (``whitelists_from = "registry"``), if any.
     enrolment_id: Mapped[int | None] = mapped_column(BigId)
+
+
+#: The columns of a fix row that are its decision (with ``id``, ``terminal_id`` and ``time``: :class:`Decision`).
+DECISION_COLUMNS: Final = (
+    "policy_version",
+    "decision",
+    "rule",
+    "rule_kind",
+    "reason",
+    "country",
+    "licence_id",
+    "enrolment_id",
+)
+
+
+class Decision(Base):
+    """The policy engine's decision on one fix, with the rule that decided and a readable reason.
+
+    The decision columns of the fix's own row in ``fixes`` (see :class:`Fix`): ``id`` and ``fix_id`` are both the
+    fix's id.
+    """
+
+    __table__ = Fix.__table__
+    __mapper_args__ = {"include_properties": ["id", "terminal_id", "time", *DECISION_COLUMNS]}  # noqa: RUF012
+
+    id: Mapped[int]
+    terminal_id: Mapped[int]
+    time: Mapped[datetime]
+    policy_version: Mapped[str]
+    decision: Mapped[str]
+    rule: Mapped[str]
+    rule_kind: Mapped[str]
+    reason: Mapped[str]
+    country: Mapped[str]
+    licence_id: Mapped[int | None]
+    enrolment_id: Mapped[int | None]
+    #: The fix the decision is on: its own row, so the same id.
+    fix_id: Mapped[int] = synonym("id")
 
 
 class Alert(Base):

@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from skyfence.service.api.deps import AnyCaller, DbDep, Reader, SettingsDep
 from skyfence.service.core.config import Settings
 from skyfence.service.core.problems import ProblemError
-from skyfence.service.models import Alert, Decision, Fix, Policy
+from skyfence.service.models import Alert, Fix, Policy
 from skyfence.service.web.encoding import NO_VALUE, encode_cells
 
 __all__ = ["LAYERS", "LayerInfo", "router", "warm_active_map"]
@@ -541,31 +541,27 @@ def ground(settings: SettingsDep, _: Reader, request: Request) -> Response:
 @router.get("/terminals")
 def terminals(db: DbDep, principal: AnyCaller) -> dict[str, Any]:
     """Each terminal's last decided fix and its decision (a terminal key: its own terminal only)."""
-    last = select(Decision.terminal_id, func.max(Decision.id).label("id")).group_by(Decision.terminal_id)
+    last = select(Fix.terminal_id, func.max(Fix.id).label("id")).group_by(Fix.terminal_id)
     if principal.role == "terminal":
-        last = last.where(Decision.terminal_id == principal.terminal_id)
+        last = last.where(Fix.terminal_id == principal.terminal_id)
     latest = last.subquery()
-    query = (
-        select(Decision, Fix)
-        .join(latest, Decision.id == latest.c.id)
-        .join(Fix, Fix.id == Decision.fix_id)
-        .order_by(Decision.terminal_id)
-    )
+    # a fix and its decision are one row (models.Fix)
+    query = select(Fix).join(latest, Fix.id == latest.c.id).order_by(Fix.terminal_id)
     with db.read() as session:
-        rows = session.execute(query).all()
+        rows = session.scalars(query).all()
         items = [
             {
-                "terminal_id": decision.terminal_id,
-                "time": decision.time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "terminal_id": fix.terminal_id,
+                "time": fix.time.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "lat_deg": fix.lat_deg,
                 "lon_deg": fix.lon_deg,
                 "speed_kmh": fix.speed_kmh,
-                "decision": decision.decision,
-                "rule": decision.rule,
-                "reason": decision.reason,
-                "country": decision.country,
+                "decision": fix.decision,
+                "rule": fix.rule,
+                "reason": fix.reason,
+                "country": fix.country,
             }
-            for decision, fix in rows
+            for fix in rows
         ]
     return {"terminals": items}
 
