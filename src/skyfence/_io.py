@@ -1,4 +1,4 @@
-"""Atomic file output: a reader never sees a half-written file."""
+"""Atomic file output (a reader never sees a half-written file) and the one reader of a user's table files."""
 
 from __future__ import annotations
 
@@ -7,8 +7,14 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["atomic_outputs", "atomic_path"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["atomic_outputs", "atomic_path", "read_table"]
+
+_PARQUET_MAGIC = b"PAR1"
 
 
 def _umask() -> int:
@@ -75,3 +81,64 @@ def atomic_outputs(target_dir: str | os.PathLike[str]) -> Iterator[Path]:
                 os.replace(item, destination)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _parquet_problem(path: Path) -> str | None:
+    """What makes ``path`` not a Parquet file (empty, no ``PAR1`` magic bytes at both ends), or None."""
+    size = path.stat().st_size
+    if size == 0:
+        return "is empty (0 bytes), not a Parquet file"
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+        handle.seek(max(size - 4, 0))
+        tail = handle.read(4)
+    if size < 12 or head != _PARQUET_MAGIC or tail != _PARQUET_MAGIC:
+        return "is not a Parquet file (its PAR1 magic bytes are missing)"
+    return None
+
+
+def read_table(
+    path: str | os.PathLike[str],
+    *,
+    what: str,
+    formats: tuple[str, ...] = (".parquet", ".csv"),
+    csv_options: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """A user's table file (``.parquet`` or ``.csv``, as ``formats`` allows) as a DataFrame.
+
+    Every way it can fail -- missing, a folder, an unknown suffix, an empty file, a CSV (or anything else) named
+    ``.parquet``, a truncated Parquet file, an unparsable CSV -- is one :class:`~skyfence.errors.InputError` naming
+    the file and how to fix it, never a traceback.  ``what`` names the table in messages (``fixes``, ``alerts``).
+    """
+    import pandas as pd
+
+    from skyfence.errors import InputError
+
+    path = Path(path)
+    allowed = " or ".join(formats)
+    if path.is_dir():
+        raise InputError(f"is a folder, not a {what} file", source=str(path), hint=f"give a {allowed} file")
+    if not path.is_file():
+        raise InputError(f"no such {what} file", source=str(path), hint=f"give a {allowed} file")
+    suffix = path.suffix.lower()
+    if suffix not in formats:
+        raise InputError(f"unknown {what} format {suffix!r}", source=str(path), hint=f"use {allowed}")
+    if suffix == ".parquet":
+        problem = _parquet_problem(path)
+        if problem is not None:
+            hint = "write it again, e.g. with DataFrame.to_parquet"
+            if ".csv" in formats and path.stat().st_size:
+                hint = "if it holds CSV text, name it .csv"
+            raise InputError(problem, source=str(path), hint=hint)
+        try:
+            return pd.read_parquet(path)
+        except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise InputError(f"cannot read Parquet: {first}", source=str(path)) from None
+    if path.stat().st_size == 0:
+        raise InputError("is empty (0 bytes)", source=str(path), hint="a CSV file needs a header line")
+    try:
+        return pd.read_csv(path, **(csv_options or {}))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as error:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise InputError(f"cannot read CSV: {first}", source=str(path)) from None

@@ -57,6 +57,11 @@ def test_errors_are_one_line(tmp_path, skyfence_cli):
     assert no_policy.returncode != 0 and "--policy" in no_policy.stderr
     unlabelled = _skyfence("detect", "evaluate", str(fixes), str(fixes))
     assert unlabelled.returncode != 0 and "missing truth column" in unlabelled.stderr
+    fake = tmp_path / "fake.parquet"
+    fake.write_text("terminal_id,lat_deg\n1,50.0\n")
+    not_parquet = _skyfence("detect", "evaluate", str(fixes), str(fake))
+    assert not_parquet.returncode != 0 and "Traceback" not in not_parquet.stderr
+    assert "fake.parquet: is not a Parquet file" in not_parquet.stderr
 
 
 def test_a_bad_used_in_names_the_file_and_prints_no_blank_line(tmp_path, skyfence_cli):

@@ -134,6 +134,24 @@ def test_bad_fix_row_is_one_line_and_writes_nothing(run, examples, data_dir, tmp
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"lat,lon\n50.45,30.52\n", "is not a Parquet file (its PAR1 magic bytes are missing)"),
+        (b"", "is empty (0 bytes), not a Parquet file"),
+    ],
+    ids=["csv-named-parquet", "empty"],
+)
+def test_a_fixes_file_that_is_not_parquet_is_one_line(run, examples, data_dir, tmp_path, content, why):
+    fixes = tmp_path / "fake.parquet"
+    fixes.write_bytes(content)
+    out = tmp_path / "decisions.parquet"
+    code, _, err = run("policy", "evaluate", examples / "real_world_2026.toml", fixes, "--out", out)
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert f"fake.parquet: {why}" in err
+    assert not out.exists()
+
+
 def test_bad_policy_is_one_line(run, data_dir, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(

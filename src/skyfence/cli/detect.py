@@ -21,16 +21,9 @@ fleet_app = typer.Typer(help="Synthetic terminal fleets with ground-truth labels
 
 
 def _read_table(path: Path, what: str):
-    import pandas as pd
+    from skyfence._io import read_table
 
-    if not path.exists():
-        raise InputError(f"no such {what} file", source=str(path), hint="give a .parquet file")
-    if path.suffix.lower() != ".parquet":
-        raise InputError(f"unknown {what} format {path.suffix!r}", source=str(path), hint="use .parquet")
-    try:
-        return pd.read_parquet(path)
-    except (OSError, ValueError) as error:
-        raise InputError(f"cannot read {what}: {error}", source=str(path)) from None
+    return read_table(path, what=what, formats=(".parquet",))
 
 
 @fleet_app.command("synth")

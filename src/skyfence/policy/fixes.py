@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from skyfence.errors import InputError, PolicyError
+from skyfence.errors import PolicyError
 from skyfence.policy.clauses import _ns
 
 if TYPE_CHECKING:
@@ -308,16 +308,11 @@ def prepare_fixes(engine: Engine, fixes=None, *, source: str | None = None, **co
 
 def read_fixes(path: str | Path) -> pd.DataFrame:
     """A fixes table from a ``.parquet`` or ``.csv`` file (CSV text columns stay text; empty cells stay empty)."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise InputError("no such fixes file", source=str(path), hint="give a .parquet or .csv file")
-    if suffix == ".parquet":
-        return pd.read_parquet(path)
-    if suffix == ".csv":
-        text_columns = {"terminal": str, "registered_in": str, "plan": str, "end_use": str, "time": str}
-        try:
-            return pd.read_csv(path, dtype=text_columns, keep_default_na=False, na_values={"lat": [""], "lon": [""]})
-        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
-            raise InputError(f"cannot read CSV: {error}", source=str(path)) from None
-    raise InputError(f"unknown fixes format {suffix!r}", source=str(path), hint="use .parquet or .csv")
+    from skyfence._io import read_table
+
+    text_columns = {"terminal": str, "registered_in": str, "plan": str, "end_use": str, "time": str}
+    return read_table(
+        path,
+        what="fixes",
+        csv_options={"dtype": text_columns, "keep_default_na": False, "na_values": {"lat": [""], "lon": [""]}},
+    )
