@@ -81,5 +81,5 @@ def test_progress_goes_to_stderr_as_plain_lines_when_stdout_is_not_a_terminal(da
 def test_capacity_figures_are_never_cut_at_80_columns(data_dir):
     proc = _skyfence("capacity", "starlink_omm_20260818", "--region", "TW", "--duration", "10m", "--step", "5m")
     assert _too_long(proc.stdout) == []
-    assert "…" not in proc.stdout  # a squeezed column would print "20,84…" for the population
-    assert "20,848,733" in proc.stdout and "uplink per active user, median [Mb/s]" in proc.stdout
+    assert "…" not in proc.stdout  # a squeezed column would print "23,56…" for the population
+    assert "23,568,378" in proc.stdout and "uplink per active user, median [Mb/s]" in proc.stdout

