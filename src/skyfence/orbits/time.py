@@ -100,7 +100,19 @@ def parse_time(value: str | datetime | np.datetime64, *, field: str = "start") -
 
 
 def parse_duration(value: str | float | int | np.timedelta64, *, field: str = "duration") -> np.timedelta64:
-    """``"6h"``, ``"90m"``, ``"15s"``, ``"1d"``, ``"250ms"`` or seconds as a number -> ``timedelta64[ns]``."""
+    """``"6h"``, ``"90min"``, ``"15s"``, ``"1d"``, ``"250ms"`` (or, from Python, seconds as a number) ->
+    ``timedelta64[ns]``.
+
+    Text needs its unit: ``"24"`` is refused rather than silently read as 24 s (a user meaning 24 h gets one
+    step).  This is the one duration parser: CLI options, scenario, sweep and chunked-run TOML keys all use it.
+
+    >>> parse_duration("90min")
+    np.timedelta64(5400000000000,'ns')
+    >>> parse_duration("24", field="--duration")
+    Traceback (most recent call last):
+    ...
+    skyfence.errors.InputError: field --duration: '24' has no unit (use e.g. 24h, 24min or 24s)
+    """
     if isinstance(value, np.timedelta64):
         return value.astype("timedelta64[ns]")
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -108,10 +120,14 @@ def parse_duration(value: str | float | int | np.timedelta64, *, field: str = "d
     match = _DURATION.match(str(value))
     if not match:
         raise InputError(
-            f"cannot read duration {value!r}", field=field, hint="use a number and a unit: 250ms, 15s, 90m, 6h, 1d"
+            f"cannot read duration {value!r}", field=field, hint="use a number and a unit: 250ms, 15s, 90min, 6h, 1d"
         )
     number, unit = match.groups()
-    return np.timedelta64(round(float(number) * _UNIT_NS[(unit or "s").lower()]), "ns")
+    if unit is None:
+        raise InputError(
+            f"{str(value).strip()!r} has no unit", field=field, hint=f"use e.g. {number}h, {number}min or {number}s"
+        )
+    return np.timedelta64(round(float(number) * _UNIT_NS[unit.lower()]), "ns")
 
 
 def time_grid(
