@@ -230,3 +230,26 @@ def test_readme_tour_finds_the_shared_data_beside_the_checkout_or_says_how(data_
     lines = missing.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in missing.stderr
     assert "no ../shared/data beside the checkout" in lines[0] and "SKYFENCE_DATA_DIR" in lines[0]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["coverage", "starlink_omm_20260818", "--region", "TW", "--res", "3", "--duration", "0s"],
+        ["propagate", "starlink_omm_20260818", "--duration", "0s"],
+        ["latency", "route", "starlink_omm_20260818", "--from", "Taipei", "--duration", "0s"],
+    ],
+    ids=["coverage", "propagate", "latency-route"],
+)
+def test_a_run_far_from_the_catalog_epochs_warns_and_strict_refuses(skyfence_cli, command):
+    """The epoch-gap rule of ``assess`` (14 days) holds in every command that propagates a catalog."""
+    far = [*command, "--start", "2030-01-01T00:00Z"]
+    warned = skyfence_cli(*far)
+    assert warned.returncode == 0, warned.stderr
+    assert "warning: " in warned.stderr and "more than the 14-day limit" in warned.stderr
+    assert "leave out --start" in warned.stderr
+    refused = skyfence_cli(*far, "--strict")
+    lines = refused.stderr.strip().splitlines()
+    assert refused.returncode == 1 and len(lines) == 1 and "field --start: refusing to run (--strict)" in lines[0]
+    near = skyfence_cli(*command, "--start", "2026-08-18T12:00Z", "--strict")
+    assert near.returncode == 0 and "warning" not in near.stderr, near.stderr

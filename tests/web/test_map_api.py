@@ -150,6 +150,11 @@ def test_satellites_ground_coverage_and_basemap(api):
     sats = client.get("/api/v1/map/satellites?tracks=3&time=2026-08-18T12:00Z").json()
     assert sats["satellites"] > 600 and len(sats["lat"]) == len(sats["norad_id"]) and len(sats["tracks"]) == 3
     assert all(abs(a - 1200) < 100 for a in sats["alt_km"][:50])  # OneWeb's shell is at about 1,200 km
+    far = client.get("/api/v1/map/satellites?tracks=0&time=3000-01-01T00:00Z")  # SGP4 974 years from epoch
+    assert far.status_code == 422 and far.json()["errors"][0]["field"] == "query.time"
+    assert "more than the 14-day limit" in far.json()["detail"]
+    far_start = client.get("/api/v1/map/coverage?region=TW&res=4&steps=1&start=2030-01-01T00:00Z")
+    assert far_start.status_code == 422 and far_start.json()["errors"][0]["field"] == "query.start"
     sites = client.get("/api/v1/map/ground").json()["sites"]
     assert {"gateway", "pop"} <= {s["kind"] for s in sites}
     response = client.get("/api/v1/map/coverage?region=TW&res=4&steps=5&step_s=60&start=2026-08-18T12:00Z")

@@ -13,9 +13,22 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import typer
+from rich.markup import escape
+
 from skyfence._console import console, err_console, fail, json_text, print_json
 
+#: ``--strict`` of every command that propagates a catalog (``assess`` has the same flag).
+STRICT_EPOCHS: Any = typer.Option(
+    False,
+    "--strict",
+    help="Refuse to run when the catalog's element epochs are more than 14 days from the run's times "
+    "(without it: a warning on stderr).",
+)
+
 __all__ = [
+    "STRICT_EPOCHS",
+    "check_epochs",
     "check_output",
     "console",
     "err_console",
@@ -61,6 +74,34 @@ def check_output(path: Path | None, *, folder: bool, field: str = "--out") -> No
         ) from None
     os.close(probe)
     os.unlink(name)
+
+
+def check_epochs(constellations: Any, times: Any, *, strict: bool = False) -> list[dict[str, Any]]:
+    """The epoch-gap guard of ``skyfence assess`` for a command that propagates ``constellations`` (one or a list)
+    at ``times``: a catalog further than 14 days (:data:`~skyfence.orbits.epochs.DEFAULT_MAX_EPOCH_GAP_DAYS`) from
+    the run's times gives one ``warning:`` line on stderr, or, with ``strict``, an error before anything is computed.
+    Returns the warnings as ``summary.json`` records (``to_dict``), for the command's ``--json`` summary."""
+    import numpy as np
+
+    from skyfence.errors import InputError
+    from skyfence.orbits.epochs import catalog_epoch_gap
+
+    if not isinstance(constellations, list | tuple):
+        constellations = [constellations]
+    times = np.asarray(times, dtype="datetime64[ns]").ravel()
+    if not times.size:
+        return []
+    found = []
+    for constellation in constellations:
+        gap = catalog_epoch_gap(constellation, times.min(), times.max())
+        if gap is None or not gap.exceeded:
+            continue
+        message = gap.message.replace('start = "epoch"', "leave out --start")
+        if strict:
+            raise InputError(f"refusing to run (--strict): {message}", field="--start")
+        err_console.print(f"[bold yellow]warning:[/] {escape(message)}", soft_wrap=True)
+        found.append(gap.to_dict())
+    return found
 
 
 def print_summary_json(summary: dict[str, Any], *, out: Path | None, json_out: bool) -> bool:

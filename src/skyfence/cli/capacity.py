@@ -12,7 +12,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from skyfence.cli._common import console, json_text, print_summary_json, steps_progress
+from skyfence.cli._common import STRICT_EPOCHS, check_epochs, console, json_text, print_summary_json, steps_progress
 from skyfence.cli._layout import fits
 from skyfence.errors import InputError
 
@@ -67,6 +67,7 @@ def capacity(
     step: str = typer.Option("60s", help="Time step."),
     out: Path = typer.Option(None, "--out", help="Write the dataset, per-cell table, maps and summary.json here."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    strict: bool = STRICT_EPOCHS,
 ) -> None:
     """Capacity per H3 cell over time: link budgets, rain, beams and demand -> Mb/s per user."""
     from skyfence._io import atomic_outputs
@@ -111,6 +112,7 @@ def capacity(
         )
     t0 = default_start(constellation.epoch_range) if start is None else parse_time(start, field="--start")
     times = time_grid(t0, duration, step)
+    check_epochs(constellation, times, strict=strict)
     with steps_progress(disable=json_out) as bar:
         task = bar.add_task(f"capacity {constellation.name}", total=len(times))
         result = run_capacity(

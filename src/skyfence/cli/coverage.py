@@ -13,7 +13,15 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from skyfence.cli._common import check_output, console, json_text, print_summary_json, steps_progress
+from skyfence.cli._common import (
+    STRICT_EPOCHS,
+    check_epochs,
+    check_output,
+    console,
+    json_text,
+    print_summary_json,
+    steps_progress,
+)
 from skyfence.cli._layout import WIDE_HELP, fits, print_wide
 
 if TYPE_CHECKING:
@@ -87,6 +95,7 @@ def coverage(
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
     yes: bool = typer.Option(False, "--yes", help="Go ahead even above 10 million cells."),
+    strict: bool = STRICT_EPOCHS,
 ) -> None:
     """Satellites in view per H3 cell over time and figures of merit per region (STK Coverage names)."""
 
@@ -106,6 +115,7 @@ def coverage(
         times = time_grid(t0, duration, step)
     else:
         times = time_grid(t0, step=step, end=parse_time(end, field="--end"))
+    check_epochs(constellations, times, strict=strict)
     results: list[tuple[str, CoverageResult]] = []
     with steps_progress(disable=json_out) as bar:
         for constellation in constellations:

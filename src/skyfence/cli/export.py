@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from skyfence.cli._common import check_output, console, print_json, steps_progress
+from skyfence.cli._common import STRICT_EPOCHS, check_epochs, check_output, console, print_json, steps_progress
 from skyfence.errors import InputError
 
 __all__ = ["app"]
@@ -38,6 +38,7 @@ def czml(
     min_elevation: float = typer.Option(25.0, help="Elevation mask of the gateways \\[deg]."),
     max_samples: int = typer.Option(2_000_000, help="Refuse more satellite x time samples than this."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    strict: bool = STRICT_EPOCHS,
 ) -> None:
     """Write SOURCE's satellites (sampled ITRF positions), gateways, PoPs and links as CZML for Cesium."""
     from skyfence.report.czml import export_czml
@@ -67,6 +68,7 @@ def czml(
             min_elevation_deg=min_elevation,
             max_samples=max_samples,
             progress=lambda n: bar.advance(task, n),
+            check_times=lambda constellation, times: check_epochs(constellation, times, strict=strict),
         )
     summary = {**export.summary(), "out": str(out), "bytes": out.stat().st_size}
     if json_out:

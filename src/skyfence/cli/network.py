@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from typer.core import TyperGroup
 
-from skyfence.cli._common import check_output, console, print_json, shared_options
+from skyfence.cli._common import STRICT_EPOCHS, check_epochs, check_output, console, print_json, shared_options
 from skyfence.errors import InputError
 
 __all__ = ["app", "latency", "latency_app"]
@@ -71,11 +71,13 @@ def _ground(
     return segment
 
 
-def _times(constellation, start: str | None, duration: str, step: str):
+def _times(constellation, start: str | None, duration: str, step: str, *, strict: bool = False):
     from skyfence.orbits.time import default_start, time_grid
 
     t0 = default_start(constellation.epoch_range) if start is None else start
-    return time_grid(t0, duration, step)
+    times = time_grid(t0, duration, step)
+    check_epochs(constellation, times, strict=strict)
+    return times
 
 
 def _destination(spec: str):
@@ -194,6 +196,7 @@ def latency(
     max_isl_km: float = typer.Option(None, help="Maximum ISL length \\[km]."),
     fibre_factor: float = typer.Option(1.5, help="Fibre route length / great circle (gateway->PoP->destination)."),
     json_out: bool = typer.Option(False, "--json", help="Print summary and per-step routes as JSON."),
+    strict: bool = STRICT_EPOCHS,
 ) -> None:
     """RTT from a terminal to its PoP (or a destination) over time: gateways, PoPs, path changes."""
     from skyfence.earth.places import resolve_place
@@ -201,7 +204,7 @@ def latency(
     from skyfence.orbits.sources import load_constellation
 
     constellation = load_constellation(source)
-    times = _times(constellation, start, duration, step)
+    times = _times(constellation, start, duration, step, strict=strict)
     segment = _ground(ground, constellation, status, exclude_gateways_in, add_gateway, add_pop, remove_site)
     result = route_pairs(
         constellation,
@@ -239,6 +242,7 @@ def routes(
     status: str = typer.Option("operational", help="Site status: operational, planned or all."),
     min_elevation: float = typer.Option(25.0, help="Elevation mask \\[deg]."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    strict: bool = STRICT_EPOCHS,
 ) -> None:
     """Routes and RTT for every pair in a CSV file, at every time step."""
     from skyfence.earth.places import read_pairs, resolve_place
@@ -247,7 +251,7 @@ def routes(
 
     specs = read_pairs(pairs)
     constellation = load_constellation(source)
-    times = _times(constellation, start, duration, step)
+    times = _times(constellation, start, duration, step, strict=strict)
     segment = _ground(ground, constellation, status, exclude_gateways_in, [], [], [])
     results = route_pairs(
         constellation,
@@ -427,7 +431,7 @@ def _country_run(countries: list[str] | None, run: dict):
     segment = _ground(run["ground"], constellation, run["status"], [], [], [], [])
     if countries is None:
         countries = sorted(set(gazetteer_countries()) | set(table.countries if table is not None else []))
-    times = _times(constellation, run["start"], run["duration"], run["step"])
+    times = _times(constellation, run["start"], run["duration"], run["step"], strict=run["strict"])
     result = country_latency(
         constellation,
         countries,
@@ -476,6 +480,7 @@ def _mark_service(result) -> None:
 
 _LATENCY_OPTIONS = {
     "source": (str | None, typer.Option(None, "--source", help=_SOURCE_HELP)),
+    "strict": (bool, STRICT_EPOCHS),
     "start": (str | None, typer.Option(None, help="Start, ISO 8601 UTC. Default: newest element epoch.")),
     "duration": (str, typer.Option("24h", help="Span: 1h, 24h ...")),
     "step": (str, typer.Option("15m", help="Step; each step stands for one 15 s reconfiguration interval.")),

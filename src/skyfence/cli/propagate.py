@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from skyfence.cli._common import check_output, console, print_summary_json, steps_progress
+from skyfence.cli._common import STRICT_EPOCHS, check_epochs, check_output, console, print_summary_json, steps_progress
 from skyfence.errors import InputError
 
 
@@ -21,6 +21,7 @@ def propagate(
     geodetic: bool = typer.Option(True, help="Also store WGS-84 latitude, longitude and height."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Leave out invalid element records."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    strict: bool = STRICT_EPOCHS,
 ) -> None:
     """Propagate SOURCE with SGP4 to ITRF positions (and geodetic coordinates)."""
     import numpy as np
@@ -36,6 +37,7 @@ def propagate(
     constellation = load_constellation(source, skip_invalid=skip_invalid)
     t0 = default_start(constellation.epoch_range) if start is None else start
     times = time_grid(t0, duration, step)
+    check_epochs(constellation, times, strict=strict)
     with steps_progress(disable=json_out) as bar:
         task = bar.add_task("propagating", total=len(times))
         ds = propagate_positions(constellation, times, geodetic=geodetic, progress=lambda n: bar.advance(task, n))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from skyfence.cli._common import console, print_json
+from skyfence.cli._common import STRICT_EPOCHS, check_epochs, console, print_json
 from skyfence.errors import InputError
 
 __all__ = ["app"]
@@ -32,11 +32,13 @@ def _floats(text: str | None, key: str) -> list[float]:
         raise InputError(f"expected comma-separated numbers, got {text!r}", field=key) from None
 
 
-def _span(constellation, start: str | None, duration: str, step: str):
+def _span(constellation, start: str | None, duration: str, step: str, *, strict: bool = False):
     from skyfence.orbits.time import default_start, parse_time, time_grid
 
     t0 = default_start(constellation.epoch_range) if start is None else parse_time(start, field="--start")
-    return time_grid(t0, duration, step)
+    times = time_grid(t0, duration, step)
+    check_epochs(constellation, times, strict=strict)
+    return times
 
 
 def _read_jammers(path: Path):
@@ -167,6 +169,7 @@ def jam(
     capacity: bool = typer.Option(False, "--capacity", help=_CAPACITY_HELP),
     ground: str = typer.Option("starlink_ground_stations", "--ground", help=_GROUND_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    strict: bool = STRICT_EPOCHS,
 ) -> None:
     """J/S map of Ku-downlink jammers over a region: share of time each cell is jammed, west vs east etc.
 
@@ -184,7 +187,7 @@ def jam(
     area = get_region(region)
     cells = area.cells(res)
     constellation = load_constellation(source)
-    times = _span(constellation, start, duration, step)
+    times = _span(constellation, start, duration, step, strict=strict)
     antenna = TerminalAntenna(pattern=pattern, sidelobe_rejection_db=sidelobe_db)
     sweep: list[float | None] = [*_floats(eirp_sweep, "--eirp-sweep")] or [None]
     rows = []
@@ -313,6 +316,7 @@ def attrition(
     capacity: bool = typer.Option(False, "--capacity", help=_CAPACITY_HELP),
     ground: str = typer.Option("starlink_ground_stations", "--ground", help=_GROUND_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    strict: bool = STRICT_EPOCHS,
 ) -> None:
     """Coverage before and after removing satellites (visibility computed once, satellites masked per draw).
 
@@ -331,7 +335,7 @@ def attrition(
         SatelliteAttack(fraction=f)  # validates the range with the key name
     area = get_region(region)
     constellation = load_constellation(source)
-    times = _span(constellation, start, duration, step)
+    times = _span(constellation, start, duration, step, strict=strict)
     attack = SatelliteAttack(
         norad_ids=tuple(norad) or None,
         shells=tuple(shell) or None,
@@ -479,6 +483,7 @@ def reach(
     region: str = typer.Option("TW", "--region", help="With --capacity: the region whose capacity is measured."),
     res: int = typer.Option(5, "--res", help="With --capacity: H3 resolution."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    strict: bool = STRICT_EPOCHS,
 ) -> None:
     """Reachability and RTT from a terminal before and after ground losses (unreachable is an answer).
 
@@ -496,7 +501,7 @@ def reach(
         seed=seed,
     )
     constellation = load_constellation(source)
-    times = _span(constellation, start, duration, step)
+    times = _span(constellation, start, duration, step, strict=strict)
     segment = load_ground_segment(ground)
     place = resolve_place(from_, field="--from")
     before, _ = reachability(constellation, [place], [None], times, segment, isl=isl)
@@ -544,6 +549,7 @@ def gateways(
     orders: int = typer.Option(3, "--orders", help="Random gateway orders for the band (beside nearest-first)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the first random order."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    strict: bool = STRICT_EPOCHS,
 ) -> None:
     """Resilience curve: service over a region against the number of gateways lost.
 
@@ -566,7 +572,7 @@ def gateways(
     area = get_region(region)
     cells = area.cells(res)
     constellation = load_constellation(source)
-    times = _span(constellation, start, duration, step)
+    times = _span(constellation, start, duration, step, strict=strict)
     segment = load_ground_segment(ground)
     if not fed_by_starlink_gateways(assign_generations(constellation)):
         raise InputError(

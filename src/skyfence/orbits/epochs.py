@@ -26,7 +26,7 @@ from typing import Any, Final
 
 import numpy as np
 
-__all__ = ["DEFAULT_MAX_EPOCH_GAP_DAYS", "EpochGap", "epoch_gap"]
+__all__ = ["DEFAULT_MAX_EPOCH_GAP_DAYS", "EpochGap", "catalog_epoch_gap", "epoch_gap"]
 
 #: Default limit of :func:`epoch_gap` checks [days].  Two weeks keeps the median SGP4 error of a fresh Starlink
 #: catalog within tens of km (see the module notes); the scenario runner and ``skyfence assess
@@ -157,4 +157,32 @@ def epoch_gap(
         stale_satellites=int(far.sum()),
         satellites=int(values.size),
         max_gap_days=float(max_gap_days),
+    )
+
+
+def catalog_epoch_gap(
+    constellation: Any,
+    start: Any,
+    end: Any | None = None,
+    *,
+    max_gap_days: float = DEFAULT_MAX_EPOCH_GAP_DAYS,
+) -> EpochGap | None:
+    """:func:`epoch_gap` of a loaded :class:`~skyfence.orbits.constellation.Constellation` over ``start .. end``
+    (``end`` defaults to ``start``): the one check every command that propagates a catalog runs (``assess`` through
+    the scenario runner, the other CLI commands through ``skyfence.cli._common.check_epochs``, the dashboard's map
+    layers).  None for a filed preset (its epochs are synthetic, not measured) or an empty catalog.
+    """
+    from skyfence.orbits.walker import PRESETS
+
+    if constellation.source in PRESETS or constellation.name in PRESETS or not len(constellation):
+        return None
+    source = str(constellation.source or constellation.name)
+    if "/" in source and not source.lower().startswith("celestrak:"):
+        source = source.rsplit("/", 1)[-1]  # a file: its name, as assess names it
+    return epoch_gap(
+        constellation.satellites["epoch"].to_numpy(),
+        start,
+        start if end is None else end,
+        source=source,
+        max_gap_days=max_gap_days,
     )

@@ -428,12 +428,14 @@ def export_czml(
     min_elevation_deg: float = 25.0,
     max_samples: int = MAX_SAMPLES,
     progress: Callable[[int], None] | None = None,
+    check_times: Callable[[Any, np.ndarray], Any] | None = None,
 ) -> CzmlExport:
     """Load ``source`` (a TLE/OMM file, preset, dated catalog or ``celestrak:GROUP``) and the ground segment
     ``sites`` (dataset name or file; ``None``: no sites; ``"operator"``: the operator's, see
     :func:`skyfence.network.ground.operator_ground` -- none, with a note, for an operator without one in the data,
     an error when ``gsl`` needs it), build the CZML over ``start`` + ``duration`` at ``step`` and, when ``out`` is
-    given, write it there.  Start defaults to the newest element epoch."""
+    given, write it there.  Start defaults to the newest element epoch.  ``check_times(constellation, times)`` runs
+    before anything is propagated (the CLI's epoch-gap guard)."""
     from skyfence.network.ground import OPERATOR, STATUSES, load_ground_segment, operator_ground, operator_of
     from skyfence.orbits.sources import load_constellation
     from skyfence.orbits.time import default_start, time_grid
@@ -446,6 +448,8 @@ def export_czml(
     t0 = default_start(constellation.epoch_range) if start is None else start
     times = time_grid(t0, duration, step)
     check_samples(len(constellation), len(times), max_samples)
+    if check_times is not None:
+        check_times(constellation, times)
     note = ""
     if sites == OPERATOR:
         sites = operator_ground(constellation, field="--sites", required=gsl)

@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 
 from skyfence.service.api.deps import AnyCaller, DbDep, Reader, SettingsDep
 from skyfence.service.core.config import Settings
-from skyfence.service.core.problems import ProblemError
+from skyfence.service.core.problems import FieldProblem, ProblemError
 from skyfence.service.models import Alert, Fix, Policy
 from skyfence.service.web.encoding import NO_VALUE, encode_cells
 
@@ -407,14 +407,28 @@ def _default_time(constellation: Any) -> tuple[datetime, str]:
     return newest.replace(second=0), "catalog epoch"
 
 
-def _parse_time(value: str | None, constellation: Any) -> tuple[datetime, str]:
+def _parse_time(value: str | None, constellation: Any, *, field: str = "query.time") -> tuple[datetime, str]:
+    """The requested time (UTC), refused (422 naming ``field``) when not ISO 8601 or further from the catalog's element
+    epochs than the CLI's epoch-gap limit (:func:`skyfence.orbits.epochs.catalog_epoch_gap`, 14 days)."""
+    from skyfence.orbits.epochs import catalog_epoch_gap
+
     if value is None:
         return _default_time(constellation)
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ProblemError(422, f"time: {value!r} is not ISO 8601 (e.g. 2026-08-18T12:00Z)") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC), "requested"
+    moment = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    gap = catalog_epoch_gap(constellation, np.datetime64(moment.replace(tzinfo=None), "ns"))
+    if gap is not None and gap.exceeded:
+        message = (
+            f"{moment:%Y-%m-%dT%H:%MZ} is {gap.gap_days:.1f} days from the catalog's median element epoch "
+            f"{gap.epoch_median.astype('datetime64[m]')}Z, more than the {gap.max_gap_days:g}-day limit: "
+            "SGP4 positions that far from epoch are off by tens to hundreds of km "
+            "(ask for a time near the epoch, or leave the time out)"
+        )
+        raise ProblemError(422, f"{field}: {message}", errors=[FieldProblem(field=field, message=message)])
+    return moment, "requested"
 
 
 @router.get("/coverage", response_class=CellsResponse, responses={200: {"description": "SFC1, one frame a step"}})
@@ -436,7 +450,7 @@ def coverage(
     from skyfence.orbits.time import time_grid
 
     constellation = _constellation(settings.dashboard_constellation)
-    moment, basis = _parse_time(start, constellation)
+    moment, basis = _parse_time(start, constellation, field="query.start")
     try:
         area = get_region(region, files=False)
         cells = np.unique(area.cells(res))
