@@ -1,4 +1,5 @@
-"""Atomic file output (a reader never sees a half-written file) and the one reader of a user's table files."""
+"""Atomic file output (a reader never sees a half-written file; large tables written a row group at a time) and the
+one reader of a user's table files."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["atomic_outputs", "atomic_path", "read_table"]
+__all__ = ["atomic_outputs", "atomic_path", "check_table_file", "read_table", "write_parquet"]
 
 _PARQUET_MAGIC = b"PAR1"
 
@@ -97,24 +98,10 @@ def _parquet_problem(path: Path) -> str | None:
     return None
 
 
-def read_table(
-    path: str | os.PathLike[str],
-    *,
-    what: str,
-    formats: tuple[str, ...] = (".parquet", ".csv"),
-    csv_options: dict[str, Any] | None = None,
-) -> pd.DataFrame:
-    """A user's table file (``.parquet`` or ``.csv``, as ``formats`` allows) as a DataFrame.
-
-    Every way it can fail -- missing, a folder, an unknown suffix, an empty file, a CSV (or anything else) named
-    ``.parquet``, a truncated Parquet file, an unparsable CSV -- is one :class:`~skyfence.errors.InputError` naming
-    the file and how to fix it, never a traceback.  ``what`` names the table in messages (``fixes``, ``alerts``).
-    """
-    import pandas as pd
-
+def check_table_file(path: Path, *, what: str, formats: tuple[str, ...] = (".parquet", ".csv")) -> None:
+    """The checks of :func:`read_table` before reading (exists, a file, a known suffix, Parquet magic bytes)."""
     from skyfence.errors import InputError
 
-    path = Path(path)
     allowed = " or ".join(formats)
     if path.is_dir():
         raise InputError(f"is a folder, not a {what} file", source=str(path), hint=f"give a {allowed} file")
@@ -130,8 +117,32 @@ def read_table(
             if ".csv" in formats and path.stat().st_size:
                 hint = "if it holds CSV text, name it .csv"
             raise InputError(problem, source=str(path), hint=hint)
+
+
+def read_table(
+    path: str | os.PathLike[str],
+    *,
+    what: str,
+    formats: tuple[str, ...] = (".parquet", ".csv"),
+    csv_options: dict[str, Any] | None = None,
+    columns: list[str] | None = None,
+) -> pd.DataFrame:
+    """A user's table file (``.parquet`` or ``.csv``, as ``formats`` allows) as a DataFrame.
+
+    Every way it can fail -- missing, a folder, an unknown suffix, an empty file, a CSV (or anything else) named
+    ``.parquet``, a truncated Parquet file, an unparsable CSV -- is one :class:`~skyfence.errors.InputError` naming
+    the file and how to fix it, never a traceback.  ``what`` names the table in messages (``fixes``, ``alerts``).
+    ``columns``: read only these (Parquet).
+    """
+    import pandas as pd
+
+    from skyfence.errors import InputError
+
+    path = Path(path)
+    check_table_file(path, what=what, formats=formats)
+    if path.suffix.lower() == ".parquet":
         try:
-            return pd.read_parquet(path)
+            return pd.read_parquet(path, columns=columns)
         except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise InputError(f"cannot read Parquet: {first}", source=str(path)) from None
@@ -142,3 +153,34 @@ def read_table(
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as error:
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise InputError(f"cannot read CSV: {first}", source=str(path)) from None
+
+
+#: Rows per Parquet row group: Arrow's own default, so a table written here is the same file as ``to_parquet``'s.
+ROWS_PER_GROUP = 1 << 20
+
+
+def write_parquet(frame: Any, path: str | os.PathLike[str], *, rows_per_group: int = ROWS_PER_GROUP) -> None:
+    """``frame.to_parquet(path, index=False)``, converted to Arrow one row group at a time.
+
+    ``to_parquet`` converts the whole DataFrame to one Arrow table first: a second copy of the data. Here only one
+    row group is converted at a time, and the file holds the same row groups, schema and metadata (pandas'
+    ``PANDAS_ATTRS`` included). Write to an :func:`atomic_path`.
+    """
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    try:
+        for lo in range(0, max(len(frame), 1), rows_per_group):
+            table = pa.Table.from_pandas(frame.iloc[lo : lo + rows_per_group], preserve_index=False)
+            if frame.attrs:
+                metadata = {**(table.schema.metadata or {}), b"PANDAS_ATTRS": json.dumps(frame.attrs).encode()}
+                table = table.replace_schema_metadata(metadata)
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema, compression="snappy")
+            writer.write_table(table, row_group_size=rows_per_group)
+    finally:
+        if writer is not None:
+            writer.close()

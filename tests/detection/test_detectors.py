@@ -226,3 +226,19 @@ def test_gnss_jamming_from_the_threat_layer_is_not_spoofing_evidence(data_dir):
     # a spoofer served over Lviv, far beyond the jammer's horizon, is still a suspect
     far = _track(np.full(4, 50.45), np.full(4, 30.52), registered="UA", cell_at=(49.84, 24.03), terminal=2)
     assert "spoofing_suspected" in _kinds(detect(far, jammed), terminal=2)
+
+
+def test_time_sorted_pieces_give_the_alerts_of_the_whole_table(small_fleet, small_alerts, context):
+    """`skyfence detect` reads a time-sorted fleet a row group at a time: the alerts are those of the whole table,
+    wherever the pieces are cut (here mid-timestamp, every 997 rows), and a table out of time order is refused."""
+    from skyfence.detection.detectors import detect_time_sorted
+
+    pieces = (small_fleet.iloc[lo : lo + 997].reset_index(drop=True) for lo in range(0, len(small_fleet), 997))
+    pd.testing.assert_frame_equal(detect_time_sorted(pieces, context), small_alerts)
+    backwards = [small_fleet.iloc[1000:2000], small_fleet.iloc[:1000]]
+    assert detect_time_sorted(iter(backwards), context) is None
+    bad = small_fleet.iloc[:3000].copy()
+    bad.loc[2500, "lat_deg"] = np.nan  # named by its row in the whole table, not in its piece
+    with pytest.raises(InputError) as caught:
+        detect_time_sorted((bad.iloc[lo : lo + 997] for lo in range(0, 3000, 997)), context, source="f.parquet")
+    assert str(caught.value).startswith("f.parquet record 2501: field lat_deg")

@@ -109,3 +109,25 @@ def test_serving_satellite_is_visible_from_the_true_position(small_fleet, data_d
             sat = pos[row_of[int(fix["serving_sat"])]]
             el, _, _ = look_angles(fix["true_lat_deg"], fix["true_lon_deg"], float(fix["true_alt_m"]) / 1000.0, sat)
             assert float(el) >= 24.5
+
+
+def test_the_fleet_file_is_written_a_row_group_at_a_time_and_is_the_same_file(small_fleet, tmp_path):
+    """`fleet synth` converts one row group at a time to Arrow (memory): the file is byte for byte to_parquet's."""
+    from skyfence._io import write_parquet
+
+    one_shot, streamed = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    small_fleet.to_parquet(one_shot, index=False, row_group_size=4096)
+    write_parquet(small_fleet, streamed, rows_per_group=4096)
+    assert len(small_fleet) > 3 * 4096
+    assert streamed.read_bytes() == one_shot.read_bytes()
+    back = pd.read_parquet(streamed)
+    pd.testing.assert_frame_equal(back, small_fleet)
+    assert back.attrs["fleet_spec"] == small_fleet.attrs["fleet_spec"]
+
+
+def test_rows_sorted_by_time_then_terminal_with_their_attributes(small_fleet):
+    """The columns are assembled class by class and sorted once (no intermediate frames): each terminal keeps one
+    account, registration, plan and class, and the rows are in (time, terminal) order."""
+    assert small_fleet.sort_values(["time", "terminal_id"], kind="stable").index.equals(small_fleet.index)
+    per = small_fleet.groupby("terminal_id", observed=True)[["account_id", "registered_in", "plan", "true_class"]]
+    assert (per.nunique() == 1).all().all()

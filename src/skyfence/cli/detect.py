@@ -6,24 +6,80 @@ import json
 import sys
 import time as _time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from skyfence._io import atomic_path
+from skyfence._io import atomic_path, write_parquet
 from skyfence.cli._common import console, print_json
 from skyfence.errors import InputError
 
 fleet_app = typer.Typer(help="Synthetic terminal fleets with ground-truth labels.", no_args_is_help=True)
 
 
-def _read_table(path: Path, what: str):
+def _read_table(path: Path, what: str, columns: list[str] | None = None):
     from skyfence._io import read_table
 
-    return read_table(path, what=what, formats=(".parquet",))
+    return read_table(path, what=what, formats=(".parquet",), columns=columns)
+
+
+def _present(path: Path, what: str, wanted: tuple[str, ...]) -> list[str]:
+    """The ``wanted`` columns the table has (reading only those; the reader names any missing one)."""
+    import pyarrow.parquet as pq
+
+    from skyfence._io import check_table_file
+
+    check_table_file(path, what=what, formats=(".parquet",))
+    try:
+        names = set(pq.read_schema(path).names)
+    except (OSError, ValueError) as error:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise InputError(f"cannot read Parquet: {first}", source=str(path)) from None
+    return [c for c in wanted if c in names]
+
+
+class _Pieces:
+    """A Parquet table's rows in consecutive pieces of at most ``rows`` (counting rows and distinct terminals)."""
+
+    def __init__(self, path: Path, rows: int = 1 << 20) -> None:
+        import pyarrow.parquet as pq
+
+        from skyfence._io import check_table_file
+
+        check_table_file(path, what="fixes", formats=(".parquet",))
+        self.path = path
+        try:
+            self.file = pq.ParquetFile(path)
+        except (OSError, ValueError) as error:
+            self._fail(error)
+        self.rows_per_piece = rows
+        self.rows = 0
+        self.terminals: set[int] = set()
+
+    def _fail(self, error: Exception) -> NoReturn:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise InputError(f"cannot read Parquet: {first}", source=str(self.path)) from None
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        stored = (self.file.schema_arrow.metadata or {}).get(b"PANDAS_ATTRS")
+        return json.loads(stored) if stored else {}
+
+    def __iter__(self):
+        import numpy as np
+
+        try:
+            for batch in self.file.iter_batches(batch_size=self.rows_per_piece):
+                piece = batch.to_pandas()
+                self.rows += len(piece)
+                if "terminal_id" in piece.columns:
+                    self.terminals.update(np.unique(piece["terminal_id"].to_numpy()).tolist())
+                yield piece
+        except (OSError, ValueError) as error:
+            self._fail(error)
 
 
 @fleet_app.command("synth")
@@ -49,7 +105,7 @@ def synth(
                 raise InputError(error.message, source=str(spec), field=error.field, hint=error.hint) from None
             raise
     with atomic_path(out) as tmp:
-        frame.to_parquet(tmp, index=False)
+        write_parquet(frame, tmp)
     counts = frame.groupby("true_class", observed=True)["terminal_id"].agg(["nunique", "size"])
     summary: dict[str, Any] = {
         "out": str(out),
@@ -118,12 +174,13 @@ def detect(
         raise InputError("the alerts file must be .parquet", field="--out")
     from skyfence.detection import Context
     from skyfence.detection import detect as run
+    from skyfence.detection.detectors import detect_time_sorted
     from skyfence.policy import load_policy
 
     fixes_path = Path(args[0])
-    fixes = _read_table(fixes_path, "fixes")
+    pieces = _Pieces(fixes_path)
     if constellation is None:
-        stored = fixes.attrs.get("fleet_spec")
+        stored = pieces.attrs.get("fleet_spec")
         constellation = json.loads(stored)["fleet"]["constellation"] if stored else "starlink_omm_20260818"
     started = _time.perf_counter()
     jammers: tuple[Any, ...] = ()
@@ -136,19 +193,27 @@ def detect(
                 "no gnss_l1 jammer in the file", source=str(gnss_jammers), field="band", hint='band = "gnss_l1"'
             )
     context = Context(load_policy(policy), constellation=constellation, gnss_jammers=jammers)
-    alerts = run(fixes, context, source=str(fixes_path))
+    # a table sorted by time (as `fleet synth` writes it) is scanned a row group at a time; any other in one piece
+    alerts = detect_time_sorted(pieces, context, source=str(fixes_path))
+    if alerts is not None:
+        n_fixes, n_terminals = pieces.rows, len(pieces.terminals)
+    else:
+        fixes = _read_table(fixes_path, "fixes")
+        alerts = run(fixes, context, source=str(fixes_path))
+        n_fixes, n_terminals = len(fixes), int(fixes["terminal_id"].nunique())
+        del fixes
     seconds = _time.perf_counter() - started
     with atomic_path(out) as tmp:
         alerts.to_parquet(tmp, index=False)
     counts = alerts["kind"].value_counts().to_dict()
     summary: dict[str, Any] = {
         "out": str(out),
-        "fixes": len(fixes),
-        "terminals": int(fixes["terminal_id"].nunique()),
+        "fixes": n_fixes,
+        "terminals": n_terminals,
         "alerts": len(alerts),
         "by_kind": {k: int(v) for k, v in sorted(counts.items())},
         "seconds": round(seconds, 2),
-        "fixes_per_s": round(len(fixes) / seconds) if seconds else None,
+        "fixes_per_s": round(n_fixes / seconds) if seconds else None,
     }
     if json_out:
         print_json(summary)
@@ -170,9 +235,9 @@ def _fmt(value, pct: bool = False) -> str:
 
 
 def _evaluate(fixes_path: Path, alerts_path: Path, json_out: bool, markdown: bool) -> None:
-    from skyfence.detection.evaluate import evaluate, to_markdown
+    from skyfence.detection.evaluate import FIXES_COLUMNS, evaluate, to_markdown
 
-    fixes = _read_table(fixes_path, "fixes")
+    fixes = _read_table(fixes_path, "fixes", columns=_present(fixes_path, "fixes", FIXES_COLUMNS))
     alerts = _read_table(alerts_path, "alerts")
     result = evaluate(fixes, alerts, source=str(fixes_path))
     if json_out:

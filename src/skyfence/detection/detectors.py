@@ -49,6 +49,7 @@ and ignored by the scan (its context is still computed); see :class:`StreamDetec
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -867,3 +868,54 @@ def detect(fixes: pd.DataFrame, context: Context, *, source: str | None = None) 
     per-terminal scan (its evidence says which); evaluation counts the earlier.
     """
     return StreamDetector(context).process(fixes, source=source)
+
+
+def detect_time_sorted(
+    pieces: Iterable[pd.DataFrame], context: Context, *, source: str | None = None
+) -> pd.DataFrame | None:
+    """:func:`detect` over a table read in consecutive pieces (Parquet row groups), or ``None`` if it is not sorted.
+
+    The pieces must be in time order: each piece's times non-decreasing and none before the previous piece's last.
+    Each timestamp's fixes are processed together (the fixes of the last timestamp of a piece wait for the next),
+    so the alerts equal those of :func:`detect` on the whole table, with the memory of one piece. The first piece
+    out of time order stops the scan and returns ``None``: read the whole table and call :func:`detect` then.
+    A bad fix is named by its row in the whole table.
+    """
+    detector = StreamDetector(context)
+    found: list[pd.DataFrame] = []
+    carry: pd.DataFrame | None = None
+    done = 0  # rows processed before the current piece
+    last_ns: int | None = None
+
+    def run(frame: pd.DataFrame) -> None:
+        try:
+            found.append(detector.process(frame, source=source))
+        except InputError as error:
+            if error.record is None:
+                raise
+            raise InputError(
+                error.message, source=error.source, record=error.record + done, field=error.field, hint=error.hint
+            ) from None
+
+    for piece in pieces:
+        if not len(piece):
+            continue
+        time = piece["time"]
+        if time.dtype != "datetime64[ns]":
+            return None
+        t_ns = time.to_numpy().view(np.int64)
+        if (last_ns is not None and t_ns[0] < last_ns) or (np.diff(t_ns) < 0).any():
+            return None
+        last_ns = int(t_ns[-1])
+        frame = piece if carry is None else pd.concat([carry, piece], ignore_index=True)
+        t_ns = frame["time"].to_numpy().view(np.int64)
+        cut = int(np.searchsorted(t_ns, t_ns[-1], side="left"))  # the last timestamp's fixes wait
+        carry = frame.iloc[cut:].reset_index(drop=True)
+        if cut:
+            run(frame.iloc[:cut].reset_index(drop=True))
+            done += cut
+    if carry is not None and len(carry):
+        run(carry)
+    if not found:
+        return _sorted(_empty_alerts())
+    return _sorted(pd.concat(found, ignore_index=True))

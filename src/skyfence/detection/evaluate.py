@@ -30,11 +30,12 @@ CLASS_KINDS = {
 }
 _PRIORITY = ("drone", "black_market", "spoofer")
 _ANY_MISUSE = ("diversion_suspected", "drone_suspected", "spoofing_suspected", "geofence_probing")
+#: The columns of the fixes table that evaluation reads (a reader may load only these).
+FIXES_COLUMNS = ("terminal_id", "time", "lat_deg", "lon_deg", "true_class", "true_lat_deg", "true_lon_deg")
 
 
 def _truth(fixes: pd.DataFrame, source: str | None) -> pd.DataFrame:
-    need = ["terminal_id", "time", "lat_deg", "lon_deg", "true_class", "true_lat_deg", "true_lon_deg"]
-    missing = [c for c in need if c not in fixes.columns]
+    missing = [c for c in FIXES_COLUMNS if c not in fixes.columns]
     if missing:
         raise InputError(
             f"missing truth column(s) {', '.join(missing)}",

@@ -914,8 +914,12 @@ def _fence_spoof(geometry, rng, span_km, step_s: int):
 # --------------------------------------------------------------------------- serving satellite and beam
 
 
-def _serve(frame: pd.DataFrame, spec: FleetSpec, rng: np.random.Generator, progress=None) -> None:
-    """Fill ``serving_sat`` (NORAD id, -1 none above the mask) and ``serving_cell`` (H3 beam cell) from the truth."""
+def _serve(cols: dict[str, Any], spec: FleetSpec, rng: np.random.Generator, progress=None) -> None:
+    """Add ``serving_sat`` (NORAD id, -1 none above the mask) and ``serving_cell`` (H3 beam cell) from the truth.
+
+    ``cols`` are the fleet's columns sorted by time (:func:`_assemble`); the ground positions are computed per time
+    chunk, so the working memory is that of one chunk beside the columns.
+    """
     import h3.api.numpy_int as h3n
 
     from skyfence.earth.cells import points_to_cells
@@ -926,16 +930,18 @@ def _serve(frame: pd.DataFrame, spec: FleetSpec, rng: np.random.Generator, progr
     head = spec.fleet
     constellation = load_constellation(head.constellation)
     ids = constellation.satellites["norad_id"].to_numpy()
-    # beam cells: per distinct true position (fixed terminals repeat theirs)
-    lat = frame["true_lat_deg"].to_numpy()
-    lon = frame["true_lon_deg"].to_numpy()
+    lat = cols["true_lat_deg"]
+    lon = cols["true_lon_deg"]
+    n = len(lat)
     # one H3 call per distinct true position (to 1e-4 deg): fixed terminals repeat theirs
     key = np.round(lat * 1e4).astype(np.int64) * 4_000_000 + np.round(lon * 1e4).astype(np.int64)
     uniq, inverse = np.unique(key, return_inverse=True)
+    del key
     first = np.zeros(len(uniq), dtype=np.int64)
-    first[inverse[::-1]] = np.arange(len(key))[::-1]
+    first[inverse[::-1]] = np.arange(n)[::-1]
     cells = points_to_cells(lat[first], lon[first], head.beam_res)[inverse]
-    spill = np.flatnonzero(rng.random(len(frame)) < head.beam_spill)
+    del uniq, inverse, first
+    spill = np.flatnonzero(rng.random(n) < head.beam_spill)
     if spill.size:
         pick = rng.integers(0, 6, spill.size)
         cells[spill] = np.fromiter(
@@ -943,28 +949,27 @@ def _serve(frame: pd.DataFrame, spec: FleetSpec, rng: np.random.Generator, progr
             dtype=np.uint64,
             count=spill.size,
         )
-    frame["serving_cell"] = cells
-    # serving satellite: highest elevation above the mask, from the true position
-    t_ns = frame["time"].to_numpy().view(np.int64)
+    cols["serving_cell"] = cells
+    # serving satellite: highest elevation above the mask, from the true position; the rows are sorted by time,
+    # so each time chunk is one slice of them
+    t_ns = cols["time"].view(np.int64)
     times = np.unique(t_ns)
     step_index = np.searchsorted(times, t_ns)
-    ground = geodetic_to_ecef(lat, lon, frame["true_alt_m"].to_numpy() / 1000.0).reshape(-1, 3)
-    order = np.argsort(step_index, kind="stable")
-    sorted_steps = step_index[order]
-    sat = np.full(len(frame), -1, dtype=np.int64)
+    alt_km = cols["true_alt_m"]
+    sat = np.full(n, -1, dtype=np.int64)
     from skyfence.detection.geo import best_satellites
 
     for chunk in iter_positions(constellation, times.astype("datetime64[ns]"), chunk_steps=60):
-        lo = np.searchsorted(sorted_steps, chunk.time_slice.start)
-        hi = np.searchsorted(sorted_steps, chunk.time_slice.stop)
-        rows = order[lo:hi]
+        lo = np.searchsorted(step_index, chunk.time_slice.start)
+        hi = np.searchsorted(step_index, chunk.time_slice.stop)
+        ground = geodetic_to_ecef(lat[lo:hi], lon[lo:hi], alt_km[lo:hi] / 1000.0).reshape(-1, 3)
         best, _ = best_satellites(
-            step_index[rows] - chunk.time_slice.start, ground[rows], chunk.position_itrf_km, head.min_elevation_deg
+            step_index[lo:hi] - chunk.time_slice.start, ground, chunk.position_itrf_km, head.min_elevation_deg
         )
-        sat[rows] = np.where(best >= 0, ids[np.maximum(best, 0)], -1)
+        sat[lo:hi] = np.where(best >= 0, ids[np.maximum(best, 0)], -1)
         if progress is not None:
             progress(chunk.time_slice.stop - chunk.time_slice.start)
-    frame["serving_sat"] = sat
+    cols["serving_sat"] = sat
 
 
 # --------------------------------------------------------------------------- front door
@@ -988,51 +993,71 @@ def synthesize_fleet(spec: FleetSpec, *, serve: bool = True, progress=None) -> p
         rng = np.random.default_rng([spec.fleet.seed, _CLASS_CODE[name]])
         getattr(fleet, name)(batch, sub, rng)
         batches.append(batch)
-    frame = _assemble(batches, fleet)
+    cols = _assemble(batches, fleet)
+    del batches
     rng = np.random.default_rng([spec.fleet.seed, 99])
     if serve:
-        _serve(frame, spec, rng, progress)
+        _serve(cols, spec, rng, progress)
     else:
-        frame["serving_cell"] = np.zeros(len(frame), dtype=np.uint64)
-        frame["serving_sat"] = np.full(len(frame), -1, dtype=np.int64)
-    frame = frame[list(REPORTED_COLUMNS + TRUTH_COLUMNS)]
+        cols["serving_cell"] = np.zeros(len(cols["time"]), dtype=np.uint64)
+        cols["serving_sat"] = np.full(len(cols["time"]), -1, dtype=np.int64)
+    # columns in their final order, not copied into one block (the table is the largest thing in memory)
+    frame = pd.DataFrame({name: cols.pop(name) for name in REPORTED_COLUMNS + TRUTH_COLUMNS}, copy=False)
     frame.attrs["fleet_spec"] = spec.model_dump_json()
     return frame
 
 
-def _assemble(batches: list[_Batch], fleet: _Fleet) -> pd.DataFrame:
-    parts = []
-    for b in batches:
-        if not b.terminal:
-            continue
-        counts = np.array([len(x) for x in b.terminal])
-        parts.append(
-            pd.DataFrame(
-                {
-                    "terminal_id": np.concatenate(b.terminal),
-                    "account_id": np.repeat(np.asarray(b.account, dtype=np.int64), counts),
-                    "registered_in": np.repeat(np.asarray(b.registered), counts),
-                    "plan": np.repeat(np.asarray(b.plan), counts),
-                    "time_s": np.concatenate(b.t_s),
-                    "lat_deg": np.concatenate(b.rep_lat),
-                    "lon_deg": (np.concatenate(b.rep_lon) + 540.0) % 360.0 - 180.0,
-                    "alt_m": np.concatenate(b.rep_alt).astype(np.float32),
-                    "speed_kmh": np.clip(np.concatenate(b.speed), 0.0, None).astype(np.float32),
-                    "true_class": b.cls,
-                    "true_lat_deg": np.concatenate(b.true_lat),
-                    "true_lon_deg": (np.concatenate(b.true_lon) + 540.0) % 360.0 - 180.0,
-                    "true_alt_m": np.concatenate(b.true_alt).astype(np.float32),
-                }
-            )
-        )
-    frame = pd.concat(parts, ignore_index=True)
-    frame = frame.sort_values(["time_s", "terminal_id"], kind="stable").reset_index(drop=True)
-    frame["time"] = (fleet.start_ns + frame["time_s"].to_numpy() * 1_000_000_000).astype("datetime64[ns]")
-    frame = frame.drop(columns="time_s")
-    for column, categories in (
-        ("true_class", list(CLASSES)),
-        ("plan", ["residential", "roam", "maritime", "aviation"]),
-    ):
-        frame[column] = pd.Categorical(frame[column], categories=categories)
-    frame["registered_in"] = frame["registered_in"].astype("category")
-    return frame
+def _assemble(batches: list[_Batch], fleet: _Fleet) -> dict[str, Any]:
+    """The fleet's columns, sorted by time then terminal; each batch list is freed once its column is built."""
+    batches = [b for b in batches if b.terminal]
+    counts = [np.array([len(x) for x in b.terminal]) for b in batches]
+
+    def column(name: str, convert=None) -> np.ndarray:
+        parts = []
+        for b in batches:
+            part = np.concatenate(getattr(b, name))
+            getattr(b, name).clear()
+            parts.append(part if convert is None else convert(part))
+        whole = np.concatenate(parts)
+        del parts
+        return whole if order is None else whole[order]
+
+    def per_terminal(values: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate([np.repeat(v, c) for v, c in zip(values, counts, strict=True)])[order]
+
+    order = None
+    terminal = column("terminal")
+    t_s = column("t_s")
+    order = np.lexsort((terminal, t_s))  # stable: ties keep the class order
+    wrap = lambda lon: (lon + 540.0) % 360.0 - 180.0  # noqa: E731
+    cols: dict[str, Any] = {"terminal_id": terminal[order]}
+    del terminal
+    cols["account_id"] = per_terminal([np.asarray(b.account, dtype=np.int64) for b in batches])
+    registered = sorted(
+        {r for b, c in zip(batches, counts, strict=True) for r, k in zip(b.registered, c, strict=True) if k}
+    )
+    code = {r: k for k, r in enumerate(registered)}
+    cols["registered_in"] = pd.Categorical.from_codes(
+        per_terminal([np.array([code[r] for r in b.registered], dtype=np.int64) for b in batches]), registered
+    )
+    plans = ["residential", "roam", "maritime", "aviation"]
+    cols["plan"] = pd.Categorical.from_codes(
+        per_terminal([np.array([plans.index(p) for p in b.plan], dtype=np.int64) for b in batches]), plans
+    )
+    cols["time"] = (fleet.start_ns + t_s[order] * 1_000_000_000).astype("datetime64[ns]")
+    del t_s
+    cols["lat_deg"] = column("rep_lat")
+    cols["lon_deg"] = column("rep_lon", wrap)
+    cols["alt_m"] = column("rep_alt", lambda a: a.astype(np.float32))
+    cols["speed_kmh"] = column("speed", lambda v: np.clip(v, 0.0, None).astype(np.float32))
+    classes = list(CLASSES)
+    cols["true_class"] = pd.Categorical.from_codes(
+        np.concatenate(
+            [np.full(int(c.sum()), classes.index(b.cls), dtype=np.int64) for b, c in zip(batches, counts, strict=True)]
+        )[order],
+        classes,
+    )
+    cols["true_lat_deg"] = column("true_lat")
+    cols["true_lon_deg"] = column("true_lon", wrap)
+    cols["true_alt_m"] = column("true_alt", lambda a: a.astype(np.float32))
+    return cols
