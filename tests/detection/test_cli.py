@@ -35,6 +35,11 @@ def test_synth_detect_evaluate(tmp_path, data_dir, skyfence_cli):
     assert "Detection by class" in table.stdout and "legitimate terminals with any alert: 0 of 5" in table.stdout
     assert "spoof offset [km]" in table.stdout  # "[km]" was eaten as rich markup
     assert "prec. precision" in " ".join(table.stdout.split())  # abbreviated headers have a legend
+    # the median time to detect, in fixes and in hours (issue #15), not only in --json
+    assert "median time to detect" in " ".join(table.stdout.split())
+    drone_row = next(line for line in table.stdout.splitlines() if line.strip().startswith("drone"))
+    hours = f"{drone['median_hours_to_detect']:.2f}"
+    assert drone_row.split()[-2:] == [f"{drone['median_fixes_to_detect']:g}", hours]
     assert max(len(line) for line in table.stdout.splitlines()) <= 80 and "…" not in table.stdout
 
 

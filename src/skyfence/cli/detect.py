@@ -228,10 +228,15 @@ def detect(
     )
 
 
-def _fmt(value, pct: bool = False) -> str:
+def _fmt(value, pct: bool = False, digits: int = 3) -> str:
     if value is None or value != value:
         return "-"
-    return f"{100 * value:.2f} %" if pct else f"{value:.3f}"
+    return f"{100 * value:.2f} %" if pct else f"{value:.{digits}f}"
+
+
+def _count(value) -> str:
+    """A median count: ``3``, ``2.5``."""
+    return "-" if value is None or value != value else f"{value:g}"
 
 
 def _evaluate(fixes_path: Path, alerts_path: Path, json_out: bool, markdown: bool) -> None:
@@ -249,7 +254,7 @@ def _evaluate(fixes_path: Path, alerts_path: Path, json_out: bool, markdown: boo
     # Abbreviated headers so the tables fit 80 columns (legend below); rich would cut "terminals", "precision".
     table = Table(title="Detection by class", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     table.add_column("class", no_wrap=True)
-    for head in ("term.", "prec.", "recall", "F1", "rec. any", "fixes det.", "FP rate"):
+    for head in ("term.", "prec.", "recall", "F1", "rec.\nany", "TTD\nfixes", "TTD\nh", "FP\nrate"):
         table.add_column(head, no_wrap=True, justify="right")
     for row in result["classes"]:
         if "precision" in row:
@@ -260,17 +265,18 @@ def _evaluate(fixes_path: Path, alerts_path: Path, json_out: bool, markdown: boo
                 _fmt(row["recall"]),
                 _fmt(row["f1"]),
                 _fmt(row["recall_any_alert"]),
-                _fmt(row["median_fixes_to_detect"]),
+                _count(row["median_fixes_to_detect"]),
+                _fmt(row["median_hours_to_detect"], digits=2),
                 "",
             )
         else:
-            table.add_row(
-                row["class"], f"{row['terminals']:,}", "", "", "", "", "", _fmt(row["false_positive_rate"], pct=True)
-            )
+            blank = [""] * 7
+            table.add_row(row["class"], f"{row['terminals']:,}", *blank, _fmt(row["false_positive_rate"], pct=True))
     console.print(table)
     console.print(
-        "term. terminals; prec. precision; rec. any: recall counting any alert kind; fixes det.: median fixes to "
-        "detect; FP rate: false-positive rate (legitimate classes)",
+        "term. terminals; prec. precision; rec. any: recall counting any alert kind; TTD fixes, TTD h: median "
+        "time to detect, in the terminal's own fixes (1 = its first fix) and in hours from its first fix; FP rate: "
+        "false-positive rate (legitimate classes)",
         highlight=False,
     )
     kinds = Table("kind", "alerted", "true", "prec.", "counted true when", title="Alert kinds", box=box.SIMPLE_HEAD)
