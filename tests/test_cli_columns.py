@@ -83,3 +83,70 @@ def test_capacity_figures_are_never_cut_at_80_columns(data_dir):
     assert _too_long(proc.stdout) == []
     assert "…" not in proc.stdout  # a squeezed column would print "23,56…" for the population
     assert "23,568,378" in proc.stdout and "uplink per active user, median [Mb/s]" in proc.stdout
+
+
+def test_alerts_list_reads_at_80_columns():
+    """`skyfence alerts list` at 80 columns (issue #23: the reason was a 9-character column, words broken as
+    "operation/al", the header "acknowledg/ed"): short fields aligned, the reason and the acknowledgement indented
+    below, wrapped at words.  A stand-in service on 127.0.0.1 (port 0) answers the one GET the command makes."""
+    import http.server
+    import json
+    import threading
+
+    reason = (
+        "diversion suspected: 412 fixes in a high-risk place of another country (beam: 398); first activation "
+        "there: yes; the terminal is operational in the occupied area"
+    )
+    items = [
+        {
+            "id": 7,
+            "time": "2026-08-22T10:00:00Z",
+            "kind": "diversion_suspected",
+            "terminal_id": 123456,
+            "score": 0.97,
+            "reason": reason,
+            "acknowledged_at": "2026-08-22T10:05:00.123456Z",
+            "acknowledged_by": "key:0123456789abcdef",
+        },
+        {
+            "id": 12,
+            "time": "2026-08-22T11:30:00Z",
+            "kind": "drone_suspected",
+            "terminal_id": 9,
+            "score": None,
+            "reason": "drone suspected: ground speed 180-220 km/h from consecutive fixes; climb 12 m/s",
+            "acknowledged_at": None,
+            "acknowledged_by": None,
+        },
+    ]
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps({"items": items, "next_after": None}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        proc = _skyfence("alerts", "list", "--status", "all", "--url", url, "--key", "sfk_test")
+    finally:
+        server.shutdown()
+        server.server_close()
+    lines = proc.stdout.splitlines()
+    assert _too_long(proc.stdout) == []
+    assert lines[0].split() == ["id", "time", "(UTC)", "kind", "terminal", "score"]
+    assert lines[1].split() == ["7", "2026-08-22", "10:00:00", "diversion_suspected", "123456", "0.97"]
+    text = " ".join(proc.stdout.split())
+    assert reason in text  # whole, its words unbroken
+    assert "acknowledged 2026-08-22T10:05:00Z by key:0123456789abcdef" in text
+    assert all(line.startswith("    ") for line in lines[2:5])  # the reason is indented under its alert
+    assert "2 alert(s)" in lines[-1]

@@ -240,6 +240,49 @@ def _api(url: str, key: str, method: str, path: str, **kwargs) -> dict:
     return response.json()
 
 
+def alert_lines(items: list[dict], width: int) -> list[str]:
+    """Alerts as text for a terminal ``width`` columns wide (80 is enough).
+
+    One line per alert with the short fields in aligned columns (id, time, kind, terminal, score), then the reason
+    and, once acknowledged, who acknowledged it and when, indented below and wrapped at words: a reason is a
+    sentence, and a column squeezed beside the others broke its words at any width below ~150 columns.
+    """
+    import textwrap
+
+    head = ("id", "time (UTC)", "kind", "terminal", "score")
+    rows = [
+        (
+            str(a["id"]),
+            a["time"][:19].replace("T", " "),
+            a["kind"],
+            str(a["terminal_id"]),
+            "" if a["score"] is None else f"{a['score']:.2f}",
+        )
+        for a in items
+    ]
+    widths = [max(len(r[k]) for r in [head, *rows]) for k in range(len(head))]
+    right = (True, False, False, True, True)
+
+    def line(cells: tuple[str, ...]) -> str:
+        parts = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True)]
+        return "  ".join(parts).rstrip()
+
+    indent = " " * (widths[0] + 2)
+    wrap = textwrap.TextWrapper(
+        width=max(width - 1, len(indent) + 20),
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_on_hyphens=False,
+    )
+    out = [line(head)]
+    for a, cells in zip(items, rows, strict=True):
+        out.append(line(cells))
+        out += wrap.wrap(a["reason"] or "")
+        if a.get("acknowledged_at"):
+            out += wrap.wrap(f"acknowledged {a['acknowledged_at'][:19]}Z by {a['acknowledged_by']}")
+    return out
+
+
 @alerts_app.command("list")
 def list_alerts(
     key: _KEY,
@@ -284,20 +327,8 @@ def list_alerts(
     if not items:
         console.print("no alerts", highlight=False)
         return
-    from rich.table import Table
-
-    table = Table(box=None, pad_edge=False)
-    for column in ("id", "time (UTC)", "kind", "terminal", "score"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("reason", overflow="fold", ratio=3)
-    table.add_column("acknowledged", overflow="fold", ratio=1)
-    for a in items:
-        score = "" if a["score"] is None else f"{a['score']:.2f}"
-        acked = "" if a["acknowledged_at"] is None else f"{a['acknowledged_at'][:19]}Z by {a['acknowledged_by']}"
-        table.add_row(
-            str(a["id"]), a["time"][:19].replace("T", " "), a["kind"], str(a["terminal_id"]), score, a["reason"], acked
-        )
-    console.print(table)
+    for line in alert_lines(items, console.width):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
     more = " (more with --limit)" if after is not None else ""
     console.print(f"{len(items)} alert(s){more}", highlight=False)
 
