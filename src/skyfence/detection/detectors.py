@@ -72,6 +72,7 @@ __all__ = [
     "detect",
     "new_state",
     "prepare",
+    "prepare_checked",
 ]
 
 KINDS = ("drone_suspected", "diversion_suspected", "spoofing_suspected", "roaming_limit", "geofence_probing")
@@ -205,13 +206,25 @@ class Context:
             self._constellation = load_constellation(self.constellation_source)
         return self._constellation
 
-    def places(self, lat: np.ndarray, lon: np.ndarray, time_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """High-risk flag and ISO country code (``<U2``, "" at sea) of points, from the policy."""
+    def places(
+        self,
+        lat: np.ndarray,
+        lon: np.ndarray,
+        time_ns: np.ndarray,
+        *,
+        located: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """High-risk flag and ISO country code (``<U2``, "" at sea) of points, from the policy (``located``: this
+        engine's :meth:`~skyfence.policy.engine.Engine.locate` of the points, when the caller has it)."""
         n = len(lat)
         if n == 0:
             return np.zeros(0, dtype=bool), np.zeros(0, dtype="<U2")
         decisions = self.engine.evaluate(
-            lat=lat, lon=lon, time=time_ns.astype("datetime64[ns]"), whitelisted=np.ones(n, dtype=bool)
+            lat=lat,
+            lon=lon,
+            time=time_ns.astype("datetime64[ns]"),
+            whitelisted=np.ones(n, dtype=bool),
+            located=located,
         )
         deny = decisions.decision == 1
         location = self.location_rules[decisions.rule]
@@ -385,14 +398,16 @@ def _serving_positions(ctx: Context, sat: np.ndarray, time_ns: np.ndarray) -> np
     return out
 
 
-def fix_context(ctx: Context, fx: Columns) -> dict[str, np.ndarray]:
-    """The stateless per-fix context (see the module notes)."""
+def fix_context(
+    ctx: Context, fx: Columns, *, located: tuple[np.ndarray, np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
+    """The stateless per-fix context (see the module notes); ``located`` as in :func:`prepare_checked`."""
     from skyfence.earth.geodesy import geodetic_to_ecef
 
     lat = fx["lat_deg"]
     lon = fx["lon_deg"]
     t = fx["time"].view(np.int64)
-    hr, country = ctx.places(lat, lon, t)
+    hr, country = ctx.places(lat, lon, t, located=located)
     c_lat, c_lon = _cell_centres(fx["serving_cell"].astype(np.uint64))
     has_cell = np.isfinite(c_lat)
     beam_hr = np.zeros(len(lat), dtype=bool)
@@ -656,13 +671,20 @@ class Prepared:
 
 def prepare(context: Context, fixes: pd.DataFrame, *, source: str | None = None) -> Prepared:
     """Check a batch and compute its per-fix context (no state involved; safe to run before taking any lock)."""
-    fx = _check(fixes, source)
+    return prepare_checked(context, _check(fixes, source))
+
+
+def prepare_checked(context: Context, fx: Columns, *, located: tuple[np.ndarray, np.ndarray] | None = None) -> Prepared:
+    """:func:`prepare` of columns that are checked already: every column :func:`_check` makes, with its dtype and
+    valid values (the control plane's API validated each fix).  ``located``: the policy engine's
+    :meth:`~skyfence.policy.engine.Engine.locate` of these fixes' positions, when the caller has it (the fixes are
+    then not located twice)."""
     terminals, local = np.unique(fx["terminal_id"], return_inverse=True)
     local = local.astype(np.int64)
     if not len(local):
         empty = np.zeros(0, dtype=np.int64)
         return Prepared(fx, {}, terminals, local, empty, np.zeros(0), empty)
-    ctx = fix_context(context, fx)
+    ctx = fix_context(context, fx, located=located)
     order = _order(fx, local)
     s_sorted = local[order]
     starts = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1]])

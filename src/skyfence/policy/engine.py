@@ -436,12 +436,15 @@ class Engine:
         method: str = "auto",
         source: str | None = None,
         terminal_lists: list[frozenset[str]] | None = None,
+        located: tuple[np.ndarray, np.ndarray] | None = None,
         **columns,
     ) -> Decisions:
         """Decide every fix (a DataFrame, a dict of columns or keyword arrays); see the module notes.
 
         ``terminal_lists`` replaces the whitelists' terminal lists for this call (one per entry of
         ``compiled.terminal_lists``; the control plane fills the registry-driven ones from its enrolments).
+        ``located`` is this engine's :meth:`locate` of the same positions, when the caller has it already (the
+        control plane decides a batch and computes its detectors' context from one location).
         """
         fx = fixes if isinstance(fixes, Fixes) else self.prepare(fixes, source=source, **columns)
         if terminal_lists is not None and len(terminal_lists) != len(self.compiled.terminal_lists):
@@ -449,7 +452,9 @@ class Engine:
                 f"{len(terminal_lists)} terminal lists given, the policy has {len(self.compiled.terminal_lists)}",
                 field="terminal_lists",
             )
-        bits, country = self.locate(fx.lat_deg, fx.lon_deg, method=method)
+        bits, country = located if located is not None else self.locate(fx.lat_deg, fx.lon_deg, method=method)
+        if len(bits) != len(fx) or len(country) != len(fx):
+            raise PolicyError(f"located has {len(bits)} points, the fixes {len(fx)}", field="located")
         return self._decide(fx, bits, country, terminal_lists)
 
     def _decide(

@@ -41,7 +41,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -97,28 +97,43 @@ class FixColumns:
     account_id: np.ndarray
 
     @classmethod
-    def build(cls, fixes: Sequence[Any], terminals: dict[int, Any]) -> FixColumns:
-        """From validated fixes (``terminal_id``, ``time`` aware UTC, ``lat_deg`` ...) and their terminals."""
-        attributes = {
-            t.id: (t.serial, t.registration_country, t.plan, t.whitelisted, t.status, t.account_id)
-            for t in terminals.values()
-        }
-        rows = [attributes[f.terminal_id] for f in fixes]
+    def build(cls, fixes: Sequence[Any], terminals: dict[int, tuple]) -> FixColumns:
+        """From validated fixes (``terminal_id``, ``time`` aware UTC, ``lat_deg`` ...) and their terminals' rows
+        ``(id, serial, registration_country, plan, whitelisted, status, account_id)`` by id."""
+        rows = [terminals[f.terminal_id] for f in fixes]
+        ids, serial, registered_in, plan, whitelisted, status, account = zip(*rows, strict=True) if rows else [()] * 7
         micros = [(f.time - _EPOCH) // _MICROSECOND for f in fixes]
         return cls(
-            serial=[r[0] for r in rows],
+            serial=list(serial),
             time=np.array(micros, dtype="datetime64[us]").astype("datetime64[ns]"),
             lat_deg=np.array([f.lat_deg for f in fixes], dtype=float),
             lon_deg=np.array([f.lon_deg for f in fixes], dtype=float),
             alt_m=np.array([f.alt_m for f in fixes], dtype=float),
             speed_kmh=np.array([f.speed_kmh for f in fixes], dtype=float),
-            registered_in=[r[1] for r in rows],
-            plan=[r[2] for r in rows],
-            whitelisted=np.array([r[3] for r in rows], dtype=bool),
-            status=[r[4] for r in rows],
-            terminal_id=np.array([f.terminal_id for f in fixes], dtype=np.int64),
-            account_id=np.array([r[5] for r in rows], dtype=np.int64),
+            registered_in=list(registered_in),
+            plan=list(plan),
+            whitelisted=np.array(whitelisted, dtype=bool),
+            status=list(status),
+            terminal_id=np.array(ids, dtype=np.int64),
+            account_id=np.array(account, dtype=np.int64),
         )
+
+    def detection_columns(self) -> dict[str, np.ndarray]:
+        """The fixes as the detectors' checked columns: what :func:`skyfence.detection.detectors.prepare` makes of
+        :meth:`frame`, without pandas (every value was validated at the API)."""
+        n = len(self.serial)
+        return {
+            "terminal_id": self.terminal_id,
+            "lat_deg": self.lat_deg,
+            "lon_deg": self.lon_deg,
+            "time": self.time,
+            "account_id": self.account_id,
+            "registered_in": np.array(self.registered_in, dtype="<U2"),
+            "alt_m": self.alt_m,
+            "speed_kmh": self.speed_kmh,
+            "serving_sat": np.full(n, -1),
+            "serving_cell": np.full(n, 0),
+        }
 
     def frame(self) -> Any:
         """The fixes as the detectors take them (:data:`skyfence.detection.detectors.REQUIRED_COLUMNS` and more)."""
@@ -153,6 +168,22 @@ class Verdicts:
     country: list[str]
     licence_id: list[int | None]
     enrolment_id: list[int | None]
+
+
+def _micros(moment: datetime) -> int:
+    """Microseconds since 1970 of an aware datetime (exact: datetimes carry microseconds at most)."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _whys(status: Any, rows: np.ndarray, t_us: np.ndarray) -> list[tuple[np.ndarray, str | None]]:
+    """``rows`` grouped by :meth:`LicenceStatus.why_not` at their fixes' times: only expiry depends on the time."""
+    if not rows.size:
+        return []
+    if status.state != "granted" or status.unmet or status.expires_on is None:
+        return [(rows, status.why_not(_EPOCH))]
+    end = datetime.combine(status.expires_on, time(0), UTC) + timedelta(days=1)  # in force through that day
+    expired = t_us[rows] >= _micros(end)
+    return [(group, why) for group, why in ((rows[~expired], None), (rows[expired], status.why_not(end))) if group.size]
 
 
 def _load(source: str, base: Path | None) -> Any:
@@ -221,6 +252,15 @@ class Evaluator:
         self.policy = policy
         self.engine = policy.engine()
         self._kinds = ["default", *(rule.kind for rule in policy.rules)]
+        from skyfence.policy.results import DECISIONS
+
+        #: decision labels by the engine's code; rule id and kind by ``Decisions.rule + 1`` (entry 0: the policy
+        #: default): arrays to index per batch
+        self._label_table = np.array(DECISIONS, dtype=object)
+        self._kind_table = np.array(self._kinds, dtype=object)
+        self._rule_id_table = np.array(
+            ["default", *(policy.rule_id(i) for i in range(len(policy.spec.rules)))], dtype=object
+        )
         self._lock = threading.Lock()
         self._detection: Any = None
         self._heap_frozen = False
@@ -235,6 +275,11 @@ class Evaluator:
             sorted({c for codes in self.registry_lists.values() for c in codes})
         )
         self._position = {rule: k for k, rule in enumerate(compiled.order)}
+        #: precedence position by ``Decisions.rule + 1`` (the default, and any rule outside the order: after all)
+        never = len(self._position) + 1
+        self._position_table = np.array(
+            [never, *(self._position.get(r, never) for r in range(len(policy.spec.rules)))], dtype=np.int64
+        )
         self._licence_rules = []
         if self.licences_from_registry:
             for rule_index in compiled.order:
@@ -269,10 +314,16 @@ class Evaluator:
 
     def prepare_detection(self, fixes: FixColumns) -> Any:
         """Checked columns and per-fix context of a batch (:class:`skyfence.detection.detectors.Prepared`)."""
-        from skyfence.detection.detectors import prepare
-
         with self._lock:  # the per-fix context evaluates the policy at the fixes: same engine, same lock
-            return prepare(self._detection_context(), fixes.frame(), source="request body")
+            return self._prepare_detection(fixes, None)
+
+    def _prepare_detection(self, fixes: FixColumns, located: tuple[np.ndarray, np.ndarray] | None) -> Any:
+        from skyfence.detection.detectors import prepare_checked
+
+        context = self._detection_context()
+        if context.engine is not self.engine:  # a location is only valid for the engine that made it
+            located = None
+        return prepare_checked(context, fixes.detection_columns(), located=located)
 
     def freeze_heap(self) -> None:
         """After this policy's first batch: move everything alive (the compiled geometry, the detectors' context
@@ -298,20 +349,36 @@ class Evaluator:
         return self.licences_from_registry or self.whitelists_from_registry
 
     def evaluate(self, fixes: FixColumns, registry: RegistryView | None = None) -> Verdicts:
+        return self.decide(fixes, registry)[0]
+
+    def decide(
+        self, fixes: FixColumns, registry: RegistryView | None = None, *, detection: bool = False
+    ) -> tuple[Verdicts, Any]:
+        """The fixes' verdicts and, with ``detection``, the detectors' prepared batch (as :meth:`prepare_detection`):
+        the fixes are located once for both."""
         n = len(fixes.serial)
         registry = registry if registry is not None else RegistryView()
+        decided = fixes
         lists = None
         if self.whitelists_from_registry:
             # membership is the enrolment, not the terminal's flag (a copy: the caller's columns stay as they were)
-            fixes = dataclasses.replace(fixes, whitelisted=np.zeros(n, dtype=bool))
+            decided = dataclasses.replace(fixes, whitelisted=np.zeros(n, dtype=bool))
             lists = list(self.engine.compiled.terminal_lists)
             for k, codes in self.registry_lists.items():
                 lists[k] = frozenset(s for s, where in registry.enrolled.items() if any(c in where for c in codes))
         with self._lock:
-            result = self._evaluate(fixes, lists)
-            return self._verdicts(fixes, result, n, registry)
+            located = self.engine.locate(fixes.lat_deg, fixes.lon_deg)
+            result = self._evaluate(decided, lists, located)
+            verdicts = self._verdicts(decided, result, n, registry)
+            prepared = self._prepare_detection(fixes, located) if detection else None
+        return verdicts, prepared
 
-    def _evaluate(self, fixes: FixColumns, lists: list[frozenset[str]] | None = None) -> Any:
+    def _evaluate(
+        self,
+        fixes: FixColumns,
+        lists: list[frozenset[str]] | None = None,
+        located: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> Any:
         return self.engine.evaluate(
             lat=fixes.lat_deg,
             lon=fixes.lon_deg,
@@ -324,74 +391,89 @@ class Evaluator:
             whitelisted=fixes.whitelisted,
             source="request body",
             terminal_lists=lists,
+            located=located,
         )
 
     def _verdicts(self, fixes: FixColumns, result: Any, n: int, registry: RegistryView) -> Verdicts:
-        labels = result.labels.tolist()
-        rule_ids = [str(r) for r in result.rule_ids()]
-        kinds = [self._kinds[int(r) + 1] for r in result.rule]
+        """Column-wise (object arrays indexed per rule or per group of fixes, not a Python loop over the fixes)."""
+        rule = result.rule.astype(np.int64) + 1  # 0: the policy default
+        labels = self._label_table[result.decision]
+        rule_ids = self._rule_id_table[rule]
+        kinds = self._kind_table[rule]
         # filled by the rules the service applies over the engine's decision, then the engine's for the rest (a
         # reason quotes the fix's own values: built only where it is the one given)
-        reasons: list[str | None] = [None] * n
-        countries = result.countries().tolist()
-        licence_ids: list[int | None] = [None] * n
+        reasons = np.full(n, None, dtype=object)
+        country_codes = result.countries()
+        licence_ids = np.full(n, None, dtype=object)
         enrolment_ids: list[int | None] = [None] * n
         if self.whitelist_codes and registry.enrolled:
-            for i, code in enumerate(countries):
-                if code in self.whitelist_codes:
-                    where = registry.enrolled.get(fixes.serial[i])
-                    if where and code in where:
-                        enrolment_ids[i] = where[code]
+            enrolled, serial = registry.enrolled, fixes.serial
+            for i in np.flatnonzero(np.isin(country_codes, self.whitelist_codes)).tolist():
+                where = enrolled.get(serial[i])
+                if where:
+                    enrolment_ids[i] = where.get(str(country_codes[i]))
         if self._licence_rules and registry.licences:
-            self._apply_licences(fixes, result, registry, countries, labels, rule_ids, kinds, reasons, licence_ids)
-        for i, status in enumerate(fixes.status):
-            if status != "active":
-                labels[i], rule_ids[i], kinds[i] = "deny", STATUS_RULE, "terminal_status"
-                reasons[i] = f"deny by the operator: terminal {fixes.serial[i]} is {status}"
-        engine_rows = [i for i, text in enumerate(reasons) if text is None]
-        for i, text in zip(engine_rows, result.reasons_of(engine_rows), strict=True):
-            reasons[i] = text
-        return Verdicts(labels, rule_ids, kinds, reasons, countries, licence_ids, enrolment_ids)  # type: ignore[arg-type]
+            self._apply_licences(fixes, rule, registry, country_codes, labels, rule_ids, kinds, reasons, licence_ids)
+        off = [i for i, status in enumerate(fixes.status) if status != "active"]
+        if off:
+            labels[off], rule_ids[off], kinds[off] = "deny", STATUS_RULE, "terminal_status"
+            for i in off:
+                reasons[i] = f"deny by the operator: terminal {fixes.serial[i]} is {fixes.status[i]}"
+        engine_rows = np.flatnonzero(np.equal(reasons, None)).tolist()
+        if engine_rows:
+            reasons[engine_rows] = result.reasons_of(engine_rows)
+        return Verdicts(
+            labels.tolist(),
+            rule_ids.tolist(),
+            kinds.tolist(),
+            reasons.tolist(),
+            country_codes.tolist(),
+            licence_ids.tolist(),
+            enrolment_ids,
+        )
 
-    def _apply_licences(self, fixes, result, registry, countries, labels, rule_ids, kinds, reasons, licence_ids):
-        """Registry licence rules, each in its place in the precedence order (see the module notes)."""
+    def _apply_licences(self, fixes, rule, registry, country_codes, labels, rule_ids, kinds, reasons, licence_ids):
+        """Registry licence rules, each in its place in the precedence order (see the module notes): per licence
+        and rule, on the fixes still undecided in that licence's country, whose engine rule comes later."""
         from skyfence.policy.model import as_utc, until_utc
 
-        decided = result.rule
-        micros = fixes.time.astype("datetime64[us]").astype(np.int64).tolist()
-        never = len(self._position) + 1
-        outcomes: dict[tuple[int, int, str | None], tuple[str, ...]] = {}
-        for i, code in enumerate(countries):
-            status = registry.licences.get(code) if code else None
-            if status is None:
+        engine_position = self._position_table[rule]
+        t_us = fixes.time.astype("datetime64[us]").astype(np.int64)
+        plan = registered_in = None
+        for code, status in registry.licences.items():
+            if not code:
                 continue
-            engine_rule = int(decided[i])
-            engine_position = self._position.get(engine_rule, never) if engine_rule >= 0 else never
-            at: datetime | None = None
-            for position, rule_index, rule in self._licence_rules:
-                if position >= engine_position:
+            pending = np.flatnonzero(country_codes == code)
+            outcomes: dict[tuple[int, str | None], tuple[str, ...]] = {}
+            for position, rule_index, licence_rule in self._licence_rules:
+                if not pending.size:
                     break
-                if rule.plans is not None and fixes.plan[i] not in rule.plans:
-                    continue
-                if rule.registered_in is not None and fixes.registered_in[i] not in rule.registered_in:
-                    continue
-                if at is None:
-                    at = _EPOCH + timedelta(microseconds=micros[i])
-                if rule.valid_from is not None and at < as_utc(rule.valid_from):
-                    continue
-                if rule.valid_until is not None and at >= until_utc(rule.valid_until):
-                    continue
-                why = status.why_not(at)
-                key = (rule_index, status.id, why)
-                outcome = outcomes.get(key)
-                if outcome is None:
-                    outcome = outcomes[key] = self._licence_outcome(rule_index, rule, status, why)
-                if not outcome:
-                    continue
-                labels[i], rule_ids[i], kinds[i] = outcome[0], outcome[1], "licence"
-                reasons[i] = outcome[2]
-                licence_ids[i] = status.id
-                break
+                match = engine_position[pending] > position
+                if licence_rule.plans is not None:
+                    plan = np.asarray(fixes.plan, dtype=object) if plan is None else plan
+                    match &= np.isin(plan[pending], list(licence_rule.plans))
+                if licence_rule.registered_in is not None:
+                    if registered_in is None:
+                        registered_in = np.asarray(fixes.registered_in, dtype=object)
+                    match &= np.isin(registered_in[pending], list(licence_rule.registered_in))
+                if licence_rule.valid_from is not None:
+                    match &= t_us[pending] >= _micros(as_utc(licence_rule.valid_from))
+                if licence_rule.valid_until is not None:
+                    match &= t_us[pending] < _micros(until_utc(licence_rule.valid_until))
+                candidates = pending[match]
+                decided = np.zeros(len(pending), dtype=bool)
+                for rows, why in _whys(status, candidates, t_us):
+                    key = (rule_index, why)
+                    outcome = outcomes.get(key)
+                    if outcome is None:
+                        outcome = outcomes[key] = self._licence_outcome(rule_index, licence_rule, status, why)
+                    if not outcome:
+                        continue
+                    labels[rows], rule_ids[rows], kinds[rows] = outcome[0], outcome[1], "licence"
+                    reasons[rows] = outcome[2]
+                    licence_ids[rows] = status.id
+                    decided[np.isin(pending, rows)] = True
+                pending = pending[~decided]
 
     def _licence_outcome(self, rule_index: int, rule: Any, status: Any, why: str | None) -> tuple[str, ...]:
         """``(action, rule id, reason)`` of a licence rule for a licence status (``()``: the rule does not match);

@@ -47,7 +47,7 @@ from skyfence.service.core.problems import FieldProblem, ProblemError
 from skyfence.service.core.security import Principal
 from skyfence.service.decisions import Evaluator, FixColumns, RegistryView, Verdicts, evaluator
 from skyfence.service.detect import detect_batch
-from skyfence.service.models import Alert, Decision, Fix, Policy, TelemetryBatch, Terminal, utcnow
+from skyfence.service.models import Alert, Decision, Fix, Policy, TelemetryBatch, utcnow
 from skyfence.service.schemas import BatchReceipt, DecisionBrief, DecisionValue, FixIn
 
 __all__ = ["IngestResult", "find_batch", "ingest", "replay_receipt", "request_digest"]
@@ -214,28 +214,21 @@ def find_batch(session: Session, scope: str, key: str) -> TelemetryBatch | None:
     )
 
 
-#: The terminal attributes a batch reads (decisions, registry view): plain rows, not ORM objects, because a batch
-#: may touch thousands of distinct terminals and building and identity-mapping an entity each cost more than the
-#: decisions themselves.
-_TERMINAL_COLUMNS = (
-    Terminal.id,
-    Terminal.serial,
-    Terminal.registration_country,
-    Terminal.plan,
-    Terminal.whitelisted,
-    Terminal.status,
-    Terminal.account_id,
+#: The terminal attributes a batch reads (decisions, registry view), as plain tuples in this order (see
+#: :meth:`FixColumns.build`): a batch may touch thousands of distinct terminals, and ORM entities or SQLAlchemy rows
+#: for each cost more than the decisions themselves.
+_TERMINALS_SQL = (
+    "SELECT id, serial, registration_country, plan, whitelisted, status, account_id FROM terminals WHERE id {ids}"
 )
 
 
-def _terminals(session: Session, fixes: list[FixIn], principal: Principal) -> dict[int, Any]:
-    """The batch's terminals by id (rows of :data:`_TERMINAL_COLUMNS`); 422 for an unknown one, 403 for another's."""
+def _terminals(session: Session, fixes: list[FixIn], principal: Principal) -> dict[int, tuple]:
+    """The batch's terminals by id (rows of :data:`_TERMINALS_SQL`); 422 for an unknown one, 403 for another's."""
     wanted = sorted({f.terminal_id for f in fixes})
-    dialect = session.get_bind().dialect.name
-    query = select(*_TERMINAL_COLUMNS).where(id_in(Terminal.id, wanted, dialect))
-    # Core rows (no ORM loading per row), fetched in one call (iterating a result fetches row by row)
-    found = {t.id: t for t in session.connection().execute(query).all()}
-    for i, fix in enumerate(fixes):
+    found = {row[0]: row for row in registry.rows_by_ids(session.connection(), _TERMINALS_SQL, wanted)}
+    if len(found) == len(wanted) and principal.role != "terminal":
+        return found
+    for i, fix in enumerate(fixes):  # the first fix at fault, in request order
         if fix.terminal_id not in found:
             field = f"body.fixes[{i}].terminal_id"
             raise ProblemError(
@@ -262,7 +255,7 @@ class _Decided:
     detection: Any  # a prepared batch for the detectors, or None when detection is off
 
 
-def _decide(session: Session, fixes: list[FixIn], terminals: dict[int, Any], settings: Settings) -> _Decided:
+def _decide(session: Session, fixes: list[FixIn], terminals: dict[int, tuple], settings: Settings) -> _Decided:
     policy = session.scalar(select(Policy).where(Policy.active.is_(True)))
     if policy is None:
         raise ProblemError(
@@ -277,18 +270,19 @@ def _decide(session: Session, fixes: list[FixIn], terminals: dict[int, Any], set
         view = None
         if compiled.needs_registry:
             view = _registry_view(session, compiled.operator, compiled.whitelist_codes, terminals)
-        verdicts = compiled.evaluate(columns, view)
-        prepared = compiled.prepare_detection(columns) if settings.detection else None
+        verdicts, prepared = compiled.decide(columns, view, detection=settings.detection)
     except PolicyError as error:
         raise ProblemError(409, f"the active policy cannot decide these fixes: {error}", kind="policy-error") from None
     return _Decided(policy.version_id, columns, verdicts, compiled, prepared)
 
 
-def _registry_view(session: Session, operator: str, codes: tuple[str, ...], terminals: dict[int, Any]) -> RegistryView:
+def _registry_view(
+    session: Session, operator: str, codes: tuple[str, ...], terminals: dict[int, tuple]
+) -> RegistryView:
     """The registry as this batch's decisions read it: two small reads, however many fixes (see registry.py)."""
     licences = registry.snapshot(session).of_operator(operator)
     enrolled = registry.enrolments_of(session, sorted(terminals), codes)
-    return RegistryView(licences=licences, enrolled={terminals[t].serial: where for t, where in enrolled.items()})
+    return RegistryView(licences=licences, enrolled={terminals[t][1]: where for t, where in enrolled.items()})
 
 
 def _alerts(
