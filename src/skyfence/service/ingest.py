@@ -296,23 +296,24 @@ def _alerts(
     """Alerts for this batch: one per terminal and kind (and rule), unless the same one is still open."""
     denied: dict[int, list[int]] = defaultdict(list)
     suspicious: dict[tuple[int, str], list[int]] = defaultdict(list)
-    for i, fix in enumerate(fixes):
-        if verdicts.decision[i] == "deny":
-            denied[fix.terminal_id].append(i)
-        if verdicts.decision[i] != "allow" and verdicts.rule_kind[i] in settings.suspicious_rule_kinds:
-            suspicious[(fix.terminal_id, verdicts.rule[i])].append(i)
+    suspicious_kinds = settings.suspicious_rule_kinds
+    decision = verdicts.decision
+    for i in [i for i, d in enumerate(decision) if d != "allow"]:  # the few fixes not allowed, in request order
+        terminal_id = fixes[i].terminal_id
+        if decision[i] == "deny":
+            denied[terminal_id].append(i)
+        if verdicts.rule_kind[i] in suspicious_kinds:
+            suspicious[(terminal_id, verdicts.rule[i])].append(i)
     if not denied and not suspicious:
         return []
-    terminal_ids = sorted(set(denied) | {t for t, _ in suspicious})
-    dialect = session.get_bind().dialect.name
-    open_alerts = {
-        (row.terminal_id, row.kind, row.rule)
-        for row in session.execute(
-            select(Alert.terminal_id, Alert.kind, Alert.rule).where(
-                Alert.acknowledged_at.is_(None), id_in(Alert.terminal_id, terminal_ids, dialect)
-            )
+    alerted = sorted(set(denied) | {t for t, _ in suspicious})
+    open_alerts = set(
+        registry.rows_by_ids(
+            session.connection(),
+            "SELECT terminal_id, kind, rule FROM alerts WHERE terminal_id {ids} AND acknowledged_at IS NULL",
+            alerted,
         )
-    }
+    )
     open_repeated = {t for t, kind, _ in open_alerts if kind == "repeated_denial"}
     alerts: list[dict[str, Any]] = []
 
