@@ -365,7 +365,7 @@ class Evaluator:
             decided = dataclasses.replace(fixes, whitelisted=np.zeros(n, dtype=bool))
             lists = list(self.engine.compiled.terminal_lists)
             for k, codes in self.registry_lists.items():
-                lists[k] = frozenset(s for s, where in registry.enrolled.items() if any(c in where for c in codes))
+                lists[k] = frozenset(s for s, where in registry.enrolled.items() if not where.keys().isdisjoint(codes))
         with self._lock:
             located = self.engine.locate(fixes.lat_deg, fixes.lon_deg)
             result = self._evaluate(decided, lists, located)
