@@ -419,7 +419,7 @@ class Evaluator:
             labels[off], rule_ids[off], kinds[off] = "deny", STATUS_RULE, "terminal_status"
             for i in off:
                 reasons[i] = f"deny by the operator: terminal {fixes.serial[i]} is {fixes.status[i]}"
-        engine_rows = np.flatnonzero(np.equal(reasons, None)).tolist()
+        engine_rows = [i for i, text in enumerate(reasons.tolist()) if text is None]
         if engine_rows:
             reasons[engine_rows] = result.reasons_of(engine_rows)
         return Verdicts(

@@ -211,6 +211,7 @@ def rows_by_ids(connection: Connection, sql: str, ids: list[int], *params: Any) 
     A batch reads thousands of rows by id; SQLAlchemy's statement compilation and result rows cost more CPU than
     the query (2.5x on a batch's terminals), and every caller here reads plain columns.
     """
+    first: Any
     if connection.dialect.name == "postgresql":
         text, first = sql.replace("{ids}", "= ANY(%s::bigint[])").replace("?", "%s"), [int(i) for i in ids]
     else:
@@ -218,7 +219,7 @@ def rows_by_ids(connection: Connection, sql: str, ids: list[int], *params: Any) 
     cursor = connection.connection.cursor()  # the DBAPI connection of this session's transaction
     try:
         cursor.execute(text, (first, *params))
-        return cursor.fetchall()
+        return list(cursor.fetchall())
     finally:
         cursor.close()
 
