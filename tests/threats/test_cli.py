@@ -85,6 +85,18 @@ def test_debris_table_per_shell(data_file):
     assert sum(r["satellites"] for r in doc["shells"]) > 8000
 
 
+def test_decay_days_takes_none_as_its_help_says():
+    """``--decay-days ... none = no decay``: ``none`` is accepted and means what the default means."""
+    assert "none = no decay" in " ".join(runner.invoke(app, ["threat", "debris", "--help"]).output.split())
+    plain = runner.invoke(app, ["threat", "debris", "--alt", "500", "--json"])
+    none = runner.invoke(app, ["threat", "debris", "--alt", "500", "--decay-days", "none", "--json"])
+    decaying = runner.invoke(app, ["threat", "debris", "--alt", "500", "--decay-days", "365", "--json"])
+    assert none.exit_code == 0 and decaying.exit_code == 0, none.output + decaying.output
+    assert json.loads(none.stdout)["event"]["decay_e_folding_days"] is None
+    assert json.loads(none.stdout) == json.loads(plain.stdout)
+    assert json.loads(decaying.stdout)["event"]["decay_e_folding_days"] == 365.0
+
+
 def test_jam_map_writes_outputs(data_file, tmp_path):
     out = tmp_path / "jam"
     result = runner.invoke(
@@ -200,6 +212,7 @@ def test_gateways_curve_ends_unreachable(data_dir):
         (["threat", "attrition", "oneweb", "--norad", "999999", "--duration", "10m"], "norad_ids"),
         (["threat", "js", "--jammer-eirp", "40", "--jammer-km", "0", "--sat-km", "700"], "--jammer-km"),
         (["threat", "debris", "--alt", "20"], "alt_km"),
+        (["threat", "debris", "--decay-days", "soon"], "field --decay-days: expected a number of days or none"),
     ],
 )
 def test_bad_input_is_one_line(args, needle):

@@ -32,6 +32,18 @@ def _floats(text: str | None, key: str) -> list[float]:
         raise InputError(f"expected comma-separated numbers, got {text!r}", field=key) from None
 
 
+def _days_or_none(text: str, key: str) -> float | None:
+    """A number of days, or None for ``none`` (the option's way to say "not at all")."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(
+            f"expected a number of days or none, got {text!r}", field=key, hint="e.g. 365 or none"
+        ) from None
+
+
 def _span(constellation, start: str | None, duration: str, step: str, *, strict: bool = False):
     from skyfence.orbits.time import default_start, parse_time, time_grid
 
@@ -424,8 +436,8 @@ def debris(
     horizon_days: float = typer.Option(365.0, "--horizon-days", help="Horizon \\[days]."),
     lethal_size: float = typer.Option(0.01, "--lethal-size-m", help="Smallest lethal fragment \\[m] (assumption)."),
     area: float = typer.Option(30.0, "--area-m2", help="Satellite cross-section \\[m^2] (assumption)."),
-    decay_days: float = typer.Option(
-        None, "--decay-days", help="Fragment e-folding lifetime \\[days]; none = no decay."
+    decay_days: str = typer.Option(
+        "none", "--decay-days", metavar="DAYS", help="Fragment e-folding lifetime \\[days], e.g. 365; none = no decay."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -435,7 +447,11 @@ def debris(
     if not horizon_days > 0:
         raise InputError(f"must be positive, got {horizon_days}", field="--horizon-days")
     event = AsatEvent(
-        alt_km=alt, mass_kg=mass, lethal_size_m=lethal_size, satellite_area_m2=area, decay_e_folding_days=decay_days
+        alt_km=alt,
+        mass_kg=mass,
+        lethal_size_m=lethal_size,
+        satellite_area_m2=area,
+        decay_e_folding_days=_days_or_none(decay_days, "--decay-days"),
     )
     cloud = debris_cloud(event)
     payload: dict = {
