@@ -253,3 +253,27 @@ def test_a_run_far_from_the_catalog_epochs_warns_and_strict_refuses(skyfence_cli
     assert refused.returncode == 1 and len(lines) == 1 and "field --start: refusing to run (--strict)" in lines[0]
     near = skyfence_cli(*command, "--start", "2026-08-18T12:00Z", "--strict")
     assert near.returncode == 0 and "warning" not in near.stderr, near.stderr
+
+
+def test_version_and_h_on_every_command():
+    """``skyfence --version`` prints the version; ``-h`` is ``--help`` on every command and group."""
+    import typer.main
+    from typer.testing import CliRunner
+
+    from skyfence import __version__
+    from skyfence.cli import app
+
+    runner = CliRunner()
+    version = runner.invoke(app, ["--version"])
+    assert version.exit_code == 0 and version.output.strip() == f"skyfence {__version__}"
+
+    def paths(command, prefix=()):
+        yield prefix
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from paths(sub, (*prefix, name))
+
+    every = list(paths(typer.main.get_command(app)))
+    assert len(every) > 40
+    for path in every:
+        short = runner.invoke(app, [*path, "-h"], terminal_width=100)
+        assert short.exit_code == 0 and "Usage: skyfence" in short.output, (path, short.output)

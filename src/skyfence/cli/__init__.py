@@ -53,7 +53,28 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # -h beside --help on every command: click passes help_option_names down to every sub-command's context
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from skyfence._version import __version__
+
+        typer.echo(f"skyfence {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print skyfence's version and exit."
+    ),
+) -> None:
+    """Digital twin of a LEO satellite-internet system and of the political control of its service."""
+
+
 app.add_typer(data.app, name="data")
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(region.app, name="region")
