@@ -269,6 +269,68 @@ def _assess_served_share(folder: Path, steps: list[str]) -> dict[str, float]:
     return shares
 
 
+def _map_tw(client: TestClient) -> dict[str, Any]:
+    """Taiwan's row of the dashboard's availability map (res 2: a few cells, quick) and the registry version."""
+    document = _ok(client.get("/api/v1/map/availability", params={"res": 2}), 200)
+    (row,) = [c for c in document["countries"] if c["iso_a2"] == "TW"]
+    return {**row, "registry_version": document["registry_version"]}
+
+
+def test_the_map_shows_the_registry_licences_the_decisions_use_at_every_taiwan_step(registry):
+    """Trial defect: with licences from the registry, the map said TW "no_rule" while Taipei fixes were allowed."""
+    r, client = registry, registry.client
+    taipei = r.terminal("TW", "UT-TW-MAP1")
+    seen: list[tuple[str, str, str, float]] = []
+    versions: list[int] = []
+
+    def step(name: str) -> None:
+        (decision,) = r.decide(fix(taipei, TAIPEI))
+        tw = _map_tw(client)  # the very next map request after the change
+        seen.append((name, decision["decision"], tw["availability"], tw["served_fraction"]))
+        versions.append(tw["registry_version"])
+        served = tw["availability"] in ("served", "degraded")
+        assert served == (decision["decision"] == "allow"), seen
+        assert (tw["served_fraction"] > 0.5) == (decision["decision"] == "allow"), seen
+
+    step("no licence")
+    licence = _ok(
+        client.post("/api/v1/licences", json={"operator_id": "starlink", "jurisdiction": "TW", "reason": "filed"})
+    )
+    step("applied")
+    r.licence(licence["id"], {"state": "pending_regulatory", "reason": "MODA review"})
+    r.licence(
+        licence["id"],
+        {"state": "granted", "conditions": {"local_gateway_required": True}, "reason": "MODA decision 2026/17"},
+    )
+    step("granted, no gateway")
+    _ok(client.post("/api/v1/ground-sites", json={"operator_id": "starlink", **TAIPEI_GATEWAY, "reason": "built"}))
+    step("gateway")
+    assert seen[-1][1:] == ("allow", "served", 1.0), seen
+
+    # offline, `policy check` decides the same with --db, and says so when the registry is not consulted
+    policy_file = str(Path(__file__).parents[2] / "examples" / "policies" / "registry_driven.toml")
+    where = ("--lat", str(TAIPEI[0]), "--lon", str(TAIPEI[1]), "--time", "2026-08-22T10:00Z")
+    online = _skyfence("policy", "check", policy_file, *where, "--db", r.db_url)
+    assert online.returncode == 0 and online.stdout.startswith("ALLOW  rule licensed"), online.stdout + online.stderr
+    assert "licences and whitelists from the registry at version" in online.stdout and not online.stderr
+    offline = _skyfence("policy", "check", policy_file, *where)
+    assert offline.returncode == 0 and offline.stdout.startswith("DENY  rule default"), offline.stdout
+    assert "registry, which was not consulted" in offline.stderr and "--db" in offline.stderr, offline.stderr
+
+    # the policy diff against a policy that serves Taiwan by jurisdiction: Taiwan does not change while licensed
+    demo = (Path(__file__).parents[2] / "examples" / "policies" / "control_plane_demo.toml").read_text()
+    diff = _ok(client.post("/api/v1/map/policy-diff", json={"source": demo, "res": 2}), 200)
+    assert "TW" not in {c["iso_a2"] for c in diff["countries"]}, diff["countries"]
+
+    r.licence(licence["id"], {"state": "suspended", "reason": "MODA order 2026/31"})
+    step("suspended")
+    assert [s[1] for s in seen] == ["deny", "deny", "deny", "allow", "deny"], seen
+    assert versions == sorted(versions) and len(set(versions)) == 5, versions  # read afresh at every step
+    diff = _ok(client.post("/api/v1/map/policy-diff", json={"source": demo, "res": 2}), 200)
+    (tw,) = [c for c in diff["countries"] if c["iso_a2"] == "TW"]
+    assert tw["to"] == "served" and tw["served_fraction_from"] == 0.0, tw
+
+
 def test_removing_the_gateway_ends_service_and_ownership_conditions_are_checked(registry):
     r, client = registry, registry.client
     taipei = r.terminal("TW", "UT-TW-0002")

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from skyfence._io import atomic_outputs, atomic_path
-from skyfence.cli._common import check_output, console, json_text, print_json, print_summary_json
+from skyfence.cli._common import check_output, console, err_console, json_text, print_json, print_summary_json
 from skyfence.errors import InputError
 
 app = typer.Typer(
@@ -71,9 +71,7 @@ def validate(file: Path = _POLICY, json_out: bool = _JSON) -> None:
         ],
         "valid": True,
     }
-    registry = [
-        what for what in ("licences", "whitelists") if getattr(policy.spec.policy, f"{what}_from") == "registry"
-    ]
+    registry = _from_registry(policy)
     if registry:
         summary["from_registry"] = registry
     if json_out:
@@ -119,11 +117,34 @@ def check(
     operator: str = _OPERATOR,
     explain: bool = typer.Option(False, "--explain", help="List every rule considered."),
     wide: bool = typer.Option(False, "--wide", help="With --explain: one wide row per rule."),
+    db: str = typer.Option(
+        None,
+        "--db",
+        help="For a policy whose licences or whitelists come from the registry: the control plane's database to "
+        "read them from (SQLite path, sqlite:///path or postgresql://...); only read.",
+    ),
     json_out: bool = _JSON,
 ) -> None:
-    """Decide one fix: decision, deciding rule and reason (--explain: every rule, matched or not, and why)."""
+    """Decide one fix: decision, deciding rule and reason (--explain: every rule, matched or not, and why).
+
+    A policy that takes licences or whitelists from the control plane's registry (licences_from / whitelists_from
+    = "registry") decides offline without them unless --db names the database: then it decides with the
+    registry's current licences, conditions and enrolments, as `skyfence policy export` would write them.
+    """
     _check_time(time)
     policy = _load(file)
+    from_registry = _from_registry(policy)
+    registry_version = None
+    if from_registry and db is None:
+        err_console.print(
+            f"note: {' and '.join(from_registry)} of this policy come from the control plane's registry, which was "
+            "not consulted (none here); give --db URL to decide with the registry's current state",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    elif from_registry:
+        policy, registry_version = _with_registry(file, db)
     fix = {"speed_kmh": speed_kmh, "alt_m": alt_m, "plan": plan, "whitelisted": whitelisted, "days_abroad": days_abroad}
     if terminal is not None:
         fix["terminal"] = terminal
@@ -136,6 +157,8 @@ def check(
     result = policy.engine(operator).explain(lat, lon, **fix)
     payload = result.to_dict()
     payload["policy"] = _policy_summary(policy)
+    if from_registry:
+        payload["registry"] = {"from_registry": from_registry, "consulted": db is not None, "version": registry_version}
     if not explain:
         payload.pop("rules")
     if json_out:
@@ -147,8 +170,27 @@ def check(
         f"({result.country or 'sea'}; policy {policy.short_id})"
     )
     console.print(escape(result.reason))
+    if registry_version is not None:
+        console.print(f"{' and '.join(from_registry)} from the registry at version {registry_version}")
     if explain:
         _print_traces(result.traces, wide=wide)
+
+
+def _from_registry(policy) -> list[str]:
+    """What a policy takes from the control plane's registry: ``licences``, ``whitelists``, both or neither."""
+    return [what for what in ("licences", "whitelists") if getattr(policy.spec.policy, f"{what}_from") == "registry"]
+
+
+def _with_registry(file: Path, db: str):
+    """The policy in ``file`` with the registry's licences and enrolments at ``db`` put in, and the version read."""
+    from skyfence.service.commands import _require_service
+
+    _require_service()
+    from skyfence.policy import loads_policy
+    from skyfence.service.snapshot import resolve_policy_file
+
+    text, version = resolve_policy_file(db, file)
+    return loads_policy(text, base_dir=file.parent, name=file.name), version
 
 
 def _print_traces(traces, *, wide: bool) -> None:

@@ -34,7 +34,15 @@ from skyfence.service import registry
 from skyfence.service.core.db import Database, open_database
 from skyfence.service.models import Enrolment, GroundSite, Licence, Operator, Ownership, Policy, Terminal, utcnow
 
-__all__ = ["ExportResult", "export_snapshot", "import_snapshot"]
+__all__ = [
+    "ExportResult",
+    "enrolled_serials",
+    "export_snapshot",
+    "import_snapshot",
+    "resolve_licences",
+    "resolve_policy_file",
+    "with_registry_licences",
+]
 
 
 @dataclass(frozen=True)
@@ -99,7 +107,7 @@ def export_snapshot(db_url: str, out: Path) -> ExportResult:
             data = tomllib.loads(active.source)
             header = data["policy"]
             operator = header["operator"]
-            from_registry = header.pop("licences_from", "file") == "registry"
+            from_registry = header.get("licences_from", "file") == "registry"
             whitelists_from_registry = header.pop("whitelists_from", "file") == "registry"
             version = registry.current_version(session)
             moment = utcnow().replace(microsecond=0)
@@ -109,12 +117,7 @@ def export_snapshot(db_url: str, out: Path) -> ExportResult:
                 header.get("description", "") + f" [registry snapshot {stamp}, registry version {version}]"
             ).strip()
             sites = list(session.scalars(select(GroundSite).where(GroundSite.operator_id == operator)))
-            licences = list(session.scalars(select(Licence).where(Licence.operator_id == operator)))
-            owners = {
-                o.jurisdiction: o for o in session.scalars(select(Ownership).where(Ownership.operator_id == operator))
-            }
-            if from_registry:
-                _licences(data, operator, licences, sites, owners)
+            licences = resolve_licences(session, data)
             whitelists: dict[str, Path] = {}
             enrolled = 0
             if whitelists_from_registry:
@@ -132,9 +135,93 @@ def export_snapshot(db_url: str, out: Path) -> ExportResult:
         comment = f"# skyfence policy export: the control plane's registry at {stamp} (version {version}).\n"
         with atomic_path(out) as tmp:
             tmp.write_text(comment + tomli_w.dumps(data), encoding="utf-8")
-        return ExportResult(out, ground, whitelists, len(licences) if from_registry else 0, len(stations), enrolled)
+        return ExportResult(out, ground, whitelists, licences if from_registry else 0, len(stations), enrolled)
     finally:
         database.dispose()
+
+
+def resolve_licences(session: Any, data: dict[str, Any]) -> int:
+    """Put the registry's licences into a parsed policy that says ``licences_from = "registry"`` (in place).
+
+    The one mechanism that turns registry state into a policy file's terms: ``policy export`` writes its result,
+    the dashboard's availability map and policy diff compile it (at the registry's current version), and
+    ``policy check --db`` decides with it.  ``[[licences]]`` get each registry licence of the policy's operator
+    (state, conditions) and ``[operators.NAME]`` what the conditions are checked against (see the module notes);
+    ``licences_from`` is dropped.  Returns the number of licences (0, and ``data`` untouched, for a policy that
+    reads its licences from the file).
+    """
+    header = data["policy"]
+    if header.get("licences_from", "file") != "registry":
+        return 0
+    del header["licences_from"]
+    operator = header["operator"]
+    sites = list(session.scalars(select(GroundSite).where(GroundSite.operator_id == operator)))
+    licences = list(session.scalars(select(Licence).where(Licence.operator_id == operator)))
+    owners = {o.jurisdiction: o for o in session.scalars(select(Ownership).where(Ownership.operator_id == operator))}
+    _licences(data, operator, licences, sites, owners)
+    return len(licences)
+
+
+def with_registry_licences(session: Any, source: str) -> str:
+    """Policy TOML text with the registry's licences put in (:func:`resolve_licences`); ``source`` itself when the
+    policy reads its licences from the file.  Whitelists stay as they are (``whitelists_from`` is kept)."""
+    import tomli_w
+
+    data = tomllib.loads(source)
+    if data.get("policy", {}).get("licences_from", "file") != "registry":
+        return source
+    resolve_licences(session, data)
+    return tomli_w.dumps(data)
+
+
+def resolve_policy_file(db_url: str, path: Path) -> tuple[str, int]:
+    """A policy file's TOML text with what it takes from the registry at ``db_url`` put in, and the registry
+    version read (``policy check --db``): the licences (:func:`resolve_licences`) and, for each whitelist rule of
+    a ``whitelists_from = "registry"`` policy, the terminals enrolled in its zone's countries as ``terminals``.
+    The database is only read (a missing SQLite file is refused, an old schema named)."""
+    text = Path(path).read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    header = data.get("policy", {})
+    database = _database(db_url, write=False)
+    try:
+        with database.read() as session:
+            version = registry.current_version(session)
+            resolve_licences(session, data)
+            if header.pop("whitelists_from", "file") == "registry":
+                for i, rule in enumerate(data.get("rules", [])):
+                    if rule.get("kind") == "whitelist":
+                        rule["terminals"] = enrolled_serials(session, _whitelist_codes(data, i, rule))
+    finally:
+        database.dispose()
+    import tomli_w
+
+    return tomli_w.dumps(data), version
+
+
+def _whitelist_codes(data: dict[str, Any], i: int, rule: dict[str, Any]) -> list[str]:
+    """ISO codes of a registry whitelist rule's zones (whose enrolments count)."""
+    zones = data.get("zones", {})
+    names = ([rule["zone"]] if rule.get("zone") else []) + list(rule.get("zones", []))
+    codes = sorted({c.upper() for n in names for c in zones.get(n, {}).get("countries", [])})
+    if not codes:
+        raise InputError(
+            f"rules[{i}]: a registry whitelist's zone must list its countries in this file (enrolment is per country)",
+            field=f"rules[{i}].zone",
+        )
+    return codes
+
+
+def enrolled_serials(session: Any, codes: list[str]) -> list[str]:
+    """Serials of the terminals enrolled (not revoked) in the whitelists of these jurisdictions, sorted."""
+    return sorted(
+        set(
+            session.scalars(
+                select(Terminal.serial)
+                .join(Enrolment, Enrolment.terminal_id == Terminal.id)
+                .where(Enrolment.jurisdiction.in_(codes), Enrolment.revoked_at.is_(None))
+            )
+        )
+    )
 
 
 def _licences(
@@ -175,27 +262,12 @@ def _licences(
 def _whitelists(session: Any, data: dict[str, Any], out: Path, written: dict[str, Path]) -> int:
     from skyfence._io import atomic_path
 
-    zones = data.get("zones", {})
     total = 0
     for i, rule in enumerate(data.get("rules", [])):
         if rule.get("kind") != "whitelist":
             continue
-        names = ([rule["zone"]] if rule.get("zone") else []) + list(rule.get("zones", []))
-        codes = sorted({c.upper() for n in names for c in zones.get(n, {}).get("countries", [])})
-        if not codes:
-            raise InputError(
-                f"rules[{i}]: a registry whitelist's zone must list its countries in this file to be exported",
-                field=f"rules[{i}].zone",
-            )
-        serials = sorted(
-            set(
-                session.scalars(
-                    select(Terminal.serial)
-                    .join(Enrolment, Enrolment.terminal_id == Terminal.id)
-                    .where(Enrolment.jurisdiction.in_(codes), Enrolment.revoked_at.is_(None))
-                )
-            )
-        )
+        codes = _whitelist_codes(data, i, rule)
+        serials = enrolled_serials(session, codes)
         label = "-".join(codes)
         path = out.with_name(f"{out.stem}.whitelist-{label}.txt")
         with atomic_path(path) as tmp:

@@ -223,14 +223,44 @@ def _compiled(version_id: str, source: str, policy_dir: str | None) -> Any:
     return compile_policy(source, policy_dir=None if policy_dir is None else Path(policy_dir))
 
 
-def _policy(row: Policy, settings: Settings) -> Any:
-    return _compiled(row.version_id, row.source, None if settings.policy_dir is None else str(settings.policy_dir))
+@dataclass(frozen=True)
+class _MapPolicy:
+    """The policy a map draws: ``key`` names it in the caches; ``registry_version`` is set when the licences came
+    from the registry."""
+
+    key: str
+    policy: Any
+    registry_version: int | None = None
 
 
-def _availability(row: Policy, settings: Settings, res: int) -> Any:
+def _map_policy(db, version_id: str, source: str, settings: Settings, compiled: Any = None) -> _MapPolicy:
+    """The policy as decisions apply it right now.
+
+    A policy that takes its licences from the registry (``licences_from = "registry"``) is drawn with the
+    registry's licences, conditions and what they are checked against put in -- the resolution ``skyfence policy
+    export`` writes (:func:`skyfence.service.snapshot.with_registry_licences`) -- read at every request (a few
+    small queries), so a licence change shows on the next map request.  The cache key is the resolved policy's
+    content hash (its id): it changes with the registry's content, never with another database's.
+    """
+    policy_dir = None if settings.policy_dir is None else str(settings.policy_dir)
+    policy = compiled if compiled is not None else _compiled(version_id, source, policy_dir)
+    if policy.spec.policy.licences_from != "registry":
+        return _MapPolicy(version_id, policy)
+    from skyfence.service import registry
+    from skyfence.service.snapshot import with_registry_licences
+
+    with db.read() as session:
+        version = registry.current_version(session)
+        resolved = with_registry_licences(session, source)
+    effective = _compiled(f"{version_id}+registry", resolved, policy_dir)
+    return _MapPolicy(effective.id, effective, version)
+
+
+def _availability(db, row: Policy, settings: Settings, res: int) -> tuple[Any, _MapPolicy]:
     from skyfence.policy.availability import availability_map
 
-    return _maps.get(("map", row.version_id, res), lambda: availability_map(_policy(row, settings), res=res))
+    drawn = _map_policy(db, row.version_id, row.source, settings)
+    return _maps.get(("map", drawn.key, res), lambda: availability_map(drawn.policy, res=res)), drawn
 
 
 def warm_active_map(db, settings: Settings) -> None:
@@ -238,7 +268,7 @@ def warm_active_map(db, settings: Settings) -> None:
 
     def run() -> None:
         try:
-            _availability(_active(db), settings, 3)
+            _availability(db, _active(db), settings, 3)
         except Exception:  # the request that needs the map reports the error
             pass
 
@@ -254,10 +284,12 @@ def availability(db: DbDep, settings: SettingsDep, _: Reader, request: Request, 
     from skyfence.policy.availability import AVAILABILITY
 
     row = _active(db)
-    amap = _availability(row, settings, res)
+    amap, drawn = _availability(db, row, settings, res)
     countries = amap.countries[["iso_a2", "name", "availability", "served_fraction", "status"]]
     document = {
         "policy": {"version_id": row.version_id, "name": row.name},
+        # set when the licences came from the registry (licences_from = "registry"): the version they were read at
+        "registry_version": drawn.registry_version,
         "operator": amap.operator,
         "time": amap.time.isoformat(),
         "plan": amap.plan,
@@ -291,7 +323,7 @@ def availability_cells(
     from skyfence.policy.availability import AVAILABILITY
 
     row = _active(db)
-    amap = _availability(row, settings, res)
+    amap = _availability(db, row, settings, res)[0]
     codes = {name: i for i, name in enumerate(AVAILABILITY)}
     category = np.array([codes[name] for name in amap.table["availability"]], dtype=np.uint8)
     if format == "geojson":
@@ -344,17 +376,21 @@ def policy_diff(body: DiffRequest, db: DbDep, settings: SettingsDep, principal: 
     if (body.source is None) == (body.version_id is None):
         raise ProblemError(422, "body: give either source (TOML text) or version_id", kind="validation-error")
     active = _active(db)
+    candidate = None
     if body.source is not None:
         candidate = compile_policy(body.source, policy_dir=settings.policy_dir)
-        candidate_id, candidate_name = candidate.id, candidate.name
+        candidate_id, candidate_name, candidate_source = candidate.id, candidate.name, body.source
     else:
         row = _stored(db, str(body.version_id))
-        candidate, candidate_id, candidate_name = _policy(row, settings), row.version_id, row.name
+        candidate_id, candidate_name, candidate_source = row.version_id, row.name, row.source
+    # both sides as decisions would apply them now: registry licences put in where a policy reads them from there
+    before = _map_policy(db, active.version_id, active.source, settings)
+    after = _map_policy(db, candidate_id, candidate_source, settings, candidate)
 
     def build() -> Any:
-        return diff_policies(_policy(active, settings), candidate, res=body.res)
+        return diff_policies(before.policy, after.policy, res=body.res)
 
-    diff = _maps.get(("diff", active.version_id, candidate_id, body.res), build)
+    diff = _maps.get(("diff", before.key, after.key, body.res), build)
     summary = diff.summary()
     people = summary["population"]
     with db.write() as session:
