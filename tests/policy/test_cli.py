@@ -171,6 +171,11 @@ def test_import_availability_writes_loadable_statuses(run, data_dir, tmp_path):
     assert summary["statuses"]["TW"] == {"status": "coming_soon", "expected": "Service date is unknown at this time"}
     assert summary["by_feed_status"]["exclude"] == 3
     assert 'UA = { status = "exclude" }' in out.read_text()
+    # the feed's word "exclude" is explained where it is listed (trial: "exclude" yet served)
+    code, stdout, _ = run("policy", "import-availability", "starlink_availability_20260723")
+    assert code == 0
+    (row,) = [line for line in stdout.splitlines() if line.lstrip("│ ").startswith("exclude ")]
+    assert "CY, GE, UA" in row and "served in parts" in row, stdout
 
 
 def test_map_and_diff(run, examples, data_dir, tmp_path):

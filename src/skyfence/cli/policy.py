@@ -328,10 +328,12 @@ def import_availability(
         f"{summary['countries']} countries from {escape(imported.source)} "
         f"({summary['admin1_entries']} sub-national entries kept, not mapped)"
     )
-    table = Table("status", "countries", "examples")
+    from skyfence.policy.model import STATUS_MEANINGS
+
+    table = Table("status", "countries", "examples", "meaning")
     for status, count in summary["by_status"].items():
         examples = [c for c, e in sorted(imported.admin0.items()) if e.status == status][:8]
-        table.add_row(status, str(count), ", ".join(examples))
+        table.add_row(status, str(count), ", ".join(examples), STATUS_MEANINGS.get(status, ""))
     console.print(table)
     if out is not None:
         console.print(f"wrote {escape(str(out))}")

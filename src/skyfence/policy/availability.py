@@ -11,7 +11,9 @@ policy's ``as_of``, once unregistered and once whitelisted.  Each cell gets a ca
 ``degraded``        ... is degraded
 ``registered_only`` the unregistered terminal is denied, a whitelisted one is served (a whitelist zone)
 ``coming_soon`` ...  denied by a status rule or the default, and the country's map status says why
-                    (``coming_soon``, ``pending_regulatory``, ``unknown``, ``exclude``, ``blacklisted``)
+                    (``coming_soon``, ``pending_regulatory``, ``unknown``, ``exclude``, ``blacklisted``;
+                    ``exclude``: the operator's map marks the country's regions, not the whole country, e.g.
+                    Ukraine -- see :data:`skyfence.policy.model.STATUS_MEANINGS`)
 ``denied``          denied by another rule (geofence, occupation, export control, licence)
 ``no_rule``         no rule covers it and the policy default denies (e.g. the open sea for a land plan)
 ==================  =============================================================================================
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AVAILABILITY",
+    "AVAILABILITY_LABELS",
     "SERVED",
     "SERVED_UNREGISTERED",
     "AvailabilityMap",
@@ -75,6 +78,21 @@ AVAILABILITY = (
     "denied",
     "no_rule",
 )
+#: How reports and the dashboard name the categories (a legend line each).  ``exclude`` is the feed's word for a
+#: country its map marks region by region (:data:`skyfence.policy.model.STATUS_MEANINGS`): a cell of that category
+#: is not served under this policy, while the operator's map serves parts of the country.
+AVAILABILITY_LABELS = {
+    "served": "served",
+    "degraded": "degraded service",
+    "registered_only": "registered terminals only",
+    "coming_soon": "coming soon",
+    "pending_regulatory": "pending approval",
+    "unknown": "status unknown",
+    "exclude": "marked by region on the operator's map (feed: exclude)",
+    "blacklisted": "blacklisted",
+    "denied": "denied by a rule",
+    "no_rule": "no rule",
+}
 #: The categories in which some terminal gets service (the "served (any)" share of a country or region: a registered
 #: terminal counts).
 SERVED = ("served", "degraded", "registered_only")

@@ -590,7 +590,7 @@ class Engine:
                 return "no country here (sea), so no status"
             if entry is None:
                 return f"{code} has no status on the {self.operator} map"
-            return f"{code} has status {entry.status}, not {'/'.join(rule.statuses)}"
+            return f"{code} has status {m.describe_status(entry.status)}, not {'/'.join(rule.statuses)}"
         if rule.kind == "licence":
             return f"no licence of {self.operator} is in state {'/'.join(rule.states)} and in force"
         return "the rule expands to nothing for this operator"
@@ -605,7 +605,7 @@ class Engine:
                 if c.kind == "status":
                     entry = self.policy.statuses.get(self.codes[country]) if country >= 0 else None
                     here = self.codes[country] if country >= 0 else "sea"
-                    return f"{here} has status {entry.status if entry else 'none'}"
+                    return f"{here} has status {m.describe_status(entry.status) if entry else 'none'}"
                 if c.kind == "licence":
                     return f"not in a jurisdiction where this licence is in force ({'/'.join(zone.countries)})"
                 return ("inside " if c.negate else "outside ") + _describe_zone(geo, zone)

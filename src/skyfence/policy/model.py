@@ -60,6 +60,7 @@ __all__ = [
     "RULE_KINDS",
     "SEVERITY",
     "STATUSES",
+    "STATUS_MEANINGS",
     "ExportControlRule",
     "GeofenceRule",
     "IncludeFile",
@@ -81,6 +82,7 @@ __all__ = [
     "WhitelistRule",
     "Zone",
     "as_utc",
+    "describe_status",
     "until_utc",
 ]
 
@@ -92,6 +94,29 @@ SEVERITY: Final = {"allow": 0, "degrade": 1, "deny": 2}
 
 #: Service statuses an operator's public map shows per country (the starlink.com/map legend).
 STATUSES: Final = ("launched", "coming_soon", "pending_regulatory", "blacklisted", "exclude", "unknown")
+
+#: What each status means, in one line (``policy check --explain``, ``policy import-availability``, the legends).
+#: ``exclude`` is the feed's own word: the operator's map gives the country no status as a whole and marks its
+#: regions instead.  The feed says so for exactly three countries, Ukraine, Georgia and Cyprus (2025-2026), each
+#: with territory outside its government's control; the feed's regions draw occupied Donbas as ``blacklisted``
+#: (PROVENANCE 5a).  The rest of those countries has service, so ``exclude`` is not "no service" (``skyfence
+#: latency`` counts it as served).
+STATUS_MEANINGS: Final = {
+    "launched": "service on sale",
+    "coming_soon": "not served yet; the map gives an expected date or says it is unknown",
+    "pending_regulatory": "not served; waiting for the regulator's approval",
+    "blacklisted": "not served; the operator does not serve this country",
+    "exclude": "served in parts: the operator's map marks regions, not the whole country "
+    "(territory partly outside the government's control)",
+    "unknown": "the operator's map gives no status",
+}
+
+
+def describe_status(status: str) -> str:
+    """``exclude (served in parts: ...)``: a status with its meaning (:data:`STATUS_MEANINGS`)."""
+    meaning = STATUS_MEANINGS.get(status)
+    return f"{status} ({meaning})" if meaning else status
+
 
 #: Status values of the real starlink.com availability feed → :data:`STATUSES`.  ``available`` (11 countries in
 #: 2025-2026: service can be ordered, the map shows no launch announcement) counts as ``launched``; ``faq`` (St

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from skyfence._io import atomic_outputs
+from skyfence.policy.availability import AVAILABILITY_LABELS
 from skyfence.policy.availability import SERVED as _SERVED
 from skyfence.policy.availability import SERVED_UNREGISTERED as _SERVED_UNREGISTERED
 from skyfence.report.maps import Panel, draw_cells
@@ -89,19 +90,6 @@ COVERAGE_METRICS = (
 )
 _PERCENT = {"coverage_fraction", "fraction_at_least_4"}
 
-#: How the report names availability categories.
-AVAILABILITY_LABELS = {
-    "served": "served",
-    "degraded": "degraded service",
-    "registered_only": "registered terminals only",
-    "coming_soon": "coming soon",
-    "pending_regulatory": "pending approval",
-    "unknown": "status unknown",
-    "exclude": "excluded",
-    "blacklisted": "blacklisted",
-    "denied": "denied by a rule",
-    "no_rule": "no rule",
-}
 #: Colours of availability categories: greens served, blues/purples/greys not served for a status, red denied.
 AVAILABILITY_COLOURS = {
     "served": "#2e9e4f",

@@ -281,7 +281,7 @@ Res = Annotated[int, Query(ge=0, le=4, description="H3 resolution (3: about 41,0
 @router.get("/availability")
 def availability(db: DbDep, settings: SettingsDep, _: Reader, request: Request, res: Res = 3) -> Response:
     """The active policy's availability per country and the legend of the cell payload (``/availability/cells``)."""
-    from skyfence.policy.availability import AVAILABILITY
+    from skyfence.policy.availability import AVAILABILITY, AVAILABILITY_LABELS
 
     row = _active(db)
     amap, drawn = _availability(db, row, settings, res)
@@ -296,6 +296,7 @@ def availability(db: DbDep, settings: SettingsDep, _: Reader, request: Request, 
         "res": res,
         "cells": len(amap.cells),
         "categories": list(AVAILABILITY),
+        "labels": {name: AVAILABILITY_LABELS[name] for name in AVAILABILITY},  # the legend's words for each
         "countries": countries.to_dict(orient="records"),
         "summary": {
             "cells_by_availability": amap.summary()["cells_by_availability"],

@@ -12,7 +12,7 @@ export default {
     this.meta = meta;
     this.cells = cells;
     this.data = Array.from({ length: cells.n }, (_, i) => i);
-    this.version = meta.policy.version_id;
+    this.version = `${meta.policy.version_id}-${meta.registry_version ?? 'file'}`;
   },
   layers() {
     const { hex, values } = this.cells;
@@ -32,12 +32,15 @@ export default {
     })];
   },
   tooltip(i) {
-    return `cell ${this.cells.hex[i]}: ${this.meta.categories[this.cells.values[i]]}`;
+    return `cell ${this.cells.hex[i]}: ${this.label(this.meta.categories[this.cells.values[i]])}`;
+  },
+  label(name) {
+    return (this.meta.labels && this.meta.labels[name]) || name;
   },
   legend() {
     const counts = this.meta.summary.cells_by_availability;
     return [
-      ...Object.keys(counts).map((name) => swatch(AVAILABILITY_COLORS[name] || [0, 0, 0], `${name} (${counts[name].toLocaleString()} cells)`)),
+      ...Object.keys(counts).map((name) => swatch(AVAILABILITY_COLORS[name] || [0, 0, 0], `${this.label(name)} (${counts[name].toLocaleString()} cells)`)),
       Object.assign(document.createElement('p'), { className: 'help', textContent: `${this.meta.policy.name}, `
         + `${this.cells.n.toLocaleString()} cells at res ${this.meta.res}, ${(this.cells.bytes / 1e6).toFixed(2)} MB` }),
     ];
