@@ -163,6 +163,18 @@ def test_bad_policy_is_one_line(run, data_dir, tmp_path):
     assert "bad.toml: field zones.z.countries[0]: unknown ISO code 'XX'" in err
 
 
+def test_a_registry_driven_policy_decided_offline_says_the_registry_was_not_read(run, examples, data_dir, tmp_path):
+    """Trial: `policy check registry_driven.toml` printed DENY and never said the registry was not consulted."""
+    where = ("--lat", "25.04", "--lon", "121.56")
+    code, out, err = run("policy", "check", examples / "registry_driven.toml", *where)
+    assert code == 0 and out.startswith("DENY  rule default")
+    assert err.count("\n") == 1 and "licences and whitelists" in err and "not consulted" in err and "--db" in err
+    code, out, err = run("policy", "check", examples / "real_world_2026.toml", *where, "--db", tmp_path / "none.db")
+    assert code == 0 and "--db not read" in err and not (tmp_path / "none.db").exists()
+    code, _, err = run("policy", "map", examples / "registry_driven.toml", "--out", tmp_path / "map", "--res", "1")
+    assert code == 0 and "not consulted" in err and "skyfence policy export --db URL" in err
+
+
 def test_import_availability_writes_loadable_statuses(run, data_dir, tmp_path):
     out = tmp_path / "statuses.toml"
     code, stdout, _ = run("policy", "import-availability", "starlink_availability_20260723", "--out", out, "--json")

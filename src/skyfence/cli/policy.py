@@ -136,15 +136,15 @@ def check(
     from_registry = _from_registry(policy)
     registry_version = None
     if from_registry and db is None:
-        err_console.print(
-            f"note: {' and '.join(from_registry)} of this policy come from the control plane's registry, which was "
-            "not consulted (none here); give --db URL to decide with the registry's current state",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
+        _registry_note(policy, "give --db URL to decide with the registry's current state")
     elif from_registry:
         policy, registry_version = _with_registry(file, db)
+    elif db is not None:
+        err_console.print(
+            "note: --db not read: this policy takes its licences and whitelists from its own file",
+            markup=False,
+            highlight=False,
+        )
     fix = {"speed_kmh": speed_kmh, "alt_m": alt_m, "plan": plan, "whitelisted": whitelisted, "days_abroad": days_abroad}
     if terminal is not None:
         fix["terminal"] = terminal
@@ -179,6 +179,21 @@ def check(
 def _from_registry(policy) -> list[str]:
     """What a policy takes from the control plane's registry: ``licences``, ``whitelists``, both or neither."""
     return [what for what in ("licences", "whitelists") if getattr(policy.spec.policy, f"{what}_from") == "registry"]
+
+
+def _registry_note(
+    policy, fix: str = "decide with a snapshot of it: skyfence policy export --db URL --out snapshot.toml"
+) -> None:
+    """One line on stderr when ``policy`` takes licences or whitelists from the registry and none is consulted."""
+    what = _from_registry(policy)
+    if what:
+        err_console.print(
+            f"note: {' and '.join(what)} of {policy.name!r} come from the control plane's registry, which was not "
+            f"consulted (none here); {fix}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _with_registry(file: Path, db: str):
@@ -238,6 +253,7 @@ def evaluate(
         raise InputError("the decisions file must be .parquet", field="--out")
     check_output(out, folder=False)
     policy = _load(file)
+    _registry_note(policy)
     frame = read_fixes(fixes)
     t0 = _time.perf_counter()
     decisions = policy.engine(operator).evaluate(frame, source=str(fixes))
@@ -282,6 +298,7 @@ def map_(
     _check_time(time)
     check_output(out, folder=True)
     policy = _load(file)
+    _registry_note(policy)
     amap = availability_map(policy, operator=operator, res=res, region=region, time=time, plan=plan)
     summary = amap.summary()
     with atomic_outputs(out) as staging:
@@ -430,7 +447,10 @@ def diff(
 
     _check_time(time)
     check_output(out, folder=True)
-    result = diff_policies(_load(a), _load(b), operator=operator, res=res, region=region, time=time, plan=plan)
+    policy_a, policy_b = _load(a), _load(b)
+    _registry_note(policy_a)
+    _registry_note(policy_b)
+    result = diff_policies(policy_a, policy_b, operator=operator, res=res, region=region, time=time, plan=plan)
     summary = result.summary()
     if out is not None:
         import h3
