@@ -97,11 +97,21 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 def operator_key(db_url: str) -> str:
     """The first operator key, made straight in the database (as ``skyfence keys create`` does)."""
+    return admin_key(db_url, role="operator", name="test operator")[1]
+
+
+def admin_key(db_url: str, **spec: Any) -> tuple[str, str]:
+    """``(key_id, key)`` of a key made straight in the database, as ``skyfence keys create`` does: the only way to a
+    regulator's first key (an operator key may not create regulator keys)."""
     from skyfence.service import bootstrap
     from skyfence.service.schemas import KeyCreate
 
-    spec = KeyCreate(role="operator", name="test operator", reason="test set-up")
-    return bootstrap.create_key(db_url, spec, actor="test")[1]
+    return bootstrap.create_key(db_url, KeyCreate(reason="test set-up", **spec), actor="test")
+
+
+def regulator_key(db_url: str, jurisdiction: str) -> str:
+    """A regulator key of ``jurisdiction``, made as the server's administrator makes it."""
+    return admin_key(db_url, role="regulator", jurisdiction=jurisdiction, name=f"{jurisdiction} regulator")[1]
 
 
 def auth(key: str) -> dict[str, str]:
@@ -126,12 +136,15 @@ def _ok(response, expected: int = 201) -> dict[str, Any]:
     return response.json()
 
 
-def populate(client, *, revoke: bool = True) -> World:
+def populate(client, *, revoke: bool = True, db_url: str | None = None) -> World:
     """Create an operator, accounts, terminals, licences, an active policy and a key for every role.
 
-    ``client`` is a TestClient or an ``httpx.Client`` whose ``headers`` carry an operator key.  The key labelled
-    ``revoked`` is revoked at the end unless ``revoke`` is False (call :func:`revoke` later).
+    ``client`` is a TestClient or an ``httpx.Client`` whose ``headers`` carry an operator key.  The regulator keys
+    are made in the database (``db_url``; a TestClient's app knows it).  The key labelled ``revoked`` is revoked at
+    the end unless ``revoke`` is False (call :func:`revoke` later).
     """
+    if db_url is None:
+        db_url = client.app.state.settings.database_url
     _ok(client.post("/api/v1/operators", json={"id": "starlink", "name": "Starlink", "reason": "set-up"}))
     accounts = {}
     for label, country, kind in (("tw", "TW", "consumer"), ("ua", "UA", "military"), ("pl", "PL", "business")):
@@ -177,6 +190,9 @@ def populate(client, *, revoke: bool = True) -> World:
         "revoked": {"role": "operator"},
     }
     for label, spec in specs.items():
+        if spec["role"] == "regulator":
+            key_ids[label], keys[label] = admin_key(db_url, name=label, **spec)
+            continue
         created = _ok(client.post("/api/v1/keys", json={"name": label, "reason": "set-up", **spec}))
         keys[label], key_ids[label] = created["key"], created["id"]
     world = World(keys, key_ids, terminals, accounts, licences, policy["version_id"])

@@ -407,6 +407,38 @@ def test_rotation_keeps_the_old_key_for_the_grace_period(api):
     assert old["replaced_by"] == new["id"] and old["expires_at"] is not None
 
 
+def test_a_key_that_expired_before_it_was_made_is_422(api):
+    """Trial report #11: expires_at in the past used to give 201 and a key that never worked."""
+    _, client, _world = api
+    body = {"name": "stale", "role": "analyst", "expires_at": "2000-01-01T00:00:00Z", "reason": "x"}
+    problem = _problem(client.post("/api/v1/keys", json=body), 422, "body.expires_at")
+    assert "not in the future" in problem["detail"]
+    later = client.post("/api/v1/keys", json={**body, "expires_at": "2199-01-01T00:00:00Z"})
+    assert later.status_code == 201, later.text
+
+
+def test_the_last_operator_key_cannot_be_revoked(tmp_path, service_data):
+    """Trial report #11: the only operator key revoking itself locked every operator action out."""
+    from skyfence.service import create_app
+
+    url = f"sqlite:///{tmp_path / 'last.db'}"
+    key = operator_key(url)
+    key_id = key.split("_")[1]
+    with TestClient(create_app(service_settings(url)), headers=auth(key)) as client:
+        refused = _problem(client.post(f"/api/v1/keys/{key_id}/revoke", json={"reason": "oops"}), 409)
+        assert "last active operator key" in refused["detail"] and "create another operator key" in refused["detail"]
+        assert client.get("/api/v1/keys/me").status_code == 200  # still works
+        # A rotation successor is the same credential: revoking the chain would still leave nobody.
+        rotated = client.post(f"/api/v1/keys/{key_id}/rotate", json={"reason": "r", "grace_seconds": 60}).json()
+        _problem(client.post(f"/api/v1/keys/{rotated['id']}/revoke", json={"reason": "oops"}), 409)
+        second = client.post("/api/v1/keys", json={"name": "second", "role": "operator", "reason": "x"}).json()
+        assert client.post(f"/api/v1/keys/{key_id}/revoke", json={"reason": "handover"}).status_code == 200
+        assert client.get("/api/v1/keys/me", headers=auth(second["key"])).status_code == 200
+        _problem(
+            client.post(f"/api/v1/keys/{second['id']}/revoke", json={"reason": "x"}, headers=auth(second["key"])), 409
+        )
+
+
 def test_rate_limit_answers_429_with_retry_after(tmp_path, service_data):
     from skyfence.service import create_app
 

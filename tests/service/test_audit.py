@@ -61,7 +61,7 @@ def audited_db(db_url: str) -> str:
                 "/api/v1/licences",
                 {"operator_id": "starlink", "jurisdiction": "TW", "reason": "application filed"},
             ),
-            ("/api/v1/keys", {"name": "NCC", "role": "regulator", "jurisdiction": "TW", "reason": "regulator"}),
+            ("/api/v1/keys", {"name": "MODA analyst", "role": "analyst", "reason": "analyst"}),
         ]
         for path, body in calls:
             assert client.post(path, json=body).status_code == 201

@@ -23,6 +23,7 @@ from tests.service.conftest import (
     PARIS,
     POLICY_TOML,
     World,
+    admin_key,
     auth,
     fix,
     operator_key,
@@ -39,6 +40,8 @@ LICENCE_MANAGERS = frozenset({"operator", "regulator"})  # regulator_foreign act
 TW_REGULATOR = frozenset({"regulator"})  # decisions on TW licences and the TW whitelist: regulator_foreign gets 403
 TW_READERS = frozenset({"operator", "regulator", "analyst"})  # the TW whitelist and service view
 OWN_TELEMETRY = frozenset({"operator", "terminal"})  # terminal_foreign posts fixes of another terminal: 403
+#: Ownership records: the operator declares (its TW licence is only applied here), the TW regulator records.
+OWNERSHIP_WRITERS = frozenset({"operator", "regulator"})
 PRINCIPALS = (
     "operator",
     "regulator",
@@ -64,6 +67,7 @@ class Call:
 class Context:
     admin: TestClient  # carries the operator key
     world: World
+    db_url: str = ""
 
     def ok(self, method: str, path: str, expected: int = 201, **kwargs: Any) -> dict[str, Any]:
         response = self.admin.request(method, path, **kwargs)
@@ -268,7 +272,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, frozenset[str], Builder]] = {
     ),
     ("PUT", "/api/v1/operators/{operator_id}/ownership/{jurisdiction}"): (
         200,
-        OP,
+        OWNERSHIP_WRITERS,
         _c(
             "/api/v1/operators/starlink/ownership/TW",
             json={"entity": "Starlink Taiwan", "local_pct": 51, "foreign_pct": 49, "reason": "matrix"},
@@ -409,7 +413,7 @@ def matrix_setup(tmp_path_factory, service_data):
             assert answer.status_code == 200, answer.text
             tokens[label] = answer.json()["access_token"]
         revoke_key(admin, world)
-        ctx = Context(admin, world)
+        ctx = Context(admin, world, url)
         batch_key = f"matrix-setup-{uuid.uuid4().hex}"
         receipt = ctx.ok(
             "POST",
@@ -497,3 +501,77 @@ def test_a_key_may_rotate_itself_but_not_another(matrix_setup):
     assert rotated.status_code == 201, rotated.text
     assert client.get("/api/v1/keys/me", headers=mine).status_code == 401  # no grace: the old key is gone
     assert client.get("/api/v1/keys/me", headers=auth(rotated.json()["key"])).json()["role"] == "analyst"
+
+
+#: Who may create (rotate, revoke) a key of each kind through the API (trial report #1: an operator key minted a
+#: regulator key and granted its own licence).  Regulator keys otherwise come from ``skyfence keys create``.
+KEY_KINDS: dict[str, tuple[dict[str, Any], frozenset[str]]] = {
+    "operator": ({"role": "operator"}, OP),
+    "analyst": ({"role": "analyst"}, OP),
+    "terminal": ({"role": "terminal"}, OP),
+    "regulator TW": ({"role": "regulator", "jurisdiction": "TW"}, frozenset({"regulator"})),
+    "regulator UA": ({"role": "regulator", "jurisdiction": "UA"}, frozenset({"regulator_foreign"})),
+}
+
+
+def _expected_for(who: str, allowed: frozenset[str], success: int) -> int:
+    if who in allowed:
+        return success
+    return 401 if who in ("anonymous", "revoked") else 403
+
+
+def _spec(ctx: Context, kind: str) -> dict[str, Any]:
+    spec = dict(KEY_KINDS[kind][0])
+    if spec["role"] == "terminal":
+        spec["terminal_id"] = ctx.world.terminals["tw"]
+    return spec
+
+
+def _target_key(ctx: Context, kind: str) -> str:
+    """A fresh key of ``kind`` to rotate or revoke, made where such keys come from."""
+    spec = _spec(ctx, kind)
+    if spec["role"] == "regulator":
+        return admin_key(ctx.db_url, name="target", **spec)[0]
+    return ctx.ok("POST", "/api/v1/keys", json={"name": "target", "reason": "matrix", **spec})["id"]
+
+
+@pytest.mark.parametrize("action", ["create", "rotate", "revoke"])
+def test_who_may_manage_keys_of_each_role(matrix_setup, action):
+    _app, client, ctx, _tokens = matrix_setup
+    failures = []
+    for kind, (_, allowed) in KEY_KINDS.items():
+        for who in PRINCIPALS:
+            headers = _credentials("x-api-key", who, ctx.world, {})
+            if action == "create":
+                body = {"name": f"{kind} by {who}", "reason": "matrix", **_spec(ctx, kind)}
+                response = client.post("/api/v1/keys", json=body, headers=headers)
+                success = 201
+            else:
+                target = _target_key(ctx, kind)
+                response = client.post(f"/api/v1/keys/{target}/{action}", json={"reason": "matrix"}, headers=headers)
+                success = 201 if action == "rotate" else 200
+            expected = _expected_for(who, allowed, success)
+            if response.status_code != expected:
+                failures.append(f"{action} {kind} key as {who}: {response.status_code}, expected {expected}")
+            elif expected == 403:
+                assert response.headers["content-type"].startswith("application/problem+json")
+            elif expected == 201:
+                assert response.json()["role"] == KEY_KINDS[kind][0]["role"]
+    assert not failures, "\n".join(failures)
+
+
+def test_an_operator_cannot_grant_its_own_licence(matrix_setup):
+    """The trial's path: operator key → regulator key → grant.  The first step is refused, so is the grant."""
+    _app, client, ctx, _tokens = matrix_setup
+    body = {"name": "NCC Taiwan", "role": "regulator", "jurisdiction": "TW", "reason": "regulator key"}
+    minted = client.post("/api/v1/keys", json=body, headers=auth(ctx.world.keys["operator"]))
+    assert minted.status_code == 403, minted.text
+    assert "skyfence keys create" in minted.json()["detail"]
+    licence = ctx.new_licence()
+    for state in ("pending_regulatory", "granted"):
+        answer = client.patch(
+            f"/api/v1/licences/{licence}",
+            json={"state": state, "reason": "self-service"},
+            headers=auth(ctx.world.keys["operator"]),
+        )
+        assert answer.status_code == 403, answer.text

@@ -278,7 +278,7 @@ def test_operators_list_and_acknowledge_alerts_from_the_command_line(sqlite_url,
     server.start()
     try:
         with httpx.Client(base_url=server.base_url, headers=auth(key), timeout=30.0) as admin:
-            world = populate(admin)
+            world = populate(admin, db_url=sqlite_url)
             terminals = _register(admin, world, ["drone", "jumper", "resident"], "cli")
             _post(admin, stream(terminals, 20), 60, f"cli-{uuid.uuid4().hex}")
         env = {"SKYFENCE_URL": server.base_url, "SKYFENCE_API_KEY": world.keys["analyst"]}

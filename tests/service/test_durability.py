@@ -184,7 +184,7 @@ def _post_while_killing(server: ServerProcess, key: str, batches: list, min_batc
 def test_acknowledged_batches_survive_sigkill_exactly_once(db_url, killable, service_data):
     server, key = killable
     with httpx.Client(base_url=server.base_url, headers=auth(key), timeout=30.0) as admin:
-        world = populate(admin)
+        world = populate(admin, db_url=db_url)
     batches = [_batches(w, world.terminals) for w in range(WORKERS)]
     ledger = _post_while_killing(server, key, batches, MIN_BATCHES_PER_WORKER)
     _check_exactly_once(db_url, ledger)
@@ -290,7 +290,7 @@ def _detection_batches(worker: int, terminals: dict[int, tuple[str, int]]) -> It
 def test_detection_state_survives_sigkill_and_alerts_equal_an_uninterrupted_run(db_url, killable, service_data):
     server, key = killable
     with httpx.Client(base_url=server.base_url, headers=auth(key), timeout=30.0) as admin:
-        world = populate(admin)
+        world = populate(admin, db_url=db_url)
         terminals = _register_detection_terminals(admin, world)
     batches = [_detection_batches(w, terminals[w]) for w in range(WORKERS)]
     ledger = _post_while_killing(server, key, batches, 30)

@@ -26,7 +26,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, insert, text
 
 from skyfence.service.core.db import normalise_url
-from tests.service.conftest import KYIV, TAIPEI, auth, fix, operator_key, service_settings
+from tests.service.conftest import KYIV, TAIPEI, auth, fix, operator_key, regulator_key, service_settings
 
 REGISTRY_POLICY = (Path(__file__).parents[2] / "examples" / "policies" / "registry_driven.toml").read_text()
 PROBLEM = "application/problem+json"
@@ -56,8 +56,7 @@ class Registry:
         _ok(client.post("/api/v1/operators", json={"id": "starlink", "name": "Starlink", "reason": "set-up"}))
         self.keys: dict[str, str] = {}
         for code in ("TW", "UA", "PL"):
-            body = {"name": f"{code} regulator", "role": "regulator", "jurisdiction": code, "reason": "set-up"}
-            self.keys[code] = _ok(client.post("/api/v1/keys", json=body))["key"]
+            self.keys[code] = regulator_key(db_url, code)
         self.accounts: dict[str, int] = {}
         for code in ("TW", "UA"):
             body = {
@@ -346,13 +345,24 @@ def test_removing_the_gateway_ends_service_and_ownership_conditions_are_checked(
     denied = r.decide(fix(taipei, TAIPEI))[0]
     assert denied["decision"] == "deny" and "no ownership record of starlink in TW" in denied["reason"], denied
 
-    owner = {"entity": "Starlink Taiwan", "local_pct": 40, "foreign_pct": 60, "reason": "filing"}
-    _ok(client.put("/api/v1/operators/starlink/ownership/TW", json=owner), 200)
+    # The licence was granted with ownership bounds: the operator can no longer meet them by declaring; the
+    # regulator of TW records the ownership it verified (trial report #1).
+    owner = {"entity": "Starlink Taiwan", "local_pct": 51, "foreign_pct": 49, "reason": "filing"}
+    self_served = client.put("/api/v1/operators/starlink/ownership/TW", json=owner)
+    assert self_served.status_code == 403 and "regulator of TW" in self_served.json()["detail"], self_served.text
+    assert "no ownership record of starlink in TW" in r.decide(fix(taipei, TAIPEI))[0]["reason"]
+    tw, ua = r.regulator("TW"), r.regulator("UA")
+    path = "/api/v1/operators/starlink/ownership/TW"
+    assert client.put(path, json=owner, headers=ua).status_code == 403  # another jurisdiction's regulator: never
+    _ok(client.put(path, json={**owner, "local_pct": 40, "foreign_pct": 60}, headers=tw), 200)
     reason = r.decide(fix(taipei, TAIPEI))[0]["reason"]
     assert "foreign ownership 60% is not <= 49% in TW" in reason and "local ownership 40% is not >= 51%" in reason
 
-    _ok(client.put("/api/v1/operators/starlink/ownership/TW", json={**owner, "local_pct": 51, "foreign_pct": 49}), 200)
+    _ok(client.put(path, json=owner, headers=tw), 200)
     assert r.decide(fix(taipei, TAIPEI))[0]["decision"] == "allow"
+    trail = _ok(client.get("/api/v1/audit", params={"limit": 1000}), 200)["items"]
+    ownership_actors = [row["actor_role"] for row in trail if row["resource_type"] == "ownership"]
+    assert ownership_actors == ["regulator", "regulator"], trail
 
     _ok(client.delete(f"/api/v1/ground-sites/{site['id']}", params={"reason": "gateway destroyed"}), 204)
     after = r.decide(fix(taipei, TAIPEI))[0]

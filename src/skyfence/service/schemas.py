@@ -700,8 +700,18 @@ class KeyCreate(KeyBase, _In):
             ]
         },
     )
-    expires_at: UtcTime | None = None
+    expires_at: UtcTime | None = Field(None, description="When the key stops working; in the future (UTC).")
     reason: Reason
+
+    @field_validator("expires_at")
+    @classmethod
+    def _in_future(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value <= datetime.now(UTC):
+            raise ValueError(
+                f"expires_at {value.isoformat()} is not in the future: a key would be dead on arrival "
+                "(give a later time, or leave it out for a key that does not expire)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _scope(self) -> KeyCreate:

@@ -4,8 +4,15 @@ conditions are checked against.
 A ground site (gateway or PoP) is placed in a country with Natural Earth when it is stored (the same placement as
 :func:`skyfence.network.ground.site_countries`, which snaps a coastal site to the nearest country within 0.3°); a
 point outside every country is refused (422 naming ``body.lat_deg``), since it could never meet a jurisdiction's
-condition.  Operators manage their sites and ownership records; every reader reads them.  Every change is audited
+condition.  Operators manage their sites; every reader reads sites and ownership records.  Every change is audited
 and bumps the registry version (:mod:`skyfence.service.registry`).
+
+**Ownership records** feed the licence conditions ``local_ownership_min_pct`` / ``foreign_ownership_max_pct``, so
+the operator must not be able to meet a condition by saying so.  The operator *declares* its record while no
+licence there holds it to ownership bounds yet: the regulator reads the declaration (``GET``, the service view)
+before it grants, so the grant is the check.  Once a licence of the operator in that jurisdiction is granted or
+suspended with ownership bounds, the record is the one the regulator decided on: only the regulator of the
+jurisdiction changes it (the operator gets 403 saying so).  A regulator of another jurisdiction never writes it.
 """
 
 from __future__ import annotations
@@ -27,9 +34,10 @@ from skyfence.service.api.common import (
     page_rows,
     update_audited,
 )
-from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession
+from skyfence.service.api.deps import DbDep, LicenceManager, OperatorCaller, Reader, ReadSession, require_jurisdiction
 from skyfence.service.core.problems import FieldProblem, ProblemError
-from skyfence.service.models import GroundSite, Operator, Ownership, utcnow
+from skyfence.service.core.security import Principal
+from skyfence.service.models import GroundSite, Licence, Operator, Ownership, utcnow
 from skyfence.service.schemas import (
     GroundSiteCreate,
     GroundSitePublic,
@@ -154,11 +162,16 @@ def get_ownership(
 
 @router.put("/operators/{operator_id}/ownership/{jurisdiction}", response_model=OwnershipPublic)
 def put_ownership(
-    operator_id: OperatorIdPath, jurisdiction: CodePath, body: OwnershipIn, db: DbDep, principal: OperatorCaller
+    operator_id: OperatorIdPath, jurisdiction: CodePath, body: OwnershipIn, db: DbDep, principal: LicenceManager
 ) -> OwnershipPublic:
-    """Declare (or correct) the ownership record: local and foreign shares in per cent (0-100)."""
+    """Declare (or correct) the ownership record: local and foreign shares in per cent (0-100).
+
+    The operator declares it until a licence there is granted with ownership bounds; from then on the regulator of
+    the jurisdiction records changes (the operator gets 403)."""
+    require_jurisdiction(principal, jurisdiction, what="ownership records")
     with db.write() as session:
         get_or_404(session, Operator, operator_id, "operator")
+        _operator_may_declare(session, principal, operator_id, jurisdiction)
         row = session.scalar(
             select(Ownership).where(Ownership.operator_id == operator_id, Ownership.jurisdiction == jurisdiction)
         )
@@ -171,3 +184,24 @@ def put_ownership(
             row.updated_at = row.updated_at or utcnow()
         registry.bump(session)
     return OwnershipPublic.model_validate(row)
+
+
+def _operator_may_declare(session, principal: Principal, operator_id: str, jurisdiction: str) -> None:
+    """403 when an operator would change the ownership record a granted (or suspended) licence was decided on."""
+    if principal.role != "operator":
+        return
+    bound = session.scalar(
+        select(Licence.id).where(
+            Licence.operator_id == operator_id,
+            Licence.jurisdiction == jurisdiction,
+            Licence.state.in_(("granted", "suspended")),
+            Licence.local_ownership_min_pct.is_not(None) | Licence.foreign_ownership_max_pct.is_not(None),
+        )
+    )
+    if bound is not None:
+        raise ProblemError(
+            403,
+            f"licence {bound} of {operator_id} in {jurisdiction} was decided with ownership conditions, so its "
+            f"ownership record is the regulator's now: ask the regulator of {jurisdiction} to record the change "
+            "(an operator declares ownership only before such a licence is granted)",
+        )

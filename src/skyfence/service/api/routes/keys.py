@@ -4,6 +4,19 @@ Only the SHA-256 of a key's secret is stored.  Rotation issues a new key with th
 old one work for ``grace_seconds`` more; a key rotates once (a second rotation of it is 409: rotate its successor).
 Revocation ends a key, every key of its rotation chain (its *lineage*) and their bearer tokens at once.  Every
 change is in the audit log.
+
+Who manages which keys (:func:`may_manage`; create, rotate and revoke alike):
+
+* an **operator** key manages operator, analyst and terminal keys -- never a regulator's, so an operator cannot
+  give itself a regulator's powers (decide its own licence, manage a whitelist);
+* a **regulator** key manages regulator keys of its own jurisdiction only (a colleague, or a key to delegate the
+  whitelist to);
+* any key rotates itself;
+* the first operator key and the first regulator key of a jurisdiction come from ``skyfence keys create``, which
+  writes to the database directly: whoever runs it administers the server.
+
+A revocation that would leave no active operator key is refused (409): nobody could then manage operators,
+terminals, policies or keys through the API.
 """
 
 from __future__ import annotations
@@ -11,11 +24,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 from sqlalchemy import select
 
 from skyfence.service.api.common import Limit, get_or_404, not_found, record_change, snapshot
-from skyfence.service.api.deps import AnyCaller, DbDep, OperatorCaller, ReadSession
+from skyfence.service.api.deps import AnyCaller, DbDep, OperatorCaller, ReadSession, allow
 from skyfence.service.core.problems import FieldProblem, ProblemError
 from skyfence.service.core.security import Principal, hash_secret, new_key
 from skyfence.service.models import ApiKey, Terminal, utcnow
@@ -25,6 +38,33 @@ router = APIRouter(prefix="/keys", tags=["keys"])
 
 KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="The key id (16 hex digits).")]
 _AUDITED = ("secret_sha256",)
+#: Who may create, rotate and revoke keys through the API: operators and regulators (each within its scope).
+KeyManager = Annotated[Principal, Depends(allow("operator", "regulator"))]
+#: Roles an operator key manages (a regulator key manages regulator keys of its own jurisdiction).
+OPERATOR_MANAGES = ("operator", "analyst", "terminal")
+
+
+def may_manage(principal: Principal, role: str, jurisdiction: str | None) -> str | None:
+    """Why ``principal`` may not create (rotate, revoke) a key of ``role`` in ``jurisdiction``; ``None``: it may."""
+    if principal.role == "operator":
+        if role in OPERATOR_MANAGES:
+            return None
+        return (
+            f"an operator key may not manage {role} keys (only {', '.join(OPERATOR_MANAGES)}): a regulator key "
+            "comes from `skyfence keys create --role regulator` run by the server's administrator, or from a "
+            "regulator of that jurisdiction"
+        )
+    if principal.role == "regulator":
+        if role == "regulator" and jurisdiction == principal.jurisdiction:
+            return None
+        return f"a regulator key of {principal.jurisdiction} may manage only regulator keys of {principal.jurisdiction}"
+    return f"role {principal.role} may not manage keys"
+
+
+def _require_may_manage(principal: Principal, role: str, jurisdiction: str | None) -> None:
+    refusal = may_manage(principal, role, jurisdiction)
+    if refusal is not None:
+        raise ProblemError(403, refusal)
 
 
 def issue_key(
@@ -64,8 +104,12 @@ def list_keys(session: ReadSession, _: OperatorCaller, limit: Limit = 100) -> Pa
 
 
 @router.post("", response_model=KeyCreated, status_code=201)
-def create_key(body: KeyCreate, db: DbDep, principal: OperatorCaller) -> KeyCreated:
-    """Create a key for a role (regulators: with a jurisdiction; terminals: with their terminal id)."""
+def create_key(body: KeyCreate, db: DbDep, principal: KeyManager) -> KeyCreated:
+    """Create a key for a role (regulators: with a jurisdiction; terminals: with their terminal id).
+
+    Operators create operator, analyst and terminal keys; a regulator creates regulator keys of its own
+    jurisdiction; regulator keys otherwise come from ``skyfence keys create``."""
+    _require_may_manage(principal, body.role, body.jurisdiction)
     with db.write() as session:
         if body.terminal_id is not None and session.get(Terminal, body.terminal_id) is None:
             raise ProblemError(
@@ -105,19 +149,18 @@ def get_own_key(session: ReadSession, principal: AnyCaller) -> KeyPublic:
     return KeyPublic.model_validate(row)
 
 
-def _own_or_operator(principal: Principal, key_id: str) -> None:
-    if principal.role != "operator" and principal.key_id != key_id:
-        raise ProblemError(403, f"role {principal.role} may rotate only its own key")
-
-
 @router.post("/{key_id}/rotate", response_model=KeyCreated, status_code=201)
 def rotate_key(key_id: KeyId, body: KeyRotate, db: DbDep, principal: AnyCaller) -> KeyCreated:
-    """Replace a key by a new one with the same role and scope (operators: any key; others: their own)."""
-    _own_or_operator(principal, key_id)
+    """Replace a key by a new one with the same role and scope (every key: itself; operators and regulators: the
+    keys they may create)."""
+    if principal.key_id != key_id and principal.role not in ("operator", "regulator"):
+        raise ProblemError(403, f"role {principal.role} may rotate only its own key")
     with db.write() as session:
         old = session.get(ApiKey, key_id, with_for_update=True)  # two racing rotations: the second sees the first
         if old is None:
             raise not_found("key", key_id)
+        if principal.key_id != key_id:
+            _require_may_manage(principal, old.role, old.jurisdiction)
         now = utcnow()
         if old.revoked_at is not None or (old.expires_at is not None and old.expires_at <= now):
             raise ProblemError(409, f"key {key_id} is no longer active; create a new key instead", kind="conflict")
@@ -166,12 +209,18 @@ def rotate_key(key_id: KeyId, body: KeyRotate, db: DbDep, principal: AnyCaller) 
 
 
 @router.post("/{key_id}/revoke", response_model=KeyPublic)
-def revoke_key(key_id: KeyId, body: KeyRevoke, db: DbDep, principal: OperatorCaller) -> KeyPublic:
+def revoke_key(key_id: KeyId, body: KeyRevoke, db: DbDep, principal: KeyManager) -> KeyPublic:
     """Revoke a key now, with every key of its rotation chain (its successors, and a predecessor still in its grace
-    period): a rotation must not keep a revoked credential alive.  Bearer tokens stop working at once."""
+    period): a rotation must not keep a revoked credential alive.  Bearer tokens stop working at once.
+
+    Operators revoke operator, analyst and terminal keys, a regulator the regulator keys of its jurisdiction.
+    Revoking the last active operator key is refused (409)."""
     with db.write() as session:
         row = get_or_404(session, ApiKey, key_id, "key")
+        _require_may_manage(principal, row.role, row.jurisdiction)
         now = utcnow()
+        if row.role == "operator" and row.revoked_at is None:
+            _refuse_last_operator_key(session, row, now)
         chain = session.scalars(
             select(ApiKey).where(ApiKey.lineage == row.lineage, ApiKey.revoked_at.is_(None)).order_by(ApiKey.created_at)
         ).all()
@@ -190,3 +239,25 @@ def revoke_key(key_id: KeyId, body: KeyRevoke, db: DbDep, principal: OperatorCal
                 reason=body.reason if member.id == row.id else f"rotation chain of {row.id}: {body.reason}",
             )
     return KeyPublic.model_validate(row)
+
+
+def _refuse_last_operator_key(session, row: ApiKey, now) -> None:
+    """409 when revoking ``row``'s rotation chain would leave no active operator key."""
+    others = session.scalar(
+        select(ApiKey.id)
+        .where(
+            ApiKey.role == "operator",
+            ApiKey.lineage != row.lineage,
+            ApiKey.revoked_at.is_(None),
+            (ApiKey.expires_at.is_(None)) | (ApiKey.expires_at > now),
+        )
+        .limit(1)
+    )
+    if others is None:
+        raise ProblemError(
+            409,
+            f"key {row.id} is the last active operator key: revoking it would leave nobody able to manage operators, "
+            "terminals, policies or keys through the API; create another operator key first (POST /api/v1/keys "
+            "with role operator, or `skyfence keys create --role operator`), then revoke this one",
+            kind="conflict",
+        )
