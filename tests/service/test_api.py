@@ -151,6 +151,39 @@ def test_oversized_payloads_are_413_with_and_without_content_length(tmp_path, se
                 yield body[start : start + 1000]
 
         _problem(client.post("/api/v1/telemetry/batches", content=chunks(), headers=headers), 413)
+        # the advice fits the endpoint (a policy upload was told to send fewer fixes per batch)
+        policy = json.dumps({"source": "x" * 5000, "reason": "big"}).encode()
+        detail = _problem(client.post("/api/v1/policies", content=policy, headers=headers), 413)["detail"]
+        assert "fixes" not in detail and "policy directory" in detail, detail
+        enrol = client.post("/api/v1/whitelists/TW/enrolments", content=policy, headers=headers)
+        assert "fewer terminals" in _problem(enrol, 413)["detail"]
+
+
+def test_every_problem_has_one_type_scheme(api):
+    """Trial report #26: 403/404/405 and some 422s had type about:blank, the rest urn:skyfence:problem:*."""
+    _, client, world = api
+    answers = {
+        "forbidden": client.post("/api/v1/operators", json={}, headers=auth(world.keys["analyst"])),
+        "not-found": client.get("/api/v1/no-such-thing"),
+        "method-not-allowed": client.delete("/api/v1/keys"),
+        "validation-error": client.get("/api/v1/licences", params={"limit": "-1"}),
+        "unauthorised": client.get("/api/v1/keys/me", headers={"X-API-Key": "nope"}),
+    }
+    for kind, response in answers.items():
+        body = _problem(response, response.status_code)
+        assert body["type"] == f"urn:skyfence:problem:{kind}", (kind, body)
+
+
+def test_whitelist_csv_errors_name_the_query_parameter_and_the_accepted_types(api):
+    _, client, world = api
+    regulator = auth(world.keys["regulator"])
+    csv_body = "terminal_id,evidence_ref\n" + f"{world.terminals['tw']},NCC-1\n"
+    path = "/api/v1/whitelists/TW/enrolments"
+    missing = client.post(path, content=csv_body, headers={**regulator, "Content-Type": "text/csv"})
+    _problem(missing, 422, "query.reason")
+    wrong = client.post(path, content=csv_body, headers={**regulator, "Content-Type": "text/plain"})
+    detail = _problem(wrong, 415)["detail"]
+    assert "application/json" in detail and "text/csv" in detail, detail
 
 
 def test_too_many_fixes_is_422(api):
@@ -464,8 +497,13 @@ def test_health_and_metrics(api):
     _, client, world = api
     client.post("/api/v1/telemetry/fixes", json=fix(world.terminals["tw"]))
     client.get(f"/api/v1/terminals/{world.terminals['tw']}")
-    health = client.get("/health").json()
+    health = client.get("/health").json()  # the operator key: the detail
     assert health["status"] == "ok" and health["schema_revision"] == head_revision() and health["active_policy"]
+    assert health["database"] == "sqlite"
+    # Without credentials (or with a key that is not a reader's, or a wrong one): alive, and which version, only.
+    for headers in ({"X-API-Key": ""}, auth(world.keys["terminal"]), {"X-API-Key": "sfk_0123456789abcdef_" + "x" * 43}):
+        bare = client.get("/health", headers=headers)
+        assert bare.status_code == 200 and set(bare.json()) == {"status", "version"}, bare.text
     metrics = client.get("/metrics")
     assert metrics.headers["content-type"].startswith("text/plain; version=0.0.4")
     text = metrics.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -167,6 +168,31 @@ def test_satellites_ground_coverage_and_basemap(api):
     assert len(basemap["features"]) > 150 and "Natural Earth" in basemap["attribution"]
 
 
+def test_an_unknown_region_never_reveals_where_the_server_runs(api):
+    """Trial report #10: an absolute path under the working directory came back relative to it (and one outside as
+    its bare name), so probing told where the server runs.  Now no region error carries a path at all."""
+    client, _ = api
+    here = Path.cwd()
+    probes = [
+        str(here / "examples" / "regions" / "taiwan_strait.geojson"),  # under the working directory
+        "/etc/skyfence/taiwan_strait.geojson",  # outside it
+        "examples/regions/taiwan_strait.geojson",  # relative
+        "..\\..\\x.geojson",
+    ]
+    details = []
+    for probe in probes:
+        response = client.get("/api/v1/map/coverage", params={"region": probe, "res": "2", "steps": "1"})
+        assert response.status_code == 422, response.text
+        body = response.json()
+        assert body["errors"] == [{"field": "query.region", "message": "unknown region"}]
+        assert "taiwan_strait" not in body["detail"] and str(here) not in body["detail"]
+        assert "known: ISO codes" in body["detail"]
+        details.append(body["detail"])
+    assert len(set(details)) == 1  # the same answer wherever the file is: nothing to compare
+    typo = client.get("/api/v1/map/coverage", params={"region": "Taiwn", "res": "2", "steps": "1"}).json()
+    assert typo["detail"].startswith("query.region: unknown region 'Taiwn'; did you mean Taiwan"), typo
+
+
 def test_reports_are_listed_and_open_as_layers(api):
     from skyfence.service.web.encoding import decode_cells
 
@@ -180,6 +206,9 @@ def test_reports_are_listed_and_open_as_layers(api):
     assert client.get("/api/v1/map/reports/taiwan/report.html").text.startswith("<html>")
     for bad in ("..", "../..", "taiwan/../../etc"):
         assert client.get(f"/api/v1/map/reports/{bad}/report.html").status_code == 404
+    # a backslash comes back as one backslash (repr doubled it, JSON doubled that again)
+    detail = client.get("/api/v1/map/reports/..%5C..%5Csummary.json/report.html").json()["detail"]
+    assert "'..\\..\\summary.json'" in detail, detail
 
 
 def test_nested_reports_open_and_traversal_stays_404_without_server_paths(tmp_path, data_dir):

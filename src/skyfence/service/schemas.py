@@ -700,7 +700,7 @@ class KeyCreate(KeyBase, _In):
             ]
         },
     )
-    expires_at: UtcTime | None = Field(None, description="When the key stops working; in the future (UTC).")
+    expires_at: UtcTime | None = Field(default=None, description="When the key stops working; in the future (UTC).")
     reason: Reason
 
     @field_validator("expires_at")
@@ -928,8 +928,10 @@ class AuditVerification(BaseModel):
 
 
 class Health(BaseModel):
+    """Liveness for everyone; the database kind, schema revision and active policy only for a reader's key."""
+
     status: Literal["ok"]
-    database: str
-    schema_revision: str | None
-    active_policy: str | None
     version: str
+    database: str | None = Field(default=None, description="The database backend (reader keys only).")
+    schema_revision: str | None = Field(default=None, description="The Alembic revision (reader keys only).")
+    active_policy: str | None = Field(default=None, description="The active policy version (reader keys only).")

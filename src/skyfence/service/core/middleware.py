@@ -19,7 +19,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from skyfence.service.core.metrics import Metrics
-from skyfence.service.core.problems import ProblemError, problem_response
+from skyfence.service.core.problems import ProblemError, problem_response, quoted
 
 __all__ = ["GuardMiddleware", "MetricsMiddleware"]
 
@@ -54,11 +54,22 @@ def _is_form(content_type: str) -> bool:
     return content_type.split(";", 1)[0].strip().lower() == "application/x-www-form-urlencoded"
 
 
+def _smaller(path: str) -> str:
+    """How to send less to ``path``."""
+    if "/telemetry/" in path:
+        return "send fewer fixes per batch"
+    if "/whitelists/" in path:
+        return "send fewer terminals a request: split the list over several requests"
+    if path.startswith(("/api/v1/policies", "/api/v1/map/policy-diff")):
+        return "keep big zones in files under the server's policy directory and include them"
+    return "send a smaller body"
+
+
 class PayloadTooLarge(ProblemError):
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, path: str = "") -> None:
         super().__init__(
             413,
-            f"the request body exceeds {limit} bytes (send fewer fixes per batch)",
+            f"the request body exceeds {limit} bytes ({_smaller(path)})",
             kind="payload-too-large",
         )
 
@@ -105,7 +116,8 @@ class GuardMiddleware:
             await self._reply(scope, send, 400, "the Content-Length header is not a number", "bad-request")
             return
         if length is not None and length > self.max_body_bytes:
-            await self._reply(scope, send, 413, PayloadTooLarge(self.max_body_bytes).detail, "payload-too-large")
+            too_large = PayloadTooLarge(self.max_body_bytes, scope["path"])
+            await self._reply(scope, send, 413, too_large.detail, "payload-too-large")
             return
         has_body = chunked or (length or 0) > 0
         if has_body:
@@ -115,13 +127,16 @@ class GuardMiddleware:
             if takes_csv and _is_csv(content_type):
                 pass
             elif not (_is_form(content_type) if wants_form else _is_json(content_type)):
-                expected = "application/x-www-form-urlencoded" if wants_form else "application/json"
-                shown = content_type or "none"
+                if wants_form:
+                    expected = "application/x-www-form-urlencoded"
+                else:
+                    expected = "application/json or text/csv" if takes_csv else "application/json"
+                shown = quoted(content_type) if content_type else "none"
                 await self._reply(
                     scope,
                     send,
                     415,
-                    f"Content-Type {shown!r} is not accepted here (send {expected})",
+                    f"Content-Type {shown} is not accepted here (accepted: {expected})",
                     "unsupported-media-type",
                 )
                 return
@@ -134,7 +149,7 @@ class GuardMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise PayloadTooLarge(limit)
+                    raise PayloadTooLarge(limit, scope["path"])
             return message
 
         large = self.large_body_bytes is not None and (chunked or (length or 0) > self.large_body_bytes)

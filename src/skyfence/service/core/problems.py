@@ -32,6 +32,8 @@ __all__ = [
     "ProblemError",
     "install_problem_handlers",
     "problem_response",
+    "problem_type",
+    "quoted",
     "scrub_paths",
 ]
 
@@ -68,7 +70,10 @@ class Problem(BaseModel):
         }
     )
 
-    type: str = Field("about:blank", description="URI naming the kind of problem; `about:blank` for plain HTTP.")
+    type: str = Field(
+        description="URN naming the kind of problem, `urn:skyfence:problem:<kind>` for every problem "
+        "(e.g. `forbidden`, `not-found`, `validation-error`)."
+    )
     title: str = Field(description="Short summary of the kind of problem.")
     status: int = Field(ge=400, le=599, description="The HTTP status code.")
     detail: str | None = Field(None, description="What went wrong with this request, and how to fix it.")
@@ -99,15 +104,50 @@ _ABSOLUTE: Final = re.compile(r"(?<![\w.:/-])(?!/api/)(?:/[^\s/'\"(),;:]+){2,}/?
 
 
 def scrub_paths(text: str, *roots: Path | str | None) -> str:
-    """``text`` without server paths: paths under ``roots`` (and the working directory) become relative, any other
-    absolute path (two components or more) becomes its last component.  Problem details pass through this."""
-    for root in (*roots, Path.cwd()):
+    """``text`` without server paths: paths under ``roots`` become relative to them, any other absolute path (two
+    components or more) becomes its last component.  Problem details pass through this.
+
+    The working directory is deliberately not a root: a path the caller sent would come back relative to it, and
+    comparing the two would tell the caller where the server runs (trial report #10)."""
+    for root in roots:
         if root is None:
             continue
         prefix = str(Path(root).resolve()) if Path(root).exists() else str(root)
         if len(prefix) > 1:
             text = text.replace(prefix + "/", "").replace(prefix, ".")
     return _ABSOLUTE.sub(lambda match: Path(match.group(0)).name or "/", text)
+
+
+#: The kind of a problem raised without one, by status (plain HTTP errors: 403, 404, 405 from routing ...).
+_KIND_OF_STATUS: Final = {
+    400: "bad-request",
+    401: "unauthorised",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation-error",
+    429: "rate-limited",
+    500: "internal-error",
+    503: "unavailable",
+}
+
+
+def problem_type(status: int, kind: str | None = None) -> str:
+    """``urn:skyfence:problem:<kind>``; without a kind, the kind of the status (one scheme for every problem)."""
+    if not kind:
+        kind = _KIND_OF_STATUS.get(status) or HTTPStatus(status).phrase.lower().replace(" ", "-").replace("'", "")
+    return f"{_TYPE_PREFIX}{kind}"
+
+
+def quoted(value: str, limit: int = 80) -> str:
+    """A caller's value for a problem detail: in single quotes, at most ``limit`` characters, control characters as
+    ``?`` -- and no Python escaping, so a backslash stays one backslash (``repr`` doubled it, and JSON doubled that
+    again)."""
+    shown = "".join(c if c.isprintable() else "?" for c in value[:limit])
+    return f"'{shown}{'…' if len(value) > limit else ''}'"
 
 
 def problem_response(
@@ -122,7 +162,7 @@ def problem_response(
 ) -> JSONResponse:
     """A ``application/problem+json`` response."""
     problem = Problem(
-        type=f"{_TYPE_PREFIX}{kind}" if kind else "about:blank",
+        type=problem_type(status, kind),
         title=title or HTTPStatus(status).phrase,
         status=status,
         detail=None if detail is None else scrub_paths(" ".join(str(detail).split())),

@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 
 from skyfence.service.api.deps import AnyCaller, DbDep, Reader, SettingsDep
 from skyfence.service.core.config import Settings
-from skyfence.service.core.problems import FieldProblem, ProblemError
+from skyfence.service.core.problems import FieldProblem, ProblemError, quoted
 from skyfence.service.models import Alert, Fix, Policy
 from skyfence.service.web.encoding import NO_VALUE, encode_cells
 
@@ -454,7 +454,8 @@ def _parse_time(value: str | None, constellation: Any, *, field: str = "query.ti
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise ProblemError(422, f"time: {value!r} is not ISO 8601 (e.g. 2026-08-18T12:00Z)") from None
+        message = f"{quoted(value)} is not ISO 8601 (e.g. 2026-08-18T12:00Z)"
+        raise ProblemError(422, f"{field}: {message}", errors=[FieldProblem(field=field, message=message)]) from None
     moment = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
     gap = catalog_epoch_gap(constellation, np.datetime64(moment.replace(tzinfo=None), "ns"))
     if gap is not None and gap.exceeded:
@@ -466,6 +467,27 @@ def _parse_time(value: str | None, constellation: Any, *, field: str = "query.ti
         )
         raise ProblemError(422, f"{field}: {message}", errors=[FieldProblem(field=field, message=message)])
     return moment, "requested"
+
+
+_KNOWN_REGIONS: Final = "ISO codes (TW, UKR), country names (Taiwan), world, disputed:NAME, occupied:ua:DATE"
+
+
+def _region_problem(region: str, error: Any) -> ProblemError:
+    """422 for a region the server does not know, naming only the caller's own input or registry names: never a
+    path (a file name is not echoed at all, since any rewriting of it would tell where the server runs)."""
+    from skyfence.earth.regions import names_a_file
+
+    if names_a_file(region):
+        detail = f"query.region: files are not regions here; known: {_KNOWN_REGIONS}"
+    else:
+        hint = error.hint if error.hint and error.hint.startswith(("did you mean", "known")) else None
+        detail = f"query.region: {error.message}; {hint or 'known: ' + _KNOWN_REGIONS}"
+    return ProblemError(
+        422,
+        detail,
+        kind="validation-error",
+        errors=[FieldProblem(field="query.region", message="unknown region")],
+    )
 
 
 @router.get("/coverage", response_class=CellsResponse, responses={200: {"description": "SFC1, one frame a step"}})
@@ -492,7 +514,7 @@ def coverage(
         area = get_region(region, files=False)
         cells = np.unique(area.cells(res))
     except SkyfenceError as error:
-        raise ProblemError(422, f"region: {error.message}") from None
+        raise _region_problem(region, error) from None
     if cells.size * steps > 2_000_000:
         raise ProblemError(
             422, f"region {region} at res {res} has {cells.size} cells: {cells.size} x {steps} steps is over 2,000,000"

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from skyfence.service.core.problems import ProblemError
+from skyfence.service.core.problems import ProblemError, quoted
 from skyfence.service.web.encoding import NO_VALUE, encode_cells
 
 __all__ = ["list_reports", "report_folder", "report_layer_payload"]
@@ -36,10 +36,10 @@ def report_folder(root: Path, name: str) -> Path:
     # a listed name only: relative, no "..", no backslash or NUL; the resolved folder must be one _folders found
     parts = name.split("/")
     if not name or name.startswith("/") or "\\" in name or "\x00" in name or ".." in parts:
-        raise ProblemError(404, f"no assess output {name[:80]!r} in the reports directory", kind="not-found")
+        raise ProblemError(404, f"no assess output {quoted(name)} in the reports directory", kind="not-found")
     wanted = (base / name).resolve()
     if not wanted.is_relative_to(base) or wanted not in _folders(base):
-        raise ProblemError(404, f"no assess output {name[:80]!r} in the reports directory", kind="not-found")
+        raise ProblemError(404, f"no assess output {quoted(name)} in the reports directory", kind="not-found")
     return wanted
 
 
@@ -80,7 +80,7 @@ def report_layer_payload(root: Path, name: str, layer: str) -> tuple[bytes, dict
     folder = report_folder(root, name)
     file = folder / "maps" / f"{layer}{_SUFFIX}"
     if "/" in layer or not file.is_file():
-        raise ProblemError(404, f"no map layer {layer!r} in assess output {name!r}", kind="not-found")
+        raise ProblemError(404, f"no map layer {quoted(layer)} in assess output {quoted(name)}", kind="not-found")
     document = json.loads(file.read_text(encoding="utf-8"))
     cells = np.array([int(c, 16) for c in document["cells"]], dtype=np.uint64)
     raw = np.array([np.nan if v is None else v for v in document["values"]], dtype=float)

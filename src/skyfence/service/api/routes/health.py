@@ -1,4 +1,5 @@
-"""``/health`` (no credentials: liveness reveals nothing) and ``/metrics`` (``SKYFENCE_METRICS_ACCESS``: by default
+"""``/health`` (no credentials: liveness only, ``status`` and ``version``; with an operator, regulator or analyst key
+also the database backend, schema revision and active policy) and ``/metrics`` (``SKYFENCE_METRICS_ACCESS``: by default
 only for operator, regulator and analyst keys; ``public`` for a scraper on a private network; ``off``)."""
 
 from __future__ import annotations
@@ -30,21 +31,41 @@ router = APIRouter(tags=["health"])
 _PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 
 
-@router.get("/health", response_model=Health, responses={503: {"description": "The database is unreachable."}})
-def health(db: DbDep) -> Health:
-    """Liveness and readiness: the database answers and is at the expected schema revision."""
+@router.get(
+    "/health",
+    response_model=Health,
+    response_model_exclude_none=True,
+    responses={503: {"description": "The database is unreachable."}},
+)
+def health(
+    request: Request,
+    settings: SettingsDep,
+    db: DbDep,
+    api_key: Annotated[str | None, Depends(api_key_header)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None,
+) -> Health:
+    """Liveness and readiness: the database answers and is at the expected schema revision.
+
+    Without credentials (or with a key that is not a reader's, or not valid) only ``status`` and ``version``: the
+    database kind, schema revision and active policy tell an attacker what to aim at."""
     try:
         with db.read() as session:
             revision = current_revision(session.connection())
             active = session.scalar(select(Policy.version_id).where(Policy.active.is_(True)))
     except Exception as error:  # any database failure is "not ready", never a 500
         raise ProblemError(503, f"database unreachable: {type(error).__name__}", headers={"Retry-After": "1"}) from None
+    if not (api_key or bearer):
+        return Health(status="ok", version=__version__)
+    try:
+        allow(*READERS)(authenticate(request, db, settings, api_key, bearer))
+    except ProblemError:  # a bad or unprivileged credential still learns that the server is alive, nothing more
+        return Health(status="ok", version=__version__)
     return Health(
         status="ok",
+        version=__version__,
         database=db.url.get_backend_name(),
         schema_revision=revision,
         active_policy=active,
-        version=__version__,
     )
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from skyfence.service.api.common import After, Limit, page_rows, record_change
 from skyfence.service.api.deps import DbDep, ReadSession, allow
-from skyfence.service.core.problems import FieldProblem, ProblemError
+from skyfence.service.core.problems import FieldProblem, ProblemError, quoted
 from skyfence.service.core.security import Principal
 from skyfence.service.models import ApiKey, Enrolment, Terminal, WhitelistDelegate, utcnow
 from skyfence.service.schemas import (
@@ -149,6 +149,7 @@ async def _bulk_body(request: Request, reason: str | None) -> EnrolmentBulk:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ProblemError(400, "body: not UTF-8", kind="malformed") from None
+    reason_in_query = kind == "text/csv"  # a CSV body carries no reason: it comes as ?reason=
     if kind == "text/csv":
         data: Any = {"items": _csv_items(text), "reason": reason}
     elif kind in ("application/json", ""):
@@ -156,15 +157,24 @@ async def _bulk_body(request: Request, reason: str | None) -> EnrolmentBulk:
             data = json.loads(text)
         except json.JSONDecodeError as error:
             raise ProblemError(400, f"body: not JSON ({error.msg} at line {error.lineno})", kind="malformed") from None
-        if reason is not None and isinstance(data, dict):
-            data.setdefault("reason", reason)
+        if reason is not None and isinstance(data, dict) and "reason" not in data:
+            data["reason"] = reason
+            reason_in_query = True
     else:
-        raise ProblemError(415, f"body: {kind} is neither application/json nor text/csv", kind="unsupported-media")
+        raise ProblemError(
+            415,
+            f"body: {quoted(kind)} is not accepted here (accepted: application/json or text/csv)",
+            kind="unsupported-media-type",
+        )
+
+    def where(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+        return ("query", *loc) if reason_in_query and loc[:1] == ("reason",) else ("body", *loc)
+
     try:
         return EnrolmentBulk.model_validate(data)
     except ValidationError as error:
         raise RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False, include_context=False)]
+            [{**e, "loc": where(e["loc"])} for e in error.errors(include_url=False, include_context=False)]
         ) from None
 
 
