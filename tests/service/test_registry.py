@@ -749,3 +749,20 @@ def test_import_creates_and_migrates_a_new_database_and_export_never_creates_one
     assert ran.returncode == 0, ran.stderr
     assert "imported 1 licences" in ran.stdout
     assert _audit_verify(f"sqlite:///{fresh}").returncode == 0
+
+
+def test_the_documented_licence_lifecycle_is_the_one_the_code_enforces():
+    """Trial report #13: docs/registry.md drew ``applied → pending_regulatory`` while the API allowed ``applied →
+    denied`` too.  The page's lifecycle block, read as transitions, must equal LICENCE_TRANSITIONS."""
+    from skyfence.policy.model import LICENCE_LIFECYCLE, LICENCE_TRANSITIONS
+
+    page = (Path(__file__).parents[2] / "docs" / "registry.md").read_text(encoding="utf-8")
+    block = page.split("## Licence lifecycle", 1)[1].split("```", 2)[1]
+    documented: dict[str, set[str]] = {}
+    for line in block.strip().splitlines():
+        sources, targets = (part.strip() for part in line.split("→"))
+        for source in sources.split("|"):
+            documented.setdefault(source.strip(), set()).update(t.strip() for t in targets.split("|"))
+    enforced = {state: set(next_) for state, next_ in LICENCE_TRANSITIONS.items() if state != "none"}
+    assert documented == enforced
+    assert "applied → pending_regulatory | denied" in LICENCE_LIFECYCLE

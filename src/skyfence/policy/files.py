@@ -444,7 +444,7 @@ def _check_history(licence: m.Licence, where: str, source: str) -> None:
                 f"a licence cannot go from {previous} to {event.state}; allowed next states: {', '.join(allowed)}",
                 source=source,
                 field=f"{where}.history[{j}].state",
-                hint="states run none → applied → pending_regulatory → granted | denied; granted → suspended | revoked",
+                hint=f"states run {m.LICENCE_LIFECYCLE}",
             )
         if last_day is not None and event.on < last_day:
             raise PolicyError("history dates must not go backwards", source=source, field=f"{where}.history[{j}].on")

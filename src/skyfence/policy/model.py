@@ -54,6 +54,7 @@ __all__ = [
     "ACTIONS",
     "CONDITIONS",
     "FEED_STATUS_MAP",
+    "LICENCE_LIFECYCLE",
     "LICENCE_STATES",
     "LICENCE_TRANSITIONS",
     "PLANS",
@@ -133,11 +134,12 @@ FEED_STATUS_MAP: Final = {
     "faq": "unknown",
 }
 
-#: Licence states: ``none → applied → pending_regulatory → granted | denied``, ``granted → suspended | revoked``,
-#: ``suspended → granted | revoked``.
+#: Licence states: see :data:`LICENCE_LIFECYCLE`.
 LICENCE_STATES: Final = ("none", "applied", "pending_regulatory", "granted", "denied", "suspended", "revoked")
-#: Allowed state changes in a licence's ``history`` (a denied or revoked operator may apply again; a suspended
-#: licence is reinstated or revoked).
+#: Allowed state changes in a licence's ``history`` and over the control plane's API.  An application is put under
+#: review (``pending_regulatory``) or refused outright (``denied``: incomplete, or refused at intake, as
+#: regulators may); under review it is granted or denied; a denied or revoked operator may apply again; a
+#: suspended licence is reinstated or revoked.
 LICENCE_TRANSITIONS: Final = {
     "none": ("applied",),
     "applied": ("pending_regulatory", "denied"),
@@ -147,6 +149,8 @@ LICENCE_TRANSITIONS: Final = {
     "denied": ("applied",),
     "revoked": ("applied",),
 }
+#: :data:`LICENCE_TRANSITIONS` as one line of text, for messages and docs (``docs/registry.md`` shows the same).
+LICENCE_LIFECYCLE: Final = "; ".join(f"{a} → {' | '.join(b)}" for a, b in LICENCE_TRANSITIONS.items())
 #: Licence conditions an operator must meet in the licensing country for a granted licence to be in force.
 CONDITIONS: Final = ("local_gateway", "local_ownership", "lawful_intercept")
 

@@ -1,6 +1,7 @@
 """``/api/v1/licences``: an operator's licence in a jurisdiction -- the operator applies, the regulator decides.
 
-Lifecycle (:data:`skyfence.policy.model.LICENCE_TRANSITIONS`): ``applied → pending_regulatory → granted | denied``,
+Lifecycle (:data:`skyfence.policy.model.LICENCE_TRANSITIONS`): ``applied → pending_regulatory | denied`` (the
+regulator reviews an application or refuses it outright), ``pending_regulatory → granted | denied``,
 ``granted → suspended | revoked``, ``suspended → granted | revoked``; a denied or revoked operator applies again.
 An illegal transition is a 409 naming the allowed next states.
 
