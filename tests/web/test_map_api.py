@@ -207,8 +207,12 @@ def test_reports_are_listed_and_open_as_layers(api):
     for bad in ("..", "../..", "taiwan/../../etc"):
         assert client.get(f"/api/v1/map/reports/{bad}/report.html").status_code == 404
     # a backslash comes back as one backslash (repr doubled it, JSON doubled that again)
-    detail = client.get("/api/v1/map/reports/..%5C..%5Csummary.json/report.html").json()["detail"]
-    assert "'..\\..\\summary.json'" in detail, detail
+    for url in (
+        "/api/v1/map/reports/..%5C..%5Csummary.json/report.html",
+        "/api/v1/map/reports/taiwan/layers/..%5C..%5Csummary.json",
+    ):
+        detail = client.get(url).json()["detail"]
+        assert "'..\\..\\summary.json'" in detail, detail
 
 
 def test_nested_reports_open_and_traversal_stays_404_without_server_paths(tmp_path, data_dir):
