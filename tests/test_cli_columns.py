@@ -150,3 +150,54 @@ def test_alerts_list_reads_at_80_columns():
     assert "acknowledged 2026-08-22T10:05:00Z by key:0123456789abcdef" in text
     assert all(line.startswith("    ") for line in lines[2:5])  # the reason is indented under its alert
     assert "2 alert(s)" in lines[-1]
+
+
+def test_time_step_progress_is_plain_lines_on_stderr_when_stdout_is_not_a_terminal(data_dir):
+    """`coverage` (and `fleet synth`, `propagate`, `capacity`, `export czml`) used to print nothing at all for minutes
+    when their output went to a file (issue #27): now a plain line on stderr every few seconds while it works."""
+    env = {**os.environ, "COLUMNS": "80", "SKYFENCE_PROGRESS_EVERY_S": "0"}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "skyfence",
+            "coverage",
+            "starlink-550",
+            "--region",
+            "TW",
+            "--res",
+            "3",
+            "--duration",
+            "20m",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert any(line.startswith("skyfence: coverage starlink-550: ") and "/21 steps, " in line for line in lines)
+    assert lines[-1].startswith("skyfence: coverage starlink-550: done in")
+    assert all("\x1b[" not in line and "\r" not in line for line in lines)
+    assert "skyfence:" not in proc.stdout
+
+
+def test_plain_steps_every_few_seconds_and_silent_when_quick(capsys, monkeypatch):
+    from skyfence.cli import _progress
+    from skyfence.cli._progress import PlainSteps
+
+    clock = iter(range(0, 1000, 3))  # each look at the clock: 3 s later
+    monkeypatch.setattr(_progress.time, "monotonic", lambda: next(clock))
+    with PlainSteps(every_s=10.0) as bar:
+        task = bar.add_task("coverage x", total=10)
+        for _ in range(10):
+            bar.advance(task, 1)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        "skyfence: coverage x: 4/10 steps, 12 s",
+        "skyfence: coverage x: 8/10 steps, 24 s",
+        "skyfence: coverage x: done in 33.0 s",
+    ]
+    with PlainSteps(every_s=1e9) as bar:  # a quick run: nothing, not even "done"
+        bar.advance(bar.add_task("quick", total=None), 5)
+    assert capsys.readouterr().err == ""

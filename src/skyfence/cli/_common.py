@@ -120,9 +120,16 @@ def print_summary_json(summary: dict[str, Any], *, out: Path | None, json_out: b
 
 
 def steps_progress(*, disable: bool = False):
-    """A transient rich progress bar counting time steps (``with steps_progress() as bar: ...``)."""
+    """Progress counting time steps (``with steps_progress() as bar: ...``): a transient rich bar on a terminal,
+    plain lines on stderr otherwise (:class:`skyfence.cli._progress.PlainSteps`), nothing when ``disable``."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    if not disable and not console.is_terminal:
+        import os
+
+        from skyfence.cli._progress import PlainSteps
+
+        return PlainSteps(every_s=float(os.environ.get("SKYFENCE_PROGRESS_EVERY_S", "10")))
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -132,7 +139,7 @@ def steps_progress(*, disable: bool = False):
         console=console,
         transient=True,
         # only on a terminal: elsewhere (a pipe, a log, CI) a stopped bar left a blank line before an error
-        disable=disable or not console.is_terminal,
+        disable=disable,
     )
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from skyfence.cli._common import err_console
 
-__all__ = ["UnitProgress", "unit_progress"]
+__all__ = ["PlainSteps", "UnitProgress", "unit_progress"]
 
 
 class UnitProgress:
@@ -93,3 +94,59 @@ def unit_progress(*, plain: bool | None = None) -> Iterator[UnitProgress]:
         yield progress
     finally:
         progress.close()  # no "finished in" line: the command prints one total and says what it covers
+
+
+class PlainSteps:
+    """The progress of :func:`skyfence.cli._common.steps_progress` when stdout is not a terminal (a pipe, a file,
+    CI): plain lines on stderr, so stdout stays clean and a long run is not silent.
+
+    A line at most every ``every_s`` seconds while a task advances (steps done, of how many, seconds so far) and,
+    if any was printed, one when it ends: a run of a few seconds prints nothing, and an error found early stays the
+    only line on stderr. The same calls as the rich ``Progress`` it stands in for.
+    """
+
+    def __init__(self, every_s: float = 10.0) -> None:
+        self.every_s = every_s
+        self._tasks: dict[int, dict[str, Any]] = {}
+
+    def __enter__(self) -> PlainSteps:
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        if kind is None:
+            for task in self._tasks.values():
+                self._finish(task)
+
+    @staticmethod
+    def _line(text: str) -> None:
+        sys.stderr.write(f"skyfence: {text}\n")
+        sys.stderr.flush()
+
+    def add_task(self, description: str, total: float | None = None, **fields: Any) -> int:
+        for task in self._tasks.values():  # one task at a time: a new one ends the one before
+            self._finish(task)
+        task_id = len(self._tasks)
+        now = time.monotonic()
+        self._tasks[task_id] = {"what": description, "total": total, "done": 0.0, "start": now, "last": now}
+        return task_id
+
+    def advance(self, task_id: int, advance: float = 1) -> None:
+        self.update(task_id, completed=self._tasks[task_id]["done"] + advance)
+
+    def update(self, task_id: int, *, completed: float | None = None, **fields: Any) -> None:
+        task = self._tasks[task_id]
+        if completed is None or task.get("ended"):
+            return
+        task["done"] = completed
+        now = time.monotonic()
+        if now - task["last"] >= self.every_s:
+            task["last"], task["printed"] = now, True
+            total = task["total"]
+            done = f"{int(completed):,}/{int(total):,} steps" if total else f"{int(completed):,} steps"
+            self._line(f"{task['what']}: {done}, {now - task['start']:.0f} s")
+
+    def _finish(self, task: dict[str, Any]) -> None:
+        if not task.get("ended"):
+            task["ended"] = True
+            if task.get("printed"):
+                self._line(f"{task['what']}: done in {time.monotonic() - task['start']:.1f} s")

@@ -97,7 +97,9 @@ def synth(
     fleet_spec = load_fleet_spec(spec)
     started = _time.perf_counter()
     with steps_progress(disable=json_out) as bar:
-        task = bar.add_task("serving satellites", total=None)
+        head = fleet_spec.fleet
+        steps = -(-round(head.days * 86_400) // head.step_s)  # the time grid of the mobile classes
+        task = bar.add_task("fleet synth (tracks, then serving satellites per time step)", total=steps)
         try:
             frame = synthesize_fleet(fleet_spec, progress=lambda n: bar.advance(task, n))
         except InputError as error:  # a key of the spec found wrong while synthesising: name the file too

@@ -979,7 +979,8 @@ def synthesize_fleet(spec: FleetSpec, *, serve: bool = True, progress=None) -> p
     """Labelled fixes of a synthetic fleet, sorted by time then terminal (see the module notes).
 
     ``serve=False`` skips the serving satellite (all -1), for quick tests of the tracks.  ``progress`` is called
-    with the number of time steps done while the serving satellites are searched.
+    with the number of time steps done while the serving satellites are searched (and with 0 after each class's
+    tracks).
     """
     fleet = _Fleet(spec)
     batches = []
@@ -993,6 +994,8 @@ def synthesize_fleet(spec: FleetSpec, *, serve: bool = True, progress=None) -> p
         rng = np.random.default_rng([spec.fleet.seed, _CLASS_CODE[name]])
         getattr(fleet, name)(batch, sub, rng)
         batches.append(batch)
+        if progress is not None:
+            progress(0)  # tracks of one class done (no time step yet): lets a progress line say it is alive
     cols = _assemble(batches, fleet)
     del batches
     rng = np.random.default_rng([spec.fleet.seed, 99])
