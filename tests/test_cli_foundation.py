@@ -75,6 +75,23 @@ def test_propagate_writes_netcdf(tmp_path):
         assert ds["lat"].attrs["units"] == "degrees_north"
 
 
+def test_propagate_names_the_satellites_sgp4_failed_for(data_dir):
+    """ "SGP4 failures: 448 pairs (2 satellites)" named neither (issue #27): now NORAD id, name, error and since when.
+    In the CelesTrak snapshot of 2026-08-18 two elements sets fail with error 1 (eccentricity out of range, as a
+    decaying orbit does): STARLINK-11111 [DTC] from the start, STARLINK-30188 from 16:34."""
+    args = ("propagate", "starlink_omm_20260818", "--start", "2026-08-18T16:00Z", "--duration", "1h", "--step", "10m")
+    summary = json.loads(_skyfence(*args, "--json").stdout)
+    named = {(f["norad_id"], f["name"], f["error"], f["first_failure"]) for f in summary["failed_satellites"]}
+    assert named == {
+        (59764, "STARLINK-11111 [DTC]", 1, "2026-08-18T16:00:00Z"),
+        (57432, "STARLINK-30188", 1, "2026-08-18T16:40:00Z"),
+    }
+    assert summary["satellites_with_failures"] == 2
+    text = _skyfence(*args).stdout
+    assert "NORAD 57432 STARLINK-30188: error 1, 3 step(s) from 2026-08-18T16:40Z" in text
+    assert "SGP4 error 1: mean eccentricity is outside the range 0.0 to 1.0" in text
+
+
 def test_errors_are_one_line(tmp_path, skyfence_cli):
     for args, needle in (
         (["propagate", "oneweb", "--out", str(tmp_path / "x.zarr")], "--out"),

@@ -50,6 +50,7 @@ def propagate(
         "end": iso_utc(times[-1]),
         "failed_pairs": int(failed.sum()),
         "satellites_with_failures": int(failed.any(axis=1).sum()),
+        "failed_satellites": _failed_satellites(constellation, ds["error"].values, times),
         "out": None,
     }
     if geodetic and len(constellation):
@@ -66,7 +67,53 @@ def propagate(
         f"{summary['start']} → {summary['end']}; SGP4 failures: {summary['failed_pairs']:,} pairs "
         f"({summary['satellites_with_failures']:,} satellites)"
     )
+    failures = summary["failed_satellites"]
+    for entry in failures[:_NAMED]:
+        first = entry["first_failure"]
+        first = first[:16] + "Z" if first[16:20] == ":00Z" else first
+        console.print(
+            f"  NORAD {entry['norad_id']} {entry['name']}: error {entry['error']}, {entry['failed_steps']:,} "
+            f"step(s) from {first}",
+            highlight=False,
+            markup=False,
+        )
+    if len(failures) > _NAMED:
+        console.print(f"  and {len(failures) - _NAMED:,} more satellites (all of them in --json)", highlight=False)
+    for code in sorted({entry["error"] for entry in failures[:_NAMED]}):
+        reason = next(e["reason"] for e in failures if e["error"] == code)
+        console.print(f"  SGP4 error {code}: {reason}", highlight=False, markup=False)
     if "alt_km_min" in summary:
         console.print(f"altitude range: {summary['alt_km_min']} … {summary['alt_km_max']} km")
     if out is not None:
         console.print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+
+
+#: Satellites with SGP4 failures named on the console (all of them in --json).
+_NAMED = 5
+
+
+def _failed_satellites(constellation, error, times) -> list[dict]:
+    """Each satellite SGP4 failed for: NORAD id, name, failed steps, first failure time, error code and meaning."""
+    import numpy as np
+    from sgp4.api import SGP4_ERRORS
+
+    from skyfence.orbits.time import iso_utc
+
+    failed = error != 0
+    rows = np.flatnonzero(failed.any(axis=1))
+    sats = constellation.satellites
+    out = []
+    for row in rows.tolist():
+        first = int(np.argmax(failed[row]))
+        code = int(error[row, first])
+        out.append(
+            {
+                "norad_id": int(sats["norad_id"].iloc[row]),
+                "name": str(sats["name"].iloc[row]),
+                "failed_steps": int(failed[row].sum()),
+                "first_failure": iso_utc(times[first]),
+                "error": code,
+                "reason": SGP4_ERRORS.get(code, "unknown error"),
+            }
+        )
+    return out
