@@ -83,6 +83,33 @@ def test_debris_table_per_shell(data_file):
     doc = json.loads(result.stdout)
     assert doc["model"].startswith("first-order") and doc["trackable_fragments"] > 1000
     assert sum(r["satellites"] for r in doc["shells"]) > 8000
+    total = doc["total"]
+    assert total["satellites"] == sum(r["satellites"] for r in doc["shells"])
+    assert total["expected_losses_horizon"] == pytest.approx(sum(r["expected_losses_horizon"] for r in doc["shells"]))
+
+
+def test_debris_table_reads_at_80_columns_with_a_total(data_file):
+    """It wrapped mid-phrase ("over 365 / days") and gave no total (issue #27)."""
+    import os
+
+    env = {**os.environ, "COLUMNS": "80"}
+    tle = str(data_file("tle/starlink_20250923.tle"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "skyfence", "threat", "debris", "--source", tle, "--horizon-days", "365"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert max(len(line) for line in proc.stdout.splitlines()) <= 80 and "…" not in proc.stdout
+    doc = json.loads(_skyfence("threat", "debris", "--source", tle, "--json").stdout)
+    total = next(line for line in proc.stdout.splitlines() if line.split()[:1] == ["total"])
+    assert total.split()[1:] == [
+        f"{doc['total']['satellites']:,}",
+        f"{doc['total']['expected_losses_per_day']:.4f}",
+        f"{doc['total']['expected_losses_horizon']:.2f}",
+    ]
+    assert "losses in" in proc.stdout and "365 days" in proc.stdout
 
 
 def test_decay_days_takes_none_as_its_help_says():

@@ -466,6 +466,12 @@ def debris(
 
         table = cloud.shell_losses(load_constellation(source), horizon_days)
         payload["shells"] = table.to_dict(orient="records")
+        payload["total"] = {
+            "satellites": int(table["satellites"].sum()),
+            "expected_losses_per_day": float(table["expected_losses_per_day"].sum()),
+            "expected_losses_horizon": float(table["expected_losses_horizon"].sum()),
+            "horizon_days": horizon_days,
+        }
     if json_out:
         print_json(payload)
         return
@@ -473,12 +479,35 @@ def debris(
         f"[bold]ASAT breakup at {alt:g} km[/] (first-order model): {payload['trackable_fragments']:,} "
         f"trackable and {payload['lethal_fragments']:,} lethal (>= {lethal_size * 100:g} cm) fragments"
     )
-    for row in payload.get("shells", []):
-        console.print(
-            f"  shell {row['shell']:>3} {row['name']:>22}: {row['satellites']:>5} sats, "
-            f"{row['expected_losses_per_day']:.4f} losses/day, {row['expected_losses_horizon']:.2f} "
-            f"over {horizon_days:g} days"
+    if "shells" not in payload:
+        return
+    from rich import box
+    from rich.table import Table
+
+    shells = Table(
+        title=f"Expected satellite losses per shell over {horizon_days:g} days",
+        box=box.SIMPLE_HEAD,
+        show_footer=True,
+        pad_edge=False,
+    )
+    total = payload["total"]
+    shells.add_column("shell", "total", justify="right", no_wrap=True)
+    shells.add_column("altitude /\ninclination", no_wrap=True)
+    shells.add_column("satellites", f"{total['satellites']:,}", justify="right", no_wrap=True)
+    shells.add_column("losses\nper day", f"{total['expected_losses_per_day']:.4f}", justify="right", no_wrap=True)
+    shells.add_column(
+        f"losses in\n{horizon_days:g} days", f"{total['expected_losses_horizon']:.2f}", justify="right", no_wrap=True
+    )
+    for row in payload["shells"]:
+        shells.add_row(
+            str(row["shell"]),
+            str(row["name"]),
+            f"{row['satellites']:,}",
+            f"{row['expected_losses_per_day']:.4f}",
+            f"{row['expected_losses_horizon']:.2f}",
         )
+    console.print(shells)
+    console.print("shell -1: satellites in no shell found by altitude and inclination", highlight=False)
 
 
 @app.command("reach")
