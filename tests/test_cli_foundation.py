@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -294,3 +295,17 @@ def test_version_and_h_on_every_command():
     for path in every:
         short = runner.invoke(app, [*path, "-h"], terminal_width=100)
         assert short.exit_code == 0 and "Usage: skyfence" in short.output, (path, short.output)
+
+
+def test_command_summaries_name_files_relative_to_the_working_folder(data_dir, tmp_path):
+    """capacity's summary.json said "source": "/home/.../shared/data/tle/...csv.gz" (issue #27); assess writes paths
+    relative to where it ran: so do the other commands now, in summary.json and in --json."""
+    out = tmp_path / "cap"
+    args = ("capacity", "starlink_omm_20260818", "--region", "TW", "--duration", "10m", "--step", "5m")
+    printed = json.loads(_skyfence(*args, "--out", str(out), "--json").stdout)
+    written = json.loads((out / "summary.json").read_text())
+    mirror = (data_dir / "tle/omm_csv_2026/starlink_20260818.csv.gz").resolve()
+    expected = Path(os.path.relpath(mirror, Path.cwd().resolve())).as_posix()
+    assert written["settings"]["source"] == printed["settings"]["source"] == expected
+    assert str(mirror) not in (out / "summary.json").read_text()
+    assert printed["out"] == str(out)  # what the user gave, as given

@@ -45,6 +45,8 @@ def test_threat_section_maps_and_curves(tmp_path, data_dir):
     cap = threat["capacity"]
     assert set(cap["cases"]) == {"before", "jamming", "satellites", "ground", "all"}
     assert cap["after_case"] == "all"
+    assert not cap["settings"]["source"].startswith("/")  # no absolute path of this machine (issue #27)
+    assert str(data_dir) not in (out / "summary.json").read_text()
     before, after = cap["cases"]["before"], cap["cases"]["all"]
     assert after["served_fraction"] < before["served_fraction"]
     assert cap["cases"]["jamming"]["served_fraction"] < before["served_fraction"]

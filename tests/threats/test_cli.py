@@ -184,8 +184,14 @@ def test_jam_out_writes_what_its_help_promises(data_file, tmp_path):
     doc = json.loads((out / "jammed_share.geojson").read_text())
     shares = [f["properties"]["jammed_share"] for f in doc["features"]]
     summary = json.loads((out / "summary.json").read_text())
-    assert len(shares) == summary[0]["cells"] and sum(s > 0 for s in shares) == summary[0]["cells_ever_jammed"]
-    assert 0 < summary[0]["cells_ever_jammed"] < summary[0]["cells"]  # the west coast jammed, the east not
+    sweep = summary["sweep"]
+    assert len(shares) == sweep[0]["cells"] and sum(s > 0 for s in shares) == sweep[0]["cells_ever_jammed"]
+    assert 0 < sweep[0]["cells_ever_jammed"] < sweep[0]["cells"]  # the west coast jammed, the east not
+    # the inputs are recorded like the other commands' (issue #27: there were none), with no absolute local path
+    inputs = summary["inputs"]
+    assert inputs["region"] == "TW" and inputs["res"] == 5 and inputs["steps"] == 3 and inputs["step"] == "300s"
+    assert inputs["jammers_file"]["sha256"] and inputs["jammers_file"]["name"].endswith("jammers/fujian_coast.toml")
+    assert "/tmp/" not in (out / "summary.json").read_text() and not inputs["source"].startswith("/")
     r, g, b, _ = matplotlib.colormaps[JAMMED_CMAP](0.0)
     assert 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.8  # 0 % is light
     r1, g1, b1, _ = matplotlib.colormaps[JAMMED_CMAP](1.0)

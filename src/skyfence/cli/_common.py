@@ -34,10 +34,12 @@ __all__ = [
     "err_console",
     "fail",
     "json_text",
+    "portable_paths",
     "print_json",
     "print_summary_json",
     "shared_options",
     "steps_progress",
+    "summary_text",
 ]
 
 
@@ -115,8 +117,29 @@ def print_summary_json(summary: dict[str, Any], *, out: Path | None, json_out: b
     if out is not None:
         summary["out"] = str(out)
     if json_out:
-        print_json(summary)
+        print_json({**portable_paths(summary), **({"out": str(out)} if out is not None else {})})  # out as given
     return json_out
+
+
+def portable_paths(payload: Any) -> Any:
+    """``payload`` with every absolute path of an existing file or folder written relative to the working folder
+    (``../shared/data/tle/...``), in POSIX form: a command's summary names its inputs as ``assess`` does
+    (:func:`skyfence.scenario.provenance.relative_name`), never by this machine's absolute paths."""
+    if isinstance(payload, dict):
+        return {key: portable_paths(value) for key, value in payload.items()}
+    if isinstance(payload, list | tuple):
+        return [portable_paths(value) for value in payload]
+    if isinstance(payload, str | os.PathLike) and os.path.isabs(payload) and os.path.exists(payload):
+        try:
+            return Path(os.path.relpath(Path(payload).resolve(), Path.cwd().resolve())).as_posix()
+        except ValueError:  # pragma: no cover - another drive (Windows): the name only
+            return Path(payload).name
+    return payload
+
+
+def summary_text(summary: dict[str, Any]) -> str:
+    """A command's ``summary.json``: strict JSON, paths as :func:`portable_paths` writes them."""
+    return json_text(portable_paths(summary))
 
 
 def steps_progress(*, disable: bool = False):

@@ -12,7 +12,14 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from skyfence.cli._common import STRICT_EPOCHS, check_epochs, console, json_text, print_summary_json, steps_progress
+from skyfence.cli._common import (
+    STRICT_EPOCHS,
+    check_epochs,
+    console,
+    print_summary_json,
+    steps_progress,
+    summary_text,
+)
 from skyfence.cli._layout import fits
 from skyfence.errors import InputError
 
@@ -164,7 +171,7 @@ def capacity(
                 vmax=1.0,
                 cmap="magma",
             )
-            (staging / "summary.json").write_text(json_text(summary))
+            (staging / "summary.json").write_text(summary_text(summary))
     if print_summary_json(summary, out=out, json_out=json_out):
         return
     console.print(

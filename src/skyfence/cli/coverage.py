@@ -18,9 +18,9 @@ from skyfence.cli._common import (
     check_epochs,
     check_output,
     console,
-    json_text,
     print_summary_json,
     steps_progress,
+    summary_text,
 )
 from skyfence.cli._layout import WIDE_HELP, fits, print_wide
 
@@ -176,7 +176,7 @@ def coverage(
             for figure in maps:
                 (staging / figure.name).write_bytes(figure.png)
             summary["maps"] = [figure.name for figure in maps]
-            (staging / "summary.json").write_text(json_text(summary))
+            (staging / "summary.json").write_text(summary_text(summary))
     if print_summary_json(summary, out=out, json_out=json_out):
         return
     console.print(

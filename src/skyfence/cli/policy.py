@@ -11,7 +11,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from skyfence._io import atomic_outputs, atomic_path
-from skyfence.cli._common import check_output, console, err_console, json_text, print_json, print_summary_json
+from skyfence.cli._common import (
+    check_output,
+    console,
+    err_console,
+    print_json,
+    print_summary_json,
+    summary_text,
+)
 from skyfence.errors import InputError
 
 app = typer.Typer(
@@ -303,7 +310,7 @@ def map_(
     summary = amap.summary()
     with atomic_outputs(out) as staging:
         summary["files"] = write_availability_map(amap, staging)
-        (staging / "summary.json").write_text(json_text(summary))
+        (staging / "summary.json").write_text(summary_text(summary))
     if print_summary_json(summary, out=out, json_out=json_out):
         return
     console.print(
@@ -463,7 +470,7 @@ def diff(
             write_cells_geojson(staging / "changed_cells.geojson", cells, result.cells)
             write_cells_geoparquet(staging / "changed_cells.parquet", cells, result.cells)
             result.countries.to_csv(staging / "changed_countries.csv", index=False)
-            (staging / "summary.json").write_text(json_text(summary))
+            (staging / "summary.json").write_text(summary_text(summary))
     if print_summary_json(summary, out=out, json_out=json_out):
         return
     console.print(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from skyfence.cli._common import STRICT_EPOCHS, check_epochs, console, print_json
+from skyfence.cli._common import STRICT_EPOCHS, check_epochs, console, portable_paths, print_json, summary_text
 from skyfence.errors import InputError
 
 __all__ = ["app"]
@@ -202,6 +202,27 @@ def jam(
     times = _span(constellation, start, duration, step, strict=strict)
     antenna = TerminalAntenna(pattern=pattern, sidelobe_rejection_db=sidelobe_db)
     sweep: list[float | None] = [*_floats(eirp_sweep, "--eirp-sweep")] or [None]
+    from skyfence.orbits.time import iso_utc
+    from skyfence.scenario.provenance import file_input
+
+    inputs = {  # what the run used, as the other commands' summaries record it
+        "source": source,
+        "satellites": len(constellation),
+        "jammers_file": file_input("jammers", jammers, Path.cwd()),
+        "region": region,
+        "res": res,
+        "start": iso_utc(times[0]),
+        "end": iso_utc(times[-1]),
+        "step": step,
+        "steps": len(times),
+        "pattern": pattern,
+        "sidelobe_db": sidelobe_db if pattern == "sidelobe" else None,
+        "sat_eirp_dbw": sat_eirp,
+        "eirp_sweep_dbw": None if sweep == [None] else sweep,
+        "threshold_db": threshold,
+        "capacity": capacity,
+        "ground": ground if capacity else None,
+    }
     rows = []
     last = None
     for eirp in sweep:
@@ -222,6 +243,29 @@ def jam(
             }
         )
         last = (result, share)
+    cap_rows: list[dict] = []
+    if capacity:
+        from skyfence.threats.capacity_impact import capacity_impact
+
+        impact = capacity_impact(
+            constellation,
+            cells,
+            times,
+            ground=_capacity_ground(constellation, ground),
+            jammers=sites,
+            antenna=antenna,
+            gateway_curve=False,
+        )
+        labels = {"before": "before", "jamming": "jammers as listed"}
+        cap_rows = [{"case": c, "label": labels.get(c, c), **v} for c, v in impact.summary().items()]
+    summary = {
+        "inputs": inputs,
+        "region": area.name,
+        "steps": len(times),
+        "jammers": [s.to_dict() for s in sites],
+        "sweep": rows,
+        **({"capacity": cap_rows} if capacity else {}),
+    }
     if out is not None and last is not None:
         import pandas as pd
 
@@ -261,32 +305,9 @@ def jam(
                     }
                 ),
             )
-            (staging / "summary.json").write_text(json.dumps(rows, indent=2, default=str))
-    cap_rows: list[dict] = []
-    if capacity:
-        from skyfence.threats.capacity_impact import capacity_impact
-
-        impact = capacity_impact(
-            constellation,
-            cells,
-            times,
-            ground=_capacity_ground(constellation, ground),
-            jammers=sites,
-            antenna=antenna,
-            gateway_curve=False,
-        )
-        labels = {"before": "before", "jamming": "jammers as listed"}
-        cap_rows = [{"case": c, "label": labels.get(c, c), **v} for c, v in impact.summary().items()]
+            (staging / "summary.json").write_text(summary_text(summary))
     if json_out:
-        print_json(
-            {
-                "region": area.name,
-                "steps": len(times),
-                "jammers": [s.to_dict() for s in sites],
-                "sweep": rows,
-                **({"capacity": cap_rows} if capacity else {}),
-            }
-        )
+        print_json(portable_paths(summary))
         return
     console.print(f"[bold]{area.name}[/]: {len(cells)} cells, {len(times)} steps, {len(sites)} jammer(s)")
     for row in rows:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -112,7 +113,11 @@ def _capacity_json(impact) -> dict[str, Any]:
     cases = impact.summary()
     threats = [name for name in cases if name != "before"]
     after = "all" if "all" in cases else (threats[0] if threats else "before")
-    return {"cases": cases, "after_case": after, "settings": impact.settings, "gateway_curve": points}
+    settings = dict(impact.settings)
+    source = settings.get("source")
+    if isinstance(source, str) and Path(source).is_absolute():  # no machine path in a report (its datasets name it)
+        settings["source"] = Path(source).name
+    return {"cases": cases, "after_case": after, "settings": settings, "gateway_curve": points}
 
 
 def _removal(view, constellation, plan: ThreatPlan, draw: int, engaged_cache: dict) -> np.ndarray:
