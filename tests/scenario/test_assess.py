@@ -207,3 +207,19 @@ def test_bad_scenario_is_one_line_with_key_path_and_writes_nothing(data_dir, tmp
     assert needle in lines[0] and "bad.toml" in lines[0]
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
+
+
+def test_example_scenarios_title_every_variant():
+    """A variant without a title gets one made from its name, which cannot know proper nouns ("Blockade and japan",
+    issue #27): every example scenario titles its variants itself."""
+    from skyfence.scenario.schema import load_scenario
+
+    examples = Path(__file__).parents[2] / "examples"
+    untitled = []
+    for path in sorted(examples.rglob("*.toml")):
+        text = path.read_text()
+        if "[[variants]]" not in text:
+            continue
+        scenario, _ = load_scenario(path)
+        untitled += [f"{path.name}: {v.name}" for v in scenario.variants if not v.title]
+    assert untitled == []
