@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -42,7 +43,8 @@ def propagate(
         task = bar.add_task("propagating", total=len(times))
         ds = propagate_positions(constellation, times, geodetic=geodetic, progress=lambda n: bar.advance(task, n))
     failed = ds["error"].values != 0
-    summary = {
+    failures = _failed_satellites(constellation, ds["error"].values, times)
+    summary: dict[str, Any] = {
         "source": constellation.source or source,
         "satellites": len(constellation),
         "steps": len(times),
@@ -50,7 +52,7 @@ def propagate(
         "end": iso_utc(times[-1]),
         "failed_pairs": int(failed.sum()),
         "satellites_with_failures": int(failed.any(axis=1).sum()),
-        "failed_satellites": _failed_satellites(constellation, ds["error"].values, times),
+        "failed_satellites": failures,
         "out": None,
     }
     if geodetic and len(constellation):
@@ -67,7 +69,6 @@ def propagate(
         f"{summary['start']} → {summary['end']}; SGP4 failures: {summary['failed_pairs']:,} pairs "
         f"({summary['satellites_with_failures']:,} satellites)"
     )
-    failures = summary["failed_satellites"]
     for entry in failures[:_NAMED]:
         first = entry["first_failure"]
         first = first[:16] + "Z" if first[16:20] == ":00Z" else first
