@@ -132,7 +132,11 @@ def test_capacity_run_says_capacity_in_findings_and_assumptions(run):
     capacity = [f for f in summary["findings"] if f["topic"] == "capacity"]
     assert capacity and "of Taiwan's busy-hour demand" in capacity[0]["text"]
     first = summary["variants"][0]["capacity"][0]
-    assert capacity[0]["numbers"][0]["value"] == first["served_fraction"]
+    numbers = {n["key"]: n["value"] for n in capacity[0]["numbers"]}
+    assert numbers["variants.0.capacity.0.served_fraction"] == first["served_fraction"]
+    # a served share means nothing without the demand it is a share of: the take rate leads the sentence
+    assert "at a 1% take rate (2.5 Mb/s per subscriber in the busy hour, 20:1 contention), " in capacity[0]["text"]
+    assert numbers["capacity_settings.take_rate"] == summary["capacity_settings"]["take_rate"] == 0.01
     html = (run / "report.html").read_text()
     assert "Capacity (computed in this run)" in html
     assert "beam or capacity limits." not in html.replace("without beam or capacity limits.", "")
@@ -148,3 +152,50 @@ def test_cables_cut_example_names_its_variants_and_constellations():
         "Starlink Gen1 (as granted by the FCC)",
         "OneWeb",
     ]
+
+
+def test_variant_table_compares_capacity_and_leaves_out_columns_no_variant_changes(run):
+    """A ground-segment variant changes capacity, not coverage: the variant-against-variant table has the demand
+    served columns and says the coverage columns (zero for every row) are left out."""
+    summary = json.loads((run / "summary.json").read_text())
+    rows = [d for d in summary["diff"] if d["kind"] == "capacity"]
+    assert [(d["variant"], d["constellation"]) for d in rows] == [
+        ("taiwan_gateway", "starlink"),
+        ("taiwan_gateway", "oneweb"),
+    ]
+    with_gateway, without = summary["variants"][1]["capacity"][0], summary["variants"][0]["capacity"][0]
+    assert rows[0]["delta_served_fraction"] == pytest.approx(
+        with_gateway["served_fraction"] - without["served_fraction"]
+    )
+    html = (run / "report.html").read_text()
+    table = html[html.index('id="diff"') :]
+    assert "Δ demand served" in table and "Δ coverage" not in table.split("</table>")[0].split("<tbody>")[0]
+    assert "No variant differs from the first in coverage" in table
+
+
+def test_cables_cut_in_takes_the_pops_of_the_country_and_their_gateways(data_dir):
+    """The cables-cut example applies its cut to every variant: the Taipei PoP it adds has no path to the
+    Internet, so neither it nor the Taipei gateway homed to it is in the ground segment the units use."""
+    from skyfence.scenario.schema import load_scenario
+    from skyfence.scenario.units import Context
+
+    scenario, base = load_scenario(Path(__file__).resolve().parents[2] / "examples" / "taiwan_cables_cut.toml")
+    ctx = Context(scenario, base)
+    for variant in scenario.resolved_variants():
+        ground = variant.ground or scenario.ground
+        assert ground.cables_cut_in == ["TW"]
+        sites = ctx.ground(ground).sites
+        assert not (sites["country"].astype(str) == "TW").any(), variant.name
+    taipei = scenario.variants[1].ground
+    uncut = ctx.ground(taipei.model_copy(update={"cables_cut_in": []})).sites
+    assert {"Taipei gateway (hypothetical)", "Taipei PoP (hypothetical)"} <= set(uncut["name"])
+    assert ctx.ground_key(taipei) != ctx.ground_key(taipei.model_copy(update={"cables_cut_in": []}))
+
+
+def test_cables_cut_in_names_a_bad_country_code(tmp_path):
+    from skyfence.scenario.schema import load_scenario
+
+    path = _write(tmp_path)
+    path.write_text(path.read_text().replace('exclude_gateways_in = ["TW"]', 'cables_cut_in = ["XX"]'))
+    with pytest.raises(InputError, match=re.escape("ground.cables_cut_in")):
+        load_scenario(path)

@@ -98,6 +98,7 @@ BETTER = {
     "served_share": "higher",
     "mbps_per_user_median": "higher",
     "served_fraction": "higher",
+    "served_gbps_mean": "higher",
     "people_gaining_service": "higher",
     "people_losing_service": "lower",
 }

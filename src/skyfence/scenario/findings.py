@@ -226,8 +226,9 @@ def _capacity(summary: Summary) -> list[_Sentence]:
             ):
                 continue  # the same as the first variant: nothing new to say
             key = f"variants.{vi}.capacity.{ci}"
-            s = _Sentence("capacity", variant.name, 1 if vi == 0 else 2).text(f"{variant.title}: {unit.label} ")
-            s.text("would carry ").num(f"{key}.served_fraction", unit.served_fraction, "pct")
+            s = _Sentence("capacity", variant.name, 1 if vi == 0 else 2).text(f"{variant.title}: ")
+            _demand_terms(s, summary)
+            s.text(f"{unit.label} would carry ").num(f"{key}.served_fraction", unit.served_fraction, "pct")
             s.text(f" of {unit.region}'s busy-hour demand (").num(
                 f"{key}.served_gbps_mean", unit.served_gbps_mean, "f1"
             )
@@ -240,6 +241,18 @@ def _capacity(summary: Summary) -> list[_Sentence]:
             s.text(".")
             out.append(s)
     return out
+
+
+def _demand_terms(s: _Sentence, summary: Summary) -> None:
+    """ "at a 1% take rate (2.5 Mb/s per subscriber in the busy hour, 20:1 contention), ": the demand a capacity
+    figure is a share of (a served share means nothing without it)."""
+    settings = summary.capacity_settings or {}
+    if settings.get("take_rate") is None:
+        return
+    s.text("at a ").num("capacity_settings.take_rate", settings["take_rate"], "pct").text(" take rate (")
+    s.num("capacity_settings.busy_hour_mbps", settings.get("busy_hour_mbps"), "f1")
+    s.text(" Mb/s per subscriber in the busy hour, ")
+    s.num("capacity_settings.oversubscription", settings.get("oversubscription"), "int").text(":1 contention), ")
 
 
 def _threats(summary: Summary) -> list[_Sentence]:

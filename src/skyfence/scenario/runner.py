@@ -436,6 +436,7 @@ def _policy_specs(scenario: Scenario) -> list[PolicySpec]:
 
 _DIFF_KEYS = ("coverage_fraction", "sats_in_view_mean", "max_gap_s")
 _LATENCY_DIFF_KEYS = ("median_rtt_ms", "p95_rtt_ms")
+_CAPACITY_DIFF_KEYS = ("served_fraction", "served_gbps_mean", "mbps_per_user_median")
 
 
 def _diff(variants: list[S.VariantResult]) -> list[S.DiffRow]:
@@ -445,8 +446,22 @@ def _diff(variants: list[S.VariantResult]) -> list[S.DiffRow]:
     base = variants[0]
     base_cov = {(u.constellation, u.region): u for u in base.coverage}
     base_lat = {(u.constellation, t.terminal): t for u in base.latency for t in u.terminals}
+    base_cap = {(u.constellation, u.region): u for u in base.capacity}
     rows = []
     for variant in variants[1:]:
+        for cap in variant.capacity:
+            cref = base_cap.get((cap.constellation, cap.region))
+            if cref is not None:
+                rows.append(
+                    S.DiffRow(
+                        variant=variant.name,
+                        against=base.name,
+                        kind="capacity",
+                        constellation=cap.constellation,
+                        where=cap.region,
+                        **{f"delta_{k}": _delta(getattr(cap, k), getattr(cref, k)) for k in _CAPACITY_DIFF_KEYS},
+                    )
+                )
         for unit in variant.coverage:
             ref = base_cov.get((unit.constellation, unit.region))
             if ref is not None:

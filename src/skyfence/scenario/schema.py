@@ -127,19 +127,22 @@ class SiteSpec(_Strict):
 
 class GroundSpec(_Strict):
     """Ground segment: the gateway/PoP list (dataset name or file), countries whose gateways are left out,
-    hypothetical sites to add."""
+    hypothetical sites to add, and countries whose undersea cables are cut (``cables_cut_in``: their PoPs, the
+    added ones included, lose the Internet and the gateways homed to them go with them -- the ground threat's
+    :class:`~skyfence.threats.ground.GroundAttack` applied to every unit of the variant, not only its threats)."""
 
     sites: str = "starlink_ground_stations"
     exclude_gateways_in: list[str] = Field(default_factory=list)
     add_sites: list[SiteSpec] = Field(default_factory=list)
+    cables_cut_in: list[str] = Field(default_factory=list)
 
-    @field_validator("exclude_gateways_in")
+    @field_validator("exclude_gateways_in", "cables_cut_in")
     @classmethod
-    def _known_countries(cls, value: list[str]) -> list[str]:
+    def _known_countries(cls, value: list[str], info: ValidationInfo) -> list[str]:
         # checked with the file, before any work: a typo would otherwise fail mid-run (or drop nothing)
         from skyfence.earth.regions import check_country_codes
 
-        return check_country_codes(value, field="exclude_gateways_in") if value else value
+        return check_country_codes(value, field=str(info.field_name)) if value else value
 
 
 class LatencySpec(_Strict):

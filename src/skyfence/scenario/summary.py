@@ -276,6 +276,9 @@ class DiffRow(_Model):
     delta_max_gap_s: float | None = None
     delta_median_rtt_ms: float | None = None
     delta_p95_rtt_ms: float | None = None
+    delta_served_fraction: float | None = None
+    delta_served_gbps_mean: float | None = None
+    delta_mbps_per_user_median: float | None = None
 
 
 class CountryChange(_Model):

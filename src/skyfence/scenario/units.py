@@ -331,6 +331,7 @@ class Context:
             "sites_sha256": self.file_hash(path) if path is not None and path.exists() else spec.sites,
             "exclude_gateways_in": spec.exclude_gateways_in,
             "add_sites": [s.model_dump() for s in spec.add_sites],
+            **({"cables_cut_in": spec.cables_cut_in} if spec.cables_cut_in else {}),  # older cache keys unchanged
         }
 
     def ground(self, spec: GroundSpec):
@@ -341,6 +342,10 @@ class Context:
             segment = segment.exclude_gateways_in(spec.exclude_gateways_in)
         for site in spec.add_sites:
             segment = segment.add_site(site.name, site.lat, site.lon, kind=site.kind, country=site.country)
+        if spec.cables_cut_in:
+            from skyfence.threats.ground import GroundAttack
+
+            segment, _ = GroundAttack(cables_cut_in=tuple(spec.cables_cut_in)).apply(segment)
         return segment
 
     def policy_path(self, spec: PolicySpec) -> Path:
@@ -523,6 +528,7 @@ def latency_unit(ctx: Context, c_spec: ConstellationSpec, ground: GroundSpec) ->
 
     changes = [f"no gateways in {', '.join(ground.exclude_gateways_in)}"] if ground.exclude_gateways_in else []
     changes += [f"+ {site.name}" for site in ground.add_sites]
+    changes += [f"cables cut in {', '.join(ground.cables_cut_in)}"] if ground.cables_cut_in else []
     return Unit(
         "latency",
         f"latency: {c_spec.name} from {', '.join(latency.terminals)}" + (f" ({'; '.join(changes)})" if changes else ""),
