@@ -6,11 +6,21 @@ Heavy modules are imported inside the commands so ``skyfence --help`` stays fast
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich.markup import escape
 from typer.core import TyperGroup
 
-from skyfence.cli._common import STRICT_EPOCHS, check_epochs, check_output, console, print_json, shared_options
+from skyfence.cli._common import (
+    STRICT_EPOCHS,
+    check_epochs,
+    check_output,
+    console,
+    err_console,
+    print_json,
+    shared_options,
+)
 from skyfence.errors import InputError
 
 __all__ = ["app", "latency", "latency_app"]
@@ -122,7 +132,7 @@ def _provenance(source: str, constellation, segment, method: str, assignment=Non
     from skyfence.orbits.time import iso_utc
 
     epochs = constellation.epoch_range
-    info = {
+    info: dict[str, Any] = {
         "catalog": source,
         "catalog_epoch": iso_utc(epochs[1])[:10] if epochs is not None else None,
         "ground_segment": _dated(getattr(segment, "source", "")),
@@ -130,6 +140,7 @@ def _provenance(source: str, constellation, segment, method: str, assignment=Non
     }
     if assignment is not None:
         info["pop_assignment_source"] = _dated(getattr(assignment, "source", ""))
+        info["pop_assignment_rows_left_out"] = list(getattr(assignment, "excluded", ()))
     return info
 
 
@@ -426,6 +437,8 @@ def _country_run(countries: list[str] | None, run: dict):
     if run["cities"] < 1:
         raise InputError(f"--cities {run['cities']} must be >= 1", field="--cities")
     table = load_pop_assignment(run["assignment"]) if run["pop_assignment"] == "operator" else None
+    for line in table.excluded if table is not None else ():  # implausible rows (skyfence.network.pops)
+        err_console.print(f"warning: {escape(line)}", highlight=False)
     run = {**run, "source": run["source"] or DEFAULT_SOURCE}
     constellation = load_constellation(run["source"])
     segment = _ground(run["ground"], constellation, run["status"], [], [], [], [])
@@ -554,7 +567,17 @@ def latency_country(
         f"p95 {row['p95_rtt_ms']:.1f} ms (access model: {result.settings['access']['policy']}, "
         f"15 s reconfiguration), median laser hops {row['median_laser_hops']:.0f}"
     )
-    console.print(f"  PoPs: {row['pops']}")
+    if row["assignment"] == "nearest":
+        # the lowest-delay exit is taken at each step from the satellite serving the terminal, over its laser path:
+        # when that path heads away (its plane's grid neighbours), a far PoP can be the nearest at a few steps
+        console.print(
+            f"  PoPs (the lowest-delay exit at each time step from the serving satellite over its laser links, "
+            f"share of steps; a far PoP at a few steps is where that satellite's laser path reached a gateway "
+            f"first): {row['pops']}",
+            highlight=False,
+        )
+    else:
+        console.print(f"  PoPs: {row['pops']}", highlight=False)
     console.print(f"  most used gateway: {row['gateway']}")
     info = result.settings["provenance"]
     _print_provenance({**info, "method": _country_method(row["assignment"], row["iso_a2"])})

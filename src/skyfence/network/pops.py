@@ -36,6 +36,20 @@ Ground-segment rules (documented inference)
   lists miss.  :func:`infer_gateways` adds one gateway at every PoP that has
   none homed to it (name ``"<PoP> (inferred gateway)"``).  It is on by default
   in the realistic model and can be switched off to see the holes.
+
+Plausibility check
+------------------
+The assignment comes from a geofeed and reverse DNS, and a prefix can be
+mis-geolocated (``US,US-CA,Los Angeles,almykaz1,Almaty,1``: one Los Angeles
+prefix leaving at Almaty, 11,282 km beyond the Los Angeles PoP).  The file is
+not ours to edit, so :func:`load_pop_assignment` checks each row as it loads: a
+PoP more than :data:`IMPLAUSIBLE_DETOUR_KM` farther from the geofeed city than
+the nearest PoP listed for that same city is left out, and named in one line (file, line,
+city, PoP, distances) in :attr:`PopAssignment.excluded`, which the CLI prints as a warning and writes in its JSON.
+The longest real detours in the 2026-10-08 snapshot are about 4,500 km (Dubai
+to Frankfurt beside Doha, Sao Paulo to Bogota, Aden to Frankfurt): Starlink does
+send a share of some countries' prefixes to another continent, so the limit
+sits above them; only Los Angeles -> Almaty exceeds it.
 """
 
 from __future__ import annotations
@@ -52,6 +66,7 @@ from skyfence.errors import InputError
 
 __all__ = [
     "ASSIGNMENT_FILE",
+    "IMPLAUSIBLE_DETOUR_KM",
     "METRO_CITIES",
     "POP_ASSIGNMENTS",
     "PopAssignment",
@@ -68,6 +83,9 @@ POP_LIST_FILE = "ground_stations/starlink_pops_clarkzjw_20260416.json"
 POP_ASSIGNMENTS = ("nearest", "operator")
 #: An assigned PoP this close [km] to a ground-segment PoP is the same site.
 SAME_METRO_KM = 150.0
+#: A row whose PoP is this much farther [km] from its geofeed city than the nearest PoP listed for the same city is
+#: taken as mis-geolocated and left out (module docstring: real detours reach about 4,500 km).
+IMPLAUSIBLE_DETOUR_KM = 6000.0
 #: PoP codes missing from the clarkzjw list: metro -> gazetteer city (``"City, CC"``).
 METRO_CITIES = {
     "poa": "Porto Alegre, BR",
@@ -109,6 +127,8 @@ class PopAssignment:
     table: pd.DataFrame
     pops: pd.DataFrame
     source: str = ""
+    #: Rows left out as implausible, one line each (file, line, city, PoP, why): the CLI prints them as warnings.
+    excluded: tuple[str, ...] = ()
 
     @property
     def countries(self) -> list[str]:
@@ -161,7 +181,8 @@ def load_pop_assignment(path: str | os.PathLike[str] | None = None) -> PopAssign
     """Read an assignment CSV (default: the staged snapshot, :data:`ASSIGNMENT_FILE`) and locate its PoPs.
 
     Bad rows raise :class:`~skyfence.errors.InputError` naming the file, line and field; a PoP code that
-    cannot be located (not in the PoP list, no ``pop_metro_code`` in :data:`METRO_CITIES`) is an error.
+    cannot be located (not in the PoP list, no ``pop_metro_code`` in :data:`METRO_CITIES`) is an error.  A row
+    whose PoP is implausibly far (module docstring, "Plausibility check") is left out and named in ``excluded``.
     """
     source = Path(path) if path is not None else _data_root() / ASSIGNMENT_FILE
     table = pd.read_csv(source, dtype=str, keep_default_na=False)
@@ -183,7 +204,55 @@ def load_pop_assignment(path: str | os.PathLike[str] | None = None) -> PopAssign
     table["n_prefixes"] = table["n_prefixes"].astype(int)
     metro = table["pop_metro_code"] if "pop_metro_code" in table.columns else pd.Series("", index=table.index)
     pops = locate_pops(table["pop_code"].tolist(), metro.tolist(), source=str(source))
-    return PopAssignment(table.loc[:, list(_COLUMNS)], pops, str(source))
+    assignment = PopAssignment(table.loc[:, list(_COLUMNS)], pops, str(source))
+    implausible = _implausible_rows(assignment)
+    if not implausible:
+        return assignment
+    kept = assignment.table.drop(index=[i for i, _ in implausible])
+    checked = PopAssignment(
+        kept,
+        pops[pops["pop_code"].isin(kept["pop_code"])].reset_index(drop=True),
+        str(source),
+        tuple(f"{source.name} line {index + 2}: {message}" for index, message in implausible),
+    )
+    object.__setattr__(checked, "_points", assignment._city_points())  # the cities are located once
+    return checked
+
+
+def _implausible_rows(assignment: PopAssignment) -> list[tuple[int, str]]:
+    """(table index, why) of each row whose PoP lies more than :data:`IMPLAUSIBLE_DETOUR_KM` beyond the nearest PoP
+    listed for the same geofeed city (rows of cities the gazetteer cannot locate are not judged)."""
+    from skyfence.network.ground import great_circle_km
+
+    points = assignment._city_points()
+    where = assignment.pops.set_index("pop_code")
+    table = assignment.table
+    rows = []
+    for index, row in table.iterrows():
+        city = points.get(row["iso_a2"], {}).get(row["city"])
+        if city is None or row["pop_code"] not in where.index:
+            continue
+        pop = where.loc[row["pop_code"]]
+        rows.append((index, row, float(great_circle_km(city[0], city[1], pop["lat_deg"], pop["lon_deg"]))))
+    nearest: dict[tuple, tuple[float, str]] = {}
+    for _, row, km in rows:
+        key = (row["iso_a2"], row["region"], row["city"])
+        if key not in nearest or km < nearest[key][0]:
+            nearest[key] = (km, str(row["pop_code"]))
+    out = []
+    for index, row, km in rows:
+        best_km, best = nearest[(row["iso_a2"], row["region"], row["city"])]
+        if km - best_km > IMPLAUSIBLE_DETOUR_KM:
+            out.append(
+                (
+                    int(index),
+                    f"PoP {where.loc[row['pop_code'], 'name']} for {row['city']}, {row['iso_a2']} "
+                    f"is {km:,.0f} km away, {km - best_km:,.0f} km beyond the nearest PoP listed for that city "
+                    f"({best}, {best_km:,.0f} km): taken as a mis-geolocated prefix and left out (limit "
+                    f"{IMPLAUSIBLE_DETOUR_KM:,.0f} km)",
+                )
+            )
+    return out
 
 
 @lru_cache(maxsize=1)
