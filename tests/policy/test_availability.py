@@ -103,6 +103,12 @@ def test_front_line_diff_2024_to_2026(load_example):
     lost = {c["name"]: c for c in result.population["largest"]}
     assert lost["Pokrovsk"]["from"] == "served" and lost["Pokrovsk"]["to"] == "denied"
     assert result.population["people_losing_service"] > 100_000
+    # every person affected is in exactly one part: the report's 284,034 were 0 gaining + 176,880 losing, and the
+    # rest (served -> degraded near the line) is the third part, "still served"
+    people = result.population
+    parts = ("people_gaining_service", "people_losing_service", "people_still_served", "people_still_unserved")
+    assert sum(people[k] for k in parts) == people["people"]
+    assert people["people_still_served"] > 0 and people["people_gaining_service"] == 0
 
 
 def test_whitelist_counts_as_lost_service_for_an_unregistered_terminal(load_example):

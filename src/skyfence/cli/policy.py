@@ -490,7 +490,15 @@ def diff(
     console.print(table)
     people = summary["population"]
     if people.get("people") is not None:
+        parts = [
+            (people.get("people_gaining_service"), "gain service"),
+            (people.get("people_losing_service"), "lose service"),
+            (people.get("people_still_served"), "change status but stay served (e.g. served -> degraded)"),
+            (people.get("people_still_unserved"), "change status but stay without service"),
+        ]
+        split = "; ".join(f"{n:,} {what}" for n, what in parts if n)
         console.print(
-            f"population affected: {people['people']:,} people in {people['cities']:,} cities "
-            f"({escape(people['note'])})"
+            f"population affected: {people['people']:,} people in {people['cities']:,} cities"
+            + (f": {split}" if split else "")
+            + f" ({escape(people['note'])})"
         )

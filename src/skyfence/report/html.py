@@ -30,7 +30,9 @@ __all__ = [
     "SECTIONS",
     "Section",
     "assumptions",
+    "capacity_saturation",
     "format_number",
+    "glossary",
     "render_report",
     "write_report",
 ]
@@ -71,17 +73,184 @@ def assumptions(summary: dict) -> list[str]:
     """:data:`ASSUMPTIONS` as they hold for this run: when it computed capacity (a capacity unit, or capacity before
     and after a threat) the visibility line no longer says "no ... capacity limits" and the capacity model is
     listed."""
-    variants = summary.get("variants") or []
-    has_capacity = any(v.get("capacity") for v in variants) or any(
-        t.get("capacity") for v in variants for t in v.get("threats") or []
-    )
-    if not has_capacity:
+    if not _uses_capacity(summary):
         return list(ASSUMPTIONS)
     out = [
         a.replace("no terrain, obstructions, beam or capacity limits.", "no terrain or obstructions.")
         for a in ASSUMPTIONS
     ]
     return [*out[:2], _CAPACITY_ASSUMPTION, _POPULATION_ASSUMPTION, *out[2:]]
+
+
+#: Why capacity figures move little when satellites or gateways are lost (the threats section and capacity sweeps):
+#: both limits are in the capacity model (skyfence.capacity.engine); docs/validation_capacity.md shows the first
+#: one binding (twice the channels per cell serve more).
+CAPACITY_SATURATION = (
+    "Why demand served moves little when satellites or gateways are lost: in the capacity model a cell takes at most "
+    "{channels} beams at once (one per channel: two co-frequency beams never land on one cell), so a busy cell is full "
+    "whichever satellites are overhead, and losing satellites takes capacity only from cells left with fewer offers "
+    "than that; and gateways have no landing capacity in the model: a satellite with lasers is fed while any gateway "
+    "and PoP are left anywhere, a bent-pipe satellite while any gateway is in its view, so losing gateways changes "
+    "nothing until the last ones within reach go. Real gateways have a finite number of antennas and a finite "
+    "backhaul, so these figures are an upper bound on what survives."
+)
+
+
+def capacity_saturation() -> str:
+    """:data:`CAPACITY_SATURATION` with the model's beams per cell (the generations' ``n_channels``)."""
+    from skyfence.capacity.resources import GENERATIONS
+
+    channels = sorted({g.n_channels for g in GENERATIONS.values()})
+    return CAPACITY_SATURATION.format(channels=" or ".join(str(c) for c in channels))
+
+
+def _span_text(seconds: float) -> str:
+    """A duration in words: 6 h, 24 h, 10 min, 2 days."""
+    if seconds >= 2 * 86400 and seconds % 86400 == 0:
+        return f"{seconds / 86400:.0f} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 60:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
+
+
+def _uses_capacity(summary: dict) -> bool:
+    variants = summary.get("variants") or []
+    return any(v.get("capacity") for v in variants) or any(
+        t.get("capacity") for v in variants for t in v.get("threats") or []
+    )
+
+
+def glossary(summary: dict) -> list[tuple[str, str]]:
+    """ "How to read this": the terms this report uses, each defined with this run's own values (a term the report
+    does not use is left out: no policy section, no "who may be served")."""
+    import h3
+
+    variants = summary.get("variants") or []
+    threats = [t for v in variants for t in v.get("threats") or []]
+    time = summary.get("time") or {}
+    cov = summary.get("coverage_settings") or {}
+    start, end = time.get("start"), time.get("end")
+    span = ""
+    if start and end:
+        import numpy as np
+
+        seconds = (np.datetime64(end.rstrip("Z")) - np.datetime64(start.rstrip("Z"))) / np.timedelta64(1, "s")
+        span = f"the run's {_span_text(float(seconds))} (every {time.get('step', '')})"
+    out: list[tuple[str, str]] = []
+    if len(variants) > 1:
+        out.append(
+            (
+                "Variant",
+                "One version of the situation being compared (a ground segment, a policy, a set of constellations). "
+                f"Differences are always given against the first variant, {variants[0].get('title', '')}.",
+            )
+        )
+    out.append(
+        (
+            "Coverage",
+            f"The share of time a place has at least {cov.get('min_sats', 1)} satellite(s) at least "
+            f"{cov.get('min_elevation_deg', 25.0):g}° above the horizon, over {span or 'the run'}, averaged over the "
+            'region\'s area (100% = always). "Worst cell" is the least covered cell.',
+        )
+    )
+    if cov.get("res") is not None:
+        res = int(cov["res"])
+        area_km2 = h3.average_hexagon_area(res, unit="km^2")
+        across_km = 2 * h3.average_hexagon_edge_length(res, unit="km")
+        out.append(
+            (
+                "H3 cell",
+                f"Places are cells of the H3 hexagonal grid at resolution {res}: each about {area_km2:,.0f} km² "
+                f"({across_km:,.1f} km across), evaluated at its centre; region figures are area-weighted means over "
+                "cells.",
+            )
+        )
+    out.append(
+        (
+            "Satellites in view",
+            f"How many satellites are above that elevation at once: the mean over {span or 'the run'}, and the fewest "
+            "and most at any moment in any cell. More satellites in view means more spare capacity and resilience, "
+            "not necessarily faster service.",
+        )
+    )
+    out.append(("Gap", "A time without the required satellites in view, in seconds (a multiple of the time step)."))
+    has_rtt = any(v.get("latency") for v in variants) or any(t.get("reachability") for t in threats)
+    if has_rtt:
+        out.append(
+            (
+                "Round-trip time (RTT)",
+                "The propagation delay from a terminal up to the satellites, along laser links, down to a gateway and "
+                "over fibre to the point of presence (PoP) where traffic leaves the operator's network, and back, in "
+                "milliseconds. It is a lower bound: queueing, processing and the path beyond the PoP are not "
+                "included, so measured latency is higher.",
+            )
+        )
+    if _uses_capacity(summary):
+        from skyfence.scenario.schema import CapacitySpec
+
+        c = summary.get("capacity_settings") or CapacitySpec().model_dump()
+        out += [
+            (
+                "Take rate",
+                f"The share of the population that subscribes: {100 * c['take_rate']:g} % here. People per cell come "
+                "from Natural Earth's population estimate per country and GeoNames cities (see the assumptions).",
+            ),
+            (
+                "Busy hour",
+                f"The evening hour of peak use, when each subscriber asks for {c['busy_hour_mbps']:g} Mb/s on average; "
+                'busy-hour demand is subscribers × that rate, and "served" is the share of it the satellites carry.',
+            ),
+            (
+                f"{c['oversubscription']:g}:1 contention",
+                f"Subscribers share capacity: at any moment of the busy hour one in {c['oversubscription']:g} is "
+                'active (an "active user"), and Mb/s per user is what a cell delivers divided by its active users, '
+                f"at most one beam and the {c.get('plan_peak_mbps', 220.0):g} Mb/s plan peak.",
+            ),
+        ]
+    if any(v.get("policy") for v in variants):
+        out.append(
+            (
+                "Who may be served",
+                "What the operator's policy decides for an ordinary, unregistered terminal at the centre of each "
+                "cell: served, registered terminals only (a whitelist), or not served and why. Shares are of the "
+                "region's area; people are counted from cities of at least 15,000 inhabitants.",
+            )
+        )
+    if any(t.get("jammed_share_mean") is not None for t in threats):
+        out.append(
+            (
+                "J/S and dB",
+                "Jamming-to-signal ratio: the jammer's power over the satellite's at the terminal, in decibels (dB, "
+                "ten times the base-10 logarithm of a power ratio: 0 dB is equal power, +10 dB ten times). At J/S "
+                ">= 0 dB the jammer drowns the signal.",
+            )
+        )
+    if threats:
+        draws = ((summary.get("scenario") or {}).get("resolved") or {}).get("montecarlo", {}).get("draws")
+        out.append(
+            (
+                "Monte Carlo draws",
+                (f"The attacks are drawn {draws} times at random (which satellites are lost), " if draws else "")
+                + 'each draw run through the same models; "after" figures are means over the draws with the '
+                "5th-95th percentile band.",
+            )
+        )
+    shares = ("delta_coverage_fraction", "delta_served_fraction")
+    diff_pp = any(d.get(k) is not None for d in summary.get("diff") or [] for k in shares)
+    if diff_pp:
+        out.append(("pp", "Percentage points: the difference of two percentages (40 % to 37 % is -3 pp)."))
+    if summary.get("diff") or summary.get("policy_diff"):
+        out.append(
+            (
+                "Colours",
+                'In tables of differences, <span style="color:#1a7a3a">green is better</span> and '
+                '<span style="color:#b2182b">red is worse</span> (more coverage or capacity, fewer gaps, lower RTT '
+                "are better).",
+            )
+        )
+    return out
 
 
 #: Which direction is better for a metric (the key a ``delta_`` column is named after): differences in that
@@ -242,6 +411,8 @@ def render_report(
         sections=[section for section in SECTIONS if section.show(summary, figs)],
         figures=shown,
         assumptions=assumptions(summary),
+        glossary=[(term, Markup(text) if term == "Colours" else text) for term, text in glossary(summary)],
+        capacity_saturation=capacity_saturation(),
         availability_labels=AVAILABILITY_LABELS,
         num=_cell,
         finding=_finding_html,

@@ -188,15 +188,20 @@ def _policy(summary: Summary) -> list[_Sentence]:
         s = _Sentence("policy", variant.name).text(f"{variant.title} against {against.title}: ")
         s.num(f"{key}.cells_changed", change.cells_changed, "int").text(" of ")
         s.num(f"{key}.cells_total", change.cells_total, "int").text(f" areas of {change.region} change status")
-        gaining, losing = change.people_gaining_service, change.people_losing_service
-        if gaining or losing:
-            s.text("; for an ordinary, unregistered terminal (registered terminals only is no service), in cities, ")
-            if gaining:
-                s.num(f"{key}.people_gaining_service", gaining, "int").text(" people gain service")
-            if gaining and losing:
-                s.text(" and ")
-            if losing:
-                s.num(f"{key}.people_losing_service", losing, "int").text(" people lose service")
+        parts = [
+            ("people_gaining_service", change.people_gaining_service, "gain service"),
+            ("people_losing_service", change.people_losing_service, "lose service"),
+            ("people_still_served", change.people_still_served, "stay served with another status (e.g. degraded)"),
+            ("people_still_unserved", change.people_still_unserved, "stay without service under another rule"),
+        ]
+        parts = [p for p in parts if p[1]]
+        if change.people and parts:
+            # every person affected falls in exactly one part, so the parts add up to the total the sentence gives
+            s.text("; for an ordinary, unregistered terminal (registered terminals only is no service), ")
+            s.num(f"{key}.people", change.people, "int").text(" people in cities are affected: ")
+            for i, (name, value, what) in enumerate(parts):
+                s.text(", " if 0 < i < len(parts) - 1 else (" and " if i else ""))
+                s.num(f"{key}.{name}", value, "int").text(f" {what}")
         s.text(".")
         out.append(s)
     return out
@@ -251,19 +256,16 @@ def _demand_terms(s: _Sentence, summary: Summary) -> None:
         return
     s.text("at a ").num("capacity_settings.take_rate", settings["take_rate"], "pct").text(" take rate (")
     s.num("capacity_settings.busy_hour_mbps", settings.get("busy_hour_mbps"), "f1")
-    s.text(" Mb/s per subscriber in the busy hour, ")
-    s.num("capacity_settings.oversubscription", settings.get("oversubscription"), "int").text(":1 contention), ")
+    s.text(" Mb/s per subscriber in the busy hour, one in ")
+    s.num("capacity_settings.oversubscription", settings.get("oversubscription"), "int").text(" active at once), ")
 
 
 def _threats(summary: Summary) -> list[_Sentence]:
-    """Per threatened variant and constellation, over the first region: satellites lost, coverage and Mb/s per user
-    before and after, and terminals left unreachable."""
+    """Per threatened variant, constellation and region: satellites lost, coverage and Mb/s per user before and
+    after, and terminals left unreachable."""
     out: list[_Sentence] = []
-    first_region = summary.regions[0].spec if summary.regions else None
     for vi, variant in enumerate(summary.variants):
-        for ti, t in enumerate(variant.threats):
-            if t.region_spec != first_region:
-                continue
+        for ti, t in enumerate(variant.threats):  # every region: a threat's effect differs from place to place
             key = f"variants.{vi}.threats.{ti}"
             s = _Sentence("threats", variant.name, 1).text(f"{variant.title}: for {t.label} over {t.region}, ")
             said = False

@@ -127,9 +127,11 @@ class SiteSpec(_Strict):
 
 class GroundSpec(_Strict):
     """Ground segment: the gateway/PoP list (dataset name or file), countries whose gateways are left out,
-    hypothetical sites to add, and countries whose undersea cables are cut (``cables_cut_in``: their PoPs, the
-    added ones included, lose the Internet and the gateways homed to them go with them -- the ground threat's
-    :class:`~skyfence.threats.ground.GroundAttack` applied to every unit of the variant, not only its threats)."""
+    hypothetical sites to add, and countries whose undersea cables are cut (``cables_cut_in``), as the scenario's
+    premise in every unit of the variant: no gateway or PoP in those countries, the added ones included, has a path
+    to the Internet, and the gateways abroad that were homed to one of their PoPs are homed to the nearest PoP left
+    (the operator has re-homed them; the threat of the same name, :class:`~skyfence.threats.ground.GroundAttack`,
+    is the moment of the cut, without re-homing)."""
 
     sites: str = "starlink_ground_stations"
     exclude_gateways_in: list[str] = Field(default_factory=list)

@@ -305,6 +305,9 @@ class PolicyDiffResult(_Model):
     people: int | None = None
     people_gaining_service: int | None = None
     people_losing_service: int | None = None
+    #: the rest of ``people``: the status changes, service does not (served -> degraded; denied -> not covered)
+    people_still_served: int | None = None
+    people_still_unserved: int | None = None
     population_note: str | None = None
 
 

@@ -342,10 +342,10 @@ class Context:
             segment = segment.exclude_gateways_in(spec.exclude_gateways_in)
         for site in spec.add_sites:
             segment = segment.add_site(site.name, site.lat, site.lon, kind=site.kind, country=site.country)
-        if spec.cables_cut_in:
-            from skyfence.threats.ground import GroundAttack
-
-            segment, _ = GroundAttack(cables_cut_in=tuple(spec.cables_cut_in)).apply(segment)
+        if spec.cables_cut_in:  # the scenario's premise (schema.GroundSpec): no site in the country has a path out
+            cut = {c.strip().upper() for c in spec.cables_cut_in}
+            sites = segment.sites
+            segment = segment.remove_sites(sites.loc[sites["country"].astype(str).str.upper().isin(cut), "name"])
         return segment
 
     def policy_path(self, spec: PolicySpec) -> Path:
@@ -637,6 +637,8 @@ def policy_diff_unit(ctx: Context, a: PolicySpec, b: PolicySpec, r_spec: RegionS
             "people": population.get("people"),
             "people_gaining_service": population.get("people_gaining_service"),
             "people_losing_service": population.get("people_losing_service"),
+            "people_still_served": population.get("people_still_served"),
+            "people_still_unserved": population.get("people_still_unserved"),
             "population_note": population.get("note"),
         }
         advance(1)
