@@ -187,18 +187,37 @@ def test_report_shows_the_answer_first_with_readable_headers_and_the_rankings_un
     html = (out / "report.html").read_text()
     parser = Headers()
     parser.feed(html)
-    ranking, against = parser.tables
+    ranking, against = parser.tables[:2]
     served = "after the attacks, capacity: busy-hour demand served [%]"
-    assert ranking == ["rank", "loss_fraction", served, "points (runs)"]
+    assert ranking == ["rank", "loss fraction (0-1)", served, "points (runs)"]
     assert f"By {served}, highest first" in html
     # the first ranked row, in %: the mean over its runs of the raw share times 100
     best = frame.groupby("loss_fraction")["threats.capacity.after.served_fraction"].mean().max()
     assert float(parser.rows[0][2]) == pytest.approx(100 * best, rel=1e-3)
-    assert against[0] == "loss_fraction"
+    assert against[0] == "loss fraction (0-1)"
     assert against[1] == "after the attacks: coverage (share of time) [%]"
     assert all(not h.startswith(("coverage.", "threats.", "capacity.")) for h in ranking + against)
     first_before = next(i for i, h in enumerate(against) if h.startswith("before the attacks"))
     assert all(h.startswith("after the attacks") for h in against[1:first_before])
+
+
+def test_sweep_report_has_sources_licences_caveat_and_reproduction(sweep, serial, tmp_path):
+    """A capacity sweep says why capacity moves little; like a scenario report it lists its data sources with their
+    licences, the assumptions and how to reproduce it; a plot's alt text says what it
+    shows, in words, and its axis is named with its unit."""
+    import re
+
+    run, frame = serial
+    out = tmp_path / "out"
+    write_outputs(out, sweep, run, frame)
+    html = (out / "report.html").read_text()
+    assert "Why capacity moves little" in html and "at most 8 beams at once" in html
+    # the OneWeb preset is synthetic: the boundaries are the data read (public domain, said as such)
+    assert "Data sources and licences" in html and "<code>ne_admin0_50m</code>" in html
+    assert "public domain" in html.lower() and "GeoNames" in html
+    assert "Assumptions" in html and "Reproducing this report" in html and "tiny_attrition.toml" in html
+    assert re.search(r"alt='Line chart of [^']+ against loss fraction \(0-1\)", html)
+    assert "alt='plots/" not in html and "<h2>Against loss fraction (0-1)</h2>" in html
 
 
 def test_plots_of_shares_and_counts_start_at_zero_with_both_bands_named(serial, tmp_path):

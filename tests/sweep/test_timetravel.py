@@ -107,6 +107,11 @@ def test_example_runs_through_skyfence_sweep(data_dir, skyfence_cli, tmp_path):
     assert "timetravel.gif" in report
     assert "&lt;NA&gt;" not in report and "<NA>" not in report and "nan" not in report  # a reader sees "–"
     assert "people newly inside" in report and "population_newly_inside" not in report
+    # like a scenario report: DeepStateMap's lines with their licence, the assumptions, how to reproduce it; the
+    # animation's alt text says what it shows
+    assert "Data sources and licences" in report and "GPL-3.0" in report and "<code>deepstate_20240708</code>" in report
+    assert "Assumptions" in report and "Reproducing this report" in report
+    assert "alt='Animated map of eastern Ukraine, one frame per date from 2024-07-08" in report
 
 
 def test_unknown_date_is_one_line(data_dir, skyfence_cli, tmp_path):

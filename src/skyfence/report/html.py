@@ -30,9 +30,11 @@ __all__ = [
     "SECTIONS",
     "Section",
     "assumptions",
+    "assumptions_for",
     "capacity_saturation",
     "format_number",
     "glossary",
+    "provenance_html",
     "render_report",
     "write_report",
 ]
@@ -73,7 +75,12 @@ def assumptions(summary: dict) -> list[str]:
     """:data:`ASSUMPTIONS` as they hold for this run: when it computed capacity (a capacity unit, or capacity before
     and after a threat) the visibility line no longer says "no ... capacity limits" and the capacity model is
     listed."""
-    if not _uses_capacity(summary):
+    return assumptions_for(capacity=_uses_capacity(summary))
+
+
+def assumptions_for(*, capacity: bool) -> list[str]:
+    """:data:`ASSUMPTIONS`, with the capacity model and the population sources when the numbers include capacity."""
+    if not capacity:
         return list(ASSUMPTIONS)
     out = [
         a.replace("no terrain, obstructions, beam or capacity limits.", "no terrain or obstructions.")
@@ -373,6 +380,46 @@ def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
+def _environment():
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    return Environment(
+        loader=PackageLoader("skyfence.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.do"],
+    )
+
+
+def provenance_html(
+    datasets: list[dict],
+    *,
+    assumptions: list[str],
+    reproduce: str,
+    inputs: list[dict] | None = None,
+    versions: dict[str, str] | None = None,
+    other_sources: list[str] | None = None,
+) -> Markup:
+    """The end matter of a report that is not a scenario report (the sweeps): the data sources table with each
+    dataset's licence (the scenario report's own table), other sources, assumptions, and how to reproduce it (the
+    command, the inputs' sha256, the code's versions).  ``datasets`` are :class:`~skyfence.scenario.summary.
+    DatasetInfo` dicts (:func:`skyfence.scenario.runner.dataset_infos`)."""
+    return Markup(
+        _environment()
+        .get_template("provenance.html.j2")
+        .render(
+            datasets=datasets,
+            assumptions=assumptions,
+            reproduce=reproduce,
+            inputs=inputs or [],
+            versions=versions or {},
+            other_sources=other_sources or [],
+        )
+    )
+
+
 def render_report(
     summary: dict,
     data: dict[str, Path] | None = None,
@@ -388,18 +435,9 @@ def render_report(
     ``czml`` lists the CZML files written beside the report (:func:`skyfence.report.czml.write_scenario_czml`);
     the appendix links them.
     """
-    from jinja2 import Environment, PackageLoader, StrictUndefined
-
     from skyfence.report.figures import AVAILABILITY_LABELS, FigureCache, figures
 
-    env = Environment(
-        loader=PackageLoader("skyfence.report", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        extensions=["jinja2.ext.do"],
-    )
+    env = _environment()
     figs = figures(summary, (data or {}) if maps else {}, regions or {}, FigureCache(figure_cache))
     pngs = {f.name: f.png for section in figs.values() for f in section}
     shown = {

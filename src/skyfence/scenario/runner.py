@@ -35,7 +35,7 @@ from skyfence.scenario.units import (
     threat_unit,
 )
 
-__all__ = ["AssessResult", "RunProgress", "plan", "readable", "run_scenario"]
+__all__ = ["AssessResult", "RunProgress", "dataset_infos", "plan", "readable", "run_scenario"]
 
 
 class RunProgress(Protocol):
@@ -400,7 +400,7 @@ def _run_scenario(
             )
             for name, against, a, b, unit in the_plan.diffs
         ],
-        datasets=_datasets(ctx.datasets_used | set(datasets_read)),
+        datasets=dataset_infos(ctx.datasets_used | set(datasets_read)),
         policies=[
             S.PolicyInfo(
                 name=p.name,
@@ -501,7 +501,8 @@ def _delta(a: Any, b: Any) -> float | None:
     return value if np.isfinite(value) else None
 
 
-def _datasets(names: set[str]) -> list[S.DatasetInfo]:
+def dataset_infos(names: set[str]) -> list[S.DatasetInfo]:
+    """Title, licence, date, address and publisher of each registry dataset in ``names`` (the report's sources)."""
     from skyfence import data
 
     out = []

