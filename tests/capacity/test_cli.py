@@ -57,6 +57,8 @@ def test_taiwan_end_to_end(data_file, tmp_path):
         (["--generation", "starlink-v9"], "--generation"),
         (["--oversubscription", "0"], "--oversubscription"),
         (["--freq-ghz", "80"], "--freq-ghz"),
+        # an average per subscriber above what the plan gives one user (2,500 Mb/s gave 1,042 Tb/s of demand)
+        (["--busy-hour-mbps", "2500"], "field --busy-hour-mbps: busy-hour rate 2500 Mb/s per subscriber is above"),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(skyfence_cli, tmp_path, args, needle):

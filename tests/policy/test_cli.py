@@ -152,6 +152,15 @@ def test_a_fixes_file_that_is_not_parquet_is_one_line(run, examples, data_dir, t
     assert not out.exists()
 
 
+def test_check_refuses_a_registration_country_that_is_not_an_iso_code(run, examples, data_dir):
+    args = ("policy", "check", examples / "real_world_2026.toml", "--lat", "25.04", "--lon", "121.56")
+    code, _, err = run(*args, "--registered-in", "XX")
+    assert code == 1 and err.count("\n") == 1
+    assert "field --registered-in: 'XX' is not an assigned ISO 3166-1 alpha-2 code" in err
+    code, out, _ = run(*args, "--registered-in", "tw", "--json")
+    assert code == 0 and '"registered_in": "TW"' in out
+
+
 def test_bad_policy_is_one_line(run, data_dir, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(

@@ -276,6 +276,17 @@ def test_bad_jammer_file_is_one_line(tmp_path, body, needle):
     assert len(lines) == 1 and needle in lines[0] and str(path) in lines[0]
 
 
+def test_a_jammer_without_height_says_which_height_it_got(tmp_path):
+    path = tmp_path / "j.toml"
+    path.write_text('[[jammers]]\nname = "x"\nlat = 25.0\nlon = 119.0\neirp_dbw = 70\n')
+    proc = _skyfence(
+        "threat", "jam", "oneweb", "--jammers", str(path), "--region", "TW", "--res", "3", "--duration", "0s"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "note: j.toml: jammers[0] (x) give(s) no height_m: taken as 10 m above ground" in proc.stderr
+    assert "1 jammer(s) 10 m above ground" in " ".join(proc.stdout.split())
+
+
 def test_unknown_gateway_is_one_line(data_dir):
     proc = _skyfence("threat", "reach", "oneweb", "--from", "Taipei", "--site", "Atlantis gateway")
     assert proc.returncode != 0

@@ -75,6 +75,9 @@ CITY_DENSITY_PER_KM2 = 5000.0
 class DemandModel:
     """Take rate [0-1], busy-hour rate per subscriber [Mb/s], oversubscription (contention, >= 1) and plan peak.
 
+    ``busy_hour_mbps`` is the average over every subscriber, idle or not, in the busy hour [assumed, 2.5]; it may be
+    0 to ``plan_peak_mbps`` (an average above what the plan gives one user is impossible).
+
     ``plan_peak_mbps`` caps the rate one user can get however idle the cell:
     220 Mb/s, the top of Starlink's advertised residential range
     (starlink.com/specifications, "25-220+ Mbps", 2024) [stated].
@@ -102,6 +105,15 @@ class DemandModel:
             raise InputError(f"busy-hour rate must be >= 0 Mb/s, got {self.busy_hour_mbps}", field="busy_hour_mbps")
         if not float(self.plan_peak_mbps) > 0.0:
             raise InputError(f"plan peak must be > 0 Mb/s, got {self.plan_peak_mbps}", field="plan_peak_mbps")
+        if float(self.busy_hour_mbps) > float(self.plan_peak_mbps):
+            # a subscriber's busy-hour average cannot exceed the most its plan ever delivers to one user
+            raise InputError(
+                f"busy-hour rate {self.busy_hour_mbps:g} Mb/s per subscriber is above the {self.plan_peak_mbps:g} Mb/s "
+                "plan peak one user can get",
+                field="busy_hour_mbps",
+                hint=f"give 0-{self.plan_peak_mbps:g} Mb/s; the default 2.5 is an average over every subscriber, "
+                "idle or not",
+            )
         if not 0.0 <= float(self.uplink_ratio) <= 10.0:
             raise InputError(f"uplink ratio must be in [0, 10], got {self.uplink_ratio}", field="uplink_ratio")
         if not float(self.plan_peak_up_mbps) > 0.0:

@@ -58,7 +58,11 @@ def capacity(
     rain_p: float = typer.Option(0.1, "--rain-p", help="Rain fade exceeded p % of the year (0.001-5)."),
     clear_sky: bool = typer.Option(False, "--clear-sky", help="No rain fade (ignore --rain-p)."),
     take_rate: float = typer.Option(0.02, "--take-rate", help="Share of the population subscribed, 0-1."),
-    busy_hour: float = typer.Option(2.5, "--busy-hour-mbps", help="Busy-hour rate per subscriber \\[Mb/s]."),
+    busy_hour: float = typer.Option(
+        2.5,
+        "--busy-hour-mbps",
+        help="Busy-hour rate per subscriber, averaged over idle and active ones \\[Mb/s], 0-220 (the plan peak).",
+    ),
     oversubscription: float = typer.Option(20.0, "--oversubscription", help="Contention ratio (>= 1)."),
     generation: str = typer.Option(None, "--generation", help="Satellite generation for all satellites."),
     freq_ghz: float = typer.Option(None, "--freq-ghz", help="User-downlink frequency \\[GHz] instead of 11.7."),

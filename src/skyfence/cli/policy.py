@@ -156,7 +156,15 @@ def check(
     if terminal is not None:
         fix["terminal"] = terminal
     if registered_in is not None:
-        fix["registered_in"] = registered_in
+        from skyfence.service.iso3166 import is_country_code
+
+        if not is_country_code(registered_in.strip().upper()):
+            raise InputError(
+                f"{registered_in!r} is not an assigned ISO 3166-1 alpha-2 code",
+                field="--registered-in",
+                hint="e.g. TW, UA or PL; the control plane's API accepts the same codes",
+            )
+        fix["registered_in"] = registered_in.strip().upper()
     if end_use is not None:
         fix["end_use"] = end_use
     if time is not None:

@@ -68,9 +68,28 @@ def _read_jammers(path: Path):
     if not isinstance(records, list) or not records:
         raise InputError("no jammers", source=str(path), field="jammers", hint="one [[jammers]] table per site")
     try:
-        return jammers_from_records(records)
+        sites = jammers_from_records(records)
     except InputError as error:
         raise InputError(error.message, source=str(path), field=error.field, hint=error.hint) from None
+    defaulted = [
+        f"jammers[{i}] ({site.name})"
+        for i, (rec, site) in enumerate(zip(records, sites, strict=True))
+        if "height_m" not in rec
+    ]
+    if defaulted:
+        from rich.markup import escape
+
+        from skyfence.cli._common import err_console
+        from skyfence.threats.jamming import JammerSite
+
+        listed = ", ".join(defaulted[:3]) + (f" and {len(defaulted) - 3} more" if len(defaulted) > 3 else "")
+        err_console.print(
+            f"[bold yellow]note:[/] {escape(path.name)}: {escape(listed)} give(s) no height_m: taken as "
+            f"{JammerSite.height_m:g} m above ground (a mast; its radio horizon to a 2 m terminal is about "
+            "19 km); give height_m to change it",
+            soft_wrap=True,
+        )
+    return sites
 
 
 _CAPACITY_HELP = "Also capacity before and after: Mb/s per user and share of demand served (slower)."
@@ -309,7 +328,11 @@ def jam(
     if json_out:
         print_json(portable_paths(summary))
         return
-    console.print(f"[bold]{area.name}[/]: {len(cells)} cells, {len(times)} steps, {len(sites)} jammer(s)")
+    heights = sorted({s.height_m for s in sites})
+    at = f"{heights[0]:g} m" if len(heights) == 1 else f"{heights[0]:g}-{heights[-1]:g} m"
+    console.print(
+        f"[bold]{area.name}[/]: {len(cells)} cells, {len(times)} steps, {len(sites)} jammer(s) {at} above ground"
+    )
     for row in rows:
         console.print(
             f"  EIRP {row['eirp_dbw']}: {row['cells_ever_jammed']} cells jammed at some time, "
