@@ -427,6 +427,18 @@ def test_failed_or_partial_download_leaves_nothing(
     assert _leftovers(isolated_env) == []
 
 
+def test_a_failed_download_names_the_mirror_folder_and_what_it_lacks(
+    tmp_path: Path, server: LocalServer, monkeypatch: pytest.MonkeyPatch, isolated_env: Path
+) -> None:
+    ds = _register(monkeypatch, _fixed("t_gone", server.url("no-such-file.bin"), b"x"))
+    mirror = tmp_path / "a-mirror"
+    mirror.mkdir()
+    monkeypatch.setenv("SKYFENCE_DATA_DIR", str(mirror))
+    with pytest.raises(DatasetError) as caught:
+        data.path("t_gone")
+    assert f"data mirror: SKYFENCE_DATA_DIR={mirror}, which has no {ds.mirror_path}" in str(caught.value)
+
+
 def test_unreachable_server_is_a_dataset_error(monkeypatch: pytest.MonkeyPatch, server: LocalServer) -> None:
     url = server.url("gone.bin")
     server.stop()

@@ -2,15 +2,15 @@
 (``rules[3].zone``), what is wrong, and a hint.  Policies, scenarios, service settings, CLI options and the API's
 problem details all use it.
 
->>> from pydantic import BaseModel, ConfigDict, ValidationError
+>>> from pydantic import BaseModel, ConfigDict, Field, ValidationError
 >>> class Step(BaseModel):
 ...     model_config = ConfigDict(extra="forbid")
-...     seconds: int
+...     seconds: int = Field(ge=0)
 >>> try:
-...     Step.model_validate({"seconds": "ten", "unit": "s"})
+...     Step.model_validate({"seconds": -1, "unit": "s"})
 ... except ValidationError as error:
 ...     print(first_problem(error))
-seconds: Input should be a valid integer, unable to parse string as an integer (got 'ten') (and 1 more problem(s))
+seconds: Input should be greater than or equal to 0 (got -1) (also: unit: unknown key 'unit')
 """
 
 from __future__ import annotations
@@ -131,12 +131,16 @@ def problems(error: Any, **options: Any) -> list[Problem]:
     return [describe(item, **options) for item in items]
 
 
-def first_problem(error: Any, **options: Any) -> Problem:
-    """The first problem, its message noting how many more there are: the one line a user sees."""
+def first_problem(error: Any, *, shown: int = 3, **options: Any) -> Problem:
+    """The first problem, its message listing the next few (up to ``shown``) and counting the rest: the one line a
+    user sees.  Options as :func:`describe`."""
     found = problems(error, **options)
     first = found[0]
     if len(found) > 1:
-        return Problem(first.field, f"{first.message} (and {len(found) - 1} more problem(s))", first.hint)
+        listed = "; ".join(str(p) for p in found[1 : 1 + shown])
+        rest = len(found) - 1 - shown
+        more = f"; and {rest} more" if rest > 0 else ""
+        return Problem(first.field, f"{first.message} (also: {listed}{more})", first.hint)
     return first
 
 

@@ -130,7 +130,7 @@ def test_bad_fix_row_is_one_line_and_writes_nothing(run, examples, data_dir, tmp
     out = tmp_path / "decisions.parquet"
     code, _, err = run("policy", "evaluate", examples / "real_world_2026.toml", fixes, "--out", out)
     assert code == 1
-    assert err.count("\n") == 1 and "fixes.parquet: field lat: row 2: lat is NaN" in err
+    assert err.count("\n") == 1 and "fixes.parquet record 3: field lat: lat is empty or NaN" in err
     assert not out.exists()
 
 
@@ -159,6 +159,25 @@ def test_check_refuses_a_registration_country_that_is_not_an_iso_code(run, examp
     assert "field --registered-in: 'XX' is not an assigned ISO 3166-1 alpha-2 code" in err
     code, out, _ = run(*args, "--registered-in", "tw", "--json")
     assert code == 0 and '"registered_in": "TW"' in out
+
+
+def test_csv_errors_name_the_line_and_list_the_other_bad_lines(run, examples, data_dir, tmp_path):
+    """A CSV problem names its line (1-based, the header is line 1) and lists the next bad lines; a value of an
+    option names the option, not a row."""
+    policy = examples / "real_world_2026.toml"
+    out = tmp_path / "d.parquet"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("lat,lon\n1,2\n95,3\n1,4\n-96,4\n")
+    code, _, err = run("policy", "evaluate", policy, bad, "--out", out)
+    assert code == 1 and err.count("\n") == 1
+    assert "bad.csv:3: field lat: lat is 95 deg, outside the valid range [-90, 90] deg" in err
+    assert "(2 bad rows in all: lines 3, 5)" in err
+    bad.write_text("lat,lon\n48.0,37.8\n48.0,abc\n")
+    code, _, err = run("policy", "evaluate", policy, bad, "--out", out)
+    assert code == 1 and "bad.csv:3: field lon: lon is 'abc', not a number" in err
+    code, _, err = run("policy", "check", policy, "--lat", "148", "--lon", "10")
+    assert code == 1 and "field --lat: 148 deg is outside the valid range [-90, 90] deg" in err and "row" not in err
+    assert not out.exists()
 
 
 def test_bad_policy_is_one_line(run, data_dir, tmp_path):

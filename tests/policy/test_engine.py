@@ -452,8 +452,8 @@ def test_decisions_table_and_reasons(real_world):
     ("column", "values", "needle"),
     [
         ("lat", [50.0, np.nan, 10.0], "row 1: lat is NaN"),
-        ("lat", [50.0, 10.0, 95.0], "row 2: lat is 95 deg, outside [-90, 90]"),
-        ("lon", [200.0, 10.0, 10.0], "row 0: lon is 200 deg, outside [-180, 180]"),
+        ("lat", [50.0, 10.0, 95.0], "row 2: lat is 95 deg, outside the valid range [-90, 90] deg"),
+        ("lon", [200.0, 10.0, 10.0], "row 0: lon is 200 deg, outside the valid range [-180, 180] deg"),
         ("speed_kmh", [1.0, -5.0, 0.0], "row 1: speed_kmh is -5 km/h"),
         ("plan", ["roam", "roam", "drone"], "row 2: unknown plan 'drone'"),
         ("time", ["2026-01-01", None, "2026-01-01"], "row 1: time is missing"),

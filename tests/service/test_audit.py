@@ -222,3 +222,6 @@ def test_verify_on_a_missing_database_creates_nothing(tmp_path):
     assert result.returncode == 1 and "no such database file" in result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert not (tmp_path / "no").exists()
+    folder = _verify(str(tmp_path))  # a folder given as --db: say so, not "no such file"
+    assert folder.returncode == 1 and "field --db: is a directory, not a database file" in folder.stderr
+    assert folder.stderr.count("\n") == 1

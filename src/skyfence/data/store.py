@@ -559,8 +559,13 @@ def _download(ds: Dataset, *, progressbar: Any = None) -> Path:
                 hint="the upstream file changed or the transfer was corrupted; nothing was saved",
             ) from error
         except OSError as error:  # requests' exceptions are OSErrors: HTTP status, connection, truncated body
+            root, origin = _mirror_root()
+            if root is not None and root.is_dir() and ds.mirror_path:
+                # the mirror is there, the file is not: say which folder and which file
+                origin = f"{origin}={root}" if origin == "SKYFENCE_DATA_DIR" else origin
+                origin += f", which has no {ds.mirror_path}"
             raise DatasetError(
-                f"download of dataset {ds.name} failed: {_short_error(error)}; data mirror: {mirror_origin()}",
+                f"download of dataset {ds.name} failed: {_short_error(error)}; data mirror: {origin}",
                 source=download_url(ds),
                 hint=(
                     f"check the network, or use the dated snapshot {ds.snapshot}"

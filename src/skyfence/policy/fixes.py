@@ -77,27 +77,75 @@ def _columns(fixes, columns: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
     return found, given
 
 
-def _row_error(message: str, row: int, field: str, source: str | None, hint: str | None = None) -> PolicyError:
-    return PolicyError(f"row {row}: {message}", source=source, field=field, hint=hint)
+def _is_csv(source: str | None) -> bool:
+    return source is not None and source.lower().endswith(".csv")
+
+
+def _where(rows: np.ndarray, source: str | None) -> str:
+    """Rows (0-based positions) as a user finds them: lines of a CSV file (1-based, the header is line 1), records
+    of another file (1-based), rows of an in-memory table (0-based positions, as pandas' ``iloc``)."""
+    if _is_csv(source):
+        return "lines " + ", ".join(str(int(r) + 2) for r in rows)
+    if source is not None:
+        return "records " + ", ".join(str(int(r) + 1) for r in rows)
+    return "rows " + ", ".join(str(int(r)) for r in rows)
+
+
+def _row_error(
+    message: str, row: int, field: str, source: str | None, hint: str | None = None, *, n: int | None = None
+) -> PolicyError:
+    """An error about one row: a CSV file's line (1-based, counting the header), another file's record (1-based),
+    an in-memory table's row (0-based); no row at all for a single value (``policy check --lat``)."""
+    if n == 1 and source is None:
+        return PolicyError(message, field=field, hint=hint)
+    if _is_csv(source):
+        return PolicyError(message, source=source, line=row + 2, field=field, hint=hint)
+    if source is not None:
+        return PolicyError(message, source=source, record=row + 1, field=field, hint=hint)
+    return PolicyError(f"row {row}: {message}", field=field, hint=hint)
+
+
+def _bad_rows_hint(bad: np.ndarray, source: str | None, shown: int = 5) -> str | None:
+    """``3 bad rows in all: lines 2, 5, 9`` (the first few), or None for one."""
+    rows = np.flatnonzero(bad)
+    if rows.size <= 1:
+        return None
+    more = f" and {rows.size - shown} more" if rows.size > shown else ""
+    return f"{rows.size} bad rows in all: {_where(rows[:shown], source)}{more}"
 
 
 def _floats(value, n: int, field: str, source, lo: float, hi: float, unit: str) -> np.ndarray:
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise PolicyError(f"{field} must be numbers", source=source, field=field) from None
+        texts = np.atleast_1d(np.asarray(value, dtype=object))
+        numbers = pd.to_numeric(pd.Series(texts), errors="coerce").to_numpy(dtype=np.float64)
+        bad = np.isnan(numbers) & pd.notna(texts) & (pd.Series(texts).astype(str).str.strip() != "").to_numpy()
+        if not bad.any():
+            raise PolicyError(f"{field} must be numbers", source=source, field=field) from None
+        row = int(np.flatnonzero(bad)[0])
+        raise _row_error(
+            f"{field} is {texts[row]!r}, not a number",
+            row,
+            field,
+            source,
+            hint=_bad_rows_hint(bad, source) or f"give {field} in {unit}",
+            n=n,
+        ) from None
     array = array if array.shape == (n,) else np.broadcast_to(array, (n,)).copy()
     bad = ~(np.isfinite(array) & (array >= lo) & (array <= hi))
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         value = array[row]
-        what = "NaN" if np.isnan(value) else f"{value:g} {unit}"
+        what = ("NaN" if source is None else "empty or NaN") if np.isnan(value) else f"{value:g} {unit}"
+        single = n == 1 and source is None  # one value of an option: the option names it
         raise _row_error(
-            f"{field} is {what}, outside [{lo:g}, {hi:g}]",
+            f"{f'{what} is' if single else f'{field} is {what},'} outside the valid range [{lo:g}, {hi:g}] {unit}",
             row,
             field,
             source,
-            hint=f"{int(bad.sum())} bad row(s) in all",
+            hint=_bad_rows_hint(bad, source),
+            n=n,
         )
     return array
 
@@ -139,7 +187,7 @@ def _booleans(value, n: int, source) -> np.ndarray:
         ok = np.isin(array, (0, 1))
         if not ok.all():
             row = int(np.flatnonzero(~ok)[0])
-            raise _row_error(f"whitelisted is {array[row]!r}; use true/false or 1/0", row, "whitelisted", source)
+            raise _row_error(f"whitelisted is {array[row]!r}; use true/false or 1/0", row, "whitelisted", source, n=n)
         return array.astype(bool)
     codes, categories = _codes(value, n)
     table = np.zeros(len(categories), dtype=bool)
@@ -149,7 +197,7 @@ def _booleans(value, n: int, source) -> np.ndarray:
             table[k] = True
         elif low not in _FALSE:
             row = int(np.flatnonzero(codes == k)[0])
-            raise _row_error(f"whitelisted is {text!r}; use true/false or 1/0", row, "whitelisted", source)
+            raise _row_error(f"whitelisted is {text!r}; use true/false or 1/0", row, "whitelisted", source, n=n)
     return table[codes]
 
 
@@ -179,7 +227,7 @@ def _times(value, n: int, source) -> np.ndarray:
     missing = np.isnat(values)
     if missing.any():
         row = int(np.flatnonzero(missing)[0])
-        raise _row_error("time is missing", row, "time", source, hint="give every fix a UTC time")
+        raise _row_error("time is missing", row, "time", source, hint="give every fix a UTC time", n=n)
     return np.ascontiguousarray(values.view(np.int64))
 
 
@@ -243,7 +291,7 @@ def prepare_fixes(engine: Engine, fixes=None, *, source: str | None = None, **co
             if name not in engine.plan_code:
                 row = int(np.flatnonzero(codes == k)[0])
                 raise _row_error(
-                    f"unknown plan {name!r}", row, "plan", source, hint="known plans: " + ", ".join(engine.plans)
+                    f"unknown plan {name!r}", row, "plan", source, hint="known plans: " + ", ".join(engine.plans), n=n
                 )
             table[k] = engine.plan_code[name]
         plan = table[codes]

@@ -106,9 +106,19 @@ def verify(
 ) -> None:
     """Check the audit log's hash chain; exit 1 naming the first row that was edited, deleted or reordered."""
     _require_service()
-    from skyfence.service import audit
-    from skyfence.service.core.db import open_database
+    from pathlib import Path
 
+    from skyfence.service import audit
+    from skyfence.service.core.db import normalise_url, open_database
+
+    parsed = normalise_url(db)
+    if parsed.get_backend_name() == "sqlite" and Path(parsed.database or "").expanduser().is_dir():
+        raise InputError(
+            "is a directory, not a database file",
+            source=parsed.database,
+            field="--db",
+            hint="give the SQLite file, e.g. DIR/skyfence.db",
+        )
     database = open_database(db, must_exist=True)
     try:
         with database.read() as session:
