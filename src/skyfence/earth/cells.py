@@ -49,6 +49,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
+from skyfence.earth.shared import GEOS_LOCK
 from skyfence.errors import InputError
 
 __all__ = [
@@ -359,12 +360,13 @@ def _add_seam_cells(cells, geometry, parts, res: int, containment: str) -> np.nd
     if containment == "overlap":
         candidates_array = np.setdiff1d(candidates_array, cells)
     polygons = cells_to_polygons(candidates_array)
-    shapely.prepare(geometry)
-    if containment == "overlap":
-        keep = shapely.intersects(geometry, polygons) & ~shapely.touches(geometry, polygons)
-        return np.union1d(cells, candidates_array[keep])
-    # full: a cell is in iff the whole polygon covers it; h3 alone misses straddling cells
-    covered = shapely.covers(geometry, polygons)
+    with GEOS_LOCK:  # ``geometry`` may be the caller's, shared with other threads (skyfence.earth.shared)
+        shapely.prepare(geometry)
+        if containment == "overlap":
+            keep = shapely.intersects(geometry, polygons) & ~shapely.touches(geometry, polygons)
+            return np.union1d(cells, candidates_array[keep])
+        # full: a cell is in iff the whole polygon covers it; h3 alone misses straddling cells
+        covered = shapely.covers(geometry, polygons)
     return np.union1d(np.setdiff1d(cells, candidates_array[~covered]), candidates_array[covered])
 
 

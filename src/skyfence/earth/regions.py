@@ -23,6 +23,10 @@ under (Northern Cyprus → CY, Somaliland → SO, Guantanamo Bay → CU), the UK
 Sovereign Base Areas on Cyprus get GB, and indeterminate areas (Siachen, Bir
 Tawil, Spratly Is., Scarborough Reef) get no code ("").
 
+Layers are read once per process and their geometries prepared once; every thread then shares them (lookups,
+every compiled policy's country parts), so each predicate on them holds :data:`skyfence.earth.shared.GEOS_LOCK`
+(GEOS prepared geometries are not thread-safe; see :mod:`skyfence.earth.shared`).
+
 References
 ----------
 Natural Earth (2022). *Admin 0 -- Countries*, v5.1.1, naturalearthdata.com
@@ -57,6 +61,7 @@ from shapely.geometry import MultiPolygon, Polygon, box, shape
 from shapely.geometry.base import BaseGeometry
 
 from skyfence.earth import cells as _cells
+from skyfence.earth.shared import GEOS_LOCK
 from skyfence.errors import InputError, RegionError, RegionWarning
 
 __all__ = [
@@ -199,8 +204,9 @@ class Region:
         lat, lon = _lat_lon(lat_deg, lon_deg)
         if self.kind == "world":
             return np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90.0)
-        shapely.prepare(self.geometry)
-        return shapely.intersects_xy(self.geometry, lon, lat)
+        with GEOS_LOCK:  # a Region may be shared between threads (skyfence.earth.shared)
+            shapely.prepare(self.geometry)
+            return shapely.intersects_xy(self.geometry, lon, lat)
 
 
 def geodesic_area_km2(geometry: BaseGeometry) -> float:
@@ -346,6 +352,8 @@ def _layer(dataset: str, pov: str) -> _Layer:
         raise RegionError(f"cannot read Natural Earth layer: {error}", source=str(file)) from None
     table = pd.DataFrame(rows)
     geometries = table["geometry"].to_numpy()
+    # prepared once and then shared by every thread of the process (lookup_country, every compiled policy's country
+    # parts): a predicate on them holds GEOS_LOCK (skyfence.earth.shared)
     shapely.prepare(geometries)
     order = np.argsort(-shapely.area(geometries), kind="stable")
     return _Layer(dataset, pov, table, names, shapely.STRtree(geometries), order)
@@ -408,7 +416,8 @@ def lookup_country(lat_deg, lon_deg, *, pov: str = "default", scale: str | None 
             if not len(rows):
                 continue
             target = valid[pts]
-            inside = shapely.intersects_xy(geometries[rows[0]], flat_lon[target], flat_lat[target])
+            with GEOS_LOCK:  # the layer's prepared geometries are shared process-wide; one country at a time
+                inside = shapely.intersects_xy(geometries[rows[0]], flat_lon[target], flat_lat[target])
             owner[target[inside]] = rows[0]
     codes = np.append(layer.table["iso_a2"].to_numpy(dtype="<U2"), "")
     return codes[owner].reshape(lat.shape)
@@ -435,7 +444,7 @@ def _disputed() -> pd.DataFrame:
             }
         )
     table = pd.DataFrame(rows)
-    shapely.prepare(table["geometry"].to_numpy())
+    shapely.prepare(table["geometry"].to_numpy())  # shared process-wide: predicates hold GEOS_LOCK
     return table
 
 
@@ -815,7 +824,8 @@ def region_lookup(
     country_name = get_region(code, pov=pov, scale=scale).name if code else ""
     disputed = disputed_areas()
     wrapped_lon = (lon_deg + 180.0) % 360.0 - 180.0
-    hit = shapely.intersects_xy(disputed["geometry"].to_numpy(), wrapped_lon, lat_deg)
+    with GEOS_LOCK:  # the disputed areas' prepared geometries are shared process-wide
+        hit = shapely.intersects_xy(disputed["geometry"].to_numpy(), wrapped_lon, lat_deg)
     areas = [{"name": row.name, "code": row.code, "note": row.note} for row in disputed[hit].itertuples(index=False)]
     occupied_region = get_region(f"occupied:ua:{occupied}")
     return {

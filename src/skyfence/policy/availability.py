@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from skyfence.earth.shared import GEOS_LOCK
 from skyfence.errors import PolicyError
 from skyfence.policy import model as m
 
@@ -245,8 +246,11 @@ def _country_table(policy, engine, table: pd.DataFrame, moment, plan, area) -> p
             continue
         parts = geo.code_rows[code]
         biggest = max(parts, key=lambda p: geo.parts[p].area_deg2)
-        if area.kind != "world" and not shapely.intersects(area.geometry, geo.parts[biggest].geometry):
-            continue
+        if area.kind != "world":
+            with GEOS_LOCK:  # the parts are prepared and shared with other threads (skyfence.earth.shared)
+                overlaps = bool(shapely.intersects(area.geometry, geo.parts[biggest].geometry))
+            if not overlaps:
+                continue
         missing.append((code, shapely.point_on_surface(geo.parts[biggest].geometry)))
     point_category = {}
     if missing:
@@ -397,7 +401,10 @@ def _population(a, b, map_a, map_b, plan, countries: pd.DataFrame) -> dict:
         "degraded) and those whose status changes while they stay without service (e.g. denied -> not covered)"
     )
     if map_a.region.kind != "world":
-        inside = shapely.intersects_xy(map_a.region.geometry, table["lon_deg"].to_numpy(), table["lat_deg"].to_numpy())
+        with GEOS_LOCK:  # a cached map's region may be prepared and shared (skyfence.earth.shared)
+            inside = shapely.intersects_xy(
+                map_a.region.geometry, table["lon_deg"].to_numpy(), table["lat_deg"].to_numpy()
+            )
         table = table[inside].reset_index(drop=True)
     lat, lon = table["lat_deg"].to_numpy(float), table["lon_deg"].to_numpy(float)
     before, _, _ = _categories(a.engine(map_a.operator), lat, lon, time=map_a.time, plan=plan)

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from skyfence.earth.shared import GEOS_LOCK
 from skyfence.errors import PolicyError
 from skyfence.policy import model as m
 from skyfence.policy.clauses import _T_MAX, _T_MIN, Clause, Compiled, _describe_zone, _fmt_ns, _ns, compile_policy
@@ -365,7 +366,10 @@ class Engine:
         for group in np.split(order, edges):
             geometry = self.geo.parts[int(part[group[0]])].geometry
             points = fix[group]
-            hit[group] = shapely.intersects_xy(geometry, lon[points], lat[points])
+            # the parts are prepared and shared with other threads (country parts are the Natural Earth layer's own
+            # geometries): the lock, one part at a time, so another thread waits for one call at most
+            with GEOS_LOCK:
+                hit[group] = shapely.intersects_xy(geometry, lon[points], lat[points])
         return hit
 
     def _combine(self, n: int, base: np.ndarray | None, fix: np.ndarray, part: np.ndarray, tiles: _Tiles | None = None):

@@ -45,6 +45,7 @@ from shapely.geometry.base import BaseGeometry
 
 from skyfence.earth import cells as _cells
 from skyfence.earth import regions as _regions
+from skyfence.earth.shared import GEOS_LOCK
 from skyfence.errors import InputError, PolicyError, RegionError
 from skyfence.policy.confine import confinement, policy_file
 
@@ -153,7 +154,10 @@ class Geography:
     def _add_part(self, part: Part) -> int:
         if part.key in self._part_index:
             return self._part_index[part.key]
-        shapely.prepare(part.geometry)
+        # prepared once; other threads share the parts (a country part is the Natural Earth layer's own geometry),
+        # so every predicate on them holds GEOS_LOCK (skyfence.earth.shared)
+        with GEOS_LOCK:
+            shapely.prepare(part.geometry)
         self.parts.append(part)
         self._part_index[part.key] = len(self.parts) - 1
         return len(self.parts) - 1
@@ -309,7 +313,9 @@ class Geography:
                 return False
             if fence.sea or other.sea or other.world:
                 return True
-            return not shapely.covers(self.union_geometry(fence), self.union_geometry(other))
+            fence_geometry, other_geometry = self.union_geometry(fence), self.union_geometry(other)
+            with GEOS_LOCK:  # a single part is the shared, prepared part itself
+                return not shapely.covers(fence_geometry, other_geometry)
         if a.empty or b.empty:
             return False
         if a.world or b.world:
@@ -328,10 +334,11 @@ class Geography:
                 if self.parts[p].country is not None and self.parts[q].country is not None:
                     continue  # admin-0 units do not overlap
                 gq = self.parts[q].geometry
-                if shapely.intersects(shapely.envelope(gp), shapely.envelope(gq)) and shapely.relate_pattern(
-                    gp, gq, "T********"
-                ):
-                    return True
+                with GEOS_LOCK:  # gp is prepared and shared: the prepared relate keeps state per call
+                    if shapely.intersects(shapely.envelope(gp), shapely.envelope(gq)) and shapely.relate_pattern(
+                        gp, gq, "T********"
+                    ):
+                        return True
         return False
 
     def tree(self) -> shapely.STRtree:

@@ -7,7 +7,9 @@ its own terminal only).  To add a layer: one function below, one entry in :data:
 
 Heavy results (availability maps, coverage runs, the propagated catalog) are computed on request and kept in small
 in-memory caches keyed by their inputs; the policy maps use a policy compiled for this module alone, so drawing a
-map never holds the lock ingestion decides under.
+map never holds the lock ingestion decides under.  Its country parts are still the process's shared Natural Earth
+geometries, so map builds and ingestion do share :data:`skyfence.earth.shared.GEOS_LOCK`, one predicate call at a
+time (GEOS prepared geometries are not thread-safe).
 """
 
 from __future__ import annotations
