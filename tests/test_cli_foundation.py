@@ -123,7 +123,11 @@ def test_errors_name_the_option_the_toml_key_or_the_variable(tmp_path, skyfence_
         # a number without a unit is refused, not read as seconds (24 meant as hours gave one step)
         ([*coverage, "--duration", "24"], {}, "field --duration: '24' has no unit (use e.g. 24h, 24min or 24s)"),
         (["propagate", "oneweb", "--step", "60"], {}, "field --step: '60' has no unit"),
-        (["latency", "country", "TW", "--duration", "2"], {}, "field --duration: '2' has no unit"),
+        (
+            ["latency", "route", "oneweb", "--from", "Taipei", "--duration", "2"],
+            {},
+            "field --duration: '2' has no unit",
+        ),
         ([*coverage, "--min-elevation", "95"], {}, "field --min-elevation: minimum elevation must be in [0, 90)"),
         ([*coverage, "--min-sats", "0"], {}, "field --min-sats: "),
         ([*coverage, "--end", "2020-01-01"], {}, "field --end: end 2020-01-01T00:00:00Z is before start"),
