@@ -24,6 +24,19 @@ def test_latency_country_json_reports_the_country_rtt(data_dir: Path, skyfence_c
     assert row["p5_rtt_ms"] <= row["median_rtt_ms"] <= row["p95_rtt_ms"]
 
 
+def test_every_site_is_named_city_comma_country(data_dir: Path, skyfence_cli) -> None:
+    """inferred_gateways_at mixed "Accra, Ghana" with "Nairobi (nrbiken1)" (issue #28): the PoPs the operator's
+    assignment adds to the ground-segment list are named like the list's own sites now."""
+    ran = skyfence_cli("latency", "country", "KI", *SHORT, "--json")
+    assert ran.returncode == 0, ran.stderr
+    result = json.loads(ran.stdout)
+    inferred = result["settings"]["inferred_gateways_at"]
+    assert "Nairobi, Kenya" in inferred and "Accra, Ghana" in inferred
+    assert all(", " in name and "(" not in name for name in inferred), inferred
+    for row in result["countries"]:
+        assert "(" not in row["pops"] and "(" not in row["gateway"].replace("(inferred gateway)", "")
+
+
 def test_latency_world_writes_every_output_with_the_same_options(data_dir: Path, tmp_path: Path, skyfence_cli) -> None:
     out = tmp_path / "world"
     ran = skyfence_cli("latency", "world", "--countries", "DE,KI", *SHORT, "--out", out)

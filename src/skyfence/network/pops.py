@@ -290,7 +290,7 @@ def locate_pops(codes: list[str], metros: list[str], *, source: str = "") -> pd.
                 field="pop_code",
                 hint="use a PoP code from starlink_pops_clarkzjw (e.g. frntdeu1) or add its metro",
             )
-        rows.append({"pop_code": code, "name": f"{city} ({code})", "lat_deg": lat, "lon_deg": lon})
+        rows.append({"pop_code": code, "name": city, "lat_deg": lat, "lon_deg": lon})
     return pd.DataFrame(rows, columns=["pop_code", "name", "lat_deg", "lon_deg"])
 
 
@@ -303,6 +303,7 @@ def merge_pops(ground, assignment: PopAssignment) -> tuple[object, dict[str, str
     existing = sites[sites["kind"] == "pop"]
     names: dict[str, str] = {}
     added = []
+    added_codes: list[str] = []
     for row in assignment.pops.itertuples(index=False):
         if len(existing):
             d = great_circle_km(
@@ -313,6 +314,7 @@ def merge_pops(ground, assignment: PopAssignment) -> tuple[object, dict[str, str
                 names[row.pop_code] = str(existing["name"].iloc[k])
                 continue
         names[row.pop_code] = row.name
+        added_codes.append(row.pop_code)
         added.append(
             {
                 "name": row.name,
@@ -331,6 +333,19 @@ def merge_pops(ground, assignment: PopAssignment) -> tuple[object, dict[str, str
 
     extra = pd.DataFrame(added)
     extra["country"] = _countries(extra["lat_deg"].to_numpy(float), extra["lon_deg"].to_numpy(float))
+    # one format for every site: "City, Country", as the ground-segment list names its own (the PoP code stays in
+    # the assignment's pop_code column); the code is added only to tell two PoPs of one city apart
+    from skyfence.earth.regions import countries
+
+    country_names = dict(zip(countries()["iso_a2"], countries()["name"], strict=True))
+    taken = set(sites["name"].astype(str))
+    for k, (code, city, iso) in enumerate(zip(added_codes, extra["name"], extra["country"], strict=True)):
+        label = f"{city}, {country_names[iso]}" if country_names.get(iso) and "," not in city else city
+        if label in taken:
+            label = f"{label} ({code})"
+        taken.add(label)
+        names[code] = label
+        extra.loc[k, "name"] = label
     merged = pd.concat([sites, extra], ignore_index=True)
     return GroundSegment(_home(merged), ground.source), names
 
