@@ -65,7 +65,7 @@ class Metric:
 COVERAGE_METRICS = (
     Metric(
         "coverage_fraction",
-        "Share of the day with a satellite in view",
+        "Share of the run's time with a satellite in view",
         "share of time covered [%]",
         "magma",
         0.0,
