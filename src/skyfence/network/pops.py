@@ -219,6 +219,11 @@ def load_pop_assignment(path: str | os.PathLike[str] | None = None) -> PopAssign
     return checked
 
 
+def _named(name: str, code: str) -> str:
+    """A PoP as a warning names it: its site name with its code (``Almaty (almykaz1)``), the code once."""
+    return name if code in name else f"{name} ({code})"
+
+
 def _implausible_rows(assignment: PopAssignment) -> list[tuple[int, str]]:
     """(table index, why) of each row whose PoP lies more than :data:`IMPLAUSIBLE_DETOUR_KM` beyond the nearest PoP
     listed for the same geofeed city (rows of cities the gazetteer cannot locate are not judged)."""
@@ -246,7 +251,8 @@ def _implausible_rows(assignment: PopAssignment) -> list[tuple[int, str]]:
             out.append(
                 (
                     int(index),
-                    f"PoP {where.loc[row['pop_code'], 'name']} for {row['city']}, {row['iso_a2']} "
+                    f"PoP {_named(str(where.loc[row['pop_code'], 'name']), str(row['pop_code']))} for {row['city']}, "
+                    f"{row['iso_a2']} "
                     f"is {km:,.0f} km away, {km - best_km:,.0f} km beyond the nearest PoP listed for that city "
                     f"({best}, {best_km:,.0f} km): taken as a mis-geolocated prefix and left out (limit "
                     f"{IMPLAUSIBLE_DETOUR_KM:,.0f} km)",
