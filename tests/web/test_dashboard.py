@@ -58,7 +58,7 @@ def server(tmp_path_factory, data_dir):
     process.start()
     try:
         client = httpx.Client(base_url=process.base_url, headers={"X-API-Key": operator_key(url)}, timeout=60)
-        world = populate(client)
+        world = populate(client, db_url=url)
         yield process, client, world
         client.close()
     finally:
