@@ -56,3 +56,12 @@ def test_an_escaped_unit_is_printed(skyfence_cli) -> None:
     ran = skyfence_cli("threat", "js", "--help")
     assert ran.returncode == 0
     assert "[dBW]" in ran.stdout and "[km]" in ran.stdout
+
+
+def test_no_default_is_shown_as_a_long_float() -> None:
+    """`threat horizon --k` showed [default: 1.3333333333333333] (trial #22): defaults read as typed."""
+    for path, command in _commands(typer.main.get_command(app)):
+        for param in getattr(command, "params", []):
+            default = param.show_default if isinstance(param.show_default, str) else param.default
+            if isinstance(default, float):
+                assert len(repr(default)) <= 8, (path, param.name, default)

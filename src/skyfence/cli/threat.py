@@ -169,7 +169,9 @@ def js(
 def horizon(
     h1: float = typer.Option(..., "--h1", help="Antenna height \\[m]."),
     h2: float = typer.Option(0.0, "--h2", help="Other antenna height \\[m]."),
-    k_factor: float = typer.Option(4.0 / 3.0, "--k", help="Effective Earth-radius factor (4/3: ITU-R P.834)."),
+    k_factor: float = typer.Option(
+        4.0 / 3.0, "--k", help="Effective Earth-radius factor (ITU-R P.834).", show_default="4/3"
+    ),
 ) -> None:
     """Radio horizon between two antennas over a smooth 4/3 Earth (terrain out of scope)."""
     from skyfence.threats.jamming import radio_horizon_km
