@@ -18,8 +18,9 @@ So: **a predicate whose first geometry may be prepared and shared** (``intersect
 ``shapely.prepare`` of a geometry other threads can see.  The lock is held for one predicate call (one policy
 part, one country) at a time, never around anything that takes another lock.  Uncontended it costs nothing
 measurable (``benchmarks/shared_geometry.py``: ingestion's decisions of 200 batches of 1,000 fixes took 0.332
-CPU-s with it and 0.357 without, in the same process); contended, one thread's predicate waits for another's
-current call -- GEOS releases the GIL, so without the lock the two could have overlapped on a second core.
+CPU-s with it and 0.357 without in one run, 0.274 and 0.251 in another: noise either way); contended, one
+thread's predicate waits for another's current call -- GEOS releases the GIL, so without the lock the two could
+have overlapped on a second core.
 ``tests/earth/test_shared.py`` lists every predicate call in ``src/`` and checks that each holds the lock or
 works on a geometry its function made itself.
 """
