@@ -7,10 +7,11 @@ same transaction as the fixes, their decisions and the alerts:
 
 1. serialise detection across writers (SQLite already has one writer at a time, ``BEGIN IMMEDIATE``; PostgreSQL
    takes a transaction-scoped advisory lock), so two batches of one terminal never read the same state;
-2. load the batch's terminals' state rows with one ``SELECT ... WHERE terminal_id IN (...)`` (and, only when a
-   terminal is first seen near the front, the other members of its account);
+2. load the batch's terminals' state rows with one ``SELECT ... WHERE terminal_id IN (...)`` through the driver
+   (and, only when a terminal is first seen near the front, the other members of its account);
 3. run the compiled scan over the whole batch (:meth:`StreamDetector.advance`);
-4. write the state back with one bulk upsert and return the new alerts as rows for the ``alerts`` table.
+4. write back, with one bulk upsert, the state rows the batch changed (a terminal whose fixes were all late keeps
+   its row bit for bit, and is not written again), and return the new alerts as rows for the ``alerts`` table.
 
 Because the state commits with the fixes, a crash before COMMIT leaves the state as it was (the retried batch is
 scanned once, then), and a crash after it leaves both (the retry is a replay and is not scanned again): restarts
@@ -29,7 +30,6 @@ from typing import TYPE_CHECKING, Any, Final, cast
 import numpy as np
 from sqlalchemy import Connection, Table, select, text, update
 
-from skyfence.service.core.db import id_in
 from skyfence.service.models import DetectorState, utcnow
 
 if TYPE_CHECKING:  # the detectors (pandas, numba) load with the first batch, not with the server
@@ -53,15 +53,40 @@ _UPSERT_COLUMNS: Final = (
 )
 
 
-def _state_row(blob: bytes, terminal_id: int) -> np.ndarray:
-    from skyfence.detection.detectors import STATE_FIELDS
-
-    if len(blob) != 8 * len(STATE_FIELDS):
-        raise RuntimeError(
-            f"detector state of terminal {terminal_id} has {len(blob)} bytes, expected {8 * len(STATE_FIELDS)} "
-            "(written by another skyfence version?)"
+def _stored_rows(connection: Connection, ids: list[int]) -> dict[int, tuple[bytes, bool]]:
+    """The stored ``(state, cluster_done)`` of these terminals, by id: one query straight through the driver (the
+    ids as one bound value, as :func:`~skyfence.service.core.db.id_in`), plain tuples, no SQLAlchemy rows."""
+    if connection.dialect.name == "postgresql":
+        sql, listed = "= ANY(%s::bigint[])", cast(Any, ids)
+    else:
+        sql, listed = "IN (SELECT value FROM json_each(?))", json.dumps(ids)
+    cursor = connection.connection.cursor()  # the DBAPI connection of this transaction
+    try:
+        cursor.execute(
+            f"SELECT terminal_id, state, cluster_done FROM detector_state WHERE terminal_id {sql}", (listed,)
         )
-    return np.frombuffer(blob, dtype="<f8")
+        return {int(t): (bytes(state), bool(done)) for t, state, done in cursor.fetchall()}
+    finally:
+        cursor.close()
+
+
+def _state_rows(ids: list[int], stored: dict[int, tuple[bytes, bool]]) -> tuple[np.ndarray, np.ndarray]:
+    """The batch's terminals' state rows (fresh ones for terminals never seen) and which were stored."""
+    from skyfence.detection.detectors import STATE_FIELDS, new_state
+
+    rows = new_state(len(ids))
+    found = np.fromiter((t in stored for t in ids), dtype=bool, count=len(ids))
+    if found.any():
+        blobs = [stored[t][0] for t in ids if t in stored]
+        width = 8 * len(STATE_FIELDS)
+        for t, blob in zip([t for t in ids if t in stored], blobs, strict=True):
+            if len(blob) != width:
+                raise RuntimeError(
+                    f"detector state of terminal {t} has {len(blob)} bytes, expected {width} "
+                    "(written by another skyfence version?)"
+                )
+        rows[found] = np.frombuffer(b"".join(blobs), dtype="<f8").reshape(len(blobs), len(STATE_FIELDS))
+    return rows, found
 
 
 def detect_batch(
@@ -73,7 +98,7 @@ def detect_batch(
     fix_ids: list[int],
 ) -> list[dict[str, Any]]:
     """Advance the stored detector state by one prepared batch; rows for ``alerts`` (see the module notes)."""
-    from skyfence.detection.detectors import StreamDetector, new_state
+    from skyfence.detection.detectors import StreamDetector
 
     if not len(batch):
         return []
@@ -81,25 +106,15 @@ def detect_batch(
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
     table = _TABLE
     ids = [int(t) for t in batch.terminals.tolist()]
-    stored = {
-        row.terminal_id: row
-        for row in connection.execute(
-            select(table.c.terminal_id, table.c.state, table.c.cluster_done).where(
-                id_in(table.c.terminal_id, ids, connection.dialect.name)
-            )
-        ).all()  # one fetch, not one a row
-    }
-    rows = new_state(len(ids))
-    for k, t in enumerate(ids):
-        if t in stored:
-            rows[k] = _state_row(stored[t].state, t)
+    stored = _stored_rows(connection, ids)
+    rows, found = _state_rows(ids, stored)
     detector = StreamDetector(context)
     detector.add_terminals(ids, rows)
-    detector.cluster_done = {detector.slots[t] for t, row in stored.items() if row.cluster_done}
+    detector.cluster_done = {detector.slots[t] for t, (_, done) in stored.items() if done}
     _load_account_members(connection, detector, batch, stored)
     done_before = set(detector.cluster_done)
     alerts = detector.advance(batch, with_rows=True)
-    _store_state(connection, detector, ids, batch)
+    _store_state(connection, detector, ids, rows, found, done_before)
     done_now = detector.cluster_done - done_before
     in_batch = set(ids)
     newly_done = [t for t, s in detector.slots.items() if s in done_now and t not in in_batch]
@@ -134,26 +149,41 @@ def _load_account_members(connection: Connection, detector: StreamDetector, batc
             detector.cluster_done.add(slot)
 
 
-def _store_state(connection: Connection, detector: StreamDetector, ids: list[int], batch: Prepared) -> None:
+def _store_state(
+    connection: Connection,
+    detector: StreamDetector,
+    ids: list[int],
+    before: np.ndarray,
+    stored: np.ndarray,
+    done_before: set[int],
+) -> None:
+    """Write back the state rows this batch changed: one bulk upsert.  A terminal whose row and cluster flag are
+    bit for bit what was loaded (every fix of it late, say) is not written again."""
     from skyfence.detection.detectors import STATE_FIELDS
 
     n_column = STATE_FIELDS.index("n")
     first = detector.first_seen
     slots = [detector.slots[t] for t in ids]
     rows = np.ascontiguousarray(detector.state[slots], dtype="<f8")  # one copy of the batch's rows, not one a row
+    done = np.fromiter((s in detector.cluster_done for s in slots), dtype=bool, count=len(slots))
+    was_done = np.fromiter((s in done_before for s in slots), dtype=bool, count=len(slots))
+    changed = ~stored | (done != was_done) | (rows.view("<u8") != before.view("<u8")).any(axis=1)
+    if not changed.any():
+        return
     counts = rows[:, n_column].astype(np.int64).tolist()
     params = []
-    for k, (t, s) in enumerate(zip(ids, slots, strict=True)):
+    for k in np.flatnonzero(changed).tolist():
         # (for a stored terminal these three are placeholders: the upsert keeps the stored values; SQLite would
         # store NaN as NULL, hence 0.0)
+        s = slots[k]
         t0, account, near, _ = first.get(s, (0.0, -1, False, 0))
         params.append(
             (
-                t,
+                ids[k],
                 int(account),
                 float(t0),
                 bool(near and account >= 0),
-                s in detector.cluster_done,
+                bool(done[k]),
                 counts[k],
                 rows[k].tobytes(),
             )
