@@ -73,7 +73,8 @@ def _wait(page, expression: str, timeout_s: float = 30.0) -> None:
         if page.evaluate(expression):
             return
         page.wait_for_timeout(100)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {expression}")
+    shown = page.inner_text("#message")  # the page's own error line says why, when it has one
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {expression} (the page says: {shown!r})")
 
 
 def _provoked(text: str) -> bool:
@@ -160,6 +161,8 @@ def test_dashboard_end_to_end(server, tmp_path, record_property):
         _shot(page, tmp_path, record_property, "all-layers")
 
         # The slider walks the coverage steps; the keyboard moves it.
+        # (enabled once the coverage layer's steps have arrived, which a loaded machine may take a while to send)
+        page.wait_for_selector("#time-slider:enabled", timeout=120_000)
         slider = page.locator("#time-slider")
         assert slider.is_enabled() and int(slider.get_attribute("max")) == 1439
         first = page.inner_text("#time-label")
@@ -193,8 +196,9 @@ def test_dashboard_end_to_end(server, tmp_path, record_property):
         page.wait_for_selector("#policy-result:has-text('Activated')", timeout=60_000)
         active = client.get("/api/v1/policies/active").json()
         assert "JP" in active["source"]
-        # The page redraws the availability layers under the new policy (the server computes its world map).
-        _wait(page, f"window.skyfence.state.modules.availability.version === '{active['version_id']}'", 180)
+        # The page redraws the availability layers under the new policy (the server computes its world map); the
+        # layer's version is the policy's and the registry's ('file': this policy keeps its own licences).
+        _wait(page, f"window.skyfence.state.modules.availability.version === '{active['version_id']}-file'", 180)
 
         # The audit view: entries and a verified chain.
         page.click("#audit-load")

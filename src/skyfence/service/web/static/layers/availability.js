@@ -32,15 +32,15 @@ export default {
     })];
   },
   tooltip(i) {
-    return `cell ${this.cells.hex[i]}: ${this.label(this.meta.categories[this.cells.values[i]])}`;
+    return `cell ${this.cells.hex[i]}: ${this.statusLabel(this.meta.categories[this.cells.values[i]])}`;
   },
-  label(name) {
+  statusLabel(name) {
     return (this.meta.labels && this.meta.labels[name]) || name;
   },
   legend() {
     const counts = this.meta.summary.cells_by_availability;
     return [
-      ...Object.keys(counts).map((name) => swatch(AVAILABILITY_COLORS[name] || [0, 0, 0], `${this.label(name)} (${counts[name].toLocaleString()} cells)`)),
+      ...Object.keys(counts).map((name) => swatch(AVAILABILITY_COLORS[name] || [0, 0, 0], `${this.statusLabel(name)} (${counts[name].toLocaleString()} cells)`)),
       Object.assign(document.createElement('p'), { className: 'help', textContent: `${this.meta.policy.name}, `
         + `${this.cells.n.toLocaleString()} cells at res ${this.meta.res}, ${(this.cells.bytes / 1e6).toFixed(2)} MB` }),
     ];
