@@ -437,8 +437,6 @@ def _country_run(countries: list[str] | None, run: dict):
     if run["cities"] < 1:
         raise InputError(f"--cities {run['cities']} must be >= 1", field="--cities")
     table = load_pop_assignment(run["assignment"]) if run["pop_assignment"] == "operator" else None
-    for line in table.excluded if table is not None else ():  # implausible rows (skyfence.network.pops)
-        err_console.print(f"warning: {escape(line)}", highlight=False)
     run = {**run, "source": run["source"] or DEFAULT_SOURCE}
     constellation = load_constellation(run["source"])
     segment = _ground(run["ground"], constellation, run["status"], [], [], [], [])
@@ -457,6 +455,10 @@ def _country_run(countries: list[str] | None, run: dict):
         infer_gateways=run["infer_gateways"],
         cities_per_country=run["cities"],
     )
+    # the assignment's implausible rows (skyfence.network.pops), once the run's own input was found good: a bad
+    # argument stays the one line it is
+    for line in table.excluded if table is not None else ():
+        err_console.print(f"warning: {escape(line)}", highlight=False)
     method = (
         "realistic access model; operator PoP assignment where a country has one, else nearest PoP"
         if run["pop_assignment"] == "operator"
