@@ -336,7 +336,7 @@ def test_policy_upload_validates_and_versions(api):
         'zone = "ukraine"\naction = "allow"', 'zone = "ukraine"\naction = "allow"\ngeojson = "x.geojson"', 1
     )
     problem = _problem(client.post("/api/v1/policies", json={"source": two, "reason": "typos"}), 422)
-    assert "more problem(s)" in problem["detail"]
+    assert "(also: rules[0].acton" in problem["detail"] and "rules[1].geojson" in problem["detail"]
     listed = {e["field"]: e["message"] for e in problem["errors"]}
     assert "unknown key 'acton'" in listed["rules[0].acton"] and "did you mean action?" in listed["rules[0].acton"]
     assert "unknown key 'geojson'" in listed["rules[1].geojson"] and "did you mean" not in listed["rules[1].geojson"]
