@@ -448,49 +448,32 @@ def _diff(variants: list[S.VariantResult]) -> list[S.DiffRow]:
     base_lat = {(u.constellation, t.terminal): t for u in base.latency for t in u.terminals}
     base_cap = {(u.constellation, u.region): u for u in base.capacity}
     rows = []
+
+    def add(variant: Any, kind: str, constellation: str, where: str, unit: Any, ref: Any, keys: Any) -> None:
+        if ref is not None:
+            deltas = {f"delta_{k}": _delta(getattr(unit, k), getattr(ref, k)) for k in keys}
+            rows.append(
+                S.DiffRow(
+                    variant=variant.name,
+                    against=base.name,
+                    kind=kind,
+                    constellation=constellation,
+                    where=where,
+                    **deltas,
+                )
+            )
+
     for variant in variants[1:]:
         for cap in variant.capacity:
             cref = base_cap.get((cap.constellation, cap.region))
-            if cref is not None:
-                rows.append(
-                    S.DiffRow(
-                        variant=variant.name,
-                        against=base.name,
-                        kind="capacity",
-                        constellation=cap.constellation,
-                        where=cap.region,
-                        **{f"delta_{k}": _delta(getattr(cap, k), getattr(cref, k)) for k in _CAPACITY_DIFF_KEYS},
-                    )
-                )
+            add(variant, "capacity", cap.constellation, cap.region, cap, cref, _CAPACITY_DIFF_KEYS)
         for unit in variant.coverage:
             ref = base_cov.get((unit.constellation, unit.region))
-            if ref is not None:
-                rows.append(
-                    S.DiffRow(
-                        variant=variant.name,
-                        against=base.name,
-                        kind="coverage",
-                        constellation=unit.constellation,
-                        where=unit.region,
-                        **{f"delta_{k}": _delta(getattr(unit, k), getattr(ref, k)) for k in _DIFF_KEYS},
-                    )
-                )
+            add(variant, "coverage", unit.constellation, unit.region, unit, ref, _DIFF_KEYS)
         for lat in variant.latency:
             for terminal in lat.terminals:
                 tref = base_lat.get((lat.constellation, terminal.terminal))
-                if tref is not None:
-                    rows.append(
-                        S.DiffRow(
-                            variant=variant.name,
-                            against=base.name,
-                            kind="latency",
-                            constellation=lat.constellation,
-                            where=terminal.terminal,
-                            **{
-                                f"delta_{k}": _delta(getattr(terminal, k), getattr(tref, k)) for k in _LATENCY_DIFF_KEYS
-                            },
-                        )
-                    )
+                add(variant, "latency", lat.constellation, terminal.terminal, terminal, tref, _LATENCY_DIFF_KEYS)
     return rows
 
 

@@ -47,7 +47,7 @@ from skyfence.service.core.problems import FieldProblem, ProblemError
 from skyfence.service.core.security import Principal
 from skyfence.service.decisions import Evaluator, FixColumns, RegistryView, Verdicts, evaluator
 from skyfence.service.detect import detect_batch
-from skyfence.service.models import Alert, Decision, Fix, Policy, TelemetryBatch, utcnow
+from skyfence.service.models import DECISION_COLUMNS, Alert, Decision, Fix, Policy, TelemetryBatch, utcnow
 from skyfence.service.schemas import BatchReceipt, DecisionBrief, DecisionValue, FixIn
 
 __all__ = ["IngestResult", "find_batch", "ingest", "replay_receipt", "request_digest"]
@@ -434,14 +434,7 @@ def _store(
                 "lon_deg",
                 "alt_m",
                 "speed_kmh",
-                "policy_version",
-                "decision",
-                "rule",
-                "rule_kind",
-                "reason",
-                "country",
-                "licence_id",
-                "enrolment_id",
+                *DECISION_COLUMNS,
             ),
             [
                 (
