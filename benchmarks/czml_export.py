@@ -1,5 +1,5 @@
 """Benchmark: ``skyfence export czml`` of the real Starlink catalog of 2026-08-18 (10,925 satellites with positions),
-1 h at 60 s, with every satellite's gateway link (--ground) and the +grid laser links (--isl).
+1 h at 60 s, with every satellite's gateway link (--gsl) and the +grid laser links (--isl).
 
 Baseline, in the same process: the same document with every link piece (interval, position list, references)
 built through czml3's validating constructors, as the library is normally used; ours validates that shape once and
@@ -62,7 +62,7 @@ def main() -> None:
     print(f"baseline (every link piece validated): {base_s:.2f} s wall, {base_cpu:.2f} s CPU")
     report(
         {
-            "workload": "export czml starlink_omm_20260818 1h@60s --ground --isl",
+            "workload": "export czml starlink_omm_20260818 1h@60s --gsl --isl",
             "seconds": round(ours_s, 2),
             "cpu_seconds": round(ours_cpu, 2),
             "peak_rss_mb": round(peak_rss_mb(), 1),

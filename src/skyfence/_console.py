@@ -86,10 +86,12 @@ def option_as_typed(field: str, params: list[Any], argv: list[str]) -> str:
         names = [*getattr(param, "opts", []), *getattr(param, "secondary_opts", [])]
         if _bare(param.name or "") != wanted and wanted not in {_bare(n) for n in names}:
             continue
+        typed = [n for n in names if any(arg == n or arg.startswith(n + "=") for arg in argv)]
+        if getattr(param, "hidden", False) and not typed:
+            continue  # an old spelling kept for scripts (skyfence.cli._common.renamed_options), not typed
         if getattr(param, "param_type_name", "") == "argument":
             # the metavar (``LAT``); typer's own argument class has no click ``human_readable_name``
             return str(getattr(param, "metavar", None) or (param.name or field).upper())
-        typed = [n for n in names if any(arg == n or arg.startswith(n + "=") for arg in argv)]
         long = sorted((n for n in names if n.startswith("--")), key=len, reverse=True)
         return (typed or long or names or [field])[0]
     return field

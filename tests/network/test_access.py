@@ -264,7 +264,7 @@ def test_cli_country_json_and_world_files(data_dir, tmp_path, skyfence_cli):
     [
         (["latency", "country", "XQ"], "unknown country code 'XQ'"),
         (["latency", "country", "DE", "--processing-ms", "-1"], "processing_ms -1.0 must be a finite number >= 0"),
-        (["latency", "country", "DE", "--policy", "random"], "selection policy 'random'"),
+        (["latency", "country", "DE", "--selection", "random"], "selection policy 'random'"),
     ],
 )
 def test_cli_bad_input_one_line(data_dir, args, message, skyfence_cli):

@@ -59,8 +59,8 @@ def test_czml_draws_no_starlink_sites_for_oneweb(data_dir, skyfence_cli, tmp_pat
     assert ran.returncode == 0, ran.stderr
     summary = json.loads(ran.stdout)
     assert summary["sites"] == 0 and "no ground segment for OneWeb" in summary["note"]
-    ran = skyfence_cli("export", "czml", "oneweb_omm_20260818", "--duration", "2m", "--out", out, "--ground")
-    assert ran.returncode == 1 and "field --sites: no ground segment is known for OneWeb" in ran.stderr
+    ran = skyfence_cli("export", "czml", "oneweb_omm_20260818", "--duration", "2m", "--out", out, "--gsl")
+    assert ran.returncode == 1 and "field --ground: no ground segment is known for OneWeb" in ran.stderr
     ran = skyfence_cli("export", "czml", "starlink-550", "--duration", "2m", "--out", tmp_path / "s.czml", "--json")
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout)["sites"] > 100  # Starlink's operational gateways and PoPs

@@ -33,7 +33,7 @@ def test_js_and_horizon_hand_cases():
             "10",
             "--sat-km",
             "700",
-            "--rejection",
+            "--sidelobe-db",
             "30,40",
             "--json",
         ],
@@ -77,7 +77,7 @@ def test_attrition_on_a_preset_reports_before_and_after():
 
 def test_debris_table_per_shell(data_file):
     result = runner.invoke(
-        app, ["threat", "debris", "--alt", "500", "--source", str(data_file("tle/starlink_20250923.tle")), "--json"]
+        app, ["threat", "debris", "--alt-km", "500", "--source", str(data_file("tle/starlink_20250923.tle")), "--json"]
     )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
@@ -115,9 +115,9 @@ def test_debris_table_reads_at_80_columns_with_a_total(data_file):
 def test_decay_days_takes_none_as_its_help_says():
     """``--decay-days ... none = no decay``: ``none`` is accepted and means what the default means."""
     assert "none = no decay" in " ".join(runner.invoke(app, ["threat", "debris", "--help"]).output.split())
-    plain = runner.invoke(app, ["threat", "debris", "--alt", "500", "--json"])
-    none = runner.invoke(app, ["threat", "debris", "--alt", "500", "--decay-days", "none", "--json"])
-    decaying = runner.invoke(app, ["threat", "debris", "--alt", "500", "--decay-days", "365", "--json"])
+    plain = runner.invoke(app, ["threat", "debris", "--alt-km", "500", "--json"])
+    none = runner.invoke(app, ["threat", "debris", "--alt-km", "500", "--decay-days", "none", "--json"])
+    decaying = runner.invoke(app, ["threat", "debris", "--alt-km", "500", "--decay-days", "365", "--json"])
     assert none.exit_code == 0 and decaying.exit_code == 0, none.output + decaying.output
     assert json.loads(none.stdout)["event"]["decay_e_folding_days"] is None
     assert json.loads(none.stdout) == json.loads(plain.stdout)
@@ -246,7 +246,7 @@ def test_gateways_curve_ends_unreachable(data_dir):
         (["threat", "attrition", "oneweb", "--shell", "42", "--duration", "10m"], "shells"),
         (["threat", "attrition", "oneweb", "--norad", "999999", "--duration", "10m"], "norad_ids"),
         (["threat", "js", "--jammer-eirp", "40", "--jammer-km", "0", "--sat-km", "700"], "--jammer-km"),
-        (["threat", "debris", "--alt", "20"], "alt_km"),
+        (["threat", "debris", "--alt-km", "20"], "--alt-km"),
         (["threat", "debris", "--decay-days", "soon"], "field --decay-days: expected a number of days or none"),
     ],
 )
@@ -290,7 +290,7 @@ def test_a_jammer_without_height_says_which_height_it_got(tmp_path):
 
 
 def test_unknown_gateway_is_one_line(data_dir):
-    proc = _skyfence("threat", "reach", "oneweb", "--from", "Taipei", "--site", "Atlantis gateway")
+    proc = _skyfence("threat", "reach", "oneweb", "--from", "Taipei", "--remove-site", "Atlantis gateway")
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "sites" in lines[0] and "Atlantis" in lines[0]

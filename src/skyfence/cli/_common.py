@@ -5,10 +5,12 @@ Only typer, rich and the foundation are imported here: ``skyfence --help`` must 
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import os
 import tempfile
+import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,9 @@ STRICT_EPOCHS: Any = typer.Option(
 )
 
 __all__ = [
+    "OPTION_NAMES",
     "STRICT_EPOCHS",
+    "bare_flag_renamed",
     "check_epochs",
     "check_output",
     "console",
@@ -37,6 +41,7 @@ __all__ = [
     "portable_paths",
     "print_json",
     "print_summary_json",
+    "renamed_options",
     "shared_options",
     "steps_progress",
     "summary_text",
@@ -197,3 +202,118 @@ def shared_options(options: Mapping[str, tuple[Any, Any]], *, into: str) -> Call
         return command
 
     return decorate
+
+
+#: One name per concept across the commands: a parameter name -> its option name. tests/test_cli_names.py checks
+#: that every command spelling the concept uses this name (and that this name means only this concept), so the
+#: drift the new-user trial found (--ground / --gateways / --sites for one dataset) cannot come back. Old spellings
+#: stay accepted, hidden, through :func:`renamed_options` (table in docs/cli.md).
+OPTION_NAMES: dict[str, str] = {
+    "ground": "--ground",  # the gateway/PoP dataset (name or file)
+    "exclude_gateways_in": "--exclude-gateways-in",  # countries whose gateways are left out (ISO2, repeatable)
+    "remove_site": "--remove-site",  # one gateway/PoP left out by name (repeatable)
+    "selection": "--selection",  # satellite selection of the access model (max_elevation, ...)
+    "policy": "--policy",  # a policy file (TOML)
+    "alt_km": "--alt-km",  # an altitude in km
+    "alt_m": "--alt-m",  # an altitude in m
+    "terminal_id": "--terminal-id",  # a terminal's id
+    "sidelobe_db": "--sidelobe-db",  # a terminal's side-lobe rejection [dB]
+    "gsl": "--gsl",  # draw the gateway (GSL) links (export czml)
+    "source": "--source",  # a satellite catalog given as an option: TLE/OMM file, dataset or preset
+}
+
+
+def _long_name(name: str, info: Any) -> str:
+    decls = [d for d in (getattr(info, "param_decls", None) or ()) if d.startswith("--")]
+    return decls[0].split("/")[0] if decls else "--" + name.replace("_", "-")
+
+
+def _deprecated(old: str, new: str) -> None:
+    err_console.print(f"[bold yellow]warning:[/] {old} is deprecated; use {new}", highlight=False)
+
+
+_GIVEN = {"COMMANDLINE", "ENVIRONMENT"}
+_CONTEXT = "_skyfence_context"
+
+
+def renamed_options(**old_names: str | tuple[str, ...]) -> Callable[[Callable], Callable]:
+    """Keep a renamed option's old spellings working: ``@renamed_options(ground="--gateways")`` adds a hidden
+    ``--gateways`` that parses exactly as the command's ``ground`` option (a copy of its declaration), prints one
+    line on stderr (``warning: --gateways is deprecated; use --ground``) and hands its value to ``ground``. Giving
+    both spellings is an error. Put it above :func:`shared_options` when both are used::
+
+        @app.command()
+        @renamed_options(ground="--gateways", exclude_gateways_in="--no-gateway-in")
+        def capacity(..., ground: str = typer.Option("operator", "--ground"), ...) -> None: ...
+    """
+
+    def decorate(func: Callable) -> Callable:
+        signature = inspect.signature(func)
+        hints = typing.get_type_hints(func)
+        added: list[inspect.Parameter] = []
+        aliases: dict[str, tuple[str, str, str]] = {}  # hidden parameter -> (parameter, old name, new name)
+        for name, olds in old_names.items():
+            info = signature.parameters[name].default
+            new = _long_name(name, info)
+            for old in (olds,) if isinstance(olds, str) else olds:
+                hidden = copy.copy(info)
+                hidden.param_decls = (old,)
+                hidden.hidden = True
+                hidden.help = f"Deprecated: use {new}."
+                hidden.envvar = None
+                if hidden.default is ...:
+                    hidden.default = None
+                alias = f"_{name}__{old.lstrip('-').replace('-', '_')}"
+                aliases[alias] = (name, old, new)
+                added.append(
+                    inspect.Parameter(alias, inspect.Parameter.KEYWORD_ONLY, default=hidden, annotation=hints[name])
+                )
+        added.append(inspect.Parameter(_CONTEXT, inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context))
+
+        @functools.wraps(func)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            from skyfence.errors import InputError
+
+            context = kwargs.pop(_CONTEXT)
+            for alias, (name, old, new) in aliases.items():
+                value = kwargs.pop(alias)
+                if getattr(context.get_parameter_source(alias), "name", None) not in _GIVEN:
+                    continue
+                if getattr(context.get_parameter_source(name), "name", None) in _GIVEN:
+                    raise InputError(
+                        f"give {new} or {old}, not both", field=new, hint=f"{old} is the old name of {new}"
+                    )
+                _deprecated(old, new)
+                kwargs[name] = value
+            # looked up at each call: a test swaps it to see what the command receives
+            return command.implementation(*args, **kwargs)  # type: ignore[attr-defined]
+
+        command.implementation = func  # type: ignore[attr-defined]
+
+        keep = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        command.__signature__ = signature.replace(parameters=[*keep, *added])  # type: ignore[attr-defined]
+        command.__annotations__ = {**func.__annotations__, **{p.name: p.annotation for p in added}}
+        return command
+
+    return decorate
+
+
+def bare_flag_renamed(old: str, new: str) -> type:
+    """The command class (``@app.command(cls=bare_flag_renamed("--ground", "--gsl"))``) for a command where ``old``
+    was a flag and now takes a value (the one name of another concept): ``old`` given without a value -- last on
+    the line or before another option -- is read as the flag ``new``, with the one-line deprecation warning of
+    :func:`renamed_options`; ``old VALUE`` is the new option."""
+    from typer.core import TyperCommand
+
+    class Command(TyperCommand):
+        def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+            args = list(args)
+            for i, arg in enumerate(args):
+                if arg == "--":
+                    break
+                if arg == old and (i + 1 == len(args) or args[i + 1].startswith("-")):
+                    args[i] = new
+                    _deprecated(f"{old} without a value", new)
+            return super().parse_args(ctx, args)
+
+    return Command

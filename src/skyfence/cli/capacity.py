@@ -17,6 +17,7 @@ from skyfence.cli._common import (
     check_epochs,
     console,
     print_summary_json,
+    renamed_options,
     steps_progress,
     summary_text,
 )
@@ -51,6 +52,7 @@ _LONG_TITLES = {
 }
 
 
+@renamed_options(ground="--gateways", exclude_gateways_in="--no-gateway-in")
 def capacity(
     source: str = typer.Argument(..., help="TLE/OMM file, preset name or celestrak:GROUP."),
     region: str = typer.Option("TW", "--region", help="TW, Ukraine, disputed:NAME, occupied:ua:DATE or FILE.geojson."),
@@ -66,13 +68,15 @@ def capacity(
     oversubscription: float = typer.Option(20.0, "--oversubscription", help="Contention ratio (>= 1)."),
     generation: str = typer.Option(None, "--generation", help="Satellite generation for all satellites."),
     freq_ghz: float = typer.Option(None, "--freq-ghz", help="User-downlink frequency \\[GHz] instead of 11.7."),
-    gateways: str = typer.Option(
+    ground: str = typer.Option(
         "starlink_ground_stations",
-        "--gateways",
+        "--ground",
         help="Gateway list (dataset or file), or 'none' (every satellite fed). Default: Starlink's community list "
         "for Starlink, none for others.",
     ),
-    no_gateway_in: list[str] = typer.Option(None, "--no-gateway-in", help="Drop gateways in this country (ISO2)."),
+    exclude_gateways_in: list[str] = typer.Option(
+        None, "--exclude-gateways-in", help="Leave out the gateways in this country (ISO2; repeatable)."
+    ),
     start: str = typer.Option(None, help="Start, ISO 8601 UTC. Default: newest element epoch of SOURCE."),
     duration: str = typer.Option("24h", help="Span: 90m, 6h, 24h ..."),
     step: str = typer.Option("60s", help="Time step."),
@@ -106,20 +110,20 @@ def capacity(
     area = get_region(region)
     cells = area.cells(res)
     constellation = load_constellation(source)
-    ground = None
-    if gateways == _STARLINK_GATEWAYS and not fed_by_starlink_gateways(assign_generations(constellation, generation)):
-        gateways = "none"  # the community list is Starlink's; no other operator's gateways are in the data
-    if gateways.lower() != "none":
+    segment = None
+    if ground == _STARLINK_GATEWAYS and not fed_by_starlink_gateways(assign_generations(constellation, generation)):
+        ground = "none"  # the community list is Starlink's; no other operator's gateways are in the data
+    if ground.lower() != "none":
         from skyfence.network.ground import load_ground_segment
 
-        ground = load_ground_segment(gateways)
-        if no_gateway_in:
-            ground = ground.exclude_gateways_in(no_gateway_in, field="--no-gateway-in")
-    elif no_gateway_in:
+        segment = load_ground_segment(ground)
+        if exclude_gateways_in:
+            segment = segment.exclude_gateways_in(exclude_gateways_in, field="--exclude-gateways-in")
+    elif exclude_gateways_in:
         raise InputError(
             f"has no effect: {constellation.name} is modelled without gateways (every satellite fed)",
-            field="--no-gateway-in",
-            hint="give --gateways DATASET_OR_FILE with that operator's gateways",
+            field="--exclude-gateways-in",
+            hint="give --ground DATASET_OR_FILE with that operator's gateways",
         )
     t0 = default_start(constellation.epoch_range) if start is None else parse_time(start, field="--start")
     times = time_grid(t0, duration, step)
@@ -136,7 +140,7 @@ def capacity(
             else {n: {"freq_down_ghz": freq_ghz} for n in set(assign_generations(constellation, generation)) if n},
             rain_p=p,
             demand=demand,
-            ground=ground,
+            ground=segment,
             progress=partial(bar.advance, task),
         )
     summary: dict[str, Any] = {

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from skyfence._io import atomic_path, write_parquet
-from skyfence.cli._common import console, print_json
+from skyfence.cli._common import console, print_json, renamed_options
 from skyfence.errors import InputError
 
 fleet_app = typer.Typer(help="Synthetic terminal fleets with ground-truth labels.", no_args_is_help=True)
@@ -131,6 +131,7 @@ def synth(
     )
 
 
+@renamed_options(source="--constellation")
 def detect(
     args: list[str] = typer.Argument(
         ...,
@@ -139,10 +140,11 @@ def detect(
     ),
     policy: Path = typer.Option(None, "--policy", help="Policy file (TOML): high-risk places, geofences, limits."),
     out: Path = typer.Option(None, "--out", help="Alerts table to write (.parquet), atomically."),
-    constellation: str = typer.Option(
+    source: str = typer.Option(
         None,
-        "--constellation",
-        help="Elements of the serving satellites (default: the fleet's, else starlink_omm_20260818).",
+        "--source",
+        help="TLE/OMM file, dataset or preset of the serving satellites (default: the fleet's, else "
+        "starlink_omm_20260818).",
     ),
     gnss_jammers: Path = typer.Option(
         None,
@@ -181,6 +183,7 @@ def detect(
 
     fixes_path = Path(args[0])
     pieces = _Pieces(fixes_path)
+    constellation = source
     if constellation is None:
         stored = pieces.attrs.get("fleet_spec")
         constellation = json.loads(stored)["fleet"]["constellation"] if stored else "starlink_omm_20260818"

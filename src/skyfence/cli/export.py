@@ -9,7 +9,16 @@ from pathlib import Path
 
 import typer
 
-from skyfence.cli._common import STRICT_EPOCHS, check_epochs, check_output, console, print_json, steps_progress
+from skyfence.cli._common import (
+    STRICT_EPOCHS,
+    bare_flag_renamed,
+    check_epochs,
+    check_output,
+    console,
+    print_json,
+    renamed_options,
+    steps_progress,
+)
 from skyfence.errors import InputError
 
 __all__ = ["app"]
@@ -17,7 +26,10 @@ __all__ = ["app"]
 app = typer.Typer(help="Export: files for other tools (CZML for Cesium).", no_args_is_help=True)
 
 
-@app.command("czml")
+# --ground names the gateway/PoP dataset here as in every command; the flag that drew the gateway links was
+# --ground (now --gsl, beside --isl): --ground without a value still reads as --gsl, with a warning
+@app.command("czml", cls=bare_flag_renamed("--ground", "--gsl"))
+@renamed_options(ground="--sites")
 def czml(
     source: str = typer.Argument(
         ..., help="TLE/OMM file, preset name, dated catalog (starlink_omm_20260818) or live celestrak:GROUP."
@@ -26,10 +38,11 @@ def czml(
     start: str = typer.Option(None, help="Start, ISO 8601 UTC. Default: newest element epoch."),
     duration: str = typer.Option("1h", help="Span: 10m, 1h, 1d ..."),
     step: str = typer.Option("60s", help="Time between position samples (Cesium interpolates between them)."),
-    ground: bool = typer.Option(False, "--ground", help="Add GSL links: each satellite to its nearest gateway."),
+    gsl: bool = typer.Option(False, "--gsl", help="Add gateway (GSL) links: each satellite to its nearest gateway."),
     isl: bool = typer.Option(False, "--isl", help="Add laser links (+grid between laser-capable satellites)."),
-    sites: str = typer.Option(
+    ground: str = typer.Option(
         "operator",
+        "--ground",
         help="Gateway/PoP dataset name or file ('none': no sites). Default: the operator's (Starlink's community "
         "list for Starlink; the data has none for other operators: give theirs).",
     ),
@@ -45,8 +58,8 @@ def czml(
 
     if out.suffix.lower() != ".czml":
         raise InputError(f"cannot write {out.name}", field="--out", hint="use a .czml file name")
-    if ground and sites.lower() == "none":
-        raise InputError("--ground needs gateways", field="--sites", hint="leave out --sites none")
+    if gsl and ground.lower() == "none":
+        raise InputError("--gsl needs gateways", field="--ground", hint="leave out --ground none")
     if duration.strip().startswith("-"):
         raise InputError(f"duration must not be negative, got {duration!r}", field="--duration", hint="e.g. 1h")
     if not (0.0 <= min_elevation < 90.0):
@@ -60,9 +73,9 @@ def czml(
             start=start,
             duration=duration,
             step=step,
-            sites=None if sites.lower() == "none" else sites,
+            sites=None if ground.lower() == "none" else ground,
             status=status,
-            gsl=ground,
+            gsl=gsl,
             isl=isl,
             lasers=lasers,
             min_elevation_deg=min_elevation,
@@ -75,7 +88,7 @@ def czml(
         print_json(summary)
         return
     links = []
-    if ground:
+    if gsl:
         links.append(f"{export.gsl_links:,} GSL")
     if isl:
         links.append(f"{export.isl_links:,} ISL")
@@ -85,7 +98,7 @@ def czml(
         + f", {export.start} → {export.end}"
     )
     if export.note:
-        console.print(f"{export.note} (give them with --sites FILE)")
+        console.print(f"{export.note} (give them with --ground FILE)")
     if export.left_out:
         console.print(f"left out {export.left_out:,} satellite(s) without any valid SGP4 position")
     console.print(f"wrote {out} ({summary['bytes'] / 1e6:.1f} MB)")

@@ -19,6 +19,7 @@ from skyfence.cli._common import (
     console,
     err_console,
     print_json,
+    renamed_options,
     shared_options,
 )
 from skyfence.errors import InputError
@@ -427,10 +428,17 @@ def _country_run(countries: list[str] | None, run: dict):
     from skyfence.network.pops import load_pop_assignment
     from skyfence.orbits.sources import load_constellation
 
-    policy, processing_ms = run["policy"], run["processing_ms"]
-    access = (
-        AccessModel(policy=policy) if processing_ms is None else AccessModel(policy=policy, processing_ms=processing_ms)
-    )
+    selection, processing_ms = run["selection"], run["processing_ms"]
+    try:
+        access = (
+            AccessModel(policy=selection)
+            if processing_ms is None
+            else AccessModel(policy=selection, processing_ms=processing_ms)
+        )
+    except InputError as error:  # the model calls it its policy; the option is --selection
+        if error.field == "policy":
+            error.field = "--selection"
+        raise
     laser_model = LaserModel(
         availability=run["lasers"], objective=run["objective"], dropout=run["dropout"], hop_delay_ms=run["laser_hop_ms"]
     )
@@ -509,9 +517,11 @@ _LATENCY_OPTIONS = {
         Path | None,
         typer.Option(None, "--assignment", help="Country -> PoP CSV (default: the staged snapshot)."),
     ),
-    "policy": (
+    "selection": (
         str,
-        typer.Option("max_elevation", help="Satellite selection: max_elevation, longest_visibility, min_delay."),
+        typer.Option(
+            "max_elevation", "--selection", help="Satellite selection: max_elevation, longest_visibility, min_delay."
+        ),
     ),
     "processing_ms": (
         float | None,
@@ -539,6 +549,7 @@ _LATENCY_OPTIONS = {
 
 
 @latency_app.command("country")
+@renamed_options(selection="--policy")
 @shared_options(_LATENCY_OPTIONS, into="run")
 def latency_country(
     country: str = typer.Argument(..., help="ISO 3166 alpha-2 country code, e.g. DE, KI."),
@@ -586,6 +597,7 @@ def latency_country(
 
 
 @latency_app.command("world")
+@renamed_options(selection="--policy")
 @shared_options(_LATENCY_OPTIONS, into="run")
 def latency_world(
     out: Path = typer.Option(..., "--out", help="Output folder: PNG map, GeoJSON, GeoParquet, CSV and JSON."),

@@ -17,6 +17,7 @@ from skyfence.cli._common import (
     err_console,
     print_json,
     print_summary_json,
+    renamed_options,
     summary_text,
 )
 from skyfence.errors import InputError
@@ -108,13 +109,14 @@ def validate(file: Path = _POLICY, json_out: bool = _JSON) -> None:
 
 
 @app.command("check")
+@renamed_options(terminal_id="--terminal")
 def check(
     file: Path = _POLICY,
     lat: float = typer.Option(..., "--lat", help="Latitude \\[deg]."),
     lon: float = typer.Option(..., "--lon", help="Longitude \\[deg]."),
     speed_kmh: float = typer.Option(0.0, "--speed-kmh", help="Ground speed \\[km/h]."),
     alt_m: float = typer.Option(0.0, "--alt-m", help="Altitude \\[m]."),
-    terminal: str = typer.Option(None, "--terminal", help="Terminal id."),
+    terminal_id: str = typer.Option(None, "--terminal-id", help="Terminal id."),
     registered_in: str = typer.Option(None, "--registered-in", help="Registration country (ISO alpha-2)."),
     plan: str = typer.Option("residential", "--plan", help="residential, roam, maritime, aviation ..."),
     whitelisted: bool = typer.Option(False, "--whitelisted", help="The terminal is whitelisted (registered)."),
@@ -153,8 +155,8 @@ def check(
             highlight=False,
         )
     fix = {"speed_kmh": speed_kmh, "alt_m": alt_m, "plan": plan, "whitelisted": whitelisted, "days_abroad": days_abroad}
-    if terminal is not None:
-        fix["terminal"] = terminal
+    if terminal_id is not None:
+        fix["terminal"] = terminal_id
     if registered_in is not None:
         from skyfence.service.iso3166 import is_country_code
 

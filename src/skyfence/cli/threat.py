@@ -13,7 +13,15 @@ from pathlib import Path
 
 import typer
 
-from skyfence.cli._common import STRICT_EPOCHS, check_epochs, console, portable_paths, print_json, summary_text
+from skyfence.cli._common import (
+    STRICT_EPOCHS,
+    check_epochs,
+    console,
+    portable_paths,
+    print_json,
+    renamed_options,
+    summary_text,
+)
 from skyfence.errors import InputError
 
 __all__ = ["app"]
@@ -117,12 +125,15 @@ def _capacity_ground(constellation, ground: str):
 
 
 @app.command("js")
+@renamed_options(sidelobe_db="--rejection")
 def js(
     jammer_eirp: float = typer.Option(..., "--jammer-eirp", help="Jammer EIRP \\[dBW]."),
     jammer_km: float = typer.Option(..., "--jammer-km", help="Jammer-to-terminal distance \\[km]."),
     sat_eirp: float = typer.Option(33.0, "--sat-eirp", help="Satellite EIRP in the signal bandwidth \\[dBW]."),
     sat_km: float = typer.Option(..., "--sat-km", help="Satellite slant range \\[km]."),
-    rejection: str = typer.Option("30", "--rejection", help="Side-lobe rejection \\[dB]; a list sweeps it: 20,30,40."),
+    sidelobe_db: str = typer.Option(
+        "30", "--sidelobe-db", help="Side-lobe rejection \\[dB]; a list sweeps it: 20,30,40."
+    ),
     jammer_bw: float = typer.Option(250.0, "--jammer-bw", help="Jammer bandwidth \\[MHz]."),
     signal_bw: float = typer.Option(250.0, "--signal-bw", help="Signal bandwidth \\[MHz]."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -156,7 +167,7 @@ def js(
                 2,
             ),
         }
-        for r in _floats(rejection, "--rejection")
+        for r in _floats(sidelobe_db, "--sidelobe-db")
     ]
     if json_out:
         print_json(rows)
@@ -475,8 +486,9 @@ def _attrition_capacity(constellation, cells, times, targets, fractions, draws, 
 
 
 @app.command("debris")
+@renamed_options(alt_km="--alt")
 def debris(
-    alt: float = typer.Option(500.0, "--alt", help="Breakup altitude \\[km]."),
+    alt_km: float = typer.Option(500.0, "--alt-km", help="Breakup altitude \\[km]."),
     mass: float = typer.Option(1750.0, "--mass", help="Mass involved \\[kg] (Kosmos 1408: 1,750)."),
     source: str = typer.Option(None, "--source", help="Constellation whose shells are exposed."),
     horizon_days: float = typer.Option(365.0, "--horizon-days", help="Horizon \\[days]."),
@@ -493,7 +505,7 @@ def debris(
     if not horizon_days > 0:
         raise InputError(f"must be positive, got {horizon_days}", field="--horizon-days")
     event = AsatEvent(
-        alt_km=alt,
+        alt_km=alt_km,
         mass_kg=mass,
         lethal_size_m=lethal_size,
         satellite_area_m2=area,
@@ -522,7 +534,7 @@ def debris(
         print_json(payload)
         return
     console.print(
-        f"[bold]ASAT breakup at {alt:g} km[/] (first-order model): {payload['trackable_fragments']:,} "
+        f"[bold]ASAT breakup at {alt_km:g} km[/] (first-order model): {payload['trackable_fragments']:,} "
         f"trackable and {payload['lethal_fragments']:,} lethal (>= {lethal_size * 100:g} cm) fragments"
     )
     if "shells" not in payload:
@@ -557,6 +569,7 @@ def debris(
 
 
 @app.command("reach")
+@renamed_options(remove_site="--site", exclude_gateways_in="--gateways-in")
 def reach(
     source: str = typer.Argument(..., help="TLE/OMM file, preset name or celestrak:GROUP."),
     from_: str = typer.Option(..., "--from", help="Terminal: city or LAT,LON."),
@@ -565,8 +578,10 @@ def reach(
     step: str = typer.Option("60s", help="Step."),
     isl: str = typer.Option("+grid", "--isl", help="+grid or none."),
     ground: str = typer.Option("starlink_ground_stations", help="Gateway/PoP dataset name or file."),
-    site: list[str] = typer.Option([], "--site", help="Destroy a gateway/PoP by name (repeatable)."),
-    gateways_in: list[str] = typer.Option([], "--gateways-in", help="Take out every gateway in this country."),
+    remove_site: list[str] = typer.Option([], "--remove-site", help="Destroy a gateway/PoP by name (repeatable)."),
+    exclude_gateways_in: list[str] = typer.Option(
+        [], "--exclude-gateways-in", help="Take out every gateway in this country (repeatable)."
+    ),
     cables_cut_in: list[str] = typer.Option([], "--cables-cut-in", help="PoPs in this country lose the Internet."),
     isl_failure: float = typer.Option(0.0, "--isl-failure", help="Share of ISLs failed."),
     seed: int = typer.Option(0, "--seed", help="Seed for ISL failures."),
@@ -585,8 +600,8 @@ def reach(
     from skyfence.threats.ground import GroundAttack, reachability
 
     attack = GroundAttack(
-        sites=tuple(site),
-        gateways_in=tuple(gateways_in),
+        sites=tuple(remove_site),
+        gateways_in=tuple(exclude_gateways_in),
         cables_cut_in=tuple(cables_cut_in),
         isl_failure_fraction=isl_failure,
         seed=seed,

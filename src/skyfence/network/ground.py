@@ -19,7 +19,7 @@ dated studies such as the 2023 RIPE Atlas validation; their free-text status
 is mapped to operational/planned by :data:`STATUS_2023`), a PoP-only list
 (clarkzjw/starlink-geoip) and the Horizon gateway list (lon/lat swapped).
 
-Only Starlink's ground segment is public, so the commands' default (``--ground operator``, ``--sites operator``)
+Only Starlink's ground segment is public, so the commands' default (``--ground operator``)
 is the list of the constellation's operator, read from its satellites' catalog names (:func:`operator_ground`):
 Starlink's list for a Starlink catalog or preset; for OneWeb, Kuiper and the others an error that asks for their
 gateways rather than Starlink's in silence.
@@ -68,7 +68,7 @@ __all__ = [
 
 #: Dataset name of the default list (see the module docstring).
 DEFAULT_GROUND_DATASET = "starlink_ground_stations"
-#: The default of the commands' ``--ground`` / ``--sites``: the ground segment of the constellation's operator.
+#: The default of the commands' ``--ground``: the ground segment of the constellation's operator.
 OPERATOR = "operator"
 #: The ground segments in the data, by operator (the first word of its satellites' catalog names).  Only Starlink's
 #: gateways and PoPs are public (community lists); OneWeb's, Kuiper's and the others' are not in the data.

@@ -452,7 +452,7 @@ def export_czml(
         check_times(constellation, times)
     note = ""
     if sites == OPERATOR:
-        sites = operator_ground(constellation, field="--sites", required=gsl)
+        sites = operator_ground(constellation, field="--ground", required=gsl)
         if sites is None:
             note = f"no gateways or PoPs drawn: the data has no ground segment for {operator_of(constellation)[1]}"
     ground = None
