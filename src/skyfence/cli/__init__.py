@@ -32,20 +32,56 @@ from skyfence.cli import (
 __all__ = ["app", "main"]
 
 
-def _no_type_for_flags() -> None:
-    """Typer 0.29's help shows a ``<bool>`` type beside every flag (``--json <bool>``), which reads as if the flag
-    took a value; a flag takes none, so its type column stays empty (the plain-text help already does this)."""
-    from typer.core import TyperOption
+def _readable_help() -> None:
+    """Help that reads as a command line, not as Python: Typer 0.29 shows a value's Python type (``--ground <str>``,
+    ``--kind <list[str]>``, ``<int range> [x>=1]``) and arguments in braces (``{source}``). Here an option shows
+    the word for its value (``--ground DATASET``, ``--duration DURATION``, ``--res N``; ``readable_metavar`` in
+    :mod:`skyfence.cli._common`), a range as ``>= 1``, an argument its name (``SOURCE``, ``[NAME]``), and a flag no
+    type at all (``--json``, not ``--json <bool>``, which read as if the flag took a value)."""
+    from typer import rich_utils
+    from typer.core import TyperArgument, TyperOption
 
-    shown = TyperOption.display_type_rich
+    from skyfence.cli._common import readable_metavar, readable_range
 
-    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
-        return None if self.is_flag and not self.count else shown(self, ctx)
+    def option_type(self: TyperOption, ctx: Any) -> str | None:
+        if self.is_flag and not self.count:
+            return None
+        word = readable_metavar(self)
+        return f"{word}..." if self.nargs != 1 else word
 
-    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+    def argument_name(self: TyperArgument) -> str:
+        return readable_metavar(self)
+
+    def argument_usage(self: TyperArgument) -> str:
+        name = readable_metavar(self)
+        name = name if self.required else f"[{name}]"
+        return f"{name}..." if self.nargs != 1 and not name.endswith("...") else name
+
+    def number_range(self: Any) -> str | None:
+        if getattr(self, "count", False) and self.min == 0 and self.max is None:
+            return None
+        return readable_range(self.min, self.max)
+
+    def fix_linebreaks(paragraphs: list[str], markup_mode: Any) -> str:
+        # Typer 0.29 kept a docstring's single line breaks in a command's later paragraphs ("the first draws (at most
+        # 3), the" / "capacity layer ..."): join them, as it does for the first paragraph; a paragraph that starts
+        # with \b (an example block) keeps its lines -- and their indent: the leading newline keeps the dedent
+        # Typer applies next (inspect.cleandoc) from taking it off when the block comes first
+        return "\n" + "\n\n".join(
+            text.removeprefix("\b").strip("\n") if text.startswith("\b") else " ".join(text.split("\n"))
+            for text in paragraphs
+        )
+
+    rich_utils._fix_linebreaks = fix_linebreaks
+    TyperOption.display_type_rich = option_type  # type: ignore[method-assign]
+    TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]  # the name says it
+    TyperArgument.display_name_raw = property(argument_name)  # type: ignore[assignment,method-assign]
+    TyperArgument._usage_display_name = argument_usage  # type: ignore[method-assign]
+    TyperOption._get_number_range_help_str = number_range  # type: ignore[method-assign]
+    TyperArgument._get_number_range_help_str = number_range  # type: ignore[method-assign]
 
 
-_no_type_for_flags()
+_readable_help()
 
 app = typer.Typer(
     name="skyfence",

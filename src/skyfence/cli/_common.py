@@ -29,6 +29,8 @@ STRICT_EPOCHS: Any = typer.Option(
 )
 
 __all__ = [
+    "ARGUMENT_METAVARS",
+    "METAVARS",
     "OPTION_NAMES",
     "STRICT_EPOCHS",
     "bare_flag_renamed",
@@ -37,10 +39,13 @@ __all__ = [
     "console",
     "err_console",
     "fail",
+    "help_examples",
     "json_text",
     "portable_paths",
     "print_json",
     "print_summary_json",
+    "readable_metavar",
+    "readable_range",
     "renamed_options",
     "shared_options",
     "steps_progress",
@@ -317,3 +322,124 @@ def bare_flag_renamed(old: str, new: str) -> type:
             return super().parse_args(ctx, args)
 
     return Command
+
+
+#: What an option's value is, as its help shows it (``--duration DURATION``), by parameter name. An option not
+#: named here shows its unit when its name ends in one (``--alt-km KM``), else N (an integer), NUMBER, PATH, or its
+#: own name in capitals (``--status STATUS``); an explicit ``metavar=`` wins. Never a Python type (``<list[str]>``).
+METAVARS: dict[str, str] = {
+    **dict.fromkeys(("start", "end", "time", "since"), "TIME"),
+    **dict.fromkeys(("duration", "step"), "DURATION"),
+    **dict.fromkeys(("from", "to"), "PLACE"),
+    **dict.fromkeys(("exclude_gateways_in", "cables_cut_in", "registered_in", "jurisdiction"), "CC"),
+    "countries": "CC,CC,...",
+    **dict.fromkeys(("add_gateway", "add_pop"), "NAME=PLACE"),
+    "remove_site": "NAME",
+    "terminal_id": "ID",
+    **dict.fromkeys(("lat", "lon", "min_elevation"), "DEG"),
+    **dict.fromkeys(("source", "compare"), "SOURCE"),
+    "ground": "DATASET",
+    **dict.fromkeys(("url", "scheduler"), "URL"),
+    "occupied": "DATE",
+    "log_level": "LEVEL",
+    "actor": "WHO",
+    "reason": "TEXT",
+    "anchor": "SEQ:HASH",
+    "eirp_sweep": "DBW,...",
+    "fraction": "SHARE,...",
+    **dict.fromkeys(("jammer_eirp", "sat_eirp"), "DBW"),
+    **dict.fromkeys(("jammer_bw", "signal_bw"), "MHZ"),
+    "threshold": "DB",
+    **dict.fromkeys(("take_rate", "isl_failure", "dropout"), "SHARE"),
+    "rain_p": "PCT",
+    **dict.fromkeys(("oversubscription", "fibre_factor", "k_factor"), "FACTOR"),
+    **dict.fromkeys(("h1", "h2"), "M"),
+    "mass": "KG",
+    "days_abroad": "DAYS",
+    **dict.fromkeys(("rtol", "atol"), "TOL"),
+    "norad": "NORAD_ID",
+    "pop_assignment": "MODE",
+    "isl": "TOPOLOGY",
+    "port": "PORT",
+    "db": "DB",
+}
+#: An argument shows its name in capitals (SOURCE, LAT) unless named here or given a metavar.
+ARGUMENT_METAVARS: dict[str, str] = {
+    "country": "CC",
+    "file": "POLICY",
+    "a": "POLICY_A",
+    "b": "POLICY_B",
+    "scenario_file": "SCENARIO",
+    "sweep_file": "SWEEP",
+    "input_dir": "DIR",
+    "alert_ids": "ID...",
+    "names": "NAME...",
+}
+_UNIT_METAVARS = (
+    ("-kmh", "KMH"),
+    ("-km", "KM"),
+    ("-ms", "MS"),
+    ("-m2", "M2"),
+    ("-m", "M"),
+    ("-deg", "DEG"),
+    ("-db", "DB"),
+    ("-days", "DAYS"),
+    ("-mbps", "MBPS"),
+    ("-ghz", "GHZ"),
+)
+
+
+def readable_metavar(param: Any) -> str:
+    """The word an option's or argument's help shows for its value (see :data:`METAVARS`)."""
+    if param.metavar is not None:
+        return str(param.metavar)
+    name = (param.name or "").strip("_")
+    if getattr(param, "param_type_name", "") == "argument":
+        return ARGUMENT_METAVARS.get(name, name.upper())
+    if name in METAVARS:
+        return METAVARS[name]
+    long = [o for o in param.opts if o.startswith("--")]
+    for suffix, unit in _UNIT_METAVARS:
+        if long and long[0].endswith(suffix):
+            return unit
+    descriptor = getattr(param, "type_descriptor", None)
+    annotation: Any = getattr(descriptor, "annotation", str)
+    if descriptor is not None and descriptor.is_path:
+        return "PATH"
+    if typing.get_origin(annotation) is list:
+        annotation = typing.get_args(annotation)[0]
+    if annotation is int:
+        return "N"
+    if annotation is float:
+        return "NUMBER"
+    return name.upper()
+
+
+def readable_range(low: float | None, high: float | None) -> str | None:
+    """A number range as help shows it: ``>= 1``, ``<= 5``, ``0 to 15`` (not ``0<=x<=15``)."""
+    if low is None and high is None:
+        return None
+    if high is None:
+        return f">= {low:g}"
+    if low is None:
+        return f"<= {high:g}"
+    return f"{low:g} to {high:g}"
+
+
+def help_examples(*examples: str) -> Callable[[Callable], Callable]:
+    """Add an ``Examples:`` block to a command's help (its docstring), one runnable command line per entry
+    (continue a long one with ``\\`` and a newline). They use files in examples/ and dataset names, and
+    tests/test_cli_help.py checks that each parses. Put it above every other decorator of the command::
+
+        @app.command("capacity")
+        @help_examples("skyfence capacity starlink_omm_20260818 --region TW --duration 1h")
+        def capacity(...): ...
+    """
+
+    def decorate(func: Callable) -> Callable:
+        # only "[" is markup to rich; its escape() would also double a line's closing backslash
+        lines = ["  " + line.replace("[", "\\[") for example in examples for line in example.splitlines()]
+        func.__doc__ = inspect.cleandoc(func.__doc__ or "") + "\n\n\b\nExamples:\n" + "\n".join(lines)
+        return func
+
+    return decorate

@@ -11,10 +11,15 @@ import typer
 from rich.markup import escape
 
 from skyfence._io import atomic_outputs
-from skyfence.cli._common import check_output, console, fail, print_json
+from skyfence.cli._common import check_output, console, fail, help_examples, print_json
 from skyfence.cli._progress import unit_progress
 
 
+@help_examples(
+    "skyfence assess examples/taiwan.toml",
+    "skyfence assess examples/ukraine.toml --out out/ukraine",
+    "skyfence assess --check out/taiwan/summary.json",
+)
 def assess(
     scenario_file: Path = typer.Argument(
         None, help="Scenario TOML (see examples/taiwan.toml). With --check: default, the one the summary records."

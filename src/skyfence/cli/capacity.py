@@ -16,6 +16,7 @@ from skyfence.cli._common import (
     STRICT_EPOCHS,
     check_epochs,
     console,
+    help_examples,
     print_summary_json,
     renamed_options,
     steps_progress,
@@ -52,6 +53,13 @@ _LONG_TITLES = {
 }
 
 
+@help_examples(
+    "skyfence capacity starlink_omm_20260818 --region TW --duration 1h",
+    (
+        "skyfence capacity starlink_omm_20260818 --region TW --take-rate 0.01 \\\n"
+        "    --exclude-gateways-in TW --duration 1h --out out/tw-capacity"
+    ),
+)
 @renamed_options(ground="--gateways", exclude_gateways_in="--no-gateway-in")
 def capacity(
     source: str = typer.Argument(..., help="TLE/OMM file, preset name or celestrak:GROUP."),

@@ -18,6 +18,7 @@ from skyfence.cli._common import (
     check_epochs,
     check_output,
     console,
+    help_examples,
     print_summary_json,
     steps_progress,
     summary_text,
@@ -75,6 +76,14 @@ def _write_outputs(folder: Path, label: str, result: CoverageResult) -> dict[str
     return files
 
 
+@help_examples(
+    "skyfence coverage starlink_omm_20260818 --region TW --duration 1h",
+    (
+        "skyfence coverage starlink_omm_20260818 --compare oneweb_omm_20260818 \\\n"
+        "    --region TW --start 2026-08-18T12:00Z --duration 24h \\\n"
+        "    --out out/tw-coverage"
+    ),
+)
 def coverage(
     source: str = typer.Argument(
         ..., help="TLE/OMM file, preset name, dated catalog (starlink_omm_20260818) or live celestrak:GROUP."

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from skyfence._io import atomic_path, write_parquet
-from skyfence.cli._common import console, print_json, renamed_options
+from skyfence.cli._common import console, help_examples, print_json, renamed_options
 from skyfence.errors import InputError
 
 fleet_app = typer.Typer(help="Synthetic terminal fleets with ground-truth labels.", no_args_is_help=True)
@@ -82,6 +82,10 @@ class _Pieces:
             self._fail(error)
 
 
+@help_examples(
+    ("skyfence fleet synth examples/fleet_ukraine_week.toml \\\n    --out out/fleet.parquet"),
+    ("skyfence fleet synth examples/fleet_ukraine_week.toml \\\n    --out out/fleet.parquet --json"),
+)
 @fleet_app.command("synth")
 def synth(
     spec: Path = typer.Argument(..., help="Fleet spec (TOML), e.g. examples/fleet_ukraine_week.toml."),
@@ -131,6 +135,14 @@ def synth(
     )
 
 
+@help_examples(
+    (
+        "skyfence detect out/fleet.parquet \\\n"
+        "    --policy examples/policies/real_world_2026.toml --out out/alerts.parquet"
+    ),
+    "skyfence detect evaluate out/fleet.parquet out/alerts.parquet",
+    "skyfence detect evaluate out/fleet.parquet out/alerts.parquet --markdown",
+)
 @renamed_options(source="--constellation")
 def detect(
     args: list[str] = typer.Argument(
@@ -155,12 +167,7 @@ def detect(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
     markdown: bool = typer.Option(False, "--markdown", help="evaluate: print Markdown tables."),
 ) -> None:
-    """Run the misuse detectors on fixes (with --policy and --out), or evaluate alerts against labels.
-
-    \b
-    skyfence detect FIXES.parquet --policy P.toml --out alerts.parquet
-    skyfence detect evaluate FIXES.parquet ALERTS.parquet \\[--json]
-    """
+    """Run the misuse detectors on fixes (with --policy and --out), or evaluate alerts against labels."""
     if args and args[0] == "evaluate":
         if len(args) != 3:
             raise InputError("evaluate needs two files", field="evaluate", hint="skyfence detect evaluate FIXES ALERTS")

@@ -15,6 +15,7 @@ from skyfence.cli._common import (
     check_epochs,
     check_output,
     console,
+    help_examples,
     print_json,
     renamed_options,
     steps_progress,
@@ -28,6 +29,10 @@ app = typer.Typer(help="Export: files for other tools (CZML for Cesium).", no_ar
 
 # --ground names the gateway/PoP dataset here as in every command; the flag that drew the gateway links was
 # --ground (now --gsl, beside --isl): --ground without a value still reads as --gsl, with a warning
+@help_examples(
+    ("skyfence export czml starlink_omm_20260818 --duration 1h --gsl --isl \\\n    --out out/starlink.czml"),
+    ("skyfence export czml oneweb_omm_20260818 --duration 10m \\\n    --out out/oneweb.czml"),
+)
 @app.command("czml", cls=bare_flag_renamed("--ground", "--gsl"))
 @renamed_options(ground="--sites")
 def czml(

@@ -18,6 +18,7 @@ from skyfence.cli._common import (
     check_output,
     console,
     err_console,
+    help_examples,
     print_json,
     renamed_options,
     shared_options,
@@ -186,6 +187,13 @@ def _print_summary(summary: dict) -> None:
         console.print(f"  {what}: {used}")
 
 
+@help_examples(
+    "skyfence latency starlink_omm_20260818 --from Taipei --to pop --duration 1h",
+    (
+        "skyfence latency starlink_omm_20260818 --from Taipei \\\n"
+        "    --exclude-gateways-in TW --start 2026-08-18T12:00Z --duration 1h --json"
+    ),
+)
 @latency_app.command("route")
 def latency(
     source: str = typer.Argument(
@@ -548,6 +556,11 @@ _LATENCY_OPTIONS = {
 }
 
 
+@help_examples(
+    "skyfence latency country KI --json",
+    "skyfence latency country TW --pop-assignment nearest --duration 1h",
+    "skyfence latency country DE --selection longest_visibility --lasers none",
+)
 @latency_app.command("country")
 @renamed_options(selection="--policy")
 @shared_options(_LATENCY_OPTIONS, into="run")
@@ -596,6 +609,11 @@ def latency_country(
     _print_provenance({**info, "method": _country_method(row["assignment"], row["iso_a2"])})
 
 
+@help_examples(
+    "skyfence latency world --out out/latency-world",
+    ("skyfence latency world --countries DE,FR,PL --duration 1h \\\n    --out out/latency-eu"),
+    "skyfence latency world --pop-assignment nearest --out out/latency-nearest",
+)
 @latency_app.command("world")
 @renamed_options(selection="--policy")
 @shared_options(_LATENCY_OPTIONS, into="run")

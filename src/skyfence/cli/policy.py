@@ -15,6 +15,7 @@ from skyfence.cli._common import (
     check_output,
     console,
     err_console,
+    help_examples,
     print_json,
     print_summary_json,
     renamed_options,
@@ -108,6 +109,17 @@ def validate(file: Path = _POLICY, json_out: bool = _JSON) -> None:
         )
 
 
+@help_examples(
+    ("skyfence policy check examples/policies/real_world_2026.toml \\\n    --lat 48.0159 --lon 37.8028 --explain"),
+    (
+        "skyfence policy check examples/policies/real_world_2026.toml \\\n"
+        "    --lat 25.04 --lon 121.56 --registered-in TW --json"
+    ),
+    (
+        "skyfence policy check examples/policies/real_world_2026.toml \\\n"
+        "    --lat 50.45 --lon 30.52 --alt-m 9000 --speed-kmh 800 --plan aviation"
+    ),
+)
 @app.command("check")
 @renamed_options(terminal_id="--terminal")
 def check(
@@ -297,6 +309,9 @@ def evaluate(
         console.print(f"  assumed {escape(note)}")
 
 
+@help_examples(
+    ("skyfence policy map examples/policies/real_world_2026.toml \\\n    --operator starlink --out out/availability"),
+)
 @app.command("map")
 def map_(
     file: Path = _POLICY,
@@ -389,6 +404,10 @@ _DB_URL = typer.Option(
 )
 
 
+@help_examples(
+    "skyfence policy export --db sqlite:///out/cp.db --out out/snapshot.toml",
+    ("skyfence policy export --db sqlite:///out/cp.db --out out/snapshot.toml \\\n    --json"),
+)
 @app.command("export")
 def export(
     db: str = _DB_URL,
@@ -422,6 +441,16 @@ def export(
     )
 
 
+@help_examples(
+    (
+        "skyfence policy import examples/policies/operator_serves_taiwan.toml \\\n"
+        '    --db sqlite:///out/cp.db --reason "licences of 2026"'
+    ),
+    (
+        "skyfence policy import examples/policies/real_world_2026.toml \\\n"
+        "    --db sqlite:///out/cp.db --reason onboarding --actor cli:admin --json"
+    ),
+)
 @app.command("import")
 def import_(
     file: Path = _POLICY,
@@ -447,6 +476,12 @@ def import_(
     )
 
 
+@help_examples(
+    (
+        "skyfence policy diff examples/policies/frontline_geofence_2024.toml \\\n"
+        "    examples/policies/frontline_geofence_2026.toml --region UA --res 6"
+    ),
+)
 @app.command("diff")
 def diff(
     a: Path = typer.Argument(..., help="First policy file."),

@@ -15,9 +15,14 @@ import typer
 from rich.markup import escape
 
 from skyfence._io import atomic_outputs
-from skyfence.cli._common import check_output, console, fail, print_json
+from skyfence.cli._common import check_output, console, fail, help_examples, print_json
 
 
+@help_examples(
+    ("skyfence sweep examples/sweeps/taiwan_attrition.toml --out out/attrition \\\n    --repetitions 10"),
+    ("skyfence sweep examples/sweeps/taiwan_gateway_sites.toml \\\n    --out out/gateway_sites"),
+    ("skyfence sweep examples/frontline_timetravel.toml --out out/timetravel \\\n    --serial"),
+)
 def sweep(
     sweep_file: Path = typer.Argument(..., help="Sweep TOML (see examples/sweeps/taiwan_attrition.toml)."),
     out: Path = typer.Option(..., "--out", help="Output folder: report.html, results.parquet, plots/, sweep.json."),

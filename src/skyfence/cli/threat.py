@@ -17,6 +17,7 @@ from skyfence.cli._common import (
     STRICT_EPOCHS,
     check_epochs,
     console,
+    help_examples,
     portable_paths,
     print_json,
     renamed_options,
@@ -124,6 +125,10 @@ def _capacity_ground(constellation, ground: str):
     return load_ground_segment(ground) if fed_by_starlink_gateways(assign_generations(constellation)) else None
 
 
+@help_examples(
+    "skyfence threat js --jammer-eirp 40 --jammer-km 10 --sat-km 700",
+    ("skyfence threat js --jammer-eirp 40 --jammer-km 10 --sat-km 700 \\\n    --sidelobe-db 20,30,40 --json"),
+)
 @app.command("js")
 @renamed_options(sidelobe_db="--rejection")
 def js(
@@ -176,6 +181,10 @@ def js(
         console.print(f"side-lobe rejection {row['rejection_db']:g} dB: J/S = {row['js_db']:+.1f} dB")
 
 
+@help_examples(
+    "skyfence threat horizon --h1 10",
+    "skyfence threat horizon --h1 30 --h2 2 --k 1",
+)
 @app.command("horizon")
 def horizon(
     h1: float = typer.Option(..., "--h1", help="Antenna height \\[m]."),
@@ -195,6 +204,17 @@ def horizon(
     console.print(f"radio horizon: {float(radio_horizon_km(h1, h2, k_factor=k_factor)):.1f} km")
 
 
+@help_examples(
+    (
+        "skyfence threat jam starlink_omm_20260818 \\\n"
+        "    --jammers examples/jammers/fujian_coast.toml --region TW --duration 1h"
+    ),
+    (
+        "skyfence threat jam starlink_omm_20260818 \\\n"
+        "    --jammers examples/jammers/fujian_coast.toml --region TW --duration 1h \\\n"
+        "    --eirp-sweep 30,40,50 --out out/jam"
+    ),
+)
 @app.command("jam")
 def jam(
     source: str = typer.Argument(..., help="TLE/OMM file, preset name or celestrak:GROUP (the serving satellites)."),
@@ -365,6 +385,13 @@ def jam(
         )
 
 
+@help_examples(
+    (
+        "skyfence threat attrition starlink_omm_20260818 --region TW --engage \\\n"
+        "    --fraction 0,0.25,0.5 --duration 1h"
+    ),
+    ("skyfence threat attrition starlink_omm_20260818 --region TW --shell 0 \\\n    --fraction 1 --duration 1h --json"),
+)
 @app.command("attrition")
 def attrition(
     source: str = typer.Argument(..., help="TLE/OMM file, preset name or celestrak:GROUP."),
@@ -485,6 +512,10 @@ def _attrition_capacity(constellation, cells, times, targets, fractions, draws, 
     return rows
 
 
+@help_examples(
+    "skyfence threat debris --alt-km 500 --source starlink_omm_20260818",
+    "skyfence threat debris --alt-km 800 --mass 3000 --decay-days 365 --json",
+)
 @app.command("debris")
 @renamed_options(alt_km="--alt")
 def debris(
@@ -568,6 +599,13 @@ def debris(
     console.print("shell -1: satellites in no shell found by altitude and inclination", highlight=False)
 
 
+@help_examples(
+    ("skyfence threat reach starlink_omm_20260818 --from Taipei \\\n    --exclude-gateways-in TW"),
+    (
+        "skyfence threat reach starlink_omm_20260818 --from Taipei \\\n"
+        "    --exclude-gateways-in TW --cables-cut-in TW --isl none"
+    ),
+)
 @app.command("reach")
 @renamed_options(remove_site="--site", exclude_gateways_in="--gateways-in")
 def reach(
@@ -641,6 +679,10 @@ def reach(
         _capacity_table(payload["capacity"])
 
 
+@help_examples(
+    "skyfence threat gateways starlink_omm_20260818 --region TW",
+    ("skyfence threat gateways starlink_omm_20260818 --region TW --from Taipei \\\n    --orders 5"),
+)
 @app.command("gateways")
 def gateways(
     source: str = typer.Argument(..., help="TLE/OMM file, preset name or celestrak:GROUP."),
