@@ -51,8 +51,10 @@ BASE: dict[str, tuple[list[str], Any]] = {
     "latency country": (["latency", "country", "DE"], network.latency_country),
     "latency world": (["latency", "world", "--out", "out"], network.latency_world),
     "policy check": (["policy", "check", ROOT, "--lat", "50", "--lon", "30"], policy.check),
-    "threat js": (["threat", "js", "--jammer-eirp", "40", "--jammer-km", "10", "--sat-km", "700"], threat.js),
+    "threat js": (["threat", "js", "--jammer-eirp-dbw", "40", "--jammer-km", "10", "--sat-km", "700"], threat.js),
     "threat debris": (["threat", "debris"], threat.debris),
+    "threat horizon": (["threat", "horizon", "--h1-m", "10"], threat.horizon),
+    "threat jam": (["threat", "jam", "starlink_omm_20260818", "--jammers", "j.toml"], threat.jam),
     "threat reach": (["threat", "reach", "starlink_omm_20260818", "--from", "Taipei"], threat.reach),
     "export czml": (["export", "czml", "starlink_omm_20260818", "--out", "x.czml"], export.czml),
 }
@@ -105,9 +107,12 @@ def test_old_spellings_are_hidden_and_help_shows_the_new(skyfence_cli) -> None:
 def test_an_old_spelling_works_and_warns_once(path, old, new, skyfence_cli, monkeypatch) -> None:
     """The command receives exactly what the new name gives it, and stderr has one warning line."""
     base, function = BASE[path]
+    if new in base:  # a required option of the base line: given by its old name instead
+        at = base.index(new)
+        base = base[:at] + base[at + 2 :]
     received: list[dict[str, Any]] = []
     monkeypatch.setattr(function, "implementation", lambda *args, **kwargs: received.append(kwargs))
-    value = "7" if new in ("--alt-km",) else "TW"
+    value = "7"  # a number parses as every option's type
     ran_new = skyfence_cli(*base, new, value)
     ran_old = skyfence_cli(*base, old, value)
     assert ran_new.returncode == ran_old.returncode == 0, (ran_new.stderr, ran_old.stderr)
@@ -148,17 +153,30 @@ def test_czml_ground_without_a_value_is_the_old_link_flag(skyfence_cli, monkeypa
     assert ran.stderr.strip() == "warning: --ground without a value is deprecated; use --gsl"
 
 
+JS = ["threat", "js", "--jammer-km", "10", "--sat-km", "700", "--json"]
+
+
 @pytest.mark.parametrize(
-    ("old", "new"),
+    ("old", "new", "expected"),
     [
-        (["--rejection", "30,40"], ["--sidelobe-db", "30,40"]),
+        (
+            [*JS, "--jammer-eirp", "40", "--rejection", "30,40"],
+            [*JS, "--jammer-eirp-dbw", "40", "--sidelobe-db", "30,40"],
+            '"js_db": 13.9',
+        ),
+        (
+            ["threat", "horizon", "--h1", "10", "--h2", "10"],
+            ["threat", "horizon", "--h1-m", "10", "--h2-m", "10"],
+            "26.1 km",
+        ),
     ],
 )
-def test_an_old_spelling_gives_the_same_answer_end_to_end(old, new, skyfence_cli) -> None:
-    base = ["threat", "js", "--jammer-eirp", "40", "--jammer-km", "10", "--sat-km", "700", "--json"]
-    ran_old, ran_new = skyfence_cli(*base, *old), skyfence_cli(*base, *new)
-    assert ran_old.returncode == ran_new.returncode == 0
-    assert ran_old.stdout == ran_new.stdout and '"js_db": 13.9' in ran_new.stdout
+def test_an_old_spelling_gives_the_same_answer_end_to_end(old, new, expected, skyfence_cli) -> None:
+    """Through the real commands, required options given by their old names included."""
+    ran_old, ran_new = skyfence_cli(*old), skyfence_cli(*new)
+    assert ran_old.returncode == ran_new.returncode == 0, ran_old.stderr
+    assert ran_old.stdout == ran_new.stdout and expected in ran_new.stdout, ran_new.stdout
+    assert ran_new.stderr == "" and len(ran_old.stderr.strip().splitlines()) == 2  # one line per old name
 
 
 def test_policy_check_old_terminal_option_end_to_end(skyfence_cli) -> None:

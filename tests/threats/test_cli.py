@@ -27,7 +27,7 @@ def test_js_and_horizon_hand_cases():
         [
             "threat",
             "js",
-            "--jammer-eirp",
+            "--jammer-eirp-dbw",
             "40",
             "--jammer-km",
             "10",
@@ -41,7 +41,7 @@ def test_js_and_horizon_hand_cases():
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert [r["js_db"] for r in rows] == [pytest.approx(13.9, abs=0.1), pytest.approx(3.9, abs=0.1)]
-    result = runner.invoke(app, ["threat", "horizon", "--h1", "10", "--h2", "10"])
+    result = runner.invoke(app, ["threat", "horizon", "--h1-m", "10", "--h2-m", "10"])
     assert result.exit_code == 0 and "26.1 km" in result.stdout
 
 
@@ -142,7 +142,7 @@ def test_jam_map_writes_outputs(data_file, tmp_path):
             "10m",
             "--step",
             "300s",
-            "--eirp-sweep",
+            "--eirp-sweep-dbw",
             "40,70",
             "--out",
             str(out),
@@ -245,7 +245,7 @@ def test_gateways_curve_ends_unreachable(data_dir):
         (["threat", "attrition", "oneweb", "--fraction", "1.5", "--duration", "10m"], "fraction"),
         (["threat", "attrition", "oneweb", "--shell", "42", "--duration", "10m"], "shells"),
         (["threat", "attrition", "oneweb", "--norad", "999999", "--duration", "10m"], "norad_ids"),
-        (["threat", "js", "--jammer-eirp", "40", "--jammer-km", "0", "--sat-km", "700"], "--jammer-km"),
+        (["threat", "js", "--jammer-eirp-dbw", "40", "--jammer-km", "0", "--sat-km", "700"], "--jammer-km"),
         (["threat", "debris", "--alt-km", "20"], "--alt-km"),
         (["threat", "debris", "--decay-days", "soon"], "field --decay-days: expected a number of days or none"),
     ],

@@ -223,6 +223,8 @@ OPTION_NAMES: dict[str, str] = {
     "alt_m": "--alt-m",  # an altitude in m
     "terminal_id": "--terminal-id",  # a terminal's id
     "sidelobe_db": "--sidelobe-db",  # a terminal's side-lobe rejection [dB]
+    "sat_eirp_dbw": "--sat-eirp-dbw",  # the satellite's EIRP [dBW]
+    "mass_kg": "--mass-kg",  # a mass in kg
     "gsl": "--gsl",  # draw the gateway (GSL) links (export czml)
     "source": "--source",  # a satellite catalog given as an option: TLE/OMM file, dataset or preset
 }
@@ -239,6 +241,15 @@ def _deprecated(old: str, new: str) -> None:
 
 _GIVEN = {"COMMANDLINE", "ENVIRONMENT"}
 _CONTEXT = "_skyfence_context"
+
+
+def _hand_over(name: str) -> Callable[..., Any]:
+    def callback(ctx: typer.Context, param: typer.CallbackParam, value: Any) -> Any:
+        if getattr(ctx.get_parameter_source(param.name or ""), "name", None) in _GIVEN:
+            ctx.default_map = {**(ctx.default_map or {}), name: value}
+        return value
+
+    return callback
 
 
 def renamed_options(**old_names: str | tuple[str, ...]) -> Callable[[Callable], Callable]:
@@ -268,6 +279,10 @@ def renamed_options(**old_names: str | tuple[str, ...]) -> Callable[[Callable], 
                 hidden.envvar = None
                 if hidden.default is ...:
                     hidden.default = None
+                # parsed first, it hands its value to the new option as a default, so a required option given by
+                # its old name is given (the new option then converts and checks it as its own)
+                hidden.is_eager = True
+                hidden.callback = _hand_over(name)
                 alias = f"_{name}__{old.lstrip('-').replace('-', '_')}"
                 aliases[alias] = (name, old, new)
                 added.append(
@@ -345,16 +360,11 @@ METAVARS: dict[str, str] = {
     "actor": "WHO",
     "reason": "TEXT",
     "anchor": "SEQ:HASH",
-    "eirp_sweep": "DBW,...",
+    "eirp_sweep_dbw": "DBW,...",
     "fraction": "SHARE,...",
-    **dict.fromkeys(("jammer_eirp", "sat_eirp"), "DBW"),
-    **dict.fromkeys(("jammer_bw", "signal_bw"), "MHZ"),
-    "threshold": "DB",
     **dict.fromkeys(("take_rate", "isl_failure", "dropout"), "SHARE"),
     "rain_p": "PCT",
     **dict.fromkeys(("oversubscription", "fibre_factor", "k_factor"), "FACTOR"),
-    **dict.fromkeys(("h1", "h2"), "M"),
-    "mass": "KG",
     "days_abroad": "DAYS",
     **dict.fromkeys(("rtol", "atol"), "TOL"),
     "norad": "NORAD_ID",
@@ -382,7 +392,10 @@ _UNIT_METAVARS = (
     ("-m2", "M2"),
     ("-m", "M"),
     ("-deg", "DEG"),
+    ("-dbw", "DBW"),
     ("-db", "DB"),
+    ("-mhz", "MHZ"),
+    ("-kg", "KG"),
     ("-days", "DAYS"),
     ("-mbps", "MBPS"),
     ("-ghz", "GHZ"),

@@ -126,21 +126,27 @@ def _capacity_ground(constellation, ground: str):
 
 
 @help_examples(
-    "skyfence threat js --jammer-eirp 40 --jammer-km 10 --sat-km 700",
-    ("skyfence threat js --jammer-eirp 40 --jammer-km 10 --sat-km 700 \\\n    --sidelobe-db 20,30,40 --json"),
+    "skyfence threat js --jammer-eirp-dbw 40 --jammer-km 10 --sat-km 700",
+    ("skyfence threat js --jammer-eirp-dbw 40 --jammer-km 10 --sat-km 700 \\\n    --sidelobe-db 20,30,40 --json"),
 )
 @app.command("js")
-@renamed_options(sidelobe_db="--rejection")
+@renamed_options(
+    sidelobe_db="--rejection",
+    jammer_eirp_dbw="--jammer-eirp",
+    sat_eirp_dbw="--sat-eirp",
+    jammer_bw_mhz="--jammer-bw",
+    signal_bw_mhz="--signal-bw",
+)
 def js(
-    jammer_eirp: float = typer.Option(..., "--jammer-eirp", help="Jammer EIRP \\[dBW]."),
+    jammer_eirp_dbw: float = typer.Option(..., "--jammer-eirp-dbw", help="Jammer EIRP \\[dBW]."),
     jammer_km: float = typer.Option(..., "--jammer-km", help="Jammer-to-terminal distance \\[km]."),
-    sat_eirp: float = typer.Option(33.0, "--sat-eirp", help="Satellite EIRP in the signal bandwidth \\[dBW]."),
+    sat_eirp_dbw: float = typer.Option(33.0, "--sat-eirp-dbw", help="Satellite EIRP in the signal bandwidth \\[dBW]."),
     sat_km: float = typer.Option(..., "--sat-km", help="Satellite slant range \\[km]."),
     sidelobe_db: str = typer.Option(
         "30", "--sidelobe-db", help="Side-lobe rejection \\[dB]; a list sweeps it: 20,30,40."
     ),
-    jammer_bw: float = typer.Option(250.0, "--jammer-bw", help="Jammer bandwidth \\[MHz]."),
-    signal_bw: float = typer.Option(250.0, "--signal-bw", help="Signal bandwidth \\[MHz]."),
+    jammer_bw_mhz: float = typer.Option(250.0, "--jammer-bw-mhz", help="Jammer bandwidth \\[MHz]."),
+    signal_bw_mhz: float = typer.Option(250.0, "--signal-bw-mhz", help="Signal bandwidth \\[MHz]."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """J/S of one jammer through the terminal's side lobes against its satellite (the hand calculation)."""
@@ -149,8 +155,8 @@ def js(
     for key, value in (
         ("--jammer-km", jammer_km),
         ("--sat-km", sat_km),
-        ("--jammer-bw", jammer_bw),
-        ("--signal-bw", signal_bw),
+        ("--jammer-bw-mhz", jammer_bw_mhz),
+        ("--signal-bw-mhz", signal_bw_mhz),
     ):
         if not value > 0:
             raise InputError(f"must be positive, got {value}", field=key)
@@ -160,13 +166,13 @@ def js(
             "js_db": round(
                 float(
                     j_over_s_db(
-                        jammer_eirp,
+                        jammer_eirp_dbw,
                         jammer_km,
-                        sat_eirp,
+                        sat_eirp_dbw,
                         sat_km,
                         r,
-                        jammer_bandwidth_mhz=jammer_bw,
-                        signal_bandwidth_mhz=signal_bw,
+                        jammer_bandwidth_mhz=jammer_bw_mhz,
+                        signal_bandwidth_mhz=signal_bw_mhz,
                     )
                 ),
                 2,
@@ -182,13 +188,14 @@ def js(
 
 
 @help_examples(
-    "skyfence threat horizon --h1 10",
-    "skyfence threat horizon --h1 30 --h2 2 --k 1",
+    "skyfence threat horizon --h1-m 10",
+    "skyfence threat horizon --h1-m 30 --h2-m 2 --k 1",
 )
 @app.command("horizon")
+@renamed_options(h1_m="--h1", h2_m="--h2")
 def horizon(
-    h1: float = typer.Option(..., "--h1", help="Antenna height \\[m]."),
-    h2: float = typer.Option(0.0, "--h2", help="Other antenna height \\[m]."),
+    h1_m: float = typer.Option(..., "--h1-m", help="Antenna height \\[m]."),
+    h2_m: float = typer.Option(0.0, "--h2-m", help="Other antenna height \\[m]."),
     k_factor: float = typer.Option(
         4.0 / 3.0, "--k", help="Effective Earth-radius factor (ITU-R P.834).", show_default="4/3"
     ),
@@ -196,12 +203,12 @@ def horizon(
     """Radio horizon between two antennas over a smooth 4/3 Earth (terrain out of scope)."""
     from skyfence.threats.jamming import radio_horizon_km
 
-    for key, value in (("--h1", h1), ("--h2", h2)):
+    for key, value in (("--h1-m", h1_m), ("--h2-m", h2_m)):
         if not value >= 0:
             raise InputError(f"height must be >= 0 m, got {value}", field=key)
     if not k_factor > 0:
         raise InputError(f"must be positive, got {k_factor}", field="--k")
-    console.print(f"radio horizon: {float(radio_horizon_km(h1, h2, k_factor=k_factor)):.1f} km")
+    console.print(f"radio horizon: {float(radio_horizon_km(h1_m, h2_m, k_factor=k_factor)):.1f} km")
 
 
 @help_examples(
@@ -212,10 +219,11 @@ def horizon(
     (
         "skyfence threat jam starlink_omm_20260818 \\\n"
         "    --jammers examples/jammers/fujian_coast.toml --region TW --duration 1h \\\n"
-        "    --eirp-sweep 30,40,50 --out out/jam"
+        "    --eirp-sweep-dbw 30,40,50 --out out/jam"
     ),
 )
 @app.command("jam")
+@renamed_options(sat_eirp_dbw="--sat-eirp", eirp_sweep_dbw="--eirp-sweep", threshold_db="--threshold")
 def jam(
     source: str = typer.Argument(..., help="TLE/OMM file, preset name or celestrak:GROUP (the serving satellites)."),
     jammers: Path = typer.Option(..., "--jammers", help="TOML/JSON file with [\\[jammers]] sites."),
@@ -226,9 +234,11 @@ def jam(
     step: str = typer.Option("60s", help="Step."),
     pattern: str = typer.Option("s465", help="Terminal pattern: s465, s580 or sidelobe."),
     sidelobe_db: float = typer.Option(30.0, "--sidelobe-db", help="Side-lobe rejection for --pattern sidelobe \\[dB]."),
-    sat_eirp: float = typer.Option(33.0, "--sat-eirp", help="Satellite EIRP per 250 MHz \\[dBW] (assumption)."),
-    eirp_sweep: str = typer.Option(None, "--eirp-sweep", help="Override every jammer's EIRP: 30,40,50 \\[dBW]."),
-    threshold: float = typer.Option(0.0, "--threshold", help="J/S counted as jammed at or above this \\[dB]."),
+    sat_eirp_dbw: float = typer.Option(33.0, "--sat-eirp-dbw", help="Satellite EIRP per 250 MHz \\[dBW] (assumption)."),
+    eirp_sweep_dbw: str = typer.Option(
+        None, "--eirp-sweep-dbw", help="Override every jammer's EIRP: 30,40,50 \\[dBW]."
+    ),
+    threshold_db: float = typer.Option(0.0, "--threshold-db", help="J/S counted as jammed at or above this \\[dB]."),
     out: Path = typer.Option(None, "--out", help="Write a jammed-share map (PNG), per-cell GeoJSON, summary.json."),
     capacity: bool = typer.Option(False, "--capacity", help=_CAPACITY_HELP),
     ground: str = typer.Option("starlink_ground_stations", "--ground", help=_GROUND_HELP),
@@ -253,7 +263,7 @@ def jam(
     constellation = load_constellation(source)
     times = _span(constellation, start, duration, step, strict=strict)
     antenna = TerminalAntenna(pattern=pattern, sidelobe_rejection_db=sidelobe_db)
-    sweep: list[float | None] = [*_floats(eirp_sweep, "--eirp-sweep")] or [None]
+    sweep: list[float | None] = [*_floats(eirp_sweep_dbw, "--eirp-sweep-dbw")] or [None]
     from skyfence.orbits.time import iso_utc
     from skyfence.scenario.provenance import file_input
 
@@ -269,9 +279,9 @@ def jam(
         "steps": len(times),
         "pattern": pattern,
         "sidelobe_db": sidelobe_db if pattern == "sidelobe" else None,
-        "sat_eirp_dbw": sat_eirp,
+        "sat_eirp_dbw": sat_eirp_dbw,
         "eirp_sweep_dbw": None if sweep == [None] else sweep,
-        "threshold_db": threshold,
+        "threshold_db": threshold_db,
         "capacity": capacity,
         "ground": ground if capacity else None,
     }
@@ -279,8 +289,8 @@ def jam(
     last = None
     for eirp in sweep:
         used = sites if eirp is None else [dataclasses.replace(s, eirp_dbw=eirp) for s in sites]
-        result = jamming_map(constellation, cells, times, used, antenna=antenna, sat_eirp_dbw=sat_eirp)
-        share = result.share_above(threshold)
+        result = jamming_map(constellation, cells, times, used, antenna=antenna, sat_eirp_dbw=sat_eirp_dbw)
+        share = result.share_above(threshold_db)
         served = np.isfinite(result.js_db)
         rows.append(
             {
@@ -332,7 +342,7 @@ def jam(
                 staging / "jammed_share.png",
                 result.cells,
                 100.0 * share,
-                title=f"share of served time with J/S >= {threshold:g} dB",
+                title=f"share of served time with J/S >= {threshold_db:g} dB",
                 label="jammed share [%] (0 = never jammed)",
                 vmin=0.0,
                 vmax=100.0,
@@ -514,13 +524,13 @@ def _attrition_capacity(constellation, cells, times, targets, fractions, draws, 
 
 @help_examples(
     "skyfence threat debris --alt-km 500 --source starlink_omm_20260818",
-    "skyfence threat debris --alt-km 800 --mass 3000 --decay-days 365 --json",
+    "skyfence threat debris --alt-km 800 --mass-kg 3000 --decay-days 365 --json",
 )
 @app.command("debris")
-@renamed_options(alt_km="--alt")
+@renamed_options(alt_km="--alt", mass_kg="--mass")
 def debris(
     alt_km: float = typer.Option(500.0, "--alt-km", help="Breakup altitude \\[km]."),
-    mass: float = typer.Option(1750.0, "--mass", help="Mass involved \\[kg] (Kosmos 1408: 1,750)."),
+    mass_kg: float = typer.Option(1750.0, "--mass-kg", help="Mass involved \\[kg] (Kosmos 1408: 1,750)."),
     source: str = typer.Option(None, "--source", help="Constellation whose shells are exposed."),
     horizon_days: float = typer.Option(365.0, "--horizon-days", help="Horizon \\[days]."),
     lethal_size: float = typer.Option(0.01, "--lethal-size-m", help="Smallest lethal fragment \\[m] (assumption)."),
@@ -537,7 +547,7 @@ def debris(
         raise InputError(f"must be positive, got {horizon_days}", field="--horizon-days")
     event = AsatEvent(
         alt_km=alt_km,
-        mass_kg=mass,
+        mass_kg=mass_kg,
         lethal_size_m=lethal_size,
         satellite_area_m2=area,
         decay_e_folding_days=_days_or_none(decay_days, "--decay-days"),
