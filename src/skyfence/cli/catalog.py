@@ -5,11 +5,16 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from skyfence.cli._common import console, print_json
+from skyfence.cli._common import console, help_examples, print_json
 
 app = typer.Typer(help="Inspect constellations: element files, presets, CelesTrak groups.", no_args_is_help=True)
 
 
+@help_examples(
+    "skyfence catalog info starlink_omm_20260818",
+    "skyfence catalog info starlink_tle_20250923 --json",
+    "skyfence catalog info starlink-gen1",
+)
 @app.command("info")
 def info(
     source: str = typer.Argument(

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from skyfence.cli._common import console, err_console, print_json
+from skyfence.cli._common import console, err_console, help_examples, print_json
 from skyfence.cli._layout import WIDE_HELP, fits, print_wide
 from skyfence.data.registry import KINDS
 from skyfence.errors import DatasetError, InputError
@@ -60,6 +60,10 @@ def _row(ds: Dataset, info: dict[str, Any]) -> tuple[str, str, str, str, str, st
     return ds.name, ds.kind, _data_date(ds, info), licence, _availability(info), ds.url
 
 
+@help_examples(
+    "skyfence data list",
+    "skyfence data list --kind elements --wide",
+)
 @app.command("list")
 def list_(
     as_json: _JSON = False,
@@ -108,6 +112,10 @@ def list_(
         console.print(f"{label}: {where_from}", markup=False, highlight=False, overflow="fold")
 
 
+@help_examples(
+    "skyfence data where ne_admin0_50m",
+    "skyfence data where starlink_omm_20260818 --json",
+)
 @app.command()
 def where(
     name: Annotated[str, typer.Argument(help="Dataset name (see `skyfence data list`).")],

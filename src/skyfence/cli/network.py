@@ -292,6 +292,18 @@ def routes(
     _print_provenance(info)
 
 
+@help_examples(
+    (
+        "skyfence network hypatia-state \\\n"
+        "    ../shared/data/benchmarks/hypatia_starlink550 --duration 3s --step 1s \\\n"
+        "    --out out/w1"
+    ),
+    (
+        "skyfence network hypatia-state \\\n"
+        "    ../shared/data/benchmarks/hypatia_starlink550 --duration 3s --step 1s \\\n"
+        "    --frame itrf --out out/w1-itrf --json"
+    ),
+)
 @app.command("hypatia-state")
 def hypatia_state(
     input_dir: Path = typer.Argument(..., help="satgenpy inputs: tles.txt, isls.txt, ground_stations.txt, ..."),

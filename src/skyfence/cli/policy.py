@@ -52,6 +52,10 @@ def _policy_summary(policy) -> dict:
     }
 
 
+@help_examples(
+    "skyfence policy validate examples/policies/real_world_2026.toml",
+    "skyfence policy validate examples/policies/registry_driven.toml --json",
+)
 @app.command("validate")
 def validate(file: Path = _POLICY, json_out: bool = _JSON) -> None:
     """Check a policy file completely (schema, references, zones, polygons, feed, conflicts) and print its id."""
@@ -265,6 +269,16 @@ def _print_traces(traces, *, wide: bool) -> None:
     console.print(table)
 
 
+@help_examples(
+    (
+        "skyfence policy evaluate examples/policies/real_world_2026.toml \\\n"
+        "    out/fleet.parquet --out out/decisions.parquet"
+    ),
+    (
+        "skyfence policy evaluate examples/policies/frontline_geofence_2026.toml \\\n"
+        "    out/fleet.parquet --out out/decisions-2026.parquet --json"
+    ),
+)
 @app.command("evaluate")
 def evaluate(
     file: Path = _POLICY,
@@ -349,6 +363,10 @@ def map_(
     console.print(f"wrote {escape(str(out))}/ ({', '.join(summary['files'].values())}, summary.json)")
 
 
+@help_examples(
+    "skyfence policy import-availability starlink_availability_20260723",
+    ("skyfence policy import-availability starlink_availability_20260723 \\\n    --out out/statuses.toml"),
+)
 @app.command("import-availability")
 def import_availability(
     feed: str = typer.Argument(..., help="availability.json feed file, or a dataset (starlink_availability_20260723)."),

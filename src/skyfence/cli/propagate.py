@@ -7,10 +7,25 @@ from typing import Any
 
 import typer
 
-from skyfence.cli._common import STRICT_EPOCHS, check_epochs, check_output, console, print_summary_json, steps_progress
+from skyfence.cli._common import (
+    STRICT_EPOCHS,
+    check_epochs,
+    check_output,
+    console,
+    help_examples,
+    print_summary_json,
+    steps_progress,
+)
 from skyfence.errors import InputError
 
 
+@help_examples(
+    (
+        "skyfence propagate starlink_omm_20260818 --start 2026-08-18T12:00Z \\\n"
+        "    --duration 6h --step 60s --out out/starlink.nc"
+    ),
+    "skyfence propagate starlink-gen1 --duration 90m --step 15s --json",
+)
 def propagate(
     source: str = typer.Argument(
         ..., help="TLE/OMM file, preset name, dated catalog (starlink_omm_20260818) or live celestrak:GROUP."

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from skyfence.cli._common import console, print_json
+from skyfence.cli._common import console, help_examples, print_json
 from skyfence.errors import InputError
 
 __all__ = ["app"]
@@ -43,6 +43,11 @@ def _parse_coordinate(text: str, name: str, limit: float) -> float:
     return value
 
 
+@help_examples(
+    "skyfence region info TW --res 6",
+    "skyfence region info occupied:ua:2026-08-22 --res 5",
+    "skyfence region info examples/regions/taiwan_strait.geojson --json",
+)
 @app.command("info")
 def info(
     spec: Annotated[
@@ -91,6 +96,10 @@ def info(
     console.print(table)
 
 
+@help_examples(
+    "skyfence region lookup 44.952 34.102 --pov DEU",
+    "skyfence region lookup 25.04 121.56 --json",
+)
 @app.command("lookup", context_settings=_NUMBERS_OK)
 def lookup(
     lat: Annotated[str, typer.Argument(metavar="LAT", help="Latitude in degrees, -90..90.")],
