@@ -575,3 +575,44 @@ def test_an_operator_cannot_grant_its_own_licence(matrix_setup):
             headers=auth(ctx.world.keys["operator"]),
         )
         assert answer.status_code == 403, answer.text
+
+
+#: Bodies that are not JSON, each with the words its problem must carry (trial report #26: a deeply nested body was
+#: a 400 "There was an error parsing the body", a truncated one a 422, a non-UTF-8 one a 400).  The truncated body
+#: carries a server-like path that must not come back.
+UNPARSABLE_BODIES: dict[str, tuple[bytes, str]] = {
+    "truncated": (b'{"reason": "/srv/skyfence/secret.toml", "items": [', "at line 1, column 51"),
+    "nested too deeply": (b'{"reason": ' + b"[" * 5000 + b"]" * 5000 + b"}", "nested too deeply"),
+    "not UTF-8": (b'{"reason": "\xff\xfe"}', "not UTF-8"),
+}
+
+
+def test_every_json_route_answers_an_unparsable_body_alike(matrix_setup):
+    """Every route taking a JSON body, as a caller allowed to use it: one status, one problem type, field ``body``."""
+    _app, client, ctx, _tokens = matrix_setup
+    failures = []
+    checked = 0
+    for (method, template), (_success, allowed, build) in sorted(EXPECTED.items()):
+        if method not in ("POST", "PUT", "PATCH"):
+            continue
+        who = "operator" if "operator" in allowed else sorted(allowed)[0]
+        call = build(ctx, who)
+        if call.json is None:  # the token endpoint takes a form
+            continue
+        for label, (body, words) in UNPARSABLE_BODIES.items():
+            headers = {**auth(ctx.world.keys[who]), **call.headers, "Content-Type": "application/json"}
+            response = client.request(method, call.path, content=body, params=call.params, headers=headers)
+            checked += 1
+            problem = response.json() if response.headers["content-type"].startswith("application/problem") else {}
+            if (
+                response.status_code != 422
+                or problem.get("type") != "urn:skyfence:problem:validation-error"
+                or [e["field"] for e in problem.get("errors", [])] != ["body"]
+                or not problem["detail"].startswith("body: invalid JSON: ")
+                or words not in problem["detail"]
+                or "/srv/" in response.text
+                or "secret" in response.text
+            ):
+                failures.append(f"{method} {template} ({label}): {response.status_code} {response.text[:200]}")
+    assert checked >= 3 * 20, checked  # every JSON route of the matrix (23 today), not a handful
+    assert not failures, "\n".join(failures)

@@ -73,7 +73,7 @@ def _problem_openapi(app: FastAPI) -> dict[str, Any]:
                     continue
                 response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": problem_ref}}
                 if code == "422":
-                    response["description"] = "The request is well-formed but invalid; `errors` names each field."
+                    response["description"] = ERROR_RESPONSES[422]["description"]
     components = schema.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)

@@ -36,7 +36,8 @@ _ERRORS: Final = {
     409: "The request conflicts with the stored state (duplicate, not allowed in this state).",
     413: "The request body is too large.",
     415: "The body is not JSON (or form data where a form is expected, or CSV where CSV is accepted).",
-    422: "The request is well-formed but invalid; `errors` names each field.",
+    422: "The request is invalid, or its body is not JSON (malformed, not UTF-8, nested too deeply: field `body`); "
+    "`errors` names each field.",
     429: "Rate limit exceeded; retry after `Retry-After` seconds.",
     503: "The database is busy or unreachable; retry after `Retry-After` seconds.",
 }

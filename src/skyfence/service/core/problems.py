@@ -2,8 +2,10 @@
 
 Every error response carries ``type``, ``title``, ``status``, ``detail`` (one line naming what is wrong and the
 fix) and ``instance`` (the request path); validation errors add ``errors``, one entry per offending field, named
-like ``body.fixes[3].lat_deg``.  Bad input is always 4xx: a request the service cannot parse, validate or store is
-the client's problem; 5xx means a bug or an unavailable database.
+like ``body.fixes[3].lat_deg``.  A body that is not JSON -- malformed, not UTF-8 or nested too deeply -- is a 422
+``validation-error`` on field ``body`` on every route (:func:`invalid_json`), never the body itself.  Bad input is
+always 4xx: a request the service cannot parse, validate or store is the client's problem; 5xx means a bug or an
+unavailable database.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "Problem",
     "ProblemError",
     "install_problem_handlers",
+    "invalid_json",
     "problem_response",
     "problem_type",
     "quoted",
@@ -177,9 +180,54 @@ def problem_response(
     )
 
 
+def invalid_json(reason: str) -> RequestValidationError:
+    """The error of a body that is not JSON (``reason`` says why and how to fix it): a 422 ``validation-error`` on
+    field ``body``, the answer FastAPI gives a malformed JSON body, so every way a body can fail to parse -- on any
+    route, whoever parses it -- reads the same."""
+    return RequestValidationError(
+        [{"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error", "input": {}, "ctx": {"error": reason}}]
+    )
+
+
+def _unparsable(cause: BaseException | None) -> str | None:
+    """Why a body FastAPI could not read as JSON failed (``None``: not a JSON parse failure)."""
+    if isinstance(cause, RecursionError):
+        return "nested too deeply (flatten it: a few levels of arrays and objects are enough)"
+    if isinstance(cause, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {cause.start}; send the body encoded as UTF-8)"
+    if isinstance(cause, ValueError):
+        return "cannot be parsed (send one well-formed JSON document)"
+    return None
+
+
+def _json_positions(error: RequestValidationError) -> RequestValidationError:
+    """FastAPI's malformed-JSON error puts the character offset into ``loc`` (``body[12]``, read as an array index):
+    name the field ``body`` and say the line and column instead."""
+    errors = list(error.errors())
+    if not any(e.get("type") == "json_invalid" and len(e.get("loc", ())) > 1 for e in errors):
+        return error
+    document = error.body if isinstance(error.body, str) else ""
+    fixed = []
+    for e in errors:
+        loc = tuple(e.get("loc", ()))
+        if e.get("type") == "json_invalid" and len(loc) == 2 and isinstance(loc[1], int):
+            position = loc[1]
+            line = document.count("\n", 0, position) + 1
+            column = position - document.rfind("\n", 0, position)
+            reason = f"{(e.get('ctx') or {}).get('error', 'cannot parse')} at line {line}, column {column}"
+            e = {**e, "loc": ("body",), "ctx": {"error": reason}}
+        fixed.append(e)
+    return RequestValidationError(fixed)
+
+
 def _validation_problems(error: RequestValidationError) -> list[FieldProblem]:
     # request bodies may hold secrets (passwords, keys): never repeat an input value
     return [FieldProblem(field=p.field or "body", message=p.message) for p in problems(error, echo_input=False)]
+
+
+def _is_json_request(request: Request) -> bool:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind in ("", "application/json") or (kind.startswith("application/") and kind.endswith("+json"))
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -197,13 +245,16 @@ def install_problem_handlers(app: FastAPI) -> None:
                 headers=dict(exc.headers) if exc.headers else None,
                 errors=exc.errors,
             )
+        reason = _unparsable(exc.__cause__) if exc.status_code == 400 and _is_json_request(request) else None
+        if reason is not None:  # FastAPI's own "error parsing the body" (a 400): the same 422 as malformed JSON
+            return await _invalid(request, invalid_json(reason))
         detail = exc.detail if isinstance(exc.detail, str) else None
         headers = getattr(exc, "headers", None)
         return problem_response(request, exc.status_code, detail, headers=dict(headers) if headers else None)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = _validation_problems(exc)
+        problems = _validation_problems(_json_positions(exc))
         first = f"{problems[0].field}: {problems[0].message}" if problems else "the request is invalid"
         more = f" (and {len(problems) - 1} more problem(s), see errors)" if len(problems) > 1 else ""
         return problem_response(

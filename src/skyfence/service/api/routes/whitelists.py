@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from skyfence.service.api.common import After, Limit, page_rows, record_change
 from skyfence.service.api.deps import DbDep, ReadSession, allow
-from skyfence.service.core.problems import FieldProblem, ProblemError, quoted
+from skyfence.service.core.problems import FieldProblem, ProblemError, invalid_json, quoted
 from skyfence.service.core.security import Principal
 from skyfence.service.models import ApiKey, Enrolment, Terminal, WhitelistDelegate, utcnow
 from skyfence.service.schemas import (
@@ -147,8 +147,11 @@ async def _bulk_body(request: Request, reason: str | None) -> EnrolmentBulk:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
         text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ProblemError(400, "body: not UTF-8", kind="malformed") from None
+    except UnicodeDecodeError as error:
+        reason = f"not UTF-8 text (byte {error.start}; send the body encoded as UTF-8)"
+        if kind == "text/csv":
+            raise RequestValidationError([{"type": "value_error", "loc": ("body",), "msg": reason}]) from None
+        raise invalid_json(reason) from None
     reason_in_query = kind == "text/csv"  # a CSV body carries no reason: it comes as ?reason=
     if kind == "text/csv":
         data: Any = {"items": _csv_items(text), "reason": reason}
@@ -156,7 +159,11 @@ async def _bulk_body(request: Request, reason: str | None) -> EnrolmentBulk:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as error:
-            raise ProblemError(400, f"body: not JSON ({error.msg} at line {error.lineno})", kind="malformed") from None
+            raise invalid_json(f"{error.msg} at line {error.lineno}, column {error.colno}") from None
+        except RecursionError:
+            raise invalid_json(
+                "nested too deeply (flatten it: a few levels of arrays and objects are enough)"
+            ) from None
         if reason is not None and isinstance(data, dict) and "reason" not in data:
             data["reason"] = reason
             reason_in_query = True
