@@ -250,6 +250,116 @@ def test_migration_0007_refuses_fixes_without_a_decision_and_changes_nothing(db_
         database.dispose()
 
 
+def _detector_state_at_0007(connection) -> dict[int, tuple[bytes, int]]:
+    """Terminals 7 and 8 with two batches of fixes each and a stored detector state (0007 schema); terminal 9 has
+    fixes but was never scanned.  Returns terminal -> (state, n_fixes)."""
+    import struct
+
+    now = "2026-08-22 10:00:00"
+    connection.execute(text(f"INSERT INTO operators VALUES ('starlink', 'Starlink', '{now}', '{now}')"))
+    connection.execute(
+        text(f"INSERT INTO accounts VALUES (1, 'starlink', 'A', NULL, 'UA', 'business', '{now}', '{now}')")
+    )
+    for t in (7, 8, 9):
+        connection.execute(
+            text(
+                f"INSERT INTO terminals VALUES ({t}, 'T-{t}', 1, 'UA', 'roam', 'direct', 'active', false, "
+                f"'{now}', '{now}')"
+            )
+        )
+    for b in (1, 2):
+        connection.execute(
+            text(
+                "INSERT INTO telemetry_batches (id, scope, idempotency_key, request_sha256, key_id, n_fixes, "
+                f"policy_version, received_at) VALUES ({b}, 'key:k', 'b{b}', 'h', 'k', 6, 'v1', '{now}')"
+            )
+        )
+        for i in range(6):
+            fix_id, terminal = (b - 1) * 6 + i + 1, 7 + i % 3
+            connection.execute(
+                text(
+                    "INSERT INTO fixes (id, batch_id, index_in_batch, terminal_id, time, lat_deg, lon_deg, alt_m, "
+                    "speed_kmh, policy_version, decision, rule, rule_kind, reason, country) VALUES "
+                    f"({fix_id}, {b}, {i}, {terminal}, '2026-08-22 10:0{b}:{i:02d}', 50.0, 30.5, 100.0, 0.0, 'v1', "
+                    "'allow', 'r', 'whitelist', 'why', 'UA')"
+                )
+            )
+    states = {}
+    for t, n in ((7, 4), (8, 3)):
+        state = struct.pack("<20d", float(n), *(t + k / 7 for k in range(19)))
+        states[t] = (state, n)
+        connection.execute(
+            text(
+                "INSERT INTO detector_state (terminal_id, account_id, first_seen_s, near_front, cluster_done, "
+                "n_fixes, state) VALUES (:t, 1, 1.5e9, true, :done, :n, :state)"
+            ),
+            {"t": t, "done": t == 8, "n": n, "state": state},
+        )
+    return states
+
+
+def test_migration_0008_moves_the_detector_state_into_the_newest_fix_and_back(db_url):
+    from alembic import command
+
+    from skyfence.service.core.migrate import alembic_config
+    from skyfence.service.detect import stored_states
+
+    database = open_database(db_url)
+    try:
+        _at_revision(database, "0007")
+        with database.writer.begin() as connection:
+            states = _detector_state_at_0007(connection)
+            account = "terminal_id, account_id, first_seen_s, near_front, cluster_done"
+            rows = connection.execute(text(f"SELECT {account} FROM detector_state ORDER BY terminal_id")).all()
+        assert upgrade(database) == head_revision()
+        with database.reader.connect() as connection:
+            assert stored_states(connection, [7, 8, 9]) == {t: state for t, (state, _) in states.items()}
+            carriers = connection.execute(
+                text("SELECT id, terminal_id FROM fixes WHERE detector_state IS NOT NULL ORDER BY id")
+            ).all()
+            assert [tuple(c) for c in carriers] == [(10, 7), (11, 8)]  # each terminal's newest fix
+            kept = connection.execute(text(f"SELECT {account} FROM detector_state ORDER BY terminal_id")).all()
+            assert kept == rows
+        with database.writer.begin() as connection:
+            command.downgrade(alembic_config(connection), "0007")
+        with database.reader.connect() as connection:
+            back = connection.execute(
+                text(f"SELECT {account}, state, n_fixes FROM detector_state ORDER BY terminal_id")
+            ).all()
+            columns = connection.execute(text("SELECT * FROM fixes")).keys()
+        assert [tuple(r[:5]) for r in back] == [tuple(r) for r in rows]
+        assert {r[0]: (bytes(r[5]), r[6]) for r in back} == states
+        assert "detector_state" not in columns
+        assert upgrade(database) == head_revision()  # and up again
+        with database.reader.connect() as connection:
+            assert stored_states(connection, [7, 8, 9]) == {t: state for t, (state, _) in states.items()}
+    finally:
+        database.dispose()
+
+
+def test_migration_0008_refuses_a_state_without_a_fix_to_carry_it_and_changes_nothing(db_url):
+    database = open_database(db_url)
+    try:
+        _at_revision(database, "0007")
+        with database.writer.begin() as connection:
+            _detector_state_at_0007(connection)
+            connection.execute(
+                text(
+                    "INSERT INTO detector_state (terminal_id, account_id, first_seen_s, near_front, cluster_done, "
+                    "n_fixes, state) VALUES (9, 1, 0.0, false, false, 0, :state)"
+                ),
+                {"state": b"\0" * 160},
+            )
+            connection.execute(text("DELETE FROM fixes WHERE terminal_id = 9"))
+        with pytest.raises(RuntimeError, match="1 terminals have a detector state but no stored fix"):
+            upgrade(database)
+        with database.reader.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM detector_state")).scalar_one() == 3
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0007"
+    finally:
+        database.dispose()
+
+
 def test_the_migrations_have_one_head_and_a_linear_chain():
     from alembic.script import ScriptDirectory
 

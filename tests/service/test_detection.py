@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from skyfence.service.core.migrate import MIGRATIONS_DIR, alembic_config
-from skyfence.service.models import AuditRow, DetectorState
+from skyfence.service.models import AuditRow, DetectorState, Fix
 from tests.service.conftest import POLICY_TOML, World, auth, operator_key, populate, service_settings
 from tests.service.tracks import frame, stream
 
@@ -174,14 +174,67 @@ def test_detector_state_is_stored_per_terminal_as_the_offline_stream_leaves_it(s
     offline = StreamDetector(context)
     account = dict.fromkeys(terminals, world.accounts["ua"])
     offline.process(frame(fixes, account, dict.fromkeys(terminals, "UA")))
+    _assert_stored_state(app, offline, terminals)
     with app.state.db.read() as session:
         rows = {r.terminal_id: r for r in session.scalars(select(DetectorState))}
+        assert {t: rows[t].account_id for t in terminals} == dict.fromkeys(terminals, world.accounts["ua"])
+        carriers = session.execute(
+            select(Fix.terminal_id, Fix.batch_id, func.max(Fix.id))
+            .where(Fix.terminal_id.in_(terminals))
+            .group_by(Fix.terminal_id, Fix.batch_id)
+        ).all()
+        # every scanned batch wrote each of its terminals' state into the terminal's last fix row of the batch ...
+        newest = {(t, b): i for t, b, i in carriers}
+        with_state = session.execute(
+            select(Fix.terminal_id, Fix.batch_id, Fix.id).where(
+                Fix.terminal_id.in_(terminals), Fix.detector_state.is_not(None)
+            )
+        ).all()
+        assert {(t, b): i for t, b, i in with_state} == newest  # ... and into no other row
     for terminal in terminals:
-        row = rows[terminal]
-        stored = np.frombuffer(row.state, dtype="<f8")
+        n = np.frombuffer(_states(app, [terminal])[terminal], dtype="<f8")[STATE_FIELDS.index("n")]
+        assert n == 25
+
+
+def _states(app, terminals) -> dict[int, bytes]:
+    from skyfence.service.detect import stored_states
+
+    with app.state.db.read() as session:
+        return stored_states(session.connection(), sorted(terminals))
+
+
+def _assert_stored_state(app, offline, terminals) -> None:
+    """The service's stored state of each terminal is bit for bit the offline detector's."""
+    from skyfence.detection.detectors import STATE_FIELDS
+
+    states = _states(app, terminals)
+    assert sorted(states) == sorted(terminals)
+    for terminal in terminals:
+        stored = np.frombuffer(states[terminal], dtype="<f8")
         assert stored.shape == (len(STATE_FIELDS),)
-        np.testing.assert_array_equal(stored, offline.state[offline.slots[terminal]])
-        assert row.n_fixes == 25 and row.account_id == world.accounts["ua"]
+        np.testing.assert_array_equal(stored, offline.state[offline.slots[terminal]], err_msg=f"terminal {terminal}")
+
+
+def test_a_late_batch_keeps_the_state_and_raises_nothing(service):
+    """A batch whose fixes are all older than the terminals' newest processed fix leaves their state as it was
+    (it is written again, unchanged, into the late batch's rows) and raises no alert."""
+    from skyfence.detection.detectors import Context, StreamDetector
+    from skyfence.policy import loads_policy
+
+    app, client, world = service
+    terminals = _register(client, world, ["drone", "jumper", "car"], "late")
+    fixes = stream(terminals, 30)
+    _post(client, fixes[30:], 1000, f"late-new-{uuid.uuid4().hex}")
+    before = _states(app, terminals)
+    raised = _as_rows(_alerts(client))
+    _post(client, fixes[:30], 1000, f"late-old-{uuid.uuid4().hex}")
+    assert _states(app, terminals) == before
+    assert _as_rows(_alerts(client)) == raised
+    context = Context(loads_policy(POLICY_TOML, base_dir=Path("/nonexistent-policy-dir"), name="uploaded.toml"))
+    offline = StreamDetector(context)
+    account = dict.fromkeys(terminals, world.accounts["ua"])
+    offline.process(frame(fixes[30:], account, dict.fromkeys(terminals, "UA")))
+    _assert_stored_state(app, offline, terminals)
 
 
 def test_alert_filters_paging_and_an_audited_acknowledgement(service):
@@ -266,6 +319,43 @@ def test_detection_can_be_switched_off(db_url, service_data):
         assert [a for a in _alerts(client) if a["rule"] == "detector"] == []
         with app.state.db.read() as session:
             assert session.scalars(select(DetectorState)).all() == []
+            assert session.scalar(select(func.count()).where(Fix.detector_state.is_not(None))) == 0
+
+
+def test_detection_switched_off_for_a_while_goes_on_from_the_last_stored_state(db_url, service_data):
+    """Detection on, off (those fixes are stored and decided, not scanned, and carry no state), on again: the scan
+    continues from each terminal's newest state, as an offline stream that never saw the middle fixes."""
+    from skyfence.detection.detectors import Context, StreamDetector
+    from skyfence.policy import loads_policy
+    from skyfence.service import create_app
+
+    key = operator_key(db_url)
+    fixes: list[dict] = []
+    terminals: dict[int, str] = {}
+    world = None
+    for part, detection in enumerate((True, False, True)):
+        app = create_app(service_settings(db_url, detection=detection))
+        with TestClient(app, headers=auth(key)) as client:
+            if world is None:
+                world = populate(client)
+                terminals = _register(client, world, ["drone", "jumper", "car"], "onoff")
+                fixes = stream(terminals, 60)
+            _post(client, fixes[part * 60 : (part + 1) * 60], 25, f"onoff-{part}-{uuid.uuid4().hex}")
+            if part == 2:
+                seen = _alerts(client)
+                final = _states(app, terminals)
+    assert world is not None
+    context = Context(loads_policy(POLICY_TOML, base_dir=Path("/nonexistent-policy-dir"), name="uploaded.toml"))
+    offline = StreamDetector(context)
+    account = dict.fromkeys(terminals, world.accounts["ua"])
+    scanned = fixes[:60] + fixes[120:]
+    expected = offline.process(frame(scanned, account, dict.fromkeys(terminals, "UA")))
+    assert _as_rows(seen) == _as_rows(expected)
+    assert sorted(final) == sorted(terminals)
+    for terminal in terminals:
+        np.testing.assert_array_equal(
+            np.frombuffer(final[terminal], dtype="<f8"), offline.state[offline.slots[terminal]]
+        )
 
 
 def test_operators_list_and_acknowledge_alerts_from_the_command_line(sqlite_url, tmp_path, service_data, skyfence_cli):

@@ -308,6 +308,7 @@ def _check_detection(db_url: str, ledger: Ledger, world: World, terminals: list[
 
     from skyfence.detection.detectors import Context, StreamDetector
     from skyfence.policy import loads_policy
+    from skyfence.service.detect import stored_states
     from tests.service.conftest import POLICY_TOML
     from tests.service.tracks import frame
 
@@ -322,7 +323,7 @@ def _check_detection(db_url: str, ledger: Ledger, world: World, terminals: list[
             stored = connection.execute(
                 text("SELECT terminal_id, kind, time, score, evidence FROM alerts WHERE rule = 'detector'")
             ).all()
-            states = dict(connection.execute(text("SELECT terminal_id, state FROM detector_state")).all())
+            states = stored_states(connection, sorted(kinds))  # each terminal's newest fix row with a state
     finally:
         engine.dispose()
 

@@ -3,19 +3,32 @@
 Every stored fix goes through the detectors (drone, diversion, spoofing, roaming, geofence probing).  The
 stateless half -- checking the columns and the per-fix context under the active policy -- runs before the write
 transaction (:meth:`skyfence.service.decisions.Evaluator.prepare_detection`).  This module does the rest, in the
-same transaction as the fixes, their decisions and the alerts:
+same transaction as the fixes, their decisions and the alerts, *before* the fixes are inserted:
 
 1. serialise detection across writers (SQLite already has one writer at a time, ``BEGIN IMMEDIATE``; PostgreSQL
-   takes a transaction-scoped advisory lock), so two batches of one terminal never read the same state;
-2. load the batch's terminals' state rows with one ``SELECT ... WHERE terminal_id IN (...)`` through the driver
-   (and, only when a terminal is first seen near the front, the other members of its account);
+   takes a transaction-scoped advisory lock, held until COMMIT), so two batches of one terminal never read the
+   same state, and a batch's fixes get larger ids than those of every batch scanned before it;
+2. load the batch's terminals' state rows with one statement through the driver (:func:`stored_states`: each
+   terminal's newest fix row that carries a state) and, only when a terminal is first seen near the front, the
+   other members of its account (``detector_state``);
 3. run the compiled scan over the whole batch (:meth:`StreamDetector.advance`);
-4. write back, with one bulk upsert, the state rows the batch changed (a terminal whose fixes were all late keeps
-   its row bit for bit, and is not written again), and return the new alerts as rows for the ``alerts`` table.
+4. hand back each terminal's state after the batch, to travel in the terminal's *last fix row of the batch*
+   (``fixes.detector_state``; the other rows carry ``NULL``), and the new alerts (rows for ``alerts`` once the
+   fixes have ids).  ``detector_state`` keeps only what the account-cluster rule looks up across terminals
+   (account, first sight, near the front, cluster raised): it is written when a terminal is first seen or its
+   cluster flag flips, not on every batch.
+
+The state is appended with the fixes instead of overwriting a row per terminal: a batch of ~1,000 distinct
+terminals wrote ~900 random pages of ``detector_state`` and its account index for the upsert; the blob adds
+~160 bytes to rows that are appended anyway (migration 0008).  Every scanned batch writes the state of *every*
+terminal it scanned, changed or not (a batch whose fixes of a terminal are all late writes the same bytes again),
+so the carrier is always the terminal's newest fix row with a state; fixes stored with detection switched off
+carry none, and the scan goes on from the last carrier when it is switched on again.
 
 Because the state commits with the fixes, a crash before COMMIT leaves the state as it was (the retried batch is
 scanned once, then), and a crash after it leaves both (the retry is a replay and is not scanned again): restarts
-lose nothing and count nothing twice.  The state is bounded: one row of :data:`STATE_FIELDS` per terminal.
+lose nothing and count nothing twice.  The state is bounded per terminal: one row of :data:`STATE_FIELDS` is
+read (the newest); older carriers are history, never read again.
 
 Each detection alert fires at most once per terminal and kind (acknowledging it does not re-arm it); fixes of a
 terminal older than its newest processed fix are late and ignored by the scan (stored and decided all the same).
@@ -24,6 +37,7 @@ terminal older than its newest processed fix are late and ignored by the scan (s
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, cast
 
@@ -35,95 +49,122 @@ from skyfence.service.models import DetectorState, utcnow
 if TYPE_CHECKING:  # the detectors (pandas, numba) load with the first batch, not with the server
     from skyfence.detection.detectors import Prepared, StreamDetector
 
-__all__ = ["DETECTION_RULE", "detect_batch", "reason_text"]
+__all__ = ["DETECTION_RULE", "Detected", "detect_batch", "reason_text", "stored_states"]
 
 #: The ``rule`` of detection alerts (policy alerts carry the deciding rule's id).
 DETECTION_RULE: Final = "detector"
 #: Arbitrary constant naming the PostgreSQL advisory lock that serialises detection (the audit log uses another).
 _PG_LOCK_KEY: Final = 0x5F5F_DE7E
 _TABLE: Final = cast(Table, DetectorState.__table__)
-_UPSERT_COLUMNS: Final = (
-    "terminal_id",
-    "account_id",
-    "first_seen_s",
-    "near_front",
-    "cluster_done",
-    "n_fixes",
-    "state",
-)
+_INSERT_COLUMNS: Final = ("terminal_id", "account_id", "first_seen_s", "near_front", "cluster_done")
 
 
-def _stored_rows(connection: Connection, ids: list[int]) -> dict[int, tuple[bytes, bool]]:
-    """The stored ``(state, cluster_done)`` of these terminals, by id: one query straight through the driver (the
-    ids as one bound value, as :func:`~skyfence.service.core.db.id_in`), plain tuples, no SQLAlchemy rows."""
+def stored_states(connection: Connection, ids: list[int]) -> dict[int, bytes]:
+    """The stored state rows of these terminals, by id: each terminal's newest fix row that carries one (terminals
+    never scanned are absent).
+
+    One statement through the driver (the ids as one bound value, as :func:`~skyfence.service.core.db.id_in`):
+    for each terminal, ``ix_fixes_terminal_id`` walked backwards from its newest fix to the first row with a
+    state -- that newest fix itself whenever the terminal's last batch was scanned (every scanned batch writes
+    each of its terminals' states into the terminal's last fix row of the batch).
+    """
+    if not ids:
+        return {}
     if connection.dialect.name == "postgresql":
-        sql, listed = "= ANY(%s::bigint[])", cast(Any, ids)
+        sql = (
+            "SELECT t.id, s.detector_state FROM unnest(%s::bigint[]) AS t(id) CROSS JOIN LATERAL ("
+            "SELECT detector_state FROM fixes WHERE terminal_id = t.id AND detector_state IS NOT NULL "
+            "ORDER BY id DESC LIMIT 1) AS s"
+        )
+        listed: Any = ids
     else:
-        sql, listed = "IN (SELECT value FROM json_each(?))", json.dumps(ids)
+        sql = (
+            "SELECT value, (SELECT detector_state FROM fixes INDEXED BY ix_fixes_terminal_id "
+            "WHERE terminal_id = value AND detector_state IS NOT NULL ORDER BY id DESC LIMIT 1) FROM json_each(?)"
+        )
+        listed = json.dumps(ids)
     cursor = connection.connection.cursor()  # the DBAPI connection of this transaction
     try:
-        cursor.execute(
-            f"SELECT terminal_id, state, cluster_done FROM detector_state WHERE terminal_id {sql}", (listed,)
-        )
-        return {int(t): (bytes(state), bool(done)) for t, state, done in cursor.fetchall()}
+        cursor.execute(sql, (listed,))
+        return {int(t): bytes(state) for t, state in cursor.fetchall() if state is not None}
     finally:
         cursor.close()
 
 
-def _state_rows(ids: list[int], stored: dict[int, tuple[bytes, bool]]) -> tuple[np.ndarray, np.ndarray]:
-    """The batch's terminals' state rows (fresh ones for terminals never seen) and which were stored."""
+def _state_rows(ids: list[int], stored: dict[int, bytes]) -> np.ndarray:
+    """The batch's terminals' state rows (fresh ones for terminals never seen)."""
     from skyfence.detection.detectors import STATE_FIELDS, new_state
 
     rows = new_state(len(ids))
-    found = np.fromiter((t in stored for t in ids), dtype=bool, count=len(ids))
-    if found.any():
-        blobs = [stored[t][0] for t in ids if t in stored]
+    if stored:
         width = 8 * len(STATE_FIELDS)
-        for t, blob in zip([t for t in ids if t in stored], blobs, strict=True):
+        found = [k for k, t in enumerate(ids) if t in stored]
+        blobs = [stored[ids[k]] for k in found]
+        for k, blob in zip(found, blobs, strict=True):
             if len(blob) != width:
                 raise RuntimeError(
-                    f"detector state of terminal {t} has {len(blob)} bytes, expected {width} "
+                    f"detector state of terminal {ids[k]} has {len(blob)} bytes, expected {width} "
                     "(written by another skyfence version?)"
                 )
         rows[found] = np.frombuffer(b"".join(blobs), dtype="<f8").reshape(len(blobs), len(STATE_FIELDS))
-    return rows, found
+    return rows
 
 
-def detect_batch(
-    connection: Connection,
-    context: Any,
-    batch: Prepared,
-    *,
-    batch_id: int,
-    fix_ids: list[int],
-) -> list[dict[str, Any]]:
-    """Advance the stored detector state by one prepared batch; rows for ``alerts`` (see the module notes)."""
+@dataclass
+class Detected:
+    """What the detectors made of one batch, before its fixes are inserted: the state each fix row carries and the
+    new alerts (rows for ``alerts`` once the fixes have ids, :meth:`alert_rows`)."""
+
+    #: Per fix of the batch, in request order: its terminal's state row after the batch (little-endian float64
+    #: bytes of :data:`~skyfence.detection.detectors.STATE_FIELDS`) on the terminal's last fix of the batch,
+    #: ``None`` on the others.
+    states: list[bytes | None]
+    alerts: Any  # the detectors' alert frame, with the batch row of each alert's fix
+
+    def alert_rows(self, batch_id: int, fix_ids: list[int]) -> list[dict[str, Any]]:
+        return [_alert_row(a, batch_id, fix_ids) for a in self.alerts.itertuples(index=False)]
+
+
+def detect_batch(connection: Connection, context: Any, batch: Prepared) -> Detected | None:
+    """Advance the stored detector state by one prepared batch (see the module notes); ``None`` for no fixes.
+
+    Runs before the batch's fixes are inserted (their rows carry the new state), after the batch row."""
     from skyfence.detection.detectors import StreamDetector
 
     if not len(batch):
-        return []
+        return None
     if connection.dialect.name == "postgresql":
+        # Held until COMMIT: the state read below and this batch's fix ids both come after the previous
+        # holder's fixes are committed, so "the newest fix row with a state" is the newest state.
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
-    table = _TABLE
     ids = [int(t) for t in batch.terminals.tolist()]
-    stored = _stored_rows(connection, ids)
-    rows, found = _state_rows(ids, stored)
+    stored = stored_states(connection, ids)
     detector = StreamDetector(context)
-    detector.add_terminals(ids, rows)
-    detector.cluster_done = {detector.slots[t] for t, (_, done) in stored.items() if done}
+    detector.add_terminals(ids, _state_rows(ids, stored))
     _load_account_members(connection, detector, batch, stored)
     done_before = set(detector.cluster_done)
     alerts = detector.advance(batch, with_rows=True)
-    _store_state(connection, detector, ids, rows, found, done_before)
-    done_now = detector.cluster_done - done_before
-    in_batch = set(ids)
-    newly_done = [t for t, s in detector.slots.items() if s in done_now and t not in in_batch]
-    if newly_done:  # members seen in earlier batches whose cluster this batch completed
-        connection.execute(update(table).where(table.c.terminal_id.in_(newly_done)).values(cluster_done=True))
-    return [_alert_row(a, batch_id, fix_ids) for a in alerts.itertuples(index=False)]
+    _store_account_rows(connection, detector, done_before)
+    return Detected(_carried_states(detector, batch, ids), alerts)
 
 
-def _load_account_members(connection: Connection, detector: StreamDetector, batch: Prepared, stored: dict) -> None:
+def _carried_states(detector: StreamDetector, batch: Prepared, ids: list[int]) -> list[bytes | None]:
+    """Each terminal's state after the batch on its last fix of the batch (request order), ``None`` elsewhere."""
+    n = len(batch.local)
+    rows = np.ascontiguousarray(detector.state[[detector.slots[t] for t in ids]], dtype="<f8")
+    _, from_end = np.unique(batch.local[::-1], return_index=True)  # each terminal's last row, counted from the end
+    last = (n - 1 - from_end).tolist()
+    states: list[bytes | None] = [None] * n
+    blobs = rows.tobytes()
+    width = rows.shape[1] * 8
+    for k, row in enumerate(last):
+        states[row] = blobs[k * width : (k + 1) * width]
+    return states
+
+
+def _load_account_members(
+    connection: Connection, detector: StreamDetector, batch: Prepared, stored: dict[int, bytes]
+) -> None:
     """Earlier members of the accounts whose terminals are first seen near the front in this batch."""
     near, account = batch.ctx["near"], batch.fx["account_id"]
     wanted = sorted(
@@ -149,54 +190,31 @@ def _load_account_members(connection: Connection, detector: StreamDetector, batc
             detector.cluster_done.add(slot)
 
 
-def _store_state(
-    connection: Connection,
-    detector: StreamDetector,
-    ids: list[int],
-    before: np.ndarray,
-    stored: np.ndarray,
-    done_before: set[int],
-) -> None:
-    """Write back the state rows this batch changed: one bulk upsert.  A terminal whose row and cluster flag are
-    bit for bit what was loaded (every fix of it late, say) is not written again."""
-    from skyfence.detection.detectors import STATE_FIELDS
-
-    n_column = STATE_FIELDS.index("n")
+def _store_account_rows(connection: Connection, detector: StreamDetector, done_before: set[int]) -> None:
+    """The account-cluster rule's rows: one for each terminal first seen by this batch, and the cluster flag of
+    the earlier ones whose cluster this batch completed.  Nothing for a batch of terminals seen before whose
+    clusters did not change -- the usual batch."""
+    by_slot = {s: t for t, s in detector.slots.items()}
     first = detector.first_seen
-    slots = [detector.slots[t] for t in ids]
-    rows = np.ascontiguousarray(detector.state[slots], dtype="<f8")  # one copy of the batch's rows, not one a row
-    done = np.fromiter((s in detector.cluster_done for s in slots), dtype=bool, count=len(slots))
-    was_done = np.fromiter((s in done_before for s in slots), dtype=bool, count=len(slots))
-    changed = ~stored | (done != was_done) | (rows.view("<u8") != before.view("<u8")).any(axis=1)
-    if not changed.any():
-        return
-    counts = rows[:, n_column].astype(np.int64).tolist()
-    params = []
-    for k in np.flatnonzero(changed).tolist():
-        # (for a stored terminal these three are placeholders: the upsert keeps the stored values; SQLite would
-        # store NaN as NULL, hence 0.0)
-        s = slots[k]
-        t0, account, near, _ = first.get(s, (0.0, -1, False, 0))
-        params.append(
-            (
-                ids[k],
-                int(account),
-                float(t0),
-                bool(near and account >= 0),
-                bool(done[k]),
-                counts[k],
-                rows[k].tobytes(),
-            )
+    params = [
+        (by_slot[s], int(account), float(t0), bool(near and account >= 0), s in detector.cluster_done)
+        for s, (t0, account, near, _) in sorted(first.items(), key=lambda item: by_slot[item[0]])
+    ]
+    if params:
+        marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        columns = ", ".join(_INSERT_COLUMNS)
+        values = ", ".join([marker] * len(_INSERT_COLUMNS))
+        # (a row without a state anywhere -- never the case through the service -- is a terminal seen afresh)
+        sql = (
+            f"INSERT INTO detector_state ({columns}) VALUES ({values}) ON CONFLICT (terminal_id) DO UPDATE SET "
+            "account_id = excluded.account_id, first_seen_s = excluded.first_seen_s, "
+            "near_front = excluded.near_front, cluster_done = excluded.cluster_done"
         )
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    columns = ", ".join(_UPSERT_COLUMNS)
-    values = ", ".join([marker] * len(_UPSERT_COLUMNS))
-    # account, first sight and near-front are set once, at the first batch of a terminal
-    sql = (
-        f"INSERT INTO detector_state ({columns}) VALUES ({values}) ON CONFLICT (terminal_id) DO UPDATE SET "
-        "cluster_done = excluded.cluster_done, n_fixes = excluded.n_fixes, state = excluded.state"
-    )
-    connection.exec_driver_sql(sql, params)
+        connection.exec_driver_sql(sql, params)
+    flipped = sorted(by_slot[s] for s in detector.cluster_done - done_before if s not in first)
+    if flipped:  # members seen in earlier batches whose cluster this batch completed
+        table = _TABLE
+        connection.execute(update(table).where(table.c.terminal_id.in_(flipped)).values(cluster_done=True))
 
 
 def _alert_row(alert: Any, batch_id: int, fix_ids: list[int]) -> dict[str, Any]:

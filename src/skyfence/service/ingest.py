@@ -10,10 +10,11 @@ The steps of one request:
 3. *Decide* with the active policy (409 when none is active) -- outside the write transaction, so the database
    write lock is held only for the inserts.
 4. *Store* in one transaction: the batch row (its ``(scope, idempotency_key)``, unique, first, so a concurrent retry
-   conflicts at once), the fixes with their decisions (one row each), the behavioural detectors' per-terminal state
-   (:mod:`skyfence.service.detect`; their per-fix context is computed in step 3, outside the transaction) and the
-   alerts, of the policy and of the detectors.  COMMIT returns only once the database has made
-   it durable (SQLite WAL ``synchronous=FULL``; PostgreSQL ``synchronous_commit=on``); only then is the 201 sent.
+   conflicts at once), the behavioural detectors' scan (:mod:`skyfence.service.detect`; their per-fix context is
+   computed in step 3, outside the transaction), the fixes with their decisions (one row each; each terminal's
+   new detector state rides in its last fix row of the batch) and the alerts, of the policy and of the detectors.
+   COMMIT returns only once the database has made it durable (SQLite WAL ``synchronous=FULL``; PostgreSQL
+   ``synchronous_commit=on``); only then is the 201 sent.
 
 A crash before COMMIT leaves nothing (the client retries with the same key and the batch is stored then); a
 crash after COMMIT but before the response reaches the client leaves the batch stored once (the retry is a
@@ -419,6 +420,11 @@ def _store(
         budget.charge(session, settings, principal, len(fixes))
         connection = session.connection()
         batch_id = batch.id
+        # The detectors run before the insert: each terminal's new state travels in its last fix row (detect.py).
+        detected = None
+        if decided.detection is not None:
+            detected = detect_batch(connection, decided.evaluator.detection_context(), decided.detection)
+        states = detected.states if detected is not None else [None] * len(fixes)
         times = _time_column(connection.dialect.name, decided.columns, fixes)
         terminal_ids = decided.columns.terminal_id.tolist()
         # Each fix with its decision, one row (models.Fix): one entry per per-terminal index, not two.
@@ -435,6 +441,7 @@ def _store(
                 "alt_m",
                 "speed_kmh",
                 *DECISION_COLUMNS,
+                "detector_state",
             ),
             [
                 (
@@ -454,8 +461,9 @@ def _store(
                     cc[:2],
                     lic,
                     enrolment,
+                    state,
                 )
-                for i, (f, terminal, moment, d, rule, kind, why, cc, lic, enrolment) in enumerate(
+                for i, (f, terminal, moment, d, rule, kind, why, cc, lic, enrolment, state) in enumerate(
                     zip(
                         fixes,
                         terminal_ids,
@@ -467,6 +475,7 @@ def _store(
                         verdicts.country,
                         verdicts.licence_id,
                         verdicts.enrolment_id,
+                        states,
                         strict=True,
                     )
                 )
@@ -475,14 +484,8 @@ def _store(
         # One indexed read instead of RETURNING, which SQLite can only do row by row when the order matters.
         fix_ids = _fix_ids(connection, batch_id)
         alerts = _alerts(session, batch.id, fixes, fix_ids, verdicts, settings)
-        if decided.detection is not None:
-            alerts += detect_batch(
-                connection,
-                decided.evaluator.detection_context(),
-                decided.detection,
-                batch_id=batch.id,
-                fix_ids=fix_ids,
-            )
+        if detected is not None:
+            alerts += detected.alert_rows(batch_id, fix_ids)
         if alerts:
             as_time = _time_parameter(connection.dialect.name)
             _bulk_insert(

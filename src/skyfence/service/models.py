@@ -394,6 +394,11 @@ class Fix(Base):
     licence_id: Mapped[int | None] = mapped_column(BigId)
     #: The whitelist enrolment the decision used (``whitelists_from = "registry"``), if any.
     enrolment_id: Mapped[int | None] = mapped_column(BigId)
+    #: The behavioural detectors' state of the terminal after this fix's batch, on the terminal's last fix of each
+    #: batch the detectors scanned (``NULL`` on the others): the float64 row of
+    #: :data:`skyfence.detection.detectors.STATE_FIELDS`, little-endian bytes.  A terminal's state is its newest fix
+    #: row that carries one (:func:`skyfence.service.detect.stored_states`); not loaded with a fix unless asked.
+    detector_state: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
 
 #: The columns of a fix row that are its decision (with ``id``, ``terminal_id`` and ``time``: :class:`Decision`).
@@ -466,11 +471,12 @@ class Alert(Base):
 
 
 class DetectorState(Base):
-    """The behavioural detectors' state of one terminal (bounded: one row per terminal, whatever its history).
+    """What the behavioural detectors' account-cluster rule looks up across terminals: one row per terminal the
+    detectors have seen, written when it is first seen and when its cluster alert is raised.
 
-    Written in the same transaction as the fixes that produced it, so a crash never loses or double-counts a fix.
-    ``state`` is the detector's float64 state row (:data:`skyfence.detection.detectors.STATE_FIELDS`, little-endian
-    bytes); the other columns are what the account-cluster rule looks up across terminals.
+    The per-terminal state row itself travels in the fixes (:attr:`Fix.detector_state`, migration 0008): writing
+    it here, one random row a terminal and batch, was the largest write of ingestion.  Both are written in the
+    same transaction as the fixes that produced them, so a crash never loses or double-counts a fix.
     """
 
     __tablename__ = "detector_state"
@@ -485,9 +491,6 @@ class DetectorState(Base):
     near_front: Mapped[bool] = mapped_column(Boolean)
     #: The account-cluster alert was raised for this terminal.
     cluster_done: Mapped[bool] = mapped_column(Boolean)
-    #: Fixes processed (late and duplicate fixes excluded).
-    n_fixes: Mapped[int] = mapped_column(BigInteger)
-    state: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class AuditRow(Base):
