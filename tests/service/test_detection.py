@@ -358,6 +358,88 @@ def test_detection_switched_off_for_a_while_goes_on_from_the_last_stored_state(d
         )
 
 
+def test_two_workers_scan_each_terminal_in_commit_order(db_url, tmp_path, service_data):
+    """``skyfence serve --workers 2``, four clients with a key each posting batches of the same terminals at once:
+    every batch is scanned from the state its predecessor committed (no lost update), and the stored state and
+    alerts are those of an offline stream fed the batches in the order they committed (their fix ids' order: the
+    detection lock is taken before the state is read and the fixes are inserted, so ids follow the scans)."""
+    import threading
+
+    import httpx
+    from sqlalchemy import create_engine, text
+
+    from skyfence.detection.detectors import Context, StreamDetector
+    from skyfence.policy import loads_policy
+    from skyfence.service.core.db import normalise_url
+    from skyfence.service.detect import stored_states
+    from tests.service.server import ServerProcess
+
+    key = operator_key(db_url)
+    server = ServerProcess(db_url, tmp_path / "server.log", workers=2)
+    server.start()
+    label = f"workers-{uuid.uuid4().hex}"
+    try:
+        fresh = httpx.Limits(max_keepalive_connections=0)  # a new connection a request: both workers serve
+        with httpx.Client(base_url=server.base_url, headers=auth(key), timeout=120, limits=fresh) as admin:
+            world = populate(admin, db_url=db_url)
+            terminals = _register(admin, world, ["drone", "jumper", "car", "drone"], "workers")
+        fixes = stream(terminals, 30)
+        batches = [fixes[i : i + 8] for i in range(0, len(fixes), 8)]
+        failures: list[str] = []
+
+        # a key each: one key's batches queue on its fix-budget row, which would serialise them before detection
+        keys = [operator_key(db_url) for _ in range(4)]
+
+        def client(k: int) -> None:
+            with httpx.Client(base_url=server.base_url, headers=auth(keys[k]), timeout=120, limits=fresh) as c:
+                for b in range(k, len(batches), 4):
+                    r = c.post(
+                        "/api/v1/telemetry/batches",
+                        json={"fixes": batches[b]},
+                        headers={"Idempotency-Key": f"{label}-{b}"},
+                    )
+                    if r.status_code != 201:
+                        failures.append(r.text)
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        with httpx.Client(base_url=server.base_url, headers=auth(key), timeout=120) as admin:
+            seen = _alerts(admin)
+    finally:
+        server.stop()
+    engine = create_engine(normalise_url(db_url))
+    try:
+        with engine.connect() as connection:
+            first_id = {
+                key: int(first)
+                for key, first in connection.execute(
+                    text(
+                        "SELECT b.idempotency_key, min(f.id) FROM telemetry_batches AS b JOIN fixes AS f "
+                        "ON f.batch_id = b.id WHERE b.idempotency_key LIKE :p GROUP BY b.idempotency_key"
+                    ),
+                    {"p": f"{label}-%"},
+                ).all()
+            }
+            states = stored_states(connection, sorted(terminals))
+    finally:
+        engine.dispose()
+    committed = sorted(range(len(batches)), key=lambda b: first_id[f"{label}-{b}"])
+    context = Context(loads_policy(POLICY_TOML, base_dir=Path("/nonexistent-policy-dir"), name="uploaded.toml"))
+    offline = StreamDetector(context)
+    account, country = dict.fromkeys(terminals, world.accounts["ua"]), dict.fromkeys(terminals, "UA")
+    expected = pd.concat([offline.process(frame(batches[b], account, country)) for b in committed])
+    assert _as_rows(seen) == _as_rows(expected)
+    assert sorted(states) == sorted(terminals)
+    for terminal in terminals:
+        np.testing.assert_array_equal(
+            np.frombuffer(states[terminal], dtype="<f8"), offline.state[offline.slots[terminal]]
+        )
+
+
 def test_operators_list_and_acknowledge_alerts_from_the_command_line(sqlite_url, tmp_path, service_data, skyfence_cli):
     import httpx
 
