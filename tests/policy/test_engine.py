@@ -313,6 +313,33 @@ def test_licence_states_periods_and_conditions(data_dir, write_policy):
     assert at("2026-06-01T00:00:00Z", 28.6, 77.2) == ("degrade", "pending")
 
 
+def test_a_licence_not_in_force_denies_naming_why_where_the_rule_says_so(data_dir, write_policy):
+    """``not_in_force = "deny"`` (what the registry resolution writes): where a licence exists but does not serve,
+    the licence rule denies and names the state, the unmet condition or the expiry -- the live decision's words."""
+    text = HEADER + LICENCES.replace("priority = 10\n", 'priority = 10\nnot_in_force = "deny"\n', 1)
+    engine = load_policy(write_policy(text)).engine()
+
+    def at(time, lat=TAIPEI[0], lon=TAIPEI[1]):
+        result = engine.explain(lat, lon, time=time)
+        return result.decision, result.rule_id, result.reason
+
+    assert at("2024-06-01T00:00:00Z")[:2] == ("deny", "default")  # before the application: no licence, unmatched
+    decision, rule, reason = at("2025-06-01T00:00:00Z")  # under review: denied by the licence rule, not degraded
+    assert (decision, rule) == ("deny", "licensed")
+    assert "licence not in force (licence pending_regulatory, not granted) for TW" in reason
+    assert at("2026-06-01T00:00:00Z")[:2] == ("allow", "licensed")
+    assert "licence not in force (licence expired on 2026-12-31)" in at("2027-01-01T00:00:00Z")[2]
+    decision, rule, reason = at("2026-06-01T00:00:00Z", 35.68, 139.69)
+    assert (decision, rule) == ("deny", "licensed") and "condition unmet: no operational gateway in JP" in reason
+    assert reason.startswith("deny by rule 'licensed' (licence, priority 10): ")
+    trace = {t.id: t for t in engine.explain(35.68, 139.69, time="2026-06-01T00:00:00Z").traces}
+    assert trace["licensed"].action == "deny" and trace["licensed"].decided
+
+    wrong = text.replace('not_in_force = "deny"\n', 'not_in_force = "deny"\nstates = ["applied"]\n', 1)
+    with pytest.raises(PolicyError, match="not_in_force"):
+        load_policy(write_policy(wrong))
+
+
 def test_whitelist_terminal_lists_roaming_and_registration(data_dir, write_policy):
     text = (
         HEADER

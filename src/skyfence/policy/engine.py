@@ -547,6 +547,7 @@ class Engine:
             rule = policy.spec.rules[index]
             rid = policy.rule_id(index)
             mine = clauses_by_rule.get(index, [])
+            action = rule.action  # a licence rule's not-in-force clause denies (model.LicenceRule.not_in_force)
             if rule.operators and self.operator not in rule.operators:
                 why, matched = f"applies to operator(s) {', '.join(rule.operators)}, not {self.operator}", False
             elif not mine:
@@ -557,8 +558,7 @@ class Engine:
                 for c in mine:
                     failure = self._failure(c, inside, values, listed, country, int(fx.registered_in[0]))
                     if failure is None:
-                        matched = True
-                        why = c.what
+                        matched, why, action = True, c.what, c.action
                         break
                     reasons.append(failure)
                 else:
@@ -566,7 +566,7 @@ class Engine:
             decided = matched and decided_rule is None
             if decided:
                 decided_rule = index
-            traces.append(RuleTrace(index, rid, rule.kind, rule.priority, rule.action, matched, decided, why))
+            traces.append(RuleTrace(index, rid, rule.kind, rule.priority, action, matched, decided, why))
         decision = DECISIONS[int(decisions.decision[0])]
         rule_index = int(decisions.rule[0])
         if (decided_rule if decided_rule is not None else -1) != rule_index:  # pragma: no cover - a bug

@@ -493,11 +493,28 @@ class LicenceRule(_RuleBase):
 
     A ``granted`` licence counts only while in force: after its ``since``/history date, before its expiry, covering
     the fix's plan, and with every condition met by the operator in that country.
+
+    ``not_in_force`` says what happens where a licence exists but is not in force (a state not in ``states``, a
+    condition unmet, expired): ``"unmatched"`` (the default) leaves those fixes to lower rules and the default;
+    ``"deny"`` denies them, naming the state or the unmet condition -- the control plane's semantics for a policy
+    with ``licences_from = "registry"`` (:mod:`skyfence.service.decisions`), which the registry resolution
+    (:func:`skyfence.service.snapshot.resolve_licences`) writes into the rules it resolves.  ``"deny"`` needs an
+    ``allow`` rule whose ``states`` include ``granted``.
     """
 
     kind: Literal["licence"]
     action: Action
     states: list[LicenceState] = Field(default=["granted"], min_length=1)
+    not_in_force: Literal["unmatched", "deny"] = "unmatched"
+
+    @model_validator(mode="after")
+    def _not_in_force(self) -> LicenceRule:
+        if self.not_in_force == "deny" and (self.action != "allow" or "granted" not in self.states):
+            raise ValueError(
+                'not_in_force = "deny" needs action = "allow" and "granted" in states (it denies where such a rule '
+                "would allow if the licence were in force); leave it out otherwise"
+            )
+        return self
 
 
 Rule = Annotated[

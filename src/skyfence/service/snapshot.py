@@ -147,6 +147,8 @@ def resolve_licences(session: Any, data: dict[str, Any]) -> int:
     the dashboard's availability map and policy diff compile it (at the registry's current version), and
     ``policy check --db`` decides with it.  ``[[licences]]`` get each registry licence of the policy's operator
     (state, conditions) and ``[operators.NAME]`` what the conditions are checked against (see the module notes);
+    each licence rule that allows granted licences gets ``not_in_force = "deny"`` (where a licence is not in
+    force, the live decision denies naming its state or unmet condition, and so does the resolved policy);
     ``licences_from`` is dropped.  Returns the number of licences (0, and ``data`` untouched, for a policy that
     reads its licences from the file).
     """
@@ -155,6 +157,14 @@ def resolve_licences(session: Any, data: dict[str, Any]) -> int:
         return 0
     del header["licences_from"]
     operator = header["operator"]
+    for rule in data.get("rules", []):  # a licence that is not in force serves nobody: the live decisions deny
+        if (
+            rule.get("kind") == "licence"
+            and rule.get("action") == "allow"
+            and "granted" in rule.get("states", ["granted"])
+            and (not rule.get("operators") or operator in rule["operators"])
+        ):
+            rule["not_in_force"] = "deny"
     sites = list(session.scalars(select(GroundSite).where(GroundSite.operator_id == operator)))
     licences = list(session.scalars(select(Licence).where(Licence.operator_id == operator)))
     owners = {o.jurisdiction: o for o in session.scalars(select(Ownership).where(Ownership.operator_id == operator))}

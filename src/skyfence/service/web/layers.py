@@ -287,7 +287,7 @@ def availability(db: DbDep, settings: SettingsDep, _: Reader, request: Request, 
 
     row = _active(db)
     amap, drawn = _availability(db, row, settings, res)
-    countries = amap.countries[["iso_a2", "name", "availability", "served_fraction", "status"]]
+    countries = amap.countries[["iso_a2", "name", "availability", "served_fraction", "status", "reason"]]
     document = {
         "policy": {"version_id": row.version_id, "name": row.name},
         # set when the licences came from the registry (licences_from = "registry"): the version they were read at

@@ -24,8 +24,9 @@ export default {
   },
   tooltip(f) {
     const row = this.byCode[f.properties.iso_a2];
-    return row ? `${row.name}: ${row.availability}, ${(100 * row.served_fraction).toFixed(0)} % of cells served`
-      : f.properties.name;
+    if (!row) return f.properties.name;
+    const served = `${row.name}: ${row.availability}, ${(100 * row.served_fraction).toFixed(0)} % of cells served`;
+    return row.reason ? `${served}\n${row.reason}` : served;
   },
   legend() {
     const counts = this.meta.summary.countries_by_availability;
