@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from skyfence.errors import SkyfenceError
 
-__all__ = ["Problem", "describe", "first_problem", "key_path", "loads_toml", "problems", "read_toml"]
+__all__ = ["Problem", "describe", "first_problem", "key_path", "loads_toml", "problems", "quoted", "read_toml"]
 
 #: A caller's own wording for some errors: pydantic's error dict → (message, hint), or None for the default.
 Custom = Callable[[Mapping[str, Any], tuple], "tuple[str, str | None] | None"]
@@ -44,6 +44,17 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}" if self.field else self.message
+
+
+def quoted(value: str, limit: int = 80) -> str:
+    """A user's value for a message: in single quotes, at most ``limit`` characters, control characters as ``?`` --
+    and no Python escaping, so a backslash stays one backslash (``repr`` doubled it, and JSON doubled that again).
+
+    >>> print(quoted("zones/Taiwan's coast.geojson"))
+    'zones/Taiwan's coast.geojson'
+    """
+    shown = "".join(c if c.isprintable() else "?" for c in value[:limit])
+    return f"'{shown}{'…' if len(value) > limit else ''}'"
 
 
 def key_path(loc: Iterable[object]) -> str:

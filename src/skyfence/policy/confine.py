@@ -21,6 +21,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
+from skyfence._validation import quoted
 from skyfence.errors import PolicyError
 
 __all__ = ["confined", "confinement", "policy_file", "shown"]
@@ -58,7 +59,7 @@ def policy_file(name: str | Path, base_dir: Path, *, field: str | None, source: 
         return (base_dir / candidate).resolve()
     if state.root is None:
         raise PolicyError(
-            f"uploaded policies cannot read files on the server ({shown(str(name))!r})",
+            f"file {quoted(shown(str(name)))} cannot be read: uploaded policies read no files on the server",
             source=source,
             field=field,
             hint="inline the zone (countries, regions, cells), name a registry dataset, "
@@ -67,7 +68,7 @@ def policy_file(name: str | Path, base_dir: Path, *, field: str | None, source: 
     resolved = (base_dir / candidate).resolve()
     if candidate.is_absolute() or ".." in candidate.parts or not resolved.is_relative_to(state.root):
         raise PolicyError(
-            f"{shown(str(name))!r} is outside the policy directory",
+            f"file {quoted(shown(str(name)))} is outside the policy directory",
             source=source,
             field=field,
             hint="name a file inside the policy directory by a relative path without '..' (symlinks must stay "

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from skyfence._validation import problems
+from skyfence._validation import problems, quoted
 from skyfence.errors import SkyfenceError
 
 __all__ = [
@@ -143,14 +143,6 @@ def problem_type(status: int, kind: str | None = None) -> str:
     if not kind:
         kind = _KIND_OF_STATUS.get(status) or HTTPStatus(status).phrase.lower().replace(" ", "-").replace("'", "")
     return f"{_TYPE_PREFIX}{kind}"
-
-
-def quoted(value: str, limit: int = 80) -> str:
-    """A caller's value for a problem detail: in single quotes, at most ``limit`` characters, control characters as
-    ``?`` -- and no Python escaping, so a backslash stays one backslash (``repr`` doubled it, and JSON doubled that
-    again)."""
-    shown = "".join(c if c.isprintable() else "?" for c in value[:limit])
-    return f"'{shown}{'…' if len(value) > limit else ''}'"
 
 
 def problem_response(
