@@ -42,6 +42,56 @@ def test_distinct_cities_keeps_far_apart_places_and_drops_twins():
     assert "District" in set(distinct_cities(other_country)["name"])  # borders are not crossed
 
 
+def _distinct_all_pairs(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rule of :func:`distinct_cities` over every pair of the same country: the reference its pair search
+    (each entry's own footprint, plus twins) must reproduce exactly."""
+    import numpy as np
+
+    from skyfence.earth.places import _DUPLICATE_KM, _EARTH_RADIUS_KM, FOOTPRINT_DENSITY_PER_KM2
+
+    population = frame["population"].to_numpy(float)
+    lat, lon = np.radians(frame["lat_deg"].to_numpy(float)), np.radians(frame["lon_deg"].to_numpy(float))
+    unit = np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+    radius_km = np.sqrt(population / (np.pi * FOOTPRINT_DENSITY_PER_KM2))
+    i, j = np.triu_indices(len(frame), k=1)
+    same = frame["country"].to_numpy(str)[i] == frame["country"].to_numpy(str)[j]
+    i, j = i[same], j[same]
+    distance_km = 2.0 * _EARTH_RADIUS_KM * np.arcsin(np.clip(np.linalg.norm(unit[i] - unit[j], axis=1) / 2, 0, 1))
+    j_larger = population[j] > population[i]
+    big, small = np.where(j_larger, j, i), np.where(j_larger, i, j)
+    inside = (distance_km < radius_km[big]) & (population[big] > population[small])
+    twin = (distance_km < _DUPLICATE_KM) & (population[big] == population[small])
+    keep = np.ones(len(frame), dtype=bool)
+    keep[small[inside | twin]] = False
+    return frame[keep].reset_index(drop=True)
+
+
+def test_distinct_cities_decides_as_over_every_pair():
+    """The pair search looks only inside each entry's own footprint (and for twins), not every pair within the
+    largest footprint (2.2 GB for GeoNames' finer lists in `latency world`): the same entries must survive --
+    on a dense synthetic region with metros, towns, equal populations and two countries, and on two dense
+    countries of the real gazetteer (TW, NL)."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    n = 1500
+    frame = pd.DataFrame(
+        {
+            "name": [f"p{k}" for k in range(n)],
+            "country": rng.choice(["XX", "YY"], n, p=[0.8, 0.2]),
+            "lat_deg": 24.0 + rng.random(n) * 1.5,
+            "lon_deg": 120.0 + rng.random(n) * 1.5,
+            "population": rng.choice([500, 5_000, 5_000, 50_000, 800_000, 8_000_000], n).astype(float),
+        }
+    )
+    expected = _distinct_all_pairs(frame)
+    assert 0 < len(expected) < n  # the rule drops some and keeps some
+    pd.testing.assert_frame_equal(distinct_cities(frame), expected)
+    every = city_table(distinct=False)
+    dense = every[every["country"].isin(["TW", "NL"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(distinct_cities(dense), _distinct_all_pairs(dense))
+
+
 def test_taiwan_people_affected_is_below_its_population(real_world, load_example):
     result = diff_policies(real_world, load_example("operator_serves_taiwan"), res=2)
     people = result.population
