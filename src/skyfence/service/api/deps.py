@@ -11,8 +11,8 @@ commit -- and for SQLite the fsync -- happens before the response is sent, never
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Annotated
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -34,6 +34,7 @@ __all__ = [
     "allow",
     "authenticate",
     "require_jurisdiction",
+    "require_role",
     "require_terminal",
 ]
 
@@ -51,11 +52,17 @@ bearer_scheme = HTTPBearer(
 )
 
 
-def get_settings(request: Request) -> Settings:
+# The dependencies that only look something up, or check what another dependency found, are ``async def``:
+# FastAPI runs a plain ``def`` dependency in its thread pool, and each such hop (a queue, a thread wake-up, the
+# event loop woken again) cost more than the lookup (a telemetry batch went through four of them before its route).
+# Those that read the database stay ``def``, so the event loop never waits for it.
+
+
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     return request.app.state.db
 
 
@@ -135,13 +142,18 @@ def authenticate(
     return principal
 
 
-def allow(*roles: str) -> Callable[..., Principal]:
+def require_role(principal: Principal, roles: tuple[str, ...]) -> Principal:
+    """``principal`` if its role is one of ``roles``; 403 otherwise."""
+    if principal.role not in roles:
+        raise ProblemError(403, f"role {principal.role} may not do this (allowed: {', '.join(roles)})")
+    return principal
+
+
+def allow(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """A dependency admitting only ``roles`` (403 for the others, 401 without valid credentials)."""
 
-    def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
-        if principal.role not in roles:
-            raise ProblemError(403, f"role {principal.role} may not do this (allowed: {', '.join(roles)})")
-        return principal
+    async def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        return require_role(principal, roles)
 
     dependency.__name__ = f"allow_{'_'.join(roles)}"
     return dependency

@@ -16,10 +16,10 @@ from skyfence.service.api.deps import (
     READERS,
     DbDep,
     SettingsDep,
-    allow,
     api_key_header,
     authenticate,
     bearer_scheme,
+    require_role,
 )
 from skyfence.service.core.migrate import current_revision
 from skyfence.service.core.problems import ProblemError
@@ -57,7 +57,7 @@ def health(
     if not (api_key or bearer):
         return Health(status="ok", version=__version__)
     try:
-        allow(*READERS)(authenticate(request, db, settings, api_key, bearer))
+        require_role(authenticate(request, db, settings, api_key, bearer), READERS)
     except ProblemError:  # a bad or unprivileged credential still learns that the server is alive, nothing more
         return Health(status="ok", version=__version__)
     return Health(
@@ -85,5 +85,5 @@ def metrics(
     if settings.metrics_access == "off":
         raise ProblemError(404, "metrics are off on this server (SKYFENCE_METRICS_ACCESS=off)", kind="not-found")
     if settings.metrics_access == "authenticated":
-        allow(*READERS)(authenticate(request, db, settings, api_key, bearer))
+        require_role(authenticate(request, db, settings, api_key, bearer), READERS)
     return PlainTextResponse(request.app.state.metrics.render(), media_type=_PROMETHEUS)
