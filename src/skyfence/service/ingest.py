@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -102,6 +103,26 @@ def _time_column(dialect: str, columns: FixColumns, fixes: list[FixIn]) -> list[
     if dialect == "sqlite":  # SQLAlchemy's SQLite layout, 2026-08-22 10:00:00.000000, from the datetime64 column
         return np.char.replace(np.datetime_as_string(columns.time, unit="us"), "T", " ").tolist()
     return [f.time for f in fixes]
+
+
+_ALERT_ROW = operator.itemgetter(*_ALERT_COLUMNS)
+_ALERT_TIMES = (_ALERT_COLUMNS.index("time"), _ALERT_COLUMNS.index("created_at"))
+
+
+def _alert_rows(dialect: str, alerts: list[dict[str, Any]]) -> list[tuple]:
+    """The alerts as rows of :data:`_ALERT_COLUMNS`, their two times as the driver takes them (see
+    :func:`_time_parameter`)."""
+    if dialect != "sqlite":
+        return [_ALERT_ROW(alert) for alert in alerts]
+    as_time = _time_parameter(dialect)
+    time_at, created_at = _ALERT_TIMES
+    rows = []
+    for alert in alerts:
+        values = list(_ALERT_ROW(alert))
+        values[time_at] = as_time(values[time_at])
+        values[created_at] = as_time(values[created_at])
+        rows.append(tuple(values))
+    return rows
 
 
 def _fix_ids(connection: Connection, batch_id: int) -> list[int]:
@@ -215,6 +236,22 @@ def find_batch(session: Session, scope: str, key: str) -> TelemetryBatch | None:
     )
 
 
+def _stored_batch(session: Session, scope: str, key: str) -> TelemetryBatch | None:
+    """:func:`find_batch` for ingestion, where the key is almost always new: the unique index is probed through the
+    driver, and the batch is loaded as an entity only when it is there."""
+    connection = session.connection()
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    cursor = connection.connection.cursor()  # the DBAPI connection of this session's transaction
+    try:
+        cursor.execute(
+            f"SELECT id FROM telemetry_batches WHERE scope = {marker} AND idempotency_key = {marker}", (scope, key)
+        )
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return session.get(TelemetryBatch, row[0]) if row is not None else None
+
+
 #: The terminal attributes a batch reads (decisions, registry view), as plain tuples in this order (see
 #: :meth:`FixColumns.build`): a batch may touch thousands of distinct terminals, and ORM entities or SQLAlchemy rows
 #: for each cost more than the decisions themselves.
@@ -257,7 +294,8 @@ class _Decided:
 
 
 def _decide(session: Session, fixes: list[FixIn], terminals: dict[int, tuple], settings: Settings) -> _Decided:
-    policy = session.scalar(select(Policy).where(Policy.active.is_(True)))
+    active = select(Policy.version_id, Policy.source).where(Policy.active.is_(True))
+    policy = session.connection().execute(active).first()  # two columns, not an entity
     if policy is None:
         raise ProblemError(
             409,
@@ -487,13 +525,7 @@ def _store(
         if detected is not None:
             alerts += detected.alert_rows(batch_id, fix_ids)
         if alerts:
-            as_time = _time_parameter(connection.dialect.name)
-            _bulk_insert(
-                connection,
-                _ALERTS,
-                _ALERT_COLUMNS,
-                [tuple(as_time(a[c]) if c in ("time", "created_at") else a[c] for c in _ALERT_COLUMNS) for a in alerts],
-            )
+            _bulk_insert(connection, _ALERTS, _ALERT_COLUMNS, _alert_rows(connection.dialect.name, alerts))
     return batch, fix_ids, len(alerts)
 
 
@@ -534,7 +566,7 @@ def _ingest(
     with db.read() as session:
         terminals = _terminals(session, fixes, principal)
         if key is not None:
-            existing = find_batch(session, principal.scope, key)
+            existing = _stored_batch(session, principal.scope, key)
             if existing is not None:
                 metrics.inc("skyfence_batches_replayed_total", help_text="Batches answered from storage (retries).")
                 return IngestResult.replayed(_replay(session, existing, digest))
