@@ -163,7 +163,8 @@ def _codes(value, n: int) -> tuple[np.ndarray, list[str]]:
         codes, uniques = pd.factorize(
             np.asarray(value, dtype=object) if not isinstance(value, pd.Series) else value, use_na_sentinel=True
         )
-        categories = ["" if pd.isna(u) else str(u) for u in uniques]
+        missing = pd.isna(uniques).tolist()  # one pass over the array, not one call per value
+        categories = ["" if gone else str(u) for u, gone in zip(uniques, missing, strict=True)]
         codes = np.asarray(codes, dtype=np.int32)
     if (codes < 0).any():
         categories.append("")
