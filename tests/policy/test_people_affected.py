@@ -47,22 +47,10 @@ def _distinct_all_pairs(frame: pd.DataFrame) -> pd.DataFrame:
     (each entry's own footprint, plus twins) must reproduce exactly."""
     import numpy as np
 
-    from skyfence.earth.places import _DUPLICATE_KM, _EARTH_RADIUS_KM, FOOTPRINT_DENSITY_PER_KM2
+    from skyfence.earth.places import FOOTPRINT_DENSITY_PER_KM2, _city_geometry, _kept
 
-    population = frame["population"].to_numpy(float)
-    lat, lon = np.radians(frame["lat_deg"].to_numpy(float)), np.radians(frame["lon_deg"].to_numpy(float))
-    unit = np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
-    radius_km = np.sqrt(population / (np.pi * FOOTPRINT_DENSITY_PER_KM2))
     i, j = np.triu_indices(len(frame), k=1)
-    same = frame["country"].to_numpy(str)[i] == frame["country"].to_numpy(str)[j]
-    i, j = i[same], j[same]
-    distance_km = 2.0 * _EARTH_RADIUS_KM * np.arcsin(np.clip(np.linalg.norm(unit[i] - unit[j], axis=1) / 2, 0, 1))
-    j_larger = population[j] > population[i]
-    big, small = np.where(j_larger, j, i), np.where(j_larger, i, j)
-    inside = (distance_km < radius_km[big]) & (population[big] > population[small])
-    twin = (distance_km < _DUPLICATE_KM) & (population[big] == population[small])
-    keep = np.ones(len(frame), dtype=bool)
-    keep[small[inside | twin]] = False
+    keep = _kept(i, j, *_city_geometry(frame, FOOTPRINT_DENSITY_PER_KM2))
     return frame[keep].reset_index(drop=True)
 
 

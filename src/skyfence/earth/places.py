@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from skyfence.errors import InputError
 
@@ -214,11 +214,7 @@ def distinct_cities(frame: pd.DataFrame, *, density_per_km2: float = FOOTPRINT_D
 
     if len(frame) < 2:
         return frame.reset_index(drop=True)
-    country = frame["country"].to_numpy(str)
-    population = frame["population"].to_numpy(float)
-    lat, lon = np.radians(frame["lat_deg"].to_numpy(float)), np.radians(frame["lon_deg"].to_numpy(float))
-    unit = np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
-    radius_km = np.sqrt(population / (np.pi * density_per_km2))
+    country, population, unit, radius_km = _city_geometry(frame, density_per_km2)
     # Candidate pairs: each entry with the entries inside its own footprint, and every pair closer than
     # _DUPLICATE_KM (twins).  One search radius for all -- the largest footprint, ~50 km -- found tens of millions
     # of pairs among GeoNames' 235,000 finer places (2.2 GB at the peak of `latency world`); the chords are widened
@@ -233,7 +229,25 @@ def distinct_cities(frame: pd.DataFrame, *, density_per_km2: float = FOOTPRINT_D
     first = np.concatenate([np.minimum(owner, member), twins[:, 0].astype(np.int64)])
     second = np.concatenate([np.maximum(owner, member), twins[:, 1].astype(np.int64)])
     pairs = np.unique(first[first != second] * n + second[first != second])
-    i, j = pairs // n, pairs % n  # i < j: j comes later in gazetteer order
+    keep = _kept(pairs // n, pairs % n, country, population, unit, radius_km)
+    return frame[keep].reset_index(drop=True)
+
+
+def _city_geometry(frame: pd.DataFrame, density_per_km2: float) -> tuple[Any, Any, Any, Any]:
+    """Country codes, populations, unit vectors and footprint radii [km] of the entries of ``frame``."""
+    import numpy as np
+
+    population = frame["population"].to_numpy(float)
+    lat, lon = np.radians(frame["lat_deg"].to_numpy(float)), np.radians(frame["lon_deg"].to_numpy(float))
+    unit = np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+    return frame["country"].to_numpy(str), population, unit, np.sqrt(population / (np.pi * density_per_km2))
+
+
+def _kept(i: Any, j: Any, country: Any, population: Any, unit: Any, radius_km: Any) -> Any:
+    """Which entries survive :func:`distinct_cities`'s rule applied to the candidate pairs ``(i, j)``, ``i < j``
+    (``j`` later in gazetteer order)."""
+    import numpy as np
+
     same = country[i] == country[j]
     i, j = i[same], j[same]
     distance_km = 2.0 * _EARTH_RADIUS_KM * np.arcsin(np.clip(np.linalg.norm(unit[i] - unit[j], axis=1) / 2, 0, 1))
@@ -242,6 +256,6 @@ def distinct_cities(frame: pd.DataFrame, *, density_per_km2: float = FOOTPRINT_D
     big, small = np.where(j_larger, j, i), np.where(j_larger, i, j)
     inside = (distance_km < radius_km[big]) & (population[big] > population[small])
     twin = (distance_km < _DUPLICATE_KM) & (population[big] == population[small])
-    keep = np.ones(len(frame), dtype=bool)
+    keep = np.ones(len(country), dtype=bool)
     keep[small[inside | twin]] = False
-    return frame[keep].reset_index(drop=True)
+    return keep
