@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 import numpy as np
 from sqlalchemy import Connection, Table, select, text, update
 
+from skyfence.service.core.db import driver_rows
 from skyfence.service.models import DetectorState, utcnow
 
 if TYPE_CHECKING:  # the detectors (pandas, numba) load with the first batch, not with the server
@@ -72,7 +73,7 @@ def stored_states(connection: Connection, ids: list[int]) -> dict[int, bytes]:
         return {}
     if connection.dialect.name == "postgresql":
         sql = (
-            "SELECT t.id, s.detector_state FROM unnest(%s::bigint[]) AS t(id) CROSS JOIN LATERAL ("
+            "SELECT t.id, s.detector_state FROM unnest(?::bigint[]) AS t(id) CROSS JOIN LATERAL ("
             "SELECT detector_state FROM fixes WHERE terminal_id = t.id AND detector_state IS NOT NULL "
             "ORDER BY id DESC LIMIT 1) AS s"
         )
@@ -83,12 +84,7 @@ def stored_states(connection: Connection, ids: list[int]) -> dict[int, bytes]:
             "WHERE terminal_id = value AND detector_state IS NOT NULL ORDER BY id DESC LIMIT 1) FROM json_each(?)"
         )
         listed = json.dumps(ids)
-    cursor = connection.connection.cursor()  # the DBAPI connection of this transaction
-    try:
-        cursor.execute(sql, (listed,))
-        return {int(t): bytes(state) for t, state in cursor.fetchall() if state is not None}
-    finally:
-        cursor.close()
+    return {int(t): bytes(state) for t, state in driver_rows(connection, sql, listed) if state is not None}
 
 
 def _state_rows(ids: list[int], stored: dict[int, bytes]) -> np.ndarray:

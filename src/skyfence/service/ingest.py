@@ -43,7 +43,7 @@ from skyfence.errors import PolicyError
 from skyfence.service import registry
 from skyfence.service.core import budget
 from skyfence.service.core.config import Settings
-from skyfence.service.core.db import Database, id_in
+from skyfence.service.core.db import Database, driver_rows, id_in
 from skyfence.service.core.metrics import Metrics
 from skyfence.service.core.problems import FieldProblem, ProblemError
 from skyfence.service.core.security import Principal
@@ -125,15 +125,12 @@ def _alert_rows(dialect: str, alerts: list[dict[str, Any]]) -> list[tuple]:
     return rows
 
 
+_FIX_IDS = "SELECT id FROM fixes WHERE batch_id = ? ORDER BY index_in_batch"
+
+
 def _fix_ids(connection: Connection, batch_id: int) -> list[int]:
     """The ids of a batch's fixes in request order, fetched through the driver's cursor in one call."""
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    cursor = connection.connection.cursor()  # the DBAPI connection of this transaction
-    try:
-        cursor.execute(f"SELECT id FROM fixes WHERE batch_id = {marker} ORDER BY index_in_batch", (batch_id,))
-        return [row[0] for row in cursor.fetchall()]
-    finally:
-        cursor.close()
+    return [row[0] for row in driver_rows(connection, _FIX_IDS, batch_id)]
 
 
 def _bulk_insert(connection: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple]) -> None:
@@ -239,17 +236,9 @@ def find_batch(session: Session, scope: str, key: str) -> TelemetryBatch | None:
 def _stored_batch(session: Session, scope: str, key: str) -> TelemetryBatch | None:
     """:func:`find_batch` for ingestion, where the key is almost always new: the unique index is probed through the
     driver, and the batch is loaded as an entity only when it is there."""
-    connection = session.connection()
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    cursor = connection.connection.cursor()  # the DBAPI connection of this session's transaction
-    try:
-        cursor.execute(
-            f"SELECT id FROM telemetry_batches WHERE scope = {marker} AND idempotency_key = {marker}", (scope, key)
-        )
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
-    return session.get(TelemetryBatch, row[0]) if row is not None else None
+    sql = "SELECT id FROM telemetry_batches WHERE scope = ? AND idempotency_key = ?"
+    found = driver_rows(session.connection(), sql, scope, key)
+    return session.get(TelemetryBatch, found[0][0]) if found else None
 
 
 #: The terminal attributes a batch reads (decisions, registry view), as plain tuples in this order (see
