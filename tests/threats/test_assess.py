@@ -40,6 +40,37 @@ def test_assess_threats_on_a_preset(oneweb_preset, small_cells, small_times):
     assert doc["after"]["coverage_fraction"]["draws"] == 4
 
 
+def test_jammers_of_mixed_eirp_are_reported_as_a_range_not_a_mean_of_decibels(oneweb_preset, small_cells):
+    """Review item 17: one 80 dBW and five 70 dBW jammers were reported as 71.67 dBW "as listed", the arithmetic
+    mean of decibels, a power no jammer has.  The row now says "mixed (70-80 dBW)", with the bounds and the power
+    mean (74.0 dBW) under names that say what they are, and no single EIRP."""
+    from skyfence.orbits.time import time_grid
+    from skyfence.threats.jamming import eirp_summary
+
+    sites = [JammerSite("big", 24.5, 119.5, 80.0)] + [
+        JammerSite(f"j{i}", 24.0 + 0.2 * i, 119.0, 70.0) for i in range(5)
+    ]
+    summary = eirp_summary(sites)
+    assert summary["eirp_dbw"] is None
+    assert (summary["eirp_min_dbw"], summary["eirp_max_dbw"]) == (70.0, 80.0)
+    assert summary["eirp_power_mean_dbw"] == pytest.approx(10 * np.log10((1e8 + 5e7) / 6), abs=1e-9)
+    assert round(summary["eirp_power_mean_dbw"], 1) == 74.0
+    assert summary["eirp_label"] == "mixed (70\u201380 dBW)"
+    assert eirp_summary(sites[1:])["eirp_dbw"] == 70.0 and eirp_summary(sites[1:])["eirp_label"] == "70 dBW"
+
+    plan = ThreatPlan(jammers=tuple(sites), jammer_eirp_sweep_dbw=(60.0,), draws=1)
+    result = assess_threats(oneweb_preset, small_cells, time_grid("2026-01-01T00:00:00Z", "20m", "600s"), plan)
+    rows = result.to_json()["jamming"]
+    listed = [r for r in rows if r["as_listed"]]
+    assert len(listed) == 1 and len(rows) == 2
+    (row,) = listed
+    assert row["eirp_dbw"] is None and row["eirp_label"] == "mixed (70\u201380 dBW)"
+    assert (row["eirp_min_dbw"], row["eirp_max_dbw"]) == (70.0, 80.0)
+    assert row["eirp_power_mean_dbw"] == pytest.approx(74.0, abs=0.05)  # the power mean, not 71.7
+    swept = [r for r in rows if not r["as_listed"]]
+    assert [r["eirp_dbw"] for r in swept] == [60.0] and swept[0]["eirp_label"] == "60 dBW"
+
+
 def _scenario(tmp_path, body: str):
     from skyfence.scenario.schema import load_scenario
 

@@ -255,7 +255,7 @@ def jam(
 
     from skyfence.earth.regions import get_region
     from skyfence.orbits.sources import load_constellation
-    from skyfence.threats.jamming import TerminalAntenna, jamming_map
+    from skyfence.threats.jamming import TerminalAntenna, eirp_summary, jamming_map
 
     sites = _read_jammers(jammers)
     area = get_region(region)
@@ -294,7 +294,8 @@ def jam(
         served = np.isfinite(result.js_db)
         rows.append(
             {
-                "eirp_dbw": eirp if eirp is not None else "as listed",
+                "as_listed": eirp is None,
+                **eirp_summary(used),  # never a mean of decibels: one EIRP, or "mixed" with its range
                 "cells": len(cells),
                 "cells_ever_jammed": int((share > 0).sum()),
                 "mean_jammed_share": float(share.mean()),
@@ -378,7 +379,8 @@ def jam(
     )
     for row in rows:
         console.print(
-            f"  EIRP {row['eirp_dbw']}: {row['cells_ever_jammed']} cells jammed at some time, "
+            f"  EIRP {row['eirp_label']}{' (as listed)' if row['as_listed'] else ''}: "
+            f"{row['cells_ever_jammed']} cells jammed at some time, "
             f"mean share {row['mean_jammed_share']:.1%}, median J/S "
             f"{'–' if row['median_js_db'] is None else format(row['median_js_db'], '+.1f')} dB, "
             f"GNSS-flagged cells {row['gnss_flagged_cells']}"

@@ -238,7 +238,7 @@ def _curves(entries, region, name, data) -> list[Figure]:
     if jam:
         fig, ax = plt.subplots(figsize=(6.5, 3.8), dpi=110)
         for v, t, j in jam:
-            j = j.sort_values("eirp_dbw")
+            j = j[j["eirp_dbw"].notna()].sort_values("eirp_dbw")  # jammers of mixed EIRPs have no point on the axis
             ax.plot(j["eirp_dbw"], 100.0 * j["mean_jammed_share"], marker="o", label=f"{t['label']}, {v['title']}")
         ax.set_xlabel("jammer EIRP [dBW per 250 MHz] (assumption, swept)")
         ax.set_ylabel("mean share of time jammed [%]")

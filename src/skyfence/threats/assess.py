@@ -22,6 +22,7 @@ scenario unit caches and the report draws.  Visibility runs once; every draw onl
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +71,9 @@ class ThreatAssessment:
     draws: pd.DataFrame  # per draw: satellites lost, metrics
     per_cell: pd.DataFrame  # cell, lat, lon, coverage and satellites in view before and after, jammed_share
     curve: pd.DataFrame  # random-attrition resilience curve: intensity, metric, mean, bands
-    jamming_curve: pd.DataFrame  # eirp_dbw, cells_jammed, mean_jammed_share, median_js_db
+    # eirp_dbw (NaN: jammers of different EIRPs), eirp_min/max/power_mean_dbw, eirp_label, cells_jammed,
+    # mean_jammed_share, median_js_db
+    jamming_curve: pd.DataFrame
     debris: pd.DataFrame  # per shell and event: expected losses
     reachability: list[dict[str, Any]] = field(default_factory=list)
     removed_ground: dict[str, Any] = field(default_factory=dict)
@@ -86,7 +89,10 @@ class ThreatAssessment:
             "satellites_lost": self.satellites_lost,
             "reachability": self.reachability,
             "removed_ground": self.removed_ground,
-            "jamming": self.jamming_curve.to_dict(orient="records"),
+            "jamming": [
+                {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
+                for row in self.jamming_curve.to_dict(orient="records")
+            ],
             "debris": self.debris.to_dict(orient="records"),
             "capacity": None if self.capacity is None else _capacity_json(self.capacity),
         }
@@ -278,11 +284,12 @@ def _capacity(constellation, cells, times, plan, removed_by_draw, ground, policy
 
 
 def _jamming(constellation, view, times, plan: ThreatPlan, mask: float) -> tuple[pd.DataFrame, np.ndarray]:
-    from skyfence.threats.jamming import jamming_map
+    from skyfence.threats.jamming import eirp_summary, jamming_map
 
     share = np.zeros(len(view.cells))
     if not plan.jammers:
-        return pd.DataFrame(columns=["eirp_dbw", "cells_jammed", "mean_jammed_share", "median_js_db"]), share
+        columns = ["eirp_dbw", "eirp_min_dbw", "eirp_max_dbw", "eirp_power_mean_dbw", "eirp_label"]
+        return pd.DataFrame(columns=[*columns, "cells_jammed", "mean_jammed_share", "median_js_db"]), share
     rows = []
     sweep: list[float | None] = [None, *plan.jammer_eirp_sweep_dbw]
     for eirp in sweep:
@@ -292,7 +299,8 @@ def _jamming(constellation, view, times, plan: ThreatPlan, mask: float) -> tuple
         finite = np.isfinite(result.js_db)
         rows.append(
             {
-                "eirp_dbw": float(np.mean([j.eirp_dbw for j in sites])),
+                # never a mean of decibels: the common EIRP, or None with the range and the power mean ("mixed")
+                **eirp_summary(sites),
                 "as_listed": eirp is None,
                 "cells_jammed": int((s > 0).sum()),
                 "mean_jammed_share": float(s.mean()),
@@ -302,7 +310,11 @@ def _jamming(constellation, view, times, plan: ThreatPlan, mask: float) -> tuple
         )
         if eirp is None:
             share = s
-    table = pd.DataFrame(rows).sort_values(["eirp_dbw", "as_listed"]).drop_duplicates("eirp_dbw", keep="last")
+    table = pd.DataFrame(rows)
+    table["eirp_dbw"] = table["eirp_dbw"].astype(float)  # NaN: the jammers as listed have different EIRPs
+    # one row per EIRP (the jammers as listed win a tie); a mixed "as listed" row first, then the sweep by EIRP
+    table = table.sort_values(["eirp_dbw", "as_listed"], na_position="first")
+    table = table[table["eirp_dbw"].isna() | ~table.duplicated("eirp_dbw", keep="last")]
     return table.reset_index(drop=True), share
 
 

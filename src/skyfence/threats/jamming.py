@@ -51,6 +51,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -68,6 +69,7 @@ __all__ = [
     "JammerSite",
     "JammingMap",
     "TerminalAntenna",
+    "eirp_summary",
     "fspl_db",
     "gnss_denied",
     "j_over_s_db",
@@ -286,6 +288,35 @@ class JammerSite:
             "band": self.band,
             "schedule": [[iso_utc(a), iso_utc(b)] for a, b in self._on],
         }
+
+
+def eirp_summary(sites: Iterable[JammerSite]) -> dict[str, Any]:
+    """How to report the EIRP of a set of jammers without averaging decibels.
+
+    ``eirp_dbw`` is the jammers' common EIRP, or None when they differ ("mixed"); ``eirp_min_dbw`` and
+    ``eirp_max_dbw`` bound them; ``eirp_power_mean_dbw`` is 10 log10 of the mean power in watts (one 80 and five
+    70 dBW jammers: 74.0 dBW; the arithmetic mean of the dB values, 71.7 dBW, is a power no jammer has);
+    ``eirp_label`` says it in words: ``"70 dBW"`` or ``"mixed (70-80 dBW)"``.
+    """
+    values = np.array([float(s.eirp_dbw) for s in sites], dtype=float)
+    if values.size == 0:
+        return {
+            "eirp_dbw": None,
+            "eirp_min_dbw": None,
+            "eirp_max_dbw": None,
+            "eirp_power_mean_dbw": None,
+            "eirp_label": "no jammers",
+        }
+    lo, hi = float(values.min()), float(values.max())
+    power_mean = float(10.0 * np.log10(np.mean(10.0 ** (values / 10.0))))
+    same = lo == hi
+    return {
+        "eirp_dbw": lo if same else None,
+        "eirp_min_dbw": lo,
+        "eirp_max_dbw": hi,
+        "eirp_power_mean_dbw": lo if same else power_mean,
+        "eirp_label": f"{lo:g} dBW" if same else f"mixed ({lo:g}\u2013{hi:g} dBW)",
+    }
 
 
 def jammers_from_records(records: Iterable[dict], *, key: str = "jammers") -> list[JammerSite]:
