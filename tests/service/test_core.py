@@ -360,6 +360,107 @@ def test_migration_0008_refuses_a_state_without_a_fix_to_carry_it_and_changes_no
         database.dispose()
 
 
+def _index_columns(connection, table: str) -> dict[str, list[str]]:
+    from sqlalchemy import inspect
+
+    return {i["name"]: list(i["column_names"]) for i in inspect(connection).get_indexes(table)}
+
+
+def test_migration_0009_makes_the_enrolments_terminal_index_cover_the_registry_read_and_back(db_url):
+    from alembic import command
+
+    from skyfence.service.core.migrate import alembic_config
+
+    database = open_database(db_url)
+    try:
+        _at_revision(database, "0008")
+        with database.writer.begin() as connection:
+            _one_terminal(connection)
+            rows = [(1, "UA", 7, None), (2, "TW", 7, "2026-08-23 10:00:00"), (3, "PL", 7, None)]
+            for id_, code, terminal, revoked in rows:
+                connection.execute(
+                    text(
+                        "INSERT INTO enrolments (id, jurisdiction, terminal_id, evidence_ref, enrolled_at, "
+                        "enrolled_by, revoked_at) VALUES (:id, :code, :t, 'MDT-1', '2026-08-22 10:00:00', 'key:r', "
+                        ":revoked)"
+                    ),
+                    {"id": id_, "code": code, "t": terminal, "revoked": revoked},
+                )
+            before = connection.execute(text("SELECT * FROM enrolments ORDER BY id")).all()
+            assert _index_columns(connection, "enrolments")["ix_enrolments_terminal_id"] == ["terminal_id"]
+        assert upgrade(database) == head_revision()
+        with database.reader.connect() as connection:
+            indexes = _index_columns(connection, "enrolments")
+            assert indexes["ix_enrolments_terminal_active"] == ["terminal_id", "jurisdiction", "revoked_at", "id"]
+            assert "ix_enrolments_terminal_id" not in indexes
+            assert connection.execute(text("SELECT * FROM enrolments ORDER BY id")).all() == before
+        with database.writer.begin() as connection:
+            command.downgrade(alembic_config(connection), "0008")
+        with database.reader.connect() as connection:
+            indexes = _index_columns(connection, "enrolments")
+            assert indexes["ix_enrolments_terminal_id"] == ["terminal_id"]
+            assert "ix_enrolments_terminal_active" not in indexes
+            assert connection.execute(text("SELECT * FROM enrolments ORDER BY id")).all() == before
+        assert upgrade(database) == head_revision()  # and up again
+    finally:
+        database.dispose()
+
+
+def test_enrolments_of_reads_the_active_enrolments_from_the_covering_index(db_url):
+    from sqlalchemy.orm import Session
+
+    from skyfence.service.registry import enrolments_of
+
+    database = open_database(db_url)
+    try:
+        upgrade(database)
+        with database.writer.begin() as connection:
+            _one_terminal(connection)
+            now = "2026-08-22 10:00:00"
+            for t in (8, 9):
+                connection.execute(
+                    text(
+                        f"INSERT INTO terminals VALUES ({t}, 'T-{t}', 1, 'UA', 'roam', 'direct', 'active', false, "
+                        f"'{now}', '{now}')"
+                    )
+                )
+            rows = [(1, "UA", 7, None), (2, "PL", 7, None), (3, "UA", 8, now), (4, "TW", 9, None), (5, "TW", 8, None)]
+            for id_, code, terminal, revoked in rows:
+                connection.execute(
+                    text(
+                        "INSERT INTO enrolments (id, jurisdiction, terminal_id, evidence_ref, enrolled_at, "
+                        "enrolled_by, revoked_at) VALUES (:id, :code, :t, 'MDT', :now, 'key:r', :revoked)"
+                    ),
+                    {"id": id_, "code": code, "t": terminal, "now": now, "revoked": revoked},
+                )
+        with Session(database.reader) as session:
+            statements: list[str] = []
+            driver = session.connection().connection.driver_connection
+            if database.is_sqlite:
+                driver.set_trace_callback(statements.append)
+            found = enrolments_of(session, [7, 8, 9, 10], ("UA", "TW"))
+            assert dict(found) == {7: {"UA": 1}, 8: {"TW": 5}, 9: {"TW": 4}}  # revoked (8, UA) and PL are not
+            if database.is_sqlite:
+                driver.set_trace_callback(None)
+                (read,) = [s for s in statements if "FROM enrolments" in s]
+                plan = " | ".join(r[3] for r in driver.execute(f"EXPLAIN QUERY PLAN {read}").fetchall())
+                assert "USING COVERING INDEX ix_enrolments_terminal_active" in plan, plan
+    finally:
+        database.dispose()
+
+
+def _one_terminal(connection) -> None:
+    """An operator, an account and terminal 7 (the rows every schema since 0005 takes as they are)."""
+    now = "2026-08-22 10:00:00"
+    connection.execute(text(f"INSERT INTO operators VALUES ('starlink', 'Starlink', '{now}', '{now}')"))
+    connection.execute(
+        text(f"INSERT INTO accounts VALUES (1, 'starlink', 'A', NULL, 'UA', 'business', '{now}', '{now}')")
+    )
+    connection.execute(
+        text(f"INSERT INTO terminals VALUES (7, 'T-7', 1, 'UA', 'roam', 'direct', 'active', false, '{now}', '{now}')")
+    )
+
+
 def test_the_migrations_have_one_head_and_a_linear_chain():
     from alembic.script import ScriptDirectory
 

@@ -242,11 +242,15 @@ class Enrolment(Base):
     """
 
     __tablename__ = "enrolments"
-    __table_args__ = (UniqueConstraint("jurisdiction", "terminal_id", name="uq_enrolments_jurisdiction_terminal"),)
+    __table_args__ = (
+        UniqueConstraint("jurisdiction", "terminal_id", name="uq_enrolments_jurisdiction_terminal"),
+        # A terminal's enrolments; covers each batch's read of its terminals' active ones (migration 0009).
+        Index("ix_enrolments_terminal_active", "terminal_id", "jurisdiction", "revoked_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     jurisdiction: Mapped[str] = mapped_column(String(2))
-    terminal_id: Mapped[int] = mapped_column(BigId, ForeignKey("terminals.id"), index=True)
+    terminal_id: Mapped[int] = mapped_column(BigId, ForeignKey("terminals.id"))
     evidence_ref: Mapped[str] = mapped_column(String(500))
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     enrolled_by: Mapped[str] = mapped_column(String(64))

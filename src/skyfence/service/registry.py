@@ -219,18 +219,27 @@ def rows_by_ids(connection: Connection, sql: str, ids: list[int], *params: Any) 
 
 
 def enrolments_of(session: Session, terminal_ids: list[int], codes: tuple[str, ...]) -> dict[int, dict[str, int]]:
-    """Active enrolments of these terminals in these jurisdictions: terminal id → {code: enrolment id}."""
+    """Active enrolments of these terminals in these jurisdictions: terminal id → {code: enrolment id}.
+
+    One seek per terminal and code in ``ix_enrolments_terminal_active``, which holds every column asked for
+    (migration 0009): SQLite answers from the index alone (``USING COVERING INDEX``).  PostgreSQL is asked for the
+    same seeks explicitly, one per terminal (``OFFSET 0`` keeps the planner from flattening them into one pass
+    over every enrolment, which it picks for a long ``= ANY`` list as soon as the table has statistics)."""
     out: dict[int, dict[str, int]] = defaultdict(dict)
     if not terminal_ids or not codes:
         return out
     listed = ", ".join("?" * len(codes))
-    rows = rows_by_ids(
-        session.connection(),
-        "SELECT terminal_id, jurisdiction, id FROM enrolments WHERE terminal_id {ids} "
-        f"AND jurisdiction IN ({listed}) AND revoked_at IS NULL",
-        terminal_ids,
-        *codes,
-    )
+    connection = session.connection()
+    where = f"jurisdiction IN ({listed}) AND revoked_at IS NULL"
+    if connection.dialect.name == "postgresql":
+        sql = (
+            "SELECT t.id, e.jurisdiction, e.id FROM unnest(?::bigint[]) AS t(id) CROSS JOIN LATERAL ("
+            f"SELECT jurisdiction, id FROM enrolments WHERE terminal_id = t.id AND {where} OFFSET 0) AS e"
+        )
+        rows = driver_rows(connection, sql, [int(i) for i in terminal_ids], *codes)
+    else:
+        sql = f"SELECT terminal_id, jurisdiction, id FROM enrolments WHERE terminal_id {{ids}} AND {where}"
+        rows = rows_by_ids(connection, sql, terminal_ids, *codes)
     for terminal_id, code, enrolment_id in rows:
         out[terminal_id][code] = enrolment_id
     return out
