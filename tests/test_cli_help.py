@@ -39,6 +39,10 @@ MAIN = [
     "fleet synth",
     "sweep",
     "serve",
+    "keys create",
+    "audit verify",
+    "alerts list",
+    "alerts ack",
 ]
 #: An example line (with its indent in the help) fits an 80-column terminal inside the help's margins (1 each side).
 MAX_EXAMPLE_LINE = 78

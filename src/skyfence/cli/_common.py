@@ -11,7 +11,7 @@ import inspect
 import os
 import tempfile
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -450,9 +450,33 @@ def help_examples(*examples: str) -> Callable[[Callable], Callable]:
     """
 
     def decorate(func: Callable) -> Callable:
-        # only "[" is markup to rich; its escape() would also double a line's closing backslash
-        lines = ["  " + line.replace("[", "\\[") for example in examples for line in example.splitlines()]
-        func.__doc__ = inspect.cleandoc(func.__doc__ or "") + "\n\n\b\nExamples:\n" + "\n".join(lines)
+        func.__doc__ = _with_examples(func.__doc__, examples)
         return func
 
     return decorate
+
+
+def _with_examples(doc: str | None, examples: Sequence[str]) -> str:
+    """``doc`` followed by the ``Examples:`` block of :func:`help_examples`."""
+    # only "[" is markup to rich; its escape() would also double a line's closing backslash
+    lines = ["  " + line.replace("[", "\\[") for example in examples for line in example.splitlines()]
+    return inspect.cleandoc(doc or "") + "\n\n\b\nExamples:\n" + "\n".join(lines)
+
+
+def group_with_examples(group: typer.Typer, examples: Mapping[str, Sequence[str]]) -> typer.Typer:
+    """A copy of a command group whose commands' help ends with ``examples[command name]`` (as
+    :func:`help_examples` adds them), leaving ``group`` itself as it is. For groups defined below the CLI layer
+    (the service's ``keys``, ``audit`` and ``alerts``, which also run as ``python -m skyfence.service``), whose
+    examples name ``skyfence``."""
+    copied = typer.Typer()
+    copied.info = copy.copy(group.info)
+    copied.registered_callback = group.registered_callback
+    copied.registered_groups = list(group.registered_groups)
+    missing = {str(info.name) for info in group.registered_commands} - set(examples)
+    if missing:
+        raise ValueError(f"no examples for {sorted(missing)}")
+    for info in group.registered_commands:
+        info = copy.copy(info)
+        info.help = _with_examples(info.help or inspect.getdoc(info.callback), examples[str(info.name)])
+        copied.registered_commands.append(info)
+    return copied
