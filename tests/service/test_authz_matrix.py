@@ -137,6 +137,19 @@ def _c(path: str, **kwargs: Any) -> Builder:
 #: Routes where a caller outside "who succeeds" is answered with this instead of 403 (the resource is not theirs to
 #: find: another key's idempotency key names nothing for them).
 NOT_FOUND_FOR_OTHERS = {("GET", "/api/v1/telemetry/batches/{idempotency_key}")}
+#: Items of Taiwan addressed by id: the regulator of another jurisdiction gets the 404 of a missing item (no
+#: existence oracle; skyfence.service.api.scope), where other roles outside "who succeeds" get 403.
+HIDDEN_FROM_FOREIGN = {
+    ("GET", "/api/v1/accounts/{account_id}"),
+    ("GET", "/api/v1/terminals/{terminal_id}"),
+    ("GET", "/api/v1/decisions/{decision_id}"),
+    ("GET", "/api/v1/alerts/{alert_id}"),
+    ("GET", "/api/v1/licences/{licence_id}"),
+    ("PATCH", "/api/v1/licences/{licence_id}"),
+    ("DELETE", "/api/v1/licences/{licence_id}"),
+}
+#: Who reads an item of Taiwan by id: every reader but the regulator of another jurisdiction.
+TW_ITEM_READERS = TW_READERS
 
 #: (method, route template) → (success status, who succeeds, how to build the request).
 EXPECTED: dict[tuple[str, str], tuple[int, frozenset[str], Builder]] = {
@@ -189,7 +202,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, frozenset[str], Builder]] = {
             },
         ),
     ),
-    ("GET", "/api/v1/accounts/{account_id}"): (200, READERS, _c("/api/v1/accounts/{account}")),
+    ("GET", "/api/v1/accounts/{account_id}"): (200, TW_ITEM_READERS, _c("/api/v1/accounts/{account}")),
     ("PATCH", "/api/v1/accounts/{account_id}"): (
         200,
         OP,
@@ -210,7 +223,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, frozenset[str], Builder]] = {
             },
         ),
     ),
-    ("GET", "/api/v1/terminals/{terminal_id}"): (200, READERS, _c("/api/v1/terminals/{terminal}")),
+    ("GET", "/api/v1/terminals/{terminal_id}"): (200, TW_ITEM_READERS, _c("/api/v1/terminals/{terminal}")),
     ("PATCH", "/api/v1/terminals/{terminal_id}"): (
         200,
         OP,
@@ -225,7 +238,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, frozenset[str], Builder]] = {
             json={"operator_id": ctx.new_operator(), "jurisdiction": "TW", "state": "applied", "reason": "matrix"},
         ),
     ),
-    ("GET", "/api/v1/licences/{licence_id}"): (200, READERS, _c("/api/v1/licences/{licence}")),
+    ("GET", "/api/v1/licences/{licence_id}"): (200, TW_ITEM_READERS, _c("/api/v1/licences/{licence}")),
     ("PATCH", "/api/v1/licences/{licence_id}"): (
         200,
         TW_REGULATOR,  # the operator applies; only the jurisdiction's regulator decides
@@ -267,7 +280,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, frozenset[str], Builder]] = {
     ),
     ("GET", "/api/v1/operators/{operator_id}/ownership/{jurisdiction}"): (
         200,
-        READERS,
+        TW_READERS,
         _c("/api/v1/operators/starlink/ownership/TW"),
     ),
     ("PUT", "/api/v1/operators/{operator_id}/ownership/{jurisdiction}"): (
@@ -333,9 +346,9 @@ EXPECTED: dict[tuple[str, str], tuple[int, frozenset[str], Builder]] = {
     ),
     ("GET", "/api/v1/telemetry/fixes"): (200, READERS, _c("/api/v1/telemetry/fixes")),
     ("GET", "/api/v1/decisions"): (200, READERS, _c("/api/v1/decisions")),
-    ("GET", "/api/v1/decisions/{decision_id}"): (200, READERS, _c("/api/v1/decisions/{decision}")),
+    ("GET", "/api/v1/decisions/{decision_id}"): (200, TW_ITEM_READERS, _c("/api/v1/decisions/{decision}")),
     ("GET", "/api/v1/alerts"): (200, READERS, _c("/api/v1/alerts")),
-    ("GET", "/api/v1/alerts/{alert_id}"): (200, READERS, _c("/api/v1/alerts/{alert}")),
+    ("GET", "/api/v1/alerts/{alert_id}"): (200, TW_ITEM_READERS, _c("/api/v1/alerts/{alert}")),
     ("POST", "/api/v1/alerts/{alert_id}/acknowledge"): (
         200,
         OP,
@@ -415,26 +428,132 @@ def matrix_setup(tmp_path_factory, service_data):
         revoke_key(admin, world)
         ctx = Context(admin, world, url)
         batch_key = f"matrix-setup-{uuid.uuid4().hex}"
+        # in Taiwan: the TW terminal, and the UA terminal too fast for its roaming plan (denied: an alert in TW);
+        # the TW terminal in Paris (nobody's regulator) and in Kyiv (not whitelisted there: an alert in UA)
+        fixes = [
+            fix(world.terminals["tw"], TAIPEI_MARK),
+            fix(world.terminals["tw"], PARIS),
+            fix(world.terminals["ua"], TAIPEI_MARK, speed_kmh=200),
+            fix(world.terminals["tw"], KYIV_MARK),
+        ]
         receipt = ctx.ok(
-            "POST",
-            "/api/v1/telemetry/batches",
-            headers={"Idempotency-Key": batch_key},
-            json={"fixes": [fix(world.terminals["tw"]), fix(world.terminals["tw"], PARIS)]},
+            "POST", "/api/v1/telemetry/batches", headers={"Idempotency-Key": batch_key}, json={"fixes": fixes}
         )
-        alerts = ctx.ok("GET", "/api/v1/alerts", expected=200)["items"]
+        fix_ids = [d["fix_id"] for d in receipt["decisions"]]
+        alerts = {a["first_fix_id"]: a["id"] for a in ctx.ok("GET", "/api/v1/alerts", expected=200)["items"]}
         ownership = {"local_pct": 51, "foreign_pct": 49, "reason": "matrix set-up"}
         ctx.ok("PUT", "/api/v1/operators/starlink/ownership/TW", expected=200, json=ownership)
+        for cc in ("tw", "ua"):  # a licence note and an audit entry only that jurisdiction's regulator may read
+            note = {"note": MARKS[cc][4], "reason": MARKS[cc][5]}
+            ctx.ok("PATCH", f"/api/v1/licences/{world.licences[cc]}", expected=200, json=note)
         world.extra.update(
             account=world.accounts["tw"],
             terminal=world.terminals["tw"],
             licence=world.licences["tw"],
             policy=world.policy_version,
             batch_key=batch_key,
-            decision=receipt["decisions"][0]["fix_id"],
-            alert=alerts[0]["id"],
+            decision=fix_ids[0],
+            alert=alerts[fix_ids[2]],
             site=ctx.new_site(),
         )
+        # the same kinds of items of Ukraine, for the TW regulator's side of the leak test
+        world.extra["ua"] = dict(
+            world.extra,
+            account=world.accounts["ua"],
+            terminal=world.terminals["ua"],
+            licence=world.licences["ua"],
+            decision=fix_ids[3],
+            alert=alerts[fix_ids[3]],
+        )
         yield app, anonymous, ctx, tokens
+
+
+#: Text that only what is about one jurisdiction carries: its account's owner and e-mail, its terminal's serial, a
+#: coordinate of a fix there (in every reason about it), its licence's note and an audit reason about that licence.
+TAIPEI_MARK = (25.0337, 121.5645)
+KYIV_MARK = (50.4501, 30.5234)
+MARKS = {
+    "tw": ("Owner tw", "tw@example.org", "UT-TW-0001", "121.5645", "TW-LICENCE-NOTE", "TW-AUDIT-MARK"),
+    "ua": ("Owner ua", "ua@example.org", "UT-UA-0001", "30.5234", "UA-LICENCE-NOTE", "UA-AUDIT-MARK"),
+}
+#: Routes that return per-terminal, per-account or per-jurisdiction records: the operator reads both
+#: jurisdictions' marks there, each regulator only its own.
+DATA_ROUTES = {
+    "/api/v1/accounts",
+    "/api/v1/accounts/{account_id}",
+    "/api/v1/terminals",
+    "/api/v1/terminals/{terminal_id}",
+    "/api/v1/telemetry/fixes",
+    "/api/v1/decisions",
+    "/api/v1/decisions/{decision_id}",
+    "/api/v1/alerts",
+    "/api/v1/alerts/{alert_id}",
+    "/api/v1/audit",
+    "/api/v1/licences",
+    "/api/v1/licences/{licence_id}",
+    "/api/v1/map/terminals",
+    "/api/v1/map/alerts/stream",
+}
+#: List filters a foreign regulator might use to ask for another jurisdiction's records directly.
+FILTERED = (
+    ("/api/v1/accounts", {"country": "{CC}"}),
+    ("/api/v1/terminals", {"account_id": "{account}"}),
+    ("/api/v1/telemetry/fixes", {"terminal_id": "{terminal}"}),
+    ("/api/v1/decisions", {"country": "{CC}"}),
+    ("/api/v1/decisions", {"terminal_id": "{terminal}"}),
+    ("/api/v1/alerts", {"terminal_id": "{terminal}"}),
+    ("/api/v1/licences", {"jurisdiction": "{CC}"}),
+    ("/api/v1/audit", {"after": "0", "limit": "1000"}),
+)
+
+
+def _marks_in(text: str, cc: str) -> list[str]:
+    return [mark for mark in MARKS[cc] if mark in text]
+
+
+def _get_texts(ctx: Context, client: TestClient, who: str, items: str) -> dict[str, str]:
+    """Every GET route of the app (from its route table), as ``who``, addressing the items of ``items`` ("tw" or
+    "ua"): route template → the answer's text."""
+    extra = dict(ctx.world.extra if items == "tw" else ctx.world.extra["ua"])
+    saved = dict(ctx.world.extra)
+    ctx.world.extra.clear()
+    ctx.world.extra.update(extra)
+    try:
+        texts = {}
+        for method, template in sorted(_route_table(client.app)):
+            if method != "GET":
+                continue
+            call = EXPECTED[(method, template)][2](ctx, who)
+            headers = {**_credentials("x-api-key", who, ctx.world, {}), **call.headers}
+            response = client.get(call.path, params=call.params, headers=headers)
+            texts[template] = response.content.decode("latin-1")
+        for path, params in FILTERED:
+            values = {k: v.format(CC=items.upper(), **extra) for k, v in params.items()}
+            response = client.get(path, params=values, headers=_credentials("x-api-key", who, ctx.world, {}))
+            texts[f"{path}?{values}"] = response.content.decode("latin-1")
+        return texts
+    finally:
+        ctx.world.extra.clear()
+        ctx.world.extra.update(saved)
+
+
+@pytest.mark.parametrize(("who", "own", "foreign"), [("regulator", "tw", "ua"), ("regulator_foreign", "ua", "tw")])
+def test_no_get_route_shows_a_regulator_another_jurisdiction(matrix_setup, who, own, foreign):
+    """Every GET route the app has (a new one is checked without being listed here), asked by the regulator of one
+    jurisdiction for the other's items, lists and filters: none of the other jurisdiction's marks comes back (trial
+    2 #2: a UA regulator read TW terminals' positions, customers' names and e-mails, alerts and the audit log)."""
+    _app, client, ctx, _tokens = matrix_setup
+    leaks = {
+        route: found
+        for route, text in _get_texts(ctx, client, who, foreign).items()
+        if (found := _marks_in(text, foreign))
+    }
+    assert not leaks, f"{who} reads {foreign.upper()}'s records: {leaks}"
+    # the test can fail: the operator reads those marks on every data route, and the regulator its own
+    for reader, cc in (("operator", foreign), (who, own)):
+        texts = _get_texts(ctx, client, reader, cc)
+        blind = sorted(route for route in DATA_ROUTES if not _marks_in(texts[route], cc))
+        assert not blind, f"{reader} does not read {cc.upper()}'s records on {blind}"
 
 
 def test_every_route_has_an_expectation(matrix_setup):
@@ -473,6 +592,8 @@ def test_authorisation_matrix(matrix_setup, mode):
             elif who in ("anonymous", "revoked"):
                 expected = 401
             elif (method, template) in NOT_FOUND_FOR_OTHERS:
+                expected = 404
+            elif who == "regulator_foreign" and (method, template) in HIDDEN_FROM_FOREIGN:
                 expected = 404
             else:
                 expected = 403

@@ -79,7 +79,10 @@ def digest(state: dict[str, Any] | None) -> str | None:
 
 
 def _hashed_view(row: AuditRow) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in _HASHED_FIELDS}
+    view = {name: getattr(row, name) for name in _HASHED_FIELDS}
+    if row.jurisdiction is not None:  # rows written before it existed (migration 0009) hash as they always did
+        view["jurisdiction"] = row.jurisdiction
+    return view
 
 
 def row_hash(prev_hash: str, row: AuditRow) -> str:
@@ -105,8 +108,12 @@ def append(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
     reason: str,
+    jurisdiction: str | None = None,
 ) -> AuditRow:
-    """Append one row to the chain inside the caller's transaction (which must be a write transaction)."""
+    """Append one row to the chain inside the caller's transaction (which must be a write transaction).
+
+    ``jurisdiction``: the jurisdiction the entry is about, which decides which regulator reads it
+    (:mod:`skyfence.service.api.scope`); hashed with the row."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
     head = session.get(AuditHead, _HEAD_ID, populate_existing=True)
@@ -124,6 +131,7 @@ def append(
         after_sha256=digest(after),
         reason=reason,
         prev_hash=prev_hash,
+        jurisdiction=jurisdiction or None,
     )
     row.hash = row_hash(prev_hash, row)
     session.add(row)

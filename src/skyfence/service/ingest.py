@@ -70,6 +70,7 @@ _ALERT_COLUMNS = (
     "score",
     "evidence",
     "created_at",
+    "country",
 )
 
 
@@ -514,6 +515,9 @@ def _store(
         if detected is not None:
             alerts += detected.alert_rows(batch_id, fix_ids)
         if alerts:
+            where = dict(zip(fix_ids, verdicts.country, strict=True))  # an alert is where its fix is (api/scope.py)
+            for alert in alerts:
+                alert["country"] = where[alert["first_fix_id"]][:2]
             _bulk_insert(connection, _ALERTS, _ALERT_COLUMNS, _alert_rows(connection.dialect.name, alerts))
     return batch, fix_ids, len(alerts)
 

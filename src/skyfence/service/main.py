@@ -42,8 +42,10 @@ _DESCRIPTION = """The skyfence control plane: operators, accounts, terminals, li
 decisions, alerts and a tamper-evident audit log.
 
 **Authentication**: an API key in `X-API-Key`, or `Authorization: Bearer` with an API key or a token from
-`POST /api/v1/login/access-token`.  **Roles**: `operator` (everything), `regulator` (reads everything; manages the
-licences of its own jurisdiction), `analyst` (reads, without personal data), `terminal` (posts its own telemetry).
+`POST /api/v1/login/access-token`.  **Roles**: `operator` (everything), `regulator` (reads only its own
+jurisdiction -- terminals and accounts registered there, fixes, decisions and alerts there, its licences and the
+audit entries about them; an item elsewhere is a 404 -- and manages its licences and whitelist), `analyst` (reads,
+without personal data), `terminal` (posts its own telemetry).
 
 **Errors** are RFC 9457 problem details (`application/problem+json`); a field error names the field
 (`body.fixes[3].lat_deg`).  **Retries**: send each telemetry batch with an `Idempotency-Key`; a retry with the same

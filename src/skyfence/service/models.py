@@ -146,6 +146,8 @@ class Account(Base):
     """A customer account: who bought service, where, as what (``owner_name`` and ``contact_email`` are personal)."""
 
     __tablename__ = "accounts"
+    #: A regulator lists the accounts of its country (skyfence.service.api.scope).
+    __table_args__ = (Index("ix_accounts_country", "country", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     operator_id: Mapped[str] = mapped_column(ForeignKey("operators.id"), index=True)
@@ -161,6 +163,8 @@ class Terminal(Base):
     """A user terminal (dish): where and through whom it was sold, its plan, status and whitelist membership."""
 
     __tablename__ = "terminals"
+    #: A regulator lists the terminals registered in its country (skyfence.service.api.scope).
+    __table_args__ = (Index("ix_terminals_registration_country", "registration_country", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     serial: Mapped[str] = mapped_column(String(64), unique=True)
@@ -455,6 +459,8 @@ class Alert(Base):
     __table_args__ = (
         Index("ix_alerts_terminal_kind", "terminal_id", "kind", "created_at"),
         Index("ix_alerts_time", "time"),
+        # A regulator lists the alerts raised in its jurisdiction (skyfence.service.api.scope).
+        Index("ix_alerts_country", "country", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -472,6 +478,9 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     acknowledged_by: Mapped[str | None] = mapped_column(String(16))
+    #: The country of the fix the alert was raised on (``fixes.country``; "" at sea), so a regulator's alerts are one
+    #: index range.
+    country: Mapped[str | None] = mapped_column(String(2))
 
 
 class DetectorState(Base):
@@ -501,6 +510,8 @@ class AuditRow(Base):
     """One append-only audit entry; ``hash = sha256(prev_hash || canonical row)`` chains it to the one before."""
 
     __tablename__ = "audit_log"
+    #: A regulator reads the entries about its jurisdiction (skyfence.service.api.scope).
+    __table_args__ = (Index("ix_audit_log_jurisdiction", "jurisdiction", "seq"),)
 
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     at: Mapped[str] = mapped_column(String(32))
@@ -515,6 +526,9 @@ class AuditRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The jurisdiction the entry is about (ISO alpha-2; ``None``: none, or written before migration 0009); hashed
+    #: with the row when set, so it cannot be changed or removed unnoticed.
+    jurisdiction: Mapped[str | None] = mapped_column(String(2))
 
 
 class AuditHead(Base):

@@ -173,8 +173,12 @@ def record_change(
     after: dict[str, Any] | None,
     reason: str,
     actor: str | None = None,
+    jurisdiction: str | None = None,
 ) -> None:
-    """Append the change to the audit log in the caller's transaction."""
+    """Append the change to the audit log in the caller's transaction.
+
+    ``jurisdiction`` (which regulator reads the entry) defaults to the one the resource names: see
+    :func:`jurisdiction_of`."""
     audit.append(
         session,
         actor=actor or (principal.label if principal else "system"),
@@ -185,7 +189,24 @@ def record_change(
         before=before,
         after=after,
         reason=reason,
+        jurisdiction=jurisdiction if jurisdiction is not None else jurisdiction_of(before, after),
     )
+
+
+#: The column naming a resource's jurisdiction, by the snapshot key it appears under: a licence's, ownership
+#: record's, whitelist's or key's ``jurisdiction``, a terminal's ``registration_country``, an account's or ground
+#: site's ``country``.
+_JURISDICTION_KEYS: Final = ("jurisdiction", "registration_country", "country")
+
+
+def jurisdiction_of(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str | None:
+    """The jurisdiction an audited change is about, from the resource's state after (or before) it."""
+    for state in (after, before):
+        for key in _JURISDICTION_KEYS:
+            value = (state or {}).get(key)
+            if isinstance(value, str) and len(value) == 2:
+                return value
+    return None
 
 
 #: A positive integer id in a path (ids are 64-bit; larger numbers are a 422, never a database error).

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from skyfence.service.api.deps import AnyCaller, DbDep, Reader, SettingsDep
+from skyfence.service.api.scope import Scope, scope_of
 from skyfence.service.core.config import Settings
 from skyfence.service.core.problems import FieldProblem, ProblemError, quoted
 from skyfence.service.models import Alert, Fix, Policy
@@ -615,11 +616,10 @@ def ground(settings: SettingsDep, _: Reader, request: Request) -> Response:
 
 @router.get("/terminals")
 def terminals(db: DbDep, principal: AnyCaller) -> dict[str, Any]:
-    """Each terminal's last decided fix and its decision (a terminal key: its own terminal only)."""
-    last = select(Fix.terminal_id, func.max(Fix.id).label("id")).group_by(Fix.terminal_id)
-    if principal.role == "terminal":
-        last = last.where(Fix.terminal_id == principal.terminal_id)
-    latest = last.subquery()
+    """Each terminal's last decided fix and its decision (a terminal key: its own terminal only; a regulator: each
+    terminal's last fix in its jurisdiction, as its service view counts them)."""
+    last = select(Fix.terminal_id, func.max(Fix.id).label("id")).where(*scope_of(principal).where(Fix))
+    latest = last.group_by(Fix.terminal_id).subquery()
     # a fix and its decision are one row (models.Fix)
     query = select(Fix).join(latest, Fix.id == latest.c.id).order_by(Fix.terminal_id)
     with db.read() as session:
@@ -665,9 +665,10 @@ def _alert_event(row: Alert, where: dict[int, tuple[float, float]]) -> str:
     return f"id: {row.id}\nevent: alert\ndata: {json.dumps(data)}\n\n"
 
 
-def _alerts_after(db, after: int, limit: int = 100) -> list[str]:
+def _alerts_after(db, after: int, scope: Scope, limit: int = 100) -> list[str]:
     with db.read() as session:
-        rows = session.scalars(select(Alert).where(Alert.id > after).order_by(Alert.id).limit(limit)).all()
+        query = select(Alert).where(Alert.id > after, *scope.where(Alert))
+        rows = session.scalars(query.order_by(Alert.id).limit(limit)).all()
         fix_ids = [r.first_fix_id for r in rows]
         where = {}
         if fix_ids:
@@ -690,7 +691,7 @@ def _last_alert_ids(db, recent: int) -> int:
 async def alerts_stream(
     request: Request,
     db: DbDep,
-    _: Reader,
+    principal: Reader,
     recent: Annotated[int, Query(ge=0, le=500, description="Send this many recent alerts first.")] = 20,
     timeout_s: Annotated[float, Query(ge=0.5, le=3600, description="Close the stream after this long.")] = 600,
     after: Annotated[int | None, Query(ge=0, description="Resume after this alert id (SSE Last-Event-ID).")] = None,
@@ -698,8 +699,9 @@ async def alerts_stream(
     """New alerts as server-sent events (``event: alert``, ``id`` = alert id), checked twice a second.
 
     The stream ends after ``timeout_s``; the page reconnects with ``after`` = the last id it saw, so a revoked key
-    stops receiving within one period.
+    stops receiving within one period.  A regulator receives the alerts raised on fixes in its jurisdiction only.
     """
+    scope = scope_of(principal)
     resume = request.headers.get("last-event-id")
     start = int(resume) if resume and resume.isdigit() else after
     last = start if start is not None else await run_in_threadpool(_last_alert_ids, db, recent)
@@ -712,7 +714,7 @@ async def alerts_stream(
         while True:  # one look at least, however late: the recent alerts are sent even on a short, slow stream
             if await request.is_disconnected():
                 return
-            chunk = await run_in_threadpool(_alerts_after, db, last)
+            chunk = await run_in_threadpool(_alerts_after, db, last, scope)
             for event in chunk:
                 last = int(event.split("\n", 1)[0][4:])
                 yield event

@@ -21,6 +21,7 @@ from skyfence.service.api.common import (
     update_audited,
 )
 from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession
+from skyfence.service.api.scope import CallerScope, get_in_scope
 from skyfence.service.core.problems import FieldProblem, ProblemError
 from skyfence.service.core.security import Principal
 from skyfence.service.models import Account, Operator
@@ -42,13 +43,16 @@ def view(row: Account, principal: Principal) -> AccountPublic | AccountRedacted:
 def list_accounts(
     session: ReadSession,
     principal: Reader,
+    scope: CallerScope,
     limit: Limit = 100,
     after: After = 0,
     operator_id: Annotated[str | None, Query(max_length=32)] = None,
     country: CodeFilter = None,
 ) -> Page[AccountView]:
-    """List accounts, ordered by id (analysts get them without personal data)."""
-    rows = page_rows(session, Account, after=after, limit=limit, operator_id=operator_id, country=country)
+    """List accounts, ordered by id (analysts get them without personal data; a regulator those of its country)."""
+    rows = page_rows(
+        session, Account, *scope.where(Account), after=after, limit=limit, operator_id=operator_id, country=country
+    )
     return Page.of([view(r, principal) for r in rows], limit)
 
 
@@ -69,9 +73,9 @@ def create_account(body: AccountCreate, db: DbDep, principal: OperatorCaller) ->
 
 
 @router.get("/{account_id}", response_model=AccountView)
-def get_account(account_id: PathId, session: ReadSession, principal: Reader) -> AccountView:
-    """One account (analysts get it without personal data)."""
-    row = get_or_404(session, Account, account_id, "account")
+def get_account(account_id: PathId, session: ReadSession, principal: Reader, scope: CallerScope) -> AccountView:
+    """One account (analysts get it without personal data; a regulator only of its country, else 404)."""
+    row = get_in_scope(session, Account, account_id, "account", scope)
     return view(row, principal)
 
 

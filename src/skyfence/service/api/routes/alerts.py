@@ -17,6 +17,7 @@ from pydantic import AwareDatetime
 
 from skyfence.service.api.common import After, IdFilter, Limit, PathId, get_or_404, page_rows, record_change, snapshot
 from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession
+from skyfence.service.api.scope import CallerScope, get_in_scope
 from skyfence.service.models import Alert, utcnow
 from skyfence.service.schemas import AlertKind, AlertPublic, Page, ReasonIn
 
@@ -35,6 +36,7 @@ Acknowledged = Annotated[
 def list_alerts(
     session: ReadSession,
     _: Reader,
+    scope: CallerScope,
     limit: Limit = 100,
     after: After = 0,
     terminal_id: IdFilter = None,
@@ -43,8 +45,9 @@ def list_alerts(
     acknowledged: Acknowledged = None,
     open_only: Annotated[bool, Query(description="Same as acknowledged=false (kept for older clients).")] = False,
 ) -> Page[AlertPublic]:
-    """Alerts, ordered by id, optionally of one terminal, some kinds, since a time, open or acknowledged."""
-    where: list[Any] = []
+    """Alerts, ordered by id, optionally of one terminal, some kinds, since a time, open or acknowledged (a
+    regulator: those raised on a fix in its jurisdiction)."""
+    where: list[Any] = scope.where(Alert)
     if kind:
         where.append(Alert.kind.in_(sorted(set(kind))))
     if since is not None:
@@ -59,9 +62,9 @@ def list_alerts(
 
 
 @router.get("/{alert_id}", response_model=AlertPublic)
-def get_alert(alert_id: PathId, session: ReadSession, _: Reader) -> AlertPublic:
-    """One alert."""
-    row = get_or_404(session, Alert, alert_id, "alert")
+def get_alert(alert_id: PathId, session: ReadSession, _: Reader, scope: CallerScope) -> AlertPublic:
+    """One alert (a regulator: raised on a fix in its jurisdiction, else 404)."""
+    row = get_in_scope(session, Alert, alert_id, "alert", scope)
     return AlertPublic.model_validate(row)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from skyfence.service import audit
 from skyfence.service.api.common import After, Limit
 from skyfence.service.api.deps import Reader, ReadSession
+from skyfence.service.api.scope import CallerScope
 from skyfence.service.models import AuditRow
 from skyfence.service.schemas import AuditRowPublic, AuditVerification, Page
 
@@ -23,9 +24,12 @@ def public_row(row: AuditRow) -> AuditRowPublic:
 
 
 @router.get("", response_model=Page[AuditRowPublic])
-def list_audit(session: ReadSession, _: Reader, limit: Limit = 100, after: After = 0) -> Page[AuditRowPublic]:
-    """Audit rows in order (``after`` is a seq)."""
-    rows = session.scalars(select(AuditRow).where(AuditRow.seq > after).order_by(AuditRow.seq).limit(limit)).all()
+def list_audit(
+    session: ReadSession, _: Reader, scope: CallerScope, limit: Limit = 100, after: After = 0
+) -> Page[AuditRowPublic]:
+    """Audit rows in order (``after`` is a seq; a regulator: the entries about its jurisdiction)."""
+    query = select(AuditRow).where(AuditRow.seq > after, *scope.where(AuditRow))
+    rows = session.scalars(query.order_by(AuditRow.seq).limit(limit)).all()
     items = [public_row(r) for r in rows]
     return Page.of(items, limit, key="seq")
 

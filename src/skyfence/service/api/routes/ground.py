@@ -35,6 +35,7 @@ from skyfence.service.api.common import (
     update_audited,
 )
 from skyfence.service.api.deps import DbDep, LicenceManager, OperatorCaller, Reader, ReadSession, require_jurisdiction
+from skyfence.service.api.scope import require_own_jurisdiction
 from skyfence.service.core.problems import FieldProblem, ProblemError
 from skyfence.service.core.security import Principal
 from skyfence.service.models import GroundSite, Licence, Operator, Ownership, utcnow
@@ -149,9 +150,10 @@ def delete_site(
 
 @router.get("/operators/{operator_id}/ownership/{jurisdiction}", response_model=OwnershipPublic)
 def get_ownership(
-    operator_id: OperatorIdPath, jurisdiction: CodePath, session: ReadSession, _: Reader
+    operator_id: OperatorIdPath, jurisdiction: CodePath, session: ReadSession, principal: Reader
 ) -> OwnershipPublic:
-    """An operator's declared ownership of its licensee in a jurisdiction."""
+    """An operator's declared ownership of its licensee in a jurisdiction (a regulator: of its own only)."""
+    require_own_jurisdiction(principal, jurisdiction, "ownership records")
     row = session.scalar(
         select(Ownership).where(Ownership.operator_id == operator_id, Ownership.jurisdiction == jurisdiction)
     )

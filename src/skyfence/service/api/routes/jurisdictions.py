@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from skyfence.service import registry
 from skyfence.service.api.deps import ReadSession, allow
 from skyfence.service.api.routes.licences import licence_public
-from skyfence.service.core.problems import ProblemError
+from skyfence.service.api.scope import require_own_jurisdiction
 from skyfence.service.core.security import Principal
 from skyfence.service.models import Decision, Enrolment, GroundSite, Licence, utcnow
 from skyfence.service.schemas import GroundSitePublic, JurisdictionService, LicenceView, ServedCount
@@ -29,8 +29,7 @@ CodePath = Annotated[str, Path(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 al
 def _viewer(
     jurisdiction: CodePath, principal: Annotated[Principal, Depends(allow("operator", "regulator", "analyst"))]
 ):
-    if principal.role == "regulator" and principal.jurisdiction != jurisdiction:
-        raise ProblemError(403, f"regulator of {principal.jurisdiction} may not view service in {jurisdiction}")
+    require_own_jurisdiction(principal, jurisdiction, "the service")
     return principal
 
 

@@ -8,7 +8,8 @@ An illegal transition is a 409 naming the allowed next states.
 Who: an operator applies (``POST``, always ``applied``), re-applies (``state = "applied"``), edits the note and
 withdraws an application still ``applied`` (``DELETE``).  The regulator of the licence's jurisdiction does all of
 that and decides: every other state, the structured ``conditions``, the authority.  A regulator of another
-jurisdiction gets 403 on every write.  Every change is audited and bumps the registry version, so decisions of
+jurisdiction does not see the licence (:mod:`skyfence.service.api.scope`): 404 on reading, changing or deleting
+it, 403 on applying in that jurisdiction.  Every change is audited and bumps the registry version, so decisions of
 policies with ``licences_from = "registry"`` follow it from the next batch on.
 """
 
@@ -27,11 +28,11 @@ from skyfence.service.api.common import (
     PathId,
     add_audited,
     delete_audited,
-    get_or_404,
     page_rows,
     update_audited,
 )
 from skyfence.service.api.deps import DbDep, LicenceManager, Reader, ReadSession, require_jurisdiction
+from skyfence.service.api.scope import CallerScope, get_in_scope, scope_of
 from skyfence.service.core.problems import FieldProblem, ProblemError
 from skyfence.service.core.security import Principal
 from skyfence.service.models import Licence, Operator
@@ -84,15 +85,23 @@ def _columns(conditions: LicenceConditions) -> dict[str, Any]:
 def list_licences(
     session: ReadSession,
     _: Reader,
+    scope: CallerScope,
     limit: Limit = 100,
     after: After = 0,
     operator_id: Annotated[str | None, Query(max_length=32)] = None,
     jurisdiction: CodeFilter = None,
     state: LicenceState | None = None,
 ) -> Page[LicencePublic]:
-    """List licences (a public register: every reader sees all), ordered by id, optionally filtered."""
+    """List licences, ordered by id, optionally filtered (a regulator: those of its jurisdiction)."""
     rows = page_rows(
-        session, Licence, after=after, limit=limit, operator_id=operator_id, jurisdiction=jurisdiction, state=state
+        session,
+        Licence,
+        *scope.where(Licence),
+        after=after,
+        limit=limit,
+        operator_id=operator_id,
+        jurisdiction=jurisdiction,
+        state=state,
     )
     items = [licence_public(r) for r in rows]
     return Page.of(items, limit)
@@ -134,9 +143,9 @@ def create_licence(body: LicenceCreate, db: DbDep, principal: LicenceManager) ->
 
 
 @router.get("/{licence_id}", response_model=LicencePublic)
-def get_licence(licence_id: PathId, session: ReadSession, _: Reader) -> LicencePublic:
-    """One licence."""
-    row = get_or_404(session, Licence, licence_id, "licence")
+def get_licence(licence_id: PathId, session: ReadSession, _: Reader, scope: CallerScope) -> LicencePublic:
+    """One licence (a regulator: of its jurisdiction, else 404)."""
+    row = get_in_scope(session, Licence, licence_id, "licence", scope)
     return licence_public(row)
 
 
@@ -157,8 +166,7 @@ def _operator_may(principal: Principal, row: Licence, changes: dict[str, Any]) -
 def update_licence(licence_id: PathId, body: LicenceUpdate, db: DbDep, principal: LicenceManager) -> LicencePublic:
     """Decide on a licence (a state along the allowed transitions), set its conditions, authority or note."""
     with db.write() as session:
-        row = get_or_404(session, Licence, licence_id, "licence")
-        require_jurisdiction(principal, row.jurisdiction)
+        row = get_in_scope(session, Licence, licence_id, "licence", scope_of(principal))
         changes = body.model_dump(exclude={"reason"}, exclude_unset=True)
         _operator_may(principal, row, changes)
         new_state = changes.get("state")
@@ -194,8 +202,7 @@ def delete_licence(
     """Withdraw an application (operators: while ``applied``) or delete a record entered in error (regulators; to
     end a licence, revoke it)."""
     with db.write() as session:
-        row = get_or_404(session, Licence, licence_id, "licence")
-        require_jurisdiction(principal, row.jurisdiction)
+        row = get_in_scope(session, Licence, licence_id, "licence", scope_of(principal))
         if principal.role == "operator" and row.state != "applied":
             raise ProblemError(
                 403,

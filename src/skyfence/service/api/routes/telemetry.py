@@ -19,6 +19,7 @@ from pydantic_core import from_json
 
 from skyfence.service.api.common import After, IdFilter, Limit, not_found, page_rows
 from skyfence.service.api.deps import AnyCaller, DbDep, Reader, ReadSession, SettingsDep, TelemetryWriter
+from skyfence.service.api.scope import CallerScope
 from skyfence.service.ingest import IngestResult, find_batch, ingest, replay_receipt
 from skyfence.service.models import Fix
 from skyfence.service.schemas import BatchIn, BatchReceipt, FixIn, FixPublic, Page
@@ -122,12 +123,15 @@ def get_batch(
 def list_fixes(
     session: ReadSession,
     _: Reader,
+    scope: CallerScope,
     limit: Limit = 100,
     after: After = 0,
     terminal_id: IdFilter = None,
     batch_id: IdFilter = None,
 ) -> Page[FixPublic]:
-    """Stored fixes, ordered by id."""
-    rows = page_rows(session, Fix, after=after, limit=limit, terminal_id=terminal_id, batch_id=batch_id)
+    """Stored fixes, ordered by id (a regulator: those in its jurisdiction)."""
+    rows = page_rows(
+        session, Fix, *scope.where(Fix), after=after, limit=limit, terminal_id=terminal_id, batch_id=batch_id
+    )
     items = [FixPublic.model_validate(r) for r in rows]
     return Page.of(items, limit)

@@ -18,6 +18,7 @@ from skyfence.service.api.common import (
     update_audited,
 )
 from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession
+from skyfence.service.api.scope import CallerScope, get_in_scope
 from skyfence.service.core.problems import FieldProblem, ProblemError
 from skyfence.service.models import Account, Terminal
 from skyfence.service.schemas import Page, TerminalCreate, TerminalPublic, TerminalStatus, TerminalUpdate
@@ -29,15 +30,23 @@ router = APIRouter(prefix="/terminals", tags=["terminals"])
 def list_terminals(
     session: ReadSession,
     _: Reader,
+    scope: CallerScope,
     limit: Limit = 100,
     after: After = 0,
     account_id: IdFilter = None,
     status: TerminalStatus | None = None,
     whitelisted: bool | None = None,
 ) -> Page[TerminalPublic]:
-    """List terminals, ordered by id, optionally filtered."""
+    """List terminals, ordered by id, optionally filtered (a regulator: those registered in its country)."""
     rows = page_rows(
-        session, Terminal, after=after, limit=limit, account_id=account_id, status=status, whitelisted=whitelisted
+        session,
+        Terminal,
+        *scope.where(Terminal),
+        after=after,
+        limit=limit,
+        account_id=account_id,
+        status=status,
+        whitelisted=whitelisted,
     )
     items = [TerminalPublic.model_validate(r) for r in rows]
     return Page.of(items, limit)
@@ -62,9 +71,9 @@ def create_terminal(body: TerminalCreate, db: DbDep, principal: OperatorCaller) 
 
 
 @router.get("/{terminal_id}", response_model=TerminalPublic)
-def get_terminal(terminal_id: PathId, session: ReadSession, _: Reader) -> TerminalPublic:
-    """One terminal."""
-    row = get_or_404(session, Terminal, terminal_id, "terminal")
+def get_terminal(terminal_id: PathId, session: ReadSession, _: Reader, scope: CallerScope) -> TerminalPublic:
+    """One terminal (a regulator: registered in its country, else 404)."""
+    row = get_in_scope(session, Terminal, terminal_id, "terminal", scope)
     return TerminalPublic.model_validate(row)
 
 

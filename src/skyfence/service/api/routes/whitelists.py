@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from skyfence.service.api.common import After, Limit, page_rows, record_change
 from skyfence.service.api.deps import DbDep, ReadSession, allow
+from skyfence.service.api.scope import require_own_jurisdiction
 from skyfence.service.core.problems import FieldProblem, ProblemError, invalid_json, quoted
 from skyfence.service.core.security import Principal
 from skyfence.service.models import ApiKey, Enrolment, Terminal, WhitelistDelegate, utcnow
@@ -59,8 +60,7 @@ def _delegated(session: Session, principal: Principal, jurisdiction: str) -> boo
 
 
 def _reader(jurisdiction: CodePath, principal: Annotated[Principal, Depends(allow(*_CALLERS))]) -> Principal:
-    if principal.role == "regulator" and principal.jurisdiction != jurisdiction:
-        raise ProblemError(403, f"regulator of {principal.jurisdiction} may not read the whitelist of {jurisdiction}")
+    require_own_jurisdiction(principal, jurisdiction, "the whitelist")
     return principal
 
 
