@@ -128,7 +128,7 @@ def test_reordering_rows_is_detected(audited_db):
 
 
 #: What a row's hash covers, written out here rather than taken from skyfence.service.audit: the jurisdiction only
-#: when set (rows written before migration 0009 have none and hash as they always did).
+#: when set (rows written before migration 0010 have none and hash as they always did).
 _FIELDS = (
     "seq",
     "at",

@@ -1,5 +1,5 @@
 """A regulator's read scope (skyfence.service.api.scope): answered from an index on both backends, filled in for
-alerts stored before migration 0009, and the same confinement on the dashboard's live layers.
+alerts stored before migration 0010, and the same confinement on the dashboard's live layers.
 
 Which routes leak nothing is checked route by route in ``test_authz_matrix.py``
 (``test_no_get_route_shows_a_regulator_another_jurisdiction``)."""
@@ -57,7 +57,7 @@ def test_a_regulators_lists_are_read_from_an_index(db_url):
         database.dispose()
 
 
-def test_migration_0009_gives_stored_alerts_the_country_of_their_fix(db_url):
+def test_migration_0010_gives_stored_alerts_the_country_of_their_fix(db_url):
     from alembic import command
 
     from skyfence.service import create_app
@@ -69,7 +69,7 @@ def test_migration_0009_gives_stored_alerts_the_country_of_their_fix(db_url):
         # the TW terminal, not whitelisted, in Ukraine: denied, an alert in UA; in Paris: denied, an alert in FR
         fixes = [fix(world.terminals["tw"], KYIV), fix(world.terminals["pl"], (48.86, 2.35))]
         answer = client.post(
-            "/api/v1/telemetry/batches", json={"fixes": fixes}, headers={"Idempotency-Key": "migration-0009-1"}
+            "/api/v1/telemetry/batches", json={"fixes": fixes}, headers={"Idempotency-Key": "migration-0010-1"}
         )
         assert answer.status_code == 201, answer.text
     app.state.db.dispose()
@@ -80,7 +80,7 @@ def test_migration_0009_gives_stored_alerts_the_country_of_their_fix(db_url):
             stored = sorted(tuple(r) for r in connection.execute(query))
         assert ("UA", "UA") in stored and ("FR", "FR") in stored, stored
         with database.writer.begin() as connection:
-            command.downgrade(alembic_config(connection), "0008")
+            command.downgrade(alembic_config(connection), "0009")
         with database.reader.connect() as connection:
             assert "country" not in connection.execute(text("SELECT * FROM alerts")).keys()
             assert "jurisdiction" not in connection.execute(text("SELECT * FROM audit_log")).keys()

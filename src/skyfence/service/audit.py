@@ -80,7 +80,7 @@ def digest(state: dict[str, Any] | None) -> str | None:
 
 def _hashed_view(row: AuditRow) -> dict[str, Any]:
     view = {name: getattr(row, name) for name in _HASHED_FIELDS}
-    if row.jurisdiction is not None:  # rows written before it existed (migration 0009) hash as they always did
+    if row.jurisdiction is not None:  # rows written before it existed (migration 0010) hash as they always did
         view["jurisdiction"] = row.jurisdiction
     return view
 

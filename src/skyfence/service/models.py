@@ -526,7 +526,7 @@ class AuditRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
-    #: The jurisdiction the entry is about (ISO alpha-2; ``None``: none, or written before migration 0009); hashed
+    #: The jurisdiction the entry is about (ISO alpha-2; ``None``: none, or written before migration 0010); hashed
     #: with the row when set, so it cannot be changed or removed unnoticed.
     jurisdiction: Mapped[str | None] = mapped_column(String(2))
 

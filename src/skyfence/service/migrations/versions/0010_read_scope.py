@@ -9,8 +9,8 @@ names the jurisdiction an entry is about (set when it is written, hashed with th
 ``jurisdiction`` NULL -- setting it now would change what their hash covers -- so only operators and analysts
 read them.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-01
 """
 
@@ -19,8 +19,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
