@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCENARIO = Path(__file__).parents[1] / "data" / "scenarios" / "threats_small.toml"
 
 
@@ -21,10 +23,18 @@ def _assess(scenario: Path, out: Path, cache: Path) -> subprocess.CompletedProce
     )
 
 
-def test_threat_section_maps_and_curves(tmp_path, data_dir):
-    out = tmp_path / "report"
-    proc = _assess(SCENARIO, out, tmp_path / "cache")
+@pytest.fixture(scope="module")
+def threats_run(tmp_path_factory, data_dir) -> Path:
+    """One run of the small threat scenario, shared by the tests that read its report."""
+    tmp = tmp_path_factory.mktemp("threats")
+    out = tmp / "report"
+    proc = _assess(SCENARIO, out, tmp / "cache")
     assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_threat_section_maps_and_curves(threats_run, data_dir):
+    out = threats_run
     summary = json.loads((out / "summary.json").read_text())
     today, attacked = summary["variants"]
     assert today["threats"] == []
@@ -65,6 +75,58 @@ def test_threat_section_maps_and_curves(tmp_path, data_dir):
             value = value[int(part)] if isinstance(value, list) else value[part]
         assert value == number["value"], number["key"]
     assert any(m.startswith("threats__") and m.endswith("__coverage_loss.cells.json") for m in maps)  # dashboard
+
+
+def _at(summary: dict, key: str):
+    value = summary
+    for part in key.split("."):
+        value = value[int(part)] if isinstance(value, list) else value[part]
+    return value
+
+
+def test_attacked_variant_is_one_state_in_every_section(threats_run):
+    """Review item 4: the attacked variant removes Japan's gateways; its latency table, threats section, key finding
+    and the variant diff all give the network after the attacks, and the diff's deltas are the finding's numbers."""
+    summary = json.loads((threats_run / "summary.json").read_text())
+    today, attacked = summary["variants"]
+    (threat,) = attacked["threats"]
+    assert threat["removed_ground"]["gateways"] and all("Japan" in g for g in threat["removed_ground"]["gateways"])
+    # the latency table: after the attacks, no Japanese gateway or PoP, the threats section's RTT
+    (lat,) = attacked["latency"]
+    assert lat["state"] == "after attacks" and lat["unit"] == threat["unit"]
+    (terminal,) = lat["terminals"]
+    assert terminal["gateways"] and not [g for g in terminal["gateways"] if g["country"] == "JP"]
+    assert terminal["median_rtt_ms"] == threat["reachability"][0]["median_rtt_after_ms"]
+    assert [g["name"] for g in terminal["gateways"]][:5] == threat["reachability"][0]["gateways_after"]
+    assert today["latency"][0]["state"] == "no attack"
+    assert today["latency"][0]["terminals"][0]["median_rtt_ms"] == threat["reachability"][0]["median_rtt_before_ms"]
+    assert attacked["coverage"][0]["state"] == "before attacks"
+    # the diff: each delta is after minus before of the key finding's own numbers
+    (finding,) = [f for f in summary["findings"] if f["topic"] == "threats"]
+    numbers = {n["key"]: n["value"] for n in finding["numbers"]}
+    diff = {(d["kind"], d["state"]): d for d in summary["diff"] if d["variant"] == "attacked"}
+    lat_row = diff[("latency", "after attacks")]
+    rtt = "variants.1.threats.0.reachability.0.median_rtt_{}_ms"
+    assert lat_row["delta_median_rtt_ms"] == pytest.approx(numbers[rtt.format("after")] - numbers[rtt.format("before")])
+    assert lat_row["delta_median_rtt_ms"] > 5.0
+    cap_row = diff[("capacity", "after attacks")]
+    cases = "variants.1.threats.0.capacity.cases.{}.{}"
+    for metric in ("served_fraction", "users_with_service", "mbps_per_user_median"):
+        delta = _at(summary, cases.format("all", metric)) - _at(summary, cases.format("before", metric))
+        assert cap_row[f"delta_{metric}"] == pytest.approx(delta), metric
+        if cases.format("all", metric) in numbers:  # quoted in the finding: the same numbers
+            assert numbers[cases.format("all", metric)] - numbers[cases.format("before", metric)] == pytest.approx(
+                delta
+            )
+    assert cap_row["delta_served_fraction"] < 0 and cap_row["delta_users_with_service"] < 0
+    cov_row = diff[("coverage", "after attacks")]
+    assert cov_row["delta_sats_in_view_mean"] == pytest.approx(
+        threat["after"]["sats_in_view_mean"]["mean"] - today["coverage"][0]["sats_in_view_mean"]
+    )
+    # the report says the same: no "every variant gives the same numbers", the state is shown
+    html = (threats_run / "report.html").read_text()
+    assert "Every variant gives the same numbers as the first" not in html
+    assert "after attacks" in html and "Δ users with service" in html
 
 
 def test_unknown_threat_target_is_one_line_and_writes_nothing(tmp_path, data_dir):

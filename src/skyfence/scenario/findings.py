@@ -121,7 +121,8 @@ def _latency(summary: Summary) -> list[_Sentence]:
         pop = terminal.pops[0]
         rank = 1 if ti == 0 else 3
         s = _Sentence("latency", base.name, rank)
-        s.text(f"{base.title}: traffic from {terminal.terminal} over {unit.label} ")
+        after = " after its attacks" if unit.state == "after attacks" else ""
+        s.text(f"{base.title}{after}: traffic from {terminal.terminal} over {unit.label} ")
         s.text(f"leaves the network at {pop.name}; the median round-trip time to that exit point is ")
         s.num(f"{key}.median_rtt_ms", terminal.median_rtt_ms, "f1").text(f" ms {_RTT_LOWER_BOUND}.")
         out.append(s)
@@ -134,8 +135,8 @@ def _latency(summary: Summary) -> list[_Sentence]:
             tj = next(j for j, t in enumerate(variant.latency[li].terminals) if t.terminal == terminal.terminal)
             other = variant.latency[li].terminals[tj]
             delta = row.delta_median_rtt_ms
-            if delta is None or abs(delta) < 0.05:
-                continue
+            if delta is None or abs(delta) < 0.05 or variant.threats:
+                continue  # an attacked variant's RTT after its attacks is said in its threats finding
             verb = "cuts" if delta < 0 else "raises"
             moved = other.pops and other.pops[0].name != pop.name
             s = _Sentence("latency", variant.name, rank).text(f"{variant.title}: ")
@@ -214,8 +215,8 @@ def _capacity(summary: Summary) -> list[_Sentence]:
     first_region = summary.regions[0].spec if summary.regions else None
     for vi, variant in enumerate(summary.variants):
         for ci, unit in enumerate(variant.capacity):
-            if unit.region_spec != first_region or unit.served_fraction is None:
-                continue
+            if unit.region_spec != first_region or unit.served_fraction is None or variant.threats:
+                continue  # an attacked variant's capacity table is before its attacks: its threats finding says both
             first = next(
                 (
                     u

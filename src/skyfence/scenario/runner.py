@@ -157,8 +157,9 @@ def plan(scenario: Scenario, base: Path, ctx: Context | None = None) -> _Plan:
                     m += 1
             if _with_latency(scenario, c_spec):
                 _check_operator_ground(ctx, c_spec, ground)
-                add((variant.name, "latency", j), latency_unit(ctx, c_spec, ground))
-                j += 1
+                if not variant.threats:  # an attacked variant's routes come from its threats unit, after the attacks
+                    add((variant.name, "latency", j), latency_unit(ctx, c_spec, ground))
+                    j += 1
         policy = variant.policy or scenario.policy
         if policy is not None:
             for k, r_spec in enumerate(scenario.regions):
@@ -291,6 +292,7 @@ def _run_scenario(
     variants_out = []
     for variant in scenario.resolved_variants():
         ground = variant.ground or scenario.ground
+        state = "before attacks" if variant.threats else "no attack"  # of the coverage and capacity tables
         out = S.VariantResult(
             name=variant.name,
             title=variant.title or readable(variant.name),
@@ -306,6 +308,7 @@ def _run_scenario(
                         constellation=c_spec.name,
                         label=labels[c_spec.name],
                         region_spec=r_spec.spec,
+                        state=state,
                         **result(unit),
                     )
                 )
@@ -317,10 +320,11 @@ def _run_scenario(
                             constellation=c_spec.name,
                             label=labels[c_spec.name],
                             region_spec=r_spec.spec,
+                            state=state,
                             **result(unit),
                         )
                     )
-            if _with_latency(scenario, c_spec):
+            if _with_latency(scenario, c_spec) and not variant.threats:
                 unit = the_plan.by_slot[(variant.name, "latency", len(out.latency))]
                 out.latency.append(
                     S.LatencyResult(unit=unit.key, constellation=c_spec.name, label=labels[c_spec.name], **result(unit))
@@ -329,6 +333,20 @@ def _run_scenario(
             for c_spec in _constellations(scenario, variant):
                 for r_spec in scenario.regions:
                     unit = the_plan.by_slot[(variant.name, "threats", len(out.threats))]
+                    found = result(unit)
+                    after = found.pop("latency_after", None)
+                    if after is not None and not any(u.constellation == c_spec.name for u in out.latency):
+                        # one state per attacked variant: its latency table is the routes its threats section
+                        # and key findings summarise (the first region's unit: routes do not depend on the region)
+                        out.latency.append(
+                            S.LatencyResult(
+                                unit=unit.key,
+                                constellation=c_spec.name,
+                                label=labels[c_spec.name],
+                                terminals=after,
+                                state="after attacks",
+                            )
+                        )
                     out.threats.append(
                         S.ThreatResult(
                             unit=unit.key,
@@ -336,7 +354,7 @@ def _run_scenario(
                             label=labels[c_spec.name],
                             region_spec=r_spec.spec,
                             threats=[spec.model_dump() for spec in variant.threats],
-                            **result(unit),
+                            **found,
                         )
                     )
         policy = variant.policy or scenario.policy
@@ -436,44 +454,93 @@ def _policy_specs(scenario: Scenario) -> list[PolicySpec]:
 
 _DIFF_KEYS = ("coverage_fraction", "sats_in_view_mean", "max_gap_s")
 _LATENCY_DIFF_KEYS = ("median_rtt_ms", "p95_rtt_ms")
-_CAPACITY_DIFF_KEYS = ("served_fraction", "served_gbps_mean", "mbps_per_user_median")
+_CAPACITY_DIFF_KEYS = ("served_fraction", "served_gbps_mean", "mbps_per_user_median", "users_with_service")
+
+#: ``(kind, constellation, region or terminal)`` -> ``(state, {metric: value})``
+_Numbers = dict[tuple[str, str, str], tuple[str, dict[str, Any]]]
+
+
+def _numbers(variant: S.VariantResult, *, before: bool = False) -> _Numbers:
+    """A variant's headline numbers per matching unit, in one state: after its attacks (what its threats section,
+    latency table and key findings give) -- or, with ``before``, its coverage and capacity before them."""
+    out: _Numbers = {}
+    for u in variant.coverage:
+        out[("coverage", u.constellation, u.region)] = (u.state, {k: getattr(u, k) for k in _DIFF_KEYS})
+    for c in variant.capacity:
+        out[("capacity", c.constellation, c.region)] = (c.state, {k: getattr(c, k, None) for k in _CAPACITY_DIFF_KEYS})
+    if before:
+        return out
+    for lat in variant.latency:
+        for terminal in lat.terminals:
+            out[("latency", lat.constellation, terminal.terminal)] = (
+                lat.state,
+                {k: getattr(terminal, k) for k in _LATENCY_DIFF_KEYS},
+            )
+    for threat in variant.threats:
+        after = {k: (threat.after.get(k) or {}).get("mean") for k in _DIFF_KEYS}
+        out[("coverage", threat.constellation, threat.region)] = ("after attacks", after)
+        cases = (threat.capacity or {}).get("cases") or {}
+        case = (threat.capacity or {}).get("after_case")
+        if case in cases:
+            out[("capacity", threat.constellation, threat.region)] = (
+                "after attacks",
+                {k: cases[case].get(k) for k in _CAPACITY_DIFF_KEYS},
+            )
+    return out
 
 
 def _diff(variants: list[S.VariantResult]) -> list[S.DiffRow]:
-    """Each variant against the first: differences of the headline numbers for matching units."""
+    """Each variant against the first: differences of the headline numbers for matching units, each variant after
+    its attacks (:func:`_numbers`); a variant with threats also before them, where that differs from the first.
+
+    Where the first variant has no capacity unit, an attacked variant's capacity is compared with its threats
+    unit's own ``before`` case when both variants have the same ground segment and the first has no threats: the
+    same model run on the same state as the first variant, so the delta is the key finding's "from ... to ...".
+    """
     if len(variants) < 2:
         return []
     base = variants[0]
-    base_cov = {(u.constellation, u.region): u for u in base.coverage}
-    base_lat = {(u.constellation, t.terminal): t for u in base.latency for t in u.terminals}
-    base_cap = {(u.constellation, u.region): u for u in base.capacity}
+    ref = _numbers(base)
     rows = []
 
-    def add(variant: Any, kind: str, constellation: str, where: str, unit: Any, ref: Any, keys: Any) -> None:
-        if ref is not None:
-            deltas = {f"delta_{k}": _delta(getattr(unit, k), getattr(ref, k)) for k in keys}
-            rows.append(
-                S.DiffRow(
-                    variant=variant.name,
-                    against=base.name,
-                    kind=kind,
-                    constellation=constellation,
-                    where=where,
-                    **deltas,
-                )
+    def add(variant: S.VariantResult, where: tuple[str, str, str], state: str, values: dict, against: tuple) -> None:
+        against_state, ref_values = against
+        deltas = {f"delta_{k}": _delta(v, ref_values.get(k)) for k, v in values.items()}
+        if state == "before attacks" and not any(d for d in deltas.values()):
+            return  # the state before the attacks is the first variant's: said once, in the "after" row
+        kind, constellation, place = where
+        rows.append(
+            S.DiffRow(
+                variant=variant.name,
+                against=base.name,
+                kind=kind,
+                constellation=constellation,
+                where=place,
+                state=state,
+                against_state=against_state,
+                **deltas,
             )
+        )
 
+    order = {"capacity": 0, "coverage": 1, "latency": 2}
     for variant in variants[1:]:
-        for cap in variant.capacity:
-            cref = base_cap.get((cap.constellation, cap.region))
-            add(variant, "capacity", cap.constellation, cap.region, cap, cref, _CAPACITY_DIFF_KEYS)
-        for unit in variant.coverage:
-            ref = base_cov.get((unit.constellation, unit.region))
-            add(variant, "coverage", unit.constellation, unit.region, unit, ref, _DIFF_KEYS)
-        for lat in variant.latency:
-            for terminal in lat.terminals:
-                tref = base_lat.get((lat.constellation, terminal.terminal))
-                add(variant, "latency", lat.constellation, terminal.terminal, terminal, tref, _LATENCY_DIFF_KEYS)
+        after = _numbers(variant)
+        before = _numbers(variant, before=True) if variant.threats else {}
+        same_ground = variant.ground == base.ground and not base.threats
+        wheres = [*after, *(w for w in before if w not in after)]
+        for where in sorted(wheres, key=lambda w: order.get(w[0], 9)):  # stable: units in the summary's order
+            against = ref.get(where)
+            if against is None and where[0] == "capacity" and same_ground:
+                t = next((t for t in variant.threats if (t.constellation, t.region) == where[1:]), None)
+                cases = ((t.capacity or {}).get("cases") or {}) if t is not None else {}
+                if "before" in cases:
+                    against = ("no attack", {k: cases["before"].get(k) for k in _CAPACITY_DIFF_KEYS})
+            if against is None:
+                continue
+            if where in before and before[where][0] == "before attacks":
+                add(variant, where, "before attacks", before[where][1], against)
+            if where in after:
+                add(variant, where, after[where][0], after[where][1], against)
     return rows
 
 

@@ -49,6 +49,16 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+#: A variant's numbers are in one of three states: ``no attack`` (a variant without threats), ``before attacks``
+#: (a variant with threats, the coverage and capacity tables: its ground segment and satellites as given) or
+#: ``after attacks`` (its latency table, the threats section and the variant diff: what its attacks leave).
+STATES = ("no attack", "before attacks", "after attacks")
+STATE_HELP = (
+    "no attack (a variant without threats), before attacks or after attacks (a variant with threats: its coverage "
+    "and capacity tables are before, its latency table, threats section and diff rows after its attacks)"
+)
+
+
 class ScenarioInfo(_Model):
     name: str
     title: str
@@ -124,6 +134,10 @@ class CoverageResult(_Model):
     fraction_at_least_2: float | None = None
     fraction_at_least_4: float | None = None
     fraction_at_least_8: float | None = None
+    state: str = Field(
+        default="no attack",
+        description=STATE_HELP,
+    )
 
 
 class CapacityResult(_Model):
@@ -153,6 +167,10 @@ class CapacityResult(_Model):
     offered_up_gbps_mean: float | None = None
     mbps_per_user_up_median: float | None = None
     mbps_per_user_up_p10: float | None = None
+    state: str = Field(
+        default="no attack",
+        description=STATE_HELP,
+    )
 
 
 class UsageShare(_Model):
@@ -189,10 +207,17 @@ class TerminalLatency(_Model):
 
 
 class LatencyResult(_Model):
+    """Each terminal's route; for a variant with threats, after its attacks (the routes of the threats unit
+    ``unit``, the draw its ``reachability`` summarises)."""
+
     unit: str
     constellation: str
     label: str
     terminals: list[TerminalLatency]
+    state: str = Field(
+        default="no attack",
+        description=STATE_HELP,
+    )
 
 
 class CountryAvailability(_Model):
@@ -264,13 +289,20 @@ class VariantResult(_Model):
 
 
 class DiffRow(_Model):
-    """A variant's headline numbers minus the first variant's, for matching units."""
+    """A variant's headline numbers minus the first variant's, for matching units.
+
+    ``state`` is the variant's: ``after attacks`` (a variant with threats: coverage and capacity after its attacks
+    as its threats section gives them, latency as its latency table) against the first variant's own state, or
+    ``before attacks`` (listed only where it differs from the first variant).
+    """
 
     variant: str
     against: str
     kind: str
     constellation: str
     where: str
+    state: str = "no attack"
+    against_state: str = "no attack"
     delta_coverage_fraction: float | None = None
     delta_sats_in_view_mean: float | None = None
     delta_max_gap_s: float | None = None
@@ -279,6 +311,7 @@ class DiffRow(_Model):
     delta_served_fraction: float | None = None
     delta_served_gbps_mean: float | None = None
     delta_mbps_per_user_median: float | None = None
+    delta_users_with_service: float | None = None
 
 
 class CountryChange(_Model):

@@ -43,6 +43,7 @@ __all__ = [
     "coverage_unit",
     "latency_unit",
     "policy_diff_unit",
+    "terminal_latency",
     "threat_unit",
 ]
 
@@ -75,8 +76,9 @@ LAYOUT = 2
 #: Revision of the models behind the capacity and threats units' numbers, in their keys, so a cache written before a
 #: model change is recomputed rather than served (2: issue 14's monotone allocation -- beam-time planned without the
 #: jammer, offers taken by delivered rate -- and routes that never bridge a lost satellite; 3: the threat capacity
-#: cases' users_with_service figure; 4: population per cell counts every inhabitant once, Taiwan 23.6 M not 20.8 M).
-CAPACITY_MODEL = 4
+#: cases' users_with_service figure; 4: population per cell counts every inhabitant once, Taiwan 23.6 M not 20.8 M;
+#: 5: the threats unit also keeps each terminal's route after the attacks, the attacked variant's latency table).
+CAPACITY_MODEL = 5
 
 #: Which cells a policy unit evaluates: the scenario region's own (its point of view and scale, as coverage uses),
 #: not the policy's country layer, so "Taiwan" is one set of cells throughout a report.  Part of the policy units'
@@ -498,6 +500,18 @@ def capacity_unit(ctx: Context, c_spec: ConstellationSpec, r_spec: RegionSpec, g
 # ---------------------------------------------------------------------- latency
 
 
+def terminal_latency(name: str, route) -> dict[str, Any]:
+    """One terminal's row of a latency table (:class:`~skyfence.scenario.summary.TerminalLatency`) from its route
+    (:class:`~skyfence.network.routing.LatencyResult`): the latency unit's routes, and a threats unit's routes
+    after the attacks, are summarised by this one function."""
+    summary = route.summary()
+    ok = np.isfinite(route.rtt_ms)
+    summary["rtt_ms_quartiles"] = np.percentile(route.rtt_ms[ok], [25, 50, 75]).round(3).tolist() if ok.any() else None
+    summary["terminal"] = name
+    summary["rtt_ms_series"] = [round(float(r), 3) if np.isfinite(r) else None for r in route.rtt_ms]
+    return summary
+
+
 def latency_unit(ctx: Context, c_spec: ConstellationSpec, ground: GroundSpec) -> Unit:
     """Round-trip time from each terminal to the PoP over the latency window (``result.json``)."""
     latency = ctx.scenario.latency
@@ -513,16 +527,7 @@ def latency_unit(ctx: Context, c_spec: ConstellationSpec, ground: GroundSpec) ->
         routes = route_pairs(
             ctx.constellation(c_spec), places, [None] * len(places), times, ctx.ground(ground), isl=latency.isl
         )
-        terminals = []
-        for place, route in zip(places, routes, strict=True):
-            summary = route.summary()
-            ok = np.isfinite(route.rtt_ms)
-            summary["rtt_ms_quartiles"] = (
-                np.percentile(route.rtt_ms[ok], [25, 50, 75]).round(3).tolist() if ok.any() else None
-            )
-            summary["terminal"] = place.name
-            summary["rtt_ms_series"] = [round(float(r), 3) if np.isfinite(r) else None for r in route.rtt_ms]
-            terminals.append(summary)
+        terminals = [terminal_latency(place.name, route) for place, route in zip(places, routes, strict=True)]
         advance(1)
         return {"result.json": _json({"terminals": terminals})}
 
@@ -739,6 +744,10 @@ def threat_unit(ctx: Context, c_spec: ConstellationSpec, r_spec: RegionSpec, var
             "jammed_share_mean": float(result.per_cell["jammed_share"].mean()) if plan.jammers else None,
             "jamming": doc["jamming"],
         }
+        if terminals:  # the variant's latency table: its routes after the attacks (the runner moves it there)
+            payload["latency_after"] = [
+                terminal_latency(place.name, route) for place, route in zip(terminals, result.routes_after, strict=True)
+            ]
         files: dict[str, bytes | str] = {
             "result.json": _json(payload),
             "per_cell.parquet": _parquet(result.per_cell),

@@ -79,6 +79,9 @@ class ThreatAssessment:
     removed_ground: dict[str, Any] = field(default_factory=dict)
     satellites_lost: dict[str, float] = field(default_factory=dict)
     capacity: Any = None  # CapacityImpact, or None when no capacity was asked for
+    #: per terminal, the route after the attacks (:class:`~skyfence.network.routing.LatencyResult`, the draw
+    #: ``reachability`` summarises): what a scenario's latency table shows for an attacked variant
+    routes_after: list[Any] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The headline numbers (tables go to Parquet in a scenario unit)."""
@@ -221,7 +224,7 @@ def assess_threats(
     jamming_curve, jammed_share = _jamming(constellation, view, times, plan, min_elevation_deg)
     per_cell["jammed_share"] = jammed_share
     debris = _debris_table(constellation, plan)
-    reach, removed_ground = _reach(
+    reach, removed_ground, routes_after = _reach(
         constellation, plan, ground_segment, terminals, isl, policy, operator, latency_times, view, engaged
     )
     impact = None
@@ -256,6 +259,7 @@ def assess_threats(
             "of": float(len(constellation)),
         },
         capacity=impact,
+        routes_after=routes_after,
     )
 
 
@@ -334,7 +338,7 @@ def _reach(constellation, plan, ground_segment, terminals, isl, policy, operator
     from skyfence.threats.ground import reachability
 
     if ground_segment is None or not len(terminals):
-        return [], {}
+        return [], {}, []
     times = latency_times if latency_times is not None else view.times[:1]
     removed_sats = _removal(view, constellation, plan, 0, engaged) == 0
     sources, dests = list(terminals), [None] * len(terminals)
@@ -365,4 +369,4 @@ def _reach(constellation, plan, ground_segment, terminals, isl, policy, operator
             }
         )
     removed["satellites"] = int(removed.get("satellites", 0))
-    return out, removed
+    return out, removed, list(hit)
