@@ -39,7 +39,7 @@ PREDICATES = {
 PRIVATE = {
     ("skyfence.earth.regions", "_shapefile_geometry"): "shells it builds from one shapefile record",
     ("skyfence.earth.cells", "_tiles"): "parts it cut itself (shapely.get_parts copies)",
-    ("skyfence.policy.zones", "_tiles"): "parts it cut itself (shapely.get_parts copies)",
+    ("skyfence.earth.waters", "_tiles"): "parts it cut itself (shapely.get_parts copies)",
     ("skyfence.report.maps", "_basemap"): "an unprepared window box it made (the first geometry decides)",
     ("skyfence.detection.detectors", "_Raster.__init__"): "the band polygon the detectors' context computed for it",
     ("skyfence.sweep.timetravel", "inside_on"): "a region read from its file for this call",

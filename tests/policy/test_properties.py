@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skyfence.earth.regions import get_region
+from skyfence.earth.waters import territorial_seas
 from skyfence.policy import buffer_km
 
 _M_PER_DEG = 111_320.0
@@ -27,7 +28,9 @@ def front(load_example):
     policy = load_example("frontline_geofence_2026")
     occupied = get_region("occupied:ua:2026-08-22").geometry
     band = buffer_km(occupied, 10.0)
-    ukraine = get_region("UA", pov="DEU").geometry
+    # a country zone includes the country's territorial sea (skyfence.earth.waters, UNCLOS Art. 2-3)
+    seas = territorial_seas("DEU").table
+    ukraine = shapely.union_all([get_region("UA", pov="DEU").geometry, *seas[seas["code"] == "UA"]["geometry"]])
     for geometry in (occupied, band, ukraine):
         shapely.prepare(geometry)
     rings = {

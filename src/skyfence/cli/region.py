@@ -121,7 +121,14 @@ def lookup(
         print_json(result)
         return
     country = result["country"]
-    where = f"{country['iso_a2']} ({country['name']})" if country["iso_a2"] else "no country (sea or indeterminate)"
+    sea = result["territorial_sea"]
+    if country["iso_a2"]:
+        where = f"{country['iso_a2']} ({country['name']})"
+    elif sea is not None:
+        owner = f"{sea['iso_a2']} ({sea['name']})" if sea["iso_a2"] else f"{sea['name']} (no ISO code)"
+        where = f"territorial sea of {owner}, within {sea['basis']}"
+    else:
+        where = "no country (sea beyond every territorial sea, or indeterminate land)"
     console.print(f"[bold]{lat_deg:.5f}, {lon_deg:.5f}[/]: {where} — point of view {result['pov']}")
     for area in result["disputed"]:
         console.print(f"  disputed: {area['name']} ({area['code']}) — {area['note']}", markup=False)

@@ -819,9 +819,24 @@ def region_info(
 def region_lookup(
     lat_deg: float, lon_deg: float, *, pov: str = "default", scale: str | None = None, occupied: str = "latest"
 ) -> dict[str, Any]:
-    """Country (ISO alpha-2 and name), Natural Earth disputed areas and occupied-Ukraine status of one point."""
+    """Country (ISO alpha-2 and name), territorial sea, Natural Earth disputed areas and occupied-Ukraine status of
+    one point.
+
+    ``territorial_sea`` is None on land (and beyond every territorial sea), else the coastal state whose 12-nmi belt
+    holds the point (:mod:`skyfence.earth.waters`): ``iso_a2`` ("" for an indeterminate unit's), ``name`` and
+    ``basis`` (how it is approximated).
+    """
+    from skyfence.earth import waters as _waters
+
     code = str(lookup_country(lat_deg, lon_deg, pov=pov, scale=scale)[()])
     country_name = get_region(code, pov=pov, scale=scale).name if code else ""
+    sea = None
+    if not code:
+        belts = _waters.territorial_seas(pov, scale)
+        row = int(_waters.lookup_waters(lat_deg, lon_deg, pov=pov, scale=scale)[0])
+        if row >= 0:
+            entry = belts.table.iloc[row]
+            sea = {"iso_a2": str(entry["code"]), "name": str(entry["name"]), "basis": belts.label}
     disputed = disputed_areas()
     wrapped_lon = (lon_deg + 180.0) % 360.0 - 180.0
     with GEOS_LOCK:  # the disputed areas' prepared geometries are shared process-wide
@@ -833,6 +848,7 @@ def region_lookup(
         "lon_deg": lon_deg,
         "pov": pov,
         "country": {"iso_a2": code, "name": country_name},
+        "territorial_sea": sea,
         "disputed": areas,
         "occupied": {
             "region": occupied_region.name,

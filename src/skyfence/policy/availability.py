@@ -247,7 +247,7 @@ def _country_table(policy, engine, table: pd.DataFrame, moment, plan, area) -> p
         if code in grouped:
             continue
         parts = geo.code_rows[code]
-        biggest = max(parts, key=lambda p: geo.parts[p].area_deg2)
+        biggest = max(parts, key=lambda p: (not geo.parts[p].waters, geo.parts[p].area_deg2))  # land first
         if area.kind != "world":
             with GEOS_LOCK:  # the parts are prepared and shared with other threads (skyfence.earth.shared)
                 overlaps = bool(shapely.intersects(area.geometry, geo.parts[biggest].geometry))

@@ -510,7 +510,9 @@ class Engine:
         rule = rule_table[clause]
         if fx.days_abroad is None:
             fx.days_abroad = days
-        return Decisions(self, decision, rule, clause, country, fx, assumptions)
+        w = self.geo.waters_zone
+        waters = ((bits[:, w >> 6] >> np.uint64(w & 63)) & np.uint64(1)).astype(bool)
+        return Decisions(self, decision, rule, clause, country, fx, assumptions, waters)
 
     # ----------------------------------------------------------------- explanation
 
@@ -580,7 +582,7 @@ class Engine:
             zones=sorted(
                 z.name
                 for k, z in enumerate(self.geo.zone_list)
-                if k in inside and not z.name.startswith(("rule:", "status:", "licence:"))
+                if k in inside and not z.name.startswith(("rule:", "status:", "licence:", "waters:"))
             ),
             fix=values,
             traces=traces,

@@ -13,7 +13,8 @@ that every error names its key path (``rules[3].zone``) and the allowed values. 
 ``[zones.NAME]``
     A jurisdiction: ISO 3166 codes (``countries``), :func:`~skyfence.earth.regions.get_region` specs (``regions``:
     ``disputed:Crimea``, ``occupied:ua:2026-08-22``, a country name, ``world``, or ``sea`` = outside every country
-    polygon), GeoJSON polygons (``files``, relative to the TOML file), H3 cells (``cells``) and a ``buffer_km``.
+    and every 12-nmi territorial sea, :mod:`skyfence.earth.waters`; a country includes its territorial sea),
+    GeoJSON polygons (``files``, relative to the TOML file), H3 cells (``cells``) and a ``buffer_km``.
 ``[operators.NAME]``
     What an operator can show a regulator: countries with a gateway (``gateways_in``), with a locally owned entity
     (``local_ownership_in``) and with lawful-intercept capability (``lawful_intercept_in``); ``"*"`` means everywhere.

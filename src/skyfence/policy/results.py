@@ -37,6 +37,9 @@ class Decisions:
         ``int16`` index into :attr:`codes` of the country under each fix (-1: sea / none).
     assumptions
         Defaults used for columns the input did not have.
+    waters
+        ``bool`` per fix: in a country's territorial sea rather than on its land (:mod:`skyfence.earth.waters`);
+        None when not known.
     """
 
     engine: Engine
@@ -46,6 +49,7 @@ class Decisions:
     country: np.ndarray
     fixes: Fixes
     assumptions: list[str]
+    waters: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.decision)
@@ -97,11 +101,14 @@ class Decisions:
         lat, lon = fixes.lat_deg, fixes.lon_deg
         status_note: dict[int, str] = {}  # country code -> "; TW is ... on the map" (default decisions)
         details = [clause_.detail for clause_ in self.engine.clauses]
+        waters = self.waters.tolist() if self.waters is not None else [False] * len(clause)
+        sea_label = f" territorial sea, within {self.engine.geo.waters_label}"
         out = []
         for i in rows:
             c, code = clause[i], country[i]
             name = codes[code] if code >= 0 else "no country (sea)"
-            text = f"{table[c + 1]} (at {lat[i]:.5f}, {lon[i]:.5f} ({name})"
+            where = name + sea_label if waters[i] and code >= 0 else name
+            text = f"{table[c + 1]} (at {lat[i]:.5f}, {lon[i]:.5f} ({where})"
             if c < 0:
                 if code >= 0:
                     note = status_note.get(code)

@@ -1,28 +1,21 @@
 """Zones → geometry: countries of a point of view, regions, strict polygon files, H3 cell sets, geodesic buffers.
 
 A compiled policy sees the Earth as a list of *parts* -- polygonal geometries in lon/lat WGS-84, each cut at the
-antimeridian: first every admin-0 unit of the policy's Natural Earth layer (``pov``, ``scale``), then the other
-geometries its zones need (a disputed or occupied area, a GeoJSON file, a cell set, a buffered zone).  A zone is a
-set of parts plus two flags: ``world`` (everywhere) and ``sea`` (outside every country polygon: oceans, and
-anything Natural Earth leaves unclaimed).  A point is in a zone when it intersects one of its parts
-(``shapely.intersects_xy``: a point on an edge is inside, so a point on a denied polygon's edge is denied).
+antimeridian: first every admin-0 unit of the policy's Natural Earth layer (``pov``, ``scale``), then each coastal
+state's **territorial sea** (12 nmi, UNCLOS Art. 3; :mod:`skyfence.earth.waters`), then the other geometries its
+zones need (a disputed or occupied area, a GeoJSON file, a cell set, a buffered zone).  A country's territorial sea
+belongs to the country for the policy (UNCLOS Art. 2: its sovereignty extends there): it is part of every zone,
+status and licence that names the country, and a fix there has that country.  A zone is a set of parts plus two
+flags: ``world`` (everywhere) and ``sea`` (outside every country and every territorial sea: the EEZs and the high
+seas, and anything Natural Earth leaves unclaimed inland).  A point is in a zone when it intersects one of its
+parts (``shapely.intersects_xy``: a point on an edge is inside, so a point on a denied polygon's edge is denied).
 
 Policy polygons are never repaired: a GeoJSON file with an invalid (e.g. self-intersecting) polygon is a
 :class:`~skyfence.errors.PolicyError` naming the file and the feature.  Country and region layers come from
 :mod:`skyfence.earth.regions` as they are.
 
-**Buffers** (:func:`buffer_km`) are computed in local azimuthal-equidistant projections (pyproj, WGS-84), one per
-tile of at most 5° x 5° of the geometry, and unioned back (a buffer of a union is the union of the buffers).
-Distances from a tile's centre are exact in its projection; across the tile the scale error is at most about
-ρ²/(6R²) with ρ ≤ 400 km plus the buffer, i.e. < 0.1 % of the buffer for buffers up to a few hundred km.  Edges
-are densified (0.05° before projecting, 2 km after buffering) so that straight lon/lat edges stay faithful.
-Beware: a buffer that reaches a pole is closed through it by :func:`~skyfence.earth.cells.split_antimeridian`'s
-rule (the pole nearer to the ring's mean latitude).
-
-References
-----------
-Snyder, J. P. (1987). *Map Projections -- A Working Manual*, USGS Professional Paper 1395, pp. 191-202
-(azimuthal equidistant projection and its scale error).
+**Buffers** (``buffer_km`` of a zone) are :func:`skyfence.earth.waters.buffer_km`: geodesic, in local
+azimuthal-equidistant projections of 5° tiles (see there).
 """
 
 from __future__ import annotations
@@ -31,25 +24,28 @@ import difflib
 import functools
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import h3
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, box, shape
 from shapely.geometry.base import BaseGeometry
 
 from skyfence.earth import cells as _cells
 from skyfence.earth import regions as _regions
+from skyfence.earth import waters as _waters
 from skyfence.earth.shared import GEOS_LOCK
+from skyfence.earth.waters import buffer_km
 from skyfence.errors import InputError, PolicyError, RegionError
 from skyfence.policy.confine import confinement, policy_file
 
-__all__ = ["Geography", "Part", "ZoneGeometry", "buffer_km", "country_table", "read_policy_polygon"]
+#: Name of the zone of every territorial sea (registered by each :class:`Geography`; not a user zone).
+WATERS_ZONE = "waters:territorial_sea"
+
+__all__ = ["WATERS_ZONE", "Geography", "Part", "ZoneGeometry", "buffer_km", "country_table", "read_policy_polygon"]
 
 _TILE_DEG = 5.0
 _DENSIFY_DEG = 0.05
@@ -65,6 +61,7 @@ class Part:
     geometry: Polygon | MultiPolygon = field(repr=False)
     country: str | None  # ISO alpha-2 for a country unit ("" if Natural Earth gives none); None otherwise
     area_deg2: float
+    waters: bool = False  # a country's territorial sea (skyfence.earth.waters), not its land
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,7 +134,26 @@ class Geography:
             )
             if row.iso_a2:
                 self.code_rows.setdefault(str(row.iso_a2), []).append(number)
-        self.n_countries = len(self.parts)
+        self.n_countries = len(self.parts)  # land units: parts[:n_countries]
+        waters = _waters.territorial_seas(pov, scale)
+        #: how reasons name the territorial-sea approximation ("12 nmi of the Natural Earth 1:50m coast")
+        self.waters_label = waters.label
+        waters_parts = []
+        for number, row in enumerate(waters.table.itertuples()):
+            code = str(row.code)
+            index = self._add_part(
+                Part(
+                    f"waters:{code or row.name}:{number}",
+                    f"{row.name} territorial sea",
+                    row.geometry,
+                    code,
+                    float(shapely.area(row.geometry)),
+                    waters=True,
+                )
+            )
+            waters_parts.append(index)
+            if code:
+                self.code_rows.setdefault(code, []).append(index)
         self.alpha3: dict[str, str] = {}
         for row in table.itertuples():
             for code in (row.iso_a3, row.adm0_a3):
@@ -148,6 +164,10 @@ class Geography:
         self.zone_list: list[ZoneGeometry] = []
         self._tree: shapely.STRtree | None = None
         self._tree_size = 0
+        #: every territorial sea as one zone: its bit tells a fix at sea in a country from one on its land
+        self.waters_zone = self.register(
+            ZoneGeometry(WATERS_ZONE, frozenset(waters_parts), description="territorial seas")
+        )
 
     # ----------------------------------------------------------------- parts and zones
 
@@ -417,43 +437,3 @@ def _cells_geometry(cells: list[str], *, field: str) -> tuple[BaseGeometry, str]
     merged = shapely.union_all(polygons)
     digest = hashlib.sha256(np.unique(ids).tobytes()).hexdigest()
     return _cells.split_antimeridian(merged), digest
-
-
-# --------------------------------------------------------------------------- geodesic buffer
-
-
-def _tiles(geometry: BaseGeometry) -> list[BaseGeometry]:
-    pieces = []
-    for part in _cells._polygonal_parts(geometry):
-        minx, miny, maxx, maxy = part.bounds
-        if maxx - minx <= _TILE_DEG and maxy - miny <= _TILE_DEG:
-            pieces.append(part)
-            continue
-        xs = np.arange(math.floor(minx / _TILE_DEG) * _TILE_DEG, maxx, _TILE_DEG)
-        ys = np.arange(math.floor(miny / _TILE_DEG) * _TILE_DEG, maxy, _TILE_DEG)
-        grid = shapely.box(*np.meshgrid(xs, ys), *np.meshgrid(xs + _TILE_DEG, ys + _TILE_DEG)).ravel()
-        shapely.prepare(part)
-        grid = grid[shapely.intersects(part, grid)]
-        for piece in shapely.intersection(part, grid):
-            pieces.extend(_cells._polygonal_parts(piece))
-    return pieces
-
-
-def buffer_km(geometry: BaseGeometry, km: float) -> Polygon | MultiPolygon:
-    """``geometry`` (lon/lat) grown by ``km`` [km] on the WGS-84 ellipsoid (see the module notes)."""
-    if km <= 0.0:
-        return geometry
-    out = []
-    for piece in _tiles(geometry):
-        centre = piece.centroid
-        aeqd = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={centre.y} +lon_0={centre.x} +datum=WGS84 +units=m")
-        forward = pyproj.Transformer.from_crs("EPSG:4326", aeqd, always_xy=True)
-        inverse = pyproj.Transformer.from_crs(aeqd, "EPSG:4326", always_xy=True)
-        dense = shapely.segmentize(piece, _DENSIFY_DEG)
-        projected = shapely.transform(dense, lambda xy, t=forward: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
-        grown = shapely.segmentize(shapely.buffer(projected, km * 1000.0, quad_segs=16), _DENSIFY_M)
-        back = shapely.transform(grown, lambda xy, t=inverse: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
-        out.extend(_cells._polygonal_parts(_cells.split_antimeridian(back)))
-    merged = shapely.union_all(out)
-    parts = _cells._polygonal_parts(merged)
-    return parts[0] if len(parts) == 1 else MultiPolygon(parts)
