@@ -293,6 +293,8 @@ def _cache_file(dataset: str) -> Path | None:
         root = data.cache_dir()
     except Exception:  # no registry entry or no usable cache folder: build in memory only
         return None
+    if not digest:
+        return None
     return root / "territorial_sea" / f"{dataset}-{digest[:16]}-v{_VERSION}.json"
 
 
