@@ -186,6 +186,34 @@ def test_whitelist_csv_errors_name_the_query_parameter_and_the_accepted_types(ap
     assert "application/json" in detail and "text/csv" in detail, detail
 
 
+def test_a_terminal_repeated_in_one_enrolment_request_is_422_naming_both_rows(api):
+    """Trial 2 #11: a serial twice in one CSV kept the second evidence reference only, while the audit entry listed
+    both and the receipt counted one.  Now: 422 naming both rows, nothing enrolled, nothing audited."""
+    app, client, world = api
+    from skyfence.service.models import AuditRow, Enrolment
+
+    regulator = auth(world.keys["regulator"])
+    path = "/api/v1/whitelists/TW/enrolments"
+    before = (_count(app, Enrolment), _count(app, AuditRow))
+    csv_body = "serial,evidence_ref\nUT-PL-0001,EV-0\nUT-TW-0001,EV-1\nUT-TW-0001,EV-2\n"
+    twice = client.post(
+        path, content=csv_body, params={"reason": "x"}, headers={**regulator, "Content-Type": "text/csv"}
+    )
+    body = _problem(twice, 422, "body.items[2].serial")
+    assert "row 1 (body.items[1].serial)" in body["detail"] and "nothing was enrolled" in body["detail"]
+    assert [e["field"] for e in body["errors"]] == ["body.items[1].serial", "body.items[2].serial"]
+    # the same terminal by serial and by id, in JSON
+    items = [
+        {"serial": "UT-TW-0001", "evidence_ref": "EV-1"},
+        {"terminal_id": world.terminals["pl"], "evidence_ref": "EV-3"},
+        {"terminal_id": world.terminals["tw"], "evidence_ref": "EV-2"},
+    ]
+    mixed = client.post(path, json={"items": items, "reason": "x"}, headers=regulator)
+    body = _problem(mixed, 422, "body.items[2].terminal_id")
+    assert [e["field"] for e in body["errors"]] == ["body.items[0].serial", "body.items[2].terminal_id"]
+    assert (_count(app, Enrolment), _count(app, AuditRow)) == before
+
+
 def test_too_many_fixes_is_422(api):
     _, client, world = api
     fixes = [fix(world.terminals["tw"])] * 10_001

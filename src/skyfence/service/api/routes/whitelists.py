@@ -1,15 +1,14 @@
 """``/api/v1/whitelists/{jurisdiction}``: a jurisdiction's whitelist of verified terminals.
 
 The regulator of the jurisdiction -- or a key it delegates to (``/delegates``; the delegation follows the key
-through its rotations) -- enrols terminals with a reference to the verification evidence (never the evidence
-itself) and revokes them.  Enrolment takes up to 10,000 terminals a request, as JSON (``{"items": [...]}``) or as
-CSV (``Content-Type: text/csv``, columns ``serial`` or ``terminal_id``, and ``evidence_ref``; the reason in the
-``reason`` query parameter); it is all or nothing, and a bad row is named by its index
-(``body.items[17].serial``).  Operators and analysts read whitelists; a regulator of another jurisdiction gets 403
-on every whitelist action, reads included.  Policies with ``whitelists_from = "registry"`` read the enrolments at
-every batch (:mod:`skyfence.service.registry`).  Each request is one audit entry (the digest covers every
-terminal and evidence reference).
-"""
+through its rotations) -- enrols terminals with a reference to the verification evidence (never the evidence itself)
+and revokes them. Enrolment takes up to 10,000 terminals a request, as JSON (``{"items": [...]}``) or as CSV
+(``Content-Type: text/csv``, columns ``serial`` or ``terminal_id``, and ``evidence_ref``; the reason in the
+``reason`` query parameter); it is all or nothing, and a bad row is named by its index (``body.items[17].serial``);
+a terminal named twice (by serial or id) is a 422 naming both rows. Operators and analysts read whitelists; a
+regulator of another jurisdiction gets 403 on every whitelist action, reads included. Policies with
+``whitelists_from = "registry"`` read the enrolments at every batch (:mod:`skyfence.service.registry`). Each request
+is one audit entry (the digest covers every terminal and evidence reference)."""
 
 from __future__ import annotations
 
@@ -198,6 +197,7 @@ def _resolve(session: Session, items: list[Any]) -> list[int]:
         part_ids = ids[chunk : chunk + 5000]
         known.update(session.scalars(select(Terminal.id).where(Terminal.id.in_(part_ids))))
     out = []
+    first_row: dict[int, tuple[int, str]] = {}
     for index, item in enumerate(items):
         if item.serial is not None:
             found = by_serial.get(item.serial)
@@ -205,6 +205,18 @@ def _resolve(session: Session, items: list[Any]) -> list[int]:
         else:
             found = item.terminal_id if item.terminal_id in known else None
             field, value = "terminal_id", item.terminal_id
+        if found is not None and found in first_row:  # one row a terminal: a second one would drop its evidence
+            earlier, earlier_field = first_row[found]
+            names = (f"body.items[{earlier}].{earlier_field}", f"body.items[{index}].{field}")
+            raise ProblemError(
+                422,
+                f"{names[1]}: terminal {value!r} (id {found}) is also in row {earlier} ({names[0]}); enrol each "
+                "terminal once a request, with all its evidence references in one evidence_ref; nothing was enrolled",
+                kind="validation-error",
+                errors=[FieldProblem(field=name, message=f"terminal {found} repeated") for name in names],
+            )
+        if found is not None:
+            first_row[found] = (index, field)
         if found is None:
             name = f"body.items[{index}].{field}"
             raise ProblemError(
