@@ -609,8 +609,9 @@ def test_bad_registry_input_is_a_problem_naming_the_field_and_stores_nothing(reg
     _problem(client.post("/api/v1/ground-sites", json={**at_sea, "reason": "x"}), 422, "body.lat_deg")
     assert client.get("/api/v1/ground-sites").json()["items"] == []
 
-    r.terminal("UA", "UT-UA-0001")
-    items = [{"serial": "UT-UA-0001", "evidence_ref": "MDT-1"}] * 3 + [
+    for k in (1, 2, 3):
+        r.terminal("UA", f"UT-UA-000{k}")
+    items = [{"serial": f"UT-UA-000{k}", "evidence_ref": f"MDT-{k}"} for k in (1, 2, 3)] + [
         {"serial": "UT-UA-9999", "evidence_ref": "MDT-4"}
     ]
     ua = r.regulator("UA")
