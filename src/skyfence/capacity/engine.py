@@ -27,9 +27,15 @@ kernel's footprint window and does steps 1 to 3, time steps in parallel):
    geometry only, never on the weather or a jammer.
 3. **Delivered rate**: each offered beam-time carries the rate of the MODCOD
    that closes under the chosen weather and the extra interference (ACM),
-   never more than the planned clear-sky rate.  Each cell then fills at most
+   never more than the planned clear-sky rate.  Beams are allocated on beam
+   footprints (:func:`footprint_resolution`: the nadir 3 dB spot, H3 res 5
+   for Starlink), not on the map's cells: a footprint takes at most
    ``n_channels`` beams at once (one per channel: two co-frequency beams
-   never land on one cell) with its offers of best *delivered* rate first;
+   never overlap on one spot, Nco = 1) and at most one beam of each
+   satellite; cells finer than a footprint share these in proportion to
+   demand, cells coarser are computed on the footprints inside them and
+   summed, so the answer does not depend on the map's resolution.  Each cell
+   fills its share with its offers of best *delivered* rate first;
    an offer that delivers nothing keeps its beam-time (it is not given to
    another cell) and carries nothing.  The beam rate and the SINR reported
    for a cell are the best of its offers.
@@ -72,6 +78,7 @@ first ``k`` (128) satellites in view of a cell are ignored and counted in
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -82,6 +89,7 @@ import numba
 import numpy as np
 import pandas as pd
 import xarray as xr
+from scipy import sparse
 
 from skyfence._threads import overlap_pool
 from skyfence.capacity.atmosphere import (
@@ -380,6 +388,28 @@ def run_capacity_cases(
                 field=f"cases[{i}].removed_satellites",
             )
         case_gen.append(np.ascontiguousarray(np.where(removed, np.int32(-1), sat_gen).astype(np.int32)))
+    res = int((cells[0] >> np.uint64(52)) & np.uint64(0xF))
+    fp_res = footprint_resolution(gens)
+    fp_res = res if fp_res is None else fp_res
+    if res < fp_res:  # cells larger than a beam footprint: computed on the footprints inside, summed back
+        return _run_on_footprints(
+            constellation,
+            cells,
+            times,
+            cases,
+            fp_res,
+            footprint_note(gens, res, fp_res),
+            generation=generation,
+            generation_overrides=generation_overrides,
+            rain_p=rain_p,
+            demand=demand,
+            population=population,
+            gateway_min_elevation_deg=gateway_min_elevation_deg,
+            k=k,
+            cell_country=cell_country,
+            keep_satellite_load=keep_satellite_load,
+            progress=progress,
+        )
     limit_by_gen = np.array([g.feeder_capacity_mbps() for g in gens])
     sat_limit = (
         np.where(sat_gen >= 0, limit_by_gen[np.maximum(sat_gen, 0)], 0.0) if len(gens) else np.zeros(len(sat_gen))
@@ -387,7 +417,7 @@ def run_capacity_cases(
 
     lat, lon = h3cells.cell_centers(cells)
     if population is None:
-        population = population_per_cell(cells, cell_country=cell_country)
+        population = _footprint_population(cells, res, fp_res, cell_country)
     population = np.asarray(population, dtype=float)
     if population.shape != cells.shape:
         raise InputError("population must have one value per cell", field="population")
@@ -484,6 +514,11 @@ def run_capacity_cases(
     }
     demand_sorted = np.ascontiguousarray(demand_mbps[srt])
     demand_up_sorted = np.ascontiguousarray(demand_up_mbps[srt])
+    # the beam footprints: the points of each (sorted) in a row, footprint after footprint
+    footprint_of = np.unique(h3cells.cell_parents(cells, min(fp_res, res)), return_inverse=True)[1].ravel()[srt]
+    group_cells = np.argsort(footprint_of, kind="stable").astype(np.int64)
+    group_start = np.searchsorted(footprint_of[group_cells], np.arange(int(footprint_of.max(initial=-1)) + 2))
+    group_start = group_start.astype(np.int64)
     x_bin, x_coarse = _bin_lookup()
     x_min_el = _sine_thresholds(g_min_el.astype(np.float64), False)
 
@@ -496,6 +531,8 @@ def run_capacity_cases(
         "scratch_pair": np.zeros((n_workers, n_c, k), np.int32),
         "scratch_lam": np.zeros((n_workers, len(constellation))),
         "scratch_lam_up": np.zeros((n_workers, len(constellation))),
+        "scratch_plan": np.zeros((n_workers, len(constellation))),
+        "scratch_plan_up": np.zeros((n_workers, len(constellation))),
     }
 
     def evaluate(chunk) -> tuple[slice, int, list[np.ndarray]]:
@@ -566,11 +603,15 @@ def run_capacity_cases(
                 rate_up_of,
                 g_channels_up,
                 demand_up_sorted,
+                group_start,
+                group_cells,
                 scratch["scratch_cnt"],
                 scratch["scratch_use"],
                 scratch["scratch_pair"],
                 scratch["scratch_lam"],
                 scratch["scratch_lam_up"],
+                scratch["scratch_plan"],
+                scratch["scratch_plan_up"],
                 out.offered[sl],
                 out.beam_time[sl],
                 out.sinr[sl],
@@ -609,7 +650,6 @@ def run_capacity_cases(
         if pending is not None:
             collect(pending)
 
-    res = int((cells[0] >> np.uint64(52)) & np.uint64(0xF))
     results = []
     for case, out in zip(cases, acc, strict=True):
         settings = {
@@ -626,6 +666,8 @@ def run_capacity_cases(
             "k": int(k),
             "pairs_beyond_k": int(out.truncated.sum()),
             "res": res,
+            "footprint_res": fp_res,
+            "footprint": footprint_note(gens, res, fp_res),
             "start": str(times[0]),
             "end": str(times[-1]),
             "steps": n_t,
@@ -639,6 +681,193 @@ def run_capacity_cases(
             _assemble(cells, times, lat, lon, population, demand, demand_mbps, active, res, settings, sat_limit, out)
         )
     return results
+
+
+def footprint_resolution(gens) -> int | None:
+    """The H3 resolution whose mean cell area is nearest (in ratio) to the smallest nadir beam footprint of ``gens``
+    (:meth:`Generation.beam_footprint_km2`): the grid on which beams are allocated.  Starlink (550 km, 1.0 deg
+    half beamwidth, 290 km²): res 5 (253 km²); Starlink as filed at 1,150 km: res 4; OneWeb: res 3.  None without
+    generations."""
+    import h3
+
+    if not gens:
+        return None
+    area = min(g.beam_footprint_km2() for g in gens)
+    return min(range(16), key=lambda r: abs(math.log(h3.average_hexagon_area(r, unit="km^2") / area)))
+
+
+def footprint_note(gens, res: int, fp_res: int) -> str:
+    """One line on how the grid of ``res`` cells relates to the beam footprints (CLI output, reports)."""
+    if not gens:
+        return "no satellite generation: no beams"
+    area = min(g.beam_footprint_km2() for g in gens)
+    beams = max(g.beams_per_footprint() for g in gens)
+    head = f"beams allocated per beam footprint (~{area:,.0f} km², H3 res {fp_res}; at most {beams} beams each)"
+    if res < fp_res:
+        return f"{head}: res-{res} cells are larger, so computed on the res-{fp_res} cells inside and summed"
+    if res > fp_res:
+        return f"{head}: res-{res} cells share their footprint's beams in proportion to demand"
+    return head
+
+
+def _shares(group: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Each member's share of its group (``group``: index per member) in proportion to ``weight``; equal shares in a
+    group whose weights add up to 0."""
+    total = np.bincount(group, weights=weight)
+    count = np.bincount(group).astype(float)
+    ok = total[group] > 0
+    return np.where(ok, weight / np.where(ok, total[group], 1.0), 1.0 / count[group])
+
+
+def _footprint_population(cells: np.ndarray, res: int, fp_res: int, cell_country) -> np.ndarray:
+    """Inhabitants per cell for cells finer than a beam footprint: each footprint (res ``fp_res``) holds what the
+    population model gives it at its own resolution, split over its cells as the model spreads it at ``res``, and
+    the region's total is the model's at ``res``.  So a footprint asks for the same demand at every resolution
+    (the model places cities on discs of whole cells, which covers a different area at each resolution).  Cells of
+    ``fp_res`` or coarser: the model as is."""
+    model = population_per_cell(cells, cell_country=cell_country)
+    if res <= fp_res or not len(cells):
+        return model
+    footprints, group = np.unique(h3cells.cell_parents(cells, fp_res), return_inverse=True)
+    group = group.ravel()
+    population = population_per_cell(footprints)[group] * _shares(group, model)
+    if population.sum() <= 0:
+        return model
+    return population * (model.sum() / population.sum())
+
+
+def _with_edge_footprints(cells, fine, parent, fp_res: int, cell_country) -> tuple[np.ndarray, np.ndarray]:
+    """The children of ``cells`` and the footprint cells the coarse outline cuts off: a footprint cell next to a
+    child, outside every one of ``cells``, in the same country as the coarse cell of that child, joins that cell.
+    Coarse cells keep the cells whose centre is in a region, so along a coast or a border they drop land the region
+    has at the footprints' resolution (Taiwan at res 4: 19 of its 156 res-5 cells) and would pile its people on
+    fewer footprints."""
+    import h3
+
+    from skyfence.earth.regions import lookup_country
+
+    coarse_country = (
+        np.asarray(cell_country).astype(str)
+        if cell_country is not None
+        else lookup_country(*h3cells.cell_centers(cells))
+    )
+    known = set(fine.tolist())
+    extra: dict[int, int] = {}
+    for child, p in zip(fine.tolist(), parent.tolist(), strict=True):
+        for ring in h3.grid_disk(h3.int_to_str(child), 1):
+            cell = h3.str_to_int(ring)
+            if cell not in known and cell not in extra:
+                extra[cell] = p
+    if not extra:
+        return fine, parent
+    edge = np.fromiter(extra, dtype=np.uint64, count=len(extra))
+    edge_parent = np.fromiter(extra.values(), dtype=np.intp, count=len(extra))
+    keep = (lookup_country(*h3cells.cell_centers(edge)) == coarse_country[edge_parent]) & (
+        coarse_country[edge_parent] != ""
+    )
+    return np.concatenate([fine, edge[keep]]), np.concatenate([parent, edge_parent[keep]])
+
+
+def _run_on_footprints(
+    constellation, cells, times, cases, fp_res: int, note: str, *, population, cell_country, **options
+):
+    """:func:`run_capacity_cases` for cells larger than a beam footprint: computed on their children at ``fp_res``
+    (each coarse cell's population split over its children in proportion to the population model at ``fp_res``,
+    evenly where that has nobody; interference and dead cells as their parent's), summed back into ``cells``.  The
+    region figures (``statistics``) are those of the footprint cells, so that they do not depend on the grid."""
+    fine, parent = h3cells.cell_children(cells, fp_res)
+    if population is None:
+        fine, parent = _with_edge_footprints(cells, fine, parent, fp_res, cell_country)
+    order = np.argsort(fine, kind="stable")  # the engine works on sorted cells: keep the children sorted
+    fine, parent = fine[order], parent[order]
+    fine_country = None if cell_country is None else np.asarray(cell_country)[parent]
+    if population is None:  # the population model at the footprints' resolution, the region's total kept
+        model = population_per_cell(cells, cell_country=cell_country)
+        fine_population = population_per_cell(fine, cell_country=fine_country)
+        if fine_population.sum() > 0:
+            fine_population *= model.sum() / fine_population.sum()
+        population = np.bincount(parent, weights=fine_population, minlength=len(cells))
+    else:  # the caller's population per cell, split over its children as the model spreads it
+        population = np.asarray(population, dtype=float)
+        if population.shape != cells.shape:
+            raise InputError("population must have one value per cell", field="population")
+        fine_population = population[parent] * _shares(parent, population_per_cell(fine, cell_country=fine_country))
+
+    def widen(func):
+        if func is None:
+            return None
+        return lambda chunk_times, sl: np.asarray(func(chunk_times, sl))[:, parent]
+
+    fine_cases = [
+        dataclasses.replace(case, extra_interference=widen(case.extra_interference), no_service=widen(case.no_service))
+        for case in cases
+    ]
+    results = run_capacity_cases(constellation, fine, times, fine_cases, population=fine_population, **options)
+    return [_coarsen(r, cells, parent, population, options.get("demand", DEFAULT_DEMAND), note) for r in results]
+
+
+def _coarsen(fine: CapacityResult, cells: np.ndarray, parent: np.ndarray, population, demand, note) -> CapacityResult:
+    """A result on ``cells`` from one on their children (``parent``: each child's cell): Mb/s summed, the best SINR
+    and beam rate, Mb/s per user the population-weighted mean of the children's; region figures the children's."""
+    ds = fine.dataset
+    n_c = len(cells)
+    onehot = sparse.csr_matrix((np.ones(len(parent)), (np.arange(len(parent)), parent)), shape=(len(parent), n_c))
+
+    def total(values: np.ndarray) -> np.ndarray:  # (time, child) -> (time, cell)
+        return np.asarray(onehot.T @ values.astype(np.float64).T).T
+
+    def summed(name: str) -> np.ndarray:
+        return total(ds[name].to_numpy()).astype(np.float32)
+
+    def best(name: str) -> np.ndarray:
+        values = ds[name].to_numpy()
+        out = np.full((values.shape[0], n_c), np.nan, np.float32)
+        np.fmax.at(out.T, parent, values.T)
+        return out
+
+    pop_f = ds["population"].to_numpy()
+
+    def per_user(name: str) -> np.ndarray:
+        values = ds[name].to_numpy().astype(np.float64)
+        ok = np.isfinite(values)
+        w = np.where(ok, pop_f[None, :], 0.0)
+        num = total(np.where(ok, values, 0.0) * w)
+        den = total(w)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan).astype(np.float32)
+
+    out = _CaseArrays(len(fine.times), n_c, 0, False)
+    out.offered = summed("offered_mbps")
+    out.beam_time = summed("beams")
+    out.sinr = best("sinr_db")
+    out.beam_rate = np.zeros((len(fine.times), n_c), np.float32)  # only for Mb/s per user, given below
+    out.offered_up = summed("offered_up_mbps")
+    out.sat_load = fine.satellite_load_mbps
+    out.peak_load = float(fine.statistics.get("satellite_peak_load_mbps", 0.0))
+    lat, lon = h3cells.cell_centers(cells)
+    demand_mbps = demand.demand_mbps(population)
+    active = demand.active_users(population)
+    settings = dict(fine.settings)
+    settings["res"] = int((cells[0] >> np.uint64(52)) & np.uint64(0xF))
+    settings["footprint"] = note
+    coarse = _assemble(
+        cells,
+        fine.times,
+        lat,
+        lon,
+        population,
+        demand,
+        demand_mbps,
+        active,
+        settings["res"],
+        settings,
+        fine.satellite_limits_mbps,
+        out,
+        served=summed("served_mbps"),
+        per_user=per_user("mbps_per_user"),
+        per_user_up=per_user("mbps_per_user_up"),
+    )
+    return dataclasses.replace(coarse, statistics=dict(fine.statistics))
 
 
 def _network_fed(ground) -> bool:
@@ -666,22 +895,43 @@ class _CaseArrays:
         self.peak_load = max(self.peak_load, float(load.max(initial=0.0)))
 
 
-def _assemble(cells, times, lat, lon, population, demand, demand_mbps, active, res, settings, sat_limit, out):
-    """A :class:`CapacityResult` from one case's arrays."""
+def _assemble(
+    cells,
+    times,
+    lat,
+    lon,
+    population,
+    demand,
+    demand_mbps,
+    active,
+    res,
+    settings,
+    sat_limit,
+    out,
+    *,
+    served=None,
+    per_user=None,
+    per_user_up=None,
+):
+    """A :class:`CapacityResult` from one case's arrays (``served`` and Mb/s per user given when summed from
+    finer cells)."""
     offered, beam_rate = out.offered, out.beam_rate
-    served = np.minimum(offered, demand_mbps[None, :].astype(np.float32))
+    if served is None:
+        served = np.minimum(offered, demand_mbps[None, :].astype(np.float32))
     with np.errstate(divide="ignore", invalid="ignore"):
         fraction = np.where(demand_mbps[None, :] > 0, served / demand_mbps[None, :], np.nan).astype(np.float32)
-        per_user = np.where(
-            active[None, :] > 0,
-            np.minimum(np.minimum(offered / active[None, :], beam_rate), demand.plan_peak_mbps),
-            np.nan,
-        )
-        per_user_up = np.where(
-            active[None, :] > 0,
-            np.minimum(np.minimum(out.offered_up / active[None, :], out.beam_rate_up), demand.plan_peak_up_mbps),
-            np.nan,
-        ).astype(np.float32)
+        if per_user is None:
+            per_user = np.where(
+                active[None, :] > 0,
+                np.minimum(np.minimum(offered / active[None, :], beam_rate), demand.plan_peak_mbps),
+                np.nan,
+            )
+        if per_user_up is None:
+            per_user_up = np.where(
+                active[None, :] > 0,
+                np.minimum(np.minimum(out.offered_up / active[None, :], out.beam_rate_up), demand.plan_peak_up_mbps),
+                np.nan,
+            ).astype(np.float32)
     per_user = per_user.astype(np.float32)
     dataset = xr.Dataset(
         {

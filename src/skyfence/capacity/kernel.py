@@ -295,11 +295,15 @@ def _capacity_steps(
     rate_up_of,
     g_channels_up,
     demand_up,
+    group_start,
+    group_cells,
     scratch_cnt,
     scratch_use,
     scratch_pair,
     scratch_lam,
     scratch_lam_up,
+    scratch_plan,
+    scratch_plan_up,
     offered,
     beam_time_out,
     sinr_out,
@@ -323,9 +327,16 @@ def _capacity_steps(
     to the caller's cell ``order[m]``.  Link tables are per attenuation node
     (``cell_node``): C/N [linear] and 1 + MODCOD index (``rate_of`` gives the
     beam rate).
+
+    Pass 2 walks the beam footprints: ``group_cells[group_start[f]:group_start[f + 1]]`` are the (sorted) points
+    inside footprint ``f``.  The footprint, not the point, is where the beam constraints hold, so that the answer
+    does not depend on the grid: a satellite gives one footprint at most one beam (its points' planned beam-times
+    are scaled down together when they add up to more), and the footprint's ``n_channels`` beams are shared by its
+    points in proportion to their demand.  Both come from the plan (demand, clear-sky rates, which satellites are
+    alive), never from the weather or a jammer, so no point's figure rises under more attack.  A point that is its
+    own footprint gets exactly what it got before footprints were introduced.
     """
     n_sat, n_time = pos.shape[0], pos.shape[1]
-    n_cell = pts.shape[0]
     n_band, n_lon = lon_index.shape
     last = n_lon - 1
     sin_mask = math.sin(mask_rad)
@@ -413,81 +424,124 @@ def _capacity_steps(
                 lam[s] = min(sat_limit[s] / sd, g_beams[g] / st)
             if sdu > 0.0:
                 lam_up[s] = min(sat_limit[s] / sdu, g_beams[g] / stu)
-        # pass 2: each cell fills at most n_channels beams (one per channel) with the beam-time the plan gives it,
-        # best delivered rates first (a fractional knapsack: its optimum never rises when an offer goes or a rate
-        # falls)
+        # pass 2, footprint by footprint: each satellite gives a footprint at most one beam (planned beam-times of
+        # its points scaled down together), and the footprint's n_channels beams are shared by its points in
+        # proportion to demand; each point then fills its share with the beam-time the plan gives it, best
+        # delivered rates first (a fractional knapsack: its optimum never rises when an offer goes or a rate falls)
+        plan = scratch_plan[w]
+        plan_up = scratch_plan_up[w]
         beyond = 0
         order_q = np.empty(k, np.int64)
         ras = np.empty(k, np.float32)
         taus = np.empty(k, np.float64)
-        for m in range(n_cell):
-            beyond += max(cnt[m] - k, 0)
-            d = demand[m]
-            n = n_use[m]
-            if d <= 0.0 or n == 0:
-                continue
-            c = order[m]
-            node = cell_node[m]
-            extra = extra_in[t, m] if has_extra else 0.0
-            total_tau = 0.0
-            budget = 0.0
-            best_rate = 0.0
-            best_sinr = 0.0
-            nu = 0
-            for j in range(n):
-                s = pairs[m, j] // _BIN_SLOTS
-                b = pairs[m, j] % _BIN_SLOTS
-                g = sat_gen[s]
-                budget = max(budget, float(g_channels[g]))
-                rc = rate_of[g, mc_clear[g, node, b]]  # the rate the beam-time was planned on
-                cnw = cn_wx[g, node, b]
-                sinr_w = 1.0 / ((1.0 + extra) / cnw + g_ci_inv[g]) if cnw > 0.0 else 0.0
-                best_sinr = max(best_sinr, sinr_w)
-                if has_extra:
-                    ra = min(np.float32(_rate(sinr_w, thresholds_lin, eff, g_sym_mhz[g])), rc)
-                else:
-                    ra = min(rate_of[g, mc_wx[g, node, b]], rc)
-                if ra <= 0.0:  # the beam-time stays with this cell and carries nothing
+        for f in range(group_start.shape[0] - 1):
+            # the plan of the footprint: per satellite the beam-time its points ask for, the footprint's demand
+            f_demand = 0.0
+            f_demand_up = 0.0
+            f_budget = 0.0
+            f_budget_up = 0.0
+            for p in range(group_start[f], group_start[f + 1]):
+                m = group_cells[p]
+                beyond += max(cnt[m] - k, 0)
+                d = demand[m]
+                du = demand_up[m]
+                n = n_use[m]
+                if n == 0:
                     continue
-                best_rate = max(best_rate, ra)
-                tau = min(d * lam[s], rc) / rc
-                ras[nu] = ra
-                taus[nu] = tau
-                order_q[nu] = j
-                nu += 1
-                total_tau += tau
-            sinr_out[t, c] = 10.0 * math.log10(best_sinr) if best_sinr > 0.0 else np.nan
-            beam_rate_out[t, c] = best_rate
-            got, used = _fill_channels(order_q, ras, taus, nu, total_tau, budget, pairs[m], sat_load[t], True)
-            offered[t, c] = got
-            beam_time_out[t, c] = used
-            # the uplink: the same pairs, shared the same way with the uplink rates (no extra interference)
-            du = demand_up[m]
-            if du <= 0.0:
-                continue
-            nu = 0
-            total_tau = 0.0
-            budget = 0.0
-            best_rate = 0.0
-            for j in range(n):
-                s = pairs[m, j] // _BIN_SLOTS
-                b = pairs[m, j] % _BIN_SLOTS
-                g = sat_gen[s]
-                ru = rate_up_of[g, mc_up_clear[g, node, b]]
-                if ru <= 0.0:
+                node = cell_node[m]
+                if d > 0.0:
+                    f_demand += d
+                if du > 0.0:
+                    f_demand_up += du
+                for j in range(n):
+                    s = pairs[m, j] // _BIN_SLOTS
+                    b = pairs[m, j] % _BIN_SLOTS
+                    g = sat_gen[s]
+                    if d > 0.0:
+                        f_budget = max(f_budget, float(g_channels[g]))
+                        plan[s] += d * lam[s] / rate_of[g, mc_clear[g, node, b]]
+                    if du > 0.0:
+                        ru = rate_up_of[g, mc_up_clear[g, node, b]]
+                        if ru > 0.0:
+                            f_budget_up = max(f_budget_up, float(g_channels_up[g]))
+                            plan_up[s] += du * lam_up[s] / ru
+            for p in range(group_start[f], group_start[f + 1]):
+                m = group_cells[p]
+                d = demand[m]
+                n = n_use[m]
+                if d <= 0.0 or n == 0:
                     continue
-                budget = max(budget, float(g_channels_up[g]))
-                rwu = min(rate_up_of[g, mc_up_wx[g, node, b]], ru)
-                if rwu <= 0.0:
+                c = order[m]
+                node = cell_node[m]
+                extra = extra_in[t, m] if has_extra else 0.0
+                total_tau = 0.0
+                best_rate = 0.0
+                best_sinr = 0.0
+                nu = 0
+                for j in range(n):
+                    s = pairs[m, j] // _BIN_SLOTS
+                    b = pairs[m, j] % _BIN_SLOTS
+                    g = sat_gen[s]
+                    rc = rate_of[g, mc_clear[g, node, b]]  # the rate the beam-time was planned on
+                    cnw = cn_wx[g, node, b]
+                    sinr_w = 1.0 / ((1.0 + extra) / cnw + g_ci_inv[g]) if cnw > 0.0 else 0.0
+                    best_sinr = max(best_sinr, sinr_w)
+                    if has_extra:
+                        ra = min(np.float32(_rate(sinr_w, thresholds_lin, eff, g_sym_mhz[g])), rc)
+                    else:
+                        ra = min(rate_of[g, mc_wx[g, node, b]], rc)
+                    if ra <= 0.0:  # the beam-time stays with this cell and carries nothing
+                        continue
+                    best_rate = max(best_rate, ra)
+                    tau = d * lam[s] / rc
+                    if plan[s] > 1.0:  # at most one beam of this satellite on the footprint
+                        tau = tau / plan[s]
+                    ras[nu] = ra
+                    taus[nu] = tau
+                    order_q[nu] = j
+                    nu += 1
+                    total_tau += tau
+                sinr_out[t, c] = 10.0 * math.log10(best_sinr) if best_sinr > 0.0 else np.nan
+                beam_rate_out[t, c] = best_rate
+                budget = f_budget * (d / f_demand)  # the point's share of the footprint's channels
+                got, used = _fill_channels(order_q, ras, taus, nu, total_tau, budget, pairs[m], sat_load[t], True)
+                offered[t, c] = got
+                beam_time_out[t, c] = used
+                # the uplink: the same pairs, shared the same way with the uplink rates (no extra interference)
+                du = demand_up[m]
+                if du <= 0.0:
                     continue
-                best_rate = max(best_rate, rwu)
-                tau = min(du * lam_up[s], ru) / ru
-                ras[nu] = rwu
-                taus[nu] = tau
-                order_q[nu] = j
-                nu += 1
-                total_tau += tau
-            beam_rate_up_out[t, c] = best_rate
-            got, _ = _fill_channels(order_q, ras, taus, nu, total_tau, budget, pairs[m], sat_load[t], False)
-            offered_up[t, c] = got
+                nu = 0
+                total_tau = 0.0
+                best_rate = 0.0
+                for j in range(n):
+                    s = pairs[m, j] // _BIN_SLOTS
+                    b = pairs[m, j] % _BIN_SLOTS
+                    g = sat_gen[s]
+                    ru = rate_up_of[g, mc_up_clear[g, node, b]]
+                    if ru <= 0.0:
+                        continue
+                    rwu = min(rate_up_of[g, mc_up_wx[g, node, b]], ru)
+                    if rwu <= 0.0:
+                        continue
+                    best_rate = max(best_rate, rwu)
+                    tau = du * lam_up[s] / ru
+                    if plan_up[s] > 1.0:
+                        tau = tau / plan_up[s]
+                    ras[nu] = rwu
+                    taus[nu] = tau
+                    order_q[nu] = j
+                    nu += 1
+                    total_tau += tau
+                beam_rate_up_out[t, c] = best_rate
+                budget = f_budget_up * (du / f_demand_up)
+                got, _ = _fill_channels(order_q, ras, taus, nu, total_tau, budget, pairs[m], sat_load[t], False)
+                offered_up[t, c] = got
+            # clear the footprint's plan for the next one
+            for p in range(group_start[f], group_start[f + 1]):
+                m = group_cells[p]
+                for j in range(n_use[m]):
+                    s = pairs[m, j] // _BIN_SLOTS
+                    plan[s] = 0.0
+                    plan_up[s] = 0.0
         truncated[t] = beyond

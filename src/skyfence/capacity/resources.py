@@ -98,6 +98,8 @@ class Generation:
     terminal_eirp_dbw: float = 38.0
     sat_rx_noise_temp_k: float = 450.0
     sat_alt_km: float = 550.0
+    #: Nco: co-frequency beams that may overlap on one spot on the ground (the EPFD input of ITU RR Art. 22).
+    co_frequency_beams_per_spot: int = 1
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
     def co_channel_c_over_i_db(self) -> float:
@@ -126,6 +128,18 @@ class Generation:
     def c_over_i_db(self) -> float:
         """All intra-system interference as one C/I [dB]."""
         return float(combine_ratios_db(self.co_channel_c_over_i_db(), *self.c_over_i_fixed_db))
+
+    def beam_footprint_km2(self) -> float:
+        """Area [km²] of one spot beam's 3 dB footprint at nadir: a disc of radius ``sat_alt_km x tan(half
+        beamwidth)`` (flat Earth under the beam, < 0.1 % off at 1 deg).  The smallest area a beam can light, so
+        the finest spatial unit of beam allocation: a slant beam lights more."""
+        radius_km = self.sat_alt_km * math.tan(math.radians(self.sat_half_beamwidth_deg))
+        return math.pi * radius_km * radius_km
+
+    def beams_per_footprint(self) -> int:
+        """Beams one footprint can take at once, from every satellite together: one per channel and co-frequency
+        beam allowed on the spot (``n_channels x co_frequency_beams_per_spot``, 8 for Starlink)."""
+        return self.n_channels * self.co_frequency_beams_per_spot
 
     def sat_g_over_t_up_db_k(self) -> float:
         """Receive G/T [dB/K] of a user-uplink beam: the transmit beam's peak gain over ``sat_rx_noise_temp_k``."""
@@ -187,7 +201,7 @@ def _checked(gen: Generation) -> Generation:
     ):
         if not getattr(gen, key) > 0:
             raise bad(key, f"{key} must be positive, got {getattr(gen, key)}")
-    for key in ("n_channels", "beams_per_sat", "feeder_beams", "up_n_channels"):
+    for key in ("n_channels", "beams_per_sat", "feeder_beams", "up_n_channels", "co_frequency_beams_per_spot"):
         if int(getattr(gen, key)) < 1:
             raise bad(key, f"{key} must be at least 1, got {getattr(gen, key)}")
     for key in ("feeder_eirp_dbw", "terminal_eirp_dbw"):
@@ -220,6 +234,16 @@ _TERMINAL = (
 _BEAM = (
     "Ku spot beam: half 3 dB beamwidth 1.0 deg, peak 42 dBi, S.1528 Ls = -20 dB; co-frequency beams of one "
     "satellite >= 10 deg apart, 32 beams, 4 colours (SpaceX's published 'Starlink beam planner' problem) [assumed]"
+)
+
+_FOOTPRINT = (
+    "Beams are allocated per beam footprint, not per map cell: the 3 dB spot at nadir, radius sat_alt_km x "
+    "tan(half beamwidth) = 550 x tan(1.0 deg) = 9.6 km, 290 km2 (H3 res 5, 253 km2, is the nearest grid; about "
+    "20 km across, as observed by users of the Starlink mailing list, starlink@lists.bufferbloat.net, 2023-02-24) "
+    "[assumed beamwidth, see 'beams']; at most one co-frequency beam on a spot (Nco = 1, SpaceX's EPFD input "
+    "under ITU RR Art. 22 / Rec. ITU-R S.1503 in its FCC filings, as read by M. Puchol, "
+    "starlink@lists.bufferbloat.net, 2022-08-31) [filed], so at most 8 beams (one per 250 MHz channel) on one "
+    "footprint from every satellite together, and one beam of each satellite"
 )
 
 _UPLINK = (
@@ -278,6 +302,7 @@ _STARLINK_V10 = Generation(
         "isl": "v1.0 carried no inter-satellite lasers (SpaceX, 2021) [stated]",
         "uplink": _UPLINK,
         "sat_alt_km": "550 km: the shells of SAT-MOD-20181108-00083 (540-570 km) [filed]",
+        "footprint": _FOOTPRINT,
     },
 )
 
@@ -318,6 +343,8 @@ GENERATIONS: dict[str, Generation] = {
                 "min_elevation_deg": "40 deg (SAT-LOA-20161115-00118) [filed]",
                 "sat_alt_km": "1,150 km, the largest of the filed Gen1 shells (SAT-LOA-20161115-00118) [filed]",
                 "isl": "optical inter-satellite links in the 2016 technical attachment [filed]",
+                "footprint": "beams allocated per 3 dB footprint at nadir: 1,150 x tan(1.0 deg) = 20.1 km radius, "
+                "1,265 km2 (H3 res 4); Nco = 1 as for the 550 km shells [filed]",
             },
         ),
         replace(
@@ -360,6 +387,8 @@ GENERATIONS: dict[str, Generation] = {
                 "uplink": "user uplink 0.25 GHz channels and T_sys 285.3 K: del Portillo et al. 2019 Table 5 "
                 "(OneWeb user uplink) [paper]; 8 channels and terminal EIRP 38 dBW as Starlink's [assumed]",
                 "sat_alt_km": "1,200 km (OneWeb, SAT-LOI-20160428-00041) [filed]",
+                "footprint": "beams allocated per 3 dB footprint at nadir: 1,200 x tan(4 deg) = 84 km radius, "
+                "22,100 km2 (H3 res 3); at most one co-frequency beam on a spot (Nco = 1) [assumed]",
             },
             up_channel_mhz=250.0,
             sat_rx_noise_temp_k=285.3,

@@ -190,11 +190,13 @@ def capacity(
             (staging / "summary.json").write_text(summary_text(summary))
     if print_summary_json(summary, out=out, json_out=json_out):
         return
+    fp_res = result.settings.get("footprint_res", res)
     console.print(
         f"[bold]{area.name}[/] ({len(cells):,} cells at res {res}); {summary['start']} → {summary['end']} every "
         f"{step}; {constellation.name} ({len(constellation):,} satellites: {result.settings['generations']}); "
         f"rain {'none' if p is None else f'p = {p:g} %'}; take rate {take_rate:g}"
     )
+    console.print(escape(str(result.settings.get("footprint", ""))), style="dim" if res == fp_res else "yellow")
     table = Table(*(title for _, title, _ in _COLUMNS))
     row = []
     for key, _, fmt in _COLUMNS:

@@ -307,6 +307,7 @@ def jam(
         )
         last = (result, share)
     cap_rows: list[dict] = []
+    cap_grid = None
     if capacity:
         from skyfence.threats.capacity_impact import capacity_impact
 
@@ -321,13 +322,14 @@ def jam(
         )
         labels = {"before": "before", "jamming": "jammers as listed"}
         cap_rows = [{"case": c, "label": labels.get(c, c), **v} for c, v in impact.summary().items()]
+        cap_grid = impact.settings.get("footprint")
     summary = {
         "inputs": inputs,
         "region": area.name,
         "steps": len(times),
         "jammers": [s.to_dict() for s in sites],
         "sweep": rows,
-        **({"capacity": cap_rows} if capacity else {}),
+        **({"capacity": cap_rows, "capacity_grid": cap_grid} if capacity else {}),
     }
     if out is not None and last is not None:
         import pandas as pd
@@ -386,7 +388,7 @@ def jam(
             f"GNSS-flagged cells {row['gnss_flagged_cells']}"
         )
     if cap_rows:
-        console.print("capacity:")
+        console.print(f"capacity ({cap_grid}):" if cap_grid else "capacity:")
         _capacity_table(cap_rows)
     if out is not None:
         from rich.markup import escape

@@ -56,6 +56,8 @@ __all__ = [
     "CONTAINMENTS",
     "cell_area_km2",
     "cell_centers",
+    "cell_children",
+    "cell_parents",
     "cells_to_polygons",
     "points_to_cells",
     "polygon_to_cells",
@@ -415,6 +417,25 @@ def cell_area_km2(cells) -> np.ndarray:
     """Exact area [km²] of each cell on h3's sphere (radius 6371.007 km), as ``h3.cell_area(unit='km^2')``."""
     cells = _as_cells(cells)
     return np.array(_checked(lambda c: h3n.cell_area(c, unit="km^2"), cells), dtype=float)
+
+
+def cell_parents(cells, res: int) -> np.ndarray:
+    """The ancestor [uint64] of each cell at the coarser (or the same) resolution ``res``."""
+    cells = _as_cells(cells)
+    res = validate_resolution(res)
+    return np.array(_checked(lambda c: h3n.cell_to_parent(c, res), cells), dtype=np.uint64).reshape(cells.shape)
+
+
+def cell_children(cells, res: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every descendant [uint64] at the finer (or the same) resolution ``res`` of each cell, parent after parent,
+    and for each the index of its parent in ``cells``."""
+    cells = _as_cells(cells).ravel()
+    res = validate_resolution(res)
+    if cells.size == 0:
+        return np.empty(0, np.uint64), np.empty(0, np.intp)
+    parts = _checked(lambda c: np.asarray(h3n.cell_to_children(c, res), dtype=np.uint64), cells)
+    counts = np.array([len(p) for p in parts], dtype=np.intp)
+    return np.concatenate(parts).astype(np.uint64), np.repeat(np.arange(len(cells), dtype=np.intp), counts)
 
 
 def points_to_cells(lat_deg, lon_deg, res: int) -> np.ndarray:

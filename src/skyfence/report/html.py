@@ -93,18 +93,19 @@ def assumptions_for(*, capacity: bool) -> list[str]:
 #: both limits are in the capacity model (skyfence.capacity.engine); docs/validation_capacity.md shows the first
 #: one binding (twice the channels per cell serve more).
 CAPACITY_SATURATION = (
-    "Why demand served moves little when satellites or gateways are lost: in the capacity model a cell takes at most "
-    "{channels} beams at once (one per channel: two co-frequency beams never land on one cell), so a busy cell is full "
-    "whichever satellites are overhead, and losing satellites takes capacity only from cells left with fewer offers "
-    "than that; and gateways have no landing capacity in the model: a satellite with lasers is fed while any gateway "
-    "and PoP are left anywhere, a bent-pipe satellite while any gateway is in its view, so losing gateways changes "
-    "nothing until the last ones within reach go. Real gateways have a finite number of antennas and a finite "
-    "backhaul, so these figures are an upper bound on what survives."
+    "Why demand served moves little when satellites or gateways are lost: in the capacity model a beam footprint "
+    "(about 290 km² for Starlink, an H3 res-5 cell, at any map resolution) takes at most {channels} beams at once (one"
+    " per channel: two co-frequency beams never overlap on the ground, Nco = 1), so a busy footprint is full whichever"
+    " satellites are overhead, and losing satellites takes capacity only from footprints left with fewer offers than "
+    "that; and gateways have no landing capacity in the model: a satellite with lasers is fed while any gateway and "
+    "PoP are left anywhere, a bent-pipe satellite while any gateway is in its view, so losing gateways changes nothing"
+    " until the last ones within reach go. Real gateways have a finite number of antennas and a finite backhaul, so "
+    "these figures are an upper bound on what survives."
 )
 
 
 def capacity_saturation() -> str:
-    """:data:`CAPACITY_SATURATION` with the model's beams per cell (the generations' ``n_channels``)."""
+    """:data:`CAPACITY_SATURATION` with the model's beams per footprint (the generations' ``n_channels``)."""
     from skyfence.capacity.resources import GENERATIONS
 
     channels = sorted({g.n_channels for g in GENERATIONS.values()})

@@ -171,6 +171,8 @@ class CapacityResult(_Model):
         default="no attack",
         description=STATE_HELP,
     )
+    #: How the map's cells relate to the beam footprints the beams are allocated on (one line).
+    footprint: str | None = None
 
 
 class UsageShare(_Model):

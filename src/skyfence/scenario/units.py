@@ -474,6 +474,7 @@ def capacity_unit(ctx: Context, c_spec: ConstellationSpec, r_spec: RegionSpec, g
             "region": region.name,
             "res": res,
             "cells": len(result.cells),
+            "footprint": result.settings.get("footprint"),
             **result.statistics,
         }
         return {"per_cell.parquet": _parquet(result.per_cell), "result.json": _json(stats)}
