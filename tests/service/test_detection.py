@@ -358,6 +358,43 @@ def test_detection_switched_off_for_a_while_goes_on_from_the_last_stored_state(d
         )
 
 
+@pytest.mark.parametrize("tail_limit", [None, 5])
+def test_two_processes_alternating_keep_their_state_caches_current(db_url, service_data, monkeypatch, tail_limit):
+    """Two servers on one database (two ``Database`` objects, so two state caches, as two worker processes have),
+    posting batches of the same terminals in turn: each reads the states the other committed since its own last
+    batch (the rows above its cache's mark; with a tiny tail limit it starts its cache afresh instead), so the
+    alerts and stored states are those of one offline stream."""
+    from skyfence.detection.detectors import Context, StreamDetector
+    from skyfence.policy import loads_policy
+    from skyfence.service import create_app, detect
+
+    if tail_limit is not None:
+        monkeypatch.setattr(detect, "_TAIL_LIMIT", tail_limit)
+    key = operator_key(db_url)
+    first, second = create_app(service_settings(db_url)), create_app(service_settings(db_url))
+    with TestClient(first, headers=auth(key)) as one, TestClient(second, headers=auth(key)) as two:
+        world = populate(one)
+        terminals = _register(one, world, ["drone", "jumper", "car"], "cache")
+        fixes = stream(terminals, 40)
+        label = f"cache-{uuid.uuid4().hex}"
+        for k, start in enumerate(range(0, len(fixes), 9)):
+            client = (one, one, two, one, two, two)[k % 6]
+            _post(client, fixes[start : start + 9], 9, f"{label}-{k}")
+        seen = _alerts(one)
+        held = [detect._cache_of(app.state.db.writer).states for app in (first, second)]
+        final = _states(first, terminals)
+    assert all(set(terminals) <= set(states) for states in held)
+    context = Context(loads_policy(POLICY_TOML, base_dir=Path("/nonexistent-policy-dir"), name="uploaded.toml"))
+    offline = StreamDetector(context)
+    account = dict.fromkeys(terminals, world.accounts["ua"])
+    expected = offline.process(frame(fixes, account, dict.fromkeys(terminals, "UA")))
+    assert _as_rows(seen) == _as_rows(expected)
+    for terminal in terminals:
+        np.testing.assert_array_equal(
+            np.frombuffer(final[terminal], dtype="<f8"), offline.state[offline.slots[terminal]]
+        )
+
+
 def test_two_workers_scan_each_terminal_in_commit_order(db_url, tmp_path, service_data):
     """``skyfence serve --workers 2``, four clients with a key each posting batches of the same terminals at once:
     every batch is scanned from the state its predecessor committed (no lost update), and the stored state and

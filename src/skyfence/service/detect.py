@@ -30,19 +30,31 @@ scanned once, then), and a crash after it leaves both (the retry is a replay and
 lose nothing and count nothing twice.  The state is bounded per terminal: one row of :data:`STATE_FIELDS` is
 read (the newest); older carriers are history, never read again.
 
+Reading ~1,000 states a batch through the index and the table (a random, mostly uncached table page each) was
+the largest read of ingestion, so each process keeps the states it has seen committed (:class:`_StateCache`): the
+newest state of each terminal up to a fix id.  Fixes are only ever appended, and state rows are written only while
+detection is serialised (the write lock or the advisory lock), each with a larger id than every state row before
+it; so, inside that lock, the rows with an id above the cache's mark are exactly what other writers (another
+worker process) committed since, and reading their states brings the cache up to date.  Terminals not in the
+cache are read from the database as above.  The cache takes a batch's own states only after its COMMIT; a crash
+or a rollback leaves it as it was, and a new process starts with an empty one.
+
 Each detection alert fires at most once per terminal and kind (acknowledging it does not re-arm it); fixes of a
 terminal older than its newest processed fix are late and ignored by the scan (stored and decided all the same).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
-from dataclasses import dataclass
+import threading
+import weakref
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, cast
 
 import numpy as np
-from sqlalchemy import Connection, Table, select, text, update
+from sqlalchemy import Connection, Engine, Table, select, text, update
 
 from skyfence.service.core.db import driver_rows
 from skyfence.service.models import DetectorState, utcnow
@@ -87,6 +99,68 @@ def stored_states(connection: Connection, ids: list[int]) -> dict[int, bytes]:
     return {int(t): bytes(state) for t, state in driver_rows(connection, sql, listed) if state is not None}
 
 
+#: Terminals whose state one process keeps (about 330 bytes each: ~66 MB at most); beyond it the oldest entries go.
+STATE_CACHE_TERMINALS: Final = 200_000
+#: More new fix rows than this since the cache's mark: start the cache afresh rather than read them all.
+_TAIL_LIMIT: Final = 20_000
+_NEWEST_FIX = "SELECT max(id) FROM fixes"
+_NEW_STATES = "SELECT terminal_id, detector_state FROM fixes WHERE id > ? AND detector_state IS NOT NULL ORDER BY id"
+
+
+@dataclass
+class _StateCache:
+    """The newest state of each terminal this process has seen committed, as of the fix id ``mark`` (every state row
+    with an id up to it is reflected); ``mark`` is ``None`` until the first read."""
+
+    states: dict[int, bytes] = field(default_factory=dict)
+    mark: int | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_caches: weakref.WeakKeyDictionary[Engine, _StateCache] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def _cache_of(engine: Engine) -> _StateCache:
+    with _caches_lock:
+        cache = _caches.get(engine)
+        if cache is None:
+            cache = _caches[engine] = _StateCache()
+        return cache
+
+
+def _current_states(connection: Connection, cache: _StateCache, ids: list[int]) -> tuple[dict[int, bytes], int]:
+    """The stored states of these terminals (as :func:`stored_states`) and the newest fix id, read inside the
+    detection lock: the cache brought up to date with the state rows committed since its mark, then the database
+    for the terminals it does not hold."""
+    newest = int(driver_rows(connection, _NEWEST_FIX)[0][0] or 0)
+    with cache.lock:
+        mark = cache.mark
+        if mark is None or newest < mark or newest - mark > _TAIL_LIMIT:
+            cache.states.clear()
+        elif newest > mark:
+            for terminal, state in driver_rows(connection, _NEW_STATES, mark):
+                cache.states[int(terminal)] = bytes(state)
+        cache.mark = newest
+        held = cache.states
+        found = {t: held[t] for t in ids if t in held}
+        missing = [t for t in ids if t not in held]
+        if missing:
+            read = stored_states(connection, missing)
+            held.update(read)
+            found.update(read)
+        _trim(held)
+    return found, newest
+
+
+def _trim(states: dict[int, bytes]) -> None:
+    """Keep the cache within :data:`STATE_CACHE_TERMINALS` (the entries added first go first)."""
+    excess = len(states) - STATE_CACHE_TERMINALS
+    if excess > 0:
+        for terminal in list(itertools.islice(states, excess + STATE_CACHE_TERMINALS // 4)):
+            del states[terminal]
+
+
 def _state_rows(ids: list[int], stored: dict[int, bytes]) -> np.ndarray:
     """The batch's terminals' state rows (fresh ones for terminals never seen)."""
     from skyfence.detection.detectors import STATE_FIELDS, new_state
@@ -116,9 +190,26 @@ class Detected:
     #: ``None`` on the others.
     states: list[bytes | None]
     alerts: Any  # the detectors' alert frame, with the batch row of each alert's fix
+    #: Each scanned terminal's state after the batch, for the process's cache once the batch is committed.
+    terminal_states: dict[int, bytes] = field(default_factory=dict)
+    cache: _StateCache | None = None
+    #: The newest fix id when the batch read the states (the cache's mark then).
+    read_at: int = 0
 
     def alert_rows(self, batch_id: int, fix_ids: list[int]) -> list[dict[str, Any]]:
         return [_alert_row(a, batch_id, fix_ids) for a in self.alerts.itertuples(index=False)]
+
+    def committed(self, fix_ids: list[int]) -> None:
+        """Call once the batch's transaction has committed: its states join the process's cache, unless another
+        batch has moved the cache on since this one read it (that batch read these rows from the database)."""
+        cache = self.cache
+        if cache is None or not fix_ids:
+            return
+        with cache.lock:
+            if cache.mark == self.read_at:
+                cache.states.update(self.terminal_states)
+                cache.mark = max(fix_ids)
+                _trim(cache.states)
 
 
 def detect_batch(connection: Connection, context: Any, batch: Prepared) -> Detected | None:
@@ -134,18 +225,23 @@ def detect_batch(connection: Connection, context: Any, batch: Prepared) -> Detec
         # holder's fixes are committed, so "the newest fix row with a state" is the newest state.
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
     ids = [int(t) for t in batch.terminals.tolist()]
-    stored = stored_states(connection, ids)
+    cache = _cache_of(connection.engine)
+    stored, read_at = _current_states(connection, cache, ids)
     detector = StreamDetector(context)
     detector.add_terminals(ids, _state_rows(ids, stored))
     _load_account_members(connection, detector, batch, stored)
     done_before = set(detector.cluster_done)
     alerts = detector.advance(batch, with_rows=True)
     _store_account_rows(connection, detector, done_before)
-    return Detected(_carried_states(detector, batch, ids), alerts)
+    states, by_terminal = _carried_states(detector, batch, ids)
+    return Detected(states, alerts, by_terminal, cache, read_at)
 
 
-def _carried_states(detector: StreamDetector, batch: Prepared, ids: list[int]) -> list[bytes | None]:
-    """Each terminal's state after the batch on its last fix of the batch (request order), ``None`` elsewhere."""
+def _carried_states(
+    detector: StreamDetector, batch: Prepared, ids: list[int]
+) -> tuple[list[bytes | None], dict[int, bytes]]:
+    """Each terminal's state after the batch on its last fix of the batch (request order), ``None`` elsewhere; and
+    the same states by terminal."""
     n = len(batch.local)
     rows = np.ascontiguousarray(detector.state[[detector.slots[t] for t in ids]], dtype="<f8")
     _, from_end = np.unique(batch.local[::-1], return_index=True)  # each terminal's last row, counted from the end
@@ -153,9 +249,10 @@ def _carried_states(detector: StreamDetector, batch: Prepared, ids: list[int]) -
     states: list[bytes | None] = [None] * n
     blobs = rows.tobytes()
     width = rows.shape[1] * 8
+    by_terminal = {}
     for k, row in enumerate(last):
-        states[row] = blobs[k * width : (k + 1) * width]
-    return states
+        states[row] = by_terminal[ids[k]] = blobs[k * width : (k + 1) * width]
+    return states, by_terminal
 
 
 def _load_account_members(

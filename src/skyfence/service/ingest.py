@@ -519,6 +519,8 @@ def _store(
             for alert in alerts:
                 alert["country"] = where[alert["first_fix_id"]][:2]
             _bulk_insert(connection, _ALERTS, _ALERT_COLUMNS, _alert_rows(connection.dialect.name, alerts))
+    if detected is not None:
+        detected.committed(fix_ids)  # the states are stored: the process's state cache may take them
     return batch, fix_ids, len(alerts)
 
 
