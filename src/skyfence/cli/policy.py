@@ -203,6 +203,10 @@ def check(
         f"({result.country or 'sea'}; policy {policy.short_id})"
     )
     console.print(escape(result.reason))
+    if result.also_matched:
+        console.print(f"rules that also matched, later in precedence: {escape(', '.join(result.also_matched))}")
+    if result.licence_note:
+        console.print(f"[yellow]note:[/] {escape(result.licence_note)}")
     if registry_version is not None:
         console.print(f"{' and '.join(from_registry)} from the registry at version {registry_version}")
     if explain:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 
@@ -260,28 +261,32 @@ def _expand(policy, compiled: Compiled, index: int) -> list[Clause]:
             )
         return out
     if kind == "status":
-        return _status_clauses(policy, geo, rule, clause, zone_index)
+        return _status_clauses(policy, geo, rule, clause, zone_index, base["t_from_ns"])
     if kind == "licence":
         return _licence_clauses(policy, geo, rule, index, clause, base)
     raise AssertionError(kind)  # pragma: no cover
 
 
-def _status_clauses(policy, geo, rule, clause, filter_index) -> list[Clause]:
+def _status_clauses(policy, geo, rule, clause, filter_index, clause_from_ns: int = _T_MIN) -> list[Clause]:
     out = []
     operator = policy.operator
     for status in rule.statuses:
-        groups: dict[str | None, list[str]] = {}
+        groups: dict[tuple[str | None, date | None], list[str]] = {}
         for code, entry in sorted(policy.statuses.items()):
             if entry.status == status and code in geo.code_rows:
-                groups.setdefault(entry.expected, []).append(code)
-        for expected, codes in groups.items():
+                groups.setdefault((entry.expected, entry.since), []).append(code)
+        for (expected, since), codes in groups.items():
             parts = frozenset(p for c in codes for p in geo.code_rows[c])
-            label = f"status:{operator}:{status}:{expected}"
+            label = f"status:{operator}:{status}:{expected}:{since}"
             zone = ZoneGeometry(
                 label, parts, countries=tuple(codes), description=f"{len(codes)} countries with status {status}"
             )
             index = geo.register(zone)
             when = f" (expected: {expected})" if expected else ""
+            dated = {}
+            if since is not None:
+                when += f" since {since.isoformat()}"
+                dated = {"t_from_ns": max(clause_from_ns, _ns(since))}
             out.append(
                 clause(
                     f"country's status on the {operator} map is {status}{when}",
@@ -289,6 +294,7 @@ def _status_clauses(policy, geo, rule, clause, filter_index) -> list[Clause]:
                     zone_b=filter_index,
                     operators=frozenset({operator}),
                     detail="status",
+                    **dated,
                 )
             )
     return out

@@ -37,7 +37,17 @@ import shapely
 from skyfence.earth.shared import GEOS_LOCK
 from skyfence.errors import PolicyError
 from skyfence.policy import model as m
-from skyfence.policy.clauses import _T_MAX, _T_MIN, Clause, Compiled, _describe_zone, _fmt_ns, _ns, compile_policy
+from skyfence.policy.clauses import (
+    _T_MAX,
+    _T_MIN,
+    Clause,
+    Compiled,
+    _describe_zone,
+    _fmt_ns,
+    _ns,
+    compile_policy,
+    licence_periods,
+)
 from skyfence.policy.fixes import Fixes, prepare_fixes
 from skyfence.policy.index import BOUNDARY, TileIndex, build_index
 from skyfence.policy.results import DECISIONS, Decisions, Explanation, RuleTrace
@@ -571,6 +581,7 @@ class Engine:
             traces.append(RuleTrace(index, rid, rule.kind, rule.priority, action, matched, decided, why))
         decision = DECISIONS[int(decisions.decision[0])]
         rule_index = int(decisions.rule[0])
+        also = [t.id for t in traces if t.matched and not t.decided]
         if (decided_rule if decided_rule is not None else -1) != rule_index:  # pragma: no cover - a bug
             raise AssertionError(f"explain and the kernel disagree: {decided_rule} vs {rule_index}")
         return Explanation(
@@ -587,6 +598,48 @@ class Engine:
             fix=values,
             traces=traces,
             policy_id=policy.id,
+            also_matched=also,
+            licence_note=self._licence_note(code, int(fx.time_ns[0]), values["plan"], rule_index, decision),
+        )
+
+    def _licence_note(self, code: str, t_ns: int, plan: str, rule_index: int, decision: str) -> str:
+        """What the operator's licences say about country ``code`` at ``t_ns`` when a rule of another kind allowed
+        or degraded the fix ("" when a licence rule decided, or for a denial): a regulator asking "was service
+        lawful here then?" must not read an allow by a map status as a licence (review trial 2, item 14)."""
+        if not code or decision == "deny":
+            return ""
+        spec = self.policy.spec
+        if rule_index >= 0 and spec.rules[rule_index].kind == "licence":
+            return ""
+        decided_by = f"rule '{self.policy.rule_id(rule_index)}'" if rule_index >= 0 else "the policy default"
+        states = []
+        for number, licence in enumerate(spec.licences):
+            if (licence.operator or self.operator) != self.operator or (
+                licence.plans is not None and plan not in licence.plans
+            ):
+                continue
+            zone = self.geo.zones.get(f"licence:{number}")
+            countries = zone.countries if zone is not None else tuple(licence.countries)
+            if code not in countries:
+                continue
+            state, granted_from = "none", None
+            for start, end, period_state in licence_periods(licence):
+                if start <= t_ns < end:
+                    state = period_state
+                if period_state == "granted" and granted_from is None and start > t_ns:
+                    granted_from = start
+            text = f"{state}" + (f" (granted from {_fmt_ns(granted_from)[:10]})" if granted_from is not None else "")
+            states.append(text)
+        if not states:
+            return (
+                f"the policy records no licence of {self.operator} for {code} (plan {plan}): {decided_by} alone "
+                f"{decision}s service here"
+            )
+        if any(s == "granted" for s in states):
+            return ""  # a licence is granted too (a licence rule may have matched, see the rules that also matched)
+        return (
+            f"{code}'s licence of {self.operator} is {', '.join(states)} at this time: {decided_by} {decision}s "
+            "service here without it (the licence played no part in this decision)"
         )
 
     def _why_empty(self, rule, code: str) -> str:

@@ -289,11 +289,16 @@ class Operator(_Strict):
 
 
 class StatusEntry(_Strict):
-    """One country's status on the operator's map; ``feed_status`` is the raw feed value when it differs."""
+    """One country's status on the operator's map; ``feed_status`` is the raw feed value when it differs.
+
+    ``since`` dates the status (00:00 UTC that day): before it a status rule does not see it, so an override such as
+    a hypothetical launch cannot allow service before the licence it stands for (review trial 2, item 14).
+    """
 
     status: Status
     expected: str | None = None
     feed_status: str | None = None
+    since: date | None = None
 
 
 class Statuses(_Strict):

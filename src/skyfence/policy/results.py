@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -133,6 +133,7 @@ class Decisions:
         if entry is None:
             return ""
         when = f", expected: {entry.expected}" if entry.expected else ""
+        when += f", from {entry.since.isoformat()}" if entry.since is not None else ""
         return f"; {country} is {entry.status} on the {self.engine.operator} map{when}"
 
     def to_frame(self) -> pd.DataFrame:
@@ -194,6 +195,11 @@ class Explanation:
     fix: dict
     traces: list[RuleTrace]
     policy_id: str
+    #: ids of the rules that matched too but came later in the precedence order
+    also_matched: list[str] = field(default_factory=list)
+    #: when a rule other than a licence rule allowed the fix: what the operator's licences say there then ("" if a
+    #: licence is granted or a licence rule decided)
+    licence_note: str = ""
 
     def to_dict(self) -> dict:
         return {
@@ -201,6 +207,8 @@ class Explanation:
             "rule": self.rule_id,
             "rule_index": self.rule,
             "reason": self.reason,
+            "also_matched": self.also_matched,
+            "licence_note": self.licence_note,
             "country": self.country,
             "zones": self.zones,
             "fix": self.fix,
