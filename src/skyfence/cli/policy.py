@@ -434,6 +434,12 @@ _DB_URL = typer.Option(
 def export(
     db: str = _DB_URL,
     out: Path = typer.Option(..., "--out", help="The snapshot policy file to write (snapshot.toml)."),
+    policy_dir: Path = typer.Option(
+        None,
+        "--policy-dir",
+        envvar="SKYFENCE_POLICY_DIR",
+        help="The server's folder of policy files (its SKYFENCE_POLICY_DIR): polygon files are copied from there.",
+    ),
     json_out: bool = _JSON,
 ) -> None:
     """Write the control plane's registry as a policy (licences, conditions, whitelist files) and a ground-segment
@@ -444,11 +450,12 @@ def export(
     from skyfence.service.snapshot import export_snapshot
 
     check_output(out, folder=False)
-    result = export_snapshot(db, out)
+    result = export_snapshot(db, out, policy_dir=policy_dir)
     summary = {
         "policy": str(result.policy),
         "ground": str(result.ground),
         "whitelists": {code: str(path) for code, path in result.whitelists.items()},
+        "polygons": [str(path) for path in result.polygons],
         "licences": result.licences,
         "sites": result.sites,
         "enrolled": result.enrolled,
@@ -460,6 +467,7 @@ def export(
         f"wrote {escape(str(result.policy))} ({result.licences} licences), {escape(str(result.ground))} "
         f"({result.sites} ground sites)"
         + "".join(f", {escape(str(p))} ({code})" for code, p in result.whitelists.items())
+        + "".join(f", {escape(str(p))}" for p in result.polygons)
     )
 
 

@@ -270,7 +270,7 @@ class Geography:
                 sea = True
                 continue
             try:
-                if confinement()[0] and _regions.names_a_file(region_spec):
+                if _regions.names_a_file(region_spec):  # relative to the TOML file, as zone files (and confined)
                     region = _regions.region_from_geojson(policy_file(region_spec, base_dir, field=where))
                 else:
                     region = _regions.get_region(

@@ -9,7 +9,12 @@
   registry-driven whitelist rule pointing at a terminal list (``terminals_file``);
 * ``snapshot.ground.json`` -- the operator's gateways and PoPs (operational and planned; offline sites left out)
   in the starlink-viz layout that ``[ground] sites`` in a scenario and ``skyfence latency --ground`` read;
-* ``snapshot.whitelist-<CC>.txt`` -- one enrolled terminal serial a line.
+* ``snapshot.whitelist-<CC>.txt`` -- one enrolled terminal serial a line;
+* ``snapshot.zone-<zone>-<files|regions><k>-<sha256[:12]>.geojson`` -- a copy of each polygon file the active
+  policy's zones name (``files``, path-like ``regions``), read from ``SKYFENCE_POLICY_DIR`` under the server's own
+  confinement, with the snapshot pointing at the copy: the snapshot loads from any folder (review trial 2, item 7).
+  The names carry only ``[A-Za-z0-9_-]`` from the zone name, so a copy never lands outside the snapshot's folder
+  and two zones' copies never share a name unless their bytes are the same.
 
 A granted licence's ownership bounds become the file model's ``local_ownership`` condition, met where the
 operator's record meets them, so ``assess`` reproduces each country's availability.  Files are written atomically.
@@ -53,6 +58,7 @@ class ExportResult:
     licences: int
     sites: int
     enrolled: int
+    polygons: tuple[Path, ...] = ()
 
 
 def _database(db_url: str, *, write: bool) -> Database:
@@ -86,8 +92,48 @@ def _ownership_ok(row: Licence, owner: Ownership | None) -> bool:
     return (low is None or owner.local_pct >= low) and (high is None or owner.foreign_pct <= high)
 
 
-def export_snapshot(db_url: str, out: Path) -> ExportResult:
-    """Write the registry's state as a policy, a ground-segment file and whitelist files (see the module notes)."""
+def _polygon_copies(data: dict[str, Any], policy_dir: Path | None, out: Path) -> list[tuple[Path, bytes]]:
+    """The polygon files the policy's zones name, read as the server reads them (confined to ``policy_dir``), each
+    with the path of its copy next to ``out``; the zones in ``data`` are pointed at the copies."""
+    import hashlib
+    import re
+
+    from skyfence.earth.regions import names_a_file
+    from skyfence.errors import PolicyError
+    from skyfence.policy.confine import confined, policy_file
+
+    copies = []
+    zones = data.get("zones") or {}
+    for zone_name, zone in zones.items() if isinstance(zones, dict) else ():
+        for key in ("files", "regions"):
+            entries = zone.get(key) if isinstance(zone, dict) else None
+            if not isinstance(entries, list):
+                continue
+            for k, name in enumerate(entries):
+                if not isinstance(name, str) or (key == "regions" and not names_a_file(name)):
+                    continue
+                where = f"zones.{zone_name}.{key}[{k}]"
+                hint = "set SKYFENCE_POLICY_DIR to the folder the server reads uploaded policies' files from"
+                try:
+                    with confined(policy_dir):
+                        source = policy_file(name, policy_dir or Path("."), field=where)
+                    content = source.read_bytes()
+                except PolicyError as error:
+                    raise InputError(error.message, field=where, hint=hint) from None
+                except OSError:
+                    raise InputError(f"polygon file {name!r} cannot be read", field=where, hint=hint) from None
+                stem = re.sub(r"[^A-Za-z0-9_-]", "_", str(zone_name))[:40]
+                digest = hashlib.sha256(content).hexdigest()[:12]
+                target = out.with_name(f"{out.stem}.zone-{stem}-{key}{k}-{digest}.geojson")
+                entries[k] = target.name
+                copies.append((target, content))
+    return copies
+
+
+def export_snapshot(db_url: str, out: Path, *, policy_dir: Path | None = None) -> ExportResult:
+    """Write the registry's state as a policy, a ground-segment file, whitelist files and copies of the polygon
+    files its zones name (see the module notes); ``policy_dir`` is where the server reads those polygon files
+    (``SKYFENCE_POLICY_DIR``)."""
     from skyfence._io import atomic_path
 
     out = Path(out)
@@ -116,6 +162,7 @@ def export_snapshot(db_url: str, out: Path) -> ExportResult:
             header["description"] = (
                 header.get("description", "") + f" [registry snapshot {stamp}, registry version {version}]"
             ).strip()
+            polygons = _polygon_copies(data, policy_dir, out)  # read before anything is written
             sites = list(session.scalars(select(GroundSite).where(GroundSite.operator_id == operator)))
             licences = resolve_licences(session, data)
             whitelists: dict[str, Path] = {}
@@ -130,12 +177,23 @@ def export_snapshot(db_url: str, out: Path) -> ExportResult:
             ]
         import tomli_w
 
+        for target, content in polygons:
+            with atomic_path(target) as tmp:
+                tmp.write_bytes(content)
         with atomic_path(ground) as tmp:
             tmp.write_text(json.dumps({"stations": stations}, indent=1) + "\n", encoding="utf-8")
         comment = f"# skyfence policy export: the control plane's registry at {stamp} (version {version}).\n"
         with atomic_path(out) as tmp:
             tmp.write_text(comment + tomli_w.dumps(data), encoding="utf-8")
-        return ExportResult(out, ground, whitelists, licences if from_registry else 0, len(stations), enrolled)
+        return ExportResult(
+            out,
+            ground,
+            whitelists,
+            licences if from_registry else 0,
+            len(stations),
+            enrolled,
+            tuple(dict.fromkeys(target for target, _ in polygons)),
+        )
     finally:
         database.dispose()
 
