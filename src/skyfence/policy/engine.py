@@ -606,9 +606,9 @@ class Engine:
         """What the operator's licences say about country ``code`` at ``t_ns`` when a rule of another kind allowed
         or degraded the fix ("" when a licence rule decided, or for a denial): a regulator asking "was service
         lawful here then?" must not read an allow by a map status as a licence (review trial 2, item 14)."""
-        if not code or decision == "deny":
-            return ""
         spec = self.policy.spec
+        if not code or decision == "deny" or not spec.licences:  # a policy without licences does not license
+            return ""
         if rule_index >= 0 and spec.rules[rule_index].kind == "licence":
             return ""
         decided_by = f"rule '{self.policy.rule_id(rule_index)}'" if rule_index >= 0 else "the policy default"
