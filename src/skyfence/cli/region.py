@@ -115,6 +115,7 @@ def lookup(
     lat_deg = _parse_coordinate(lat, "lat", 90.0)
     lon_deg = _parse_coordinate(lon, "lon", 180.0)
     from skyfence.earth.regions import region_lookup
+    from skyfence.policy.results import format_point
 
     result = region_lookup(lat_deg, lon_deg, pov=pov, scale=scale, occupied=occupied)
     if as_json:
@@ -129,7 +130,7 @@ def lookup(
         where = f"territorial sea of {owner}, within {sea['basis']}"
     else:
         where = "no country (sea beyond every territorial sea, or indeterminate land)"
-    console.print(f"[bold]{lat_deg:.5f}, {lon_deg:.5f}[/]: {where} — point of view {result['pov']}")
+    console.print(f"[bold]{format_point(lat_deg, lon_deg)}[/]: {where} — point of view {result['pov']}")
     for area in result["disputed"]:
         console.print(f"  disputed: {area['name']} ({area['code']}) — {area['note']}", markup=False)
     occ = result["occupied"]

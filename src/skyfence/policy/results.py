@@ -15,7 +15,17 @@ from skyfence.policy.fixes import Fixes
 if TYPE_CHECKING:
     from skyfence.policy.engine import Engine
 
-__all__ = ["DECISIONS", "Decisions", "Explanation", "RuleTrace"]
+__all__ = ["COORDINATE_DECIMALS", "DECISIONS", "Decisions", "Explanation", "RuleTrace", "format_point"]
+
+#: Decimals of the degrees a reason prints: 1e-7° is 1.1 cm of latitude, so a fix on a zone's edge and one a
+#: hair outside never print as the same point (review trial 2, item 10: 9.999999 and 10.0 both printed 10.00000).
+COORDINATE_DECIMALS = 7
+
+
+def format_point(lat_deg: float, lon_deg: float) -> str:
+    """``"lat, lon"`` in degrees as every decision reason prints a position (:data:`COORDINATE_DECIMALS`)."""
+    return f"{lat_deg:.{COORDINATE_DECIMALS}f}, {lon_deg:.{COORDINATE_DECIMALS}f}"
+
 
 #: Decision labels in code order (``Decisions.decision`` holds these codes).
 DECISIONS = m.ACTIONS
@@ -108,7 +118,7 @@ class Decisions:
             c, code = clause[i], country[i]
             name = codes[code] if code >= 0 else "no country (sea)"
             where = name + sea_label if waters[i] and code >= 0 else name
-            text = f"{table[c + 1]} (at {lat[i]:.5f}, {lon[i]:.5f} ({where})"
+            text = f"{table[c + 1]} (at {format_point(lat[i], lon[i])} ({where})"
             if c < 0:
                 if code >= 0:
                     note = status_note.get(code)
