@@ -11,6 +11,7 @@ res 6 +0.5 % / 0 % / 0 points (res 4's outline of the island is coarser: a diffe
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -81,3 +82,36 @@ def test_footprint_grid_follows_the_beam():
     assert footprint_resolution([GENERATIONS["oneweb-gen1"]]) == 3
     assert footprint_resolution([GENERATIONS["oneweb-gen1"], v15]) == 5  # the finest of a run's generations
     assert footprint_resolution([]) is None
+
+
+def test_cells_finer_than_a_footprint_never_gain_under_more_attack(data_file):
+    """The footprint's plan (one beam per satellite, channels shared by demand) depends on demand, clear-sky rates
+    and the satellites alive, never on a jammer: more jamming or fewer satellites never raise a res-6 cell's
+    figures (res-6 cells of north Taiwan, where the footprints are full)."""
+    from skyfence.capacity.engine import CapacityCase, run_capacity_cases
+
+    starlink = load_constellation(data_file("tle/omm_csv_2026/starlink_20260818.csv.gz"))
+    cells = get_region("TW").cells(6)
+    lat, _ = h3cells.cell_centers(cells)
+    cells = cells[lat > 24.6]
+    times = time_grid("2026-08-18T12:00:00Z", "5m", "5m")
+    rng = np.random.default_rng(3)
+    base = rng.uniform(0.0, 2.0, len(cells))
+    removed = rng.random(len(starlink)) < 0.3
+
+    def jam(scale):
+        return lambda chunk_times, sl: np.broadcast_to(scale * base, (len(chunk_times), len(cells)))
+
+    cases = [
+        CapacityCase("none"),
+        CapacityCase("jam", extra_interference=jam(1.0)),
+        CapacityCase("more jam", extra_interference=jam(4.0)),
+        CapacityCase("more jam, satellites lost", extra_interference=jam(4.0), removed_satellites=removed),
+    ]
+    results = run_capacity_cases(starlink, cells, times, cases, rain_p=0.1)
+    assert results[0].settings["footprint_res"] == 5
+    for weaker, stronger in itertools.pairwise(results):
+        for name in ("offered_mbps", "served_mbps", "offered_up_mbps"):
+            a, b = weaker.dataset[name].to_numpy(), stronger.dataset[name].to_numpy()
+            assert np.all(b <= a + 1e-3), (stronger.settings.get("case"), name)
+    assert results[-1].statistics["offered_gbps_mean"] < results[0].statistics["offered_gbps_mean"]

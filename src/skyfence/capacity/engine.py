@@ -516,6 +516,10 @@ def run_capacity_cases(
     demand_up_sorted = np.ascontiguousarray(demand_up_mbps[srt])
     # the beam footprints: the points of each (sorted) in a row, footprint after footprint
     footprint_of = np.unique(h3cells.cell_parents(cells, min(fp_res, res)), return_inverse=True)[1].ravel()[srt]
+    # footprints numbered in the grid's order (cells of one footprint are neighbours in it), so the kernel walks its
+    # per-point rows in memory order (a point that is its own footprint: exactly the grid's order)
+    _, first, label = np.unique(footprint_of, return_index=True, return_inverse=True)
+    footprint_of = np.argsort(np.argsort(first, kind="stable"), kind="stable")[label.ravel()]
     group_cells = np.argsort(footprint_of, kind="stable").astype(np.int64)
     group_start = np.searchsorted(footprint_of[group_cells], np.arange(int(footprint_of.max(initial=-1)) + 2))
     group_start = group_start.astype(np.int64)

@@ -435,7 +435,9 @@ def _capacity_steps(
         ras = np.empty(k, np.float32)
         taus = np.empty(k, np.float64)
         for f in range(group_start.shape[0] - 1):
-            # the plan of the footprint: per satellite the beam-time its points ask for, the footprint's demand
+            # the plan of the footprint: per satellite the beam-time its points ask for, the footprint's demand (a
+            # point that is its own footprint needs none: it caps each offer at one beam and keeps every channel)
+            single = group_start[f + 1] - group_start[f] == 1
             f_demand = 0.0
             f_demand_up = 0.0
             f_budget = 0.0
@@ -443,6 +445,8 @@ def _capacity_steps(
             for p in range(group_start[f], group_start[f + 1]):
                 m = group_cells[p]
                 beyond += max(cnt[m] - k, 0)
+                if single:
+                    continue
                 d = demand[m]
                 du = demand_up[m]
                 n = n_use[m]
@@ -477,11 +481,13 @@ def _capacity_steps(
                 total_tau = 0.0
                 best_rate = 0.0
                 best_sinr = 0.0
+                own_budget = 0.0
                 nu = 0
                 for j in range(n):
                     s = pairs[m, j] // _BIN_SLOTS
                     b = pairs[m, j] % _BIN_SLOTS
                     g = sat_gen[s]
+                    own_budget = max(own_budget, float(g_channels[g]))
                     rc = rate_of[g, mc_clear[g, node, b]]  # the rate the beam-time was planned on
                     cnw = cn_wx[g, node, b]
                     sinr_w = 1.0 / ((1.0 + extra) / cnw + g_ci_inv[g]) if cnw > 0.0 else 0.0
@@ -493,9 +499,12 @@ def _capacity_steps(
                     if ra <= 0.0:  # the beam-time stays with this cell and carries nothing
                         continue
                     best_rate = max(best_rate, ra)
-                    tau = d * lam[s] / rc
-                    if plan[s] > 1.0:  # at most one beam of this satellite on the footprint
-                        tau = tau / plan[s]
+                    if single:
+                        tau = min(d * lam[s], rc) / rc
+                    else:
+                        tau = d * lam[s] / rc
+                        if plan[s] > 1.0:  # at most one beam of this satellite on the footprint
+                            tau = tau / plan[s]
                     ras[nu] = ra
                     taus[nu] = tau
                     order_q[nu] = j
@@ -503,7 +512,7 @@ def _capacity_steps(
                     total_tau += tau
                 sinr_out[t, c] = 10.0 * math.log10(best_sinr) if best_sinr > 0.0 else np.nan
                 beam_rate_out[t, c] = best_rate
-                budget = f_budget * (d / f_demand)  # the point's share of the footprint's channels
+                budget = own_budget if single else f_budget * (d / f_demand)  # its share of the footprint's channels
                 got, used = _fill_channels(order_q, ras, taus, nu, total_tau, budget, pairs[m], sat_load[t], True)
                 offered[t, c] = got
                 beam_time_out[t, c] = used
@@ -514,6 +523,7 @@ def _capacity_steps(
                 nu = 0
                 total_tau = 0.0
                 best_rate = 0.0
+                own_budget = 0.0
                 for j in range(n):
                     s = pairs[m, j] // _BIN_SLOTS
                     b = pairs[m, j] % _BIN_SLOTS
@@ -521,23 +531,29 @@ def _capacity_steps(
                     ru = rate_up_of[g, mc_up_clear[g, node, b]]
                     if ru <= 0.0:
                         continue
+                    own_budget = max(own_budget, float(g_channels_up[g]))
                     rwu = min(rate_up_of[g, mc_up_wx[g, node, b]], ru)
                     if rwu <= 0.0:
                         continue
                     best_rate = max(best_rate, rwu)
-                    tau = du * lam_up[s] / ru
-                    if plan_up[s] > 1.0:
-                        tau = tau / plan_up[s]
+                    if single:
+                        tau = min(du * lam_up[s], ru) / ru
+                    else:
+                        tau = du * lam_up[s] / ru
+                        if plan_up[s] > 1.0:
+                            tau = tau / plan_up[s]
                     ras[nu] = rwu
                     taus[nu] = tau
                     order_q[nu] = j
                     nu += 1
                     total_tau += tau
                 beam_rate_up_out[t, c] = best_rate
-                budget = f_budget_up * (du / f_demand_up)
+                budget = own_budget if single else f_budget_up * (du / f_demand_up)
                 got, _ = _fill_channels(order_q, ras, taus, nu, total_tau, budget, pairs[m], sat_load[t], False)
                 offered_up[t, c] = got
             # clear the footprint's plan for the next one
+            if single:
+                continue
             for p in range(group_start[f], group_start[f + 1]):
                 m = group_cells[p]
                 for j in range(n_use[m]):
