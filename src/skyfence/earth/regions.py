@@ -41,7 +41,6 @@ the geodesic polygon areas (through pyproj.Geod).
 from __future__ import annotations
 
 import difflib
-import functools
 import json
 import math
 import os
@@ -60,6 +59,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, box, shape
 from shapely.geometry.base import BaseGeometry
 
+from skyfence.data.store import input_cache, note_file
 from skyfence.earth import cells as _cells
 from skyfence.earth.shared import GEOS_LOCK
 from skyfence.errors import InputError, RegionError, RegionWarning
@@ -315,7 +315,7 @@ def _shapefile_geometry(shp) -> BaseGeometry:
     return polygons[0] if len(polygons) == 1 else shapely.multipolygons(polygons)
 
 
-@functools.lru_cache(maxsize=8)
+@input_cache(maxsize=8)
 def _layer(dataset: str, pov: str) -> _Layer:
     import shapefile
 
@@ -426,7 +426,7 @@ def lookup_country(lat_deg, lon_deg, *, pov: str = "default", scale: str | None 
 # --------------------------------------------------------------------------- disputed & occupied
 
 
-@functools.lru_cache(maxsize=1)
+@input_cache(maxsize=1)
 def _disputed() -> pd.DataFrame:
     source = _DISPUTED
     features = _read_geojson_features(_dataset_path(source))
@@ -547,6 +547,7 @@ def _union(geometries) -> Polygon | MultiPolygon:
 
 def _load_geojson(file: Path) -> dict:
     source = str(file)
+    note_file(file, kind="region")  # a dataset's file is named by the dataset instead (the runner drops it)
     try:
         with open(file, encoding="utf-8") as stream:
             document = json.load(stream)

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
+from skyfence.data.store import input_cache
 from skyfence.errors import InputError
 from skyfence.orbits.time import iso_utc
 
@@ -42,7 +42,7 @@ def gazetteer_countries() -> list[str]:
     return sorted(set(city_table()["country"]))
 
 
-@lru_cache(maxsize=2)
+@input_cache(maxsize=2)
 def _city_table(min_population: int):
     """The gazetteer's distinct cities above ``min_population`` (once per process: the 500 list is large)."""
     from skyfence.earth.places import city_table

@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from skyfence.data.store import note_file
 from skyfence.errors import InputError
 
 __all__ = [
@@ -355,6 +356,7 @@ def read_ground_segment(
     """
     path = Path(path)
     text = path.read_text(encoding="utf-8")
+    note_file(path, kind="ground")  # a dataset's file is named by the dataset instead
     source = str(path)
     sites = _read_map_csv(text, source) if path.suffix.lower() == ".csv" else _read_viz_json(text, source)
     segment = GroundSegment(sites, source)

@@ -56,12 +56,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from skyfence.data.store import input_cache, note_file
 from skyfence.errors import InputError
 
 __all__ = [
@@ -186,6 +186,7 @@ def load_pop_assignment(path: str | os.PathLike[str] | None = None) -> PopAssign
     """
     source = Path(path) if path is not None else _data_root() / ASSIGNMENT_FILE
     table = pd.read_csv(source, dtype=str, keep_default_na=False)
+    note_file(source, kind="pop_assignment")
     missing = [c for c in _COLUMNS if c not in table.columns]
     if missing:
         raise InputError(
@@ -261,10 +262,11 @@ def _implausible_rows(assignment: PopAssignment) -> list[tuple[int, str]]:
     return out
 
 
-@lru_cache(maxsize=1)
+@input_cache(maxsize=1)
 def _pop_list() -> dict[str, tuple[str, float, float]]:
     import json
 
+    note_file(_data_root() / POP_LIST_FILE, kind="pop_list")
     items = json.loads((_data_root() / POP_LIST_FILE).read_text(encoding="utf-8"))
     return {
         str(i["code"]): (str(i["city"]), float(i["lat"]), float(i["lon"]))

@@ -48,6 +48,7 @@ import gzip
 import os
 from pathlib import Path
 
+from skyfence.data.store import note_file
 from skyfence.errors import ElementsError
 from skyfence.orbits._records import (
     _Collector,
@@ -175,6 +176,7 @@ def read_elements(
     path = Path(source)
     src = str(source)
     raw = _read_bytes(path, src)
+    note_file(path, kind="elements")  # a dataset's file is named by the dataset instead
     fmt = fmt or _format_from_name(path)
     out = _Collector(src, skip_invalid)
     if fmt == "omm-xml" or (fmt is None and raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<"):

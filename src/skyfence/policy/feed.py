@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from skyfence.data.store import note_file
 from skyfence.errors import DatasetError, PolicyError
 from skyfence.policy import model as m
 from skyfence.policy.confine import confinement, policy_file
@@ -72,6 +73,7 @@ def read_feed(
             )
         label = str(path)
     source = str(path)
+    note_file(path, kind="policy_statuses")  # a dataset's file is named by the dataset instead
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:

@@ -36,6 +36,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from skyfence._validation import first_problem, key_path, loads_toml, problems, read_toml
+from skyfence.data.store import note_file
 from skyfence.errors import PolicyError
 from skyfence.policy import model as m
 from skyfence.policy.clauses import Compiled, compile_policy
@@ -126,6 +127,7 @@ def _includes(data: dict, here: Path, stack: list[Path], merged: _Merged) -> Non
                 field=f"include[{i}]",
                 hint=f"paths are relative to {here.parent}",
             )
+        note_file(target, kind="policy_include")
         sub = _read_toml(target)
         try:
             included = m.IncludeFile.model_validate(sub)
@@ -277,6 +279,7 @@ def _digest(content: dict) -> str:
 def load_policy(path: str | Path) -> Policy:
     """Load, validate and compile-check a policy file (see the module notes); errors are :class:`PolicyError`."""
     path = Path(path).resolve() if not isinstance(path, Path) else path.resolve()
+    note_file(path, kind="policy")
     data = _read_toml(path)
     return _build(data, path)
 
@@ -332,6 +335,7 @@ def _read_terminal_files(spec: m.PolicyFile, base: Path, source: str) -> m.Polic
         name = rule.terminals_file
         field = f"rules[{i}].terminals_file"
         path = policy_file(name, base, field=field, source=source)
+        note_file(path, kind="policy_terminals")
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:

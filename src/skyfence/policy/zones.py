@@ -21,7 +21,6 @@ azimuthal-equidistant projections of 5° tiles (see there).
 from __future__ import annotations
 
 import difflib
-import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, box, shape
 from shapely.geometry.base import BaseGeometry
 
+from skyfence.data.store import input_cache, note_file
 from skyfence.earth import cells as _cells
 from skyfence.earth import regions as _regions
 from skyfence.earth import waters as _waters
@@ -80,7 +80,7 @@ class ZoneGeometry:
         return not (self.parts or self.world or self.sea)
 
 
-@functools.lru_cache(maxsize=4)
+@input_cache(maxsize=4)
 def country_table(pov: str, scale: str | None) -> pd.DataFrame:
     """The Natural Earth admin-0 layer of a point of view (``regions.countries``), read once per process."""
     try:
@@ -389,6 +389,7 @@ def read_policy_polygon(path: Path, *, field: str) -> tuple[BaseGeometry, str]:
             field=field,
             hint="paths are relative to the TOML file that names them",
         )
+    note_file(path, kind="policy_zone_file")
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:

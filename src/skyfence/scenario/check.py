@@ -117,15 +117,18 @@ class CheckResult:
             )
         parts = [f"NOT reproduced: {len(self.differences):,} of {self.compared:,} values differ ({tolerance})"]
         if self.input_changes:
-            parts.append("cause: " + "; ".join(str(change) for change in self.input_changes))
+            n = len(self.input_changes)
+            parts.append(f"{n} input{'s' if n > 1 else ''} changed (one line each below)")
         else:
             parts.append("every input has its recorded sha256" + (versions or ", and no version changed"))
             versions = ""
         return "; ".join(parts) + versions
 
     def details(self, limit: int = 25) -> list[str]:
-        """The differing keys, one per line (at most ``limit``, then a count of the rest)."""
-        lines = [f"  differs: {difference}" for difference in self.differences[:limit]]
+        """Each changed input, one per line (all of them), then the differing keys (at most ``limit``, then a count of
+        the rest)."""
+        lines = [f"  input: {change}" for change in self.input_changes]
+        lines += [f"  differs: {difference}" for difference in self.differences[:limit]]
         if len(self.differences) > limit:
             lines.append(f"  ... and {len(self.differences) - limit:,} more")
         return lines

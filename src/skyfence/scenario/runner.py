@@ -177,21 +177,31 @@ def plan(scenario: Scenario, base: Path, ctx: Context | None = None) -> _Plan:
     return _Plan(list(units.values()), slots, diffs)
 
 
+#: The file of a cached unit listing every input it read when computed (:func:`skyfence.data.record_use` rows).
+INPUTS_READ = "inputs_read.json"
+
+
 def _execute(units: list[Unit], root: Path, progress: RunProgress) -> tuple[dict[str, Path], int, int]:
     """Take each unit from the cache at ``root`` or compute and store it; returns the folders, hits and misses."""
+    from skyfence import data
+
     folders: dict[str, Path] = {}
     hits = misses = 0
     progress.planned(units)
     for index, unit in enumerate(units):
         folder = root / unit.key
-        cached = (folder / "result.json").is_file()
+        cached = (folder / "result.json").is_file() and (folder / INPUTS_READ).is_file()
         started = time.perf_counter()
         progress.started(unit, index, cached)
         if cached:
             hits += 1
+            # what the unit read when it was computed: the run's inputs are the same whether it computes or not
+            data.replay([tuple(row) for row in json.loads((folder / INPUTS_READ).read_text())])
         else:
             misses += 1
-            files = unit.compute(progress.advance)
+            with data.record_use() as read:
+                files = unit.compute(progress.advance)
+            files[INPUTS_READ] = json.dumps(read.notes())
             with atomic_outputs(folder) as staging:
                 for name, content in files.items():
                     target = staging / name

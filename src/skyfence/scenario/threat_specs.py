@@ -248,6 +248,9 @@ def threat_plan(
                     path = Path(base) / spec.jammers_file
                     if not path.exists():
                         raise InputError(f"jammers file {spec.jammers_file!r} not found", field="jammers_file")
+                    from skyfence.data import note_file
+
+                    note_file(path, kind="jammers")
                     doc = tomllib.loads(path.read_text(encoding="utf-8"))
                     try:
                         jammers.extend(jammers_from_records(doc.get("jammers", [])))

@@ -99,8 +99,10 @@ _CATALOGS_LOCK = threading.Lock()
 def _read_catalog(path: Path, name: str):
     """:func:`~skyfence.orbits.elements.read_elements` of ``path``, read once per process while the file is
     unchanged."""
+    from skyfence.data import note_file
     from skyfence.orbits.elements import read_elements
 
+    note_file(path, kind="elements")  # also when served from memory below
     try:
         stat = path.stat()
     except OSError:  # missing or unreadable: the reader says so, in its own words
@@ -201,29 +203,32 @@ class Context:
         return gaps
 
     def inputs(self, scenario_file: Path | None, datasets_read: dict[str, Path]) -> list[dict[str, Any]]:
-        """Every input file of the run with its sha256 (see :mod:`skyfence.scenario.provenance`)."""
+        """Every input of the run with its sha256 (see :mod:`skyfence.scenario.provenance`): the scenario file, each
+        registry dataset and every other file a loader noted reading (``datasets_read``, a
+        :func:`skyfence.data.record_use` record, with its ``files``) -- what was opened, not a list kept by hand."""
         from skyfence import data
         from skyfence.scenario.provenance import dataset_input, file_input
 
         records: list[dict[str, Any]] = []
         if scenario_file is not None:
             records.append(file_input("scenario", scenario_file, self.base))
-        for kind, file in self.files_used:
-            records.append(file_input(kind, file, self.base))
-        for path, policy in self.policies():
-            records.append(file_input("policy", path, self.base))
-            for included in policy.included:
-                records.append(file_input("policy_include", included, self.base))
-            for zone_name, zone in sorted(policy.spec.zones.items()):
-                for zone_file in zone.files:
-                    records.append(file_input("policy_zone_file", policy.zone_dirs[zone_name] / zone_file, self.base))
-            if policy.status_source and policy.status_source not in data.REGISTRY:
-                status_file = Path(policy.status_source)
-                if status_file.is_file():
-                    records.append(file_input("policy_statuses", status_file, self.base))
+        datasets: list[dict[str, Any]] = []
+        dataset_files = set()
         for name in sorted(self.datasets_used | set(datasets_read)):
             if name in data.REGISTRY:
-                records.append(dataset_input(name, datasets_read.get(name) or data.path(name)))
+                file = datasets_read.get(name) or data.path(name)
+                dataset_files.add(Path(file).resolve())
+                datasets.append(dataset_input(name, file))
+        skip = dataset_files | ({scenario_file.resolve()} if scenario_file is not None else set())
+        files = []
+        for file, (kind, label) in getattr(datasets_read, "files", {}).items():
+            if Path(file).resolve() in skip or not Path(file).is_file():
+                continue  # a dataset's file is recorded by its name; a file gone since is its loader's error
+            record = file_input(kind, file, self.base)
+            if label is not None:
+                record["name"] = label
+            files.append(record)
+        records += sorted(files, key=lambda r: (r["kind"], r["name"])) + datasets
         unique: dict[tuple[str, str], dict[str, Any]] = {}
         for record in records:
             unique.setdefault((record["kind"], record["name"]), record)
