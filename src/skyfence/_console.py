@@ -7,8 +7,10 @@ Only rich, typer (inside :func:`run_app`) and the standard library are imported 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
+import os
 import re
 import sys
 from typing import Any, NoReturn
@@ -19,9 +21,38 @@ from rich.markup import escape
 from skyfence._json import dumps
 from skyfence.errors import SkyfenceError
 
-__all__ = ["console", "err_console", "fail", "json_text", "option_as_typed", "print_json", "run_app"]
+__all__ = [
+    "console",
+    "err_console",
+    "fail",
+    "json_text",
+    "option_as_typed",
+    "print_json",
+    "run_app",
+    "write_stdout",
+]
 
-console = Console()
+
+class _Stdout:
+    """``sys.stdout`` as it is at each call (pytest swaps it), whose write errors name standard output."""
+
+    def write(self, text: str) -> int:
+        try:
+            return sys.stdout.write(text)
+        except OSError as error:
+            raise _stdout_error(error) from None
+
+    def flush(self) -> None:
+        try:
+            sys.stdout.flush()
+        except OSError as error:
+            raise _stdout_error(error) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(sys.stdout, name)
+
+
+console = Console(file=_Stdout())  # type: ignore[arg-type]
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -38,12 +69,42 @@ def json_text(payload: Any) -> str:
 
 def print_json(payload: Any) -> None:
     """Print ``payload`` as strict JSON on stdout (NaN as null; no colour)."""
-    sys.stdout.write(json_text(payload) + "\n")
+    write_stdout(json_text(payload) + "\n")
+
+
+def write_stdout(text: str) -> None:
+    """Write ``text`` to stdout and flush; a write error (a full disk, ``> /dev/full``) names standard output."""
+    _flush_stdout(text)
+
+
+def _stdout_error(error: OSError) -> OSError:
+    """``error`` (raised writing stdout) naming standard output; what is left in stdout's buffer goes nowhere."""
+    error.filename = STDOUT
+    error.output = STDOUT  # type: ignore[attr-defined]
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # no "Exception ignored" at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return error
+
+
+def _flush_stdout(text: str = "") -> None:
+    try:
+        if text:
+            sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as error:
+        raise _stdout_error(error) from None
+
+
+#: How a write error on standard output names it (``--json > /dev/full``).
+STDOUT = "standard output"
 
 
 def _os_error_line(error: OSError) -> str:
     where = error.filename if error.filename is not None else ""
     what = error.strerror or str(error)
+    if getattr(error, "output", None) is not None:  # skyfence._io.name_output: the output being written
+        where = f"cannot write {'to ' if where == STDOUT else 'output '}{where}"
     hint = ""
     if isinstance(error, PermissionError) or error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         hint = " (choose a folder you may write to, e.g. with --out)"
@@ -129,7 +190,10 @@ def run_app(app: Any) -> None:
     command = typer.main.get_command(app) if isinstance(app, typer.Typer) else app
     _name_options(command, sys.argv[1:])
     try:
-        command()
+        try:
+            command()
+        finally:
+            _flush_stdout()  # in the one error path: a full stdout is one line too, not "Exception ignored"
     except SkyfenceError as error:
         fail(escape(str(error)))
     except KeyboardInterrupt:
