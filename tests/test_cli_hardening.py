@@ -184,3 +184,16 @@ def test_a_binary_file_is_named_not_echoed(tmp_path):
     long_name.write_text("X" * 500 + "\n")
     line = _one_line_error(_skyfence("catalog", "info", str(long_name)))
     assert "X" * 61 not in line
+
+
+def test_a_file_with_a_bidirectional_control_is_one_line_naming_it(tmp_path, data_dir, skyfence_cli):
+    """Trial 2 #15: a name carrying U+202E RIGHT-TO-LEFT OVERRIDE displays as other text; every TOML file the tools
+    read (policies, scenarios, jammers) is refused with its file and line, before anything is decided."""
+    source = (Path(__file__).parents[1] / "examples" / "policies" / "control_plane_demo.toml").read_text()
+    policy = tmp_path / "p.toml"
+    policy.write_text(source.replace('name = "', 'name = "test hole\u202egnp.exe ', 1), encoding="utf-8")
+    ran = skyfence_cli("policy", "check", policy, "--lat", "25.0", "--lon", "121.5")
+    assert ran.returncode != 0 and "Traceback" not in ran.stderr
+    line = ran.stderr.strip().splitlines()
+    assert len(line) == 1 and "p.toml" in line[0] and "U+202E RIGHT-TO-LEFT OVERRIDE" in line[0], ran.stderr
+    assert "p.toml:4:" in line[0], line[0]  # the file and the line the name is on

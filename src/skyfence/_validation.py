@@ -26,7 +26,25 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from skyfence.errors import SkyfenceError
 
-__all__ = ["Problem", "describe", "first_problem", "key_path", "loads_toml", "problems", "quoted", "read_toml"]
+__all__ = [
+    "BIDI_CONTROLS",
+    "Problem",
+    "bidi_problem",
+    "describe",
+    "first_problem",
+    "key_path",
+    "loads_toml",
+    "problems",
+    "quoted",
+    "read_toml",
+]
+
+#: Unicode's bidirectional formatting characters: embeddings and overrides (U+202A-202E), isolates (U+2066-2069)
+#: and the directional marks (U+200E, U+200F, U+061C).  In a stored name or a file's text they make it display as
+#: other text ("test hole\u202egnp.exe" shows as "test holeexe.png"; Trojan Source, CVE-2021-42574), so no name,
+#: reason or file the tools read may carry them (Unicode TR 9 does not need them in any text that is stored here).
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+_BIDI_RE = re.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "]")
 
 #: A caller's own wording for some errors: pydantic's error dict → (message, hint), or None for the default.
 Custom = Callable[[Mapping[str, Any], tuple], "tuple[str, str | None] | None"]
@@ -155,6 +173,30 @@ def first_problem(error: Any, *, shown: int = 3, **options: Any) -> Problem:
     return first
 
 
+def bidi_problem(text: str) -> str | None:
+    """Why ``text`` may not be stored or read (a bidirectional control character, named with where it is), or
+    ``None``.
+
+    >>> bidi_problem("test hole\u202egnp.exe").split(", which")[0]
+    'contains the bidirectional control U+202E RIGHT-TO-LEFT OVERRIDE (character 10)'
+    >>> bidi_problem("Kyiv") is None
+    True
+    """
+    found = _BIDI_RE.search(text)
+    if found is None:
+        return None
+    import unicodedata
+
+    char = found.group()
+    line = text.count("\n", 0, found.start()) + 1
+    column = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+    where = f"character {found.start() + 1}" if line == 1 else f"line {line}, column {column}"
+    return (
+        f"contains the bidirectional control U+{ord(char):04X} {unicodedata.name(char)} ({where}), which makes text "
+        "display as other text; remove it"
+    )
+
+
 def read_toml(path: str | os.PathLike[str], *, what: str = "file", error: type[SkyfenceError] | None = None) -> dict:
     """Parse a UTF-8 TOML file.  Every way it can fail is one ``error`` (default :class:`InputError`) naming the
     file -- missing, a directory, not UTF-8, or a syntax error with its line -- never a traceback."""
@@ -178,6 +220,10 @@ def loads_toml(text: str, *, source: str, error: type[SkyfenceError] | None = No
     from skyfence.errors import InputError
 
     error = error or InputError
+    bidi = bidi_problem(text)
+    if bidi is not None:  # every name a file gives (policies, scenarios, jammers) is then free of them
+        line = text.count("\n", 0, _BIDI_RE.search(text).start()) + 1  # type: ignore[union-attr]
+        raise error(f"the text {bidi}", source=source, line=line)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -214,6 +214,24 @@ def test_a_terminal_repeated_in_one_enrolment_request_is_422_naming_both_rows(ap
     assert (_count(app, Enrolment), _count(app, AuditRow)) == before
 
 
+@pytest.mark.parametrize("control", ["\u202e", "\u2067", "\u200f", "\u061c"])
+def test_bidirectional_controls_are_refused_in_every_stored_text(api, control):
+    """Trial 2 #15: a policy named "test hole\\u202egnp.exe" was stored and shown as "test holeexe.png".  Names,
+    reasons and policy sources carrying a bidirectional control are a 422 naming the field; nothing is stored."""
+    app, client, _world = api
+    from skyfence.service.models import Account, AuditRow, Policy
+
+    before = (_count(app, Account), _count(app, Policy), _count(app, AuditRow))
+    source = POLICY_TOML.replace('default = "deny"', f'default = "deny"\ndescription = "test hole{control}gnp.exe"')
+    policy = client.post("/api/v1/policies", json={"source": source, "reason": "x"})
+    assert f"U+{ord(control):04X}" in _problem(policy, 422, "body.source")["detail"]
+    account = {"operator_id": "starlink", "owner_name": f"Eve{control}", "country": "TW", "type": "consumer"}
+    _problem(client.post("/api/v1/accounts", json={**account, "reason": "x"}), 422, "body.owner_name")
+    reason = client.post("/api/v1/accounts", json={**account, "owner_name": "Eve", "reason": f"ok{control}"})
+    _problem(reason, 422, "body.reason")
+    assert (_count(app, Account), _count(app, Policy), _count(app, AuditRow)) == before
+
+
 def test_too_many_fixes_is_422(api):
     _, client, world = api
     fixes = [fix(world.terminals["tw"])] * 10_001

@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from skyfence._validation import bidi_problem
 from skyfence.service.iso3166 import is_country_code
 
 __all__ = [
@@ -93,6 +94,9 @@ def _storable(value: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+    bidi = bidi_problem(value)
+    if bidi is not None:
+        raise ValueError(f"text {bidi}")
     return value
 
 

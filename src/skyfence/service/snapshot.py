@@ -350,6 +350,15 @@ def _whitelists(session: Any, data: dict[str, Any], out: Path, written: dict[str
     return total
 
 
+def _storable_text(value: str, *, field: str, source: str | None = None) -> None:
+    """The check every stored text passes through the API (``schemas._storable``), for what the CLI stores."""
+    from skyfence._validation import bidi_problem
+
+    problem = bidi_problem(value) if "\x00" not in value else "contains a NUL character"
+    if problem is not None:
+        raise InputError(f"the text {problem}", source=source, field=field)
+
+
 def import_snapshot(
     db_url: str, policy_path: Path, *, ground_path: Path | None, actor: str, reason: str
 ) -> dict[str, int]:
@@ -358,8 +367,13 @@ def import_snapshot(
     from skyfence.policy import load_policy
     from skyfence.service.api.common import record_change, snapshot
 
+    for option, value in (("--reason", reason), ("--actor", actor)):
+        _storable_text(value, field=option)
     policy = load_policy(policy_path)
     segment = read_ground_segment(ground_path, status=None) if ground_path is not None else None
+    if segment is not None:
+        for number, name in enumerate(segment.sites["name"].astype(str)):
+            _storable_text(name, field=f"sites[{number}].name", source=str(ground_path))
     operator = policy.operator
     counts = {"licences": 0, "sites": 0, "enrolled": 0}
     database = _database(db_url, write=True)
