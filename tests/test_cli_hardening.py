@@ -197,3 +197,12 @@ def test_a_file_with_a_bidirectional_control_is_one_line_naming_it(tmp_path, dat
     line = ran.stderr.strip().splitlines()
     assert len(line) == 1 and "p.toml" in line[0] and "U+202E RIGHT-TO-LEFT OVERRIDE" in line[0], ran.stderr
     assert "p.toml:4:" in line[0], line[0]  # the file and the line the name is on
+
+
+def test_policy_import_refuses_a_bidirectional_control_in_what_it_stores(tmp_path, data_dir, skyfence_cli):
+    policy = Path(__file__).parents[1] / "examples" / "policies" / "control_plane_demo.toml"
+    db = f"sqlite:///{tmp_path / 'cp.db'}"
+    ran = skyfence_cli("policy", "import", policy, "--db", db, "--reason", "MODA register\u2067")
+    assert ran.returncode != 0 and "Traceback" not in ran.stderr
+    assert "--reason" in ran.stderr and "U+2067" in ran.stderr, ran.stderr
+    assert not (tmp_path / "cp.db").exists() or (tmp_path / "cp.db").stat().st_size == 0
