@@ -222,8 +222,10 @@ def loads_toml(text: str, *, source: str, error: type[SkyfenceError] | None = No
     error = error or InputError
     bidi = bidi_problem(text)
     if bidi is not None:  # every name a file gives (policies, scenarios, jammers) is then free of them
-        line = text.count("\n", 0, _BIDI_RE.search(text).start()) + 1  # type: ignore[union-attr]
-        raise error(f"the text {bidi}", source=source, line=line)
+        found_at = _BIDI_RE.search(text)
+        raise error(
+            f"the text {bidi}", source=source, line=text.count("\n", 0, found_at.start() if found_at else 0) + 1
+        )
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
