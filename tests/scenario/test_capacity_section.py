@@ -85,6 +85,12 @@ def test_report_shows_the_capacity_section_and_maps(run):
     value = summary["variants"][0]["capacity"][0]["mbps_per_user_median"]
     assert re.search(r'data-key="variants\.0\.capacity\.0\.mbps_per_user_median"[^>]*data-value="([^"]*)"', html)
     assert f'data-value="{float(value)!r}"' in html
+    # the grid the beams are allocated on, one line per kind (review item 1): Starlink's footprint is a res-5 cell,
+    # OneWeb's a res-3 one that its res-5 cells share
+    grids = {u["label"]: u["footprint"] for u in summary["variants"][0]["capacity"]}
+    assert any(g.endswith("H3 res 5; at most 8 beams each)") for g in grids.values()), grids
+    assert any("H3 res 3" in g and "res-5 cells share their footprint's beams" in g for g in grids.values()), grids
+    assert "Capacity grid: beams allocated per beam footprint" in html
     maps = sorted(p.name for p in (run / "maps").iterdir())
     assert any(m.startswith("capacity__TW__no_taiwan_gateway__mbps_per_user") for m in maps)
     assert any(m.startswith("capacity__TW__taiwan_gateway__served_fraction") for m in maps)
