@@ -10,6 +10,7 @@ bearer tokens issued before the revoked key was revoked (revocation must end the
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -737,3 +738,83 @@ def test_every_json_route_answers_an_unparsable_body_alike(matrix_setup):
                 failures.append(f"{method} {template} ({label}): {response.status_code} {response.text[:200]}")
     assert checked >= 3 * 20, checked  # every JSON route of the matrix (23 today), not a handful
     assert not failures, "\n".join(failures)
+
+
+def _innermost_object(document: Any) -> dict[str, Any] | None:
+    """The first object found deepest in ``document`` (a fix of a batch, an item of an enrolment)."""
+    if isinstance(document, list):
+        for item in document:
+            found = _innermost_object(item)
+            if found is not None:
+                return found
+        return None
+    if not isinstance(document, dict):
+        return None
+    for value in document.values():
+        found = _innermost_object(value)
+        if found is not None:
+            return found
+    return document if document else None
+
+
+def _with_a_repeated_key(document: Any) -> tuple[str, str, int]:
+    """``document`` as JSON text whose innermost object has its first key written twice: first with ``null``, then
+    with its value (a parser that keeps the last copy accepts it); the key and the column of the second copy."""
+    target = _innermost_object(document)
+    assert target is not None
+    key = next(iter(target))
+    marker = f"repeated-{uuid.uuid4().hex}"
+    original = target[key]
+    target[key] = marker
+    text = json.dumps(document)
+    target[key] = original
+    written = f"{json.dumps(key)}: {json.dumps(marker)}"
+    doubled = f"{json.dumps(key)}: null, {json.dumps(key)}: {json.dumps(original)}"
+    text = text.replace(written, doubled)
+    return text, key, text.index(doubled) + len(f"{json.dumps(key)}: null, ") + 1
+
+
+def test_every_json_route_refuses_a_repeated_key(matrix_setup):
+    """Trial 2, #8: a key written twice in an object (``"lat_deg": 12, "lat_deg": 15``) was read as its last copy;
+    a gateway reading the first copy saw another request than the one served.  Every JSON route, as a caller allowed
+    to use it, answers the one invalid-JSON problem naming the key, its line and its column, and stores nothing."""
+    _app, client, ctx, _tokens = matrix_setup
+    failures = []
+    checked = 0
+    for (method, template), (_success, allowed, build) in sorted(EXPECTED.items()):
+        if method not in ("POST", "PUT", "PATCH"):
+            continue
+        who = "operator" if "operator" in allowed else sorted(allowed)[0]
+        call = build(ctx, who)
+        if call.json is None:  # the token endpoint takes a form
+            continue
+        text, key, column = _with_a_repeated_key(call.json)
+        headers = {**auth(ctx.world.keys[who]), **call.headers, "Content-Type": "application/json"}
+        before = ctx.ok("GET", "/api/v1/audit/verify", expected=200)["head_seq"]
+        response = client.request(method, call.path, content=text.encode(), params=call.params, headers=headers)
+        after = ctx.ok("GET", "/api/v1/audit/verify", expected=200)["head_seq"]
+        checked += 1
+        problem = response.json() if response.headers["content-type"].startswith("application/problem") else {}
+        words = f"body: invalid JSON: duplicate key '{key}' in one object at line 1, column {column}"
+        if (
+            response.status_code != 422
+            or problem.get("type") != "urn:skyfence:problem:validation-error"
+            or [e["field"] for e in problem.get("errors", [])] != ["body"]
+            or problem.get("detail") != words
+            or after != before
+        ):
+            failures.append(f"{method} {template}: {response.status_code} {response.text[:300]} (wanted {words})")
+    assert checked >= 20, checked  # every JSON route of the matrix, not a handful
+    assert not failures, "\n".join(failures)
+
+
+def test_every_route_reads_json_one_way(matrix_setup):
+    """One parser for every JSON body (the repeated-key check cannot be skipped by a router that forgets it)."""
+    from fastapi.routing import iter_route_contexts
+
+    from skyfence.service.api.routing import JsonRoute
+
+    app = matrix_setup[0]
+    api_routes = [c.original_route for c in iter_route_contexts(app.routes) if isinstance(c.original_route, APIRoute)]
+    assert len(api_routes) >= len(EXPECTED) - 5
+    assert [r.path for r in api_routes if not isinstance(r, JsonRoute)] == []

@@ -357,3 +357,90 @@ def test_the_server_listens_before_importing_the_policy_stack():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", result.stdout  # before: skyfence.policy
+
+
+# --------------------------------------------------------------------------- trial 2, #8: repeated JSON keys
+
+
+def _fix_count(client) -> int:
+    return len(client.get("/api/v1/telemetry/fixes", params={"limit": 1000}).json()["items"])
+
+
+def test_a_fix_with_its_latitude_twice_is_refused_and_not_stored(world):
+    """The trial's fix: ``lat_deg`` 12 (denied by the geofence), then 15; it was decided on the second copy."""
+    _, client, w = world
+    terminal = w.terminals["tw"]
+    body = (
+        f'{{"fixes":[{{"terminal_id":{terminal},"time":"2026-08-22T11:00:00Z",'
+        '"lat_deg":12.0,"lat_deg":15.0,"lon_deg":15.0}]}'
+    )
+    before = _fix_count(client)
+    answer = client.post(
+        "/api/v1/telemetry/batches",
+        content=body,
+        headers={"Idempotency-Key": f"dup-{uuid.uuid4().hex}", "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 422, answer.text  # before: 201, "allow ... at 15.00000, 15.00000"
+    column = body.index('"lat_deg":15.0') + 1
+    assert answer.json()["detail"] == (
+        f"body: invalid JSON: duplicate key 'lat_deg' in one object at line 1, column {column}"
+    )
+    assert _fix_count(client) == before
+    one = client.post(
+        "/api/v1/telemetry/fixes", content=body[len('{"fixes":[') : -2], headers={"Content-Type": "application/json"}
+    )
+    assert one.status_code == 422 and "duplicate key 'lat_deg'" in one.json()["detail"], one.text
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        # a key spelled with an escape is the same key
+        (b'{"a": 1,\n "a\\u0062": 2, "ab": 3}', "duplicate key 'ab' in one object at line 2, column 16"),
+        # bodies the fast parser leaves to the standard library: UTF-8 with a BOM, UTF-16, a lone surrogate
+        (b'\xef\xbb\xbf{"a": 1, "a": 2}', "duplicate key 'a' in one object at line 1, column 10"),
+        ('{"a": 1, "a": 2}'.encode("utf-16"), "duplicate key 'a' in one object at line 1, column 10"),
+        (b'{"s": "\\ud800", "s": 1}', "duplicate key 's' in one object at line 1, column 17"),
+        # deep inside, over several lines, with multi-byte text before it (columns count characters)
+        (
+            '{"x": [{"é": 1,\n  "b": {"ç": 2, "ç": 3}}]}'.encode(),
+            "duplicate key 'ç' in one object at line 2, column 17",
+        ),
+    ],
+)
+def test_a_repeated_key_is_named_with_its_line_and_column(body, detail):
+    import json
+
+    from skyfence.service.core.problems import parse_json
+
+    with pytest.raises(json.JSONDecodeError) as raised:
+        parse_json(body)
+    assert f"{raised.value.msg} at line {raised.value.lineno}, column {raised.value.colno}" == detail
+
+
+def test_the_same_key_in_different_objects_is_fine():
+    from skyfence.service.core.problems import parse_json
+
+    body = b'{"fixes": [{"lat_deg": 1, "lon_deg": 2}, {"lat_deg": 3, "lon_deg": 4}], "a": {"fixes": []}}'
+    assert parse_json(body) == {
+        "fixes": [{"lat_deg": 1, "lon_deg": 2}, {"lat_deg": 3, "lon_deg": 4}],
+        "a": {"fixes": []},
+    }
+    assert parse_json('{"a": [1, {"a": 2}]}'.encode("utf-16")) == {"a": [1, {"a": 2}]}
+
+
+def test_a_csv_header_with_a_repeated_column_is_refused(world):
+    """csv.DictReader keeps the last of two columns of one name: refused, as a repeated JSON key is."""
+    _, client, w = world
+    csv = f"terminal_id,evidence_ref,terminal_id\n{w.terminals['tw']},NCC-1,{w.terminals['pl']}\n"
+    answer = client.post(
+        "/api/v1/whitelists/TW/enrolments",
+        params={"reason": "bulk"},
+        content=csv,
+        headers={**auth(w.keys["regulator"]), "Content-Type": "text/csv"},
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"] == "body: the CSV header names 'terminal_id' more than once (name each column once)"
+    listed = client.get("/api/v1/whitelists/TW/enrolments", headers=auth(w.keys["regulator"])).json()["items"]
+    assert listed == []
+

@@ -21,6 +21,7 @@ from skyfence._version import __version__
 from skyfence.service.api.common import ERROR_RESPONSES
 from skyfence.service.api.main import api_router
 from skyfence.service.api.routes import health
+from skyfence.service.api.routing import JsonRoute
 from skyfence.service.core.config import Settings, load_settings
 from skyfence.service.core.db import Checkpointer, Database, check_durability, open_database
 from skyfence.service.core.metrics import Metrics
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # served from local assets by install_web: /docs works offline
         redoc_url=None,
     )
+    app.router.route_class = JsonRoute  # routes added on the app itself read JSON as the routers' do
     app.state.settings = settings
     app.state.db = database
     app.state.metrics = Metrics()

@@ -3,19 +3,22 @@
 Every error response carries ``type``, ``title``, ``status``, ``detail`` (one line naming what is wrong and the
 fix) and ``instance`` (the request path); validation errors add ``errors``, one entry per offending field, named
 like ``body.fixes[3].lat_deg``.  A body that is not JSON -- malformed, not UTF-8 or nested too deeply -- is a 422
-``validation-error`` on field ``body`` on every route (:func:`invalid_json`), never the body itself.  Bad input is
+``validation-error`` on field ``body`` on every route (:func:`invalid_json`), never the body itself; every JSON body is
+read by :func:`parse_json`, which also refuses a key repeated in an object.  Bad input is
 always 4xx: a request the service cannot parse, validate or store is the client's problem; 5xx means a bug or an
 unavailable database.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from http import HTTPStatus
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
+import jiter
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -34,6 +37,7 @@ __all__ = [
     "ProblemError",
     "install_problem_handlers",
     "invalid_json",
+    "parse_json",
     "problem_response",
     "problem_type",
     "quoted",
@@ -179,6 +183,108 @@ def invalid_json(reason: str) -> RequestValidationError:
     return RequestValidationError(
         [{"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error", "input": {}, "ctx": {"error": reason}}]
     )
+
+
+_REPEATED: Final = re.compile(
+    r'Detected duplicate key "(?P<key>.*)" at line (?P<line>\d+) column (?P<column>\d+)', re.DOTALL
+)
+
+
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """The standard library parser's ``object_pairs_hook``: the object, or :class:`_RepeatedKey`."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKey(key)
+            seen.add(key)
+    return obj
+
+
+def _key_at(text: str, after_colon: int) -> tuple[int, str] | None:
+    """Where the key whose value starts at ``after_colon`` (just after its ``:``) opens its quote, and the key;
+    ``None`` if the text does not read so there."""
+    i = after_colon - 1
+    while i >= 0 and text[i] in " \t\r\n":
+        i -= 1
+    if i < 0 or text[i] != ":":
+        return None
+    i -= 1
+    while i >= 0 and text[i] in " \t\r\n":
+        i -= 1
+    if i < 0 or text[i] != '"':
+        return None
+    for j in range(i - 1, -1, -1):
+        if text[j] == '"':
+            slashes = 0
+            while j - slashes > 0 and text[j - slashes - 1] == "\\":
+                slashes += 1
+            if slashes % 2 == 0:
+                try:
+                    return j, json.loads(text[j : i + 1])
+                except ValueError:
+                    return None
+    return None
+
+
+def _repeated_key(text: str, found: re.Match[str] | None, key: str) -> json.JSONDecodeError:
+    """The error of a key repeated in an object of ``text``: at the repeated key where jiter's ``found`` says
+    (a line, and a column in UTF-8 bytes just after the key's ``:``), else where ``key`` is written the second
+    time."""
+    if found is not None:
+        lines = text.split("\n")
+        line = int(found["line"])
+        if line <= len(lines):
+            head = lines[line - 1].encode("utf-8", "surrogatepass")[: int(found["column"]) - 1]
+            column = len(head.decode("utf-8", "replace"))
+            located = _key_at(text, sum(len(lines[k]) + 1 for k in range(line - 1)) + column)
+            if located is not None:
+                position, key = located
+                return json.JSONDecodeError(_repeated_message(key), text, position)
+    written = json.dumps(key)
+    first = text.find(written)
+    position = max(0, text.find(written, first + 1) if first >= 0 else 0)
+    return json.JSONDecodeError(_repeated_message(key), text, position)
+
+
+def _repeated_message(key: str) -> str:
+    return f"duplicate key {quoted(key)} in one object"
+
+
+def parse_json(body: bytes) -> Any:
+    """A JSON request body as Python values: the one parser of every route (FastAPI's body parameters through
+    :class:`skyfence.service.api.common.JsonRoute`, and the routes that read their body themselves).
+
+    A key repeated in an object is refused, as :class:`json.JSONDecodeError` naming the key and where it is written
+    the second time: parsers disagree on which copy counts (the first or the last), so a gateway or logger in front
+    of the service could read another fix than the one decided (trial 2, #8).  The fast path is jiter (pydantic's
+    JSON parser, in Rust), which checks the keys as it parses; a body it refuses -- not UTF-8 (a BOM, UTF-16),
+    nested too deeply, a lone surrogate, or not JSON -- goes to the standard library, which answers every such body
+    as it always did (a line and a column, ``RecursionError``, ``UnicodeDecodeError``) and checks the keys too.
+    """
+    try:
+        return jiter.from_json(body, catch_duplicate_keys=True)
+    except ValueError as error:
+        found = _REPEATED.fullmatch(str(error))
+        if found is not None:  # the body is well-formed UTF-8 up to there
+            raise _repeated_key(body.decode("utf-8", "replace"), found, found["key"]) from None
+    try:
+        return json.loads(body, object_pairs_hook=_unique_keys)
+    except _RepeatedKey as repeated:
+        text = body.decode(json.detect_encoding(body), "surrogatepass")
+        try:
+            jiter.from_json(text.encode("utf-8", "surrogatepass"), catch_duplicate_keys=True)
+            found = None
+        except ValueError as error:
+            found = _REPEATED.fullmatch(str(error))
+        raise _repeated_key(text, found, repeated.key) from None
 
 
 def _unparsable(cause: BaseException | None) -> str | None:

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from skyfence.service.api.deps import AnyCaller, DbDep, Reader, SettingsDep
+from skyfence.service.api.routing import JsonRoute
 from skyfence.service.api.scope import Scope, scope_of
 from skyfence.service.core.config import Settings
 from skyfence.service.core.problems import FieldProblem, ProblemError, quoted
@@ -42,7 +43,7 @@ from skyfence.service.web.encoding import NO_VALUE, encode_cells
 
 __all__ = ["LAYERS", "LayerInfo", "router", "warm_active_map"]
 
-router = APIRouter(prefix="/map", tags=["map"])
+router = APIRouter(prefix="/map", tags=["map"], route_class=JsonRoute)
 
 _BINARY: Final = "application/octet-stream"
 _READERS: Final = ("operator", "regulator", "analyst")

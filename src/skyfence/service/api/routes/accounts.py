@@ -21,13 +21,14 @@ from skyfence.service.api.common import (
     update_audited,
 )
 from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession
+from skyfence.service.api.routing import JsonRoute
 from skyfence.service.api.scope import CallerScope, get_in_scope
 from skyfence.service.core.problems import FieldProblem, ProblemError
 from skyfence.service.core.security import Principal
 from skyfence.service.models import Account, Operator
 from skyfence.service.schemas import AccountCreate, AccountPublic, AccountRedacted, AccountUpdate, Page
 
-router = APIRouter(prefix="/accounts", tags=["accounts"])
+router = APIRouter(prefix="/accounts", tags=["accounts"], route_class=JsonRoute)
 
 AccountView = AccountPublic | AccountRedacted
 

@@ -17,11 +17,12 @@ from pydantic import AwareDatetime
 
 from skyfence.service.api.common import After, IdFilter, Limit, PathId, get_or_404, page_rows, record_change, snapshot
 from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession
+from skyfence.service.api.routing import JsonRoute
 from skyfence.service.api.scope import CallerScope, get_in_scope
 from skyfence.service.models import Alert, utcnow
 from skyfence.service.schemas import AlertKind, AlertPublic, Page, ReasonIn
 
-router = APIRouter(prefix="/alerts", tags=["alerts"])
+router = APIRouter(prefix="/alerts", tags=["alerts"], route_class=JsonRoute)
 
 Since = Annotated[
     AwareDatetime | None,

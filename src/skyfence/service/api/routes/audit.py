@@ -10,11 +10,12 @@ from sqlalchemy import select
 from skyfence.service import audit
 from skyfence.service.api.common import After, Limit
 from skyfence.service.api.deps import Reader, ReadSession
+from skyfence.service.api.routing import JsonRoute
 from skyfence.service.api.scope import CallerScope
 from skyfence.service.models import AuditRow
 from skyfence.service.schemas import AuditRowPublic, AuditVerification, Page
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(prefix="/audit", tags=["audit"], route_class=JsonRoute)
 
 
 def public_row(row: AuditRow) -> AuditRowPublic:

@@ -6,11 +6,12 @@ from fastapi import APIRouter
 
 from skyfence.service.api.common import After, CodeFilter, IdFilter, Limit, PathId, page_rows
 from skyfence.service.api.deps import Reader, ReadSession
+from skyfence.service.api.routing import JsonRoute
 from skyfence.service.api.scope import CallerScope, get_in_scope
 from skyfence.service.models import Decision
 from skyfence.service.schemas import DecisionPublic, DecisionValue, Page
 
-router = APIRouter(prefix="/decisions", tags=["decisions"])
+router = APIRouter(prefix="/decisions", tags=["decisions"], route_class=JsonRoute)
 
 
 @router.get("", response_model=Page[DecisionPublic])

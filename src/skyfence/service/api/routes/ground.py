@@ -35,6 +35,7 @@ from skyfence.service.api.common import (
     update_audited,
 )
 from skyfence.service.api.deps import DbDep, LicenceManager, OperatorCaller, Reader, ReadSession, require_jurisdiction
+from skyfence.service.api.routing import JsonRoute
 from skyfence.service.api.scope import require_own_jurisdiction
 from skyfence.service.core.problems import FieldProblem, ProblemError
 from skyfence.service.core.security import Principal
@@ -49,7 +50,7 @@ from skyfence.service.schemas import (
     Reason,
 )
 
-router = APIRouter(tags=["ground segment"])
+router = APIRouter(tags=["ground segment"], route_class=JsonRoute)
 
 OperatorIdPath = Annotated[str, Path(max_length=32, examples=["starlink"])]
 CodePath = Annotated[str, Path(pattern=r"^[A-Z]{2}$", examples=["TW"])]

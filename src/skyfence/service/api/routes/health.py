@@ -21,12 +21,13 @@ from skyfence.service.api.deps import (
     bearer_scheme,
     require_role,
 )
+from skyfence.service.api.routing import JsonRoute
 from skyfence.service.core.migrate import current_revision
 from skyfence.service.core.problems import ProblemError
 from skyfence.service.models import Policy
 from skyfence.service.schemas import Health
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=JsonRoute)
 
 _PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 

@@ -16,12 +16,13 @@ from sqlalchemy import func, select
 from skyfence.service import registry
 from skyfence.service.api.deps import ReadSession, allow
 from skyfence.service.api.routes.licences import licence_public
+from skyfence.service.api.routing import JsonRoute
 from skyfence.service.api.scope import require_own_jurisdiction
 from skyfence.service.core.security import Principal
 from skyfence.service.models import Decision, Enrolment, GroundSite, Licence, utcnow
 from skyfence.service.schemas import GroundSitePublic, JurisdictionService, LicenceView, ServedCount
 
-router = APIRouter(prefix="/jurisdictions", tags=["jurisdictions"])
+router = APIRouter(prefix="/jurisdictions", tags=["jurisdictions"], route_class=JsonRoute)
 
 CodePath = Annotated[str, Path(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code.", examples=["TW"])]
 

@@ -29,12 +29,13 @@ from sqlalchemy import select
 
 from skyfence.service.api.common import Limit, get_or_404, not_found, record_change, snapshot
 from skyfence.service.api.deps import AnyCaller, DbDep, OperatorCaller, ReadSession, allow
+from skyfence.service.api.routing import JsonRoute
 from skyfence.service.core.problems import FieldProblem, ProblemError
 from skyfence.service.core.security import Principal, hash_secret, new_key
 from skyfence.service.models import ApiKey, Terminal, utcnow
 from skyfence.service.schemas import KeyCreate, KeyCreated, KeyPublic, KeyRevoke, KeyRotate, Page
 
-router = APIRouter(prefix="/keys", tags=["keys"])
+router = APIRouter(prefix="/keys", tags=["keys"], route_class=JsonRoute)
 
 KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="The key id (16 hex digits).")]
 _AUDITED = ("secret_sha256",)

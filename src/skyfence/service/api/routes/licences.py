@@ -32,6 +32,7 @@ from skyfence.service.api.common import (
     update_audited,
 )
 from skyfence.service.api.deps import DbDep, LicenceManager, Reader, ReadSession, require_jurisdiction
+from skyfence.service.api.routing import JsonRoute
 from skyfence.service.api.scope import CallerScope, get_in_scope, scope_of
 from skyfence.service.core.problems import FieldProblem, ProblemError
 from skyfence.service.core.security import Principal
@@ -46,7 +47,7 @@ from skyfence.service.schemas import (
     Reason,
 )
 
-router = APIRouter(prefix="/licences", tags=["licences"])
+router = APIRouter(prefix="/licences", tags=["licences"], route_class=JsonRoute)
 
 
 def _transitions() -> dict[str, tuple[str, ...]]:

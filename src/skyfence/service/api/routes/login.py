@@ -13,11 +13,12 @@ from fastapi import APIRouter, Depends, Form
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from skyfence.service.api.deps import DbDep, SettingsDep, check_key
+from skyfence.service.api.routing import JsonRoute
 from skyfence.service.core.problems import ProblemError
 from skyfence.service.core.security import KEY_PREFIX, issue_token
 from skyfence.service.schemas import Token, TokenRequest
 
-router = APIRouter(prefix="/login", tags=["login"])
+router = APIRouter(prefix="/login", tags=["login"], route_class=JsonRoute)
 
 _basic = HTTPBasic(auto_error=False, scheme_name="ClientCredentials", description="client_id:client_secret")
 

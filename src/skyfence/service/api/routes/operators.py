@@ -9,11 +9,12 @@ from sqlalchemy import select
 
 from skyfence.service.api.common import Limit, add_audited, get_or_404, update_audited
 from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession
+from skyfence.service.api.routing import JsonRoute
 from skyfence.service.core.problems import ProblemError
 from skyfence.service.models import Operator
 from skyfence.service.schemas import OperatorCreate, OperatorPublic, OperatorUpdate, Page
 
-router = APIRouter(prefix="/operators", tags=["operators"])
+router = APIRouter(prefix="/operators", tags=["operators"], route_class=JsonRoute)
 
 OperatorIdPath = Annotated[str, Path(max_length=32, examples=["starlink"])]
 

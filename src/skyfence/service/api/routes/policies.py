@@ -11,12 +11,13 @@ from sqlalchemy import select, update
 
 from skyfence.service.api.common import Limit, add_audited, not_found, record_change, snapshot
 from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession, SettingsDep
+from skyfence.service.api.routing import JsonRoute
 from skyfence.service.core.problems import ProblemError
 from skyfence.service.decisions import validate_policy
 from skyfence.service.models import Policy, utcnow
 from skyfence.service.schemas import Page, PolicyActivate, PolicyDetail, PolicyPublic, PolicyUpload
 
-router = APIRouter(prefix="/policies", tags=["policies"])
+router = APIRouter(prefix="/policies", tags=["policies"], route_class=JsonRoute)
 
 VersionId = Annotated[
     str, Path(pattern=r"^[0-9a-f]{64}$", description="The version id (sha256 of the normalised content).")

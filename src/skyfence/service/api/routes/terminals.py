@@ -18,12 +18,13 @@ from skyfence.service.api.common import (
     update_audited,
 )
 from skyfence.service.api.deps import DbDep, OperatorCaller, Reader, ReadSession
+from skyfence.service.api.routing import JsonRoute
 from skyfence.service.api.scope import CallerScope, get_in_scope
 from skyfence.service.core.problems import FieldProblem, ProblemError
 from skyfence.service.models import Account, Terminal
 from skyfence.service.schemas import Page, TerminalCreate, TerminalPublic, TerminalStatus, TerminalUpdate
 
-router = APIRouter(prefix="/terminals", tags=["terminals"])
+router = APIRouter(prefix="/terminals", tags=["terminals"], route_class=JsonRoute)
 
 
 @router.get("", response_model=Page[TerminalPublic])

@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 
 from skyfence.service.api.common import After, Limit, page_rows, record_change
 from skyfence.service.api.deps import DbDep, ReadSession, allow
+from skyfence.service.api.routing import JsonRoute
 from skyfence.service.api.scope import require_own_jurisdiction
-from skyfence.service.core.problems import FieldProblem, ProblemError, invalid_json, quoted
+from skyfence.service.core.problems import FieldProblem, ProblemError, invalid_json, parse_json, quoted
 from skyfence.service.core.security import Principal
 from skyfence.service.models import ApiKey, Enrolment, Terminal, WhitelistDelegate, utcnow
 from skyfence.service.schemas import (
@@ -42,7 +43,7 @@ from skyfence.service.schemas import (
     Reason,
 )
 
-router = APIRouter(prefix="/whitelists/{jurisdiction}", tags=["whitelists"])
+router = APIRouter(prefix="/whitelists/{jurisdiction}", tags=["whitelists"], route_class=JsonRoute)
 
 CodePath = Annotated[str, Path(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code.", examples=["UA"])]
 _CALLERS = ("operator", "regulator", "analyst")
@@ -119,6 +120,15 @@ def list_enrolments(
 
 def _csv_items(text: str) -> list[dict[str, Any]]:
     reader = csv.DictReader(io.StringIO(text))
+    repeated = sorted({name for name in reader.fieldnames or [] if (reader.fieldnames or []).count(name) > 1})
+    if repeated:  # csv.DictReader keeps the last column of a name: refuse, as a repeated JSON key is refused
+        names = ", ".join(quoted(name) for name in repeated)
+        raise ProblemError(
+            422,
+            f"body: the CSV header names {names} more than once (name each column once)",
+            kind="validation-error",
+            errors=[FieldProblem(field="body", message=f"header line 1: column {names} repeated")],
+        )
     fields = set(reader.fieldnames or [])
     if "evidence_ref" not in fields or not ({"serial", "terminal_id"} & fields):
         raise ProblemError(
@@ -156,7 +166,7 @@ async def _bulk_body(request: Request, reason: str | None) -> EnrolmentBulk:
         data: Any = {"items": _csv_items(text), "reason": reason}
     elif kind in ("application/json", ""):
         try:
-            data = json.loads(text)
+            data = parse_json(raw)
         except json.JSONDecodeError as error:
             raise invalid_json(f"{error.msg} at line {error.lineno}, column {error.colno}") from None
         except RecursionError:
