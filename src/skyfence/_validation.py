@@ -21,13 +21,15 @@ import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from skyfence.errors import SkyfenceError
 
 __all__ = [
     "BIDI_CONTROLS",
+    "FIX_ALT_M",
+    "FIX_SPEED_KMH",
     "Problem",
     "bidi_problem",
     "describe",
@@ -38,6 +40,17 @@ __all__ = [
     "quoted",
     "read_toml",
 ]
+
+#: The altitude of a terminal's fix [m, height above the WGS-84 ellipsoid] that the policy engine (``skyfence policy
+#: check --alt-m``, fix tables) and the control plane's API (``alt_m`` of ``POST /api/v1/telemetry``) accept, one
+#: range for both (trial 2, #13).  From below the lowest place a dish can see the sky -- the Dead Sea shore, 430 m
+#: below sea level, where the geoid lies above the ellipsoid; the geoid is nowhere more than 106 m below it (EGM2008)
+#: -- to the Karman line, 100 km: above every aircraft and balloon (the balloon record is 53 km), so a drone or an
+#: airliner's dish is decided (by the in-motion rules), while a value beyond is a spacecraft or garbage, refused.
+FIX_ALT_M: Final = (-1_000.0, 100_000.0)
+#: The ground speed of a fix [km/h] both accept: up to above the fastest crewed aircraft (the X-15, 7,274 km/h in
+#: 1967), so any aircraft is decided; faster is a missile or a spacecraft, not a user terminal, and is refused.
+FIX_SPEED_KMH: Final = (0.0, 10_000.0)
 
 #: Unicode's bidirectional formatting characters: embeddings and overrides (U+202A-202E), isolates (U+2066-2069)
 #: and the directional marks (U+200E, U+200F, U+061C).  In a stored name or a file's text they make it display as

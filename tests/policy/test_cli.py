@@ -275,3 +275,43 @@ def test_a_bad_time_is_one_line_naming_the_option_and_the_format(run, examples, 
     code, _, err = run("policy", "check", examples / "real_world_2026.toml", "--lat", 25, "--lon", 121, "--time", time)
     assert code != 0 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert "--time" in err and why in err and "ISO 8601" in err and "You might want" not in err
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "words"),
+    [
+        ("--alt-m", -5000, "--alt-m: -5000 m is outside the valid range [-1000, 100000] m"),
+        ("--alt-m", 1e6, "--alt-m: 1e+06 m is outside the valid range [-1000, 100000] m"),
+        ("--speed-kmh", 10_001, "--speed-kmh: 10001 km/h is outside the valid range [0, 10000] km/h"),
+    ],
+)
+def test_check_refuses_a_fix_outside_the_api_range(run, examples, data_dir, option, value, words):
+    """Trial 2, #13: ``--alt-m -5000`` was decided while the API refused ``alt_m`` -5000; one range for both now
+    (skyfence._validation.FIX_ALT_M, FIX_SPEED_KMH)."""
+    code, out, err = run(
+        "policy", "check", examples / "real_world_2026.toml", "--lat", 50.45, "--lon", 30.52, option, value
+    )
+    assert code != 0 and out == ""
+    assert words in " ".join(err.split()) and "Traceback" not in err
+
+
+def test_check_decides_a_fast_aircraft_by_the_motion_rule(run, examples, data_dir):
+    """A dish at 6,000 km/h and 20 km (a fast jet) is physically plausible: decided, denied by the envelope."""
+    code, out, _ = run(
+        "policy",
+        "check",
+        examples / "real_world_2026.toml",
+        "--lat",
+        50.45,
+        "--lon",
+        30.52,
+        "--plan",
+        "aviation",
+        "--speed-kmh",
+        6000,
+        "--alt-m",
+        20_000,
+        "--json",
+    )
+    assert code == 0
+    assert (json.loads(out)["decision"], json.loads(out)["rule"]) == ("deny", "aviation-envelope")

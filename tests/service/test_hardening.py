@@ -444,3 +444,57 @@ def test_a_csv_header_with_a_repeated_column_is_refused(world):
     listed = client.get("/api/v1/whitelists/TW/enrolments", headers=auth(w.keys["regulator"])).json()["items"]
     assert listed == []
 
+
+# --------------------------------------------------------------------------- trial 2, #13: one range for a fix
+
+
+def test_the_api_and_the_policy_engine_accept_the_same_altitudes_and_speeds():
+    """Trial 2, #13: the CLI took altitudes in [-12000, 1e6] m and speeds up to 100,000 km/h, the API [-1000,
+    100000] m and 5,000 km/h.  Just inside and just outside each bound, both accept or both refuse."""
+    from pydantic import ValidationError
+
+    from skyfence._validation import FIX_ALT_M, FIX_SPEED_KMH
+    from skyfence.errors import PolicyError
+    from skyfence.policy.fixes import _floats
+    from skyfence.service.schemas import FixIn
+
+    def api_accepts(field: str, value: float) -> bool:
+        try:
+            FixIn.model_validate({**fix(1), field: value})
+        except ValidationError:
+            return False
+        return True
+
+    def engine_accepts(field: str, value: float, bounds: tuple[float, float]) -> bool:
+        try:
+            _floats([value], 1, field, "fixes.csv", *bounds, "unit")
+        except PolicyError:
+            return False
+        return True
+
+    for field, bounds in (("alt_m", FIX_ALT_M), ("speed_kmh", FIX_SPEED_KMH)):
+        low, high = bounds
+        for value, inside in ((low - 0.5, False), (low, True), (high, True), (high + 0.5, False)):
+            assert api_accepts(field, value) is inside, (field, value)
+            assert engine_accepts(field, value, bounds) is inside, (field, value)
+    from skyfence.policy import fixes as policy_fixes
+
+    assert (policy_fixes._MIN_ALT_M, policy_fixes._MAX_ALT_M) == FIX_ALT_M
+    assert (policy_fixes._MIN_SPEED_KMH, policy_fixes._MAX_SPEED_KMH) == FIX_SPEED_KMH
+
+
+def test_a_fast_aircraft_fix_is_decided_not_refused(world):
+    """6,000 km/h at 20 km (a fast jet's dish) was a 422 from the API and a decision from the CLI: now decided."""
+    _, client, w = world
+    body = fix(w.terminals["tw"], speed_kmh=6000.0, alt_m=20_000.0)
+    answer = client.post("/api/v1/telemetry/fixes", json=body)
+    assert answer.status_code == 201, answer.text  # before: 422 "less than or equal to 5000"
+    too_fast = client.post("/api/v1/telemetry/fixes", json={**body, "speed_kmh": 10_001.0})
+    assert too_fast.status_code == 422
+    assert too_fast.json()["errors"] == [
+        {"field": "body.speed_kmh", "message": "Input should be less than or equal to 10000"}
+    ]
+    too_low = client.post("/api/v1/telemetry/fixes", json={**body, "alt_m": -5000.0})
+    assert too_low.json()["errors"] == [
+        {"field": "body.alt_m", "message": "Input should be greater than or equal to -1000"}
+    ]

@@ -130,8 +130,10 @@ def check(
     file: Path = _POLICY,
     lat: float = typer.Option(..., "--lat", help="Latitude \\[deg]."),
     lon: float = typer.Option(..., "--lon", help="Longitude \\[deg]."),
-    speed_kmh: float = typer.Option(0.0, "--speed-kmh", help="Ground speed \\[km/h]."),
-    alt_m: float = typer.Option(0.0, "--alt-m", help="Altitude \\[m]."),
+    speed_kmh: float = typer.Option(0.0, "--speed-kmh", help="Ground speed \\[km/h], 0 to 10,000 (as the API)."),
+    alt_m: float = typer.Option(
+        0.0, "--alt-m", help="Altitude above the WGS-84 ellipsoid \\[m], -1,000 to 100,000 (as the API)."
+    ),
     terminal_id: str = typer.Option(None, "--terminal-id", help="Terminal id."),
     registered_in: str = typer.Option(None, "--registered-in", help="Registration country (ISO alpha-2)."),
     plan: str = typer.Option("residential", "--plan", help="residential, roam, maritime, aviation ..."),

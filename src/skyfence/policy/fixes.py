@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from skyfence._validation import FIX_ALT_M, FIX_SPEED_KMH
 from skyfence.errors import PolicyError
 from skyfence.policy.clauses import _ns
 
@@ -30,9 +31,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Fixes", "prepare_fixes", "read_fixes"]
 
-_MAX_ALT_M = 1_000_000.0
-_MIN_ALT_M = -12_000.0
-_MAX_SPEED_KMH = 100_000.0
+_MIN_ALT_M, _MAX_ALT_M = FIX_ALT_M  # the API's range too (see there why)
+_MIN_SPEED_KMH, _MAX_SPEED_KMH = FIX_SPEED_KMH
 
 
 _ALIASES = {
@@ -274,7 +274,7 @@ def prepare_fixes(engine: Engine, fixes=None, *, source: str | None = None, **co
         alt = np.zeros(n)
         assumptions.append("alt_m = 0 (no altitude given)")
     if "speed_kmh" in cols:
-        speed = _floats(cols["speed_kmh"], n, "speed_kmh", source, 0.0, _MAX_SPEED_KMH, "km/h")
+        speed = _floats(cols["speed_kmh"], n, "speed_kmh", source, _MIN_SPEED_KMH, _MAX_SPEED_KMH, "km/h")
     else:
         speed = np.zeros(n)
         assumptions.append("speed_kmh = 0 (no speed given: fixed terminals)")

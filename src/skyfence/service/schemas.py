@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from skyfence._validation import bidi_problem
+from skyfence._validation import FIX_ALT_M, FIX_SPEED_KMH, bidi_problem
 from skyfence.service.iso3166 import is_country_code
 
 __all__ = [
@@ -799,8 +799,9 @@ class FixIn(_In):
     time: UtcTime
     lat_deg: float = Field(strict=True, ge=-90.0, le=90.0, allow_inf_nan=False)
     lon_deg: float = Field(strict=True, ge=-180.0, le=180.0, allow_inf_nan=False)
-    alt_m: float = Field(0.0, strict=True, ge=-1000.0, le=100_000.0, allow_inf_nan=False)
-    speed_kmh: float = Field(0.0, strict=True, ge=0.0, le=5000.0, allow_inf_nan=False)
+    # one range with `skyfence policy check` and fix tables (skyfence._validation says why these bounds)
+    alt_m: float = Field(0.0, strict=True, ge=FIX_ALT_M[0], le=FIX_ALT_M[1], allow_inf_nan=False)
+    speed_kmh: float = Field(0.0, strict=True, ge=FIX_SPEED_KMH[0], le=FIX_SPEED_KMH[1], allow_inf_nan=False)
 
 
 class BatchIn(_In):
